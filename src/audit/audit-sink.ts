@@ -1,0 +1,47 @@
+import type { Fill, Order } from "../domain/order.js";
+import type { GatewayError } from "../domain/errors.js";
+
+export type AuditEventType =
+  | "order_received"
+  | "order_accepted"
+  | "order_rejected"
+  | "order_pending"
+  | "order_partially_filled"
+  | "order_filled"
+  | "cancel_requested"
+  | "order_canceled"
+  | "order_expired"
+  | "fill";
+
+/**
+ * One line of the audit log. It carries enough to rebuild the gateway's
+ * memory on start-up: orders by id, idempotency entries (key + request
+ * fingerprint + outcome), and fills with their sequence.
+ */
+export interface AuditEvent {
+  readonly ts: number;
+  readonly type: AuditEventType;
+  readonly requestId: string;
+  /** The idempotency scope key (account + key) and the fingerprint of the request fields it guards. */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /** The order after this event; absent only for a business error that created no order. */
+  readonly order?: Order;
+  readonly fill?: Fill;
+  /** A business error stored as the outcome of an idempotency key (e.g. a risk-limit breach). */
+  readonly error?: GatewayError;
+}
+
+export type AuditMode = "fsync" | "buffered" | "off";
+
+export interface AuditSink {
+  readonly mode: AuditMode;
+  /**
+   * Appends events in order. Returns null when the caller may answer at once
+   * (buffered/off), or a promise that settles when every event is durable
+   * (fsync group commit). Returning null instead of a resolved promise keeps
+   * the hot path free of allocations when there is nothing to wait for.
+   */
+  append(events: readonly AuditEvent[]): Promise<void> | null;
+  /** Flushes and closes; later appends fail. */
+  close(): Promise<void>;
+}

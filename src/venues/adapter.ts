@@ -1,0 +1,80 @@
+import type { Order, OrderStatus, OrderType, TimeInForce } from "../domain/order.js";
+import type { Result } from "../domain/result.js";
+
+/** An execution as the venue reports it, before the gateway gives it a sequence. */
+export interface VenueFill {
+  /** The venue's trade/execution id, unique per venue. */
+  readonly venueTradeId: string;
+  readonly quantity: string;
+  readonly price: string;
+  readonly fee: string;
+  readonly feeCurrency: string;
+  readonly timeMs: number;
+}
+
+/** What the venue told us about one order, already interpreted into gateway terms. */
+export interface VenueOrderUpdate {
+  /** Mapped through the venue's status table; an unknown venue status is a VenueError, never passed through. */
+  readonly status: OrderStatus;
+  readonly venueOrderId: string;
+  /** Cumulative filled quantity, when the venue reports it. */
+  readonly filledQuantity?: string;
+  /** Volume-weighted average fill price, when the venue reports it. */
+  readonly averageFillPrice?: string;
+  readonly rejectReason?: string;
+  /** Executions contained in this answer (may repeat earlier ones; the gateway de-duplicates by venueTradeId). */
+  readonly fills: readonly VenueFill[];
+}
+
+export type VenueError =
+  /** The venue refused the order or cancel; it definitely did not happen. */
+  | { readonly kind: "rejected"; readonly reason: string; readonly code?: string }
+  /** The request may have reached the venue (timeout, reset, 5xx): the outcome must be reconciled by query. */
+  | { readonly kind: "unknown_outcome"; readonly reason: string }
+  /** 429 / 418 and equivalents; nothing was done. */
+  | { readonly kind: "rate_limited"; readonly reason: string; readonly retryAfterMs: number }
+  /** The request certainly did not reach the venue (connection refused, venue marked down, our own outbound limit). */
+  | { readonly kind: "unavailable"; readonly reason: string; readonly retryAfterMs?: number }
+  /** The venue does not know the order (query or cancel). */
+  | { readonly kind: "not_found"; readonly reason: string }
+  /** Credentials missing or refused: an operator problem, not the client's. */
+  | { readonly kind: "auth"; readonly reason: string }
+  /** The venue answered something we cannot interpret (unknown status, malformed JSON). */
+  | { readonly kind: "protocol"; readonly reason: string };
+
+export interface VenueCallContext {
+  /** Aborts the venue call when the RPC is cancelled or the gateway shuts down. */
+  readonly signal: AbortSignal;
+  /** Absolute epoch ms by which the call must be over (the RPC deadline); undefined = the venue's own timeout. */
+  readonly deadlineMs?: number | undefined;
+}
+
+/**
+ * The interface every venue implements, the paper venue included. Inside, a
+ * real adapter is split translate -> sign -> send -> parse and only `send`
+ * does I/O; the pipeline sees only these operations.
+ */
+export interface VenueAdapter {
+  readonly name: string;
+  readonly kind: string;
+  /** undefined if the symbol is tradable on this venue, else why not (reported as a field violation on `symbol`). */
+  checkSymbol(symbol: string): string | undefined;
+  /** undefined if the venue accepts this type/time-in-force combination, else why not. */
+  checkOrderShape(type: OrderType, timeInForce: TimeInForce): string | undefined;
+  placeOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  cancelOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */
+  queryOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  /** Releases connection pools and timers. */
+  close(): Promise<void>;
+}
+
+/**
+ * Implemented by the order manager; used by venue pollers and reconcilers to
+ * feed what they learn back into the one state machine.
+ */
+export interface OrderUpdateSink {
+  /** Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW, PARTIALLY_FILLED, PENDING_CANCEL). */
+  openOrders(venue: string): Iterable<Order>;
+  applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
+}
