@@ -9,6 +9,8 @@ export type AuditEventType =
   | "order_partially_filled"
   | "order_filled"
   | "cancel_requested"
+  /** The venue refused a cancel (or it could not be sent); the order is working again. */
+  | "cancel_rejected"
   | "order_canceled"
   | "order_expired"
   | "fill";

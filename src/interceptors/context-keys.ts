@@ -19,3 +19,10 @@ export const loggerKey = createContextKey<Logger | undefined>(undefined, { descr
 export function mayUseAccount(p: Principal, account: string): boolean {
   return p.accounts === "any" || p.accounts.has(account);
 }
+
+/**
+ * The caller's network address ("ip:port"), seeded per request by the
+ * fastify-connect plugin's `contextValues(req)` in src/app.ts, because
+ * Connect does not expose the socket to interceptors.
+ */
+export const peerKey = createContextKey<string>("", { description: "peer address" });

@@ -61,6 +61,11 @@ export interface VenueAdapter {
   checkSymbol(symbol: string): string | undefined;
   /** undefined if the venue accepts this type/time-in-force combination, else why not. */
   checkOrderShape(type: OrderType, timeInForce: TimeInForce): string | undefined;
+  /**
+   * Optional: a recent price for `symbol` (decimal string), used by pre-trade risk to value
+   * MARKET orders against a max-notional limit. undefined = not known.
+   */
+  referencePrice?(symbol: string): string | undefined;
   placeOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   cancelOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */

@@ -1,0 +1,103 @@
+/** Tables and the latency chart of `npm run bench`. */
+
+/** One run, as the load generators print it (field names of ../shared/bench's Go loadgen). */
+export interface RunResult {
+  protocol: string;
+  loadgen?: string;
+  mode: string;
+  target_rate: number;
+  rps: number;
+  ok: number;
+  errors?: Record<string, number>;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  p999_us: number;
+  max_us: number;
+  loadgen_cpu: number;
+  server_cpu?: number;
+  server_rss_mb?: number;
+  send_lag_p99_us?: number;
+  rss_series?: [number, number][];
+}
+
+const ms = (us: number | undefined) => (us === undefined || Number.isNaN(us) ? "-" : (us / 1000).toFixed(2));
+const f2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(2));
+
+/**
+ * One row per run. "÷ gRPC" divides a closed-loop rps by the gRPC closed-loop
+ * rps of the same sitting (the protocol targets are ratios, never absolutes).
+ */
+export function renderTable(results: readonly RunResult[]): string {
+  const grpcClosed = results.find((r) => r.protocol === "grpc" && r.target_rate === 0)?.rps;
+  const rows = [
+    "| protocol | loop | offered/s | rps | ÷ gRPC | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU | RSS MB | RSS 10 s / last | loadgen CPU | send lag p99 ms | errors |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+  ];
+  for (const r of results) {
+    const closed = r.target_rate === 0;
+    const ratio = closed && grpcClosed !== undefined && grpcClosed > 0 ? (r.rps / grpcClosed).toFixed(2) : "";
+    const errs = Object.entries(r.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ") || "0";
+    const series = r.rss_series ?? [];
+    const at10 = series.find(([s]) => s >= 10)?.[1];
+    const last = series.at(-1);
+    const rssTrend = at10 !== undefined && last !== undefined ? `${at10} / ${last[1]} (${last[0]} s)` : "-";
+    rows.push(
+      `| ${r.protocol}${r.loadgen === "go" ? " (go loadgen)" : ""} | ${closed ? "closed" : "open"} | ${closed ? "max" : r.target_rate} | ` +
+        `${Math.round(r.rps).toLocaleString("en-US")} | ${ratio} | ${ms(r.p50_us)} | ${ms(r.p90_us)} | ${ms(r.p99_us)} | ` +
+        `${ms(r.p999_us)} | ${ms(r.max_us)} | ${f2(r.server_cpu)} | ${r.server_rss_mb === undefined ? "-" : Math.round(r.server_rss_mb)} | ` +
+        `${rssTrend} | ${f2(r.loadgen_cpu)} | ${ms(r.send_lag_p99_us)} | ${errs} |`,
+    );
+  }
+  const warn = results.some((r) => r.loadgen_cpu > 0.9)
+    ? "\nwarning: a load generator used > 0.9 CPU: it may be the bottleneck of that run.\n"
+    : "";
+  return `${rows.join("\n")}\n${warn}`;
+}
+
+/**
+ * p50 and p99 latency against offered load, one line per protocol, for the
+ * open-loop runs (log scale for latency). Undefined with fewer than two rates.
+ */
+export function renderChart(results: readonly RunResult[]): string | undefined {
+  const open = results.filter((r) => r.target_rate > 0 && Number.isFinite(r.p99_us));
+  const byProto = new Map<string, RunResult[]>();
+  for (const r of open) byProto.set(r.protocol, [...(byProto.get(r.protocol) ?? []), r]);
+  if (![...byProto.values()].some((v) => v.length >= 2)) return undefined;
+  const W = 720, H = 420, L = 70, R = 160, T = 30, B = 50;
+  const maxRate = Math.max(...open.map((r) => r.target_rate));
+  const lat = open.flatMap((r) => [r.p50_us, r.p99_us]).filter((x) => x > 0);
+  const lo = Math.log10(Math.max(10, Math.min(...lat) / 1.5));
+  const hi = Math.log10(Math.max(...lat) * 1.5);
+  const x = (rate: number) => L + ((W - L - R) * rate) / maxRate;
+  const y = (us: number) => T + (H - T - B) * (1 - (Math.log10(Math.max(us, 10)) - lo) / (hi - lo));
+  const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${L}" y="18">PlaceOrder latency vs offered load (open loop); solid p99, dashed p50</text>`,
+    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
+    `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">offered load (requests/s)</text>`,
+  ];
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) {
+    const us = 10 ** e;
+    parts.push(`<line x1="${L}" y1="${y(us)}" x2="${W - R}" y2="${y(us)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${L - 6}" y="${y(us) + 4}" text-anchor="end">${us >= 1000 ? `${us / 1000} ms` : `${us} µs`}</text>`);
+  }
+  for (const rate of [...new Set(open.map((r) => r.target_rate))]) {
+    parts.push(`<text x="${x(rate)}" y="${H - B + 16}" text-anchor="middle">${rate}</text>`);
+  }
+  let i = 0;
+  for (const [proto, runs] of byProto) {
+    const c = colors[i % colors.length]!;
+    const sorted = [...runs].sort((p, q) => p.target_rate - q.target_rate);
+    const path = (k: "p50_us" | "p99_us") => sorted.map((r) => `${x(r.target_rate)},${y(r[k])}`).join(" ");
+    parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${path("p99_us")}"/>`);
+    parts.push(`<polyline fill="none" stroke="${c}" stroke-dasharray="4 3" points="${path("p50_us")}"/>`);
+    parts.push(`<text x="${W - R + 10}" y="${T + 16 * (i + 1)}" fill="${c}">${proto}</text>`);
+    i++;
+  }
+  parts.push("</svg>");
+  return parts.join("\n");
+}

@@ -1,0 +1,324 @@
+/**
+ * `npm run bench`: the project's own benchmark. Starts the gateway as in
+ * production (compiled JavaScript from dist/ when built, else tsx), pinned to
+ * one CPU, and drives PlaceOrder over gRPC, gRPC-Web and Connect (binary and
+ * JSON) from a load generator pinned to another CPU, closed loop and open loop
+ * at the given rates. Every request's latency is kept (exact percentiles).
+ * Prints a table and saves it, with the raw JSON lines and an SVG chart of
+ * latency against offered load, under bench/results/ (git-ignored).
+ *
+ *   npm run bench -- --help
+ */
+import { spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { protocols } from "./protocols.js";
+import type { Protocol } from "./protocols.js";
+import type { LoadSpec } from "./loadgen.js";
+import { renderChart, renderTable } from "./report.js";
+import type { RunResult } from "./report.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const goLoadgen = join(root, "..", "shared", "bench", ".build", "loadgen");
+
+const help = `usage: npm run bench -- [options]
+
+  --protocols LIST     grpc,grpc-web,connect,connect-json            [all four]
+  --rates LIST         0 = closed loop, R = open loop at R req/s       [0]
+  --duration S         measured seconds per run                        [10]
+  --warmup S           seconds of load before the window               [2]
+  --conns N            HTTP/2 connections                              [4]
+  --concurrency N      calls in flight (closed loop)                   [64]
+  --timeout MS         per-call deadline sent to the server, 0 = none  [10000]
+  --audit MODE         AUDIT_MODE: buffered | fsync | off              [buffered]
+  --fast-path on|off   FAST_PATH of the gateway                        [on]
+  --semi-space MB      --max-semi-space-size for the server, 0 = node default [8]
+  --log-level L        LOG_LEVEL of the server                         [info]
+  --rate-limit-rps R   RATE_LIMIT_RPS (the interceptor stays in the chain) [1000000000]
+  --grpc-loadgen W     go | node: who drives gRPC (go = ../shared/bench/.build/loadgen) [go if built]
+  --server-cpu C       taskset CPU of the server                       [0]
+  --loadgen-cpu C      taskset CPU of the load generator               [1]
+  --build              run \`npm run build\` first (else dist/ if present, or tsx)
+  --entry FILE         the server's entry module                       [src/main.ts]
+                       (dist/<entry>.js when built; bench/bench-gateway.ts: the real pipeline
+                       on the paper venue, while src/main.ts still serves a placeholder)
+  --server-cmd CMD     shell command starting the server instead (reads PORT, AUDIT_FILE, AUDIT_MODE)
+  --port P             server port                                     [50171]
+  --venue V  --symbol S  --type market|limit                           [paper, BTC-USD, market]
+  --label TEXT         free text saved with the results
+`;
+
+const { values: a } = parseArgs({
+  options: {
+    protocols: { type: "string", default: protocols.join(",") },
+    rates: { type: "string", default: "0" },
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "2" },
+    conns: { type: "string", default: "4" },
+    concurrency: { type: "string", default: "64" },
+    timeout: { type: "string", default: "10000" },
+    audit: { type: "string", default: "buffered" },
+    "fast-path": { type: "string", default: "on" },
+    "semi-space": { type: "string", default: "8" },
+    "log-level": { type: "string", default: "info" },
+    "rate-limit-rps": { type: "string", default: "1000000000" },
+    "grpc-loadgen": { type: "string" },
+    "server-cpu": { type: "string", default: "0" },
+    "loadgen-cpu": { type: "string", default: "1" },
+    build: { type: "boolean", default: false },
+    "server-cmd": { type: "string" },
+    entry: { type: "string", default: "src/main.ts" },
+    port: { type: "string", default: "50171" },
+    venue: { type: "string", default: "paper" },
+    symbol: { type: "string", default: "BTC-USD" },
+    type: { type: "string", default: "market" },
+    label: { type: "string", default: "" },
+    help: { type: "boolean", default: false },
+  },
+});
+if (a.help) {
+  process.stdout.write(help);
+  process.exit(0);
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+}
+const num = (name: string, v: string, min = 0) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) fail(`--${name} must be a number >= ${min}, got "${v}"`);
+  return n;
+};
+const chosen = a.protocols.split(",").map((s) => s.trim()) as Protocol[];
+for (const p of chosen) if (!protocols.includes(p)) fail(`unknown protocol "${p}" (choose from ${protocols.join(", ")})`);
+const rates = a.rates.split(",").map((s) => num("rates", s.trim()));
+const durationMs = num("duration", a.duration, 1) * 1000;
+const warmupMs = num("warmup", a.warmup) * 1000;
+const conns = num("conns", a.conns, 1);
+const concurrency = num("concurrency", a.concurrency, 1);
+const timeoutMs = num("timeout", a.timeout);
+const port = num("port", a.port, 1024);
+const semiSpace = num("semi-space", a["semi-space"]);
+if (!["buffered", "fsync", "off", "none"].includes(a.audit)) fail("--audit must be buffered, fsync or off");
+if (!["on", "off"].includes(a["fast-path"])) fail("--fast-path must be on or off");
+if (a.type !== "market" && a.type !== "limit") fail("--type must be market or limit");
+const grpcLoadgen = a["grpc-loadgen"] ?? (existsSync(goLoadgen) ? "go" : "node");
+if (grpcLoadgen === "go" && !existsSync(goLoadgen)) fail(`${goLoadgen} is missing: run ../shared/bench/setup.sh`);
+const hasTaskset = spawnSync("taskset", ["-c", a["server-cpu"], "true"]).status === 0;
+
+if (a.build) {
+  const b = spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  if (b.status !== 0) fail("npm run build failed");
+}
+const compiledEntry = join("dist", a.entry.replace(/\.ts$/, ".js"));
+const compiled = existsSync(join(root, compiledEntry));
+
+function serverArgv(): { cmd: string; args: string[]; shown: string } {
+  if (a["server-cmd"] !== undefined) return { cmd: "bash", args: ["-c", a["server-cmd"]], shown: a["server-cmd"] };
+  const node = process.execPath;
+  const flags = semiSpace > 0 ? [`--max-semi-space-size=${semiSpace}`] : [];
+  const args = compiled ? [...flags, compiledEntry] : [...flags, "--import", "tsx", a.entry];
+  return { cmd: node, args, shown: `node ${args.join(" ")}` };
+}
+
+function pinned(cpu: string, cmd: string, args: string[]): [string, string[]] {
+  return hasTaskset ? ["taskset", ["-c", cpu, cmd, ...args]] : [cmd, args];
+}
+
+const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+const outDir = join(root, "bench", "results");
+mkdirSync(outDir, { recursive: true });
+const base = join(outDir, `bench-${stamp}`);
+
+function portOpen(p: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(p, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function readRssMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "latin1"));
+    return m === null ? undefined : Number(m[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server currently running, killed with its process group if the benchmark exits early. */
+let running: ChildProcess | undefined;
+process.on("exit", () => {
+  if (running !== undefined && alive(running)) {
+    try {
+      process.kill(-running.pid!, "SIGKILL");
+    } catch {}
+  }
+});
+process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
+
+async function startServer(logFile: string, auditFile: string): Promise<ChildProcess> {
+  if (await portOpen(port)) fail(`something already listens on 127.0.0.1:${port} (choose another --port)`);
+  const { cmd, args } = serverArgv();
+  const [c, cargs] = pinned(a["server-cpu"], cmd, args);
+  const fd = openSync(logFile, "a");
+  const child = spawn(c, cargs, {
+    cwd: root,
+    detached: true, // own process group: stopped as a whole
+    stdio: ["ignore", fd, fd],
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      AUDIT_FILE: auditFile,
+      AUDIT_MODE: a.audit,
+      FAST_PATH: a["fast-path"],
+      LOG_LEVEL: a["log-level"],
+      METRICS_PORT: "0",
+      RATE_LIMIT_RPS: a["rate-limit-rps"],
+      RATE_LIMIT_BURST: "1000000000",
+    },
+  });
+  closeSync(fd);
+  running = child;
+  const deadline = Date.now() + 30_000;
+  while (!(await portOpen(port))) {
+    if (!alive(child)) fail(`the server exited before listening; see ${logFile}`);
+    if (Date.now() > deadline) fail(`the server did not listen on ${port} within 30 s; see ${logFile}`);
+    await wait(50);
+  }
+  return child;
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (!alive(child)) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  try {
+    process.kill(-child.pid!, "SIGTERM");
+  } catch {
+    child.kill("SIGTERM");
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {}
+  }, 5000);
+  await exited;
+  clearTimeout(t);
+  running = undefined;
+}
+
+function runLoadgen(protocol: Protocol, rate: number, serverPid: number, probe: boolean): Promise<string> {
+  let cmd: string;
+  let args: string[];
+  if (protocol === "grpc" && grpcLoadgen === "go") {
+    cmd = goLoadgen;
+    args = probe
+      ? ["-addr", `127.0.0.1:${port}`, "-probe", "-type", a.type, "-venue", a.venue, "-symbol", a.symbol]
+      : [
+          "-addr", `127.0.0.1:${port}`, "-conns", String(conns), "-concurrency", String(concurrency),
+          "-duration", `${durationMs}ms`, "-warmup", `${warmupMs}ms`, "-rate", String(rate), "-type", a.type,
+          "-venue", a.venue, "-symbol", a.symbol, "-timeout", `${timeoutMs}ms`, "-server-pid", String(serverPid),
+        ];
+  } else {
+    const spec: LoadSpec = {
+      port, protocol, conns, concurrency, durationMs, warmupMs, rate, timeoutMs,
+      order: { venue: a.venue, symbol: a.symbol, type: a.type as "market" | "limit" },
+      serverPid,
+      probe,
+    };
+    cmd = process.execPath;
+    args = ["--import", "tsx", join(root, "bench", "loadgen.ts"), JSON.stringify(spec)];
+  }
+  const [c, cargs] = pinned(a["loadgen-cpu"], cmd, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(c, cargs, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`load generator failed (${code}): ${err.trim() || out.trim()}`)),
+    );
+  });
+}
+
+async function runOne(protocol: Protocol, rate: number): Promise<RunResult> {
+  const name = `${protocol}-${rate > 0 ? `open${rate}` : "closed"}`;
+  const logFile = `${base}.logs/${name}.log`;
+  mkdirSync(dirname(logFile), { recursive: true });
+  const auditFile = join(tmpdir(), `bench-audit-${stamp}-${name}.jsonl`);
+  const server = await startServer(logFile, auditFile);
+  const rss: [number, number][] = [];
+  try {
+    await runLoadgen(protocol, 0, server.pid!, true).catch((e: Error) =>
+      fail(`${protocol} probe: ${e.message}; see ${logFile}`),
+    );
+    const t0 = Date.now() + warmupMs;
+    const sampler = setInterval(() => {
+      const mb = readRssMb(server.pid!);
+      const s = Math.round((Date.now() - t0) / 1000);
+      if (mb !== undefined && s >= 0) rss.push([s, Math.round(mb)]);
+    }, 1000);
+    const line = await runLoadgen(protocol, rate, server.pid!, false).finally(() => clearInterval(sampler));
+    const r = JSON.parse(line) as RunResult;
+    r.protocol = protocol;
+    r.loadgen = protocol === "grpc" && grpcLoadgen === "go" ? "go" : "node";
+    r.rss_series = rss;
+    if (!alive(server)) process.stderr.write(`bench: warning: the server exited during ${name}; see ${logFile}\n`);
+    return r;
+  } finally {
+    await stopServer(server);
+    rmSync(auditFile, { force: true });
+  }
+}
+
+const { shown } = serverArgv();
+const settings =
+  `${chosen.join(", ")}; rates ${rates.map((r) => (r === 0 ? "closed" : `${r}/s`)).join(", ")}; ${durationMs / 1000} s after ` +
+  `${warmupMs / 1000} s warmup; ${conns} conns, ${concurrency} in flight; audit ${a.audit}; FAST_PATH=${a["fast-path"]}; ` +
+  `server: ${shown} (${compiled || a["server-cmd"] !== undefined ? "as built" : "tsx, not compiled"}) on CPU ${a["server-cpu"]}` +
+  `${hasTaskset ? "" : " (taskset missing: NOT pinned)"}; load generator on CPU ${a["loadgen-cpu"]} (gRPC: ${grpcLoadgen})`;
+process.stderr.write(`bench: ${settings}\n`);
+
+const results: RunResult[] = [];
+for (const rate of rates) {
+  for (const protocol of chosen) {
+    process.stderr.write(`bench: ${protocol} ${rate > 0 ? `open loop ${rate}/s` : "closed loop"} ...`);
+    const r = await runOne(protocol, rate);
+    results.push(r);
+    writeFileSync(`${base}.jsonl`, `${JSON.stringify(r)}\n`, { flag: "a" });
+    const errs = Object.values(r.errors ?? {}).reduce((x, y) => x + y, 0);
+    process.stderr.write(
+      ` ${Math.round(r.rps)} rps, p99 ${(r.p99_us / 1000).toFixed(2)} ms, server CPU ${(r.server_cpu ?? NaN).toFixed(2)}, errors ${errs}\n`,
+    );
+  }
+}
+
+const table = renderTable(results);
+const header = `# npm run bench, ${stamp}${a.label ? ` (${a.label})` : ""}\n\n${settings}\n\n`;
+writeFileSync(`${base}.md`, header + table);
+process.stdout.write(`\n${table}\n`);
+const chart = renderChart(results);
+if (chart !== undefined) {
+  writeFileSync(`${base}.svg`, chart);
+  process.stdout.write(`chart: ${base}.svg\n`);
+}
+process.stdout.write(`saved: ${base}.md, ${base}.jsonl\n`);

@@ -1,0 +1,169 @@
+import { Code, ConnectError, cors as connectCors, createContextValues } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
+import fastifyCors from "@fastify/cors";
+import underPressure from "@fastify/under-pressure";
+import Fastify, { LogController } from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { Http2Server } from "node:http2";
+import type { Logger } from "pino";
+import type { TradingGateway } from "../gen/trading/v1/trading_gateway_pb.js";
+import type { Config } from "./config/env.js";
+import { peerKey } from "./interceptors/context-keys.js";
+import { createInterceptors } from "./interceptors/index.js";
+import type { RpcMetrics } from "./metrics/metrics.js";
+import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, createRoutes } from "./rpc/routes.js";
+import { createDualProtocolServer } from "./server/dual-protocol-server.js";
+import { createFastPathHook } from "./server/fast-path-hook.js";
+import type { FastPathHook } from "./server/fast-path-hook.js";
+import type { StreamHook } from "./server/dual-protocol-server.js";
+import type { HealthRegistry } from "./server/health.js";
+import { sendProtocolError } from "./server/protocol-error-reply.js";
+
+/** Everything buildApp needs; main.ts makes the real ones, tests pass doubles. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The TradingGateway implementation: createTradingService(...) or a test double. */
+  readonly trading: ServiceImpl<typeof TradingGateway>;
+  readonly health: HealthRegistry;
+  readonly metrics: RpcMetrics;
+  /** TLS material read by main from TLS_*_FILE (buildApp does no file I/O). */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly ca?: Buffer | string };
+  /** Sees every HTTP/2 stream before Fastify (the unary gRPC fast path); return true if handled. */
+  readonly onStream?: StreamHook;
+  /** Monotonic clock in ms for interceptors (tests). */
+  readonly now?: () => number;
+  /** With config.fastPath: the hook the unary fast path is installed into (tests pass one to observe it). */
+  readonly fastPath?: FastPathHook;
+}
+
+export type App = FastifyInstance<Http2Server>;
+
+/**
+ * Builds the gateway's Fastify instance with every route, interceptor, CORS,
+ * load shedding and graceful-close behaviour. Never listens: main.ts (or a
+ * test) calls app.listen. app.close() is graceful: health goes NOT_SERVING,
+ * new calls get UNAVAILABLE, in-flight calls get SHUTDOWN_GRACE_MS to finish,
+ * then they are aborted and connections are dropped.
+ */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, logger } = deps;
+  // FAST_PATH: unary gRPC served on the HTTP/2 stream event with the same
+  // routes, interceptors and limits as the Connect plugin (src/server/unary-fast-path.ts).
+  const fastPath = config.fastPath ? (deps.fastPath ?? createFastPathHook()) : undefined;
+  const onStream = deps.onStream ?? fastPath?.onStream;
+  const app = Fastify({
+    http2: true,
+    serverFactory: ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
+      createDualProtocolServer(handler, {
+        ...(deps.tls !== undefined ? { tls: deps.tls } : {}),
+        maxConcurrentStreams: config.http2MaxConcurrentStreams,
+        headersTimeoutMs: config.headersTimeoutMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        connectionTimeoutMs: config.connectionTimeoutMs,
+        http2SessionIdleMs: config.http2SessionIdleMs,
+        ...(onStream !== undefined ? { onStream } : {}),
+      })) as never,
+    loggerInstance: logger.child({ component: "http" }),
+    // One line per RPC comes from the logging interceptor; Fastify's own request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's closing 503 is an HTML-ish reply gRPC clients cannot read; our onRequest hook answers instead.
+    return503OnClosing: false,
+    // Bodies go to Connect unparsed; its readMaxBytes gives RESOURCE_EXHAUSTED. This only guards other routes.
+    bodyLimit: config.maxMessageBytes + 1024,
+  }) as unknown as App;
+
+  let closing = false;
+  const inFlight = new AbortController();
+
+  if (config.corsOrigins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: config.corsOrigins.includes("*") ? true : config.corsOrigins,
+      methods: [...connectCors.allowedMethods],
+      allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Request-Id"],
+      exposedHeaders: [...connectCors.exposedHeaders, "X-Request-Id", "Retry-After"],
+      maxAge: 7200,
+    });
+  }
+
+  // Registered after CORS so refused browser calls still carry CORS headers and are readable.
+  app.addHook("onRequest", async (req, reply) => {
+    if (closing || deps.health.shuttingDown) {
+      return sendProtocolError(req, reply, new ConnectError("server is shutting down", Code.Unavailable), 1);
+    }
+    return undefined;
+  });
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: config.underPressureMaxEventLoopDelayMs,
+    maxEventLoopUtilization: config.underPressureMaxEventLoopUtilization,
+    maxHeapUsedBytes: config.underPressureMaxHeapUsedBytes,
+    maxRssBytes: config.underPressureMaxRssBytes,
+    sampleInterval: config.underPressureSampleIntervalMs,
+    retryAfter: config.underPressureRetryAfterS,
+    pressureHandler(req, reply, type) {
+      sendProtocolError(req, reply, new ConnectError(`server overloaded (${type}); retry later`, Code.Unavailable), config.underPressureRetryAfterS);
+      // Returning nothing: under-pressure then calls next(), and Fastify stops because the reply is sent.
+    },
+  });
+
+  const connectOptions = {
+    routes: createRoutes({ trading: deps.trading, health: deps.health }),
+    interceptors: createInterceptors({
+      logger,
+      metrics: deps.metrics,
+      apiKeys: config.apiKeys,
+      rateLimit: {
+        ratePerSecond: config.rateLimitRps,
+        burst: config.rateLimitBurst,
+        maxBuckets: config.rateLimitMaxBuckets,
+        idleMs: config.rateLimitIdleMs,
+      },
+      publicServices: PUBLIC_SERVICES,
+      rateLimitExemptServices: RATE_LIMIT_EXEMPT_SERVICES,
+      ...(deps.now !== undefined ? { now: deps.now } : {}),
+    }),
+    readMaxBytes: config.maxMessageBytes,
+    writeMaxBytes: config.maxMessageBytes,
+    maxTimeoutMs: config.maxDeadlineMs,
+    // Aborted after the grace period (below): handlers see ctx.signal abort, clients get UNAVAILABLE.
+    shutdownSignal: inFlight.signal,
+    contextValues: (req: { socket: { remoteAddress?: string | undefined; remotePort?: number | undefined } }) =>
+      createContextValues().set(peerKey, formatPeer(req.socket.remoteAddress, req.socket.remotePort)),
+  };
+  // The same options object (same interceptor instances, so rate-limit
+  // buckets and metrics are shared); calls the Fastify hooks above would
+  // refuse (closing, under pressure) fall through so Fastify answers them.
+  fastPath?.install({
+    ...connectOptions,
+    bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure(),
+    contextValues: (stream) =>
+      createContextValues().set(peerKey, formatPeer(stream.session?.socket.remoteAddress, stream.session?.socket.remotePort)),
+  });
+  await app.register(fastifyConnectPlugin, connectOptions);
+
+  // Shutdown: the grace timers live here (not in the Connect plugin, whose timer
+  // is never cleared and would hold a test process open).
+  app.addHook("preClose", (done) => {
+    closing = true;
+    deps.health.shutdown();
+    const server = app.server as unknown as import("node:http").Server;
+    const abortTimer = setTimeout(() => inFlight.abort(new ConnectError("server is shutting down", Code.Unavailable)), config.shutdownGraceMs);
+    // Give aborted calls a moment to send their UNAVAILABLE before sockets go.
+    const killTimer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs + 1000);
+    server.once("close", () => {
+      clearTimeout(abortTimer);
+      clearTimeout(killTimer);
+    });
+    done();
+  });
+
+  return app;
+}
+
+function formatPeer(address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return "";
+  return address.includes(":") ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`;
+}

@@ -1,0 +1,100 @@
+import type { Logger } from "pino";
+import { readAuditLog, type AuditReadStats } from "./audit-reader.js";
+import type { AuditEvent, AuditMode, AuditSink } from "./audit-sink.js";
+import { createJsonlAuditSink } from "./jsonl-sink.js";
+import { createNullAuditSink } from "./null-sink.js";
+import { createPostgresAuditSink } from "./postgres-sink.js";
+
+/** Audit settings, as src/config/env.ts reads them (AUDIT_*). */
+export interface AuditSettings {
+  /** AUDIT_MODE: fsync (default) | buffered | off. */
+  readonly mode: AuditMode;
+  /** AUDIT_BACKEND: jsonl (default) | postgres. */
+  readonly backend?: "jsonl" | "postgres";
+  /** AUDIT_FILE (jsonl): the active file, default ./data/audit.jsonl. */
+  readonly file?: string;
+  /** AUDIT_PG_URL (postgres): connection string. */
+  readonly pgUrl?: string;
+  /** AUDIT_PG_TABLE (postgres): [schema.]table, default audit_log. */
+  readonly pgTable?: string;
+  /** AUDIT_BATCH_LINES, default 256. */
+  readonly batchMaxLines?: number;
+  /** AUDIT_BATCH_MS, default 2. */
+  readonly batchMaxMs?: number;
+  /** AUDIT_ROTATE_BYTES (jsonl), 0 = never. */
+  readonly rotateBytes?: number;
+  /** AUDIT_ON_CORRUPT: skip (default: warn with file:line and go on) | fail (refuse to start). */
+  readonly onCorrupt?: "skip" | "fail";
+}
+
+/** A sink that can also read back what it stored (start-up recovery, StreamFills archive). */
+export interface AuditLog extends AuditSink {
+  /**
+   * Every stored event, oldest first. `live: true` while the sink is writing (the fill archive):
+   * an incomplete last line is an in-progress batch, not damage. Start-up recovery uses the default.
+   */
+  read(opts?: { readonly live?: boolean }): AsyncIterable<AuditEvent>;
+}
+
+/**
+ * Builds the audit log from settings. Call once in main, before serving: for JSONL it repairs a
+ * torn tail left by a crash (synchronously), so `read()` for recovery and the first append both
+ * start on clean lines.
+ */
+export async function createAuditSink(settings: AuditSettings, deps: { readonly logger?: Logger } = {}): Promise<AuditLog> {
+  const logger = deps.logger;
+  const onCorrupt = settings.onCorrupt ?? "skip";
+  if (settings.mode === "off") {
+    const sink = createNullAuditSink();
+    logger?.warn("audit log is off (AUDIT_MODE=off): orders are not recorded and idempotency does not survive a restart");
+    return {
+      mode: sink.mode,
+      append: sink.append,
+      close: sink.close,
+      read: async function* () {},
+    };
+  }
+  const batch = {
+    ...(settings.batchMaxLines !== undefined ? { batchMaxLines: settings.batchMaxLines } : {}),
+    ...(settings.batchMaxMs !== undefined ? { batchMaxMs: settings.batchMaxMs } : {}),
+  };
+  if ((settings.backend ?? "jsonl") === "postgres") {
+    if (settings.pgUrl === undefined || settings.pgUrl === "") throw new Error("AUDIT_BACKEND=postgres needs AUDIT_PG_URL");
+    const sink = await createPostgresAuditSink({
+      connectionString: settings.pgUrl,
+      mode: settings.mode,
+      ...(settings.pgTable !== undefined ? { table: settings.pgTable } : {}),
+      ...batch,
+      ...(logger !== undefined ? { logger } : {}),
+    });
+    return {
+      mode: sink.mode,
+      append: sink.append,
+      close: sink.close,
+      read: () => sink.read({ onCorrupt }),
+    };
+  }
+  const file = settings.file ?? "./data/audit.jsonl";
+  const sink = createJsonlAuditSink({
+    path: file,
+    mode: settings.mode,
+    ...batch,
+    ...(settings.rotateBytes !== undefined ? { rotateBytes: settings.rotateBytes } : {}),
+    ...(logger !== undefined ? { logger } : {}),
+  });
+  return {
+    mode: sink.mode,
+    append: sink.append,
+    close: sink.close,
+    read: (opts = {}) => {
+      const stats: AuditReadStats = { segments: 0, events: 0, corruptLines: 0, tornBytes: 0 };
+      const live = opts.live === true;
+      const it = readAuditLog({ path: file, onCorrupt, live, stats, ...(logger !== undefined ? { logger } : {}) });
+      if (live) return it;
+      return (async function* () {
+        yield* it;
+        logger?.info({ file, ...stats }, "audit log read");
+      })();
+    },
+  };
+}

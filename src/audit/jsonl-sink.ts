@@ -1,0 +1,191 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Logger } from "pino";
+import { encodeAuditEvent } from "./audit-codec.js";
+import { listSegmentsSync, repairTornTailSync } from "./audit-reader.js";
+import type { AuditSink } from "./audit-sink.js";
+import { createGroupCommit } from "./group-commit.js";
+
+/**
+ * The file system calls the sink makes per batch. A seam for tests (count fsyncs, hold one
+ * back to prove callers wait for it, inject ENOSPC); production uses node:fs, whose callback
+ * API runs the syscalls on libuv's thread pool without allocating a FileHandle per call.
+ */
+export interface AuditFileIo {
+  write(fd: number, buf: Buffer, offset: number, length: number, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void;
+  fsync(fd: number, cb: (err: NodeJS.ErrnoException | null) => void): void;
+}
+
+const nodeIo: AuditFileIo = {
+  write: (fd, buf, offset, length, cb) => fs.write(fd, buf, offset, length, null, cb),
+  fsync: (fd, cb) => fs.fsync(fd, cb),
+};
+
+export interface JsonlAuditSinkOptions {
+  /** The active file; rotated segments are written beside it as `<path>.<n>`. Its directory is created if absent. */
+  readonly path: string;
+  /** fsync: group commit, append() settles once durable. buffered: append() returns null, no fsync until close. */
+  readonly mode: "fsync" | "buffered";
+  /** A batch closes when it holds this many lines... (default 256) */
+  readonly batchMaxLines?: number;
+  /** ...or when its first line has waited this long, whichever comes first (default 2 ms). */
+  readonly batchMaxMs?: number;
+  /** Rotate the active file before it would grow past this size; 0 = never (default 256 MiB). */
+  readonly rotateBytes?: number;
+  readonly logger?: Logger;
+  readonly io?: AuditFileIo;
+}
+
+/** Counters for metrics and tests. */
+export interface JsonlSinkStats {
+  readonly batches: number;
+  readonly lines: number;
+  readonly bytes: number;
+  readonly fsyncs: number;
+  readonly rotations: number;
+  readonly errors: number;
+}
+
+export interface JsonlAuditSink extends AuditSink {
+  readonly path: string;
+  stats(): JsonlSinkStats;
+}
+
+interface Batch {
+  text: string;
+  lines: number;
+}
+
+function fsyncDirSync(dir: string): void {
+  // Makes a created or renamed directory entry durable; fsync on the file covers only its data.
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The embedded audit log: one JSON line per event (src/audit/audit-codec.ts).
+ *
+ * fsync mode is a group commit, as in the grpc-js peer (bench/peer-grpc-js/pipeline.cjs):
+ * one write(2) + one fsync(2) per batch, one commit in flight at a time, and lines that arrive
+ * during a commit form the next batch. Two differences keep the hot path cheaper: every caller
+ * of the same batch receives the same promise (one allocation per batch, not per line), and the
+ * whole waiting batch goes out in one commit when the previous one completes (under load a
+ * commit takes longer than batchMaxMs, so splitting it would only add fsyncs and latency).
+ *
+ * A failed write or fsync rejects every caller of that batch, is logged, and the file is cut
+ * back to its last durable size so the next batch starts on a clean line.
+ *
+ * Opening is synchronous (start-up only): the directory is created, a torn tail left by a crash
+ * is truncated (see audit-reader.ts), and the file is opened for append.
+ */
+export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSink {
+  const file = opts.path;
+  const mode = opts.mode;
+  const batchMaxLines = Math.max(1, opts.batchMaxLines ?? 256);
+  const batchMaxMs = Math.max(0, opts.batchMaxMs ?? 2);
+  const rotateBytes = Math.max(0, opts.rotateBytes ?? 256 * 1024 * 1024);
+  const logger = opts.logger;
+  const io = opts.io ?? nodeIo;
+  const dir = path.dirname(file);
+
+  fs.mkdirSync(dir, { recursive: true });
+  repairTornTailSync(file, logger);
+  const existed = fs.existsSync(file);
+  let fd = fs.openSync(file, "a");
+  if (!existed) fsyncDirSync(dir);
+  /** Bytes of the active file known to be complete lines (durable in fsync mode). */
+  let size = fs.fstatSync(fd).size;
+  let nextSegment = 1;
+  for (const s of listSegmentsSync(file)) if (Number.isFinite(s.index) && s.index >= nextSegment) nextSegment = s.index + 1;
+
+  const st = { batches: 0, lines: 0, bytes: 0, fsyncs: 0, rotations: 0, errors: 0 };
+
+  function writeAll(buf: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const from = (off: number): void => {
+        io.write(fd, buf, off, buf.length - off, (e, n) => {
+          if (e !== null) return reject(e);
+          if (off + n < buf.length) return from(off + n);
+          resolve();
+        });
+      };
+      from(0);
+    });
+  }
+
+  function fsyncFd(): Promise<void> {
+    return new Promise((resolve, reject) => io.fsync(fd, (e) => (e === null ? resolve() : reject(e))));
+  }
+
+  async function rotate(): Promise<void> {
+    // Only between commits, so every line of the old file is complete (and, in fsync mode, durable).
+    const target = `${file}.${String(nextSegment).padStart(6, "0")}`;
+    nextSegment++;
+    await fs.promises.rename(file, target);
+    const old = fd;
+    fd = fs.openSync(file, "a");
+    size = 0;
+    fs.closeSync(old);
+    if (mode === "fsync") fsyncDirSync(dir);
+    st.rotations++;
+    logger?.info({ segment: target }, "audit log rotated");
+  }
+
+  const group = createGroupCommit<Batch>({
+    mode,
+    batchMaxLines,
+    batchMaxMs,
+    empty: () => ({ text: "", lines: 0 }),
+    add(b, events) {
+      for (let i = 0; i < events.length; i++) b.text += encodeAuditEvent(events[i]!);
+    },
+    async commit(b) {
+      const buf = Buffer.from(b.text, "utf8");
+      if (rotateBytes > 0 && size > 0 && size + buf.length > rotateBytes) await rotate();
+      await writeAll(buf);
+      if (mode === "fsync") {
+        await fsyncFd();
+        st.fsyncs++;
+      }
+      size += buf.length;
+      st.batches++;
+      st.lines += b.lines;
+      st.bytes += buf.length;
+    },
+    onError(e, b) {
+      st.errors++;
+      logger?.error({ err: e, file, lines: b.lines }, "audit log write failed");
+      try {
+        // A partial write would leave a torn line in the middle of the log: cut it off.
+        fs.ftruncateSync(fd, size);
+      } catch (e2) {
+        logger?.error({ err: e2, file }, "audit log: could not truncate after a failed write");
+      }
+    },
+  });
+
+  let closePromise: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closePromise ??= group.close().then(() => {
+      try {
+        // Buffered lines become durable on a clean shutdown too.
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+    return closePromise;
+  }
+
+  return {
+    mode,
+    path: file,
+    append: group.append,
+    close,
+    stats: () => ({ ...st }),
+  };
+}

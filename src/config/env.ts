@@ -1,0 +1,328 @@
+/**
+ * Every setting of the gateway comes from the environment and is described
+ * once, in the `settings` table below: name, default, description and the
+ * valibot schema that turns the string into a typed value. The table drives
+ * parsing, `--help` and the README settings table, so adding a setting is
+ * adding one row. Config is read once, by src/main.ts; nothing reads
+ * process.env at import time.
+ */
+import * as v from "valibot";
+import type { Result } from "../domain/result.js";
+import { err, ok } from "../domain/result.js";
+
+/** Any schema that takes the raw environment string (or undefined when unset and without default). */
+type StringSchema = v.GenericSchema<string | undefined, unknown>;
+
+/** One row of the settings table. */
+export interface Setting<S extends StringSchema = StringSchema> {
+  /** Environment variable name. */
+  readonly env: string;
+  /** Default as the string a user would write; undefined = unset. */
+  readonly default: string | undefined;
+  readonly description: string;
+  /** What a valid value looks like, used in error messages and --help. */
+  readonly expects: string;
+  readonly schema: S;
+}
+
+function setting<S extends StringSchema>(
+  env: string,
+  def: string | undefined,
+  expects: string,
+  description: string,
+  schema: S,
+): Setting<S> {
+  return { env, default: def, expects, description, schema };
+}
+
+// --- value schemas ----------------------------------------------------------
+
+const int = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.regex(/^\d+$/),
+    v.transform(Number),
+    v.number(),
+    v.integer(),
+    v.minValue(min),
+    v.maxValue(max),
+  );
+
+const positiveNumber = v.pipe(
+  v.string(),
+  v.trim(),
+  v.regex(/^\d+(\.\d+)?$/),
+  v.transform(Number),
+  v.number(),
+  v.minValue(0),
+);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(values));
+
+const flag = v.pipe(
+  v.string(),
+  v.trim(),
+  v.toLowerCase(),
+  v.picklist(["1", "0", "true", "false", "on", "off", "yes", "no"]),
+  v.transform((s) => s === "1" || s === "true" || s === "on" || s === "yes"),
+);
+
+const optionalString = v.pipe(
+  v.optional(v.string()),
+  v.transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim())),
+);
+
+const list = v.pipe(
+  v.optional(v.string(), ""),
+  v.transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== ""),
+  ),
+);
+
+/** A TCP port, or "off"/"" to disable the listener (returns undefined). */
+const optionalPort = v.pipe(
+  v.optional(v.string(), ""),
+  v.trim(),
+  v.toLowerCase(),
+  v.union([
+    v.pipe(v.picklist(["", "off"]), v.transform(() => undefined)),
+    int(0, 65535),
+  ]),
+);
+
+/** An API key entry: the SHA-256 of the key and the accounts it may trade. */
+export interface ApiKeyEntry {
+  /** Lower-case hex SHA-256 of the raw key; the raw key is never configured. */
+  readonly sha256: string;
+  /** Accounts the key may trade and see, or "any" when configured as `*`. */
+  readonly accounts: ReadonlySet<string> | "any";
+}
+
+const ACCOUNT_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * `API_KEYS` format: entries separated by `;` (or newlines), each
+ * `<sha256 hex>=<account>|<account>...` or `<sha256 hex>=*` for every account.
+ * Only hashes are configured, so a leaked config file leaks no credentials.
+ */
+export function parseApiKeys(raw: string): Result<readonly ApiKeyEntry[], string> {
+  const entries: ApiKeyEntry[] = [];
+  const seen = new Set<string>();
+  for (const part of raw.split(/[;\n]/)) {
+    const item = part.trim();
+    if (item === "") continue;
+    const eq = item.indexOf("=");
+    if (eq < 0) return err(`entry "${item.slice(0, 12)}..." has no "=<accounts>"`);
+    const sha256 = item.slice(0, eq).trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return err("each key must be a 64-character hex SHA-256 hash");
+    if (seen.has(sha256)) return err(`hash ${sha256.slice(0, 12)}... is listed twice`);
+    seen.add(sha256);
+    const rhs = item.slice(eq + 1).trim();
+    if (rhs === "*") {
+      entries.push({ sha256, accounts: "any" });
+      continue;
+    }
+    const accounts = rhs.split("|").map((a) => a.trim());
+    const bad = accounts.find((a) => !ACCOUNT_RE.test(a));
+    if (bad !== undefined) return err(`account "${bad}" must match ${ACCOUNT_RE.source}`);
+    entries.push({ sha256, accounts: new Set(accounts) });
+  }
+  return ok(entries);
+}
+
+const apiKeys = v.pipe(
+  v.optional(v.string(), ""),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const r = parseApiKeys(dataset.value);
+    if (!r.ok) {
+      addIssue({ message: r.error });
+      return NEVER;
+    }
+    return r.value;
+  }),
+);
+
+const auditMode = v.pipe(
+  v.string(),
+  v.trim(),
+  v.toLowerCase(),
+  v.picklist(["fsync", "buffered", "off", "none"]),
+  // The benchmark harness says "none"; the gateway calls it "off".
+  v.transform((m): "fsync" | "buffered" | "off" => (m === "none" ? "off" : m)),
+);
+
+// --- the table -------------------------------------------------------------
+
+/** Every setting. Keys are the Config property names. */
+export const settings = {
+  host: setting("HOST", "127.0.0.1", "a host name or IP address", "Address the RPC port listens on.", v.pipe(v.string(), v.trim(), v.minLength(1))),
+  port: setting("PORT", "50051", "an integer 0..65535", "RPC port: gRPC, gRPC-Web and Connect, HTTP/2 and HTTP/1.1 on one port (also `--port N`).", int(0, 65535)),
+  metricsHost: setting("METRICS_HOST", "127.0.0.1", "a host name or IP address", "Address of the Prometheus /metrics listener.", v.pipe(v.string(), v.trim(), v.minLength(1))),
+  metricsPort: setting("METRICS_PORT", "9464", "an integer 0..65535, or off", "Port of the Prometheus /metrics listener; `off` disables it.", optionalPort),
+  logLevel: setting("LOG_LEVEL", "info", "fatal|error|warn|info|debug|trace|silent", "Minimum log level.", oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
+  logFormat: setting("LOG_FORMAT", "json", "json|pretty", "`json` (one line per event) or `pretty` (human-readable, for development).", oneOf(["json", "pretty"])),
+  tlsCertFile: setting("TLS_CERT_FILE", undefined, "a PEM file path", "Server certificate; with TLS_KEY_FILE enables TLS (HTTP/2 via ALPN, HTTP/1.1 fallback).", optionalString),
+  tlsKeyFile: setting("TLS_KEY_FILE", undefined, "a PEM file path", "Private key of TLS_CERT_FILE.", optionalString),
+  tlsCaFile: setting("TLS_CA_FILE", undefined, "a PEM file path", "CA bundle; when set, clients must present a certificate it signed (mTLS).", optionalString),
+  corsOrigins: setting("CORS_ORIGINS", "", "comma-separated origins, or *", "Browser origins allowed to call the gateway (gRPC-Web, Connect). Empty: no CORS headers.", list),
+  apiKeys: setting("API_KEYS", "", "<sha256hex>=<acct>|<acct>;<sha256hex>=*", "API keys as SHA-256 hex hashes of the bearer token, each bound to the accounts it may trade (`*` = all). Empty: authentication off.", apiKeys),
+  allowInsecurePublic: setting("ALLOW_INSECURE_PUBLIC", "false", "true|false", "Allow listening on a non-loopback address with authentication off.", flag),
+  rateLimitRps: setting("RATE_LIMIT_RPS", "1000", "a number >= 0", "Calls per second per API key (or per peer address with auth off); 0 disables rate limiting.", positiveNumber),
+  rateLimitBurst: setting("RATE_LIMIT_BURST", "2000", "an integer >= 1", "Token bucket size: calls allowed at once above the steady rate.", int(1, 1_000_000_000)),
+  rateLimitMaxBuckets: setting("RATE_LIMIT_MAX_BUCKETS", "100000", "an integer >= 1", "Most rate-limit buckets kept; the least recently used are evicted first.", int(1, 100_000_000)),
+  rateLimitIdleMs: setting("RATE_LIMIT_IDLE_MS", "60000", "milliseconds", "A bucket unused this long is evicted.", int(1, 86_400_000)),
+  maxMessageBytes: setting("MAX_MESSAGE_BYTES", "1048576", "bytes", "Largest request or response message; larger gets RESOURCE_EXHAUSTED.", int(256, 0xffffffff)),
+  maxDeadlineMs: setting("MAX_DEADLINE_MS", "300000", "milliseconds", "Largest deadline (grpc-timeout / connect-timeout-ms) a client may ask for; larger gets INVALID_ARGUMENT.", int(1, 86_400_000)),
+  http2MaxConcurrentStreams: setting("HTTP2_MAX_CONCURRENT_STREAMS", "1000", "an integer >= 1", "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection.", int(1, 0xffffffff)),
+  http2SessionIdleMs: setting("HTTP2_SESSION_IDLE_MS", "300000", "milliseconds, 0 = never", "An HTTP/2 connection with no open stream and no traffic for this long is closed (GOAWAY). Connections with open streams (fill streams) are kept.", int(0, 86_400_000)),
+  headersTimeoutMs: setting("HEADERS_TIMEOUT_MS", "10000", "milliseconds", "Time a client has to send the request headers (HTTP/1.1) or the first bytes of a new connection.", int(1, 600_000)),
+  requestTimeoutMs: setting("REQUEST_TIMEOUT_MS", "30000", "milliseconds, 0 = none", "Time an HTTP/1.1 client has to send a whole request.", int(0, 3_600_000)),
+  keepAliveTimeoutMs: setting("KEEP_ALIVE_TIMEOUT_MS", "72000", "milliseconds", "Idle HTTP/1.1 keep-alive connections are closed after this long.", int(1, 3_600_000)),
+  connectionTimeoutMs: setting("CONNECTION_TIMEOUT_MS", "0", "milliseconds, 0 = none", "Socket inactivity timeout (0: none, so quiet fill streams stay open).", int(0, 3_600_000)),
+  shutdownGraceMs: setting("SHUTDOWN_GRACE_MS", "10000", "milliseconds", "On SIGTERM/SIGINT, in-flight calls get this long to finish before they are aborted.", int(0, 600_000)),
+  underPressureMaxEventLoopDelayMs: setting("UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS", "1000", "milliseconds, 0 = off", "Shed load (UNAVAILABLE) when the event-loop delay exceeds this.", int(0, 600_000)),
+  underPressureMaxEventLoopUtilization: setting("UNDER_PRESSURE_MAX_EVENT_LOOP_UTILIZATION", "0", "0..1, 0 = off", "Shed load when event-loop utilization exceeds this fraction.", v.pipe(positiveNumber, v.maxValue(1))),
+  underPressureMaxHeapUsedBytes: setting("UNDER_PRESSURE_MAX_HEAP_USED_BYTES", "0", "bytes, 0 = off", "Shed load when the V8 heap in use exceeds this.", int(0, Number.MAX_SAFE_INTEGER)),
+  underPressureMaxRssBytes: setting("UNDER_PRESSURE_MAX_RSS_BYTES", "0", "bytes, 0 = off", "Shed load when the resident set size exceeds this.", int(0, Number.MAX_SAFE_INTEGER)),
+  underPressureSampleIntervalMs: setting("UNDER_PRESSURE_SAMPLE_INTERVAL_MS", "1000", "milliseconds", "How often the load-shedding sensors are sampled.", int(5, 60_000)),
+  underPressureRetryAfterS: setting("UNDER_PRESSURE_RETRY_AFTER_S", "1", "seconds", "Retry hint (Retry-After, google.rpc.RetryInfo) sent with shed calls.", int(0, 3600)),
+  fastPath: setting("FAST_PATH", "on", "on|off", "Serve unary gRPC calls on the HTTP/2 fast path (bypasses the Fastify compat layer).", flag),
+  // --- pipeline (wired by src/main.ts; used by the order pipeline, audit and fills) ---
+  auditMode: setting("AUDIT_MODE", "fsync", "fsync|buffered|off (none = off)", "Audit log durability: fsync before answering, buffered writes, or no audit.", auditMode),
+  auditFile: setting("AUDIT_FILE", "./data/audit.jsonl", "a file path", "Audit log file (JSON lines).", v.pipe(v.string(), v.trim(), v.minLength(1))),
+  auditBatchLines: setting("AUDIT_BATCH_LINES", "256", "an integer >= 1", "Most audit lines written by one write/fsync.", int(1, 1_000_000)),
+  auditBatchMs: setting("AUDIT_BATCH_MS", "2", "milliseconds", "Longest an audit line waits for its batch.", int(0, 60_000)),
+  auditRotateBytes: setting("AUDIT_ROTATE_BYTES", "1073741824", "bytes, 0 = never", "Rotate the audit file when it grows past this.", int(0, Number.MAX_SAFE_INTEGER)),
+  idempotencyTtlMs: setting("IDEMPOTENCY_TTL_MS", "86400000", "milliseconds", "How long an idempotency key is remembered.", int(1, 30 * 86_400_000)),
+  idempotencyMaxEntries: setting("IDEMPOTENCY_MAX_ENTRIES", "1000000", "an integer >= 1", "Most idempotency keys remembered in memory.", int(1, 100_000_000)),
+  orderRetentionMs: setting("ORDER_RETENTION_MS", "86400000", "milliseconds", "How long terminal orders stay queryable in memory.", int(1, 30 * 86_400_000)),
+  paperPrices: setting("PAPER_PRICES", "", "SYMBOL=price,SYMBOL=price", "Reference prices for the paper venue (market orders fill at these).", v.pipe(v.optional(v.string(), ""), v.trim())),
+  riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", "Per-account risk limits; unset: built-in defaults.", optionalString),
+  venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
+  fillRetain: setting("FILL_RETAIN", "10000", "an integer >= 0", "Fills kept in memory for StreamFills replay (after_sequence).", int(0, 100_000_000)),
+  fillSubscriberBuffer: setting("FILL_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Fills buffered per slow StreamFills subscriber before it is cut off.", int(1, 10_000_000)),
+} as const;
+
+export type SettingKey = keyof typeof settings;
+
+/** The typed, validated configuration. */
+export type Config = {
+  readonly [K in SettingKey]: v.InferOutput<(typeof settings)[K]["schema"]>;
+};
+
+/** A bad setting: the variable, the value as given, and what it expects. */
+export interface ConfigIssue {
+  readonly env: string;
+  readonly value: string | undefined;
+  readonly message: string;
+}
+
+/**
+ * Validates the whole environment at once and reports every bad variable,
+ * so an operator fixes them in one round instead of one per restart.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Readonly<Partial<Record<string, string>>> = {},
+): Result<Config, readonly ConfigIssue[]> {
+  const out: Record<string, unknown> = {};
+  const issues: ConfigIssue[] = [];
+  for (const [key, s] of Object.entries(settings) as [SettingKey, Setting][]) {
+    const given = overrides[s.env] ?? env[s.env];
+    const raw = given === undefined || (given.trim() === "" && s.default !== undefined) ? s.default : given;
+    const r = v.safeParse(s.schema, raw);
+    if (r.success) {
+      out[key] = r.output;
+    } else {
+      const detail = r.issues.find((i) => i.type === "custom" || i.type === "raw_transform")?.message;
+      issues.push({
+        env: s.env,
+        value: raw,
+        message: `${s.env}=${JSON.stringify(raw ?? "")} is invalid: expected ${s.expects}${detail !== undefined ? ` (${detail})` : ""}`,
+      });
+    }
+  }
+  if (issues.length > 0) return err(issues);
+  const config = out as Config;
+  // Cross-field rules.
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    issues.push({ env: "TLS_CERT_FILE", value: config.tlsCertFile, message: "TLS_CERT_FILE and TLS_KEY_FILE must be set together" });
+  }
+  if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) {
+    issues.push({ env: "TLS_CA_FILE", value: config.tlsCaFile, message: "TLS_CA_FILE (mTLS) needs TLS_CERT_FILE and TLS_KEY_FILE" });
+  }
+  if (config.apiKeys.length === 0 && !config.allowInsecurePublic && !isLoopbackHost(config.host)) {
+    issues.push({
+      env: "HOST",
+      value: config.host,
+      message: `HOST=${config.host} is not a loopback address and API_KEYS is empty (authentication off); set API_KEYS, or ALLOW_INSECURE_PUBLIC=true to accept that anyone who can reach the port may trade`,
+    });
+  }
+  return issues.length > 0 ? err(issues) : ok(config);
+}
+
+/** The configuration with every default, plus overrides (for tests). */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  const r = loadConfig({});
+  if (!r.ok) throw new Error(`defaults are invalid: ${r.error.map((i) => i.message).join("; ")}`);
+  return { ...r.value, ...overrides };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Command line: `--help`/`-h` and `--port N` / `--port=N` (which wins over PORT). */
+export interface Cli {
+  readonly help: boolean;
+  /** Environment overrides from flags, keyed by variable name. */
+  readonly overrides: Readonly<Record<string, string>>;
+}
+
+export function parseCli(argv: readonly string[]): Result<Cli, string> {
+  let help = false;
+  const overrides: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--help" || a === "-h") help = true;
+    else if (a === "--port") {
+      const next = argv[i + 1];
+      if (next === undefined) return err("--port needs a value, e.g. --port 50051");
+      overrides["PORT"] = next;
+      i++;
+    } else if (a.startsWith("--port=")) overrides["PORT"] = a.slice("--port=".length);
+    else return err(`unknown argument ${JSON.stringify(a)}; try --help`);
+  }
+  return ok({ help, overrides });
+}
+
+/** `--help` text: every setting, its default and what it expects. */
+export function formatHelp(): string {
+  const lines = [
+    "trading-gateway: gRPC, gRPC-Web and Connect order gateway",
+    "",
+    "Usage: trading-gateway [--port N] [--help]",
+    "",
+    "Settings (environment variables):",
+  ];
+  for (const s of Object.values(settings) as Setting[]) {
+    lines.push(`  ${s.env}  (default: ${s.default === undefined ? "unset" : JSON.stringify(s.default)}; ${s.expects})`);
+    lines.push(`      ${s.description}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The README settings table (Markdown), generated from the same rows. */
+export function formatSettingsMarkdown(): string {
+  const esc = (s: string) => s.replaceAll("|", "\\|");
+  const rows = (Object.values(settings) as Setting[]).map(
+    (s) => `| \`${s.env}\` | ${s.default === undefined || s.default === "" ? "(unset)" : `\`${esc(s.default)}\``} | ${esc(s.expects)} | ${esc(s.description)} |`,
+  );
+  return ["| Variable | Default | Expects | Description |", "|---|---|---|---|", ...rows].join("\n") + "\n";
+}

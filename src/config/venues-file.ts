@@ -1,0 +1,283 @@
+import { readFileSync } from "node:fs";
+import * as v from "valibot";
+import { parse as parseYaml } from "yaml";
+import type { Result } from "../domain/result.js";
+import { err, ok } from "../domain/result.js";
+import type { RestJsonAuth } from "../venues/rest-json/describe.js";
+import type { TranslatorRules } from "../venues/translator.js";
+import { ORDER_FIELDS, STATUS_NAMES } from "../venues/translator.js";
+
+/**
+ * The venue file (JSON or YAML; path from env VENUES_FILE): which venues are
+ * enabled and everything about them that varies by deployment. Static venue
+ * facts live in code (src/venues/<venue>/describe.ts). Secrets are never in
+ * this file: it names environment variables or files that hold them.
+ *
+ * ```yaml
+ * pollIntervalMs: 1000
+ * venues:
+ *   - name: binance
+ *     kind: binance
+ *     baseUrl: https://testnet.binance.vision
+ *     credentials:
+ *       apiKey: { env: BINANCE_API_KEY }
+ *       apiSecret: { file: /run/secrets/binance_secret }
+ *     symbols: { BTC-USDT: BTCUSDT }
+ *     timeoutMs: 2000
+ *     rateLimit: { capacity: 1200, refillPerSecond: 20 }
+ * ```
+ */
+
+export const VENUE_KINDS = ["paper", "binance", "kraken", "alpaca", "coinbase", "rest-json"] as const;
+export type VenueKind = (typeof VENUE_KINDS)[number];
+
+/** Where a secret comes from: an environment variable or a file (e.g. a mounted secret). */
+export type CredentialSource = { readonly env: string } | { readonly file: string };
+
+export interface VenueFileEntry {
+  readonly name: string;
+  readonly kind: VenueKind;
+  /** Required for every kind but paper. */
+  readonly baseUrl?: string;
+  readonly credentials: Readonly<Record<string, CredentialSource>>;
+  /** Gateway symbol -> venue symbol; empty = pass through. */
+  readonly symbols: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly connections?: number;
+  /** Outbound budget of this venue's credential; default: the venue's documented limit. */
+  readonly rateLimit?: { readonly capacity: number; readonly refillPerSecond: number };
+  /** Binance only. */
+  readonly recvWindowMs?: number;
+  /** rest-json: the whole translator. */
+  readonly rules?: TranslatorRules;
+  readonly auth?: RestJsonAuth;
+  readonly errors?: { readonly messagePath?: string; readonly codePath?: string };
+  readonly weights?: { readonly place: number; readonly cancel: number; readonly query: number };
+  /** Paper venue options, passed through to the paper venue factory. */
+  readonly paper?: Readonly<Record<string, unknown>>;
+}
+
+export interface VenuesFile {
+  /** The path it was read from (for messages). */
+  readonly path: string;
+  /** How often working and unknown-outcome orders are queried. */
+  readonly pollIntervalMs: number;
+  readonly venues: readonly VenueFileEntry[];
+}
+
+/** Credential names each built-in kind needs. */
+export const REQUIRED_CREDENTIALS: Readonly<Record<VenueKind, readonly string[]>> = {
+  paper: [],
+  binance: ["apiKey", "apiSecret"],
+  kraken: ["apiKey", "apiSecret"],
+  alpaca: ["keyId", "secretKey"],
+  coinbase: ["keyName", "privateKey"],
+  "rest-json": [],
+};
+
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const positive = v.pipe(v.number(), v.minValue(0.000001));
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const typeName = v.picklist(["MARKET", "LIMIT", "STOP", "STOP_LIMIT"]);
+const tifName = v.picklist(["GTC", "IOC", "FOK", "DAY"]);
+const sideName = v.picklist(["BUY", "SELL"]);
+const path = v.pipe(v.string(), v.startsWith("/", "must start with /"));
+
+const fieldRule = v.union(
+  [
+    v.picklist(ORDER_FIELDS),
+    v.strictObject({
+      from: v.optional(v.picklist(ORDER_FIELDS)),
+      value: v.optional(v.union([v.string(), v.number(), v.boolean()])),
+      when: v.optional(
+        v.strictObject({
+          type: v.optional(v.array(typeName)),
+          timeInForce: v.optional(v.array(tifName)),
+          side: v.optional(v.array(sideName)),
+        }),
+      ),
+      decimals: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(18))),
+    }),
+  ],
+  `must be one of ${ORDER_FIELDS.join(", ")} or an object {from|value, when, decimals}`,
+);
+
+const requestRule = v.strictObject({
+  method: v.picklist(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+  path,
+  encoding: v.picklist(["json", "form", "query"]),
+  fields: v.record(nonEmpty, fieldRule),
+});
+
+const answerRule = v.strictObject({
+  root: v.optional(v.string()),
+  venueOrderId: nonEmpty,
+  status: nonEmpty,
+  filledQuantity: v.optional(nonEmpty),
+  averagePrice: v.optional(nonEmpty),
+  cumulativeQuote: v.optional(nonEmpty),
+  rejectReason: v.optional(nonEmpty),
+  fills: v.optional(
+    v.strictObject({
+      path: nonEmpty,
+      tradeId: nonEmpty,
+      price: nonEmpty,
+      quantity: nonEmpty,
+      fee: v.optional(nonEmpty),
+      feeCurrency: v.optional(nonEmpty),
+      timeMs: v.optional(nonEmpty),
+    }),
+  ),
+});
+
+const rulesSchema = v.strictObject({
+  place: requestRule,
+  cancel: requestRule,
+  query: requestRule,
+  enums: v.strictObject({
+    side: v.strictObject({ BUY: nonEmpty, SELL: nonEmpty }),
+    type: v.strictObject({ MARKET: v.optional(nonEmpty), LIMIT: v.optional(nonEmpty), STOP: v.optional(nonEmpty), STOP_LIMIT: v.optional(nonEmpty) }),
+    timeInForce: v.strictObject({ GTC: v.optional(nonEmpty), IOC: v.optional(nonEmpty), FOK: v.optional(nonEmpty), DAY: v.optional(nonEmpty) }),
+    status: v.pipe(v.record(nonEmpty, v.picklist(STATUS_NAMES)), v.check((r) => Object.keys(r).length > 0, "must map at least one venue status")),
+  }),
+  answer: answerRule,
+  cancelAnswer: v.optional(answerRule),
+  partialWhenFilled: v.optional(v.boolean()),
+});
+
+const credentialSource = v.union(
+  [v.strictObject({ env: v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")) }), v.strictObject({ file: nonEmpty })],
+  "must be {env: NAME} or {file: PATH}",
+);
+
+const venueSchema = v.strictObject({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-'")),
+  kind: v.picklist(VENUE_KINDS, `must be one of ${VENUE_KINDS.join(", ")}`),
+  baseUrl: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^https?:\/\//, "must be http(s)"))),
+  credentials: v.optional(v.record(nonEmpty, credentialSource), {}),
+  symbols: v.optional(v.record(nonEmpty, nonEmpty), {}),
+  timeoutMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000)), 2_000),
+  connections: v.optional(v.pipe(positiveInt, v.maxValue(256))),
+  rateLimit: v.optional(v.strictObject({ capacity: positive, refillPerSecond: positive })),
+  recvWindowMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000))),
+  rules: v.optional(rulesSchema),
+  auth: v.optional(
+    v.variant("type", [
+      v.strictObject({ type: v.literal("none") }),
+      v.strictObject({ type: v.literal("header"), header: nonEmpty, credential: nonEmpty, prefix: v.optional(v.string()) }),
+    ]),
+  ),
+  errors: v.optional(v.strictObject({ messagePath: v.optional(nonEmpty), codePath: v.optional(nonEmpty) })),
+  weights: v.optional(v.strictObject({ place: positive, cancel: positive, query: positive })),
+  paper: v.optional(v.record(v.string(), v.unknown())),
+});
+
+const fileSchema = v.strictObject({
+  pollIntervalMs: v.optional(v.pipe(positiveInt, v.minValue(50), v.maxValue(600_000)), 1_000),
+  venues: v.pipe(v.array(venueSchema), v.minLength(1, "must list at least one venue")),
+});
+
+/** Turns valibot's path (venues, 2, credentials) into venues[2].credentials. */
+function fieldPath(issue: v.BaseIssue<unknown>): string {
+  const parts = issue.path ?? [];
+  let out = "";
+  for (const p of parts) {
+    const key = p.key;
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+/**
+ * Validates already-parsed file content. Pure. The error message names the
+ * file and the first offending field, e.g.
+ * `venues.yaml: venues[1].kind: must be one of paper, binance, ...`.
+ */
+export function parseVenuesFile(content: unknown, filePath: string): Result<VenuesFile, string> {
+  const parsed = v.safeParse(fileSchema, content);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    return err(`${filePath}: ${fieldPath(issue)}: ${issue.message}`);
+  }
+  const venues = parsed.output.venues as unknown as VenueFileEntry[];
+  const seen = new Set<string>();
+  for (const [i, venue] of venues.entries()) {
+    const at = `${filePath}: venues[${i}]`;
+    if (seen.has(venue.name)) return err(`${at}.name: duplicate venue name "${venue.name}"`);
+    seen.add(venue.name);
+    if (venue.kind !== "paper" && venue.baseUrl === undefined) return err(`${at}.baseUrl: required for kind ${venue.kind}`);
+    for (const cred of REQUIRED_CREDENTIALS[venue.kind]) {
+      if (venue.credentials[cred] === undefined) return err(`${at}.credentials.${cred}: required for kind ${venue.kind}`);
+    }
+    if (venue.kind === "rest-json") {
+      if (venue.rules === undefined) return err(`${at}.rules: required for kind rest-json`);
+      if (venue.rules.query.path.includes("{venueOrderId}")) {
+        return err(`${at}.rules.query.path: must find the order by {clientOrderId}, the venue id is unknown until the venue answers`);
+      }
+      const auth = venue.auth ?? { type: "none" };
+      if (auth.type === "header" && venue.credentials[auth.credential] === undefined) {
+        return err(`${at}.auth.credential: no credential named "${auth.credential}" in credentials`);
+      }
+    } else if (venue.rules !== undefined || venue.auth !== undefined) {
+      return err(`${at}.rules: only kind rest-json takes translator rules`);
+    }
+    if (venue.recvWindowMs !== undefined && venue.kind !== "binance") return err(`${at}.recvWindowMs: only kind binance takes recvWindowMs`);
+  }
+  return ok({ path: filePath, pollIntervalMs: parsed.output.pollIntervalMs, venues });
+}
+
+/** Reads and validates the file at `filePath` (YAML, of which JSON is a subset). */
+export function loadVenuesFile(filePath: string, readFile: (p: string) => string = (p) => readFileSync(p, "utf8")): Result<VenuesFile, string> {
+  let text: string;
+  try {
+    text = readFile(filePath);
+  } catch (e: unknown) {
+    return err(`${filePath}: cannot read venue file (${(e as { code?: string }).code ?? "error"})`);
+  }
+  let content: unknown;
+  try {
+    content = parseYaml(text);
+  } catch (e: unknown) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : "syntax error";
+    return err(`${filePath}: not valid YAML/JSON: ${msg}`);
+  }
+  return parseVenuesFile(content, filePath);
+}
+
+/**
+ * Resolves one venue's credentials. Errors name the variable or file, never
+ * a value. Trailing newlines of secret files are dropped.
+ */
+export function resolveCredentials(
+  venue: VenueFileEntry,
+  filePath: string,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (p: string) => string = (p) => readFileSync(p, "utf8"),
+): Result<Record<string, string>, string> {
+  const out: Record<string, string> = {};
+  for (const [name, source] of Object.entries(venue.credentials)) {
+    const where = `${filePath}: venue ${venue.name}: credentials.${name}`;
+    if ("env" in source) {
+      const value = env[source.env];
+      if (value === undefined || value === "") return err(`${where}: environment variable ${source.env} is not set`);
+      out[name] = value;
+    } else {
+      try {
+        out[name] = readFile(source.file).replace(/\r?\n$/, "");
+      } catch (e: unknown) {
+        return err(`${where}: cannot read file ${source.file} (${(e as { code?: string }).code ?? "error"})`);
+      }
+      if (out[name] === "") return err(`${where}: file ${source.file} is empty`);
+    }
+  }
+  return ok(out);
+}
+
+/** A non-secret identity of a venue's main credential, used to share outbound limits and nonces. */
+export function credentialIdentity(venue: VenueFileEntry): string {
+  const main = REQUIRED_CREDENTIALS[venue.kind][0] ?? (venue.auth?.type === "header" ? venue.auth.credential : undefined);
+  const src = main === undefined ? undefined : venue.credentials[main];
+  if (src === undefined) return `venue:${venue.name}`;
+  return `${venue.kind}:${"env" in src ? `env:${src.env}` : `file:${src.file}`}`;
+}

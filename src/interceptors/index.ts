@@ -1,0 +1,46 @@
+import type { Interceptor } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { ApiKeyEntry } from "../config/env.js";
+import type { RpcMetrics } from "../metrics/metrics.js";
+import { createAuthInterceptor } from "./auth.js";
+import { createLoggingInterceptor } from "./logging.js";
+import { createMetricsInterceptor } from "./metrics.js";
+import { createRateLimitInterceptor } from "./rate-limit.js";
+import { createRecoveryInterceptor } from "./recovery.js";
+import { createRequestIdInterceptor } from "./request-id.js";
+
+export interface InterceptorsDeps {
+  readonly logger: Logger;
+  readonly metrics: RpcMetrics;
+  readonly apiKeys: readonly ApiKeyEntry[];
+  readonly rateLimit: { readonly ratePerSecond: number; readonly burst: number; readonly maxBuckets: number; readonly idleMs: number };
+  /** Services callable without an API key (health, reflection). */
+  readonly publicServices?: ReadonlySet<string>;
+  /** Services exempt from rate limiting (health). */
+  readonly rateLimitExemptServices?: ReadonlySet<string>;
+  readonly now?: () => number;
+  readonly newRequestId?: () => string;
+}
+
+/**
+ * The interceptor chain, first = outermost (connect-es applyInterceptors):
+ * request id (so every later line carries it), logging and metrics (so they
+ * see the final code, including auth and rate-limit refusals), recovery (so
+ * they see INTERNAL, never a raw exception), auth, then rate limit (which
+ * needs the principal).
+ */
+export function createInterceptors(deps: InterceptorsDeps): Interceptor[] {
+  const now = deps.now;
+  return [
+    createRequestIdInterceptor(deps.newRequestId !== undefined ? { newId: deps.newRequestId } : {}),
+    createLoggingInterceptor(now !== undefined ? { logger: deps.logger, now } : { logger: deps.logger }),
+    createMetricsInterceptor(now !== undefined ? { metrics: deps.metrics, now } : { metrics: deps.metrics }),
+    createRecoveryInterceptor({ logger: deps.logger }),
+    createAuthInterceptor({ apiKeys: deps.apiKeys, publicServices: deps.publicServices ?? new Set() }),
+    createRateLimitInterceptor({
+      ...deps.rateLimit,
+      exemptServices: deps.rateLimitExemptServices ?? new Set(),
+      ...(now !== undefined ? { now } : {}),
+    }),
+  ];
+}

@@ -1,0 +1,44 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Interceptor, StreamResponse } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { loggerKey } from "./context-keys.js";
+
+export interface RecoveryDeps {
+  /** Fallback logger when the call has no per-call logger. */
+  readonly logger: Logger;
+}
+
+/** Generic on purpose: internals (paths, SQL, venue replies) never reach clients. */
+export const INTERNAL_MESSAGE = "internal error";
+
+/**
+ * Any exception that is not a ConnectError is a bug: log it with its stack,
+ * answer INTERNAL with a generic message, keep serving. Streams are covered
+ * too, since a handler can throw halfway through one.
+ */
+export function createRecoveryInterceptor(deps: RecoveryDeps): Interceptor {
+  return (next) => async (req) => {
+    const recover = (e: unknown): never => {
+      if (e instanceof ConnectError) throw e;
+      const log = req.contextValues.get(loggerKey) ?? deps.logger;
+      log.error({ err: e, service: req.service.typeName, method: req.method.name }, "unexpected exception in handler");
+      throw new ConnectError(INTERNAL_MESSAGE, Code.Internal);
+    };
+    let res;
+    try {
+      res = await next(req);
+    } catch (e) {
+      return recover(e);
+    }
+    if (!res.stream) return res;
+    const source = res.message;
+    async function* guarded() {
+      try {
+        yield* source;
+      } catch (e) {
+        recover(e);
+      }
+    }
+    return { ...res, message: guarded() } as StreamResponse;
+  };
+}

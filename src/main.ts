@@ -1,0 +1,139 @@
+/**
+ * The process: read config, build the deps, buildApp, listen, and shut down
+ * gracefully on SIGTERM/SIGINT. Only this file touches process.env,
+ * process.argv, signals and the exit code.
+ *
+ * Everything but node: built-ins is imported dynamically, after the Node
+ * version check, so an old Node gets a clear message instead of a syntax or
+ * module error from a dependency.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+
+const MIN_NODE_MAJOR = 24;
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (!(major >= MIN_NODE_MAJOR)) {
+    process.stderr.write(
+      `trading-gateway needs Node.js >= ${MIN_NODE_MAJOR}, this is ${process.version}. ` +
+        "Run it through npm (npm start / npm run dev), which puts the Node from the lockfile first on PATH.\n",
+    );
+    return 1;
+  }
+  const { formatHelp, loadConfig, parseCli } = await import("./config/env.js");
+  const cli = parseCli(argv);
+  if (!cli.ok) {
+    process.stderr.write(`${cli.error}\n`);
+    return 2;
+  }
+  if (cli.value.help) {
+    process.stdout.write(formatHelp());
+    return 0;
+  }
+  const loaded = loadConfig(env, cli.value.overrides);
+  if (!loaded.ok) {
+    for (const issue of loaded.error) process.stderr.write(`config: ${issue.message}\n`);
+    process.stderr.write("Run with --help to see every setting.\n");
+    return 2;
+  }
+  const config = loaded.value;
+
+  const readPem = (variable: string, path: string): Buffer | undefined => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      process.stderr.write(`config: ${variable}=${path} cannot be read: ${(e as Error).message}\n`);
+      return undefined;
+    }
+  };
+  let tls: { cert: Buffer; key: Buffer; ca?: Buffer } | undefined;
+  if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined) {
+    const cert = readPem("TLS_CERT_FILE", config.tlsCertFile);
+    const key = readPem("TLS_KEY_FILE", config.tlsKeyFile);
+    const ca = config.tlsCaFile !== undefined ? readPem("TLS_CA_FILE", config.tlsCaFile) : undefined;
+    if (cert === undefined || key === undefined || (config.tlsCaFile !== undefined && ca === undefined)) return 2;
+    tls = { cert, key, ...(ca !== undefined ? { ca } : {}) };
+  }
+
+  const { createLogger, flushLogger } = await import("./shared/logger.js");
+  const { createRpcMetrics } = await import("./metrics/metrics.js");
+  const { createHealthRegistry, ServingStatus } = await import("./server/health.js");
+  const { createMetricsServer } = await import("./server/metrics-server.js");
+  const { buildApp } = await import("./app.js");
+  const { TradingGateway } = await import("../gen/trading/v1/trading_gateway_pb.js");
+  const { createPlaceholderTradingService } = await import("./server/placeholder-trading-service.js");
+
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const metrics = createRpcMetrics({ defaultMetrics: true });
+  const health = createHealthRegistry({ "": ServingStatus.SERVING, [TradingGateway.typeName]: ServingStatus.SERVING });
+  // Aborted when shutdown starts: long-lived streams (StreamFills) end cleanly on it.
+  const shutdown = new AbortController();
+
+  // PLACEHOLDER until the lead wires createTradingCore/createTradingService
+  // (src/rpc/trading-service.ts) with the audit sink, fill hub and venues.
+  const trading = createPlaceholderTradingService();
+
+  const app = await buildApp({ config, logger, trading, health, metrics, ...(tls !== undefined ? { tls } : {}) });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (e) {
+    logger.fatal({ err: e }, `cannot listen on ${config.host}:${config.port}`);
+    await flushLogger(logger);
+    return 1;
+  }
+  const metricsServer = createMetricsServer({ registry: metrics.registry });
+  if (config.metricsPort !== undefined) {
+    try {
+      const a = await metricsServer.listen(config.metricsHost, config.metricsPort);
+      logger.info({ host: a.address, port: a.port }, "metrics listening on /metrics");
+    } catch (e) {
+      logger.fatal({ err: e }, `cannot listen on METRICS ${config.metricsHost}:${config.metricsPort}`);
+      await app.close();
+      await flushLogger(logger);
+      return 1;
+    }
+  }
+  const addr = app.server.address() as AddressInfo;
+  logger.info(
+    { host: addr.address, port: addr.port, tls: tls !== undefined, mtls: tls?.ca !== undefined, auth: config.apiKeys.length > 0 },
+    "trading-gateway listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)",
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal: the operator wants out now.
+        logger.warn({ signal }, "second signal, exiting immediately");
+        void flushLogger(logger).then(() => resolve(1));
+        return;
+      }
+      stopping = true;
+      logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down: health NOT_SERVING, refusing new calls, draining");
+      health.shutdown();
+      shutdown.abort();
+      void Promise.allSettled([app.close(), metricsServer.close()]).then(async (results) => {
+        const failed = results.find((r) => r.status === "rejected");
+        if (failed !== undefined) logger.error({ err: (failed as PromiseRejectedResult).reason }, "error during shutdown");
+        logger.info("shutdown complete");
+        await flushLogger(logger);
+        resolve(failed === undefined ? 0 : 1);
+      });
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+    // Anything still holding the loop (a stuck venue socket) must not keep a stopped gateway alive.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (e: unknown) => {
+    process.stderr.write(`fatal: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,186 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  TradingGateway,
+  type CancelOrderResponse,
+  type GetOrderStatusResponse,
+  type Order as ProtoOrder,
+  type PlaceOrderResponse,
+} from "../../gen/trading/v1/trading_gateway_pb.js";
+import type { AuditSink } from "../audit/audit-sink.js";
+import type { Order } from "../domain/order.js";
+import { principalKey, requestIdKey } from "../interceptors/context-keys.js";
+import { createMemoryIdempotencyStore } from "../idempotency/memory-store.js";
+import type { IdempotencyStore } from "../idempotency/store.js";
+import { createCancelOrder, type CancelOrder } from "../orders/cancel-order.js";
+import { findOrder } from "../orders/find-order.js";
+import { createOrderManager, type OrderManager } from "../orders/order-manager.js";
+import { applyRecoveredState, type RecoveredState } from "../orders/recover.js";
+import { createPlaceOrder, type CallInfo, type PlaceOrder } from "../pipeline/place-order.js";
+import { createRiskCheck, type RiskLimitsConfig } from "../pipeline/risk.js";
+import { createIdSource, systemClock, type Clock, type IdSource } from "../pipeline/types.js";
+import type { FillHub } from "../fills/fill-hub.js";
+import { createStreamFillsHandler } from "../fills/stream-fills.js";
+import { createOrderValidator } from "../pipeline/validate.js";
+import type { VenueAdapter } from "../venues/adapter.js";
+import { toConnectError } from "./to-connect-error.js";
+
+type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
+
+export interface TradingServiceDeps {
+  readonly placeOrder: PlaceOrder;
+  readonly cancelOrder: CancelOrder;
+  readonly orders: OrderManager;
+  /** The StreamFills handler: the fill hub's (src/fills/stream-fills.ts). */
+  readonly streamFills: StreamFillsHandler;
+}
+
+function timestamp(ms: number): Timestamp {
+  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
+
+/**
+ * Domain order -> proto Order. Built as a complete message (with $typeName)
+ * rather than through create(): connect then uses it as is, which saves a
+ * reflective copy per call on the hot path.
+ */
+export function toProtoOrder(o: Order): ProtoOrder {
+  return {
+    $typeName: "trading.v1.Order",
+    orderId: o.orderId,
+    clientOrderId: o.clientOrderId,
+    account: o.account,
+    venue: o.venue,
+    venueOrderId: o.venueOrderId,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    timeInForce: o.timeInForce,
+    quantity: o.quantity,
+    price: o.price,
+    stopPrice: o.stopPrice,
+    status: o.status,
+    filledQuantity: o.filledQuantity,
+    averageFillPrice: o.averageFillPrice,
+    rejectReason: o.rejectReason,
+    createdAt: timestamp(o.createdAtMs),
+    updatedAt: timestamp(o.updatedAtMs),
+  };
+}
+
+function callInfo(ctx: HandlerContext): CallInfo {
+  const t = ctx.timeoutMs();
+  return {
+    requestId: ctx.values.get(requestIdKey),
+    principal: ctx.values.get(principalKey),
+    deadlineMs: t === undefined ? undefined : Date.now() + t,
+  };
+}
+
+/**
+ * TradingGateway, thin: proto -> domain, run the pipeline, domain -> proto.
+ * Errors are values until here and become ConnectErrors only through
+ * toConnectError.
+ */
+export function createTradingService(deps: TradingServiceDeps): ServiceImpl<typeof TradingGateway> {
+  const { placeOrder, cancelOrder, orders } = deps;
+  return {
+    async placeOrder(req, ctx): Promise<PlaceOrderResponse> {
+      // The generated request has exactly the PlaceOrderInput fields; enums arrive as numbers.
+      const r = await placeOrder(req, callInfo(ctx));
+      if (!r.ok) throw toConnectError(r.error);
+      return { $typeName: "trading.v1.PlaceOrderResponse", order: toProtoOrder(r.value.order), replayed: r.value.replayed };
+    },
+    async cancelOrder(req, ctx): Promise<CancelOrderResponse> {
+      const r = await cancelOrder(req, callInfo(ctx));
+      if (!r.ok) throw toConnectError(r.error);
+      return { $typeName: "trading.v1.CancelOrderResponse", order: toProtoOrder(r.value) };
+    },
+    getOrderStatus(req, ctx): GetOrderStatusResponse {
+      const r = findOrder(orders, req, ctx.values.get(principalKey));
+      if (!r.ok) throw toConnectError(r.error);
+      return { $typeName: "trading.v1.GetOrderStatusResponse", order: toProtoOrder(r.value) };
+    },
+    streamFills: deps.streamFills,
+  };
+}
+
+export interface TradingCoreOptions {
+  /** Configured venues by name (the paper venue included if wanted). */
+  readonly venues: ReadonlyMap<string, VenueAdapter>;
+  readonly audit: AuditSink;
+  /** The fill hub (src/fills/fill-hub.ts): sequences, publish after durability, subscriptions. */
+  readonly fills: FillHub;
+  /** The StreamFills handler; default createStreamFillsHandler({ hub: fills }). */
+  readonly streamFills?: StreamFillsHandler;
+  /** Aborted on shutdown; passed to venue calls. */
+  readonly signal: AbortSignal;
+  readonly clock?: Clock;
+  /** Order ids; default: random boot tag + counter. Fill ids use a second source. */
+  readonly orderIds?: IdSource;
+  readonly fillIds?: IdSource;
+  /** IDEMPOTENCY_TTL_MS; default 24 h. */
+  readonly idempotencyTtlMs?: number;
+  /** IDEMPOTENCY_MAX_ENTRIES; default 250,000. */
+  readonly idempotencyMaxEntries?: number;
+  /** ORDER_RETENTION_MS; default 10 min. */
+  readonly orderRetentionMs?: number;
+  /** Most terminal orders kept in memory; default 100,000. */
+  readonly maxTerminalOrders?: number;
+  /** Pre-trade risk limits; default none. */
+  readonly riskLimits?: RiskLimitsConfig;
+  /** State rebuilt from the audit log at start-up (src/orders/recover.ts). */
+  readonly recovered?: RecoveredState;
+  /** Venue answers that could not be applied, audit failures of background updates. */
+  readonly onError?: (message: string, detail: unknown) => void;
+}
+
+export interface TradingCore {
+  readonly service: ServiceImpl<typeof TradingGateway>;
+  readonly placeOrder: PlaceOrder;
+  readonly cancelOrder: CancelOrder;
+  /** Also the OrderUpdateSink for venue pollers / reconcilers. */
+  readonly orders: OrderManager;
+  readonly idempotency: IdempotencyStore;
+}
+
+/** Builds the whole order pipeline from plain settings: main.ts wiring is one call. */
+export function createTradingCore(options: TradingCoreOptions): TradingCore {
+  const clock = options.clock ?? systemClock;
+  const { venues, audit, signal } = options;
+  const orderIds = options.orderIds ?? createIdSource("o-");
+  const fillIds = options.fillIds ?? createIdSource("f-");
+  const idempotency = createMemoryIdempotencyStore({
+    ...(options.idempotencyTtlMs !== undefined ? { ttlMs: options.idempotencyTtlMs } : {}),
+    ...(options.idempotencyMaxEntries !== undefined ? { maxEntries: options.idempotencyMaxEntries } : {}),
+  });
+  const onError = options.onError ?? (() => {});
+  // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
+  const orders = createOrderManager({
+    clock,
+    ids: fillIds,
+    orderIds,
+    audit,
+    fills: options.fills,
+    onError,
+    ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
+    ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
+  });
+  if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
+  const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
+  const placeOrder = createPlaceOrder({
+    clock,
+    validate: createOrderValidator(venues),
+    risk,
+    venues,
+    idempotency,
+    orders,
+    audit,
+    signal,
+    onError,
+  });
+  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError });
+  const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
+  return { service, placeOrder, cancelOrder, orders, idempotency };
+}

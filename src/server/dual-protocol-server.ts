@@ -1,0 +1,218 @@
+import http from "node:http";
+import http2 from "node:http2";
+import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
+
+/**
+ * A hook that sees every HTTP/2 stream before Fastify's compat layer.
+ * Return true when the stream was handled (it then never reaches Fastify),
+ * false to let it through. Used by the unary gRPC fast path.
+ */
+export type StreamHook = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => boolean;
+
+export interface DualProtocolServerOptions {
+  /** PEM material; when present the server speaks TLS with ALPN (h2, http/1.1). */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly ca?: Buffer | string };
+  readonly maxConcurrentStreams: number;
+  /** HTTP/1.1 header deadline; also how long a new cleartext connection may take to send its first bytes. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** Socket inactivity timeout, 0 = none. */
+  readonly connectionTimeoutMs: number;
+  /** Idle HTTP/2 sessions without open streams are closed after this, 0 = never. */
+  readonly http2SessionIdleMs: number;
+  readonly onStream?: StreamHook;
+}
+
+/** The HTTP/2 connection preface (RFC 9113 §3.4) every prior-knowledge client sends first. */
+export const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+/** The server Fastify gets from serverFactory; close/closeIdle/closeAll cover both protocols. */
+export type DualProtocolServer = http.Server | http2.Http2SecureServer;
+
+/**
+ * One port for HTTP/2 (prior knowledge, i.e. gRPC and h2c) and HTTP/1.1
+ * (Connect JSON from curl, gRPC-Web from browsers). Node cannot do both on a
+ * cleartext port, so:
+ *
+ * - The listening server is a plain http.Server, which keeps every HTTP/1.1
+ *   feature Fastify relies on (headers/request/keep-alive timeouts,
+ *   closeIdleConnections, close waiting for open sockets).
+ * - Its own 'connection' listener is swapped for one that peeks at the first
+ *   bytes: the HTTP/2 preface sends the socket (bytes put back with unshift)
+ *   to a never-listening http2 server via emit('connection'); anything else
+ *   goes to the original HTTP/1.1 connection listener.
+ * - With TLS, ALPN already chooses, so the listening server is Node's
+ *   http2.createSecureServer({ allowHTTP1: true }).
+ *
+ * The stream hook: Node installs its compat layer (which turns streams into
+ * the 'request' events Fastify handles) as a 'stream' listener when a request
+ * handler is given. We take those listeners off the http2 server and put back
+ * one dispatcher that offers each stream to `onStream` first and calls the
+ * compat listeners only when the hook declines.
+ */
+export function createDualProtocolServer(handler: Handler, opts: DualProtocolServerOptions): DualProtocolServer {
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const h2Settings = { maxConcurrentStreams: opts.maxConcurrentStreams };
+
+  if (opts.tls !== undefined) {
+    const secure = http2.createSecureServer(
+      {
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        allowHTTP1: true,
+        settings: h2Settings,
+        ...(opts.tls.ca !== undefined ? { ca: opts.tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      },
+      handler,
+    );
+    Object.assign(secure, {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.requestTimeoutMs,
+      keepAliveTimeout: opts.keepAliveTimeoutMs,
+    });
+    secure.setTimeout(opts.connectionTimeoutMs);
+    installStreamHook(secure, sessions, opts);
+    // tls.Server has no closeAllConnections: track sockets for the hard stop.
+    const sockets = new Set<Socket>();
+    secure.on("secureConnection", (sock: Socket) => {
+      sockets.add(sock);
+      sock.once("close", () => sockets.delete(sock));
+    });
+    addCloseHelpers(secure, sessions, undefined, sockets);
+    return secure;
+  }
+
+  const h1 = http.createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.requestTimeoutMs,
+      keepAliveTimeout: opts.keepAliveTimeoutMs,
+      // Node checks those deadlines on this interval (default 30 s, which would
+      // let a slow-headers client hold a socket far past HEADERS_TIMEOUT_MS).
+      connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(opts.headersTimeoutMs / 4))),
+    },
+    handler as http.RequestListener,
+  );
+  h1.setTimeout(opts.connectionTimeoutMs);
+  const h2 = http2.createServer({ settings: h2Settings }, handler);
+  h2.setTimeout(opts.connectionTimeoutMs);
+  installStreamHook(h2, sessions, opts);
+
+  const h1ConnectionListeners = h1.listeners("connection") as ((socket: Duplex) => void)[];
+  h1.removeAllListeners("connection");
+  const peeking = new Set<Socket>();
+
+  h1.on("connection", (socket: Socket) => {
+    peeking.add(socket);
+    let buf: Buffer = Buffer.alloc(0);
+    // A connection that never sends its first bytes would otherwise hold a socket forever.
+    const timer = setTimeout(() => socket.destroy(), opts.headersTimeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      peeking.delete(socket);
+      socket.removeListener("data", onData);
+      socket.removeListener("error", onError);
+      socket.removeListener("close", onClose);
+    };
+    const onError = () => {
+      done();
+      socket.destroy();
+    };
+    const onClose = () => done();
+    const onData = (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const n = Math.min(buf.length, HTTP2_PREFACE.length);
+      const looksH2 = buf.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+      if (looksH2 && buf.length < HTTP2_PREFACE.length) return; // need more bytes to decide
+      done();
+      // Stop the flow so no byte is read before its new owner listens, and put
+      // the peeked bytes back: both Node servers read what is already buffered
+      // (http2's session start drains socket.read(); the HTTP/1 parser gets
+      // 'data' events once the socket flows again).
+      socket.pause();
+      socket.unshift(buf);
+      if (looksH2) {
+        h2.emit("connection", socket);
+      } else {
+        for (const l of h1ConnectionListeners) l.call(h1, socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+  });
+
+  addCloseHelpers(h1, sessions, peeking);
+  return h1;
+}
+
+function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, sessions: Set<http2.ServerHttp2Session>, opts: DualProtocolServerOptions): void {
+  const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
+  server.removeAllListeners("stream");
+  const openStreams = new WeakMap<http2.Http2Session, number>();
+  (server as http2.Http2Server).on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    const session = stream.session;
+    if (session !== undefined) {
+      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+    }
+    if (opts.onStream?.(stream, headers, flags, rawHeaders) === true) return;
+    for (const l of compat) l.call(server, stream, headers, flags, rawHeaders);
+  });
+  (server as http2.Http2Server).on("session", (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    if (opts.http2SessionIdleMs > 0) {
+      session.setTimeout(opts.http2SessionIdleMs, () => {
+        // Quiet fill streams are legitimate: only sessions with nothing open are idle.
+        if ((openStreams.get(session) ?? 0) === 0) session.close();
+      });
+    }
+  });
+}
+
+/**
+ * close(): stop accepting, send GOAWAY to every HTTP/2 session (in-flight
+ * streams finish), drop connections still being sniffed; Node closes idle
+ * HTTP/1.1 keep-alive sockets itself. closeAllConnections(): the hard stop
+ * after the grace period.
+ */
+function addCloseHelpers(
+  server: http.Server | http2.Http2SecureServer,
+  sessions: Set<http2.ServerHttp2Session>,
+  peeking: Set<Socket> | undefined,
+  tlsSockets?: Set<Socket>,
+): void {
+  const s = server as http.Server;
+  const origClose = s.close.bind(s);
+  const origIdle = typeof s.closeIdleConnections === "function" ? s.closeIdleConnections.bind(s) : undefined;
+  const origAll = typeof s.closeAllConnections === "function" ? s.closeAllConnections.bind(s) : undefined;
+  const goAway = () => {
+    for (const session of sessions) if (!session.closed) session.close();
+    if (peeking !== undefined) for (const sock of peeking) sock.destroy();
+  };
+  s.close = ((cb?: (err?: Error) => void) => {
+    goAway();
+    return origClose(cb);
+  }) as typeof s.close;
+  s.closeIdleConnections = () => {
+    goAway();
+    origIdle?.();
+  };
+  s.closeAllConnections = () => {
+    for (const session of sessions) session.destroy();
+    if (peeking !== undefined) for (const sock of peeking) sock.destroy();
+    if (tlsSockets !== undefined) for (const sock of tlsSockets) sock.destroy();
+    origAll?.();
+  };
+}

@@ -1,0 +1,270 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { constants as h2 } from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * The reason the context signal carries once a call has completed normally.
+ * connect aborts every call's signal at the end with `abort()`, whose default
+ * reason is a fresh DOMException "AbortError" with a captured stack trace: a
+ * measurable cost on every call. One shared instance of the same class, name
+ * and message is indistinguishable to code that checks `reason.name`.
+ */
+export const callCompletedReason = new DOMException("This operation was aborted", "AbortError");
+
+/**
+ * The per-call state that connect's createHandlerContext builds eagerly
+ * (three AbortControllers, three Headers, a deadline timer), built here only
+ * when an interceptor or the implementation actually reads it.
+ */
+export class FastCallState {
+  private controller: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private onClose: (() => void) | undefined;
+  private onShutdown: (() => void) | undefined;
+  private reqHeader: Headers | undefined;
+  private resHeader: Headers | undefined;
+  private resTrailer: Headers | undefined;
+  private completed = false;
+
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    readonly rawHeaders: IncomingHttpHeaders,
+    /** Absolute deadline (Date.now() based), or undefined without grpc-timeout. */
+    readonly deadlineAt: number | undefined,
+    readonly shutdownSignal: AbortSignal | undefined,
+    /** The response content type connect would put first in the response header. */
+    readonly contentType: string,
+    /** grpc-encoding chosen for the response, if any (gRPC, gRPC-Web). */
+    readonly responseEncoding: string | undefined,
+    /** gRPC and gRPC-Web start the trailer with grpc-status 0; Connect starts it empty. */
+    readonly grpcTrailer: boolean,
+  ) {}
+
+  /** Same semantics as connect's createHandlerContext: ms left until the deadline. */
+  timeoutMs(): number | undefined {
+    return this.deadlineAt === undefined ? undefined : this.deadlineAt - Date.now();
+  }
+
+  /**
+   * The context's abort signal, linked, like connect's, to the deadline, the
+   * HTTP/2 stream closing, and the server's shutdown signal (in that order).
+   */
+  signal(): AbortSignal {
+    if (this.controller !== undefined) return this.controller.signal;
+    const ac = new AbortController();
+    this.controller = ac;
+    if (this.completed) {
+      ac.abort(callCompletedReason);
+      return ac.signal;
+    }
+    if (this.deadlineAt !== undefined) {
+      const left = this.deadlineAt - Date.now();
+      if (left <= 0) {
+        ac.abort(deadlineError());
+        return ac.signal;
+      }
+      this.timer = setTimeout(() => this.abort(deadlineError()), left);
+    }
+    const stream = this.stream;
+    if (stream.closed || stream.destroyed) {
+      this.abort(resetError(stream.rstCode));
+      return ac.signal;
+    }
+    this.onClose = () => this.abort(resetError(stream.rstCode));
+    stream.once("close", this.onClose);
+    const shutdown = this.shutdownSignal;
+    if (shutdown !== undefined) {
+      if (shutdown.aborted) {
+        this.abort(shutdown.reason);
+        return ac.signal;
+      }
+      this.onShutdown = () => this.abort(shutdown.reason);
+      shutdown.addEventListener("abort", this.onShutdown, { once: true });
+    }
+    return ac.signal;
+  }
+
+  /** Aborts the signal (if anyone holds it) and releases timer and listeners. */
+  abort(reason: unknown): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.onClose !== undefined) {
+      this.stream.off("close", this.onClose);
+      this.onClose = undefined;
+    }
+    if (this.onShutdown !== undefined) {
+      this.shutdownSignal?.removeEventListener("abort", this.onShutdown);
+      this.onShutdown = undefined;
+    }
+    const ac = this.controller;
+    if (ac !== undefined && !ac.signal.aborted) ac.abort(reason);
+  }
+
+  /** Called once the response is written (connect calls context.abort at the same point). */
+  complete(error: ConnectError | undefined): void {
+    this.completed = true;
+    this.abort(error ?? callCompletedReason);
+  }
+
+  requestHeader(): Headers {
+    if (this.reqHeader === undefined) this.reqHeader = webHeadersFromNode(this.rawHeaders);
+    return this.reqHeader;
+  }
+
+  responseHeader(): Headers {
+    if (this.resHeader === undefined) {
+      const h = new Headers();
+      h.set("Content-Type", this.contentType);
+      if (this.responseEncoding !== undefined) h.set("Grpc-Encoding", this.responseEncoding);
+      this.resHeader = h;
+    }
+    return this.resHeader;
+  }
+
+  responseTrailer(): Headers {
+    if (this.resTrailer === undefined) this.resTrailer = this.grpcTrailer ? new Headers({ "Grpc-Status": "0" }) : new Headers();
+    return this.resTrailer;
+  }
+
+  /** The response header as node wants it, without building Headers when nobody touched them. */
+  nodeResponseHeader(): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = { ":status": 200 };
+    if (this.resHeader === undefined) {
+      out["content-type"] = this.contentType;
+      if (this.responseEncoding !== undefined) out["grpc-encoding"] = this.responseEncoding;
+      return out;
+    }
+    appendAll(out, this.resHeader);
+    return out;
+  }
+
+  /** The trailers; the error (if any) is encoded exactly as connect does, by the caller, into responseTrailer(). */
+  nodeResponseTrailer(): OutgoingHttpHeaders {
+    if (this.resTrailer === undefined) return this.grpcTrailer ? { "grpc-status": "0" } : {};
+    const out: OutgoingHttpHeaders = {};
+    appendAll(out, this.resTrailer);
+    return out;
+  }
+
+  /** gRPC-Web: connect's trailerSerialize of the trailer ("key: value\r\n" lines). */
+  grpcWebTrailer(): Uint8Array {
+    if (this.resTrailer === undefined) return grpcStatusOkLine;
+    let text = "";
+    this.resTrailer.forEach((value, key) => {
+      text += `${key}: ${value}\r\n`;
+    });
+    return Buffer.from(text, "utf8");
+  }
+
+  /**
+   * Connect unary: the response header with the trailer muxed in as
+   * `trailer-*` fields (connect's trailerMux) and Content-Length, as node wants it.
+   */
+  nodeConnectHeader(status: number, contentLength: number): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = { ":status": status };
+    if (this.resHeader === undefined) out["content-type"] = this.contentType;
+    else appendAll(out, this.resHeader);
+    this.resTrailer?.forEach((value, key) => {
+      appendOne(out, `trailer-${key}`, value);
+    });
+    out["content-length"] = String(contentLength);
+    return out;
+  }
+
+  /** Whether the response header was created (interceptors may have replaced it). */
+  replaceResponseHeader(from: Headers): void {
+    copyHeaders(from, this.responseHeader());
+  }
+
+  replaceResponseTrailer(from: Headers): void {
+    copyHeaders(from, this.responseTrailer());
+  }
+}
+
+const grpcStatusOkLine = Buffer.from("grpc-status: 0\r\n", "utf8");
+
+function deadlineError(): ConnectError {
+  return new ConnectError("the operation timed out", Code.DeadlineExceeded);
+}
+
+/**
+ * connect-node's connectErrorFromH2ResetCode (not exported by the package):
+ * the error an HTTP/2 RST_STREAM code aborts the call with. A stream that
+ * closed without an error code aborts with the default AbortError.
+ */
+export function resetError(rstCode: number | undefined): unknown {
+  const name = rstNames[rstCode ?? -1];
+  if (name === undefined || rstCode === undefined) return callCompletedReason;
+  const message = `http/2 stream closed with error code ${name} (0x${rstCode.toString(16)})`;
+  switch (rstCode) {
+    case h2.NGHTTP2_REFUSED_STREAM:
+      return new ConnectError(message, Code.Unavailable);
+    case h2.NGHTTP2_CANCEL:
+      return new ConnectError(message, Code.Canceled);
+    case h2.NGHTTP2_ENHANCE_YOUR_CALM:
+      return new ConnectError(message, Code.ResourceExhausted);
+    case h2.NGHTTP2_INADEQUATE_SECURITY:
+    case h2.NGHTTP2_HTTP_1_1_REQUIRED:
+      return new ConnectError(message, Code.PermissionDenied);
+    default:
+      return new ConnectError(message, Code.Internal);
+  }
+}
+
+const rstNames: Record<number, string> = {
+  [h2.NGHTTP2_PROTOCOL_ERROR]: "PROTOCOL_ERROR",
+  [h2.NGHTTP2_INTERNAL_ERROR]: "INTERNAL_ERROR",
+  [h2.NGHTTP2_FLOW_CONTROL_ERROR]: "FLOW_CONTROL_ERROR",
+  [h2.NGHTTP2_SETTINGS_TIMEOUT]: "SETTINGS_TIMEOUT",
+  [h2.NGHTTP2_FRAME_SIZE_ERROR]: "FRAME_SIZE_ERROR",
+  [h2.NGHTTP2_REFUSED_STREAM]: "REFUSED_STREAM",
+  [h2.NGHTTP2_CANCEL]: "CANCEL",
+  [h2.NGHTTP2_COMPRESSION_ERROR]: "COMPRESSION_ERROR",
+  [h2.NGHTTP2_CONNECT_ERROR]: "CONNECT_ERROR",
+  [h2.NGHTTP2_ENHANCE_YOUR_CALM]: "ENHANCE_YOUR_CALM",
+  [h2.NGHTTP2_INADEQUATE_SECURITY]: "INADEQUATE_SECURITY",
+  [h2.NGHTTP2_HTTP_1_1_REQUIRED]: "HTTP_1_1_REQUIRED",
+};
+
+/** connect-node's nodeHeaderToWebHeader: pseudo-headers are stripped. */
+export function webHeadersFromNode(nodeHeaders: IncomingHttpHeaders): Headers {
+  const header = new Headers();
+  for (const k in nodeHeaders) {
+    if (k.charCodeAt(0) === 58 /* ":" */) continue;
+    const v = nodeHeaders[k];
+    if (v === undefined) continue;
+    if (typeof v === "string") header.append(k, v);
+    else if (typeof v === "number") header.append(k, String(v));
+    else for (const e of v) header.append(k, e);
+  }
+  return header;
+}
+
+/** connect-node's webHeaderToNodeHeaders, appending into an existing object. */
+function appendAll(o: OutgoingHttpHeaders, h: Headers): void {
+  h.forEach((value, key) => appendOne(o, key, value));
+}
+
+function appendOne(o: OutgoingHttpHeaders, key: string, value: string): void {
+  const existing = o[key];
+  if (Array.isArray(existing)) existing.push(value);
+  else if (existing === undefined) o[key] = value;
+  else o[key] = [String(existing), value];
+}
+
+/**
+ * connect's copyHeaders (invoke-implementation.js), statement for statement.
+ * It deletes while iterating, which leaves some of the old fields in place;
+ * the fast path must keep even that, or the two paths answer differently.
+ */
+function copyHeaders(from: Headers, to: Headers): void {
+  if (from === to) return;
+  to.forEach((_, key) => {
+    to.delete(key);
+  });
+  from.forEach((value, key) => {
+    to.set(key, value);
+  });
+}

@@ -1,0 +1,550 @@
+import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { create } from "@bufbuild/protobuf";
+import type { BinaryReadOptions, BinaryWriteOptions, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import type {
+  ConnectRouter,
+  ContextValues,
+  HandlerContext,
+  Interceptor,
+  UnaryRequest,
+  UnaryResponse,
+} from "@connectrpc/connect";
+import {
+  compressionNegotiate,
+  createMethodSerializationLookup,
+  envelopeCompress,
+  mergeNonProtocolHeaders,
+  validateReadWriteMaxBytes,
+} from "@connectrpc/connect/protocol";
+import type { Compression, MethodSerializationLookup } from "@connectrpc/connect/protocol";
+import {
+  contentTypeJson,
+  contentTypeProto,
+  contentTypeRegExp,
+  headerAcceptEncoding,
+  parseTimeout,
+  setTrailerStatus,
+} from "@connectrpc/connect/protocol-grpc";
+import {
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  contentTypeUnaryRegExp,
+  errorToJsonBytes,
+  headerUnaryAcceptEncoding,
+  parseTimeout as parseConnectTimeout,
+} from "@connectrpc/connect/protocol-connect";
+import {
+  contentTypeJson as grpcWebContentTypeJson,
+  contentTypeProto as grpcWebContentTypeProto,
+  contentTypeRegExp as grpcWebContentTypeRegExp,
+  trailerFlag as grpcWebTrailerFlag,
+} from "@connectrpc/connect/protocol-grpc-web";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { FastCallState } from "./fast-path-call.js";
+import { collectUnaryMethods } from "./fast-path-methods.js";
+import type { FastPathMethod } from "./fast-path-methods.js";
+
+/**
+ * Options of the unary fast path. They mirror the router-wide options given to
+ * `fastifyConnectPlugin` and MUST be the same values, or the two paths differ.
+ */
+export interface UnaryFastPathOptions {
+  /** The same routes function given to connect-fastify. */
+  readonly routes: (router: ConnectRouter) => void;
+  /** The same interceptors, in the same order (first = outermost). */
+  readonly interceptors?: Interceptor[];
+  readonly readMaxBytes?: number;
+  readonly writeMaxBytes?: number;
+  readonly compressMinBytes?: number;
+  /** Largest grpc-timeout accepted; connect's default is unlimited. */
+  readonly maxTimeoutMs?: number;
+  /** Response compressions offered; connect-fastify's default is gzip and br. */
+  readonly acceptCompression?: Compression[];
+  readonly shutdownSignal?: AbortSignal;
+  readonly requestGate?: (context: HandlerContext) => void | Promise<void>;
+  readonly jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
+  readonly binaryOptions?: Partial<BinaryReadOptions & BinaryWriteOptions>;
+  /**
+   * Fresh context values per call: connect-fastify's `contextValues` option,
+   * given the stream instead of the Fastify request (the peer address is
+   * `stream.session.socket.remoteAddress`, as `req.socket` is on the compat path).
+   */
+  readonly contextValues?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => ContextValues;
+  /**
+   * Return true to leave this stream to Fastify (e.g. while under-pressure
+   * sheds load), so that its answer is exactly the stock one.
+   */
+  readonly bypass?: (headers: IncomingHttpHeaders) => boolean;
+  /** Told about failures to write a response (the client went away, mostly). */
+  readonly onWriteError?: (error: unknown) => void;
+}
+
+/** `(stream, headers) => handled`: true when the fast path took the stream. */
+export type UnaryFastPath = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+
+interface MethodEntry extends FastPathMethod {
+  readonly serialization: MethodSerializationLookup<any, any>;
+}
+
+/**
+ * A gRPC unary handler that runs on the HTTP/2 server's `stream` event, in
+ * front of Fastify's compat layer and connect's generic handler, for the
+ * requests that dominate traffic. It keeps connect's semantics (interceptors,
+ * deadlines, limits, status encoding, headers and trailers) while skipping the
+ * per-call costs that dominate connect-fastify's profile: eager Headers and
+ * AbortControllers, async-iterable plumbing and Fastify's request objects.
+ *
+ * It handles: POST, `application/grpc`, `application/grpc+proto` and
+ * `application/grpc+json`, identity request encoding, unary methods registered
+ * without per-service options, requests without an `Origin` header (CORS is
+ * Fastify's job). Everything else returns false, untouched.
+ */
+export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPath {
+  const limits = validateReadWriteMaxBytes(options.readMaxBytes, options.writeMaxBytes, options.compressMinBytes);
+  const maxTimeoutMs = options.maxTimeoutMs ?? Number.MAX_SAFE_INTEGER;
+  const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
+  const interceptors = options.interceptors ?? [];
+  const methods = new Map<string, MethodEntry>();
+  for (const [path, m] of collectUnaryMethods(options.routes)) {
+    methods.set(path, {
+      ...m,
+      serialization: createMethodSerializationLookup(m.method, options.binaryOptions, options.jsonOptions, limits),
+    });
+  }
+  // The largest body that can hold at most two complete envelopes; beyond it
+  // the answer (an error) is already decided, so we stop buffering.
+  const maxBuffered = 2 * (limits.readMaxBytes + 5) + 1;
+  const urlCache = new Map<string, string>();
+
+  return function unaryFastPath(stream, headers) {
+    if (headers[":method"] !== "POST") return false;
+    const path = headers[":path"];
+    if (path === undefined) return false;
+    const entry = methods.get(path);
+    if (entry === undefined) return false;
+    const wire = classify(headers["content-type"]);
+    if (wire === undefined) return false;
+    const encoding = wire.protocol === "connect" ? headers["content-encoding"] : headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") return false;
+    if (headers.origin !== undefined) return false;
+    if (options.bypass?.(headers) === true) return false;
+    serve(stream, headers, entry, wire);
+    return true;
+  };
+
+  function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, entry: MethodEntry, wire: Wire): void {
+    const connect = wire.protocol === "connect";
+    const timeout = connect
+      ? parseConnectTimeout(single(headers["connect-timeout-ms"]), maxTimeoutMs)
+      : parseTimeout(single(headers["grpc-timeout"]), maxTimeoutMs);
+    const compression = connect
+      ? compressionNegotiate(acceptCompression, null, single(headers["accept-encoding"]), headerUnaryAcceptEncoding)
+      : compressionNegotiate(acceptCompression, null, single(headers["grpc-accept-encoding"]), headerAcceptEncoding);
+    const call = new FastCallState(
+      stream,
+      headers,
+      timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
+      options.shutdownSignal,
+      wire.responseContentType,
+      // Connect unary names the response encoding only when it compresses.
+      connect ? undefined : compression.response?.name,
+      !connect,
+    );
+    // Without a listener, a stream error (client reset) would crash the process.
+    stream.on("error", noop);
+
+    // Connect unary bodies are bare (no envelope) and may announce their size.
+    let lengthHint = -1;
+    if (connect) {
+      const cl = headers["content-length"];
+      const n = cl === undefined ? NaN : Number.parseInt(cl, 10);
+      if (Number.isSafeInteger(n) && n >= 0) lengthHint = n;
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let firstLength = -1;
+    let settled = false;
+    const onData = (chunk: Uint8Array) => {
+      if (settled) return;
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (connect) {
+        if (size > limits.readMaxBytes) finish();
+        return;
+      }
+      if (firstLength < 0 && size >= 5) {
+        firstLength = envelopeLength(chunks);
+        if (firstLength > limits.readMaxBytes) return finish();
+      }
+      if (size > maxBuffered) finish();
+    };
+    const onEnd = () => finish();
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      // Drain what the client still sends; connect leaves it unread too, but
+      // an unread HTTP/2 stream would hold its flow-control window.
+      stream.resume();
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      void run(stream, call, entry, wire, body, lengthHint, timeout.error, compression.response).catch((e: unknown) =>
+        options.onWriteError?.(e),
+      );
+    };
+    if (connect && lengthHint > limits.readMaxBytes) {
+      finish();
+      return;
+    }
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+  }
+
+  async function run(
+    stream: ServerHttp2Stream,
+    call: FastCallState,
+    entry: MethodEntry,
+    wire: Wire,
+    body: Uint8Array,
+    lengthHint: number,
+    timeoutError: ConnectError | undefined,
+    responseCompression: Compression | null,
+  ): Promise<void> {
+    const contextValues = options.contextValues?.(stream, call.rawHeaders) ?? createContextValues();
+    const url = requestUrl(urlCache, stream, call.rawHeaders);
+    const binary = wire.binary;
+    let error: ConnectError | undefined;
+    let bytes: Uint8Array | undefined;
+    try {
+      if (options.requestGate !== undefined) {
+        await options.requestGate(createContext(call, entry, url, contextValues, undefined, wire.protocol));
+      }
+      if (timeoutError !== undefined) throw timeoutError;
+      const input: any =
+        wire.protocol === "connect"
+          ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry.serialization, binary)
+          : decodeSingle(body, limits.readMaxBytes, entry.serialization, binary, wire.protocol === "grpc-web");
+      const message = await invoke(call, entry, url, contextValues, input, wire.protocol);
+      bytes = entry.serialization.getO(binary).serialize(message);
+    } catch (e) {
+      error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+    }
+    if (wire.protocol === "connect") return respondConnect(stream, call, bytes, error, responseCompression);
+    if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
+    let payload: Uint8Array | undefined;
+    if (bytes !== undefined) {
+      const env = await envelopeCompress({ flags: 0, data: bytes }, responseCompression, limits.compressMinBytes);
+      payload = envelope(env.flags, env.data);
+    }
+    if (stream.destroyed || stream.closed) {
+      call.complete(error);
+      return;
+    }
+    if (wire.protocol === "grpc-web") {
+      // gRPC-Web carries the trailer as the last envelope of the body (flag 0x80).
+      const t = await envelopeCompress({ flags: grpcWebTrailerFlag, data: call.grpcWebTrailer() }, responseCompression, limits.compressMinBytes);
+      const trailer = envelope(t.flags, t.data);
+      stream.respond(call.nodeResponseHeader());
+      stream.end(payload === undefined ? trailer : Buffer.concat([payload, trailer]));
+      call.complete(error);
+      return;
+    }
+    const trailers = call.nodeResponseTrailer();
+    stream.respond(call.nodeResponseHeader(), { waitForTrailers: true });
+    stream.once("wantTrailers", () => {
+      try {
+        stream.sendTrailers(trailers);
+      } catch (e) {
+        options.onWriteError?.(e);
+      }
+    });
+    if (payload !== undefined) stream.end(payload);
+    else stream.end();
+    call.complete(error);
+  }
+
+  /** connect's Connect-protocol unary handler, from the point the message is serialized or failed. */
+  async function respondConnect(
+    stream: ServerHttp2Stream,
+    call: FastCallState,
+    bytes: Uint8Array | undefined,
+    error: ConnectError | undefined,
+    responseCompression: Compression | null,
+  ): Promise<void> {
+    let status = 200;
+    let body: Uint8Array;
+    if (error !== undefined || bytes === undefined) {
+      const e = error ?? new ConnectError("internal error", Code.Internal);
+      status = codeToHttpStatus(e.code);
+      const h = call.responseHeader();
+      h.set("Content-Type", contentTypeUnaryJson);
+      if (!e.isWireError) mergeNonProtocolHeaders(h, e.metadata);
+      try {
+        body = errorToJsonBytes(e, options.jsonOptions ?? {});
+      } catch (se) {
+        body = errorToJsonBytes(ConnectError.from(se), {});
+      }
+    } else body = bytes;
+    call.complete(error);
+    if (responseCompression !== null && body.byteLength >= limits.compressMinBytes) {
+      body = await responseCompression.compress(body);
+      call.responseHeader().set("Content-Encoding", responseCompression.name);
+    }
+    if (stream.destroyed || stream.closed) return;
+    stream.respond(call.nodeConnectHeader(status, body.byteLength));
+    stream.end(body);
+  }
+
+  /** connect's invokeUnaryImplementation, with the context built lazily. */
+  async function invoke(
+    call: FastCallState,
+    entry: MethodEntry,
+    url: string,
+    contextValues: ContextValues,
+    input: unknown,
+    protocolName: string,
+  ): Promise<any> {
+    const { spec, method } = entry;
+    const service = method.parent;
+    let own: UnaryResponse | undefined;
+    const anyFn = async (req: UnaryRequest): Promise<UnaryResponse> => {
+      const out = await spec.impl(req.message, createContext(call, entry, url, req.contextValues, req, protocolName));
+      return (own = {
+        stream: false,
+        message: create(method.output, out),
+        method,
+        service,
+        get header() {
+          return call.responseHeader();
+        },
+        get trailer() {
+          return call.responseTrailer();
+        },
+      });
+    };
+    let next = anyFn as (req: UnaryRequest) => Promise<UnaryResponse>;
+    for (let i = interceptors.length - 1; i >= 0; i--) {
+      next = interceptors[i]!(next as never) as unknown as typeof next;
+    }
+    const req: UnaryRequest = {
+      stream: false,
+      message: input as never,
+      method,
+      requestMethod: "POST",
+      url,
+      get signal() {
+        return call.signal();
+      },
+      get header() {
+        return call.requestHeader();
+      },
+      service,
+      contextValues,
+    };
+    const res = await next(req);
+    // Like connect's copyHeaders: an interceptor may return a response with
+    // other Headers objects. Our own response object holds ours already, and
+    // reading its getters would build Headers nobody asked for.
+    if (res !== own) {
+      call.replaceResponseHeader(res.header);
+      call.replaceResponseTrailer(res.trailer);
+    }
+    return res.message;
+  }
+}
+
+type WireProtocol = "grpc" | "grpc-web" | "connect";
+
+/** How a request is framed and encoded, from its content type. */
+interface Wire {
+  readonly protocol: WireProtocol;
+  readonly binary: boolean;
+  /** The content type connect puts in the response header. */
+  readonly responseContentType: string;
+}
+
+const wires = {
+  grpcProto: { protocol: "grpc", binary: true, responseContentType: contentTypeProto },
+  grpcJson: { protocol: "grpc", binary: false, responseContentType: contentTypeJson },
+  webProto: { protocol: "grpc-web", binary: true, responseContentType: grpcWebContentTypeProto },
+  webJson: { protocol: "grpc-web", binary: false, responseContentType: grpcWebContentTypeJson },
+  connectProto: { protocol: "connect", binary: true, responseContentType: contentTypeUnaryProto },
+  connectJson: { protocol: "connect", binary: false, responseContentType: contentTypeUnaryJson },
+} as const satisfies Record<string, Wire>;
+
+/**
+ * The protocol connect's negotiateProtocol would pick for a POST with this
+ * content type (the three regular expressions are disjoint), or undefined
+ * for what the fast path leaves to Fastify (gRPC-Web text, Connect
+ * streaming, anything else).
+ */
+function classify(ct: string | undefined): Wire | undefined {
+  switch (ct) {
+    case "application/grpc":
+    case "application/grpc+proto":
+      return wires.grpcProto;
+    case "application/grpc-web":
+    case "application/grpc-web+proto":
+      return wires.webProto;
+    case "application/proto":
+      return wires.connectProto;
+    case "application/json":
+      return wires.connectJson;
+    case undefined:
+      return undefined;
+  }
+  if (contentTypeRegExp.test(ct)) return /json/i.test(ct) ? wires.grpcJson : wires.grpcProto;
+  const web = grpcWebContentTypeRegExp.exec(ct);
+  if (web !== null) {
+    if (web[1] !== undefined) return undefined; // grpc-web-text: base64 framing, left to connect
+    return web[2] !== undefined ? wires.webJson : wires.webProto;
+  }
+  if (contentTypeUnaryRegExp.test(ct)) return /json/i.test(ct) ? wires.connectJson : wires.connectProto;
+  return undefined;
+}
+
+/** The HandlerContext connect's mergeRequest builds, with lazy signal and headers. */
+function createContext(
+  call: FastCallState,
+  entry: MethodEntry,
+  url: string,
+  values: ContextValues,
+  req: UnaryRequest | undefined,
+  protocolName: string,
+): HandlerContext {
+  return {
+    method: entry.method,
+    service: req?.service ?? entry.method.parent,
+    get signal() {
+      return req !== undefined ? req.signal : call.signal();
+    },
+    timeoutMs: () => call.timeoutMs(),
+    requestMethod: "POST",
+    get requestHeader() {
+      return req !== undefined ? req.header : call.requestHeader();
+    },
+    get responseHeader() {
+      return call.responseHeader();
+    },
+    get responseTrailer() {
+      return call.responseTrailer();
+    },
+    protocolName,
+    values,
+    url,
+  };
+}
+
+/**
+ * Decodes the one request message as connect's pipeline does (split envelope,
+ * decompress, parse, ensureSingle), with its errors in its order.
+ */
+function decodeSingle(
+  body: Uint8Array,
+  readMaxBytes: number,
+  serialization: MethodSerializationLookup<any, any>,
+  binary: boolean,
+  skipTrailerFlag: boolean,
+): unknown {
+  let offset = 0;
+  let first: unknown;
+  let count = 0;
+  while (offset < body.byteLength) {
+    if (body.byteLength - offset < 5) throw incompleteEnvelope();
+    const flags = body[offset]!;
+    const length = new DataView(body.buffer, body.byteOffset + offset + 1, 4).getUint32(0);
+    if (length > readMaxBytes) {
+      throw new ConnectError(
+        `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`,
+        Code.ResourceExhausted,
+      );
+    }
+    if (body.byteLength - offset - 5 < length) throw incompleteEnvelope();
+    const data = body.subarray(offset + 5, offset + 5 + length);
+    offset += 5 + length;
+    if ((flags & 0b1) === 0b1) {
+      throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+    }
+    // gRPC-Web: connect's transformParseEnvelope skips an envelope flagged as trailer.
+    if (skipTrailerFlag && (flags & grpcWebTrailerFlag) === grpcWebTrailerFlag) continue;
+    const value: unknown = serialization.getI(binary).parse(data);
+    if (count === 0) first = value;
+    count++;
+    if (count === 2) {
+      throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+    }
+  }
+  if (count === 0) {
+    throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+  }
+  return first;
+}
+
+/** Connect unary: connect's readUnaryMessageFromBody + parseUnaryMessage for a bare body. */
+function decodeUnary(
+  body: Uint8Array,
+  lengthHint: number,
+  readMaxBytes: number,
+  serialization: MethodSerializationLookup<any, any>,
+  binary: boolean,
+): unknown {
+  if (lengthHint >= 0) {
+    if (lengthHint > readMaxBytes) {
+      throw new ConnectError(`message size ${lengthHint} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+    }
+    if (body.byteLength !== lengthHint) {
+      throw new ConnectError(`protocol error: promised ${lengthHint} bytes, received ${body.byteLength}`, Code.InvalidArgument);
+    }
+  } else if (body.byteLength > readMaxBytes) {
+    throw new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+  }
+  return serialization.getI(binary).parse(body);
+}
+
+function incompleteEnvelope(): ConnectError {
+  return new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+}
+
+/** The length field of the first envelope, from the first 5 bytes that may span chunks. */
+function envelopeLength(chunks: readonly Uint8Array[]): number {
+  const head = new Uint8Array(5);
+  let n = 0;
+  for (const c of chunks) {
+    for (let i = 0; i < c.byteLength && n < 5; i++) head[n++] = c[i]!;
+    if (n === 5) break;
+  }
+  return new DataView(head.buffer).getUint32(1);
+}
+
+function envelope(flags: number, data: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(data.byteLength + 5);
+  out[0] = flags;
+  out.writeUInt32BE(data.byteLength, 1);
+  out.set(data, 5);
+  return out;
+}
+
+/** connect-node's `new URL(path, protocol://authority).toString()`, cached per authority and path. */
+function requestUrl(urlCache: Map<string, string>, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string {
+  const encrypted = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  const authority = headers[":authority"] ?? headers.host ?? "";
+  const key = `${encrypted ? "s" : ""}${authority}${headers[":path"] ?? ""}`;
+  let url = urlCache.get(key);
+  if (url === undefined) {
+    url = new URL(headers[":path"] ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
+    // Bounded: authorities come from clients.
+    if (urlCache.size >= 256) urlCache.clear();
+    urlCache.set(key, url);
+  }
+  return url;
+}
+
+/** A header as Web Headers.get() would return it: repeated values joined with ", ". */
+function single(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null;
+  return typeof v === "string" ? v : v.join(", ");
+}
+
+function noop(): void {}

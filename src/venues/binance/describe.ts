@@ -1,0 +1,82 @@
+import type { TranslatorRules } from "../translator.js";
+
+/**
+ * Static facts of Binance Spot REST (binance-spot-api-docs rest-api.md,
+ * enums.md, errors.md). Deployment facts (base URL, keys, symbols) come from
+ * the venue file.
+ */
+export const BINANCE = {
+  baseUrl: "https://api.binance.com",
+  testnetBaseUrl: "https://testnet.binance.vision",
+  orderPath: "/api/v3/order",
+  /** Documented default; at most 60000. */
+  recvWindowMs: 5000,
+  /** Request weights: new order 1, cancel 1, query order 4. */
+  weights: { place: 1, cancel: 1, query: 4 },
+  /** exchangeInfo example: REQUEST_WEIGHT 6000 per minute. */
+  defaultLimit: { capacity: 6000, refillPerSecond: 100 },
+  /** 418 bans scale from 2 minutes to 3 days; without Retry-After assume the shortest. */
+  defaultBackoffMs: { 429: 1_000, 418: 120_000 },
+} as const;
+
+/**
+ * Every parameter goes in the query string (the current documented wire
+ * form, also for POST/DELETE), which keeps one signing path for all calls.
+ */
+export const binanceRules: TranslatorRules = {
+  place: {
+    method: "POST",
+    path: BINANCE.orderPath,
+    encoding: "query",
+    fields: {
+      symbol: "symbol",
+      side: "side",
+      type: "type",
+      timeInForce: { from: "timeInForce", when: { type: ["LIMIT", "STOP_LIMIT"] } },
+      quantity: "quantity",
+      price: { from: "price", when: { type: ["LIMIT", "STOP_LIMIT"] } },
+      stopPrice: { from: "stopPrice", when: { type: ["STOP", "STOP_LIMIT"] } },
+      newClientOrderId: "clientOrderId",
+      // FULL carries status, executedQty and the fills of an immediate match.
+      newOrderRespType: { value: "FULL" },
+    },
+  },
+  cancel: {
+    method: "DELETE",
+    path: BINANCE.orderPath,
+    encoding: "query",
+    fields: { symbol: "symbol", origClientOrderId: "clientOrderId" },
+  },
+  query: {
+    method: "GET",
+    path: BINANCE.orderPath,
+    encoding: "query",
+    fields: { symbol: "symbol", origClientOrderId: "clientOrderId" },
+  },
+  enums: {
+    side: { BUY: "BUY", SELL: "SELL" },
+    type: { MARKET: "MARKET", LIMIT: "LIMIT", STOP: "STOP_LOSS", STOP_LIMIT: "STOP_LOSS_LIMIT" },
+    timeInForce: { GTC: "GTC", IOC: "IOC", FOK: "FOK" },
+    status: {
+      NEW: "NEW",
+      // Binance uses PENDING_NEW for orders of a list not yet on the book: the venue has them.
+      PENDING_NEW: "NEW",
+      PARTIALLY_FILLED: "PARTIALLY_FILLED",
+      FILLED: "FILLED",
+      CANCELED: "CANCELED",
+      PENDING_CANCEL: "PENDING_CANCEL",
+      REJECTED: "REJECTED",
+      EXPIRED: "EXPIRED",
+      EXPIRED_IN_MATCH: "EXPIRED",
+    },
+  },
+  // {"symbol":"BTCUSDT","orderId":28,"clientOrderId":"6gCrw2kRUAF9CvJDGP16IP","transactTime":1507725176595,
+  //  "executedQty":"10.00000000","cummulativeQuoteQty":"10.00000000","status":"FILLED",...,"fills":[{"price":"4000.00000000","qty":"1.00000000","commission":"4.00000000","commissionAsset":"USDT","tradeId":56}]}
+  answer: {
+    venueOrderId: "orderId",
+    status: "status",
+    filledQuantity: "executedQty",
+    cumulativeQuote: "cummulativeQuoteQty",
+    fills: { path: "fills", tradeId: "tradeId", price: "price", quantity: "qty", fee: "commission", feeCurrency: "commissionAsset" },
+  },
+};

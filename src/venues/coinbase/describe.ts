@@ -1,0 +1,94 @@
+import type { TranslatorRules } from "../translator.js";
+
+/**
+ * Static facts of Coinbase Advanced Trade (docs.cdp.coinbase.com create-order,
+ * get-order; official SDK coinbase-advanced-py orders.py / jwt_generator.py).
+ */
+export const COINBASE = {
+  baseUrl: "https://api.coinbase.com",
+  ordersPath: "/api/v3/brokerage/orders",
+  cancelPath: "/api/v3/brokerage/orders/batch_cancel",
+  getPathPrefix: "/api/v3/brokerage/orders/historical/",
+  listPath: "/api/v3/brokerage/orders/historical/batch",
+  /** "Your JWT expires after 2 minutes". */
+  jwtLifetimeSeconds: 120,
+  weights: { place: 1, cancel: 1, query: 1 },
+  defaultBackoffMs: { 429: 1_000, 418: 60_000 },
+} as const;
+
+const LIMIT_GTC = { type: ["LIMIT" as const], timeInForce: ["GTC" as const] };
+const LIMIT_IOC = { type: ["LIMIT" as const], timeInForce: ["IOC" as const] };
+const LIMIT_FOK = { type: ["LIMIT" as const], timeInForce: ["FOK" as const] };
+const STOP_LIMIT_GTC = { type: ["STOP_LIMIT" as const], timeInForce: ["GTC" as const] };
+
+/**
+ * The order configuration object's key encodes type and time in force
+ * (`limit_limit_gtc`, `market_market_ioc`, ...); the rules express it with
+ * `when` conditions on nested (dotted) fields.
+ */
+export const coinbaseRules: TranslatorRules = {
+  place: {
+    method: "POST",
+    path: COINBASE.ordersPath,
+    encoding: "json",
+    fields: {
+      client_order_id: "clientOrderId",
+      product_id: "symbol",
+      side: "side",
+      "order_configuration.market_market_ioc.base_size": { from: "quantity", when: { type: ["MARKET"] } },
+      "order_configuration.limit_limit_gtc.base_size": { from: "quantity", when: LIMIT_GTC },
+      "order_configuration.limit_limit_gtc.limit_price": { from: "price", when: LIMIT_GTC },
+      "order_configuration.limit_limit_gtc.post_only": { value: false, when: LIMIT_GTC },
+      "order_configuration.sor_limit_ioc.base_size": { from: "quantity", when: LIMIT_IOC },
+      "order_configuration.sor_limit_ioc.limit_price": { from: "price", when: LIMIT_IOC },
+      "order_configuration.limit_limit_fok.base_size": { from: "quantity", when: LIMIT_FOK },
+      "order_configuration.limit_limit_fok.limit_price": { from: "price", when: LIMIT_FOK },
+      "order_configuration.stop_limit_stop_limit_gtc.base_size": { from: "quantity", when: STOP_LIMIT_GTC },
+      "order_configuration.stop_limit_stop_limit_gtc.limit_price": { from: "price", when: STOP_LIMIT_GTC },
+      "order_configuration.stop_limit_stop_limit_gtc.stop_price": { from: "stopPrice", when: STOP_LIMIT_GTC },
+      // A buy stop triggers on the way up, a sell stop on the way down.
+      "order_configuration.stop_limit_stop_limit_gtc.stop_direction#buy": {
+        value: "STOP_DIRECTION_STOP_UP",
+        when: { ...STOP_LIMIT_GTC, side: ["BUY"] },
+      },
+      "order_configuration.stop_limit_stop_limit_gtc.stop_direction#sell": {
+        value: "STOP_DIRECTION_STOP_DOWN",
+        when: { ...STOP_LIMIT_GTC, side: ["SELL"] },
+      },
+    },
+  },
+  // The body {"order_ids":[...]} is an array: built in translate.ts.
+  cancel: { method: "POST", path: COINBASE.cancelPath, encoding: "json", fields: {} },
+  query: { method: "GET", path: `${COINBASE.getPathPrefix}{venueOrderId}`, encoding: "query", fields: {} },
+  enums: {
+    side: { BUY: "BUY", SELL: "SELL" },
+    type: { MARKET: "MARKET", LIMIT: "LIMIT", STOP_LIMIT: "STOP_LIMIT" },
+    timeInForce: { GTC: "GOOD_UNTIL_CANCELLED", IOC: "IMMEDIATE_OR_CANCEL", FOK: "FILL_OR_KILL" },
+    // UNVERIFIED against the official OpenAPI (see venue-apis.md 4.1); values
+    // from third-party schemas and test data. Anything else is a protocol error.
+    status: {
+      PENDING: "NEW",
+      QUEUED: "NEW",
+      OPEN: "NEW",
+      EDIT_QUEUED: "NEW",
+      CANCEL_QUEUED: "PENDING_CANCEL",
+      FILLED: "FILLED",
+      CANCELLED: "CANCELED",
+      EXPIRED: "EXPIRED",
+      FAILED: "REJECTED",
+    },
+  },
+  // GET .../historical/{id}: {"order":{"order_id":"...","client_order_id":"...","status":"OPEN","filled_size":"0","average_filled_price":"0",...}}
+  answer: {
+    root: "order",
+    venueOrderId: "order_id",
+    status: "status",
+    filledQuantity: "filled_size",
+    averagePrice: "average_filled_price",
+    rejectReason: "reject_reason",
+  },
+  partialWhenFilled: true,
+};
+
+/** Type / time-in-force pairs that have an order configuration. */
+export const COINBASE_SHAPES: ReadonlySet<string> = new Set(["MARKET", "LIMIT/GTC", "LIMIT/IOC", "LIMIT/FOK", "STOP_LIMIT/GTC"]);

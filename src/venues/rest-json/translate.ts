@@ -1,0 +1,28 @@
+import type { Result } from "../../domain/result.js";
+import { err, ok } from "../../domain/result.js";
+import { OrderStatus } from "../../domain/order.js";
+import type { VenueError, VenueOrderUpdate } from "../adapter.js";
+import type { HttpResponse } from "../http-client.js";
+import { parseJson } from "../rest-venue-adapter.js";
+import type { Operation, TranslateInput, TranslatorRules } from "../translator.js";
+import { parseOrderAnswer } from "../translator.js";
+import type { RestJsonErrorRules } from "./errors.js";
+import { mapRestJsonError } from "./errors.js";
+
+export function fromRestJsonResponse(
+  op: Operation,
+  res: HttpResponse,
+  input: TranslateInput,
+  rules: TranslatorRules,
+  errorRules: RestJsonErrorRules,
+): Result<VenueOrderUpdate, VenueError> {
+  if (res.status < 200 || res.status >= 300) {
+    const j = parseJson(res.bodyText);
+    return err(mapRestJsonError(res.status, j.ok ? j.value : null, errorRules));
+  }
+  // A cancel acknowledged without a body.
+  if (op === "cancel" && res.bodyText.trim() === "") return ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: input.order.venueOrderId, fills: [] });
+  const json = parseJson(res.bodyText);
+  if (!json.ok) return json;
+  return parseOrderAnswer(json.value, rules, op === "cancel" ? (rules.cancelAnswer ?? rules.answer) : rules.answer);
+}

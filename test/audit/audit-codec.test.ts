@@ -1,0 +1,108 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decodeAuditLine, decodeAuditRecord, encodeAuditEvent } from "../../src/audit/audit-codec.js";
+import type { AuditEvent } from "../../src/audit/audit-sink.js";
+import { invalidArgument } from "../../src/domain/errors.js";
+import { sampleEvent, sampleFill, sampleOrder } from "./fixtures.js";
+
+function roundTrip(e: AuditEvent): AuditEvent {
+  const line = encodeAuditEvent(e);
+  assert.ok(line.endsWith("}\n"), "one line, newline-terminated");
+  assert.equal(line.indexOf("\n"), line.length - 1, "no newline inside the line");
+  const r = decodeAuditLine(line);
+  assert.ok(r.ok, r.ok ? "" : r.error);
+  return r.value;
+}
+
+test("an accepted order round-trips exactly, decimals as strings and enums by name", () => {
+  const e = sampleEvent(7);
+  assert.deepEqual(roundTrip(e), e);
+  const obj = JSON.parse(encodeAuditEvent(e));
+  assert.equal(obj.ts, "2025-12-29T09:20:00.007Z");
+  assert.equal(obj.event, "order_accepted");
+  assert.equal(obj.request_id, "req-7");
+  assert.equal(obj.idempotency_key, "acct-1\u0000c-7");
+  assert.equal(obj.fingerprint, "fp-7");
+  assert.equal(obj.order_id, "o-7");
+  assert.equal(obj.side, "SIDE_BUY");
+  assert.equal(obj.type, "ORDER_TYPE_LIMIT");
+  assert.equal(obj.time_in_force, "TIME_IN_FORCE_GTC");
+  assert.equal(obj.status, "ORDER_STATUS_PARTIALLY_FILLED");
+  assert.equal(obj.quantity, "0.10000000000000000001", "a decimal string is never turned into a float");
+  assert.equal(obj.client_idempotency_key, "idem-1");
+});
+
+test("a fill with a sequence beyond 2^53 round-trips as a string", () => {
+  const e: AuditEvent = { ts: 1, type: "fill", requestId: "r", order: sampleOrder(), fill: sampleFill(2n ** 63n + 11n) };
+  assert.deepEqual(roundTrip(e), e);
+  assert.equal(JSON.parse(encodeAuditEvent(e)).fill.sequence, "9223372036854775819");
+});
+
+test("business errors of every shape round-trip", () => {
+  const errors = [
+    invalidArgument([
+      { field: "quantity", description: "must be positive" },
+      { field: "price", description: 'has a "quote"' },
+    ]),
+    { kind: "failed_precondition", message: "risk limit", reason: "MAX_NOTIONAL" },
+    { kind: "failed_precondition", message: "terminal" },
+    { kind: "already_exists", message: "reused", reason: "IDEMPOTENCY_KEY_REUSED", metadata: { order_id: "o-1" } },
+    { kind: "resource_exhausted", message: "slow down", retryAfterMs: 250 },
+    { kind: "unavailable", message: "venue down" },
+    { kind: "not_found", message: "no such order" },
+    { kind: "internal", message: "bug" },
+  ] as const;
+  for (const error of errors) {
+    const e: AuditEvent = { ts: 5, type: "order_rejected", requestId: "r", idempotency: { key: "k", fingerprint: "f" }, error };
+    assert.deepEqual(roundTrip(e), e);
+  }
+});
+
+test("strings with quotes, backslashes, control characters and unicode survive", () => {
+  const e = sampleEvent(1, { requestId: 'a"b\\c\n\t\u0001\u2028é🙂', order: sampleOrder({ rejectReason: "line1\nline2" }) });
+  assert.deepEqual(roundTrip(e), e);
+});
+
+test("an enum number without a name is kept as a number", () => {
+  const e = sampleEvent(1, { order: sampleOrder({ status: 42 as never }) });
+  assert.equal(JSON.parse(encodeAuditEvent(e)).status, 42);
+  assert.deepEqual(roundTrip(e), e);
+});
+
+test("decoding rejects damaged or invalid lines with a reason", () => {
+  const good = JSON.parse(encodeAuditEvent(sampleEvent(1)));
+  const cases: Array<[string, string]> = [
+    ['{"ts":"2025-', "not JSON"],
+    ["\u0000\u0000\u0000", "not JSON"],
+    [JSON.stringify({ ...good, event: "order_exploded" }), "event"],
+    [JSON.stringify({ ...good, ts: "yesterday" }), "ts"],
+    [JSON.stringify({ ...good, side: "SIDE_SIDEWAYS" }), "side"],
+    [JSON.stringify({ ...good, quantity: 1.5 }), "quantity"],
+    [JSON.stringify({ ...good, fingerprint: undefined }), "fingerprint"],
+    [JSON.stringify({ ...good, fill: { ...JSON.parse(encodeAuditEvent({ ts: 1, type: "fill", requestId: "r", fill: sampleFill(1n) })).fill, sequence: 12 } }), "sequence"],
+    [JSON.stringify({ ...good, fill: { ...JSON.parse(encodeAuditEvent({ ts: 1, type: "fill", requestId: "r", fill: sampleFill(1n) })).fill, sequence: "18446744073709551616" } }), "uint64"],
+    [JSON.stringify({ ...good, error: { kind: "exploded", message: "x" } }), "kind"],
+  ];
+  for (const [line, mention] of cases) {
+    const r = decodeAuditLine(line);
+    assert.equal(r.ok, false, line);
+    if (!r.ok) assert.match(r.error, new RegExp(mention), `${line} -> ${r.error}`);
+  }
+  assert.equal(decodeAuditRecord(null).ok, false);
+});
+
+test("timestamps match Date#toISOString for any millisecond (the per-second cache is exact)", () => {
+  const samples = [0, 1, 999, 1000, 1001, -1, -999, -1000, -1001, 1_767_000_000_000, 1_767_000_000_999, 253_402_300_799_999];
+  let x = 12345;
+  for (let i = 0; i < 500; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    samples.push(1_700_000_000_000 + x * 7, 1_700_000_000_000 + (x % 3000));
+  }
+  for (const ms of samples) {
+    const line = encodeAuditEvent({ ts: ms, type: "order_received", requestId: "r" });
+    assert.equal(JSON.parse(line).ts, new Date(ms).toISOString(), String(ms));
+    const back = decodeAuditLine(line);
+    assert.ok(back.ok);
+    assert.equal(back.value.ts, ms);
+  }
+});

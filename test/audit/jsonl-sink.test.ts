@@ -1,0 +1,192 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createJsonlAuditSink, type AuditFileIo } from "../../src/audit/jsonl-sink.js";
+import { listSegmentsSync, readAuditLog } from "../../src/audit/audit-reader.js";
+import type { AuditEvent } from "../../src/audit/audit-sink.js";
+import { captureLogger, sampleEvent } from "./fixtures.js";
+
+function tempFile(t: { after: (fn: () => void) => void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-sink-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return path.join(dir, "sub", "audit.jsonl");
+}
+
+/** Real node:fs underneath, but fsyncs are counted and can be held back until released. */
+function spyIo() {
+  const held: Array<() => void> = [];
+  const s = { writes: 0, fsyncs: 0, hold: false, failNextWrite: undefined as NodeJS.ErrnoException | undefined, partialNextWrite: false };
+  const io: AuditFileIo = {
+    write(fd, buf, off, len, cb) {
+      s.writes++;
+      if (s.failNextWrite !== undefined) {
+        const e = s.failNextWrite;
+        s.failNextWrite = undefined;
+        if (s.partialNextWrite) {
+          // Half the batch reaches the file before the error: the sink must cut it off.
+          fs.writeSync(fd, buf, off, Math.floor(len / 2));
+        }
+        return void setImmediate(() => cb(e, 0));
+      }
+      fs.write(fd, buf, off, len, null, cb);
+    },
+    fsync(fd, cb) {
+      s.fsyncs++;
+      const run = () => fs.fsync(fd, cb);
+      if (s.hold) held.push(run);
+      else run();
+    },
+  };
+  return { io, s, release: () => held.splice(0).forEach((f) => f()), heldCount: () => held.length };
+}
+
+async function readAll(p: string): Promise<AuditEvent[]> {
+  const out: AuditEvent[] = [];
+  for await (const e of readAuditLog({ path: p })) out.push(e);
+  return out;
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test("fsync mode: N lines make one batch, one write and one fsync; callers resolve only after that fsync", async (t) => {
+  const file = tempFile(t);
+  const { io, s, release, heldCount } = spyIo();
+  s.hold = true;
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 8, batchMaxMs: 60_000, io });
+  t.after(async () => {
+    s.hold = false;
+    release();
+    await sink.close();
+  });
+  let resolved = 0;
+  const ps: Promise<void>[] = [];
+  for (let i = 0; i < 8; i++) {
+    const p = sink.append([sampleEvent(i)]);
+    assert.ok(p !== null, "fsync mode returns a promise");
+    ps.push(p.then(() => void resolved++));
+  }
+  await until(() => heldCount() === 1, "the fsync to start");
+  assert.equal(s.writes, 1, "one write for the batch");
+  assert.equal(s.fsyncs, 1, "one fsync for the batch");
+  // The data is written but not yet durable: nobody may be answered.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(resolved, 0, "no caller resolves before its fsync");
+  s.hold = false;
+  release();
+  await Promise.all(ps);
+  assert.equal(resolved, 8);
+  assert.equal(sink.stats().batches, 1);
+  assert.deepEqual(await readAll(file), Array.from({ length: 8 }, (_, i) => sampleEvent(i)));
+});
+
+test("fsync mode: callers of one batch share one promise", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 3, batchMaxMs: 60_000, io });
+  t.after(() => sink.close());
+  const a = sink.append([sampleEvent(0)]);
+  const b = sink.append([sampleEvent(1)]);
+  assert.equal(a, b, "same batch, same promise");
+  const c = sink.append([sampleEvent(2)]); // the third line closes the batch
+  assert.equal(c, a);
+  await c;
+  assert.equal(s.fsyncs, 1);
+  const d = sink.append([sampleEvent(3)]);
+  assert.notEqual(d, a, "a new batch after the commit");
+});
+
+test("fsync mode: a partial batch commits when batchMaxMs expires; lines arriving during a commit form the next batch", async (t) => {
+  const file = tempFile(t);
+  const { io, s, release, heldCount } = spyIo();
+  s.hold = true;
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 1000, batchMaxMs: 1, io });
+  t.after(async () => {
+    s.hold = false;
+    release();
+    await sink.close();
+  });
+  const first = [sink.append([sampleEvent(0)]), sink.append([sampleEvent(1), sampleEvent(2)])];
+  await until(() => heldCount() === 1, "the timer-driven commit");
+  // One commit in flight at a time: these wait for the next batch.
+  const second = [sink.append([sampleEvent(3)]), sink.append([sampleEvent(4)])];
+  assert.notEqual(second[0], first[0]);
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(s.fsyncs, 1, "no second commit while the first is in flight");
+  s.hold = false;
+  release();
+  await Promise.all([...first, ...second]);
+  assert.ok(s.fsyncs <= 3, `${s.fsyncs} fsyncs for 2 waves of lines`);
+  assert.equal(s.fsyncs, s.writes);
+  assert.equal((await readAll(file)).length, 5);
+});
+
+test("fsync mode: a failed write rejects its callers, is logged, leaves no torn line, and the next batch works", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const { logger, records } = captureLogger();
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 2, batchMaxMs: 60_000, io, logger });
+  t.after(() => sink.close());
+  await sink.append([sampleEvent(0), sampleEvent(1)]);
+  s.failNextWrite = Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+  s.partialNextWrite = true;
+  await assert.rejects(sink.append([sampleEvent(2), sampleEvent(3)]) as Promise<void>, /no space/);
+  assert.ok(records.some((r) => r.level === 50 && /audit log write failed/.test(r.msg)), "the failure is logged");
+  await sink.append([sampleEvent(4), sampleEvent(5)]);
+  const text = fs.readFileSync(file, "utf8");
+  assert.ok(text.endsWith("\n"));
+  assert.deepEqual((await readAll(file)).map((e) => e.requestId), ["req-0", "req-1", "req-4", "req-5"]);
+  assert.equal(sink.stats().errors, 1);
+});
+
+test("buffered mode: append returns null, lines reach the file, close flushes", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const sink = createJsonlAuditSink({ path: file, mode: "buffered", io });
+  for (let i = 0; i < 100; i++) assert.equal(sink.append([sampleEvent(i)]), null);
+  await sink.close();
+  assert.equal(s.fsyncs, 0, "buffered mode never fsyncs per batch");
+  assert.ok(s.writes < 100, `lines are coalesced (${s.writes} writes)`);
+  assert.equal((await readAll(file)).length, 100);
+  assert.throws(() => sink.append([sampleEvent(1)]), /closed/);
+});
+
+test("close flushes a pending fsync batch, and appends after close fail", async (t) => {
+  const file = tempFile(t);
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 1000, batchMaxMs: 60_000 });
+  const p = sink.append([sampleEvent(1)]);
+  await sink.close();
+  await p;
+  assert.equal((await readAll(file)).length, 1);
+  await assert.rejects(sink.append([sampleEvent(2)]) as Promise<void>, /closed/);
+  await sink.close(); // idempotent
+});
+
+test("rotation: the file rolls over by size into numbered segments and the reader reads them all in order", async (t) => {
+  const file = tempFile(t);
+  const lineBytes = Buffer.byteLength(
+    // every sampleEvent(i) for i < 10 has the same length
+    (await import("../../src/audit/audit-codec.js")).encodeAuditEvent(sampleEvent(1)),
+  );
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 1, batchMaxMs: 0, rotateBytes: lineBytes * 3 });
+  for (let i = 0; i < 10; i++) await sink.append([sampleEvent(i)]);
+  await sink.close();
+  const segs = listSegmentsSync(file);
+  assert.equal(segs.length, 4, segs.map((x) => x.file).join(","));
+  assert.deepEqual(segs.slice(0, 3).map((x) => path.basename(x.file)), ["audit.jsonl.000001", "audit.jsonl.000002", "audit.jsonl.000003"]);
+  for (const sgm of segs.slice(0, 3)) assert.ok(fs.statSync(sgm.file).size <= lineBytes * 3);
+  assert.deepEqual((await readAll(file)).map((e) => e.requestId), Array.from({ length: 10 }, (_, i) => `req-${i}`));
+  // A restarted sink continues numbering after the existing segments.
+  const again = createJsonlAuditSink({ path: file, mode: "fsync", batchMaxLines: 1, batchMaxMs: 0, rotateBytes: lineBytes * 3 });
+  for (let i = 10; i < 13; i++) await again.append([sampleEvent(i)]);
+  await again.close();
+  assert.equal(path.basename(listSegmentsSync(file).at(-2)!.file), "audit.jsonl.000004");
+  assert.equal((await readAll(file)).length, 13);
+});

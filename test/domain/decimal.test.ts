@@ -1,0 +1,42 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { add, checkPositiveDecimal, compare, div, formatDecimal, mul } from "../../src/domain/decimal.js";
+
+test("arithmetic is exact where floats are not", () => {
+  assert.equal(formatDecimal(add("0.1", "0.2")), "0.3");
+  assert.equal(formatDecimal(mul("1.1", "1.1")), "1.21");
+  assert.equal(formatDecimal(mul("99999999999999999999.123456789", "3")), "299999999999999999997.370370367");
+  assert.equal(formatDecimal(div("1", "3")), "0.333333333333333333");
+  assert.equal(compare("1.50", "1.5"), 0);
+  assert.equal(compare("2", "10"), -1);
+});
+
+test("formatDecimal never uses exponent notation and drops trailing zeros", () => {
+  assert.equal(formatDecimal("1.500"), "1.5");
+  assert.equal(formatDecimal(mul("0.0000001", "0.0000001")), "0.00000000000001");
+  assert.equal(formatDecimal(mul("100000000000000000000000", "1000000")), "100000000000000000000000000000");
+  assert.equal(formatDecimal("0.000"), "0");
+  assert.equal(formatDecimal("2.345", 2), "2.34");
+});
+
+test("checkPositiveDecimal accepts plain positive decimals only", () => {
+  for (const ok of ["1", "1.5", "0.0001", "65000", "123456789.123456789012345678"]) assert.equal(checkPositiveDecimal(ok), undefined, ok);
+  const bad: Array<[string, RegExp]> = [
+    ["", /required/],
+    ["0", /greater than zero/],
+    ["0.000", /greater than zero/],
+    ["-1", /plain positive decimal/],
+    ["+1", /plain positive decimal/],
+    ["1e5", /plain positive decimal/],
+    ["NaN", /plain positive decimal/],
+    ["Infinity", /plain positive decimal/],
+    [" 1", /plain positive decimal/],
+    ["01", /plain positive decimal/],
+    ["1.", /plain positive decimal/],
+    [".5", /plain positive decimal/],
+    ["1,5", /plain positive decimal/],
+    ["1.0000000000000000001", /fraction digits/],
+    ["1".repeat(33), /at most 32/],
+  ];
+  for (const [s, re] of bad) assert.match(checkPositiveDecimal(s) ?? "", re, JSON.stringify(s));
+});

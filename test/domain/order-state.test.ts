@@ -1,0 +1,99 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { OrderStatus as S } from "../../src/domain/order.js";
+import {
+  ORDER_EVENTS,
+  eventForVenueStatus,
+  isTerminal,
+  isWorking,
+  statusName,
+  transition,
+  type OrderEvent,
+} from "../../src/domain/order-state.js";
+
+// The complete list of allowed transitions; everything else must be an error.
+const ALLOWED: ReadonlyArray<[S, OrderEvent, S]> = [
+  [S.PENDING_NEW, "pending", S.PENDING_NEW],
+  [S.PENDING_NEW, "accepted", S.NEW],
+  [S.PENDING_NEW, "rejected", S.REJECTED],
+  [S.PENDING_NEW, "partial_fill", S.PARTIALLY_FILLED],
+  [S.PENDING_NEW, "fill", S.FILLED],
+  [S.PENDING_NEW, "canceled", S.CANCELED],
+  [S.PENDING_NEW, "expired", S.EXPIRED],
+  [S.NEW, "pending", S.NEW],
+  [S.NEW, "accepted", S.NEW],
+  [S.NEW, "partial_fill", S.PARTIALLY_FILLED],
+  [S.NEW, "fill", S.FILLED],
+  [S.NEW, "cancel_requested", S.PENDING_CANCEL],
+  [S.NEW, "canceled", S.CANCELED],
+  [S.NEW, "expired", S.EXPIRED],
+  [S.NEW, "rejected", S.REJECTED],
+  [S.PARTIALLY_FILLED, "partial_fill", S.PARTIALLY_FILLED],
+  [S.PARTIALLY_FILLED, "fill", S.FILLED],
+  [S.PARTIALLY_FILLED, "cancel_requested", S.PENDING_CANCEL],
+  [S.PARTIALLY_FILLED, "canceled", S.CANCELED],
+  [S.PARTIALLY_FILLED, "expired", S.EXPIRED],
+  [S.PENDING_CANCEL, "cancel_requested", S.PENDING_CANCEL],
+  [S.PENDING_CANCEL, "accepted", S.PENDING_CANCEL],
+  [S.PENDING_CANCEL, "partial_fill", S.PENDING_CANCEL],
+  [S.PENDING_CANCEL, "fill", S.FILLED],
+  [S.PENDING_CANCEL, "canceled", S.CANCELED],
+  [S.PENDING_CANCEL, "expired", S.EXPIRED],
+  [S.PENDING_CANCEL, "cancel_rejected", S.NEW],
+  [S.FILLED, "fill", S.FILLED],
+  [S.CANCELED, "canceled", S.CANCELED],
+  [S.REJECTED, "rejected", S.REJECTED],
+  [S.EXPIRED, "expired", S.EXPIRED],
+];
+
+const STATUSES = [S.UNSPECIFIED, S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.REJECTED, S.EXPIRED];
+
+test("every (status, event) pair: allowed ones give the listed status, all others an internal error", () => {
+  const allowed = new Map(ALLOWED.map(([s, e, n]) => [`${s}/${e}`, n]));
+  let checked = 0;
+  for (const s of STATUSES) {
+    for (const e of ORDER_EVENTS) {
+      const r = transition(s, e);
+      const want = allowed.get(`${s}/${e}`);
+      if (want === undefined) {
+        assert.equal(r.ok, false, `${statusName(s)} + ${e} must be impossible`);
+        if (!r.ok) {
+          assert.equal(r.error.kind, "internal");
+          assert.match(r.error.message, new RegExp(`${statusName(s)} \\+ ${e}`));
+        }
+      } else {
+        assert.deepEqual(r, { ok: true, value: want }, `${statusName(s)} + ${e}`);
+      }
+      checked++;
+    }
+  }
+  assert.equal(checked, STATUSES.length * ORDER_EVENTS.length);
+});
+
+test("terminal states accept only their own repetition", () => {
+  for (const s of [S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED]) {
+    assert.equal(isTerminal(s), true);
+    const ok = ORDER_EVENTS.filter((e) => transition(s, e).ok);
+    assert.equal(ok.length, 1, `${statusName(s)} allows ${ok.join(",")}`);
+  }
+  for (const s of [S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL]) assert.equal(isTerminal(s), false);
+});
+
+test("working means NEW or PARTIALLY_FILLED", () => {
+  assert.deepEqual(STATUSES.filter(isWorking), [S.NEW, S.PARTIALLY_FILLED]);
+});
+
+test("venue statuses map to events that lead back to the same status from PENDING_NEW or NEW", () => {
+  for (const s of [S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED]) {
+    const ev = eventForVenueStatus(s)!;
+    const r = transition(S.PENDING_NEW, ev);
+    assert.deepEqual(r, { ok: true, value: s });
+  }
+  assert.equal(eventForVenueStatus(S.UNSPECIFIED), undefined);
+  assert.equal(eventForVenueStatus(99 as S), undefined);
+});
+
+test("statusName names unknown numbers without throwing", () => {
+  assert.equal(statusName(S.FILLED), "FILLED");
+  assert.equal(statusName(42 as S), "UNKNOWN(42)");
+});

@@ -1,0 +1,75 @@
+import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
+import { averagePrice } from "./fake-venue-server.js";
+
+const STATUS: Record<FakeOrder["state"], string> = { new: "new", partial: "partially_filled", filled: "filled", canceled: "canceled" };
+
+/** Alpaca Trading API v2: key/secret headers, JSON bodies, decimals as strings, {"code","message"} errors. */
+export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
+  const fail = (status: number, code: number, message: string): FakeAnswer => ({ status, body: { code, message } });
+  function render(o: FakeOrder, unknownStatus: boolean): Record<string, unknown> {
+    return {
+      id: o.venueOrderId,
+      client_order_id: o.clientOrderId,
+      created_at: new Date(o.createdMs).toISOString(),
+      symbol: o.symbol,
+      asset_class: "us_equity",
+      qty: o.quantity,
+      filled_qty: o.filled,
+      filled_avg_price: o.state === "new" ? null : averagePrice(o),
+      order_class: "",
+      type: o.type,
+      side: o.side.toLowerCase(),
+      time_in_force: "day",
+      limit_price: o.price === "" ? null : o.price,
+      status: unknownStatus ? "teleported" : STATUS[o.state],
+    };
+  }
+  return {
+    name: "alpaca",
+    operation(req) {
+      if (req.method === "POST" && req.path === "/v2/orders") return "place";
+      if (req.method === "GET" && req.path === "/v2/orders:by_client_order_id") return "query";
+      if (req.method === "DELETE" && req.path.startsWith("/v2/orders/")) return "cancel";
+      return undefined;
+    },
+    authenticate(req: FakeRequest) {
+      if (req.headers["apca-api-key-id"] !== keyId || req.headers["apca-api-secret-key"] !== secretKey) {
+        return fail(401, 40110000, "request is not authorized");
+      }
+      return undefined;
+    },
+    handle(op, req, engine, behaviour) {
+      if (op === "place") {
+        if (behaviour === "reject") return fail(403, 40310000, "insufficient buying power");
+        const b = JSON.parse(req.rawBody) as Record<string, unknown>;
+        if (req.headers["content-type"] !== "application/json") return fail(400, 40010000, "request body format is invalid");
+        for (const k of ["symbol", "qty", "side", "type", "time_in_force"]) if (typeof b[k] !== "string") return fail(422, 40010000, `${k} is required`);
+        if (b["type"] === "limit" && typeof b["limit_price"] !== "string") return fail(422, 40010000, "limit_price is required");
+        const o = engine.place({
+          clientOrderId: typeof b["client_order_id"] === "string" ? b["client_order_id"] : `auto-${Math.random()}`,
+          symbol: b["symbol"] as string,
+          side: b["side"] === "buy" ? "BUY" : "SELL",
+          type: b["type"] as string,
+          quantity: b["qty"] as string,
+          price: typeof b["limit_price"] === "string" ? b["limit_price"] : "",
+          isMarket: b["type"] === "market",
+        });
+        if (!o) return fail(422, 40010001, "client_order_id must be unique");
+        return { status: 200, body: render(o, behaviour === "unknown-status") };
+      }
+      if (op === "query") {
+        const o = engine.orders.get(req.query.get("client_order_id") ?? "");
+        if (!o) return fail(404, 40410000, "order not found");
+        return { status: 200, body: render(o, behaviour === "unknown-status") };
+      }
+      const o = engine.byVenueId(decodeURIComponent(req.path.slice("/v2/orders/".length)));
+      if (!o) return fail(404, 40410000, "order not found");
+      if (o.state === "filled" || o.state === "canceled") return fail(422, 42210000, "order is not cancelable");
+      engine.cancel(o);
+      return { status: 204 };
+    },
+    rateLimited() {
+      return { status: 429, body: { message: "too many requests" } };
+    },
+  };
+}

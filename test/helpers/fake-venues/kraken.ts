@@ -1,0 +1,85 @@
+import { createHash, createHmac } from "node:crypto";
+import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
+import { averagePrice } from "./fake-venue-server.js";
+
+const STATUS: Record<FakeOrder["state"], string> = { new: "open", partial: "open", filled: "closed", canceled: "canceled" };
+
+/**
+ * Kraken Spot as documented: form bodies with a strictly increasing nonce,
+ * API-Sign = base64(HMAC-SHA512(b64decode(secret), path + SHA256(nonce + body))),
+ * errors as HTTP 200 {"error":["EAPI:Invalid signature"]}.
+ */
+export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect {
+  let lastNonce = 0n;
+  const fail = (...errors: string[]): FakeAnswer => ({ status: 200, body: { error: errors } });
+  const okBody = (result: unknown): FakeAnswer => ({ status: 200, body: { error: [], result } });
+  return {
+    name: "kraken",
+    operation(req) {
+      if (req.method !== "POST") return undefined;
+      return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
+    },
+    authenticate(req: FakeRequest) {
+      if (!req.headers["user-agent"]) return fail("EGeneral:Invalid arguments:User-Agent");
+      if (req.headers["api-key"] !== apiKey) return fail("EAPI:Invalid key");
+      const body = new URLSearchParams(req.rawBody);
+      const nonce = body.get("nonce") ?? "";
+      const inner = createHash("sha256").update(nonce + req.rawBody).digest();
+      const expected = createHmac("sha512", Buffer.from(apiSecretB64, "base64"))
+        .update(Buffer.concat([Buffer.from(req.path), inner]))
+        .digest("base64");
+      if (req.headers["api-sign"] !== expected) return fail("EAPI:Invalid signature");
+      if (!/^\d+$/.test(nonce) || BigInt(nonce) <= lastNonce) return fail("EAPI:Invalid nonce");
+      lastNonce = BigInt(nonce);
+      return undefined;
+    },
+    handle(op, req, engine, behaviour) {
+      const p = new URLSearchParams(req.rawBody);
+      if (op === "place") {
+        if (behaviour === "reject") return fail("EOrder:Insufficient funds");
+        const ordertype = p.get("ordertype") ?? "";
+        if (!p.get("pair") || !p.get("type") || !p.get("volume") || !ordertype) return fail("EGeneral:Invalid arguments");
+        if (ordertype === "limit" && !p.get("price")) return fail("EGeneral:Invalid arguments:price");
+        const o = engine.place({
+          clientOrderId: p.get("cl_ord_id") ?? `auto-${Math.random()}`,
+          symbol: p.get("pair")!,
+          side: p.get("type") === "buy" ? "BUY" : "SELL",
+          type: ordertype,
+          quantity: p.get("volume")!,
+          price: p.get("price") ?? "",
+          isMarket: ordertype === "market",
+        });
+        if (!o) return fail("EGeneral:Invalid arguments:cl_ord_id");
+        return okBody({ descr: { order: `${p.get("type")} ${o.quantity} ${o.symbol} @ ${ordertype}` }, txid: [o.venueOrderId] });
+      }
+      const txid = p.get("txid");
+      if (txid !== null && p.get("cl_ord_id") !== null) return fail("EGeneral:Invalid arguments:txid and cl_ord_id");
+      const o = txid !== null ? engine.byVenueId(txid) : engine.orders.get(p.get("cl_ord_id") ?? "");
+      if (op === "cancel") {
+        if (!o || o.state === "filled" || o.state === "canceled") return okBody({ count: 0 });
+        engine.cancel(o);
+        return okBody({ count: 1 });
+      }
+      if (!o) return okBody({});
+      return okBody({
+        [o.venueOrderId]: {
+          refid: null,
+          userref: 0,
+          cl_ord_id: o.clientOrderId,
+          status: behaviour === "unknown-status" ? "limbo" : STATUS[o.state],
+          opentm: o.createdMs / 1000,
+          vol: o.quantity,
+          vol_exec: o.filled,
+          cost: o.quote,
+          fee: "0",
+          price: averagePrice(o),
+          reason: null,
+        },
+      });
+    },
+    rateLimited(status) {
+      // Kraken signals rate limits in the error array; an edge proxy may still say 429.
+      return status === 429 ? { status: 429, headers: { "retry-after": "1" }, body: { error: ["EAPI:Rate limit exceeded"] } } : fail("EAPI:Rate limit exceeded");
+    },
+  };
+}

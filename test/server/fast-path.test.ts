@@ -1,0 +1,336 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport, compressionGzip, compressionBrotli } from "@connectrpc/connect-node";
+import {
+  TradingGateway,
+  PlaceOrderRequestSchema,
+  OrderStatus,
+  OrderType,
+  Side,
+} from "../../gen/trading/v1/trading_gateway_pb.js";
+import { createUnaryFastPath } from "../../src/server/unary-fast-path.js";
+import type { UnaryFastPath } from "../../src/server/unary-fast-path.js";
+import { toConnectError } from "../../src/rpc/to-connect-error.js";
+import { invalidArgument } from "../../src/domain/errors.js";
+
+// A small service and interceptor chain that exercise every part of the
+// protocol the fast path re-implements: headers and trailers set by
+// interceptors and the implementation, error details and metadata, the
+// deadline signal, and message limits.
+const requestIdInterceptor: Interceptor = (next) => async (req) => {
+  const id = req.header.get("x-request-id") ?? "generated";
+  try {
+    const res = await next(req);
+    res.header.set("x-request-id", id);
+    return res;
+  } catch (e) {
+    const ce = ConnectError.from(e);
+    ce.metadata.set("x-request-id", id);
+    throw ce;
+  }
+};
+// An interceptor that answers with its own Headers objects (connect copies them over).
+const replaceInterceptor: Interceptor = (next) => async (req) => {
+  const res = await next(req);
+  if (req.header.get("x-replace") === null) return res;
+  return { ...res, header: new Headers({ "x-new": "1", "content-type": "application/grpc" }), trailer: new Headers({ "grpc-status": "0", "x-t": "2" }) };
+};
+const authInterceptor: Interceptor = (next) => async (req) => {
+  if (req.header.get("authorization") !== "Bearer good") {
+    throw new ConnectError("missing or invalid API key", Code.Unauthenticated, { "www-authenticate": "Bearer" });
+  }
+  return next(req);
+};
+
+function routes(router: ConnectRouter): void {
+  router.service(TradingGateway, {
+    async placeOrder(req, ctx) {
+      if (req.quantity === "") {
+        throw toConnectError(invalidArgument([{ field: "quantity", description: "is required" }]));
+      }
+      if (req.account === "sleep") {
+        const signal = ctx.signal;
+        if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+        throw signal.reason;
+      }
+      if (req.account === "boom") throw new Error("a bug");
+      if (req.account === "timeout-left") {
+        ctx.responseHeader.set("x-timeout-known", String(ctx.timeoutMs() !== undefined));
+      }
+      ctx.responseHeader.set("x-impl", "1");
+      ctx.responseTrailer.set("x-trailer", "t");
+      return {
+        order: {
+          orderId: "o-1",
+          clientOrderId: req.clientOrderId,
+          account: req.account,
+          quantity: req.quantity,
+          status: OrderStatus.FILLED,
+          rejectReason: "x".repeat(req.symbol === "BIG" ? 2000 : 0),
+        },
+      };
+    },
+    async *streamFills() {},
+  });
+}
+
+const options = {
+  routes,
+  interceptors: [requestIdInterceptor, replaceInterceptor, authInterceptor],
+  readMaxBytes: 1024,
+  maxTimeoutMs: 60_000,
+  acceptCompression: [compressionGzip, compressionBrotli],
+};
+
+interface Started {
+  readonly port: number;
+  readonly handled: () => number;
+  readonly close: () => Promise<void>;
+}
+
+/** A node:http2 server with connect's node adapter, optionally with the fast path hooked in front. */
+async function start(withFastPath: boolean): Promise<Started> {
+  const server = http2.createServer(connectNodeAdapter(options));
+  let handled = 0;
+  if (withFastPath) {
+    const fast: UnaryFastPath = createUnaryFastPath(options);
+    const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+    server.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event === "stream" && fast(args[0] as http2.ServerHttp2Stream, args[1] as http2.IncomingHttpHeaders)) {
+        handled++;
+        return true;
+      }
+      return emit(event, ...args);
+    }) as typeof server.emit;
+  }
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    handled: () => handled,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+interface RawResponse {
+  headers: Record<string, unknown>;
+  trailers: Record<string, unknown>;
+  body: string;
+}
+
+/** One raw HTTP/2 exchange, so that every header, trailer and body byte can be compared. */
+function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", reject);
+    const req = session.request({ ":method": "POST", ...headers });
+    const out: RawResponse = { headers: {}, trailers: {}, body: "" };
+    const chunks: Buffer[] = [];
+    req.on("response", (h) => (out.headers = strip(h)));
+    req.on("trailers", (t) => (out.trailers = strip(t)));
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", reject);
+    req.on("close", () => {
+      out.body = Buffer.concat(chunks).toString("hex");
+      session.close();
+      resolve(out);
+    });
+    req.end(body);
+  });
+}
+
+function strip(h: http2.IncomingHttpHeaders): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(h)) if (k !== "date") o[k] = v;
+  return o;
+}
+
+function frame(msg: Uint8Array, flags = 0): Uint8Array {
+  const b = Buffer.alloc(msg.byteLength + 5);
+  b[0] = flags;
+  b.writeUInt32BE(msg.byteLength, 1);
+  b.set(msg, 5);
+  return b;
+}
+
+const validRequest = create(PlaceOrderRequestSchema, {
+  clientOrderId: "c-1",
+  account: "acc-1",
+  venue: "paper",
+  symbol: "BTC-USD",
+  side: Side.BUY,
+  type: OrderType.MARKET,
+  quantity: "1.5",
+});
+const valid = toBinary(PlaceOrderRequestSchema, validRequest);
+const base = {
+  ":path": "/trading.v1.TradingGateway/PlaceOrder",
+  "content-type": "application/grpc",
+  te: "trailers",
+  authorization: "Bearer good",
+  "x-request-id": "rid-1",
+};
+const web = { ...base, "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
+const con = { ...base, "content-type": "application/proto", "connect-protocol-version": "1" };
+const conJson = { ...con, "content-type": "application/json" };
+const withAccount = (account: string, extra: Partial<typeof validRequest> = {}) =>
+  toBinary(PlaceOrderRequestSchema, create(PlaceOrderRequestSchema, { ...validRequest, account, ...extra }));
+
+const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Array; fast: boolean }[] = [
+  { name: "valid", headers: base, body: frame(valid), fast: true },
+  { name: "valid +proto", headers: { ...base, "content-type": "application/grpc+proto" }, body: frame(valid), fast: true },
+  { name: "accept gzip, small answer", headers: { ...base, "grpc-accept-encoding": "gzip" }, body: frame(valid), fast: true },
+  {
+    name: "accept gzip, large answer is compressed",
+    headers: { ...base, "grpc-accept-encoding": "gzip" },
+    body: frame(withAccount("acc-1", { symbol: "BIG" })),
+    fast: true,
+  },
+  { name: "invalid (details)", headers: base, body: frame(withAccount("acc-1", { quantity: "" })), fast: true },
+  { name: "unauthenticated (metadata)", headers: { ...base, authorization: "Bearer bad" }, body: frame(valid), fast: true },
+  { name: "implementation throws", headers: base, body: frame(withAccount("boom")), fast: true },
+  { name: "oversized message", headers: base, body: frame(new Uint8Array(2000)), fast: true },
+  { name: "no message", headers: base, body: new Uint8Array(0), fast: true },
+  { name: "two messages", headers: base, body: Buffer.concat([frame(valid), frame(valid)]), fast: true },
+  { name: "incomplete envelope", headers: base, body: frame(valid).subarray(0, 9), fast: true },
+  { name: "compressed flag without encoding", headers: base, body: frame(valid, 1), fast: true },
+  { name: "garbage message", headers: base, body: frame(Buffer.from([0xff, 0xff, 0xff])), fast: true },
+  { name: "invalid grpc-timeout", headers: { ...base, "grpc-timeout": "soon" }, body: frame(valid), fast: true },
+  { name: "grpc-timeout above max", headers: { ...base, "grpc-timeout": "2M" }, body: frame(valid), fast: true },
+  { name: "deadline expires", headers: { ...base, "grpc-timeout": "30m" }, body: frame(withAccount("sleep")), fast: true },
+  { name: "deadline already expired", headers: { ...base, "grpc-timeout": "0n" }, body: frame(withAccount("sleep")), fast: true },
+  { name: "timeoutMs visible", headers: { ...base, "grpc-timeout": "5S" }, body: frame(withAccount("timeout-left")), fast: true },
+  { name: "interceptor replaces headers and trailers", headers: { ...base, "x-replace": "1" }, body: frame(valid), fast: true },
+  { name: "connect: interceptor replaces headers and trailers", headers: { ...con, "x-replace": "1" }, body: valid, fast: true },
+  {
+    name: "grpc+json",
+    headers: { ...base, "content-type": "application/grpc+json" },
+    body: frame(Buffer.from(toJsonString(PlaceOrderRequestSchema, validRequest))),
+    fast: true,
+  },
+  // gRPC-Web: the trailer travels as the body's last envelope.
+  { name: "grpc-web valid", headers: web, body: frame(valid), fast: true },
+  { name: "grpc-web (no +proto)", headers: { ...web, "content-type": "application/grpc-web" }, body: frame(valid), fast: true },
+  { name: "grpc-web invalid (details)", headers: web, body: frame(withAccount("acc-1", { quantity: "" })), fast: true },
+  { name: "grpc-web unauthenticated", headers: { ...web, authorization: "no" }, body: frame(valid), fast: true },
+  { name: "grpc-web oversized", headers: web, body: frame(new Uint8Array(2000)), fast: true },
+  { name: "grpc-web trailer-flagged request envelope is skipped", headers: web, body: Buffer.concat([frame(valid), frame(new Uint8Array(3), 0x80)]), fast: true },
+  { name: "grpc-web deadline expires", headers: { ...web, "grpc-timeout": "20m" }, body: frame(withAccount("sleep")), fast: true },
+  {
+    name: "grpc-web accept gzip, large answer",
+    headers: { ...web, "grpc-accept-encoding": "gzip" },
+    body: frame(withAccount("acc-1", { symbol: "BIG" })),
+    fast: true,
+  },
+  {
+    name: "grpc-web+json",
+    headers: { ...web, "content-type": "application/grpc-web+json" },
+    body: frame(Buffer.from(toJsonString(PlaceOrderRequestSchema, validRequest))),
+    fast: true,
+  },
+  // Connect unary: bare bodies, errors as JSON with an HTTP status, trailers muxed into headers.
+  { name: "connect proto", headers: con, body: valid, fast: true },
+  { name: "connect proto with content-length", headers: { ...con, "content-length": String(valid.byteLength) }, body: valid, fast: true },
+  { name: "connect json", headers: conJson, body: Buffer.from(toJsonString(PlaceOrderRequestSchema, validRequest)), fast: true },
+  { name: "connect json; charset", headers: { ...conJson, "content-type": "application/json; charset=utf-8" }, body: Buffer.from(toJsonString(PlaceOrderRequestSchema, validRequest)), fast: true },
+  { name: "connect invalid (details)", headers: con, body: withAccount("acc-1", { quantity: "" }), fast: true },
+  { name: "connect unauthenticated (metadata in headers)", headers: { ...con, authorization: "no" }, body: valid, fast: true },
+  { name: "connect implementation throws", headers: con, body: withAccount("boom"), fast: true },
+  { name: "connect oversized", headers: con, body: new Uint8Array(2000), fast: true },
+  { name: "connect oversized by content-length", headers: { ...con, "content-length": "2000" }, body: new Uint8Array(2000), fast: true },
+  { name: "connect garbage proto", headers: con, body: Buffer.from([0xff, 0xff, 0xff]), fast: true },
+  { name: "connect garbage json", headers: conJson, body: Buffer.from("{nope"), fast: true },
+  { name: "connect json unknown field", headers: conJson, body: Buffer.from('{"clientOrderId":"c","what":1,"quantity":"1"}'), fast: true },
+  { name: "connect empty body", headers: con, body: new Uint8Array(0), fast: true },
+  { name: "connect invalid timeout", headers: { ...con, "connect-timeout-ms": "soon" }, body: valid, fast: true },
+  { name: "connect deadline expires", headers: { ...con, "connect-timeout-ms": "20" }, body: withAccount("sleep"), fast: true },
+  { name: "connect accept gzip, large answer", headers: { ...con, "accept-encoding": "gzip, br" }, body: withAccount("acc-1", { symbol: "BIG" }), fast: true },
+  { name: "connect accept gzip, small answer", headers: { ...con, "accept-encoding": "gzip" }, body: valid, fast: true },
+  // Everything below must fall through untouched to connect.
+  { name: "grpc-web-text", headers: { ...web, "content-type": "application/grpc-web-text" }, body: Buffer.from(Buffer.from(frame(valid)).toString("base64")), fast: false },
+  { name: "connect streaming content type", headers: { ...con, "content-type": "application/connect+proto" }, body: frame(valid), fast: false },
+  { name: "connect gzip request", headers: { ...con, "content-encoding": "gzip" }, body: gzipSync(valid), fast: false },
+  { name: "gzip request", headers: { ...base, "grpc-encoding": "gzip" }, body: frame(valid), fast: false },
+  { name: "unknown request encoding", headers: { ...base, "grpc-encoding": "zstd" }, body: frame(valid), fast: false },
+  { name: "streaming method", headers: { ...base, ":path": "/trading.v1.TradingGateway/StreamFills" }, body: frame(new Uint8Array(0)), fast: false },
+  { name: "unknown method", headers: { ...base, ":path": "/trading.v1.TradingGateway/Nope" }, body: frame(valid), fast: false },
+  { name: "with Origin (CORS)", headers: { ...base, origin: "https://example.com" }, body: frame(valid), fast: false },
+];
+
+const stock = await start(false);
+const fast = await start(true);
+after(async () => {
+  await stock.close();
+  await fast.close();
+});
+
+for (const c of cases) {
+  test(`same answer on both paths: ${c.name}`, async () => {
+    const before = fast.handled();
+    const a = await exchange(stock.port, c.headers, c.body);
+    const b = await exchange(fast.port, c.headers, c.body);
+    assert.deepEqual(b, a);
+    assert.equal(fast.handled() - before, c.fast ? 1 : 0, c.fast ? "fast path should handle it" : "should fall through");
+  });
+}
+
+test("answers of interest are what the protocol says", async () => {
+  const ok = await exchange(fast.port, base, frame(valid));
+  assert.equal(ok.trailers["grpc-status"], "0");
+  assert.equal(ok.headers["x-request-id"], "rid-1");
+  assert.equal(ok.headers["content-type"], "application/grpc+proto");
+  assert.equal(ok.trailers["x-trailer"], "t");
+  const big = await exchange(fast.port, { ...base, "grpc-accept-encoding": "gzip" }, frame(withAccount("acc-1", { symbol: "BIG" })));
+  assert.equal(big.headers["grpc-encoding"], "gzip");
+  assert.equal(big.body.slice(0, 2), "01", "compressed flag set");
+  const unauth = await exchange(fast.port, { ...base, authorization: "x" }, frame(valid));
+  assert.equal(unauth.trailers["grpc-status"], String(Code.Unauthenticated));
+  assert.equal(unauth.trailers["www-authenticate"], "Bearer");
+  const late = await exchange(fast.port, { ...base, "grpc-timeout": "20m" }, frame(withAccount("sleep")));
+  assert.equal(late.trailers["grpc-status"], String(Code.DeadlineExceeded));
+  const big2 = await exchange(fast.port, base, frame(new Uint8Array(5000)));
+  assert.equal(big2.trailers["grpc-status"], String(Code.ResourceExhausted));
+});
+
+test("a connect-node gRPC client sees the same results, headers and error details", async () => {
+  const mk = (port: number) =>
+    createClient(
+      TradingGateway,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}`, interceptors: [(next) => (req) => {
+        req.header.set("authorization", "Bearer good");
+        return next(req);
+      }] }),
+    );
+  const results = [];
+  for (const port of [stock.port, fast.port]) {
+    const client = mk(port);
+    let header: Headers | undefined;
+    let trailer: Headers | undefined;
+    const ok = await client.placeOrder(validRequest, { onHeader: (h) => (header = h), onTrailer: (t) => (trailer = t) });
+    const bad = await client.placeOrder({ ...validRequest, quantity: "" }).catch((e: unknown) => ConnectError.from(e));
+    assert.ok(bad instanceof ConnectError);
+    results.push({
+      ok,
+      header: [...header!].filter(([k]) => k !== "date"),
+      trailer: [...trailer!],
+      bad: { code: bad.code, message: bad.message, details: bad.details },
+    });
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.equal(results[0]!.bad.code, Code.InvalidArgument);
+  assert.equal(results[0]!.bad.details.length, 1);
+});

@@ -1,0 +1,99 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus as S } from "../../gen/health/v1/health_pb.js";
+import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const node = process.execPath; // Node 24 from the lockfile when run through npm / node_modules/.bin/node
+
+function run(args: string[], env: Record<string, string>) {
+  const child = spawn(node, ["--import", "tsx", "src/main.ts", ...args], {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stdout: string[] = [];
+  let stderr = "";
+  createInterface({ input: child.stdout }).on("line", (l) => stdout.push(l));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  const exited = once(child, "exit").then(([code]) => code as number);
+  return { child, stdout, stderr: () => stderr, exited };
+}
+
+test("--help lists every setting with its default and exits 0", async () => {
+  const p = run(["--help"], {});
+  assert.equal(await p.exited, 0);
+  const out = p.stdout.join("\n");
+  assert.match(out, /PORT {2}\(default: "50051"/);
+  assert.match(out, /API_KEYS/);
+  assert.match(out, /AUDIT_MODE/);
+});
+
+test("a bad setting stops the process with a message naming the variable", async () => {
+  const p = run([], { PORT: "not-a-port", LOG_FORMAT: "xml" });
+  assert.equal(await p.exited, 2);
+  assert.match(p.stderr(), /PORT="not-a-port" is invalid: expected an integer 0\.\.65535/);
+  assert.match(p.stderr(), /LOG_FORMAT="xml" is invalid: expected json\|pretty/);
+});
+
+test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 0", async (t) => {
+  const p = run(["--port", "0"], { METRICS_PORT: "0", LOG_LEVEL: "info" });
+  t.after(() => p.child.kill("SIGKILL"));
+  const deadline = Date.now() + 20_000;
+  let port: number | undefined;
+  while (port === undefined) {
+    assert.ok(Date.now() < deadline, `no listening line; stderr: ${p.stderr()}`);
+    const line = p.stdout.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l["msg"]).startsWith("trading-gateway listening"));
+    if (line !== undefined) port = Number(line["port"]);
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
+  const health = createClient(Health, transport);
+  assert.equal((await health.check({ service: "" })).status, S.SERVING);
+  // The placeholder trading service says so plainly until the pipeline is wired.
+  const trading = await createClient(TradingGateway, transport).getOrderStatus({ orderId: "x" }).catch((e: unknown) => ConnectError.from(e));
+  assert.ok(trading instanceof ConnectError && [Code.Unimplemented, Code.NotFound].includes(trading.code));
+
+  const seen: S[] = [];
+  let signalled = false;
+  for await (const r of health.watch({ service: "" })) {
+    seen.push(r.status);
+    if (!signalled) {
+      signalled = true;
+      p.child.kill("SIGTERM");
+    }
+  }
+  assert.deepEqual(seen, [S.SERVING, S.NOT_SERVING]);
+  assert.equal(await p.exited, 0);
+  const msgs = p.stdout.map((l) => String((JSON.parse(l) as Record<string, unknown>)["msg"]));
+  assert.ok(msgs.some((m) => m.startsWith("shutting down")));
+  assert.equal(msgs.at(-1), "shutdown complete", "the last line made it out before exit");
+});
+
+test("an old Node gets a clear message and exit 1", async (t) => {
+  // The machine's system Node (v20 here) stands in for an old runtime; skip where there is none.
+  const { execFileSync } = await import("node:child_process");
+  let oldNode: string | undefined;
+  for (const candidate of ["/usr/bin/node", "/usr/local/bin/node"]) {
+    try {
+      const v = execFileSync(candidate, ["--version"], { encoding: "utf8" }).trim();
+      if (Number(v.slice(1).split(".")[0]) < 24) oldNode = candidate;
+    } catch {
+      // not installed
+    }
+    if (oldNode !== undefined) break;
+  }
+  if (oldNode === undefined) return t.skip("no Node < 24 on this machine");
+  const child = spawn(oldNode, ["--import", "tsx", "src/main.ts"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  const [code] = await once(child, "exit");
+  assert.equal(code, 1);
+  assert.match(stderr, /needs Node\.js >= 24, this is v\d+/);
+});

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/domain/order.js";
+import type { TranslatorRules } from "../../src/venues/translator.js";
+import { formatDecimal, getPath, parseOrderAnswer, synthesizeFill, translateRequest } from "../../src/venues/translator.js";
+import { makeOrder } from "./make-order.js";
+
+const rules: TranslatorRules = {
+  place: {
+    method: "POST",
+    path: "/orders/{symbol}",
+    encoding: "json",
+    fields: {
+      "order.id": "clientOrderId",
+      "order.side": "side",
+      "order.type": "type",
+      "order.px": { from: "price", when: { type: ["LIMIT"] }, decimals: 2 },
+      "order.qty": "quantity",
+      "meta.source": { value: "gw" },
+      "meta.postOnly": { value: false, when: { timeInForce: ["GTC"] } },
+      "meta.dir#buy": { value: "up", when: { side: ["BUY"] } },
+      "meta.dir#sell": { value: "down", when: { side: ["SELL"] } },
+    },
+  },
+  cancel: { method: "DELETE", path: "/orders/{venueOrderId}", encoding: "query", fields: { cid: "clientOrderId" } },
+  query: { method: "POST", path: "/q", encoding: "form", fields: { cid: "clientOrderId", sym: "symbol" } },
+  enums: {
+    side: { BUY: "b", SELL: "s" },
+    type: { LIMIT: "lmt", MARKET: "mkt" },
+    timeInForce: { GTC: "gtc" },
+    status: { live: "NEW", done: "FILLED", dead: "CANCELED" },
+  },
+  answer: {
+    root: "data",
+    venueOrderId: "ids.0",
+    status: "st",
+    filledQuantity: "cum",
+    cumulativeQuote: "quote",
+    rejectReason: "why",
+    fills: { path: "fills", tradeId: "id", price: "p", quantity: "q", fee: "f", feeCurrency: "fc", timeMs: "t" },
+  },
+  partialWhenFilled: true,
+};
+const input = (over: Parameters<typeof makeOrder>[0] = {}) => ({ order: makeOrder({ venueClientOrderId: "c 1", ...over }), venueSymbol: "BTC/USD" });
+
+test("json: nested fields, constants, conditions, '#' aliases, decimals rounded down, path substitution encoded", () => {
+  const r = translateRequest("place", input({ price: "10.129", quantity: "2.50" }), rules);
+  assert.ok(r.ok);
+  assert.equal(r.value.path, "/orders/BTC%2FUSD");
+  assert.equal(r.value.contentType, "application/json");
+  assert.deepEqual(JSON.parse(r.value.body), { order: { id: "c 1", side: "b", type: "lmt", px: "10.12", qty: "2.5" }, meta: { source: "gw", postOnly: false, dir: "up" } });
+  const m = translateRequest("place", input({ type: OrderType.MARKET, price: "", side: Side.SELL, timeInForce: TimeInForce.IOC }), rules);
+  assert.ok(m.ok);
+  assert.deepEqual(JSON.parse(m.value.body), { order: { id: "c 1", side: "s", type: "mkt", qty: "1" }, meta: { source: "gw", dir: "down" } });
+});
+
+test("query and form encodings keep rule order and percent-encode", () => {
+  const c = translateRequest("cancel", input({ venueOrderId: "v/1" }), rules);
+  assert.ok(c.ok);
+  assert.equal(c.value.path, "/orders/v%2F1");
+  assert.deepEqual(c.value.query, [["cid", "c 1"]]);
+  const q = translateRequest("query", input(), rules);
+  assert.ok(q.ok);
+  assert.equal(q.value.body, "cid=c%201&sym=BTC%2FUSD");
+  assert.equal(q.value.contentType, "application/x-www-form-urlencoded");
+});
+
+test("an enum the venue lacks is a rejection before sending, naming the value", () => {
+  const r = translateRequest("place", input({ type: OrderType.STOP, stopPrice: "1" }), rules);
+  assert.ok(!r.ok && r.error.kind === "rejected" && /type STOP/.test(r.error.reason));
+});
+
+test("answer: root, array index path, average from cumulative quote, partial refinement, fills", () => {
+  const r = parseOrderAnswer(
+    { data: { ids: [42], st: "live", cum: "0.5", quote: "50.5", fills: [{ id: 7, p: "101", q: "0.5", f: "0.01", fc: "USD", t: 1700 }] } },
+    rules,
+  );
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value, {
+    status: OrderStatus.PARTIALLY_FILLED,
+    venueOrderId: "42",
+    filledQuantity: "0.5",
+    averageFillPrice: "101",
+    fills: [{ venueTradeId: "7", quantity: "0.5", price: "101", fee: "0.01", feeCurrency: "USD", timeMs: 1700 }],
+  });
+});
+
+test("answer errors are protocol errors: unknown status, missing id, bad number, non-object, inherited keys", () => {
+  const bad = (json: unknown) => {
+    const r = parseOrderAnswer(json, rules);
+    assert.ok(!r.ok && r.error.kind === "protocol", JSON.stringify(json));
+    return r.error.reason;
+  };
+  assert.match(bad({ data: { ids: [1], st: "zombie" } }), /unknown venue order status "zombie"/);
+  assert.match(bad({ data: { ids: [1], st: "toString" } }), /unknown venue order status/);
+  assert.match(bad({ data: { ids: [], st: "live" } }), /order id/);
+  assert.match(bad({ data: { ids: [1], st: "live", cum: "lots" } }), /filled quantity/);
+  bad({ data: { ids: [1] } });
+  bad("nope");
+  bad({ data: { ids: [1], st: "live", fills: {} } });
+});
+
+test("formatDecimal never uses exponents and rounds down", () => {
+  assert.equal(formatDecimal("1e-8"), "0.00000001");
+  assert.equal(formatDecimal("1.000"), "1");
+  assert.equal(formatDecimal("1.999", 2), "1.99");
+  assert.equal(formatDecimal("12345678901234567890.123"), "12345678901234567890.123");
+  assert.throws(() => formatDecimal("abc"));
+});
+
+test("getPath handles arrays, nulls and absent keys", () => {
+  assert.equal(getPath({ a: [{ b: 1 }] }, "a.0.b"), 1);
+  assert.equal(getPath({ a: null }, "a.b"), undefined);
+  assert.equal(getPath(5, "a"), undefined);
+});
+
+test("synthesizeFill: one fill per cumulative increase, slice price, stable id", () => {
+  const order = makeOrder({ filledQuantity: "0.4", averageFillPrice: "101" });
+  const u = synthesizeFill(order, { status: OrderStatus.FILLED, venueOrderId: "V", filledQuantity: "1", averageFillPrice: "101.6", fills: [] }, 5);
+  assert.deepEqual(u.fills, [{ venueTradeId: "V:1", quantity: "0.6", price: "102", fee: "0", feeCurrency: "", timeMs: 5 }]);
+  // Nothing new: no fill.
+  const same = synthesizeFill(makeOrder({ filledQuantity: "1", averageFillPrice: "101.6" }), { status: OrderStatus.FILLED, venueOrderId: "V", filledQuantity: "1", averageFillPrice: "101.6", fills: [] }, 5);
+  assert.equal(same.fills.length, 0);
+  // Real fills are left alone.
+  const real = { status: OrderStatus.FILLED, venueOrderId: "V", filledQuantity: "1", fills: [{ venueTradeId: "t", quantity: "1", price: "1", fee: "0", feeCurrency: "", timeMs: 0 }] };
+  assert.equal(synthesizeFill(makeOrder(), real, 0), real);
+});
