@@ -62,7 +62,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const { createMetricsServer } = await import("./server/metrics-server.js");
   const { buildApp } = await import("./app.js");
   const { TradingGateway } = await import("../gen/trading/v1/trading_gateway_pb.js");
-  const { createPlaceholderTradingService } = await import("./server/placeholder-trading-service.js");
+  const { StartupConfigError, createGatewayCore } = await import("./server/gateway-core.js");
 
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const metrics = createRpcMetrics({ defaultMetrics: true });
@@ -70,15 +70,24 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   // Aborted when shutdown starts: long-lived streams (StreamFills) end cleanly on it.
   const shutdown = new AbortController();
 
-  // PLACEHOLDER until the lead wires createTradingCore/createTradingService
-  // (src/rpc/trading-service.ts) with the audit sink, fill hub and venues.
-  const trading = createPlaceholderTradingService();
+  let core: Awaited<ReturnType<typeof createGatewayCore>>;
+  try {
+    core = await createGatewayCore({ config, logger, health, registry: metrics.registry, env, shutdownSignal: shutdown.signal });
+  } catch (e) {
+    if (e instanceof StartupConfigError) {
+      process.stderr.write(`config: ${e.message}\n`);
+      await flushLogger(logger);
+      return 2;
+    }
+    throw e;
+  }
 
-  const app = await buildApp({ config, logger, trading, health, metrics, ...(tls !== undefined ? { tls } : {}) });
+  const app = await buildApp({ config, logger, trading: core.trading, health, metrics, ...(tls !== undefined ? { tls } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
     logger.fatal({ err: e }, `cannot listen on ${config.host}:${config.port}`);
+    await core.close();
     await flushLogger(logger);
     return 1;
   }
@@ -90,6 +99,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     } catch (e) {
       logger.fatal({ err: e }, `cannot listen on METRICS ${config.metricsHost}:${config.metricsPort}`);
       await app.close();
+      await core.close();
       await flushLogger(logger);
       return 1;
     }
@@ -113,7 +123,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down: health NOT_SERVING, refusing new calls, draining");
       health.shutdown();
       shutdown.abort();
-      void Promise.allSettled([app.close(), metricsServer.close()]).then(async (results) => {
+      // The server drains first (in-flight calls finish, their audit events are
+      // written); only then the pipeline closes (venues, then the audit log).
+      const drained = app.close().then(() => core.close());
+      void Promise.allSettled([drained, metricsServer.close()]).then(async (results) => {
         const failed = results.find((r) => r.status === "rejected");
         if (failed !== undefined) logger.error({ err: (failed as PromiseRejectedResult).reason }, "error during shutdown");
         logger.info("shutdown complete");

@@ -19,7 +19,7 @@ export interface AuditSettings {
   readonly pgTable?: string;
   /** AUDIT_BATCH_LINES, default 256. */
   readonly batchMaxLines?: number;
-  /** AUDIT_BATCH_MS, default 2. */
+  /** AUDIT_BATCH_MS; the sinks default to 0 (commit whenever no commit is in flight). */
   readonly batchMaxMs?: number;
   /** AUDIT_ROTATE_BYTES (jsonl), 0 = never. */
   readonly rotateBytes?: number;
@@ -34,6 +34,8 @@ export interface AuditLog extends AuditSink {
    * an incomplete last line is an in-progress batch, not damage. Start-up recovery uses the default.
    */
   read(opts?: { readonly live?: boolean }): AsyncIterable<AuditEvent>;
+  /** Counters for metrics (batches, lines, fsyncs, errors...); empty when off. */
+  stats(): Readonly<Record<string, number>>;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function createAuditSink(settings: AuditSettings, deps: { readonly 
       append: sink.append,
       close: sink.close,
       read: async function* () {},
+      stats: () => ({}),
     };
   }
   const batch = {
@@ -72,6 +75,7 @@ export async function createAuditSink(settings: AuditSettings, deps: { readonly 
       append: sink.append,
       close: sink.close,
       read: () => sink.read({ onCorrupt }),
+      stats: sink.stats,
     };
   }
   const file = settings.file ?? "./data/audit.jsonl";
@@ -86,6 +90,7 @@ export async function createAuditSink(settings: AuditSettings, deps: { readonly 
     mode: sink.mode,
     append: sink.append,
     close: sink.close,
+    stats: () => ({ ...sink.stats() }),
     read: (opts = {}) => {
       const stats: AuditReadStats = { segments: 0, events: 0, corruptLines: 0, tornBytes: 0 };
       const live = opts.live === true;

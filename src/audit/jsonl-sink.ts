@@ -28,7 +28,12 @@ export interface JsonlAuditSinkOptions {
   readonly mode: "fsync" | "buffered";
   /** A batch closes when it holds this many lines... (default 256) */
   readonly batchMaxLines?: number;
-  /** ...or when its first line has waited this long, whichever comes first (default 2 ms). */
+  /**
+   * ...or when its first line has waited this long, whichever comes first. Default 0: commit as
+   * soon as no commit is in flight, so a lone order pays one fsync and no timer, and batches still
+   * form by themselves under load from the lines that arrive during a commit (measured on this
+   * machine: single-client p50 0.6 ms at 0 vs 4.0 ms at 2 ms, and more lines/s at 64 clients).
+   */
   readonly batchMaxMs?: number;
   /** Rotate the active file before it would grow past this size; 0 = never (default 256 MiB). */
   readonly rotateBytes?: number;
@@ -69,24 +74,23 @@ function fsyncDirSync(dir: string): void {
 /**
  * The embedded audit log: one JSON line per event (src/audit/audit-codec.ts).
  *
- * fsync mode is a group commit, as in the grpc-js peer (bench/peer-grpc-js/pipeline.cjs):
- * one write(2) + one fsync(2) per batch, one commit in flight at a time, and lines that arrive
- * during a commit form the next batch. Two differences keep the hot path cheaper: every caller
- * of the same batch receives the same promise (one allocation per batch, not per line), and the
- * whole waiting batch goes out in one commit when the previous one completes (under load a
- * commit takes longer than batchMaxMs, so splitting it would only add fsyncs and latency).
+ * fsync mode is a group commit (src/audit/group-commit.ts), as in the grpc-js peer
+ * (bench/peer-grpc-js/pipeline.cjs): one write(2) + one fsync(2) per batch, one commit in flight
+ * at a time, and a caller is answered only after the fsync covering its lines. Unlike the peer,
+ * callers of one batch share one promise and a waiting batch goes out whole.
  *
  * A failed write or fsync rejects every caller of that batch, is logged, and the file is cut
- * back to its last durable size so the next batch starts on a clean line.
+ * back to its last good size so the next batch starts on a clean line.
  *
  * Opening is synchronous (start-up only): the directory is created, a torn tail left by a crash
- * is truncated (see audit-reader.ts), and the file is opened for append.
+ * is truncated (see audit-reader.ts), and the file is opened for append. One process per file:
+ * two gateways appending to the same file would interleave batches.
  */
 export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSink {
   const file = opts.path;
   const mode = opts.mode;
   const batchMaxLines = Math.max(1, opts.batchMaxLines ?? 256);
-  const batchMaxMs = Math.max(0, opts.batchMaxMs ?? 2);
+  const batchMaxMs = Math.max(0, opts.batchMaxMs ?? 0);
   const rotateBytes = Math.max(0, opts.rotateBytes ?? 256 * 1024 * 1024);
   const logger = opts.logger;
   const io = opts.io ?? nodeIo;

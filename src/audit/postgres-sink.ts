@@ -101,7 +101,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: "trading-gateway-audit" });
   const mode = opts.mode;
   const batchMaxLines = Math.max(1, opts.batchMaxLines ?? 256);
-  const batchMaxMs = Math.max(0, opts.batchMaxMs ?? 2);
+  const batchMaxMs = Math.max(0, opts.batchMaxMs ?? 0);
   const logger = opts.logger;
   try {
     await ensureAuditTable(pool, table);

@@ -6,6 +6,10 @@ import { err, ok } from "../domain/result.js";
 import type { RestJsonAuth } from "../venues/rest-json/describe.js";
 import type { TranslatorRules } from "../venues/translator.js";
 import { ORDER_FIELDS, STATUS_NAMES } from "../venues/translator.js";
+import { alpacaRules } from "../venues/alpaca/describe.js";
+import { binanceRules } from "../venues/binance/describe.js";
+import { coinbaseRules } from "../venues/coinbase/describe.js";
+import { krakenRules } from "../venues/kraken/describe.js";
 
 /**
  * The venue file (JSON or YAML; path from env VENUES_FILE): which venues are
@@ -48,8 +52,18 @@ export interface VenueFileEntry {
   readonly rateLimit?: { readonly capacity: number; readonly refillPerSecond: number };
   /** Binance only. */
   readonly recvWindowMs?: number;
-  /** rest-json: the whole translator. */
+  /**
+   * rest-json: the whole translator (required). Built-in kinds: their
+   * built-in rules with `overrides` applied, when the file gives overrides.
+   */
   readonly rules?: TranslatorRules;
+  /**
+   * Built-in kinds only: a partial translator deep-merged over the built-in
+   * rules (objects merge, other values replace, null removes), e.g. a venue
+   * status the built-in table lacks, or a constant field such as Binance's
+   * selfTradePreventionMode. The merged result is validated like rest-json rules.
+   */
+  readonly overrides?: Readonly<Record<string, unknown>>;
   readonly auth?: RestJsonAuth;
   readonly errors?: { readonly messagePath?: string; readonly codePath?: string };
   readonly weights?: { readonly place: number; readonly cancel: number; readonly query: number };
@@ -170,12 +184,34 @@ const venueSchema = v.strictObject({
   errors: v.optional(v.strictObject({ messagePath: v.optional(nonEmpty), codePath: v.optional(nonEmpty) })),
   weights: v.optional(v.strictObject({ place: positive, cancel: positive, query: positive })),
   paper: v.optional(v.record(v.string(), v.unknown())),
+  overrides: v.optional(v.record(v.string(), v.unknown())),
 });
 
 const fileSchema = v.strictObject({
   pollIntervalMs: v.optional(v.pipe(positiveInt, v.minValue(50), v.maxValue(600_000)), 1_000),
   venues: v.pipe(v.array(venueSchema), v.minLength(1, "must list at least one venue")),
 });
+
+const BUILTIN_RULES: Readonly<Partial<Record<VenueKind, TranslatorRules>>> = {
+  binance: binanceRules,
+  kraken: krakenRules,
+  alpaca: alpacaRules,
+  coinbase: coinbaseRules,
+};
+
+/** Deep merge for rule overrides: plain objects merge, arrays and scalars replace, null deletes. */
+export function mergeRules(base: unknown, override: unknown): unknown {
+  if (override === null) return undefined;
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isObj(base) || !isObj(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, val] of Object.entries(override)) {
+    const m = mergeRules(base[k], val);
+    if (m === undefined) delete out[k];
+    else out[k] = m;
+  }
+  return out;
+}
 
 /** Turns valibot's path (venues, 2, credentials) into venues[2].credentials. */
 function fieldPath(issue: v.BaseIssue<unknown>): string {
@@ -220,7 +256,16 @@ export function parseVenuesFile(content: unknown, filePath: string): Result<Venu
         return err(`${at}.auth.credential: no credential named "${auth.credential}" in credentials`);
       }
     } else if (venue.rules !== undefined || venue.auth !== undefined) {
-      return err(`${at}.rules: only kind rest-json takes translator rules`);
+      return err(`${at}.rules: only kind rest-json takes translator rules (built-in kinds take overrides)`);
+    } else if (venue.overrides !== undefined) {
+      const base = BUILTIN_RULES[venue.kind];
+      if (base === undefined) return err(`${at}.overrides: kind ${venue.kind} has no translator rules`);
+      const merged = v.safeParse(rulesSchema, mergeRules(base, venue.overrides));
+      if (!merged.success) {
+        const issue = merged.issues[0];
+        return err(`${at}.overrides: ${fieldPath(issue)}: ${issue.message}`);
+      }
+      venues[i] = { ...venue, rules: merged.output as unknown as TranslatorRules };
     }
     if (venue.recvWindowMs !== undefined && venue.kind !== "binance") return err(`${at}.recvWindowMs: only kind binance takes recvWindowMs`);
   }
@@ -280,4 +325,13 @@ export function credentialIdentity(venue: VenueFileEntry): string {
   const src = main === undefined ? undefined : venue.credentials[main];
   if (src === undefined) return `venue:${venue.name}`;
   return `${venue.kind}:${"env" in src ? `env:${src.env}` : `file:${src.file}`}`;
+}
+
+/** What runs when VENUES_FILE is unset: the paper venue only, named "paper". */
+export function paperOnlyVenuesFile(): VenuesFile {
+  return {
+    path: "(no VENUES_FILE: paper venue only)",
+    pollIntervalMs: 1_000,
+    venues: [{ name: "paper", kind: "paper", credentials: {}, symbols: {}, timeoutMs: 2_000 }],
+  };
 }

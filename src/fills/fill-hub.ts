@@ -75,6 +75,8 @@ export interface FillHub {
   publish(fill: Fill): void;
   subscribe(opts: SubscribeOptions): FillSubscription;
   subscriberCount(): number;
+  /** For metrics: subscribers, and the longest live queue (a slow consumer approaching subscriberBuffer). */
+  stats(): { readonly subscribers: number; readonly live: number; readonly maxQueued: number };
   /** Ends every stream cleanly (shutdown); later subscriptions end at once with UNAVAILABLE. */
   close(): void;
 }
@@ -335,6 +337,11 @@ export function createFillHub(opts: FillHubOptions): FillHub {
       return s;
     },
     subscriberCount: () => all.size,
+    stats() {
+      let maxQueued = 0;
+      for (const s of live) if (s.queued() > maxQueued) maxQueued = s.queued();
+      return { subscribers: all.size, live: live.size, maxQueued };
+    },
     close(): void {
       closed = true;
       for (const s of [...all]) s.close();

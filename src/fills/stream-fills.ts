@@ -16,6 +16,8 @@ const MAX_FILTER_LENGTH = 128;
 
 export interface StreamFillsHandlerDeps {
   readonly hub: FillHub;
+  /** Aborted when shutdown starts: open streams end cleanly (the client resumes elsewhere or later). */
+  readonly shutdownSignal?: AbortSignal;
 }
 
 /** Domain fill -> proto Fill, built complete (with $typeName) so connect sends it without a reflective copy. */
@@ -83,14 +85,17 @@ export function createStreamFillsHandler(deps: StreamFillsHandlerDeps) {
       afterSequence: req.afterSequence,
     });
     const onAbort = (): void => sub.close();
-    if (ctx.signal.aborted) sub.close();
-    else ctx.signal.addEventListener("abort", onAbort, { once: true });
+    const signals = deps.shutdownSignal !== undefined ? [ctx.signal, deps.shutdownSignal] : [ctx.signal];
+    for (const s of signals) {
+      if (s.aborted) sub.close();
+      else s.addEventListener("abort", onAbort, { once: true });
+    }
     try {
       for await (const f of sub) {
         yield { $typeName: "trading.v1.StreamFillsResponse", fill: toProtoFill(f) };
       }
     } finally {
-      ctx.signal.removeEventListener("abort", onAbort);
+      for (const s of signals) s.removeEventListener("abort", onAbort);
       sub.close();
     }
     if (sub.error !== undefined) {

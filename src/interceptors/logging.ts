@@ -1,7 +1,11 @@
+import { Code } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { loggerKey, peerKey, requestIdKey } from "./context-keys.js";
 import { grpcCodeName, observeCall, protocolOf } from "./observe-call.js";
+
+/** Codes that mean the gateway failed, not the caller. */
+const SERVER_FAULTS: ReadonlySet<Code> = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
 
 export interface LoggingDeps {
   readonly logger: Logger;
@@ -31,7 +35,11 @@ export function createLoggingInterceptor(deps: LoggingDeps): Interceptor {
       onEnd({ code, error }) {
         const line = { ...fields, code: grpcCodeName(code), durationMs: Math.round((now() - start) * 1000) / 1000 };
         if (code === undefined) log.info(line, "rpc");
-        else log.info({ ...line, err: error instanceof Error ? error.message : String(error) }, "rpc");
+        else {
+          // Our faults are errors worth paging on; client-caused codes are routine.
+          const level = SERVER_FAULTS.has(code) ? "error" : "info";
+          log[level]({ ...line, err: error instanceof Error ? error.message : String(error) }, "rpc");
+        }
       },
     });
   };

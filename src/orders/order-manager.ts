@@ -121,10 +121,27 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
 
   const clientKey = (account: string, clientOrderId: string): string => `${account}|${clientOrderId}`;
 
+  /**
+   * Non-terminal order ids per venue, so pollers' `openOrders(venue)` walks only those and not
+   * every retained terminal order.
+   */
+  const open = new Map<string, Set<string>>();
+  function openSet(venue: string): Set<string> {
+    let set = open.get(venue);
+    if (set === undefined) {
+      set = new Set();
+      open.set(venue, set);
+    }
+    return set;
+  }
+
   function store(rec: Rec, next: Order, nowMs: number): void {
     const wasTerminal = isTerminal(rec.order.status);
     rec.order = next;
-    if (!wasTerminal && isTerminal(next.status)) terminal.set(next.orderId, nowMs);
+    if (!wasTerminal && isTerminal(next.status)) {
+      terminal.set(next.orderId, nowMs);
+      open.get(next.venue)?.delete(next.orderId);
+    }
   }
 
   function evict(orderId: string): void {
@@ -270,6 +287,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       };
       byId.set(order.orderId, { order, firstTradeId: "", tradeIds: undefined, notional: undefined });
       byClient.set(clientKey(spec.account, spec.clientOrderId), order.orderId);
+      openSet(order.venue).add(order.orderId);
       return order;
     },
     get(orderId: string): Order | undefined {
@@ -340,6 +358,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       byId.set(order.orderId, { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined });
       if (indexClientOrderId) byClient.set(clientKey(order.account, order.clientOrderId), order.orderId);
       if (isTerminal(order.status)) terminal.set(order.orderId, terminalAtMs ?? order.updatedAtMs);
+      else openSet(order.venue).add(order.orderId);
     },
     commit(applied: Applied): Promise<void> | null {
       if (applied.events.length === 0) return null;
@@ -357,11 +376,16 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     get size(): number {
       return byId.size;
     },
-    *openOrders(venue: string): Iterable<Order> {
-      for (const rec of byId.values()) {
-        const s = rec.order.status;
-        if (rec.order.venue === venue && !isTerminal(s)) yield rec.order;
+    openOrders(venue: string): Iterable<Order> {
+      const ids = open.get(venue);
+      if (ids === undefined || ids.size === 0) return [];
+      // A snapshot: callers await venue calls while iterating, and orders may close meanwhile.
+      const out: Order[] = [];
+      for (const id of ids) {
+        const rec = byId.get(id);
+        if (rec !== undefined) out.push(rec.order);
       }
+      return out;
     },
     async applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void> {
       const r = manager.applyUpdate(orderId, update, `venue-${source}`, clock.nowMs());

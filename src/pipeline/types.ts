@@ -53,7 +53,7 @@ export function createCounterIds(prefix: string): IdSource {
   };
 }
 
-/** A fill publisher that only counts sequences: for tests, and when no fill hub is wired. */
+/** For tests only: counts sequences and keeps every published fill (unbounded). Production uses src/fills/fill-hub.ts. */
 export function createLocalFillSequence(start = 0n): FillPublisher & { readonly published: Fill[] } {
   let seq = start;
   const published: Fill[] = [];

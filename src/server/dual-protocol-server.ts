@@ -112,6 +112,9 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
   const peeking = new Set<Socket>();
 
   h1.on("connection", (socket: Socket) => {
+    // Small RPC frames must leave at once (Nagle would hold them for an ACK);
+    // http.Server does this for its own sockets, the HTTP/2 hand-off needs it here.
+    socket.setNoDelay(true);
     peeking.add(socket);
     let buf: Buffer = Buffer.alloc(0);
     // A connection that never sends its first bytes would otherwise hold a socket forever.

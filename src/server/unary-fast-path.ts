@@ -77,6 +77,8 @@ export interface UnaryFastPathOptions {
    * sheds load), so that its answer is exactly the stock one.
    */
   readonly bypass?: (headers: IncomingHttpHeaders) => boolean;
+  /** connect's option: when true, Connect-protocol calls are left to connect, which enforces it. */
+  readonly requireConnectProtocolHeader?: boolean;
   /** Told about failures to write a response (the client went away, mostly). */
   readonly onWriteError?: (error: unknown) => void;
 }
@@ -96,10 +98,19 @@ interface MethodEntry extends FastPathMethod {
  * per-call costs that dominate connect-fastify's profile: eager Headers and
  * AbortControllers, async-iterable plumbing and Fastify's request objects.
  *
- * It handles: POST, `application/grpc`, `application/grpc+proto` and
- * `application/grpc+json`, identity request encoding, unary methods registered
- * without per-service options, requests without an `Origin` header (CORS is
- * Fastify's job). Everything else returns false, untouched.
+ * It handles unary POST calls of methods registered without per-service
+ * options, with identity request encoding and no `Origin` header (CORS is
+ * Fastify's job), in three protocols:
+ * - gRPC: `application/grpc`, `application/grpc+proto`, `application/grpc+json`;
+ * - gRPC-Web: `application/grpc-web`, `application/grpc-web+proto`, `+json`
+ *   (the trailer as the body's last envelope);
+ * - Connect unary: `application/proto`, `application/json` (errors as JSON
+ *   with an HTTP status, trailers as `trailer-*` headers).
+ * Everything else (streaming, compressed requests, gRPC-Web text, Connect GET
+ * and streaming, unknown paths) returns false, untouched, to Fastify.
+ *
+ * test/server/fast-path.test.ts and test/e2e/differential.test.ts compare
+ * every header, trailer and body byte with connect's own handlers.
  */
 export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPath {
   const limits = validateReadWriteMaxBytes(options.readMaxBytes, options.writeMaxBytes, options.compressMinBytes);
@@ -126,6 +137,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     if (entry === undefined) return false;
     const wire = classify(headers["content-type"]);
     if (wire === undefined) return false;
+    if (wire.protocol === "connect" && options.requireConnectProtocolHeader === true) return false;
     const encoding = wire.protocol === "connect" ? headers["content-encoding"] : headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
     if (headers.origin !== undefined) return false;
@@ -231,38 +243,44 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     } catch (e) {
       error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
     }
-    if (wire.protocol === "connect") return respondConnect(stream, call, bytes, error, responseCompression);
-    if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
-    let payload: Uint8Array | undefined;
-    if (bytes !== undefined) {
-      const env = await envelopeCompress({ flags: 0, data: bytes }, responseCompression, limits.compressMinBytes);
-      payload = envelope(env.flags, env.data);
-    }
-    if (stream.destroyed || stream.closed) {
-      call.complete(error);
-      return;
-    }
-    if (wire.protocol === "grpc-web") {
-      // gRPC-Web carries the trailer as the last envelope of the body (flag 0x80).
-      const t = await envelopeCompress({ flags: grpcWebTrailerFlag, data: call.grpcWebTrailer() }, responseCompression, limits.compressMinBytes);
-      const trailer = envelope(t.flags, t.data);
-      stream.respond(call.nodeResponseHeader());
-      stream.end(payload === undefined ? trailer : Buffer.concat([payload, trailer]));
-      call.complete(error);
-      return;
-    }
-    const trailers = call.nodeResponseTrailer();
-    stream.respond(call.nodeResponseHeader(), { waitForTrailers: true });
-    stream.once("wantTrailers", () => {
-      try {
-        stream.sendTrailers(trailers);
-      } catch (e) {
-        options.onWriteError?.(e);
+    try {
+      if (wire.protocol === "connect") {
+        await respondConnect(stream, call, bytes, error, responseCompression);
+        return;
       }
-    });
-    if (payload !== undefined) stream.end(payload);
-    else stream.end();
-    call.complete(error);
+      if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
+      let payload: Uint8Array | undefined;
+      if (bytes !== undefined) payload = await compressedEnvelope(0, bytes, responseCompression);
+      if (wire.protocol === "grpc-web") {
+        // gRPC-Web carries the trailer as the last envelope of the body (flag 0x80).
+        const trailer = await compressedEnvelope(grpcWebTrailerFlag, call.grpcWebTrailer(), responseCompression);
+        if (stream.destroyed || stream.closed) return;
+        stream.respond(call.nodeResponseHeader());
+        stream.end(payload === undefined ? trailer : Buffer.concat([payload, trailer]));
+        return;
+      }
+      if (stream.destroyed || stream.closed) return;
+      const trailers = call.nodeResponseTrailer();
+      stream.respond(call.nodeResponseHeader(), { waitForTrailers: true });
+      stream.once("wantTrailers", () => {
+        try {
+          stream.sendTrailers(trailers);
+        } catch (e) {
+          options.onWriteError?.(e);
+        }
+      });
+      if (payload !== undefined) stream.end(payload);
+      else stream.end();
+    } finally {
+      // Like connect's context.abort() once the answer is out: timer and listeners released.
+      call.complete(error);
+    }
+  }
+
+  /** connect's envelopeCompress + encodeEnvelope; no promise when nothing is compressed (the common case). */
+  function compressedEnvelope(flags: number, data: Uint8Array, compression: Compression | null): Uint8Array | Promise<Uint8Array> {
+    if (compression === null || data.byteLength < limits.compressMinBytes) return envelope(flags, data);
+    return envelopeCompress({ flags, data }, compression, limits.compressMinBytes).then((e) => envelope(e.flags, e.data));
   }
 
   /** connect's Connect-protocol unary handler, from the point the message is serialized or failed. */
@@ -287,7 +305,6 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         body = errorToJsonBytes(ConnectError.from(se), {});
       }
     } else body = bytes;
-    call.complete(error);
     if (responseCompression !== null && body.byteLength >= limits.compressMinBytes) {
       body = await responseCompression.compress(body);
       call.responseHeader().set("Content-Encoding", responseCompression.name);

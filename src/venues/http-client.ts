@@ -46,6 +46,8 @@ export interface HttpClientOptions {
   readonly connections?: number;
   readonly keepAliveTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /** Largest answer body read; a venue answering more is cut off (default 4 MiB). */
+  readonly maxResponseBytes?: number;
 }
 
 /** Errors raised before a single byte could have been written. */
@@ -67,6 +69,7 @@ const NOT_SENT_CODES = new Set([
  */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const origin = new URL(options.origin).origin;
+  const maxBytes = options.maxResponseBytes ?? 4 * 1024 * 1024;
   const pool = new Pool(origin, {
     connections: options.connections ?? 4,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
@@ -94,7 +97,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         body: request.body,
         signal,
       });
-      const bodyText = await res.body.text();
+      // Bounded read: an order answer is a few KiB; a runaway body must not eat the heap.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > maxBytes) {
+          res.body.destroy();
+          return err({ kind: "unknown_outcome", reason: `venue answer larger than ${maxBytes} bytes` });
+        }
+        chunks.push(b);
+      }
+      const bodyText = Buffer.concat(chunks).toString("utf8");
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
         if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
@@ -111,16 +126,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
 }
 
+/** The most telling error code along the cause chain: a "not sent" code if any, else the first code. */
 function errorCode(e: unknown): string | undefined {
+  let first: string | undefined;
   let cur: unknown = e;
-  for (let i = 0; i < 4 && cur && typeof cur === "object"; i++) {
+  for (let depth = 0; depth < 5 && cur !== null && typeof cur === "object"; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === "string" && code !== "UND_ERR_ABORTED" && code !== "ABORT_ERR") {
+    if (typeof code === "string") {
       if (NOT_SENT_CODES.has(code)) return code;
+      first ??= code;
     }
     cur = (cur as { cause?: unknown }).cause;
   }
-  return typeof (e as { code?: unknown })?.code === "string" ? ((e as { code: string }).code) : undefined;
+  return first;
 }
 
 function classify(e: unknown, timedOut: boolean, timeoutMs: number): TransportError {

@@ -19,6 +19,12 @@ export type AcquireResult = { readonly ok: true } | { readonly ok: false; readon
 export interface OutboundLimiter {
   /** Takes `weight` tokens from the bucket of `key` (a credential id) if it has them. */
   tryAcquire(key: string, weight: number): AcquireResult;
+  /**
+   * The venue reported how much of its budget is used (Binance
+   * X-MBX-USED-WEIGHT-1M): never believe we have more left than the venue
+   * says, e.g. when another process shares the IP or key.
+   */
+  observeUsed(key: string, used: number): void;
 }
 
 export interface OutboundLimiterDeps {
@@ -29,19 +35,29 @@ export interface OutboundLimiterDeps {
 
 export function createOutboundLimiter(deps: OutboundLimiterDeps): OutboundLimiter {
   const buckets = new Map<string, { tokens: number; atMs: number }>();
+  function refill(key: string, limit: OutboundLimit): { tokens: number; atMs: number } {
+    const now = deps.now();
+    let b = buckets.get(key);
+    if (b === undefined) {
+      b = { tokens: limit.capacity, atMs: now };
+      buckets.set(key, b);
+    }
+    const elapsed = Math.max(0, now - b.atMs);
+    b.tokens = Math.min(limit.capacity, b.tokens + (elapsed * limit.refillPerSecond) / 1000);
+    b.atMs = now;
+    return b;
+  }
   return {
+    observeUsed(key, used) {
+      const limit = deps.limits.get(key);
+      if (limit === undefined || !Number.isFinite(used)) return;
+      const b = refill(key, limit);
+      b.tokens = Math.max(0, Math.min(b.tokens, limit.capacity - used));
+    },
     tryAcquire(key, weight) {
       const limit = deps.limits.get(key);
       if (limit === undefined) return { ok: true };
-      const now = deps.now();
-      let b = buckets.get(key);
-      if (b === undefined) {
-        b = { tokens: limit.capacity, atMs: now };
-        buckets.set(key, b);
-      }
-      const elapsed = Math.max(0, now - b.atMs);
-      b.tokens = Math.min(limit.capacity, b.tokens + (elapsed * limit.refillPerSecond) / 1000);
-      b.atMs = now;
+      const b = refill(key, limit);
       if (b.tokens >= weight) {
         b.tokens -= weight;
         return { ok: true };

@@ -61,39 +61,50 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
     }
     for (const order of orders) {
       if (controller.signal.aborted) return;
-      const now = deps.clock.nowMs();
-      const unknown = order.status === OrderStatus.PENDING_NEW;
-      const res = await adapter.queryOrder(order, { signal: controller.signal, deadlineMs: now + queryTimeoutMs });
-      if (res.ok) {
-        deps.metrics?.countReconciliation(name, unknown ? (res.value.status === OrderStatus.PENDING_NEW ? "pending" : "resolved") : "polled");
-        await deps.sink.applyVenueUpdate(order.orderId, res.value, unknown ? "reconcile" : "poll");
-        continue;
+      try {
+        if (!(await pollOrder(name, adapter, order))) return;
+      } catch (e: unknown) {
+        // One order's failure (e.g. its audit append) must not starve the others.
+        deps.metrics?.countReconciliation(name, "error");
+        deps.logger?.error({ venue: name, orderId: order.orderId, err: e }, "applying a venue update failed");
       }
-      const e = res.error;
-      if (e.kind === "not_found") {
-        if (unknown && now - order.createdAtMs >= giveUpAfterMs) {
-          deps.metrics?.countReconciliation(name, "gave_up");
-          deps.logger?.warn({ venue: name, orderId: order.orderId }, "venue has no record of an unknown-outcome order; settling it as rejected");
-          await deps.sink.applyVenueUpdate(
-            order.orderId,
-            {
-              status: OrderStatus.REJECTED,
-              venueOrderId: "",
-              rejectReason: `venue has no record of the order ${Math.round((now - order.createdAtMs) / 1000)} s after submission`,
-              fills: [],
-            },
-            "reconcile",
-          );
-        } else {
-          deps.metrics?.countReconciliation(name, "not_found");
-        }
-        continue;
-      }
-      deps.metrics?.countReconciliation(name, "error");
-      deps.logger?.info({ venue: name, orderId: order.orderId, error: e }, "order query failed");
-      // Rate limited or down: asking again for the next order would only make it worse.
-      if (e.kind === "rate_limited" || e.kind === "unavailable" || e.kind === "auth") return;
     }
+  }
+
+  /** Queries one order and applies what it learns. false = stop this venue's sweep. */
+  async function pollOrder(name: string, adapter: VenueAdapter, order: Order): Promise<boolean> {
+    const now = deps.clock.nowMs();
+    const unknown = order.status === OrderStatus.PENDING_NEW;
+    const res = await adapter.queryOrder(order, { signal: controller.signal, deadlineMs: now + queryTimeoutMs });
+    if (res.ok) {
+      deps.metrics?.countReconciliation(name, unknown ? (res.value.status === OrderStatus.PENDING_NEW ? "pending" : "resolved") : "polled");
+      await deps.sink.applyVenueUpdate(order.orderId, res.value, unknown ? "reconcile" : "poll");
+      return true;
+    }
+    const e = res.error;
+    if (e.kind === "not_found") {
+      if (unknown && now - order.createdAtMs >= giveUpAfterMs) {
+        deps.metrics?.countReconciliation(name, "gave_up");
+        deps.logger?.warn({ venue: name, orderId: order.orderId }, "venue has no record of an unknown-outcome order; settling it as rejected");
+        await deps.sink.applyVenueUpdate(
+          order.orderId,
+          {
+            status: OrderStatus.REJECTED,
+            venueOrderId: "",
+            rejectReason: `venue has no record of the order ${Math.round((now - order.createdAtMs) / 1000)} s after submission`,
+            fills: [],
+          },
+          "reconcile",
+        );
+      } else {
+        deps.metrics?.countReconciliation(name, "not_found");
+      }
+      return true;
+    }
+    deps.metrics?.countReconciliation(name, "error");
+    deps.logger?.info({ venue: name, orderId: order.orderId, error: e }, "order query failed");
+    // Rate limited or down: asking again for the next order would only make it worse.
+    return !(e.kind === "rate_limited" || e.kind === "unavailable" || e.kind === "auth");
   }
 
   async function pollOnce(): Promise<void> {

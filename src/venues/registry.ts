@@ -103,10 +103,17 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
       limiterKey: credentialIdentity(venue),
       ...(venue.connections !== undefined ? { connections: venue.connections } : {}),
     };
+    // Built-in rules with the file's overrides merged in (validated by the venue file).
+    const rules = venue.rules !== undefined ? { rules: venue.rules } : {};
     switch (venue.kind) {
       case "binance":
         return createBinanceAdapter(
-          { ...base, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! }, ...(venue.recvWindowMs ? { recvWindowMs: venue.recvWindowMs } : {}) },
+          {
+            ...base,
+            ...rules,
+            credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! },
+            ...(venue.recvWindowMs ? { recvWindowMs: venue.recvWindowMs } : {}),
+          },
           adapterDeps,
         );
       case "kraken": {
@@ -115,12 +122,12 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
           nonce = createKrakenNonceSource();
           krakenNonces.set(base.limiterKey, nonce);
         }
-        return createKrakenAdapter({ ...base, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! } }, { ...adapterDeps, nonce });
+        return createKrakenAdapter({ ...base, ...rules, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! } }, { ...adapterDeps, nonce });
       }
       case "alpaca":
-        return createAlpacaAdapter({ ...base, credentials: { keyId: c["keyId"]!, secretKey: c["secretKey"]! } }, adapterDeps);
+        return createAlpacaAdapter({ ...base, ...rules, credentials: { keyId: c["keyId"]!, secretKey: c["secretKey"]! } }, adapterDeps);
       case "coinbase":
-        return createCoinbaseAdapter({ ...base, credentials: { keyName: c["keyName"]!, privateKeyPem: c["privateKey"]! } }, adapterDeps);
+        return createCoinbaseAdapter({ ...base, ...rules, credentials: { keyName: c["keyName"]!, privateKeyPem: c["privateKey"]! } }, adapterDeps);
       case "rest-json":
         return createRestJsonAdapter(
           {

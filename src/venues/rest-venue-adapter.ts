@@ -33,6 +33,8 @@ export interface VenueDialect {
    * turns fill increases into one synthetic fill (see synthesizeFill).
    */
   readonly cumulativeFillsOnly?: boolean;
+  /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
+  usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
   /** Default back-off when a 429/418 carries no Retry-After. */
   readonly defaultBackoffMs?: { readonly 429: number; readonly 418: number };
 }
@@ -119,6 +121,8 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
       return err(sent.error);
     }
     const res = sent.value;
+    const used = dialect.usedWeight?.(res.headers);
+    if (used !== undefined) deps.limiter?.observeUsed(config.limiterKey, used);
     if (res.status === 429 || res.status === 418) {
       const ms = retryAfterMs(res.headers["retry-after"]) ?? backoffDefaults[res.status];
       backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + ms);

@@ -57,3 +57,13 @@ test("jsonl with onCorrupt=fail refuses a damaged log", async (t) => {
 test("postgres backend without a URL is a clear start-up error", async () => {
   await assert.rejects(createAuditSink({ mode: "fsync", backend: "postgres" }), /AUDIT_PG_URL/);
 });
+
+test("stats expose the sink's counters for metrics", async (t) => {
+  const file = path.join(tempDir(t), "audit.jsonl");
+  const audit = await createAuditSink({ mode: "fsync", file });
+  await audit.append([sampleEvent(1), sampleEvent(2)]);
+  const s = audit.stats();
+  assert.equal(s.lines, 2);
+  assert.equal(s.fsyncs, s.batches);
+  await audit.close();
+});

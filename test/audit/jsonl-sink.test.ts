@@ -190,3 +190,17 @@ test("rotation: the file rolls over by size into numbered segments and the reade
   assert.equal(path.basename(listSegmentsSync(file).at(-2)!.file), "audit.jsonl.000004");
   assert.equal((await readAll(file)).length, 13);
 });
+
+test("buffered mode: a failed write is logged (nobody waits on it) and later lines still land on a clean line", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const { logger, records } = captureLogger();
+  const sink = createJsonlAuditSink({ path: file, mode: "buffered", io, logger });
+  s.failNextWrite = Object.assign(new Error("EIO"), { code: "EIO" });
+  s.partialNextWrite = true;
+  assert.equal(sink.append([sampleEvent(0), sampleEvent(1)]), null);
+  await until(() => records.some((r) => /audit log write failed/.test(r.msg)), "the failure to be logged");
+  sink.append([sampleEvent(2)]);
+  await sink.close();
+  assert.deepEqual((await readAll(file)).map((e) => e.requestId), ["req-2"]);
+});

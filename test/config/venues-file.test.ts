@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { credentialIdentity, loadVenuesFile, parseVenuesFile, resolveCredentials } from "../../src/config/venues-file.js";
+import { credentialIdentity, loadVenuesFile, paperOnlyVenuesFile, parseVenuesFile, resolveCredentials } from "../../src/config/venues-file.js";
 
 const minimal = { venues: [{ name: "binance", kind: "binance", baseUrl: "https://api.binance.com", credentials: { apiKey: { env: "BK" }, apiSecret: { file: "/run/secrets/bs" } } }] };
 
@@ -50,8 +51,8 @@ test("every mistake names the file and the offending field", () => {
 
 test("rest-json rules are validated down to the field", () => {
   const base = new URL("../fixtures/venues/contract-venues.yaml", import.meta.url).pathname;
-  const text = (mutate: (s: string) => string) => loadVenuesFile(base, (p) => mutate(require_(p)));
-  const require_ = (p: string) => readText(p).replace(/\$\{\w+\}/g, "http://127.0.0.1:1");
+  const withUrls = (p: string) => readText(p).replace(/\$\{\w+\}/g, "http://127.0.0.1:1");
+  const text = (mutate: (s: string) => string) => loadVenuesFile(base, (p) => mutate(withUrls(p)));
   const badStatus = text((s) => s.replace("done: FILLED", "done: COMPLETE"));
   assert.ok(!badStatus.ok && badStatus.error.includes("venues[4].rules.enums.status.done"), badStatus.ok ? "" : badStatus.error);
   const badField = text((s) => s.replace("amount: quantity", "amount: qty"));
@@ -60,7 +61,6 @@ test("rest-json rules are validated down to the field", () => {
   assert.ok(!badQuery.ok && badQuery.error.includes("venues[4].rules.query.path"));
 });
 
-import { readFileSync } from "node:fs";
 function readText(p: string): string {
   return readFileSync(p, "utf8");
 }
@@ -80,4 +80,39 @@ test("credentials resolve from env and files; errors name the source, never a va
   assert.ok(!noFile.ok && noFile.error === "v.yaml: venue binance: credentials.apiSecret: cannot read file /run/secrets/bs (EACCES)");
   assert.ok(!noFile.error.includes("key-value") && !noFile.error.includes("secret-value"));
   assert.equal(credentialIdentity(venue), "binance:env:BK");
+});
+
+test("built-in venues take rule overrides: deep-merged, validated, null removes", () => {
+  const r = parseVenuesFile(
+    {
+      venues: [
+        {
+          ...minimal.venues[0],
+          overrides: {
+            enums: { status: { PENDING_NEW: null, TRADING_HALTED: "NEW" } },
+            place: { fields: { selfTradePreventionMode: { value: "EXPIRE_TAKER" }, newOrderRespType: null } },
+          },
+        },
+      ],
+    },
+    "v.yaml",
+  );
+  assert.ok(r.ok, r.ok ? "" : r.error);
+  const rules = r.value.venues[0]!.rules!;
+  assert.equal(rules.enums.status["TRADING_HALTED"], "NEW");
+  assert.equal(rules.enums.status["PENDING_NEW"], undefined);
+  assert.equal(rules.enums.status["FILLED"], "FILLED", "untouched entries stay");
+  assert.deepEqual(rules.place.fields["selfTradePreventionMode"], { value: "EXPIRE_TAKER" });
+  assert.equal(rules.place.fields["newOrderRespType"], undefined);
+  const bad = parseVenuesFile({ venues: [{ ...minimal.venues[0], overrides: { enums: { status: { X: "DONE" } } } }] }, "v.yaml");
+  assert.ok(!bad.ok && bad.error.startsWith("v.yaml: venues[0].overrides: enums.status.X:"), bad.ok ? "" : bad.error);
+  const notForRestJson = parseVenuesFile({ venues: [{ ...minimal.venues[0], rules: {} }] }, "v.yaml");
+  assert.ok(!notForRestJson.ok && notForRestJson.error.includes("venues[0].rules"));
+});
+
+test("without a venue file the gateway runs the paper venue only", () => {
+  const f = paperOnlyVenuesFile();
+  assert.deepEqual(f.venues.map((v) => [v.name, v.kind]), [["paper", "paper"]]);
+  // It is a valid file in its own right.
+  assert.ok(parseVenuesFile({ venues: f.venues }, f.path).ok);
 });

@@ -4,7 +4,9 @@
  * and after a restart on the same log:
  *   - every order that was acknowledged is in the audit log, and
  *   - retrying any acknowledged order is answered from the log as a replay (same order id,
- *     replayed = true), not placed a second time.
+ *     replayed = true), not placed a second time, and
+ *   - StreamFills replays every logged fill in sequence order, and new fills continue the
+ *     sequence after the recovered last one.
  * Orders cut off mid-flight may or may not be in the log; retrying them must still never
  * create a second order for a key that the log already holds.
  */
@@ -15,7 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OrderType, Side, TimeInForce, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -89,7 +91,7 @@ function order(i: number): MessageInitShape<typeof PlaceOrderRequestSchema> {
   };
 }
 
-test("SIGKILL during a burst: every acknowledged order is in the audit log and its retry is a replay", { timeout: 120_000 }, async (t) => {
+test("SIGKILL during a burst: every acknowledged order is in the audit log, its retry is a replay, and its fills stream again in sequence", { timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crash-recovery-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const auditFile = path.join(dir, "audit.jsonl");
@@ -110,16 +112,9 @@ test("SIGKILL during a burst: every acknowledged order is in the audit log and i
   const c1 = connect(first.port);
   t.after(() => c1.close());
 
-  // The placeholder service answers UNIMPLEMENTED until main.ts wires the order pipeline.
-  try {
-    await c1.client.placeOrder(order(999_999), { timeoutMs: 10_000 });
-  } catch (e) {
-    if (ConnectError.from(e).code === Code.Unimplemented) {
-      t.skip("src/main.ts does not serve PlaceOrder yet (placeholder service): wire createTradingCore to run this test");
-      return;
-    }
-    throw e;
-  }
+  // Warm-up: the pipeline answers before the burst starts.
+  const warm = await c1.client.placeOrder(order(999_999), { timeoutMs: 10_000 });
+  assert.equal(warm.replayed, false);
 
   // The burst: 32 concurrent callers; the process is killed once 150 orders were acknowledged.
   const acked = new Map<number, string>(); // request index -> order id
@@ -163,13 +158,17 @@ test("SIGKILL during a burst: every acknowledged order is in the audit log and i
 
   // 1. Every acknowledged order is in the audit log.
   const logged = new Set<string>();
-  for await (const e of readAuditLog({ path: auditFile, live: true })) if (e.order !== undefined) logged.add(e.order.orderId);
+  const loggedFills: bigint[] = [];
+  for await (const e of readAuditLog({ path: auditFile, live: true })) {
+    if (e.order !== undefined) logged.add(e.order.orderId);
+    if (e.fill !== undefined) loggedFills.push(e.fill.sequence);
+  }
   const missing = [...acked.values()].filter((id) => !logged.has(id));
   assert.deepEqual(missing, [], "acknowledged orders missing from the audit log");
   assert.ok(fs.readFileSync(auditFile, "utf8").endsWith("\n"), "the torn tail was repaired at start-up");
   assert.match(second.output(), /torn last line/, "the repair was logged");
 
-  // 2. Retrying any acknowledged order is a replay of the same order.
+  // 2. Retrying any acknowledged order is a replay of the same order (and places nothing new).
   const acks = [...acked.entries()];
   for (let k = 0; k < acks.length; k += 32) {
     await Promise.all(
@@ -180,6 +179,29 @@ test("SIGKILL during a burst: every acknowledged order is in the audit log and i
       }),
     );
   }
+
+  // 2b. The fills survived too: StreamFills from sequence 0 replays them from the log, in order,
+  // and a new fill continues the sequence after the recovered last one.
+  assert.ok(loggedFills.length > 0, "MARKET IOC orders on the paper venue fill");
+  const streamAbort = new AbortController();
+  t.after(() => streamAbort.abort());
+  const it = c2.client.streamFills({ account: "acct-crash" }, { signal: streamAbort.signal })[Symbol.asyncIterator]();
+  const replayedFills: bigint[] = [];
+  const filledOrders = new Set<string>();
+  while (replayedFills.length < loggedFills.length) {
+    const r = await it.next();
+    assert.equal(r.done, false);
+    replayedFills.push(r.value!.fill!.sequence);
+    filledOrders.add(r.value!.fill!.orderId);
+  }
+  assert.deepEqual(replayedFills, loggedFills, "every logged fill, in log order");
+  for (let k = 1; k < replayedFills.length; k++) assert.ok(replayedFills[k]! > replayedFills[k - 1]!, "strictly increasing");
+  for (const orderId of acked.values()) assert.ok(filledOrders.has(orderId), `fill of acknowledged order ${orderId}`);
+  const liveFill = it.next();
+  await c2.client.placeOrder(order(next + 1), { timeoutMs: 10_000 });
+  const newSeq = (await liveFill).value!.fill!.sequence;
+  assert.ok(newSeq > replayedFills.at(-1)!, `the sequence continues after a restart (${newSeq} > ${replayedFills.at(-1)})`);
+  streamAbort.abort();
 
   // 3. Orders cut off mid-flight: a retry answers either a replay (it reached the log) or a new order; never an error.
   for (let i = 0; i < next; i++) {

@@ -53,6 +53,7 @@ interface Gateway {
   readonly app: App;
   readonly port: number;
   readonly hook: FastPathHook;
+  readonly health: ReturnType<typeof createHealthRegistry>;
 }
 
 async function startGateway(fastPath: boolean): Promise<Gateway> {
@@ -97,7 +98,7 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
     fastPath: hook,
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
-  return { app, port: (app.server.address() as AddressInfo).port, hook };
+  return { app, port: (app.server.address() as AddressInfo).port, hook, health };
 }
 
 interface Exchange {
@@ -352,4 +353,19 @@ test("identical on both paths: rate limited (same bucket state, frozen clock)", 
   assert.equal(last.trailers["grpc-status"], "8", "the call past the burst is RESOURCE_EXHAUSTED");
   assert.ok(last.trailers["grpc-status-details-bin"] !== undefined, "with RetryInfo details");
   assert.equal(fast.hook.handled - before, RATE_BURST + 1);
+});
+
+test("identical on both paths: shutting down (the fast path steps aside, Fastify refuses)", async () => {
+  stock.health.shutdown();
+  fast.health.shutdown();
+  const before = fast.hook.handled;
+  for (const headers of [grpc(KEY_A), con(KEY_A)]) {
+    const body = headers["content-type"] === "application/grpc" ? frame(order({ clientOrderId: "s-1" })) : order({ clientOrderId: "s-1" });
+    const a = await exchange(stock.port, headers, body);
+    const b = await exchange(fast.port, headers, body);
+    assert.deepEqual(b, a);
+  }
+  const last = await exchange(fast.port, grpc(KEY_A), frame(order({ clientOrderId: "s-2" })));
+  assert.equal(last.trailers["grpc-status"] ?? last.headers["grpc-status"], "14", JSON.stringify(last));
+  assert.equal(fast.hook.handled, before, "calls during shutdown go to Fastify");
 });

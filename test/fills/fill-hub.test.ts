@@ -125,7 +125,9 @@ test("a slow subscriber's buffer is bounded: it drains, ends with RESOURCE_EXHAU
   const waiting = take(sub, 1);
   hub.publish(fill(1));
   assert.deepEqual(seqs(await waiting), [1]);
-  for (let i = 2; i <= 10; i++) hub.publish(fill(i)); // nobody reads: 3 fit, the 4th overflows
+  for (let i = 2; i <= 4; i++) hub.publish(fill(i)); // nobody reads: 3 fit...
+  assert.deepEqual(hub.stats(), { subscribers: 1, live: 1, maxQueued: 3 });
+  for (let i = 5; i <= 10; i++) hub.publish(fill(i)); // ...the 4th overflows
   const got = await drain(sub);
   assert.deepEqual(seqs(got), [2, 3, 4]);
   assert.equal(sub.error?.kind, "resource_exhausted");

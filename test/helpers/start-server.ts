@@ -28,6 +28,8 @@ export interface StartServerOptions {
   readonly logger?: Logger;
   readonly onStream?: StreamHook;
   readonly tls?: AppDeps["tls"];
+  /** Any other buildApp dependency (applied last, e.g. `fastPath`). */
+  readonly deps?: Partial<AppDeps>;
 }
 
 export interface StartedServer {
@@ -74,6 +76,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
     metrics,
     ...(opts.onStream !== undefined ? { onStream: opts.onStream } : {}),
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
+    ...opts.deps,
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;

@@ -59,6 +59,10 @@ test("recovery: a plain exception becomes INTERNAL with a generic message; the s
   const logged = gw.logs.find("unexpected exception in handler");
   assert.equal(logged.length, 1);
   assert.match(String((logged[0]!["err"] as { stack: string }).stack), /boom: secret internals/);
+  // The RPC line of that call is at error level (our fault), unlike client errors.
+  const rpc = gw.logs.find("rpc");
+  assert.equal(rpc[0]!["code"], "Internal");
+  assert.equal(rpc[0]!["level"], 50);
   // The service keeps serving.
   assert.equal((await gw.trading.placeOrder(order())).order?.orderId, "ord-c1");
   // A ConnectError from a handler passes through unchanged.

@@ -201,3 +201,30 @@ test("LIMIT resting on paper is NEW; STOP rests NEW", async () => {
   assert.ok(stop.ok && stop.value.order.status === OrderStatus.NEW);
   assert.deepEqual(s.audit.events.filter((e) => e.type === "order_accepted").length, 2);
 });
+
+test("an adapter that throws is an unknown outcome: PENDING_NEW, reported, never a second venue call", async () => {
+  const s = setup();
+  s.scripted.placeOrder = async (o) => {
+    s.scripted.placed.push(o);
+    throw new Error("boom");
+  };
+  const r = await s.placeOrder(marketOrder({ venue: "scripted" }), call());
+  assert.ok(r.ok && r.value.order.status === OrderStatus.PENDING_NEW);
+  assert.equal(s.errors.length, 1);
+  const again = await s.placeOrder(marketOrder({ venue: "scripted" }), call());
+  assert.ok(again.ok && again.value.replayed);
+  assert.equal(s.scripted.placed.length, 1);
+});
+
+test("fills of concurrent orders are published in sequence order after their fsync", async () => {
+  const s = setup({ audit: "fsync", autoFlush: false });
+  const ps = Array.from({ length: 6 }, (_, i) => s.placeOrder(marketOrder({ clientOrderId: `c-${i}` }), call()));
+  for (let i = 0; i < 20 && s.audit.pending < 6; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(s.audit.pending, 6);
+  assert.equal(s.fills.published.length, 0);
+  s.audit.flush();
+  await Promise.all(ps);
+  assert.deepEqual(s.fills.published.map((f) => f.sequence), [1n, 2n, 3n, 4n, 5n, 6n]);
+  // The log holds them in the same order.
+  assert.deepEqual(s.audit.events.filter((e) => e.fill !== undefined).map((e) => e.fill!.sequence), [1n, 2n, 3n, 4n, 5n, 6n]);
+});

@@ -260,3 +260,21 @@ test("every violation at once over the API", async () => {
   const fields = e.findDetails(BadRequestSchema)[0]!.fieldViolations.map((v) => v.field).sort();
   assert.deepEqual(fields, ["account", "client_order_id", "price", "quantity", "side", "symbol", "time_in_force", "venue"]);
 });
+
+test("createTradingCore applies a recovered state: a retry after restart is a replay", async () => {
+  const first = setup();
+  await first.client.placeOrder(market({ clientOrderId: "rec-1" }));
+  const { recoverState } = await import("../../src/orders/recover.js");
+  const state = await recoverState(first.audit.events, {
+    nowMs: first.clock.nowMs(),
+    idempotencyTtlMs: 86_400_000,
+    idempotencyMaxEntries: 1000,
+    orderRetentionMs: 600_000,
+    maxTerminalOrders: 1000,
+  });
+  const second = setup({ recovered: state });
+  const again = await second.client.placeOrder(market({ clientOrderId: "rec-1" }));
+  assert.equal(again.replayed, true);
+  assert.equal(second.audit.events.length, 0);
+  assert.equal((await second.client.getOrderStatus({ clientOrderId: "rec-1", account: "acct-1" })).order?.status, OrderStatus.FILLED);
+});

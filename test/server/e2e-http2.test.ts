@@ -54,6 +54,7 @@ test("@grpc/grpc-js clients interoperate, including the trailers-only UNAVAILABL
       return e as grpc.ServiceError;
     }
   }, { what: "shedding" });
+  assert.ok(err !== undefined);
   assert.equal(err.code, grpc.status.UNAVAILABLE);
   assert.match(err.details, /overloaded/);
 });

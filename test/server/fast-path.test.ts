@@ -48,6 +48,9 @@ const authInterceptor: Interceptor = (next) => async (req) => {
   return next(req);
 };
 
+let sleeping = 0;
+const abortReasons: unknown[] = [];
+
 function routes(router: ConnectRouter): void {
   router.service(TradingGateway, {
     async placeOrder(req, ctx) {
@@ -56,7 +59,10 @@ function routes(router: ConnectRouter): void {
       }
       if (req.account === "sleep") {
         const signal = ctx.signal;
+        sleeping++;
         if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+        sleeping--;
+        abortReasons.push(signal.reason);
         throw signal.reason;
       }
       if (req.account === "boom") throw new Error("a bug");
@@ -137,7 +143,8 @@ function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8A
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on("error", reject);
-    const req = session.request({ ":method": "POST", ...headers });
+    // An empty body goes as END_STREAM on the HEADERS frame, with no DATA frame at all.
+    const req = session.request({ ":method": "POST", ...headers }, body.byteLength === 0 ? { endStream: true } : {});
     const out: RawResponse = { headers: {}, trailers: {}, body: "" };
     const chunks: Buffer[] = [];
     req.on("response", (h) => (out.headers = strip(h)));
@@ -149,7 +156,7 @@ function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8A
       session.close();
       resolve(out);
     });
-    req.end(body);
+    if (body.byteLength > 0) req.end(body);
   });
 }
 
@@ -333,4 +340,31 @@ test("a connect-node gRPC client sees the same results, headers and error detail
   assert.deepEqual(results[1], results[0]);
   assert.equal(results[0]!.bad.code, Code.InvalidArgument);
   assert.equal(results[0]!.bad.details.length, 1);
+});
+
+test("a client that cancels aborts the call's signal the same way on both paths", async () => {
+  const reasons = [];
+  for (const port of [stock.port, fast.port]) {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const req = session.request({ ":method": "POST", ...base });
+    req.on("error", () => {});
+    req.end(frame(withAccount("sleep")));
+    const deadline = Date.now() + 5000;
+    while (sleeping === 0) {
+      assert.ok(Date.now() < deadline, "the call should reach the implementation");
+      await new Promise((r) => setImmediate(r));
+    }
+    const before = abortReasons.length;
+    req.close(http2.constants.NGHTTP2_CANCEL);
+    while (abortReasons.length === before) {
+      assert.ok(Date.now() < deadline, "the signal should abort");
+      await new Promise((r) => setImmediate(r));
+    }
+    const r = ConnectError.from(abortReasons.at(-1));
+    reasons.push({ code: r.code, message: r.message });
+    session.close();
+  }
+  assert.deepEqual(reasons[1], reasons[0]);
+  assert.equal(reasons[0]!.code, Code.Canceled);
 });

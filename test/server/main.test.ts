@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as S } from "../../gen/health/v1/health_pb.js";
-import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { OrderStatus, OrderType, Side, TimeInForce, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const node = process.execPath; // Node 24 from the lockfile when run through npm / node_modules/.bin/node
@@ -35,6 +35,12 @@ test("--help lists every setting with its default and exits 0", async () => {
   assert.match(out, /AUDIT_MODE/);
 });
 
+test("a bad file named by a setting stops start-up too (exit 2)", async () => {
+  const p = run([], { PORT: "0", METRICS_PORT: "off", AUDIT_MODE: "off", RISK_LIMITS_FILE: "/nonexistent/risk.yaml" });
+  assert.equal(await p.exited, 2);
+  assert.match(p.stderr(), /config: RISK_LIMITS_FILE \/nonexistent\/risk\.yaml cannot be read/);
+});
+
 test("a bad setting stops the process with a message naming the variable", async () => {
   const p = run([], { PORT: "not-a-port", LOG_FORMAT: "xml" });
   assert.equal(await p.exited, 2);
@@ -43,7 +49,12 @@ test("a bad setting stops the process with a message naming the variable", async
 });
 
 test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 0", async (t) => {
-  const p = run(["--port", "0"], { METRICS_PORT: "0", LOG_LEVEL: "info" });
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "gw-main-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const p = run(["--port", "0"], { METRICS_PORT: "0", LOG_LEVEL: "info", AUDIT_FILE: join(dir, "audit.jsonl") });
   t.after(() => p.child.kill("SIGKILL"));
   const deadline = Date.now() + 20_000;
   let port: number | undefined;
@@ -56,9 +67,12 @@ test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 
   const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
   const health = createClient(Health, transport);
   assert.equal((await health.check({ service: "" })).status, S.SERVING);
-  // The placeholder trading service says so plainly until the pipeline is wired.
-  const trading = await createClient(TradingGateway, transport).getOrderStatus({ orderId: "x" }).catch((e: unknown) => ConnectError.from(e));
-  assert.ok(trading instanceof ConnectError && [Code.Unimplemented, Code.NotFound].includes(trading.code));
+  // The real pipeline is wired: an order on the built-in paper venue fills.
+  const trading = createClient(TradingGateway, transport);
+  const placed = await trading.placeOrder({ clientOrderId: "m1", account: "acct1", venue: "paper", symbol: "BTC-USD", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1" });
+  assert.equal(placed.order?.status, OrderStatus.FILLED);
+  const missing = await trading.getOrderStatus({ orderId: "nope", account: "acct1" }).catch((e: unknown) => ConnectError.from(e));
+  assert.ok(missing instanceof ConnectError && missing.code === Code.NotFound);
 
   const seen: S[] = [];
   let signalled = false;
@@ -74,6 +88,9 @@ test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 
   const msgs = p.stdout.map((l) => String((JSON.parse(l) as Record<string, unknown>)["msg"]));
   assert.ok(msgs.some((m) => m.startsWith("shutting down")));
   assert.equal(msgs.at(-1), "shutdown complete", "the last line made it out before exit");
+  // The order is on record.
+  const { readFileSync } = await import("node:fs");
+  assert.match(readFileSync(join(dir, "audit.jsonl"), "utf8"), /"m1"/);
 });
 
 test("an old Node gets a clear message and exit 1", async (t) => {

@@ -25,13 +25,14 @@ let server: StartedServer;
 let client: Client<typeof TradingGateway>;
 let poller: VenuePoller;
 let venues: ReturnType<typeof createVenues>;
+let core: ReturnType<typeof createTradingCore>;
 const shutdown = new AbortController();
 
 before(async () => {
   fakes = await startFakeVenues();
   const metrics = createVenueMetrics(new Registry());
   venues = createVenues(fakes.file, { clock: systemClock, ids: createCounterIds("p"), metrics, env: venueEnv });
-  const core = createTradingCore({
+  core = createTradingCore({
     venues,
     audit: createNullAuditSink(),
     fills: createFillHub({ retain: 1000, subscriberBuffer: 64 }),
@@ -149,3 +150,19 @@ for (const c of venueCases) {
   });
 }
 
+
+test("e2e: an unknown outcome the venue never saw is settled REJECTED after the give-up delay, never re-sent", async () => {
+  const fake = fakes.fakes.get("binance")!;
+  const ordersBefore = fake.engine.orders.size;
+  fake.failNext("place", "503-not-accepted");
+  const res = await client.placeOrder(request("binance"));
+  assert.equal(res.order?.status, OrderStatus.PENDING_NEW);
+  // A poller with no grace: the venue's "not found" is final at once.
+  const impatient = createVenuePoller({ adapters: venues, sink: core.orders, intervalMs: 60_000, clock: systemClock, giveUpAfterMs: 0 });
+  await impatient.pollOnce();
+  await impatient.stop();
+  const settled = await client.getOrderStatus({ orderId: res.order!.orderId, account: "acct-1" });
+  assert.equal(settled.order?.status, OrderStatus.REJECTED);
+  assert.match(settled.order?.rejectReason ?? "", /no record of the order/);
+  assert.equal(fake.engine.orders.size, ordersBefore, "nothing was placed, nothing re-sent");
+});

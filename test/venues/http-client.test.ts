@@ -102,3 +102,19 @@ test("cancelled or out of time before sending: unavailable, nothing sent", async
   assert.ok(!c.ok && c.error.kind === "unavailable" && /origin/.test(c.error.reason));
   assert.equal(received, 0);
 });
+
+test("an oversized answer is cut off: unknown_outcome, not an out-of-memory", async (t) => {
+  const { server, url } = await listen((_req, res) => {
+    res.writeHead(200);
+    res.end(Buffer.alloc(64 * 1024, 97));
+  });
+  const client = createHttpClient({ origin: url, maxResponseBytes: 1024 });
+  t.after(async () => {
+    await client.close().catch(() => {});
+    await close(server);
+  });
+  const r = await client.send({ method: "GET", url: `${url}/big`, headers: {} }, { timeoutMs: 2000 });
+  assert.ok(!r.ok);
+  assert.equal(r.error.kind, "unknown_outcome");
+  assert.match(r.error.reason, /larger than 1024 bytes/);
+});

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Order } from "../../src/domain/order.js";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/domain/order.js";
 
@@ -30,11 +31,5 @@ export function makeOrder(over: Partial<Order> = {}): Order {
 
 export function fixture<T = Record<string, unknown>>(venue: string, name: string): T {
   // Read synchronously: fixtures are tiny and tests want plain values.
-  const url = new URL(`../fixtures/venues/${venue}/${name}`, import.meta.url);
-  return JSON.parse(readFileSyncUtf8(url)) as T;
-}
-
-import { readFileSync } from "node:fs";
-function readFileSyncUtf8(url: URL): string {
-  return readFileSync(url, "utf8");
+  return JSON.parse(readFileSync(new URL(`../fixtures/venues/${venue}/${name}`, import.meta.url), "utf8")) as T;
 }

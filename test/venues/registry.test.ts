@@ -66,3 +66,48 @@ test("a missing credential throws VenueConfigError naming the variable, not a va
     (e: unknown) => e instanceof VenueConfigError && e.message === "/etc/venues.yaml: venue b: credentials.apiSecret: environment variable NOPE is not set",
   );
 });
+
+test("rule overrides from the venue file reach the wire", async (t) => {
+  const file = parseVenuesFile(
+    {
+      venues: [
+        {
+          name: "bx",
+          kind: "binance",
+          baseUrl: fake.url,
+          credentials: { apiKey: { env: "BK" }, apiSecret: { env: "BS" } },
+          overrides: { place: { fields: { selfTradePreventionMode: { value: "EXPIRE_TAKER" } } } },
+        },
+      ],
+    },
+    "v.yaml",
+  );
+  assert.ok(file.ok, file.ok ? "" : file.error);
+  const venues = createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env });
+  t.after(() => closeVenues(venues));
+  const r = await venues.get("bx")!.placeOrder(makeOrder({ venueClientOrderId: "reg-stp" }), { signal: new AbortController().signal });
+  assert.ok(r.ok, JSON.stringify(r));
+  const sent = fake.requests.at(-1)!;
+  assert.equal(sent.query.get("selfTradePreventionMode"), "EXPIRE_TAKER");
+  assert.equal(sent.query.get("newClientOrderId"), "reg-stp");
+});
+
+test("Binance's X-MBX-USED-WEIGHT-1M caps the local budget (another process shares the IP)", async (t) => {
+  const busy = await startFakeVenue(binanceDialect("key", "secret", { usedWeight: () => 5998 }));
+  t.after(() => busy.close());
+  const file = parseVenuesFile(
+    { venues: [{ name: "bw", kind: "binance", baseUrl: busy.url, credentials: { apiKey: { env: "BK" }, apiSecret: { env: "BS" } } }] },
+    "v.yaml",
+  );
+  assert.ok(file.ok);
+  const venues = createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env });
+  t.after(() => closeVenues(venues));
+  const ctx = { signal: new AbortController().signal };
+  const order = makeOrder({ venueClientOrderId: "w-1" });
+  assert.ok((await venues.get("bw")!.placeOrder(order, ctx)).ok);
+  // 6000 - 5998 = 2 left: a query (weight 4) is refused locally, before sending.
+  const sentBefore = busy.requests.length;
+  const q = await venues.get("bw")!.queryOrder(order, ctx);
+  assert.ok(!q.ok && q.error.kind === "unavailable" && /outbound rate limit/.test(q.error.reason));
+  assert.equal(busy.requests.length, sentBefore);
+});

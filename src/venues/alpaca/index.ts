@@ -2,6 +2,7 @@ import { ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
 import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import type { TranslatorRules } from "../translator.js";
 import { checkShapeAgainstEnums } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
@@ -10,17 +11,20 @@ import { fromAlpacaResponse, toAlpacaRequest } from "./translate.js";
 
 export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: AlpacaCredentials;
+  /** The built-in rules with the venue file's overrides applied; default alpacaRules. */
+  readonly rules?: TranslatorRules;
 }
 
 export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
+  const rules = config.rules ?? alpacaRules;
   return {
     kind: "alpaca",
     weights: ALPACA.weights,
     defaultBackoffMs: ALPACA.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(alpacaRules.enums, type, tif),
-    translate: toAlpacaRequest,
+    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
+    translate: (op, input) => toAlpacaRequest(op, input, rules),
     sign: (req, baseUrl) => ok(signAlpacaRequest(req, config.credentials, baseUrl)),
-    parse: fromAlpacaResponse,
+    parse: (op, res, input) => fromAlpacaResponse(op, res, input, rules),
     // DELETE /v2/orders/{order_id} takes Alpaca's id only.
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,

@@ -2,6 +2,7 @@ import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
 import { createRestVenueAdapter } from "../rest-venue-adapter.js";
 import { ok } from "../../domain/result.js";
+import type { TranslatorRules } from "../translator.js";
 import { checkShapeAgainstEnums } from "../translator.js";
 import { BINANCE, binanceRules } from "./describe.js";
 import type { BinanceCredentials } from "./sign.js";
@@ -12,17 +13,24 @@ export interface BinanceAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: BinanceCredentials;
   /** Default 5000 ms, at most 60000. */
   readonly recvWindowMs?: number;
+  /** The built-in rules with the venue file's overrides applied; default binanceRules. */
+  readonly rules?: TranslatorRules;
 }
 
 export function createBinanceDialect(config: BinanceAdapterConfig): VenueDialect {
+  const rules = config.rules ?? binanceRules;
   return {
     kind: "binance",
     weights: BINANCE.weights,
     defaultBackoffMs: BINANCE.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(binanceRules.enums, type, tif),
-    translate: toBinanceRequest,
+    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
+    translate: (op, input) => toBinanceRequest(op, input, rules),
     sign: (req, baseUrl, nowMs) => ok(signBinanceRequest(req, config.credentials, nowMs, baseUrl, config.recvWindowMs ?? BINANCE.recvWindowMs)),
-    parse: (op, res) => fromBinanceResponse(op, res),
+    parse: (op, res) => fromBinanceResponse(op, res, rules),
+    usedWeight: (headers) => {
+      const v = headers["x-mbx-used-weight-1m"];
+      return v === undefined ? undefined : Number(v);
+    },
     // The order query answer has totals only; the new-order FULL answer has real trades.
     cumulativeFillsOnly: true,
   };

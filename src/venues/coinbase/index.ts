@@ -4,13 +4,16 @@ import { err, ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
 import { createRestVenueAdapter } from "../rest-venue-adapter.js";
-import { COINBASE, COINBASE_SHAPES } from "./describe.js";
+import type { TranslatorRules } from "../translator.js";
+import { COINBASE, COINBASE_SHAPES, coinbaseRules } from "./describe.js";
 import type { CoinbaseCredentials } from "./sign.js";
 import { signCoinbaseRequest } from "./sign.js";
 import { fromCoinbaseResponse, toCoinbaseRequest } from "./translate.js";
 
 export interface CoinbaseAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: CoinbaseCredentials;
+  /** The built-in rules with the venue file's overrides applied (e.g. more statuses); default coinbaseRules. */
+  readonly rules?: TranslatorRules;
 }
 
 export interface CoinbaseAdapterDeps extends VenueAdapterDeps {
@@ -19,6 +22,7 @@ export interface CoinbaseAdapterDeps extends VenueAdapterDeps {
 }
 
 export function createCoinbaseDialect(config: CoinbaseAdapterConfig, nonce: () => string): VenueDialect {
+  const rules = config.rules ?? coinbaseRules;
   let key: ReturnType<typeof createPrivateKey> | undefined;
   let keyError: string | undefined;
   try {
@@ -36,12 +40,12 @@ export function createCoinbaseDialect(config: CoinbaseAdapterConfig, nonce: () =
       const shape = t === "MARKET" ? t : `${t}/${TimeInForce[tif]}`;
       return COINBASE_SHAPES.has(shape) ? undefined : `order type ${t} with time in force ${TimeInForce[tif]} is not supported by this venue`;
     },
-    translate: toCoinbaseRequest,
+    translate: (op, input) => toCoinbaseRequest(op, input, rules),
     sign(req, baseUrl, nowMs) {
       if (key === undefined) return err({ kind: "auth", reason: keyError ?? "no key" });
       return ok(signCoinbaseRequest(req, { keyName: config.credentials.keyName, key }, nowMs, nonce(), baseUrl));
     },
-    parse: fromCoinbaseResponse,
+    parse: (op, res, input) => fromCoinbaseResponse(op, res, input, rules),
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,
   };

@@ -4,7 +4,7 @@ import { err, ok } from "../../domain/result.js";
 import type { VenueError, VenueOrderUpdate } from "../adapter.js";
 import type { HttpResponse } from "../http-client.js";
 import { parseJson } from "../rest-venue-adapter.js";
-import type { Operation, TranslateInput, UnsignedRequest } from "../translator.js";
+import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseOrderAnswer, translateRequest } from "../translator.js";
 import { COINBASE, coinbaseRules } from "./describe.js";
 import { mapCoinbaseCreateFailure, mapCoinbaseHttpError } from "./errors.js";
@@ -12,7 +12,7 @@ import { mapCoinbaseCreateFailure, mapCoinbaseHttpError } from "./errors.js";
 /** How many recent orders of the product are searched for the client order id when the venue id is unknown. */
 const LIST_LIMIT = 100;
 
-export function toCoinbaseRequest(op: Operation, input: TranslateInput): Result<UnsignedRequest, VenueError> {
+export function toCoinbaseRequest(op: Operation, input: TranslateInput, rules: TranslatorRules = coinbaseRules): Result<UnsignedRequest, VenueError> {
   if (op === "cancel") {
     return ok({
       method: "POST",
@@ -32,10 +32,15 @@ export function toCoinbaseRequest(op: Operation, input: TranslateInput): Result<
       body: "",
     });
   }
-  return translateRequest(op, input, coinbaseRules);
+  return translateRequest(op, input, rules);
 }
 
-export function fromCoinbaseResponse(op: Operation, res: HttpResponse, input: TranslateInput): Result<VenueOrderUpdate, VenueError> {
+export function fromCoinbaseResponse(
+  op: Operation,
+  res: HttpResponse,
+  input: TranslateInput,
+  rules: TranslatorRules = coinbaseRules,
+): Result<VenueOrderUpdate, VenueError> {
   const json = parseJson(res.bodyText);
   if (res.status < 200 || res.status >= 300) return err(mapCoinbaseHttpError(res.status, json.ok ? json.value : null));
   if (!json.ok) return json;
@@ -65,9 +70,9 @@ export function fromCoinbaseResponse(op: Operation, res: HttpResponse, input: Tr
           (o) => o !== null && typeof o === "object" && (o as Record<string, unknown>)["client_order_id"] === input.order.venueClientOrderId,
         );
         if (mine === undefined) return err({ kind: "not_found", reason: "venue has no recent order with this client order id" });
-        return parseOrderAnswer({ order: mine }, coinbaseRules);
+        return parseOrderAnswer({ order: mine }, rules);
       }
-      return parseOrderAnswer(body, coinbaseRules);
+      return parseOrderAnswer(body, rules);
     }
   }
 }

@@ -2,6 +2,7 @@ import { ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
 import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import type { TranslatorRules } from "../translator.js";
 import { checkShapeAgainstEnums } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import type { KrakenCredentials } from "./sign.js";
@@ -10,6 +11,8 @@ import { fromKrakenResponse, toKrakenRequest } from "./translate.js";
 
 export interface KrakenAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: KrakenCredentials;
+  /** The built-in rules with the venue file's overrides applied; default krakenRules. */
+  readonly rules?: TranslatorRules;
 }
 
 export interface KrakenAdapterDeps extends VenueAdapterDeps {
@@ -18,14 +21,15 @@ export interface KrakenAdapterDeps extends VenueAdapterDeps {
 }
 
 export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: number) => string): VenueDialect {
+  const rules = config.rules ?? krakenRules;
   return {
     kind: "kraken",
     weights: KRAKEN.weights,
     defaultBackoffMs: KRAKEN.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(krakenRules.enums, type, tif),
-    translate: toKrakenRequest,
+    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
+    translate: (op, input) => toKrakenRequest(op, input, rules),
     sign: (req, baseUrl, nowMs) => ok(signKrakenRequest(req, config.credentials, nonce(nowMs), baseUrl)),
-    parse: fromKrakenResponse,
+    parse: (op, res, input) => fromKrakenResponse(op, res, input, rules),
     cumulativeFillsOnly: true,
   };
 }

@@ -4,7 +4,7 @@ import { OrderStatus } from "../../domain/order.js";
 import type { VenueError, VenueOrderUpdate } from "../adapter.js";
 import type { HttpResponse } from "../http-client.js";
 import { parseJson } from "../rest-venue-adapter.js";
-import type { Operation, TranslateInput, UnsignedRequest } from "../translator.js";
+import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import { mapKrakenError } from "./errors.js";
@@ -14,12 +14,12 @@ import { mapKrakenError } from "./errors.js";
  * documented required key of QueryOrders), and by cl_ord_id before that
  * (outcome unknown): never both, as they are alternative identifiers.
  */
-export function toKrakenRequest(op: Operation, input: TranslateInput): Result<UnsignedRequest, VenueError> {
+export function toKrakenRequest(op: Operation, input: TranslateInput, rules: TranslatorRules = krakenRules): Result<UnsignedRequest, VenueError> {
   if (op !== "place" && input.order.venueOrderId !== "") {
     const path = op === "cancel" ? KRAKEN.cancelOrderPath : KRAKEN.queryOrdersPath;
     return ok({ method: "POST", path, query: [], body: encodeParams([["txid", input.order.venueOrderId]]), contentType: "application/x-www-form-urlencoded" });
   }
-  return translateRequest(op, input, krakenRules);
+  return translateRequest(op, input, rules);
 }
 
 /**
@@ -28,7 +28,12 @@ export function toKrakenRequest(op: Operation, input: TranslateInput): Result<Un
  * - CancelOrder: {"error":[],"result":{"count":1}}
  * - QueryOrders: {"error":[],"result":{"<txid>":{"status":"open",...}}}
  */
-export function fromKrakenResponse(op: Operation, res: HttpResponse, input: TranslateInput): Result<VenueOrderUpdate, VenueError> {
+export function fromKrakenResponse(
+  op: Operation,
+  res: HttpResponse,
+  input: TranslateInput,
+  rules: TranslatorRules = krakenRules,
+): Result<VenueOrderUpdate, VenueError> {
   const json = parseJson(res.bodyText);
   if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
   if (!json.ok) return json;
@@ -58,7 +63,7 @@ export function fromKrakenResponse(op: Operation, res: HttpResponse, input: Tran
       if (entries.length === 0) return err({ kind: "not_found", reason: "venue has no order with this client order id" });
       const [txid, order] = entries[0]!;
       if (order === null || typeof order !== "object") return err({ kind: "protocol", reason: "venue order entry is not an object" });
-      return parseOrderAnswer({ ...(order as object), txid }, krakenRules);
+      return parseOrderAnswer({ ...(order as object), txid }, rules);
     }
   }
 }

@@ -9,7 +9,8 @@ const STATUS: Record<FakeOrder["state"], string> = { new: "NEW", partial: "PARTI
  * string concatenated with the body (signature parameter excluded),
  * X-MBX-APIKEY, timestamp within recvWindow; error bodies {"code","msg"}.
  */
-export function binanceDialect(apiKey: string, apiSecret: string): FakeDialect {
+export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWeight?: () => number } = {}): FakeDialect {
+  const weightHeader = (): Record<string, string> => (opts.usedWeight ? { "x-mbx-used-weight-1m": String(opts.usedWeight()) } : {});
   function err(status: number, code: number, msg: string): FakeAnswer {
     return { status, body: { code, msg } };
   }
@@ -74,12 +75,12 @@ export function binanceDialect(apiKey: string, apiSecret: string): FakeDialect {
           isMarket: type === "MARKET",
         });
         if (!o) return err(400, -2010, "Duplicate order sent.");
-        return { status: 200, body: render(o, behaviour, true) };
+        return { status: 200, headers: weightHeader(), body: render(o, behaviour, true) };
       }
       const o = engine.orders.get(p.get("origClientOrderId") ?? "");
       if (!o || o.symbol !== p.get("symbol")) return op === "cancel" ? err(400, -2011, "Unknown order sent.") : err(400, -2013, "Order does not exist.");
       if (op === "cancel") engine.cancel(o);
-      return { status: 200, body: render(o, behaviour, false) };
+      return { status: 200, headers: weightHeader(), body: render(o, behaviour, false) };
     },
     rateLimited(status) {
       return {

@@ -19,6 +19,8 @@ export type Behaviour =
   | "418"
   /** Accept the order, then answer HTTP 500/503 (execution status unknown). */
   | "500-after-accept"
+  /** Answer HTTP 503 without acting on the request (the client cannot tell the difference). */
+  | "503-not-accepted"
   /** Accept the order and never answer (until the server closes). */
   | "slow-after-accept"
   /** Accept the order, then destroy the connection without an answer. */
@@ -205,6 +207,7 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       if (authFailure) return send(res, authFailure);
       const behaviour = engine.take(op);
       if (behaviour === "429" || behaviour === "418") return send(res, dialect.rateLimited(behaviour === "429" ? 429 : 418));
+      if (behaviour === "503-not-accepted") return send(res, { status: 503, body: { message: "Service Unavailable" } });
       const answer = dialect.handle(op, fr, engine, behaviour);
       switch (behaviour) {
         case "500-after-accept":

@@ -1,0 +1,241 @@
+import { readFileSync } from "node:fs";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import * as v from "valibot";
+import { parse as parseYaml } from "yaml";
+import type { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { createAuditSink } from "../audit/create-audit-sink.js";
+import type { AuditLog } from "../audit/create-audit-sink.js";
+import type { Config } from "../config/env.js";
+import { loadVenuesFile } from "../config/venues-file.js";
+import type { VenuesFile } from "../config/venues-file.js";
+import { err, ok } from "../domain/result.js";
+import type { Result } from "../domain/result.js";
+import { createAuditFillArchive } from "../fills/audit-fill-archive.js";
+import { createFillHub } from "../fills/fill-hub.js";
+import type { FillHub } from "../fills/fill-hub.js";
+import { createStreamFillsHandler } from "../fills/stream-fills.js";
+import { recoverState } from "../orders/recover.js";
+import type { RiskLimitsConfig } from "../pipeline/risk.js";
+import { createIdSource, systemClock } from "../pipeline/types.js";
+import type { Clock } from "../pipeline/types.js";
+import { createTradingCore } from "../rpc/trading-service.js";
+import type { VenueAdapter } from "../venues/adapter.js";
+import { parseReferencePrices } from "../venues/paper/paper-venue.js";
+import { createVenuePoller } from "../venues/reconciler.js";
+import type { VenuePoller } from "../venues/reconciler.js";
+import { closeVenues, createVenues } from "../venues/registry.js";
+import { createVenueMetrics } from "../venues/venue-metrics.js";
+import type { HealthRegistry } from "./health.js";
+import { ServingStatus } from "./health.js";
+
+/** Most terminal orders kept in memory (recovery and the order manager agree on it). */
+const MAX_TERMINAL_ORDERS = 100_000;
+
+/** A setting whose value (a file it names) is wrong: main prints it and exits 2. */
+export class StartupConfigError extends Error {
+  override readonly name = "StartupConfigError";
+}
+
+export interface GatewayCoreDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly health: HealthRegistry;
+  /** The app's prom-client registry (venue metrics go there too). */
+  readonly registry: Registry;
+  /** Where venue credential variables are read (main passes process.env). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Aborted when shutdown starts: fill streams end cleanly. Venue calls are
+   * NOT cancelled by it (in-flight orders get the grace period); close() does that.
+   */
+  readonly shutdownSignal: AbortSignal;
+  readonly clock?: Clock;
+  readonly readFile?: (path: string) => string;
+}
+
+export interface GatewayCore {
+  readonly trading: ServiceImpl<typeof TradingGateway>;
+  readonly venues: ReadonlyMap<string, VenueAdapter>;
+  readonly fills: FillHub;
+  /** After the server has closed: stop polling, end streams, close venues, flush and close the audit log. */
+  close(): Promise<void>;
+}
+
+/** The venue file used without VENUES_FILE: one paper venue named "paper". */
+export function builtInVenues(): VenuesFile {
+  return {
+    path: "(built-in: paper venue only)",
+    pollIntervalMs: 1000,
+    venues: [{ name: "paper", kind: "paper", credentials: {}, symbols: {}, timeoutMs: 5000 }],
+  };
+}
+
+const decimal = v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "a positive decimal string such as \"100\" or \"0.5\""));
+const symbolLimits = v.strictObject({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal) });
+const riskLimitsSchema = v.record(
+  v.pipe(v.string(), v.minLength(1)),
+  v.strictObject({
+    maxQuantity: v.optional(decimal),
+    maxNotional: v.optional(decimal),
+    allowedSymbols: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
+    symbols: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), symbolLimits)),
+  }),
+);
+
+/**
+ * RISK_LIMITS_FILE (YAML or JSON): account (or "*") -> { maxQuantity, maxNotional,
+ * allowedSymbols, symbols: { SYMBOL: { maxQuantity, maxNotional } } }.
+ * Errors name the file and the path of the bad field.
+ */
+export function parseRiskLimits(text: string, path: string): Result<RiskLimitsConfig, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    return err(`RISK_LIMITS_FILE ${path}: not valid YAML/JSON: ${(e as Error).message}`);
+  }
+  const r = v.safeParse(riskLimitsSchema, doc ?? {});
+  if (!r.success) {
+    const i = r.issues[0]!;
+    const at = v.getDotPath(i) ?? "(top level)";
+    return err(`RISK_LIMITS_FILE ${path}: ${at}: ${i.message}`);
+  }
+  return ok(r.output as RiskLimitsConfig);
+}
+
+/**
+ * Composes the order pipeline from the settings: audit log (and recovery
+ * from it), fill hub, venues, poller, TradingGateway service. Throws
+ * StartupConfigError for a bad file named by a setting.
+ */
+export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayCore> {
+  const { config, logger, health } = deps;
+  const clock = deps.clock ?? systemClock;
+  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, "utf8"));
+
+  const prices = parseReferencePrices(config.paperPrices);
+  if (!prices.ok) throw new StartupConfigError(prices.error);
+  let riskLimits: RiskLimitsConfig | undefined;
+  if (config.riskLimitsFile !== undefined) {
+    let text: string;
+    try {
+      text = readFile(config.riskLimitsFile);
+    } catch (e) {
+      throw new StartupConfigError(`RISK_LIMITS_FILE ${config.riskLimitsFile} cannot be read: ${(e as Error).message}`);
+    }
+    const r = parseRiskLimits(text, config.riskLimitsFile);
+    if (!r.ok) throw new StartupConfigError(r.error);
+    riskLimits = r.value;
+  }
+  let venuesFile = builtInVenues();
+  if (config.venuesFile !== undefined) {
+    const r = loadVenuesFile(config.venuesFile, readFile);
+    if (!r.ok) throw new StartupConfigError(r.error);
+    venuesFile = r.value;
+  }
+  // PAPER_PRICES applies to every paper venue that does not set its own prices.
+  if (prices.value !== undefined) {
+    const referencePrices = prices.value;
+    venuesFile = {
+      ...venuesFile,
+      venues: venuesFile.venues.map((ve) =>
+        ve.kind === "paper" && (ve.paper?.["referencePrices"] === undefined) ? { ...ve, paper: { ...ve.paper, referencePrices } } : ve,
+      ),
+    };
+  }
+
+  let audit: AuditLog;
+  try {
+    audit = await createAuditSink(
+      {
+        mode: config.auditMode,
+        file: config.auditFile,
+        batchMaxLines: config.auditBatchLines,
+        batchMaxMs: config.auditBatchMs,
+        rotateBytes: config.auditRotateBytes,
+      },
+      { logger },
+    );
+  } catch (e) {
+    // Most often a path that cannot be created or written: name the setting.
+    throw new StartupConfigError(`AUDIT_FILE ${config.auditFile} (AUDIT_MODE=${config.auditMode}): ${(e as Error).message}`);
+  }
+  const recovered = await recoverState(audit.read(), {
+    nowMs: clock.nowMs(),
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    idempotencyMaxEntries: config.idempotencyMaxEntries,
+    orderRetentionMs: config.orderRetentionMs,
+    maxTerminalOrders: MAX_TERMINAL_ORDERS,
+  });
+  if (recovered.events > 0) logger.info({ events: recovered.events, orders: recovered.orders.size }, "state recovered from the audit log");
+
+  const fills = createFillHub({
+    retain: config.fillRetain,
+    subscriberBuffer: config.fillSubscriberBuffer,
+    startAfterSequence: recovered.lastFillSequence,
+    readArchive: createAuditFillArchive((o) => audit.read(o)),
+    logger,
+  });
+  const venueMetrics = createVenueMetrics(deps.registry);
+  let venues: ReadonlyMap<string, VenueAdapter>;
+  try {
+    venues = createVenues(venuesFile, {
+      clock,
+      ids: createIdSource("pv-"),
+      metrics: venueMetrics,
+      onHealth: (venue, serving) => health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
+      logger,
+      env: deps.env,
+      readFile,
+    });
+  } catch (e) {
+    await audit.close();
+    throw new StartupConfigError((e as Error).message);
+  }
+
+  // Cancels venue calls still running once the server has drained (close()).
+  const venueAbort = new AbortController();
+  const core = createTradingCore({
+    venues,
+    audit,
+    fills,
+    streamFills: createStreamFillsHandler({ hub: fills, shutdownSignal: deps.shutdownSignal }),
+    signal: venueAbort.signal,
+    clock,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    idempotencyMaxEntries: config.idempotencyMaxEntries,
+    orderRetentionMs: config.orderRetentionMs,
+    maxTerminalOrders: MAX_TERMINAL_ORDERS,
+    ...(riskLimits !== undefined ? { riskLimits } : {}),
+    recovered,
+    onError: (message, detail) => logger.error({ err: detail }, message),
+  });
+  const poller: VenuePoller = createVenuePoller({
+    adapters: venues,
+    sink: core.orders,
+    intervalMs: venuesFile.pollIntervalMs,
+    clock,
+    logger,
+    metrics: venueMetrics,
+  });
+  poller.start();
+  logger.info({ venues: [...venues.keys()], auditMode: config.auditMode, auditFile: config.auditMode === "off" ? undefined : config.auditFile }, "order pipeline ready");
+
+  let closed: Promise<void> | undefined;
+  return {
+    trading: core.service,
+    venues,
+    fills,
+    close: () =>
+      (closed ??= (async () => {
+        venueAbort.abort();
+        await poller.stop();
+        fills.close();
+        await closeVenues(venues);
+        // Last: every accepted order's events are on disk before the process exits.
+        await audit.close();
+      })()),
+  };
+}
