@@ -3,6 +3,8 @@
 /** One run, as the load generators print it (field names of ../shared/bench's Go loadgen). */
 export interface RunResult {
   protocol: string;
+  /** Which repetition of the whole sequence (--repeat); ratios compare runs of the same round. */
+  round?: number;
   loadgen?: string;
   mode: string;
   target_rate: number;
@@ -25,17 +27,27 @@ const ms = (us: number | undefined) => (us === undefined || Number.isNaN(us) ? "
 const f2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(2));
 
 /**
+ * Server CPU time per answered call: on a shared, noisy machine a server that
+ * gets less CPU serves less, but its cost per call moves much less.
+ */
+const cpuPerCall = (r: RunResult) =>
+  r.server_cpu === undefined || r.rps <= 0 ? "-" : String(Math.round((r.server_cpu / r.rps) * 1e6));
+
+/**
  * One row per run. "÷ gRPC" divides a closed-loop rps by the gRPC closed-loop
  * rps of the same sitting (the protocol targets are ratios, never absolutes).
  */
 export function renderTable(results: readonly RunResult[]): string {
-  const grpcClosed = results.find((r) => r.protocol === "grpc" && r.target_rate === 0)?.rps;
+  const rounds = [...new Set(results.map((r) => r.round))];
+  const grpcClosedOf = (round: number | undefined) =>
+    results.find((r) => r.protocol === "grpc" && r.target_rate === 0 && r.round === round)?.rps;
   const rows = [
-    "| protocol | loop | offered/s | rps | ÷ gRPC | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU | RSS MB | RSS 10 s / last | loadgen CPU | send lag p99 ms | errors |",
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    "| protocol | loop | offered/s | rps | ÷ gRPC | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU | CPU µs/call | RSS MB | RSS 10 s / last | loadgen CPU | send lag p99 ms | errors |",
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const r of results) {
     const closed = r.target_rate === 0;
+    const grpcClosed = grpcClosedOf(r.round);
     const ratio = closed && grpcClosed !== undefined && grpcClosed > 0 ? (r.rps / grpcClosed).toFixed(2) : "";
     const errs = Object.entries(r.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ") || "0";
     const series = r.rss_series ?? [];
@@ -43,16 +55,46 @@ export function renderTable(results: readonly RunResult[]): string {
     const last = series.at(-1);
     const rssTrend = at10 !== undefined && last !== undefined ? `${at10} / ${last[1]} (${last[0]} s)` : "-";
     rows.push(
-      `| ${r.protocol}${r.loadgen === "go" ? " (go loadgen)" : ""} | ${closed ? "closed" : "open"} | ${closed ? "max" : r.target_rate} | ` +
+      `| ${r.round !== undefined && rounds.length > 1 ? `r${r.round} ` : ""}${r.protocol}${r.loadgen === "go" ? " (go loadgen)" : ""} | ${closed ? "closed" : "open"} | ${closed ? "max" : r.target_rate} | ` +
         `${Math.round(r.rps).toLocaleString("en-US")} | ${ratio} | ${ms(r.p50_us)} | ${ms(r.p90_us)} | ${ms(r.p99_us)} | ` +
-        `${ms(r.p999_us)} | ${ms(r.max_us)} | ${f2(r.server_cpu)} | ${r.server_rss_mb === undefined ? "-" : Math.round(r.server_rss_mb)} | ` +
+        `${ms(r.p999_us)} | ${ms(r.max_us)} | ${f2(r.server_cpu)} | ${cpuPerCall(r)} | ${r.server_rss_mb === undefined ? "-" : Math.round(r.server_rss_mb)} | ` +
         `${rssTrend} | ${f2(r.loadgen_cpu)} | ${ms(r.send_lag_p99_us)} | ${errs} |`,
     );
+  }
+  // Per-round ratios and their median, as ../shared/bench/compare.sh does: the
+  // machine drifts between rounds, a ratio within a round much less.
+  let summary = "";
+  if (rounds.length > 1) {
+    const lines: string[] = [];
+    for (const proto of [...new Set(results.map((r) => r.protocol))]) {
+      if (proto === "grpc") continue;
+      const ratios: number[] = [];
+      const cpuRatios: number[] = [];
+      for (const round of rounds) {
+        const g = results.find((r) => r.protocol === "grpc" && r.target_rate === 0 && r.round === round);
+        const x = results.find((r) => r.protocol === proto && r.target_rate === 0 && r.round === round);
+        if (g === undefined || x === undefined || g.rps <= 0 || x.rps <= 0) continue;
+        ratios.push(x.rps / g.rps);
+        // The same ratio from CPU cost per call (gRPC's ÷ this protocol's): it
+        // holds up when another process steals CPU from one run and not the other.
+        if (g.server_cpu !== undefined && x.server_cpu !== undefined) {
+          cpuRatios.push(g.server_cpu / g.rps / (x.server_cpu / x.rps));
+        }
+      }
+      if (ratios.length === 0) continue;
+      const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor((v.length - 1) / 2)]!;
+      const list = (v: number[]) => v.map((x) => x.toFixed(2)).join(", ");
+      lines.push(
+        `${proto} ÷ gRPC per round: rps ${list(ratios)} (median ${median(ratios).toFixed(2)})` +
+          (cpuRatios.length > 0 ? `; by CPU per call ${list(cpuRatios)} (median ${median(cpuRatios).toFixed(2)})` : ""),
+      );
+    }
+    summary = `\n${lines.join("\n")}\n`;
   }
   const warn = results.some((r) => r.loadgen_cpu > 0.9)
     ? "\nwarning: a load generator used > 0.9 CPU: it may be the bottleneck of that run.\n"
     : "";
-  return `${rows.join("\n")}\n${warn}`;
+  return `${rows.join("\n")}\n${summary}${warn}`;
 }
 
 /**

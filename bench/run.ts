@@ -49,6 +49,7 @@ const help = `usage: npm run bench -- [options]
   --server-cmd CMD     shell command starting the server instead (reads PORT, AUDIT_FILE, AUDIT_MODE)
   --port P             server port                                     [50171]
   --venue V  --symbol S  --type market|limit                           [paper, BTC-USD, market]
+  --repeat N           run the whole sequence N times (rounds); closed-loop ratios to gRPC per round and their median [1]
   --label TEXT         free text saved with the results
 `;
 
@@ -78,6 +79,7 @@ const { values: a } = parseArgs({
     symbol: { type: "string", default: "BTC-USD" },
     type: { type: "string", default: "market" },
     label: { type: "string", default: "" },
+    repeat: { type: "string", default: "1" },
     help: { type: "boolean", default: false },
   },
 });
@@ -330,17 +332,22 @@ const settings =
   `${hasTaskset ? "" : " (taskset missing: NOT pinned)"}; load generator on CPU ${a["loadgen-cpu"]} (gRPC: ${grpcLoadgen})`;
 process.stderr.write(`bench: ${settings}\n`);
 
+const repeat = num("repeat", a.repeat, 1);
 const results: RunResult[] = [];
-for (const rate of rates) {
-  for (const protocol of chosen) {
-    process.stderr.write(`bench: ${protocol} ${rate > 0 ? `open loop ${rate}/s` : "closed loop"} ...`);
-    const r = await runOne(protocol, rate);
-    results.push(r);
-    writeFileSync(`${base}.jsonl`, `${JSON.stringify(r)}\n`, { flag: "a" });
-    const errs = Object.values(r.errors ?? {}).reduce((x, y) => x + y, 0);
-    process.stderr.write(
-      ` ${Math.round(r.rps)} rps, p99 ${(r.p99_us / 1000).toFixed(2)} ms, server CPU ${(r.server_cpu ?? NaN).toFixed(2)}, errors ${errs}\n`,
-    );
+for (let round = 1; round <= repeat; round++) {
+  for (const rate of rates) {
+    // Alternate the order between rounds so no protocol always runs first (warmer, or cooler, machine).
+    for (const protocol of round % 2 === 1 ? chosen : [...chosen].reverse()) {
+      process.stderr.write(`bench: ${repeat > 1 ? `round ${round}: ` : ""}${protocol} ${rate > 0 ? `open loop ${rate}/s` : "closed loop"} ...`);
+      const r = await runOne(protocol, rate);
+      r.round = round;
+      results.push(r);
+      writeFileSync(`${base}.jsonl`, `${JSON.stringify(r)}\n`, { flag: "a" });
+      const errs = Object.values(r.errors ?? {}).reduce((x, y) => x + y, 0);
+      process.stderr.write(
+        ` ${Math.round(r.rps)} rps, p99 ${(r.p99_us / 1000).toFixed(2)} ms, server CPU ${(r.server_cpu ?? NaN).toFixed(2)}, errors ${errs}\n`,
+      );
+    }
   }
 }
 

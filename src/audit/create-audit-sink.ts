@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { readAuditLog, type AuditReadStats } from "./audit-reader.js";
 import type { AuditEvent, AuditMode, AuditSink } from "./audit-sink.js";
 import { createJsonlAuditSink } from "./jsonl-sink.js";
+import type { AuditObserver } from "./group-commit.js";
 import { createNullAuditSink } from "./null-sink.js";
 import { createPostgresAuditSink } from "./postgres-sink.js";
 
@@ -43,8 +44,15 @@ export interface AuditLog extends AuditSink {
  * torn tail left by a crash (synchronously), so `read()` for recovery and the first append both
  * start on clean lines.
  */
-export async function createAuditSink(settings: AuditSettings, deps: { readonly logger?: Logger } = {}): Promise<AuditLog> {
+export interface AuditSinkDeps {
+  readonly logger?: Logger;
+  /** Told about every commit: src/metrics/audit-metrics.ts. */
+  readonly observer?: AuditObserver;
+}
+
+export async function createAuditSink(settings: AuditSettings, deps: AuditSinkDeps = {}): Promise<AuditLog> {
   const logger = deps.logger;
+  const observer = deps.observer;
   const onCorrupt = settings.onCorrupt ?? "skip";
   if (settings.mode === "off") {
     const sink = createNullAuditSink();
@@ -69,6 +77,7 @@ export async function createAuditSink(settings: AuditSettings, deps: { readonly 
       ...(settings.pgTable !== undefined ? { table: settings.pgTable } : {}),
       ...batch,
       ...(logger !== undefined ? { logger } : {}),
+      ...(observer !== undefined ? { observer } : {}),
     });
     return {
       mode: sink.mode,
@@ -85,6 +94,7 @@ export async function createAuditSink(settings: AuditSettings, deps: { readonly 
     ...batch,
     ...(settings.rotateBytes !== undefined ? { rotateBytes: settings.rotateBytes } : {}),
     ...(logger !== undefined ? { logger } : {}),
+    ...(observer !== undefined ? { observer } : {}),
   });
   return {
     mode: sink.mode,

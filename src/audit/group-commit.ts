@@ -25,6 +25,19 @@ export interface GroupCommitOptions<B extends { lines: number }> {
   commit(batch: B): Promise<void>;
   /** A failed commit, after which its callers are rejected. */
   onError(e: unknown, batch: B): void;
+  /** Told about every commit (metrics); see AuditObserver. */
+  readonly observer?: AuditObserver;
+}
+
+/**
+ * Watches commits for metrics (src/metrics/audit-metrics.ts). Called on the commit path, once
+ * per batch (not per line), so it must be cheap and must not throw.
+ */
+export interface AuditObserver {
+  /** A batch of `lines` lines was committed; `seconds` covers write + fsync (or the INSERT). */
+  committed(lines: number, seconds: number): void;
+  /** A commit of `lines` lines failed; its callers are rejected. */
+  failed(lines: number): void;
 }
 
 export interface GroupCommit {
@@ -45,6 +58,7 @@ const noop = (): void => {};
 export function createGroupCommit<B extends { lines: number }>(o: GroupCommitOptions<B>): GroupCommit {
   const batchMaxLines = Math.max(1, o.batchMaxLines);
   const batchMaxMs = Math.max(0, o.batchMaxMs);
+  const observer = o.observer;
   let cur = o.empty();
   let w: Waiters = { promise: undefined, resolve: noop, reject: noop, firstAt: 0 };
   let inflight = false;
@@ -86,10 +100,13 @@ export function createGroupCommit<B extends { lines: number }>(o: GroupCommitOpt
     cur = o.empty();
     w = { promise: undefined, resolve: noop, reject: noop, firstAt: 0 };
     inflight = true;
+    const started = observer !== undefined ? performance.now() : 0;
     try {
       await o.commit(batch);
+      observer?.committed(batch.lines, (performance.now() - started) / 1000);
       waiters.resolve();
     } catch (e) {
+      observer?.failed(batch.lines);
       o.onError(e, batch);
       waiters.reject(e instanceof Error ? e : new Error(String(e)));
     } finally {

@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import { encodeAuditEvent } from "./audit-codec.js";
 import { listSegmentsSync, repairTornTailSync } from "./audit-reader.js";
 import type { AuditSink } from "./audit-sink.js";
-import { createGroupCommit } from "./group-commit.js";
+import { acquireFileLock } from "./file-lock.js";
+import { createGroupCommit, type AuditObserver } from "./group-commit.js";
 
 /**
  * The file system calls the sink makes per batch. A seam for tests (count fsyncs, hold one
@@ -39,6 +40,13 @@ export interface JsonlAuditSinkOptions {
   readonly rotateBytes?: number;
   readonly logger?: Logger;
   readonly io?: AuditFileIo;
+  /**
+   * Take `<path>.lock` for as long as the sink is open (default true; see file-lock.ts). Throws
+   * FileLockedError at creation when another live process holds it.
+   */
+  readonly lock?: boolean;
+  /** Told about every commit (metrics). */
+  readonly observer?: AuditObserver;
 }
 
 /** Counters for metrics and tests. */
@@ -84,7 +92,8 @@ function fsyncDirSync(dir: string): void {
  *
  * Opening is synchronous (start-up only): the directory is created, a torn tail left by a crash
  * is truncated (see audit-reader.ts), and the file is opened for append. One process per file:
- * two gateways appending to the same file would interleave batches.
+ * two gateways appending to the same file would interleave batches, so `<path>.lock` is held
+ * while the sink is open (file-lock.ts).
  */
 export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSink {
   const file = opts.path;
@@ -97,10 +106,18 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
   const dir = path.dirname(file);
 
   fs.mkdirSync(dir, { recursive: true });
-  repairTornTailSync(file, logger);
-  const existed = fs.existsSync(file);
-  let fd = fs.openSync(file, "a");
-  if (!existed) fsyncDirSync(dir);
+  // Before the repair: a tail another gateway is writing right now is not torn, and must not be cut.
+  const lock = opts.lock === false ? undefined : acquireFileLock(file, logger !== undefined ? { logger } : {});
+  let fd: number;
+  try {
+    repairTornTailSync(file, logger);
+    const existed = fs.existsSync(file);
+    fd = fs.openSync(file, "a");
+    if (!existed) fsyncDirSync(dir);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   /** Bytes of the active file known to be complete lines (durable in fsync mode). */
   let size = fs.fstatSync(fd).size;
   let nextSegment = 1;
@@ -143,6 +160,7 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     mode,
     batchMaxLines,
     batchMaxMs,
+    ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     empty: () => ({ text: "", lines: 0 }),
     add(b, events) {
       for (let i = 0; i < events.length; i++) b.text += encodeAuditEvent(events[i]!);
@@ -180,6 +198,7 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
+        lock?.release();
       }
     });
     return closePromise;

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { decodeAuditLine, encodeAuditEvent } from "./audit-codec.js";
 import { AuditLogCorruptError } from "./audit-reader.js";
 import type { AuditEvent, AuditSink } from "./audit-sink.js";
-import { createGroupCommit } from "./group-commit.js";
+import { createGroupCommit, type AuditObserver } from "./group-commit.js";
 
 /**
  * The audit log in PostgreSQL, for deployments that already run it and want the log queryable
@@ -19,6 +19,10 @@ import { createGroupCommit } from "./group-commit.js";
  *
  * Append-only: triggers refuse UPDATE, DELETE and TRUNCATE, so a bug or a stray script cannot
  * rewrite history (a superuser can still drop the trigger: that is an explicit, visible act).
+ *
+ * One writer per table: the sink holds a session advisory lock on it while open (as the JSONL
+ * sink holds `<file>.lock`), so a second gateway pointed at the same table refuses to start
+ * instead of interleaving its orders into the first one's log.
  */
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -42,6 +46,14 @@ export interface PostgresAuditSinkOptions {
   readonly batchMaxLines?: number;
   readonly batchMaxMs?: number;
   readonly logger?: Logger;
+  /** Told about every commit (metrics). */
+  readonly observer?: AuditObserver;
+  /**
+   * Hold a session advisory lock on the table while open (default true), so two gateways never
+   * append to one log. PostgreSQL drops it when the session ends, so a crashed gateway leaves
+   * no stale lock behind.
+   */
+  readonly lock?: boolean;
 }
 
 export interface PostgresAuditSink extends AuditSink {
@@ -84,6 +96,43 @@ export async function ensureAuditTable(pool: pg.Pool, table: string): Promise<vo
   }
 }
 
+function lockKey(table: string): string {
+  return `trading-gateway audit log ${table}`;
+}
+
+/**
+ * Takes the table's session advisory lock on a client kept out of the pool's rotation until
+ * close; refuses (throws) when another session holds it.
+ */
+async function lockTable(pool: pg.Pool, table: string, logger: Logger | undefined): Promise<TableLock> {
+  const client = await pool.connect();
+  try {
+    const r = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [lockKey(table)]);
+    if (r.rows[0]?.locked !== true) {
+      throw new Error(
+        `audit table ${table} is in use by another gateway (it holds the PostgreSQL advisory lock on it); ` +
+          "two gateways must not append to one audit log: give each its own AUDIT_PG_TABLE",
+      );
+    }
+  } catch (e) {
+    client.release();
+    throw e;
+  }
+  const held: TableLock = { client, lost: false };
+  // The lock dies with this session; appends still work through other sessions, so say it loudly.
+  // (Also: an 'error' on a checked-out client without a listener would crash the process.)
+  client.on("error", (e) => {
+    held.lost = true;
+    logger?.error({ err: e, table }, "audit: the session holding the audit table lock failed; the table is no longer locked");
+  });
+  return held;
+}
+
+interface TableLock {
+  readonly client: pg.PoolClient;
+  lost: boolean;
+}
+
 interface Batch {
   lines: number;
   ts: string[];
@@ -98,13 +147,18 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   const ownsPool = opts.pool === undefined;
   const pool =
     opts.pool ??
-    new pg.Pool({ connectionString: opts.connectionString, max: 2, application_name: "trading-gateway-audit" });
+    // One session holds the table lock, one commits batches, one serves reads (recovery, fill archive).
+    // connectionTimeoutMillis: an unreachable server fails start-up (and a commit) with an error
+    // after 10 s instead of hanging it (pg waits forever by default).
+    new pg.Pool({ connectionString: opts.connectionString, max: 3, application_name: "trading-gateway-audit", connectionTimeoutMillis: 10_000 });
   const mode = opts.mode;
   const batchMaxLines = Math.max(1, opts.batchMaxLines ?? 256);
   const batchMaxMs = Math.max(0, opts.batchMaxMs ?? 0);
   const logger = opts.logger;
+  let lock: TableLock | undefined;
   try {
     await ensureAuditTable(pool, table);
+    if (opts.lock !== false) lock = await lockTable(pool, table, logger);
   } catch (e) {
     if (ownsPool) await pool.end().catch(() => {});
     throw e;
@@ -119,6 +173,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     mode,
     batchMaxLines,
     batchMaxMs,
+    ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     empty: () => ({ lines: 0, ts: [], event: [], orderId: [], line: [] }),
     add(b, events) {
       for (const e of events) {
@@ -162,6 +217,12 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   let closePromise: Promise<void> | undefined;
   function close(): Promise<void> {
     closePromise ??= group.close().then(async () => {
+      if (lock !== undefined) {
+        // Unlock explicitly: with a caller-owned pool the session lives on after release().
+        if (!lock.lost) await lock.client.query("SELECT pg_advisory_unlock(hashtext($1))", [lockKey(table)]).catch(() => (lock!.lost = true));
+        // A broken session is destroyed, not handed to the next caller of the pool.
+        lock.client.release(lock.lost);
+      }
       if (ownsPool) await pool.end();
     });
     return closePromise;

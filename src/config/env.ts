@@ -23,6 +23,8 @@ export interface Setting<S extends StringSchema = StringSchema> {
   /** What a valid value looks like, used in error messages and --help. */
   readonly expects: string;
   readonly schema: S;
+  /** Hides secrets (a password in a URL) when an invalid value is echoed in an error message. */
+  readonly redact?: (raw: string) => string;
 }
 
 function setting<S extends StringSchema>(
@@ -156,6 +158,49 @@ const auditMode = v.pipe(
   v.transform((m): "fsync" | "buffered" | "off" => (m === "none" ? "off" : m)),
 );
 
+/** `table` or `schema.table`, as src/audit/postgres-sink.ts quotes it (identifiers cannot be bound as SQL parameters). */
+const PG_TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
+
+const pgTable = v.pipe(v.string(), v.trim(), v.regex(PG_TABLE_RE));
+
+/**
+ * A PostgreSQL connection string. Checked for shape only (the server is reached at start-up);
+ * never echoed back whole, since it may hold a password.
+ */
+const pgUrl = v.pipe(
+  v.optional(v.string()),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const s = dataset.value?.trim() ?? "";
+    if (s === "") return undefined;
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      addIssue({ message: "not a URL" });
+      return NEVER;
+    }
+    if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") {
+      addIssue({ message: `scheme ${u.protocol} is not postgres: or postgresql:` });
+      return NEVER;
+    }
+    return s;
+  }),
+);
+
+/** The connection string without its password, for logs and messages. */
+export function redactPgUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    // Without a //host part there is no user:password to find: the whole text may be the secret.
+    if (u.host === "") return `(a ${u.protocol} URL without a host)`;
+    if (u.password !== "") u.password = "***";
+    for (const k of [...u.searchParams.keys()]) if (/pass|secret|key/i.test(k)) u.searchParams.set(k, "***");
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
 // --- the table -------------------------------------------------------------
 
 /** Every setting. Keys are the Config property names. */
@@ -194,13 +239,20 @@ export const settings = {
   fastPath: setting("FAST_PATH", "on", "on|off", "Serve unary gRPC calls on the HTTP/2 fast path (bypasses the Fastify compat layer).", flag),
   // --- pipeline (wired by src/main.ts; used by the order pipeline, audit and fills) ---
   auditMode: setting("AUDIT_MODE", "fsync", "fsync|buffered|off (none = off)", "Audit log durability: fsync before answering, buffered writes, or no audit.", auditMode),
-  auditFile: setting("AUDIT_FILE", "./data/audit.jsonl", "a file path", "Audit log file (JSON lines).", v.pipe(v.string(), v.trim(), v.minLength(1))),
-  auditBatchLines: setting("AUDIT_BATCH_LINES", "256", "an integer >= 1", "Most audit lines written by one write/fsync.", int(1, 1_000_000)),
-  auditBatchMs: setting("AUDIT_BATCH_MS", "2", "milliseconds", "Longest an audit line waits for its batch.", int(0, 60_000)),
-  auditRotateBytes: setting("AUDIT_ROTATE_BYTES", "1073741824", "bytes, 0 = never", "Rotate the audit file when it grows past this.", int(0, Number.MAX_SAFE_INTEGER)),
-  idempotencyTtlMs: setting("IDEMPOTENCY_TTL_MS", "86400000", "milliseconds", "How long an idempotency key is remembered.", int(1, 30 * 86_400_000)),
-  idempotencyMaxEntries: setting("IDEMPOTENCY_MAX_ENTRIES", "1000000", "an integer >= 1", "Most idempotency keys remembered in memory.", int(1, 100_000_000)),
-  orderRetentionMs: setting("ORDER_RETENTION_MS", "86400000", "milliseconds", "How long terminal orders stay queryable in memory.", int(1, 30 * 86_400_000)),
+  auditBackend: setting("AUDIT_BACKEND", "jsonl", "jsonl|postgres", "Where the audit log is kept: `jsonl` (AUDIT_FILE, fsync'd group commits) or `postgres` (AUDIT_PG_URL, table AUDIT_PG_TABLE, one multi-row INSERT per batch). Start-up recovery reads from the same back-end.", oneOf(["jsonl", "postgres"])),
+  auditFile: setting("AUDIT_FILE", "./data/audit.jsonl", "a file path", "Audit log file (JSON lines), with AUDIT_BACKEND=jsonl. Locked by `<AUDIT_FILE>.lock` (holding the pid) while a gateway runs: a second gateway on the same file refuses to start; a lock whose process is gone is taken over with a warning.", v.pipe(v.string(), v.trim(), v.minLength(1))),
+  auditPgUrl: {
+    ...setting("AUDIT_PG_URL", undefined, "postgres://user[:password]@host[:port]/database", "PostgreSQL connection string; required with AUDIT_BACKEND=postgres. Its password is never logged.", pgUrl),
+    redact: redactPgUrl,
+  },
+  auditPgTable: setting("AUDIT_PG_TABLE", "audit_log", "table or schema.table (letters, digits, _)", "Audit table with AUDIT_BACKEND=postgres; created (append-only: UPDATE/DELETE/TRUNCATE refused) if absent.", pgTable),
+  auditOnCorrupt: setting("AUDIT_ON_CORRUPT", "skip", "skip|fail", "A damaged audit line/row met by start-up recovery: `skip` logs a warning naming it and goes on, `fail` refuses to start. A torn last line (crash mid-write) is always repaired.", oneOf(["skip", "fail"])),
+  auditBatchLines: setting("AUDIT_BATCH_LINES", "256", "an integer >= 1", "A batch is committed (one write+fsync, or one INSERT) as soon as it holds this many lines, without waiting for AUDIT_BATCH_MS. One commit runs at a time and the lines that arrive meanwhile all go in the next one, which can be larger.", int(1, 1_000_000)),
+  auditBatchMs: setting("AUDIT_BATCH_MS", "0", "milliseconds", "Longest the first line of a batch may wait for more lines before the batch is committed. 0: commit as soon as no commit is in flight; batches still form under load from the lines that arrive during a commit, and a lone order pays one fsync and no timer. A value > 0 holds every batch up to this long (fewer, larger commits, higher latency at low load).", int(0, 60_000)),
+  auditRotateBytes: setting("AUDIT_ROTATE_BYTES", "1073741824", "bytes, 0 = never", "AUDIT_BACKEND=jsonl: rotate the audit file into numbered segments (`<AUDIT_FILE>.000001`, ...) before it grows past this; recovery reads them all.", int(0, Number.MAX_SAFE_INTEGER)),
+  idempotencyTtlMs: setting("IDEMPOTENCY_TTL_MS", "86400000", "milliseconds", "How long an idempotency key de-duplicates retries, counted from the order. This is the de-dup window only while fewer than IDEMPOTENCY_MAX_ENTRIES keys are held; beyond that the least recently used keys are forgotten sooner.", int(1, 30 * 86_400_000)),
+  idempotencyMaxEntries: setting("IDEMPOTENCY_MAX_ENTRIES", "250000", "an integer >= 1", "Most idempotency keys kept in memory (about 840 bytes each: 250000 is about 210 MB). Bounds memory whatever the order rate: at 15,000 orders/s the cap is reached after about 17 s and memory stays flat, and the effective de-dup window is then about IDEMPOTENCY_MAX_ENTRIES / order rate.", int(1, 100_000_000)),
+  orderRetentionMs: setting("ORDER_RETENTION_MS", "86400000", "milliseconds", "How long a terminal (filled, canceled, rejected, expired) order stays queryable in memory (GetOrderStatus). At most 100,000 terminal orders are kept whatever their age (oldest dropped first), so under load the cap, not this, decides. Same as IDEMPOTENCY_TTL_MS by default, so an order a retry replays can still be looked up. Every order stays in the audit log.", int(1, 30 * 86_400_000)),
   paperPrices: setting("PAPER_PRICES", "", "SYMBOL=price,SYMBOL=price", "Reference prices for the paper venue (market orders fill at these).", v.pipe(v.optional(v.string(), ""), v.trim())),
   riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", "Per-account risk limits; unset: built-in defaults.", optionalString),
   venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
@@ -240,10 +292,11 @@ export function loadConfig(
       out[key] = r.output;
     } else {
       const detail = r.issues.find((i) => i.type === "custom" || i.type === "raw_transform")?.message;
+      const shown = raw !== undefined && s.redact !== undefined ? s.redact(raw) : raw;
       issues.push({
         env: s.env,
-        value: raw,
-        message: `${s.env}=${JSON.stringify(raw ?? "")} is invalid: expected ${s.expects}${detail !== undefined ? ` (${detail})` : ""}`,
+        value: shown,
+        message: `${s.env}=${JSON.stringify(shown ?? "")} is invalid: expected ${s.expects}${detail !== undefined ? ` (${detail})` : ""}`,
       });
     }
   }
@@ -255,6 +308,9 @@ export function loadConfig(
   }
   if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) {
     issues.push({ env: "TLS_CA_FILE", value: config.tlsCaFile, message: "TLS_CA_FILE (mTLS) needs TLS_CERT_FILE and TLS_KEY_FILE" });
+  }
+  if (config.auditBackend === "postgres" && config.auditPgUrl === undefined) {
+    issues.push({ env: "AUDIT_PG_URL", value: undefined, message: "AUDIT_PG_URL is required with AUDIT_BACKEND=postgres (e.g. postgres://user@127.0.0.1:5432/gateway)" });
   }
   if (config.apiKeys.length === 0 && !config.allowInsecurePublic && !isLoopbackHost(config.host)) {
     issues.push({

@@ -48,3 +48,65 @@ export function createRpcMetrics(opts: MetricsOptions = {}): RpcMetrics {
     }),
   };
 }
+
+/**
+ * The audit log's commits (src/audit/group-commit.ts calls `committed`/`failed` once per batch).
+ * No labels: one audit log per process, and its back-end is a setting, not a dimension.
+ */
+export interface AuditMetrics {
+  readonly events: Counter;
+  readonly batches: Counter;
+  readonly batchLines: Histogram;
+  readonly commitSeconds: Histogram;
+  readonly errors: Counter;
+  /** The observer to give createAuditSink (structurally src/audit/group-commit.ts AuditObserver). */
+  committed(lines: number, seconds: number): void;
+  failed(lines: number): void;
+}
+
+export function createAuditMetrics(registry: Registry): AuditMetrics {
+  // A core rebuilt on the same registry (a restart in one process) keeps counting on the same series.
+  const reuse = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const events = reuse("audit_events_total", () => new Counter({ name: "audit_events_total", help: "Audit events committed (written, and fsync'd in fsync mode).", registers: [registry] }));
+  const batches = reuse("audit_batches_total", () => new Counter({ name: "audit_batches_total", help: "Audit batches committed: one write+fsync (JSONL) or one INSERT (PostgreSQL) each.", registers: [registry] }));
+  const batchLines = reuse(
+    "audit_batch_lines",
+    () =>
+      new Histogram({
+        name: "audit_batch_lines",
+        help: "Events per committed audit batch (1 at low load; grows under load as lines wait for the commit in flight).",
+        buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+        registers: [registry],
+      }),
+  );
+  const commitSeconds = reuse(
+    "audit_commit_seconds",
+    () =>
+      new Histogram({
+        name: "audit_commit_seconds",
+        help: "Time to commit one audit batch: write+fsync (JSONL) or the INSERT (PostgreSQL). Callers in fsync mode wait at least this long.",
+        buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers: [registry],
+      }),
+  );
+  const errors = reuse(
+    "audit_errors_total",
+    () => new Counter({ name: "audit_errors_total", help: "Audit batch commits that failed (their callers got an error; see the log).", registers: [registry] }),
+  );
+  return {
+    events,
+    batches,
+    batchLines,
+    commitSeconds,
+    errors,
+    committed(lines, seconds) {
+      events.inc(lines);
+      batches.inc();
+      batchLines.observe(lines);
+      commitSeconds.observe(seconds);
+    },
+    failed() {
+      errors.inc();
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import type { GatewayError } from "../domain/errors.js";
 import type { Order } from "../domain/order.js";
 import { err, ok, type Result } from "../domain/result.js";
+import { createAuditGuard, outcomeNotRecorded, type AuditGuard } from "../pipeline/audit-guard.js";
 import type { CallInfo } from "../pipeline/place-order.js";
 import type { Clock } from "../pipeline/types.js";
 import type { VenueAdapter } from "../venues/adapter.js";
@@ -14,6 +15,8 @@ export interface CancelOrderDeps {
   /** Gateway shutdown; the caller's own cancellation is not passed on (see place-order.ts). */
   readonly signal: AbortSignal;
   readonly onError?: (message: string, detail: unknown) => void;
+  /** Shared with PlaceOrder: once an append failed, cancels are refused too (see audit-guard.ts). */
+  readonly auditGuard?: AuditGuard;
 }
 
 export type CancelOrder = (ref: OrderRef, call: CallInfo) => Promise<Result<Order, GatewayError>>;
@@ -22,17 +25,24 @@ const noop = (): void => {};
 
 /**
  * CancelOrder. A working order (NEW, PARTIALLY_FILLED) goes PENDING_CANCEL
- * (audited before the venue call), then through the venue:
+ * (audited, and durable, before the venue call), then through the venue:
  * - confirmed: CANCELED (or FILLED if it executed first) and answered;
  * - refused / unknown to the venue: back to working, FAILED_PRECONDITION with the venue's reason;
  * - rate limited / unavailable: back to working, RESOURCE_EXHAUSTED / UNAVAILABLE (retry);
  * - unknown outcome: stays PENDING_CANCEL and is answered so; reconciliation settles it.
  * A terminal order is FAILED_PRECONDITION naming its status; PENDING_NEW and
  * PENDING_CANCEL are FAILED_PRECONDITION too (nothing to cancel yet / already cancelling).
+ *
+ * Audit failure fails closed, as in PlaceOrder: a cancel whose request cannot
+ * be recorded is not sent (the order goes back to working), one whose outcome
+ * cannot be recorded is answered UNAVAILABLE naming the order, and either way
+ * every later cancel is refused: a cancel nobody can prove was sent is worse
+ * than an operator cancelling at the venue while the gateway is restarted.
  */
 export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
   const { clock, orders, venues, signal } = deps;
   const onError = deps.onError ?? noop;
+  const guard = deps.auditGuard ?? createAuditGuard();
 
   return async function cancelOrder(ref: OrderRef, call: CallInfo): Promise<Result<Order, GatewayError>> {
     const found = findOrder(orders, ref, call.principal);
@@ -41,10 +51,20 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
     if (adapter === undefined) {
       return err({ kind: "unavailable", message: `venue ${found.value.venue} of order ${found.value.orderId} is not configured` });
     }
+    const refused = guard.refusal();
+    if (refused !== undefined) return err(refused);
     const requested = orders.requestCancel(found.value.orderId, call.requestId, clock.nowMs());
     if (!requested.ok) return requested;
-    const pre = orders.commit(requested.value);
-    if (pre !== null) pre.catch(noop); // durability is awaited through the final append
+    try {
+      // Durable before the venue hears of it, as for new orders (see place-order.ts).
+      const pre = orders.commit(requested.value);
+      if (pre !== null) await pre;
+    } catch (e) {
+      // Not sent: put the order back to working (its events cannot be written either) and refuse.
+      guard.failed(`cancel of order ${found.value.orderId} not recorded before its venue call; it was not sent`, e);
+      orders.cancelRejected(found.value.orderId, "audit log unavailable", call.requestId, clock.nowMs());
+      return err(guard.refusal()!);
+    }
 
     let res: Awaited<ReturnType<VenueAdapter["cancelOrder"]>>;
     try {
@@ -84,9 +104,13 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
       }
       applied ??= orders.cancelRejected(requested.value.order.orderId, failure!.message, call.requestId, now);
     }
-    const p = orders.commit(applied);
-    if (p !== null) await p;
-    else if (pre !== null) await pre;
+    try {
+      const p = orders.commit(applied);
+      if (p !== null) await p;
+    } catch (e) {
+      guard.failed(`cancel events of order ${applied.order.orderId} not recorded`, e);
+      return err(outcomeNotRecorded("the cancel", applied.order.orderId, "query the order with GetOrderStatus before acting on it"));
+    }
     return failure === undefined ? ok(applied.order) : err(failure);
   };
 }

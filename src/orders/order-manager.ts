@@ -7,6 +7,7 @@ import { err, ok, type Result } from "../domain/result.js";
 import type { Clock, FillPublisher, IdSource } from "../pipeline/types.js";
 import type { OrderUpdateSink, VenueOrderUpdate } from "../venues/adapter.js";
 import { createLinkedMap } from "../idempotency/linked-map.js";
+import type { AuditGuard } from "../pipeline/audit-guard.js";
 
 export interface OrderManagerOptions {
   readonly clock: Clock;
@@ -22,6 +23,8 @@ export interface OrderManagerOptions {
   readonly maxTerminalOrders?: number;
   /** Told about venue updates that could not be applied (impossible transitions, failed audit). */
   readonly onError?: (message: string, detail: unknown) => void;
+  /** Tripped when a venue update's events (fills from polls) cannot be appended; see audit-guard.ts. */
+  readonly auditGuard?: AuditGuard;
 }
 
 export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
@@ -180,21 +183,28 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     let newFills: Fill[] | undefined;
     let filled = cur.filledQuantity;
     let average = cur.averageFillPrice;
+    let notional = rec.notional;
+    // Trade ids this update applies first. They join `rec` only once the update is applied: an update
+    // refused half-way must not mark its trades as seen, or the next poll would drop them for good.
+    let fresh: string[] | undefined;
     for (const vf of update.fills) {
       const tid = vf.venueTradeId;
-      if (rec.firstTradeId === "") rec.firstTradeId = tid;
-      else if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true) continue;
-      else (rec.tradeIds ??= new Set()).add(tid);
+      if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true || fresh?.includes(tid) === true) continue;
+      (fresh ??= []).push(tid);
       if (filled === "0" || filled === "") {
         // First fill: no arithmetic needed (the common MARKET case).
         filled = vf.quantity;
         average = vf.price;
+      } else if (average === "") {
+        // Earlier executions came as a venue total without a price: the average stays unknown
+        // rather than guessed (and mul(filled, "") would throw mid-update).
+        filled = formatDecimal(dec(filled).plus(vf.quantity));
       } else {
-        const prevNotional = rec.notional ?? mul(filled, average);
+        const prevNotional = notional ?? mul(filled, average);
         const qty = dec(filled).plus(vf.quantity);
-        rec.notional = prevNotional.plus(mul(vf.quantity, vf.price));
+        notional = prevNotional.plus(mul(vf.quantity, vf.price));
         filled = formatDecimal(qty);
-        average = formatDecimal(div(rec.notional, qty));
+        average = formatDecimal(div(notional, qty));
       }
       (newFills ??= []).push({
         sequence: hub.nextSequence(),
@@ -219,7 +229,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     if (vq !== undefined && vq !== "" && vq !== filled && compare(vq, filled === "" ? "0" : filled) > 0) {
       filled = vq;
       if (update.averageFillPrice !== undefined && update.averageFillPrice !== "") average = update.averageFillPrice;
-      rec.notional = undefined;
+      notional = undefined;
     }
     // A venue saying NEW for an order with fills is a stale poll; keep PARTIALLY_FILLED through the table.
     if (next === OrderStatus.NEW && filled !== "0" && filled !== "") {
@@ -227,6 +237,13 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       if (!pf.ok) return pf;
       next = pf.value;
     }
+    if (fresh !== undefined) {
+      for (const tid of fresh) {
+        if (rec.firstTradeId === "") rec.firstTradeId = tid;
+        else (rec.tradeIds ??= new Set()).add(tid);
+      }
+    }
+    rec.notional = notional;
 
     const venueOrderId = update.venueOrderId !== "" ? update.venueOrderId : cur.venueOrderId;
     const rejectReason = update.rejectReason ?? cur.rejectReason;
@@ -393,8 +410,14 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         onError(`venue ${source} update for order ${orderId} not applied: ${r.error.message}`, r.error);
         return;
       }
-      const p = manager.commit(r.value);
-      if (p !== null) await p;
+      try {
+        const p = manager.commit(r.value);
+        if (p !== null) await p;
+      } catch (e) {
+        // Un-audited fills: the gateway stops taking orders; the caller (poller) logs and goes on.
+        options.auditGuard?.failed(`venue ${source} update of order ${orderId} not recorded`, e);
+        throw e;
+      }
     },
   };
   return manager;

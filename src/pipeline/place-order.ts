@@ -7,6 +7,7 @@ import type { IdempotencyStore } from "../idempotency/store.js";
 import type { Applied, OrderManager } from "../orders/order-manager.js";
 import type { VenueAdapter, VenueError } from "../venues/adapter.js";
 import { deriveVenueClientOrderId } from "../venues/client-order-id.js";
+import { createAuditGuard, outcomeNotRecorded, type AuditGuard } from "./audit-guard.js";
 import { decideIdempotency, idempotencyScopeKey, requestFingerprint } from "./idempotency.js";
 import type { RiskCheck } from "./risk.js";
 import { routeOrder } from "./route.js";
@@ -44,6 +45,12 @@ export interface PlaceOrderDeps {
   readonly signal: AbortSignal;
   /** Told about venue answers the state machine refuses (a venue adapter bug). */
   readonly onError?: (message: string, detail: unknown) => void;
+  /**
+   * Trips on the first failed audit append and then refuses new orders
+   * (shared with CancelOrder and the order manager). Default: a guard of
+   * this pipeline's own, which nobody outside hears about.
+   */
+  readonly auditGuard?: AuditGuard;
 }
 
 export type PlaceOrder = (input: PlaceOrderInput, call: CallInfo) => Promise<Result<PlaceOrderResult, GatewayError>>;
@@ -94,14 +101,21 @@ const noop = (): void => {};
  * Audit: every event of the order carries the order; the first and the last
  * event of the call carry `idempotency` {key, fingerprint}, so start-up
  * recovery rebuilds the key with the outcome the client was given. For real
- * venues `order_received` is appended before the venue call (write-ahead, not
- * awaited: the group commit keeps order, so the final append being durable
- * implies it is); for the in-process paper venue everything goes in one
- * append. The answer waits for the final append when the sink says so.
+ * venues `order_received` is appended, and awaited, before the venue call
+ * (write-ahead); for the in-process paper venue, which forgets everything on
+ * restart, everything goes in one append. The answer waits for the final
+ * append when the sink says so.
+ *
+ * Audit failure fails closed (audit-guard.ts): a write-ahead append that
+ * fails stops the order before the venue call; a final append that fails
+ * keeps the idempotency entry (a retry is a replay, never a second venue
+ * order) and answers UNAVAILABLE naming the order whose outcome is not on
+ * record; either way the guard trips and new orders are refused until restart.
  */
 export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
   const { clock, validate, risk, venues, idempotency: store, orders, audit, signal } = deps;
   const onError = deps.onError ?? noop;
+  const guard = deps.auditGuard ?? createAuditGuard();
   const inFlight = new Map<string, InFlight>();
 
   async function execute(spec: OrderSpec, key: string, fingerprint: string, call: CallInfo, nowMs: number): Promise<Result<PlaceOrderResult, GatewayError>> {
@@ -124,8 +138,13 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const checked = risk(spec);
     if (!checked.ok) {
       store.set(key, { fingerprint, outcome: checked, storedAtMs: nowMs }, nowMs);
-      const p = audit.append([{ ts: nowMs, type: "order_rejected", requestId: call.requestId, idempotency: idem, error: checked.error }]);
-      if (p !== null) await p;
+      try {
+        const p = audit.append([{ ts: nowMs, type: "order_rejected", requestId: call.requestId, idempotency: idem, error: checked.error }]);
+        if (p !== null) await p;
+      } catch (e) {
+        guard.failed(`risk rejection of client order ${spec.clientOrderId} (account ${spec.account}) not recorded`, e);
+        return err({ kind: "unavailable", message: `${guard.refusal()!.message}; the risk rejection of this request was not recorded` });
+      }
       return checked;
     }
 
@@ -139,12 +158,21 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const venueClientOrderId = adapter.kind === "paper" ? key : deriveVenueClientOrderId(adapter.kind, key);
     const order = orders.createPending(spec, venueClientOrderId, nowMs);
     const received: AuditEvent = { ts: nowMs, type: "order_received", requestId: call.requestId, idempotency: idem, order };
-    let writeAhead = false;
-    if (adapter.kind !== "paper") {
-      writeAhead = true;
-      const p = audit.append([received]);
-      // Durability is awaited through the final append (same ordered log); a failure shows there too.
-      if (p !== null) p.catch(noop);
+    const writeAhead = adapter.kind !== "paper";
+    if (writeAhead) {
+      try {
+        // Awaited (one group commit in fsync mode) before anything leaves: a real venue keeps the order
+        // across our restarts, so the log must know it first. That costs a batch window on a path
+        // that then waits for a remote venue anyway.
+        const p = audit.append([received]);
+        if (p !== null) await p;
+      } catch (e) {
+        // Nothing has left yet: stop here rather than send an order the log does not know about.
+        guard.failed(`order ${order.orderId} not recorded before its venue call; it was not sent`, e);
+        const r = orders.reject(order.orderId, "audit log unavailable", call.requestId, clock.nowMs(), guard.refusal());
+        if (r.ok) orders.releaseClientOrderId(order);
+        return err(guard.refusal()!);
+      }
     }
 
     let res: Awaited<ReturnType<VenueAdapter["placeOrder"]>>;
@@ -185,9 +213,15 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const n = events.length;
     if (n > 0) events[n - 1] = { ...events[n - 1]!, idempotency: idem };
     if (!writeAhead) events.unshift(received);
+    // Stored before the append and kept if it fails: the venue may have the order, so a retry must replay.
     if (failure === undefined) store.set(key, { fingerprint, outcome: ok(applied.order), storedAtMs: nowMs }, now);
-    const p = orders.commit(applied);
-    if (p !== null) await p;
+    try {
+      const p = orders.commit(applied);
+      if (p !== null) await p;
+    } catch (e) {
+      guard.failed(`events of order ${applied.order.orderId} not recorded`, e);
+      return err(outcomeNotRecorded("this order", applied.order.orderId, "query it with GetOrderStatus or retry with the same key (a retry never sends a second order)"));
+    }
     return failure === undefined ? ok({ order: applied.order, replayed: false }) : err(failure);
   }
 
@@ -221,6 +255,8 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const d = decideIdempotency(prior, fingerprint, spec);
     if (d.kind === "conflict") return err(d.error);
     if (d.kind === "replay") return replayOf(prior!.outcome);
+    const refused = guard.refusal();
+    if (refused !== undefined) return err(refused);
 
     const promise = execute(spec, key, fingerprint, call, nowMs);
     inFlight.set(key, { fingerprint, promise });

@@ -39,8 +39,13 @@ export type RiskCheck = (spec: OrderSpec) => Result<OrderSpec, GatewayError>;
 function compileLimits(l: SymbolLimits, where: string): CompiledLimits {
   const parse = (s: string | undefined, name: string): Decimal | undefined => {
     if (s === undefined) return undefined;
-    const d = dec(s);
-    if (!d.isFinite() || d.isNegative()) throw new Error(`risk limits: ${where}.${name} must be a non-negative decimal, got "${s}"`);
+    let d: Decimal | undefined;
+    try {
+      d = dec(s);
+    } catch {
+      d = undefined;
+    }
+    if (d === undefined || !d.isFinite() || d.isNegative()) throw new Error(`risk limits: ${where}.${name} must be a non-negative decimal, got "${s}"`);
     return d;
   };
   return { maxQuantity: parse(l.maxQuantity, "maxQuantity"), maxNotional: parse(l.maxNotional, "maxNotional") };

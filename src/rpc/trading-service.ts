@@ -16,6 +16,7 @@ import { createCancelOrder, type CancelOrder } from "../orders/cancel-order.js";
 import { findOrder } from "../orders/find-order.js";
 import { createOrderManager, type OrderManager } from "../orders/order-manager.js";
 import { applyRecoveredState, type RecoveredState } from "../orders/recover.js";
+import { createAuditGuard, type AuditFailureListener, type AuditGuard } from "../pipeline/audit-guard.js";
 import { createPlaceOrder, type CallInfo, type PlaceOrder } from "../pipeline/place-order.js";
 import { createRiskCheck, type RiskLimitsConfig } from "../pipeline/risk.js";
 import { createIdSource, systemClock, type Clock, type IdSource } from "../pipeline/types.js";
@@ -133,6 +134,18 @@ export interface TradingCoreOptions {
   readonly recovered?: RecoveredState;
   /** Venue answers that could not be applied, audit failures of background updates. */
   readonly onError?: (message: string, detail: unknown) => void;
+  /**
+   * Called once, on the first failed audit append: from then on PlaceOrder
+   * and CancelOrder answer UNAVAILABLE "audit log unavailable" until restart.
+   * The server flips health to NOT_SERVING here.
+   */
+  readonly onAuditFailure?: AuditFailureListener;
+  /**
+   * A guard made by the caller (createAuditGuard(listener)), for failures only
+   * the sink sees, e.g. a buffered-mode write error reported by its error hook.
+   * When given, `onAuditFailure` is not used.
+   */
+  readonly auditGuard?: AuditGuard;
 }
 
 export interface TradingCore {
@@ -142,6 +155,8 @@ export interface TradingCore {
   /** Also the OrderUpdateSink for venue pollers / reconcilers. */
   readonly orders: OrderManager;
   readonly idempotency: IdempotencyStore;
+  /** `healthy` is false once an audit append failed. */
+  readonly auditGuard: AuditGuard;
 }
 
 /** Builds the whole order pipeline from plain settings: main.ts wiring is one call. */
@@ -155,6 +170,7 @@ export function createTradingCore(options: TradingCoreOptions): TradingCore {
     ...(options.idempotencyMaxEntries !== undefined ? { maxEntries: options.idempotencyMaxEntries } : {}),
   });
   const onError = options.onError ?? (() => {});
+  const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
   // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
   const orders = createOrderManager({
     clock,
@@ -163,6 +179,7 @@ export function createTradingCore(options: TradingCoreOptions): TradingCore {
     audit,
     fills: options.fills,
     onError,
+    auditGuard,
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
     ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
   });
@@ -178,9 +195,10 @@ export function createTradingCore(options: TradingCoreOptions): TradingCore {
     audit,
     signal,
     onError,
+    auditGuard,
   });
-  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError });
+  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
   const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
-  return { service, placeOrder, cancelOrder, orders, idempotency };
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
 }

@@ -4,9 +4,11 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
-import type { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { AuditLogCorruptError } from "../audit/audit-reader.js";
 import { createAuditSink } from "../audit/create-audit-sink.js";
 import type { AuditLog } from "../audit/create-audit-sink.js";
+import { redactPgUrl } from "../config/env.js";
 import type { Config } from "../config/env.js";
 import { loadVenuesFile } from "../config/venues-file.js";
 import type { VenuesFile } from "../config/venues-file.js";
@@ -16,6 +18,7 @@ import { createAuditFillArchive } from "../fills/audit-fill-archive.js";
 import { createFillHub } from "../fills/fill-hub.js";
 import type { FillHub } from "../fills/fill-hub.js";
 import { createStreamFillsHandler } from "../fills/stream-fills.js";
+import { createAuditMetrics } from "../metrics/metrics.js";
 import { recoverState } from "../orders/recover.js";
 import type { RiskLimitsConfig } from "../pipeline/risk.js";
 import { createIdSource, systemClock } from "../pipeline/types.js";
@@ -146,29 +149,46 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     };
   }
 
+  const auditMetrics = createAuditMetrics(deps.registry);
+  const auditWhere =
+    config.auditBackend === "postgres"
+      ? `AUDIT_PG_URL ${redactPgUrl(config.auditPgUrl ?? "")} table ${config.auditPgTable}`
+      : `AUDIT_FILE ${config.auditFile}`;
   let audit: AuditLog;
   try {
     audit = await createAuditSink(
       {
         mode: config.auditMode,
+        backend: config.auditBackend,
         file: config.auditFile,
+        ...(config.auditPgUrl !== undefined ? { pgUrl: config.auditPgUrl } : {}),
+        pgTable: config.auditPgTable,
+        onCorrupt: config.auditOnCorrupt,
         batchMaxLines: config.auditBatchLines,
         batchMaxMs: config.auditBatchMs,
         rotateBytes: config.auditRotateBytes,
       },
-      { logger },
+      { logger, observer: auditMetrics },
     );
   } catch (e) {
-    // Most often a path that cannot be created or written: name the setting.
-    throw new StartupConfigError(`AUDIT_FILE ${config.auditFile} (AUDIT_MODE=${config.auditMode}): ${(e as Error).message}`);
+    // A path that cannot be created or written, a log locked by another gateway, a database
+    // that cannot be reached: name the setting.
+    throw new StartupConfigError(`${auditWhere} (AUDIT_MODE=${config.auditMode}): ${(e as Error).message}`);
   }
-  const recovered = await recoverState(audit.read(), {
-    nowMs: clock.nowMs(),
-    idempotencyTtlMs: config.idempotencyTtlMs,
-    idempotencyMaxEntries: config.idempotencyMaxEntries,
-    orderRetentionMs: config.orderRetentionMs,
-    maxTerminalOrders: MAX_TERMINAL_ORDERS,
-  });
+  let recovered: Awaited<ReturnType<typeof recoverState>>;
+  try {
+    recovered = await recoverState(audit.read(), {
+      nowMs: clock.nowMs(),
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      idempotencyMaxEntries: config.idempotencyMaxEntries,
+      orderRetentionMs: config.orderRetentionMs,
+      maxTerminalOrders: MAX_TERMINAL_ORDERS,
+    });
+  } catch (e) {
+    await audit.close().catch(() => {});
+    const hint = e instanceof AuditLogCorruptError ? " (AUDIT_ON_CORRUPT=fail; with skip the damaged line is logged and left out)" : "";
+    throw new StartupConfigError(`${auditWhere}: cannot recover state from the audit log: ${(e as Error).message}${hint}`);
+  }
   if (recovered.events > 0) logger.info({ events: recovered.events, orders: recovered.orders.size }, "state recovered from the audit log");
 
   const fills = createFillHub({
@@ -211,6 +231,13 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     ...(riskLimits !== undefined ? { riskLimits } : {}),
     recovered,
     onError: (message, detail) => logger.error({ err: detail }, message),
+    // The pipeline refuses orders and cancels from now on (fail closed); load balancers and
+    // clients watching health move to another gateway, and an operator must restart this one.
+    onAuditFailure: (message, cause) => {
+      health.set("", ServingStatus.NOT_SERVING);
+      health.set(TradingGateway.typeName, ServingStatus.NOT_SERVING);
+      logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
+    },
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -221,7 +248,14 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     metrics: venueMetrics,
   });
   poller.start();
-  logger.info({ venues: [...venues.keys()], auditMode: config.auditMode, auditFile: config.auditMode === "off" ? undefined : config.auditFile }, "order pipeline ready");
+  logger.info(
+    {
+      venues: [...venues.keys()],
+      auditMode: config.auditMode,
+      ...(config.auditMode === "off" ? {} : { auditBackend: config.auditBackend, audit: auditWhere }),
+    },
+    "order pipeline ready",
+  );
 
   let closed: Promise<void> | undefined;
   return {

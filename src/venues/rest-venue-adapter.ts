@@ -3,12 +3,13 @@ import type { Order, OrderType, TimeInForce } from "../domain/order.js";
 import type { Clock } from "../pipeline/types.js";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
-import type { VenueAdapter, VenueCallContext, VenueError, VenueOrderUpdate } from "./adapter.js";
+import { compare } from "../domain/decimal.js";
+import type { VenueAdapter, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate } from "./adapter.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.js";
 import { createHttpClient } from "./http-client.js";
 import type { OutboundLimiter } from "./outbound-limiter.js";
-import type { Operation, TranslateInput, UnsignedRequest } from "./translator.js";
-import { synthesizeFill } from "./translator.js";
+import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "./translator.js";
+import { checkShapeAgainstEnums, newExecutions, synthesizeFill, translateRequest } from "./translator.js";
 import type { VenueMetrics, VenueOutcome } from "./venue-metrics.js";
 
 /**
@@ -33,10 +34,53 @@ export interface VenueDialect {
    * turns fill increases into one synthetic fill (see synthesizeFill).
    */
   readonly cumulativeFillsOnly?: boolean;
+  /**
+   * Venues that list an order's executions (Binance myTrades): when an order
+   * answer shows more filled than the gateway knows and lists no trades, the
+   * executions are fetched, so fills keep the venue's trade ids and fees
+   * instead of becoming one fee-less synthesized fill. Any failure falls back
+   * to synthesizing: a fill without its fee beats a missing fill.
+   */
+  readonly trades?: TradesHook;
   /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
   usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
   /** Default back-off when a 429/418 carries no Retry-After. */
   readonly defaultBackoffMs?: { readonly 429: number; readonly 418: number };
+}
+
+/** How a venue lists the executions of one order. Pure parts; the shell sends. */
+export interface TradesHook {
+  /** Outbound-limit weight of one request (Binance myTrades with orderId: 20). */
+  readonly weight: number;
+  /** The request; `update` carries the venue order id the answer just gave. */
+  request(input: TranslateInput, update: VenueOrderUpdate): UnsignedRequest;
+  /** Every execution of the order, oldest first. */
+  parse(response: HttpResponse): Result<VenueFill[], VenueError>;
+}
+
+/** The parts of a dialect each venue writes itself; the rest comes from its translator rules (see rulesDialect). */
+export type OwnDialectParts = Omit<VenueDialect, "kind" | "weights" | "defaultBackoffMs" | "checkOrderShape" | "translate"> &
+  Partial<Pick<VenueDialect, "checkOrderShape" | "translate">>;
+
+/**
+ * A dialect driven by translator rules: the enum maps decide which order
+ * shapes the venue takes and the request rules build every request, unless
+ * the venue overrides them in `own` (odd encodings, shapes the enums cannot say).
+ */
+export function rulesDialect(
+  kind: string,
+  facts: { readonly weights: Readonly<Record<Operation, number>>; readonly defaultBackoffMs?: { readonly 429: number; readonly 418: number } },
+  rules: TranslatorRules,
+  own: OwnDialectParts,
+): VenueDialect {
+  return {
+    kind,
+    weights: facts.weights,
+    ...(facts.defaultBackoffMs !== undefined ? { defaultBackoffMs: facts.defaultBackoffMs } : {}),
+    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
+    translate: (op, input) => translateRequest(op, input, rules),
+    ...own,
+  };
 }
 
 /** Deployment settings of one venue, already validated and with secrets resolved. */
@@ -121,14 +165,8 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
       return err(sent.error);
     }
     const res = sent.value;
-    const used = dialect.usedWeight?.(res.headers);
-    if (used !== undefined) deps.limiter?.observeUsed(config.limiterKey, used);
-    if (res.status === 429 || res.status === 418) {
-      const ms = retryAfterMs(res.headers["retry-after"]) ?? backoffDefaults[res.status];
-      backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + ms);
-      setServing(false);
-      return err({ kind: "rate_limited", reason: `venue ${config.name} answered HTTP ${res.status}`, retryAfterMs: ms });
-    }
+    const limited = observeLimits(res);
+    if (limited !== undefined) return err(limited);
     if (res.status >= 500) {
       failures++;
       if (failures >= threshold) setServing(false);
@@ -138,14 +176,63 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     }
     failures = 0;
     setServing(true);
-    let parsed = dialect.parse(op, res, input);
+    const parsed = dialect.parse(op, res, input);
     // A rate-limit answer in the body (Kraken's EAPI:Rate limit exceeded, Binance -1003/-1015)
     // backs the venue off just like an HTTP 429.
     if (!parsed.ok && parsed.error.kind === "rate_limited") {
       backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
     }
-    if (parsed.ok && dialect.cumulativeFillsOnly) parsed = ok(synthesizeFill(order, parsed.value, deps.clock.nowMs()));
-    return parsed;
+    if (!parsed.ok || !dialect.cumulativeFillsOnly) return parsed;
+    return ok(await completeFills(order, parsed.value, input, ctx));
+  }
+
+  /** Learns the venue's used budget from an answer; a 429/418 backs the venue off and is returned as an error. */
+  function observeLimits(res: HttpResponse): VenueError | undefined {
+    const used = dialect.usedWeight?.(res.headers);
+    if (used !== undefined) deps.limiter?.observeUsed(config.limiterKey, used);
+    if (res.status !== 429 && res.status !== 418) return undefined;
+    const ms = retryAfterMs(res.headers["retry-after"]) ?? backoffDefaults[res.status];
+    backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + ms);
+    setServing(false);
+    return { kind: "rate_limited", reason: `venue ${config.name} answered HTTP ${res.status}`, retryAfterMs: ms };
+  }
+
+  /** Fills for an answer with totals only: the venue's own trades when it lists them, else one synthesized fill. */
+  async function completeFills(order: Order, update: VenueOrderUpdate, input: TranslateInput, ctx: VenueCallContext): Promise<VenueOrderUpdate> {
+    const hook = dialect.trades;
+    if (hook !== undefined && update.fills.length === 0 && update.filledQuantity !== undefined && update.venueOrderId !== "") {
+      if (compare(update.filledQuantity, order.filledQuantity === "" ? "0" : order.filledQuantity) > 0) {
+        const trades = await fetchTrades(hook, order, update, input, ctx);
+        const fresh = trades === undefined ? undefined : newExecutions(order, update, trades);
+        if (fresh !== undefined) return { ...update, fills: fresh };
+        deps.logger?.info({ venue: config.name, orderId: order.orderId }, "venue trades unavailable or incomplete; synthesizing the fill from totals");
+      }
+    }
+    return synthesizeFill(order, update, deps.clock.nowMs());
+  }
+
+  /** One trades request under the same limits, back-off and deadline as any call; undefined on any failure. */
+  async function fetchTrades(hook: TradesHook, order: Order, update: VenueOrderUpdate, input: TranslateInput, ctx: VenueCallContext): Promise<VenueFill[] | undefined> {
+    const now = deps.clock.nowMs();
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (now < backoffUntil || timeoutMs <= 0) return undefined;
+    if (deps.limiter !== undefined && !deps.limiter.tryAcquire(config.limiterKey, hook.weight).ok) return undefined;
+    const signed = dialect.sign(hook.request(input, update), config.baseUrl, now);
+    if (!signed.ok) return undefined;
+    const started = performance.now();
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    let result: Result<VenueFill[], VenueError>;
+    if (!sent.ok) result = err(sent.error);
+    else {
+      const limited = observeLimits(sent.value);
+      result = limited !== undefined ? err(limited) : hook.parse(sent.value);
+    }
+    deps.metrics.observeRequest(config.name, "trades", result.ok ? "ok" : result.error.kind, (performance.now() - started) / 1000);
+    if (!result.ok) {
+      deps.logger?.info({ venue: config.name, op: "trades", orderId: order.orderId, error: result.error }, "venue call failed");
+      return undefined;
+    }
+    return result.value;
   }
 
   /** For venues that cancel/query only by their own id: learn it first from the client order id. */
@@ -191,6 +278,16 @@ export function parseJson(bodyText: string): Result<unknown, VenueError> {
   } catch {
     return err({ kind: "protocol", reason: "venue answer is not valid JSON" });
   }
+}
+
+/**
+ * The common answer prologue: a non-2xx answer becomes the venue's error
+ * (mapped from its body when that parses), a 2xx answer must be JSON.
+ */
+export function parseJsonAnswer(res: HttpResponse, mapError: (status: number, body: unknown) => VenueError): Result<unknown, VenueError> {
+  const json = parseJson(res.bodyText);
+  if (res.status < 200 || res.status >= 300) return err(mapError(res.status, json.ok ? json.value : null));
+  return json;
 }
 
 /** Builds an absolute URL from base URL, path and already-encoded query string. */

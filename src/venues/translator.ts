@@ -370,31 +370,11 @@ export function parseOrderAnswer(json: unknown, rules: TranslatorRules, answer: 
   if (rules.partialWhenFilled && status === OrderStatus.NEW && filled.value !== "" && new Decimal(filled.value).gt(0)) {
     status = OrderStatus.PARTIALLY_FILLED;
   }
-  const fills: VenueFill[] = [];
+  let fills: VenueFill[] = [];
   if (answer.fills) {
-    const arr = getPath(root, answer.fills.path);
-    if (arr !== undefined && arr !== null) {
-      if (!Array.isArray(arr)) return err({ kind: "protocol", reason: `venue answer field ${answer.fills.path} is not a list` });
-      for (const f of arr) {
-        const id = scalar(getPath(f, answer.fills.tradeId));
-        const q = decimalOrEmpty(getPath(f, answer.fills.quantity), "fill quantity");
-        const p = decimalOrEmpty(getPath(f, answer.fills.price), "fill price");
-        const fee = decimalOrEmpty(getPath(f, answer.fills.fee), "fill fee");
-        if (!q.ok) return q;
-        if (!p.ok) return p;
-        if (!fee.ok) return fee;
-        if (id === "" || q.value === "" || p.value === "") return err({ kind: "protocol", reason: "venue fill lacks id, quantity or price" });
-        const t = Number(scalar(getPath(f, answer.fills.timeMs)));
-        fills.push({
-          venueTradeId: id,
-          quantity: q.value,
-          price: p.value,
-          fee: fee.value === "" ? "0" : fee.value,
-          feeCurrency: scalar(getPath(f, answer.fills.feeCurrency)),
-          timeMs: Number.isFinite(t) ? t : 0,
-        });
-      }
-    }
+    const parsed = parseFills(root, answer.fills);
+    if (!parsed.ok) return parsed;
+    fills = parsed.value;
   }
   const reason = scalar(getPath(root, answer.rejectReason));
   return ok({
@@ -405,6 +385,68 @@ export function parseOrderAnswer(json: unknown, rules: TranslatorRules, answer: 
     ...(reason !== "" ? { rejectReason: reason } : {}),
     fills,
   });
+}
+
+/**
+ * The executions listed at `rule.path` of `json` (absent or null = none),
+ * each with the venue's trade id, quantity, price and fee ("0" when the venue
+ * gives none). Pure; a malformed execution is a `protocol` error.
+ */
+export function parseFills(json: unknown, rule: FillsRule): Result<VenueFill[], VenueError> {
+  const arr = getPath(json, rule.path);
+  const fills: VenueFill[] = [];
+  if (arr === undefined || arr === null) return ok(fills);
+  if (!Array.isArray(arr)) return err({ kind: "protocol", reason: `venue answer field ${rule.path || "(root)"} is not a list` });
+  for (const f of arr) {
+    const id = scalar(getPath(f, rule.tradeId));
+    const q = decimalOrEmpty(getPath(f, rule.quantity), "fill quantity");
+    const p = decimalOrEmpty(getPath(f, rule.price), "fill price");
+    const fee = decimalOrEmpty(getPath(f, rule.fee), "fill fee");
+    if (!q.ok) return q;
+    if (!p.ok) return p;
+    if (!fee.ok) return fee;
+    if (id === "" || q.value === "" || p.value === "") return err({ kind: "protocol", reason: "venue fill lacks id, quantity or price" });
+    const t = Number(scalar(getPath(f, rule.timeMs)));
+    fills.push({
+      venueTradeId: id,
+      quantity: q.value,
+      price: p.value,
+      fee: fee.value === "" ? "0" : fee.value,
+      feeCurrency: scalar(getPath(f, rule.feeCurrency)),
+      timeMs: Number.isFinite(t) ? t : 0,
+    });
+  }
+  return ok(fills);
+}
+
+/**
+ * Of `trades`, the venue's complete list of the order's executions in the
+ * order they happened, those the gateway has not counted yet: the leading
+ * trades that make up the filled quantity it knows are skipped (it may know
+ * them as real trades or as one synthesized fill), then trades are taken up
+ * to the venue's new total. undefined when the list does not explain that
+ * total exactly (a trade not listed yet, a known total that falls inside a
+ * trade): the caller then falls back to synthesizeFill rather than risk
+ * counting an execution twice or not at all.
+ */
+export function newExecutions(order: Order, update: VenueOrderUpdate, trades: readonly VenueFill[]): VenueFill[] | undefined {
+  if (update.filledQuantity === undefined) return undefined;
+  const before = new Decimal(order.filledQuantity === "" ? "0" : order.filledQuantity);
+  const total = new Decimal(update.filledQuantity);
+  let cum = new Decimal(0);
+  const out: VenueFill[] = [];
+  for (const t of trades) {
+    if (cum.eq(total)) break;
+    const next = cum.plus(t.quantity);
+    if (next.lte(before)) {
+      cum = next;
+      continue;
+    }
+    if (cum.lt(before) || next.gt(total)) return undefined;
+    out.push(t);
+    cum = next;
+  }
+  return cum.eq(total) && out.length > 0 ? out : undefined;
 }
 
 /**

@@ -104,6 +104,44 @@ describe("postgres audit sink", { skip }, () => {
     await sink.close();
   });
 
+  test("one gateway per table: a second sink on a table in use is refused; the lock goes with close or with the session", async () => {
+    const table = `${schema}.audit_lock`;
+    const first = await createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: table });
+    await assert.rejects(
+      createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: table }),
+      /audit table .*audit_lock is in use by another gateway.*AUDIT_PG_TABLE/,
+    );
+    // Another table is independent.
+    const other = await createPostgresAuditSink({ pool, table: `${schema}.audit_lock2`, mode: "fsync" });
+    await other.close();
+    await first.close();
+    const second = await createPostgresAuditSink({ pool, table, mode: "fsync" });
+    await second.append([sampleEvent(1)]);
+    // A gateway that dies without closing: its session ends and so does the lock.
+    // Only the session holding THIS table's lock (a bigint key: classid = high half, objid = low half).
+    const c = await pool.query<{ pid: number }>(
+      `SELECT l.pid FROM pg_locks l, (SELECT hashtext($1)::bigint AS k) h
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.classid::text::bigint = ((h.k >> 32) & 4294967295) AND l.objid::text::bigint = (h.k & 4294967295)
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [`trading-gateway audit log ${table}`],
+    );
+    assert.equal(c.rows.length, 1, "the lock is one session lock, visible in pg_locks");
+    await pool.query("SELECT pg_terminate_backend($1)", [c.rows[0]!.pid]);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        const third = await createPostgresAuditSink({ connectionString: url, table, mode: "fsync" });
+        await third.close();
+        break;
+      } catch (e) {
+        assert.ok(Date.now() < deadline, String(e));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await second.close().catch(() => {});
+  });
+
   test("createAuditSink with AUDIT_BACKEND=postgres appends and reads back through the same interface", async () => {
     const audit = await createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: `${schema}.audit_factory`, batchMaxMs: 0 });
     const p = audit.append([sampleEvent(1), sampleEvent(2)]);

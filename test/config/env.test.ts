@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { defaultConfig, formatHelp, formatSettingsMarkdown, loadConfig, parseApiKeys, parseCli, settings } from "../../src/config/env.js";
+import { defaultConfig, formatHelp, formatSettingsMarkdown, loadConfig, parseApiKeys, parseCli, redactPgUrl, settings } from "../../src/config/env.js";
 
 const HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"; // sha256("test")
 
@@ -87,4 +87,49 @@ test("--help and the README table list every setting with its default", () => {
     assert.ok(md.includes(`\`${s.env}\``), s.env);
   }
   assert.match(help, /PORT {2}\(default: "50051"/);
+});
+
+test("audit settings: defaults, and the postgres back-end needs AUDIT_PG_URL", () => {
+  const c = defaultConfig();
+  assert.equal(c.auditBackend, "jsonl");
+  assert.equal(c.auditPgUrl, undefined);
+  assert.equal(c.auditPgTable, "audit_log");
+  assert.equal(c.auditOnCorrupt, "skip");
+  assert.equal(c.auditBatchMs, 0, "commit as soon as no commit is in flight");
+  assert.equal(c.idempotencyMaxEntries, 250_000, "~210 MB at ~840 B per key, flat under load");
+  assert.equal(c.orderRetentionMs, c.idempotencyTtlMs, "a replayed order can still be looked up");
+
+  const missing = loadConfig({ AUDIT_BACKEND: "postgres" });
+  assert.ok(!missing.ok);
+  assert.deepEqual(missing.error.map((i) => i.env), ["AUDIT_PG_URL"]);
+  assert.match(missing.error[0]!.message, /AUDIT_PG_URL is required with AUDIT_BACKEND=postgres/);
+
+  const good = loadConfig({ AUDIT_BACKEND: "Postgres", AUDIT_PG_URL: " postgres://gw@db:5432/trading ", AUDIT_PG_TABLE: "audit.log_v1", AUDIT_ON_CORRUPT: "fail" });
+  assert.ok(good.ok);
+  assert.equal(good.value.auditBackend, "postgres");
+  assert.equal(good.value.auditPgUrl, "postgres://gw@db:5432/trading");
+  assert.equal(good.value.auditPgTable, "audit.log_v1");
+  assert.equal(good.value.auditOnCorrupt, "fail");
+});
+
+test("bad audit settings are named; a password in AUDIT_PG_URL is never echoed", () => {
+  const r = loadConfig({
+    AUDIT_BACKEND: "sqlite",
+    AUDIT_PG_URL: "mysql://gw:s3cret@db/trading",
+    AUDIT_PG_TABLE: 'x"; DROP TABLE y; --',
+    AUDIT_ON_CORRUPT: "ignore",
+  });
+  assert.ok(!r.ok);
+  const byEnv = new Map(r.error.map((i) => [i.env, i.message]));
+  assert.deepEqual([...byEnv.keys()].sort(), ["AUDIT_BACKEND", "AUDIT_ON_CORRUPT", "AUDIT_PG_TABLE", "AUDIT_PG_URL"]);
+  assert.match(byEnv.get("AUDIT_BACKEND")!, /expected jsonl\|postgres/);
+  assert.match(byEnv.get("AUDIT_ON_CORRUPT")!, /expected skip\|fail/);
+  assert.match(byEnv.get("AUDIT_PG_TABLE")!, /expected table or schema\.table/);
+  assert.match(byEnv.get("AUDIT_PG_URL")!, /scheme mysql: is not postgres: or postgresql:/);
+  for (const i of r.error) assert.ok(!i.message.includes("s3cret") && !String(i.value).includes("s3cret"), i.message);
+  assert.match(byEnv.get("AUDIT_PG_URL")!, /gw:\*\*\*@db/);
+  const unparsable = loadConfig({ AUDIT_PG_URL: "gw:s3cret@@ db" });
+  assert.ok(!unparsable.ok);
+  assert.ok(!unparsable.error[0]!.message.includes("s3cret"));
+  assert.equal(redactPgUrl("postgresql://u:pw@h/db?sslpassword=k&sslmode=require"), "postgresql://u:***@h/db?sslpassword=***&sslmode=require");
 });

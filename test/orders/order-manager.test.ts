@@ -187,3 +187,29 @@ test("OrderUpdateSink: openOrders per venue, applyVenueUpdate audits and publish
   assert.equal(r.value.order.filledQuantity, "1.5");
   assert.equal(r.value.order.averageFillPrice, "3");
 });
+
+test("a venue total without a price, then a trade: quantities add up and the average stays unknown (no throw)", () => {
+  const { orders } = setup();
+  const o = orders.createPending(spec({ quantity: "4" }), "vc", 1_000);
+  const a1 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [], { filledQuantity: "1" }), "r1", 2_000);
+  assert.ok(a1.ok);
+  assert.equal(a1.value.order.filledQuantity, "1");
+  assert.equal(a1.value.order.averageFillPrice, "");
+  const a2 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("t2", "0.5", "100")]), "r2", 3_000);
+  assert.ok(a2.ok);
+  assert.equal(a2.value.order.filledQuantity, "1.5");
+  assert.equal(a2.value.order.averageFillPrice, "");
+  assert.equal(a2.value.fills.length, 1);
+});
+
+test("an update that fails half-way marks none of its trades as seen: the next poll still applies them", () => {
+  const { orders } = setup();
+  const o = orders.createPending(spec({ quantity: "4" }), "vc", 1_000);
+  // A malformed second trade (adapters validate decimals; this is the belt to their braces).
+  assert.throws(() => orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("t1", "1", "100"), vf("t2", "x", "100")]), "r1", 2_000));
+  assert.equal(orders.get(o.orderId)?.filledQuantity, "0");
+  const again = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("t1", "1", "100")]), "r2", 3_000);
+  assert.ok(again.ok);
+  assert.equal(again.value.fills.length, 1);
+  assert.equal(again.value.order.filledQuantity, "1");
+});

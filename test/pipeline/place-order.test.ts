@@ -228,3 +228,18 @@ test("fills of concurrent orders are published in sequence order after their fsy
   // The log holds them in the same order.
   assert.deepEqual(s.audit.events.filter((e) => e.fill !== undefined).map((e) => e.fill!.sequence), [1n, 2n, 3n, 4n, 5n, 6n]);
 });
+
+test("real venues: order_received is durable before the venue call (write-ahead awaited)", async () => {
+  const s = setup({ audit: "fsync", autoFlush: false });
+  const p = s.placeOrder(marketOrder({ venue: "scripted" }), call());
+  for (let i = 0; i < 20 && s.audit.pending < 1; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(s.audit.pending, 1);
+  assert.equal(s.scripted.placed.length, 0, "nothing leaves before the log knows the order");
+  s.audit.flush();
+  for (let i = 0; i < 20 && s.audit.pending < 1; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(s.scripted.placed.length, 1);
+  s.audit.flush();
+  const r = await p;
+  assert.ok(r.ok && r.value.order.status === OrderStatus.FILLED);
+  assert.deepEqual(s.audit.events.map((e) => e.type), ["order_received", "fill", "order_filled"]);
+});

@@ -54,5 +54,5 @@ test("max quantity, max notional and allowed symbols, per account with symbol ov
 
 test("a malformed limit fails at construction, not on the first order", () => {
   assert.throws(() => createRiskCheck({ a: { maxQuantity: "-1" } }, refs), /a\.maxQuantity/);
-  assert.throws(() => createRiskCheck({ a: { maxNotional: "lots" } }, refs));
+  assert.throws(() => createRiskCheck({ a: { maxNotional: "lots" } }, refs), /a\.maxNotional must be a non-negative decimal, got "lots"/);
 });

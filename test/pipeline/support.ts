@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditSink } from "../../src/audit/audit-sink.js";
-import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/domain/order.js";
+import { OrderStatus, OrderType, TimeInForce } from "../../src/domain/order.js";
 import type { PlaceOrderInput } from "../../src/pipeline/validate.js";
+import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
 
 /** An in-memory AuditSink. `buffered` answers null; `fsync` answers a promise resolved by flush(). */
 export interface MemoryAudit extends AuditSink {
@@ -8,19 +9,21 @@ export interface MemoryAudit extends AuditSink {
   /** Resolves every pending append (fsync mode). */
   flush(): void;
   readonly pending: number;
-  /** Makes later appends fail (fsync mode: reject; buffered: throw). */
-  failWith(e: Error | undefined): void;
+  /** Makes later appends fail (fsync mode: reject; buffered: throw), after `skip` more that succeed. */
+  failWith(e: Error | undefined, skip?: number): void;
 }
 
 export function createMemoryAudit(mode: "buffered" | "fsync" = "buffered", autoFlush = true): MemoryAudit {
   const events: AuditEvent[] = [];
   let waiting: Array<() => void> = [];
   let failure: Error | undefined;
+  let skipping = 0;
   return {
     mode,
     events,
     append(batch: readonly AuditEvent[]): Promise<void> | null {
-      if (failure !== undefined) {
+      if (failure !== undefined && skipping > 0) skipping -= 1;
+      else if (failure !== undefined) {
         if (mode === "buffered") throw failure;
         return Promise.reject(failure);
       }
@@ -37,8 +40,9 @@ export function createMemoryAudit(mode: "buffered" | "fsync" = "buffered", autoF
     get pending(): number {
       return waiting.length;
     },
-    failWith(e: Error | undefined): void {
+    failWith(e: Error | undefined, skip = 0): void {
       failure = e;
+      skipping = skip;
     },
     async close(): Promise<void> {},
   };
@@ -46,20 +50,7 @@ export function createMemoryAudit(mode: "buffered" | "fsync" = "buffered", autoF
 
 /** A valid MARKET IOC order on paper BTC-USD; override any field. */
 export function marketOrder(over: Partial<PlaceOrderInput> = {}): PlaceOrderInput {
-  return {
-    clientOrderId: "c-1",
-    account: "acct-1",
-    venue: "paper",
-    symbol: "BTC-USD",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: "1.5",
-    price: "",
-    stopPrice: "",
-    idempotencyKey: "",
-    ...over,
-  };
+  return { ...MARKET_ORDER_FIELDS, price: "", stopPrice: "", idempotencyKey: "", ...over };
 }
 
 export function limitOrder(over: Partial<PlaceOrderInput> = {}): PlaceOrderInput {

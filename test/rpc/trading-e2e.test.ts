@@ -3,31 +3,17 @@ import assert from "node:assert/strict";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { OrderStatus, OrderType, Side, TimeInForce, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { createFillHub } from "../../src/fills/fill-hub.js";
-import { createTradingCore } from "../../src/rpc/trading-service.js";
-import { createCounterIds, systemClock } from "../../src/pipeline/types.js";
-import type { VenueAdapter } from "../../src/venues/adapter.js";
-import { createPaperVenue } from "../../src/venues/paper/paper-venue.js";
+import { OrderStatus, OrderType, TimeInForce, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { startServer } from "../helpers/start-server.js";
-import { createMemoryAudit } from "../pipeline/support.js";
+import { createTestTradingCore, MARKET_ORDER_FIELDS } from "../helpers/trading-core.js";
 
 // The same rules over the real server, once per protocol: the errors and their details must
 // survive gRPC (grpc-status-details-bin), gRPC-Web and Connect encodings.
 test("PlaceOrder / replay / reuse / malformed / cancel / lookup over gRPC, gRPC-Web and Connect", async (t) => {
-  const shutdown = new AbortController();
-  const hub = createFillHub({ retain: 100, subscriberBuffer: 16 });
-  const paper = createPaperVenue({ clock: systemClock, ids: createCounterIds("p") });
-  const core = createTradingCore({
-    venues: new Map<string, VenueAdapter>([["paper", paper]]),
-    audit: createMemoryAudit("buffered"),
-    fills: hub,
-    signal: shutdown.signal,
-  });
+  const { core, hub } = createTestTradingCore();
   const srv = await startServer({ trading: core.service, config: { rateLimitRps: 0 } });
   t.after(async () => {
     hub.close();
-    shutdown.abort();
     await srv.close();
   });
   const transports: Array<[string, Transport]> = [
@@ -37,16 +23,7 @@ test("PlaceOrder / replay / reuse / malformed / cancel / lookup over gRPC, gRPC-
   ];
   for (const [name, transport] of transports) {
     const client = createClient(TradingGateway, transport);
-    const base = {
-      clientOrderId: `${name}-1`,
-      account: "acct-1",
-      venue: "paper",
-      symbol: "BTC-USD",
-      side: Side.BUY,
-      type: OrderType.MARKET,
-      timeInForce: TimeInForce.IOC,
-      quantity: "1.5",
-    };
+    const base = { ...MARKET_ORDER_FIELDS, clientOrderId: `${name}-1` };
     const first = await client.placeOrder(base);
     assert.equal(first.order?.status, OrderStatus.FILLED, name);
     assert.equal(first.replayed, false);

@@ -1,63 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Code, ConnectError, createClient, createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { OrderStatus, OrderType, Side, TimeInForce, TradingGateway, type PlaceOrderRequest } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { Code } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createFillHub } from "../../src/fills/fill-hub.js";
-import { principalKey, requestIdKey } from "../../src/interceptors/context-keys.js";
-import { createTradingCore, type TradingCoreOptions } from "../../src/rpc/trading-service.js";
-import { createCounterIds } from "../../src/pipeline/types.js";
-import type { VenueAdapter } from "../../src/venues/adapter.js";
-import { createPaperVenue } from "../../src/venues/paper/paper-venue.js";
-import { createManualClock, createMemoryAudit, createScriptedVenue } from "../pipeline/support.js";
-import { PlaceOrderRequestSchema } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { OrderStatus, OrderType, Side, TimeInForce, type PlaceOrderRequest, type PlaceOrderRequestSchema } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { createTestTradingCore, MARKET_ORDER_FIELDS, rpcError } from "../helpers/trading-core.js";
 
 type PlaceInit = MessageInitShape<typeof PlaceOrderRequestSchema>;
 
-/** Test stand-in for the auth interceptor: "x-accounts: a,b" restricts the principal. */
-const testAuth: Interceptor = (next) => async (req) => {
-  const accounts = req.header.get("x-accounts");
-  if (accounts !== null) req.contextValues.set(principalKey, { keyId: "test", accounts: new Set(accounts.split(",")) });
-  req.contextValues.set(requestIdKey, "rid-1");
-  return next(req);
-};
-
-function setup(over: Partial<TradingCoreOptions> = {}) {
-  const clock = createManualClock();
-  const audit = createMemoryAudit("buffered");
-  const hub = createFillHub({ retain: 100, subscriberBuffer: 16 });
-  const paper = createPaperVenue({ clock, ids: createCounterIds("p") });
-  const scripted = createScriptedVenue();
-  const venues = new Map<string, VenueAdapter>([["paper", paper], ["scripted", scripted]]);
-  const core = createTradingCore({ venues, audit, fills: hub, signal: new AbortController().signal, clock, ...over });
-  const routes = (router: ConnectRouter) => router.service(TradingGateway, core.service);
-  const transport = createRouterTransport(routes, { router: { interceptors: [testAuth] } });
-  const client = createClient(TradingGateway, transport);
-  return { clock, audit, hub, paper, scripted, core, client };
-}
-
-const market = (over: PlaceInit = {}): PlaceInit => ({
-  clientOrderId: "c-1",
-  account: "acct-1",
-  venue: "paper",
-  symbol: "BTC-USD",
-  side: Side.BUY,
-  type: OrderType.MARKET,
-  timeInForce: TimeInForce.IOC,
-  quantity: "1.5",
-  ...over,
-});
+const setup = createTestTradingCore;
+const market = (over: PlaceInit = {}): PlaceInit => ({ ...MARKET_ORDER_FIELDS, ...over });
 const limit = (over: PlaceInit = {}): PlaceInit => market({ type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "100.25", ...over });
 
-async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (e) {
-    return ConnectError.from(e);
-  }
-  assert.fail("expected an error");
-}
 
 test("PlaceOrder MARKET on paper: FILLED with decimals and timestamps; the fill reaches StreamFills", async () => {
   const s = setup();

@@ -42,14 +42,19 @@ test("a bad file named by a setting stops start-up too (exit 2)", async () => {
 });
 
 test("a bad setting stops the process with a message naming the variable", async () => {
-  const p = run([], { PORT: "not-a-port", LOG_FORMAT: "xml" });
+  const p = run([], { PORT: "not-a-port", LOG_FORMAT: "xml", AUDIT_PG_URL: "mysql://gw:s3cret@db/x" });
   assert.equal(await p.exited, 2);
   assert.match(p.stderr(), /PORT="not-a-port" is invalid: expected an integer 0\.\.65535/);
   assert.match(p.stderr(), /LOG_FORMAT="xml" is invalid: expected json\|pretty/);
+  assert.match(p.stderr(), /AUDIT_PG_URL=.*is invalid/);
+  assert.ok(!p.stderr().includes("s3cret"), "a password is never printed");
+  const pg = run([], { AUDIT_BACKEND: "postgres" });
+  assert.equal(await pg.exited, 2);
+  assert.match(pg.stderr(), /config: AUDIT_PG_URL is required with AUDIT_BACKEND=postgres/);
 });
 
 test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 0", async (t) => {
-  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const dir = mkdtempSync(join(tmpdir(), "gw-main-"));
@@ -74,17 +79,30 @@ test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 
   const missing = await trading.getOrderStatus({ orderId: "nope", account: "acct1" }).catch((e: unknown) => ConnectError.from(e));
   assert.ok(missing instanceof ConnectError && missing.code === Code.NotFound);
 
+  // A second gateway on the same audit log is refused while this one runs (the lock names its pid).
+  const second = run(["--port", "0"], { METRICS_PORT: "off", AUDIT_FILE: join(dir, "audit.jsonl") });
+  assert.equal(await second.exited, 2, second.stderr());
+  assert.match(second.stderr(), new RegExp(`config: AUDIT_FILE .*audit\\.jsonl .*locked by pid ${p.child.pid}`));
+  assert.ok(existsSync(join(dir, "audit.jsonl.lock")), "the refused gateway left the running one's lock alone");
+
   const seen: S[] = [];
   let signalled = false;
-  for await (const r of health.watch({ service: "" })) {
-    seen.push(r.status);
-    if (!signalled) {
-      signalled = true;
-      p.child.kill("SIGTERM");
+  try {
+    for await (const r of health.watch({ service: "" })) {
+      seen.push(r.status);
+      if (!signalled) {
+        signalled = true;
+        p.child.kill("SIGTERM");
+      }
     }
+  } catch (e) {
+    // The gateway's own account of its shutdown is what explains a stream that did not end cleanly.
+    const code = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r("still running"), 3000))]);
+    assert.fail(`Watch did not end cleanly (${String(e)}); seen ${JSON.stringify(seen)}; exit ${String(code)}\nstdout:\n${p.stdout.slice(-15).join("\n")}\nstderr:\n${p.stderr()}`);
   }
   assert.deepEqual(seen, [S.SERVING, S.NOT_SERVING]);
   assert.equal(await p.exited, 0);
+  assert.equal(existsSync(join(dir, "audit.jsonl.lock")), false, "the audit lock is released on shutdown");
   const msgs = p.stdout.map((l) => String((JSON.parse(l) as Record<string, unknown>)["msg"]));
   assert.ok(msgs.some((m) => m.startsWith("shutting down")));
   assert.equal(msgs.at(-1), "shutdown complete", "the last line made it out before exit");

@@ -13,6 +13,8 @@ import { closeVenues, createVenues } from "../../src/venues/registry.js";
 import { createVenueMetrics } from "../../src/venues/venue-metrics.js";
 import type { FakeVenues } from "../helpers/fake-venues/contract-venues.js";
 import { startFakeVenues, venueCases, venueEnv } from "../helpers/fake-venues/contract-venues.js";
+import { fakeCommission } from "../helpers/fake-venues/binance.js";
+import { MARKET_PRICE } from "../helpers/fake-venues/fake-venue-server.js";
 import { startServer, type StartedServer } from "../helpers/start-server.js";
 
 /**
@@ -165,4 +167,56 @@ test("e2e: an unknown outcome the venue never saw is settled REJECTED after the 
   assert.equal(settled.order?.status, OrderStatus.REJECTED);
   assert.match(settled.order?.rejectReason ?? "", /no record of the order/);
   assert.equal(fake.engine.orders.size, ordersBefore, "nothing was placed, nothing re-sent");
+});
+
+test("e2e binance: fills keep the venue's commissions (FULL answer at placement, myTrades when polled); a failed trade list falls back to totals, counted once", async () => {
+  const fake = fakes.fakes.get("binance")!;
+  const tradeCalls = () => fake.requests.filter((r) => r.path === "/api/v3/myTrades").length;
+  const callsBefore = tradeCalls();
+  const mine = new Set<string>();
+  const received: Array<{ orderId: string; qty: string; price: string; fee: string; feeCurrency: string }> = [];
+  const stream = new AbortController();
+  const done = (async () => {
+    try {
+      for await (const m of client.streamFills({ account: "acct-1", venue: "binance" }, { signal: stream.signal })) {
+        const f = m.fill!;
+        received.push({ orderId: f.orderId, qty: f.quantity, price: f.price, fee: f.fee, feeCurrency: f.feeCurrency });
+      }
+    } catch {
+      // aborted
+    }
+  })();
+
+  const market = await client.placeOrder(request("binance", { type: OrderType.MARKET, timeInForce: TimeInForce.IOC, price: "" }));
+  assert.equal(market.order?.status, OrderStatus.FILLED);
+  mine.add(market.order!.orderId);
+  const limit = await client.placeOrder(request("binance"));
+  assert.equal(limit.order?.status, OrderStatus.NEW);
+  mine.add(limit.order!.orderId);
+  const venueOrder = [...fake.engine.orders.values()].at(-1)!;
+  fake.fill(venueOrder.clientOrderId, "0.25", "99");
+  await poller.pollOnce();
+  fake.failNext("trades", "503-not-accepted");
+  fake.fill(venueOrder.clientOrderId, "0.75", "98");
+  await poller.pollOnce();
+  await poller.pollOnce(); // nothing new: no trade list fetched, no fill repeated
+
+  const deadline = Date.now() + 5000;
+  const ours = () => received.filter((f) => mine.has(f.orderId));
+  while (ours().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const final = await client.getOrderStatus({ orderId: limit.order!.orderId });
+  stream.abort();
+  await done;
+  assert.deepEqual(
+    ours().map((f) => [f.orderId, f.qty, f.price, f.fee, f.feeCurrency]),
+    [
+      [market.order!.orderId, "1", MARKET_PRICE, "0.1", "USDT"], // from the FULL answer's fills[]
+      [limit.order!.orderId, "0.25", "99", "0.02475", "USDT"], // from myTrades
+      [limit.order!.orderId, "0.75", "98", "0", ""], // myTrades failed: synthesized from totals
+    ],
+  );
+  assert.equal(fakeCommission("0.25", "99"), "0.02475000");
+  assert.equal(tradeCalls() - callsBefore, 2, "trades fetched only when the filled quantity grew");
+  assert.equal(final.order?.status, OrderStatus.FILLED);
+  assert.equal(final.order?.filledQuantity, "1");
 });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../src/domain/order.js";
 import type { TranslatorRules } from "../../src/venues/translator.js";
-import { formatDecimal, getPath, parseOrderAnswer, synthesizeFill, translateRequest } from "../../src/venues/translator.js";
+import { formatDecimal, getPath, newExecutions, parseFills, parseOrderAnswer, synthesizeFill, translateRequest } from "../../src/venues/translator.js";
+import type { VenueFill } from "../../src/venues/adapter.js";
 import { makeOrder } from "./make-order.js";
 
 const rules: TranslatorRules = {
@@ -124,4 +125,32 @@ test("synthesizeFill: one fill per cumulative increase, slice price, stable id",
   // Real fills are left alone.
   const real = { status: OrderStatus.FILLED, venueOrderId: "V", filledQuantity: "1", fills: [{ venueTradeId: "t", quantity: "1", price: "1", fee: "0", feeCurrency: "", timeMs: 0 }] };
   assert.equal(synthesizeFill(makeOrder(), real, 0), real);
+});
+
+const trade = (id: string, quantity: string, price = "10"): VenueFill => ({ venueTradeId: id, quantity, price, fee: "0.01", feeCurrency: "USD", timeMs: 1 });
+const totals = (filledQuantity: string) => ({ status: OrderStatus.PARTIALLY_FILLED, venueOrderId: "V", filledQuantity, fills: [] });
+
+test("newExecutions: skips the trades the gateway already counted, takes those up to the venue's total", () => {
+  const list = [trade("1", "0.5"), trade("2", "0.25"), trade("3", "0.25")];
+  // Knows 0.5 (trade 1, real or synthesized); the venue now says 1.
+  assert.deepEqual(newExecutions(makeOrder({ filledQuantity: "0.5" }), totals("1"), list)?.map((t) => t.venueTradeId), ["2", "3"]);
+  // Knows nothing; the venue total stops before trade 3 (listed after the answer): not taken.
+  assert.deepEqual(newExecutions(makeOrder({ filledQuantity: "0" }), totals("0.75"), list)?.map((t) => t.venueTradeId), ["1", "2"]);
+  // Totals that do not line up with trades, or a list missing a trade: undefined (the caller synthesizes).
+  assert.equal(newExecutions(makeOrder({ filledQuantity: "0.6" }), totals("1"), list), undefined, "known total inside trade 2");
+  assert.equal(newExecutions(makeOrder({ filledQuantity: "0" }), totals("0.6"), list), undefined, "venue total inside trade 2");
+  assert.equal(newExecutions(makeOrder({ filledQuantity: "0.5" }), totals("1.5"), list), undefined, "a trade not listed yet");
+  assert.equal(newExecutions(makeOrder({ filledQuantity: "1" }), totals("1"), list), undefined, "nothing new");
+});
+
+test("parseFills: root-level lists, fee defaults to 0, malformed entries are protocol errors", () => {
+  const rule = { path: "", tradeId: "id", price: "p", quantity: "q", fee: "c", feeCurrency: "a", timeMs: "t" };
+  const r = parseFills([{ id: 7, p: "1.50", q: "2", t: 9 }], rule);
+  assert.ok(r.ok);
+  assert.deepEqual(r.value, [{ venueTradeId: "7", quantity: "2", price: "1.5", fee: "0", feeCurrency: "", timeMs: 9 }]);
+  assert.ok(!parseFills({ not: "a list" }, rule).ok);
+  assert.ok(!parseFills([{ id: 7, p: "x", q: "2" }], rule).ok);
+  assert.ok(!parseFills([{ p: "1", q: "2" }], rule).ok);
+  const none = parseFills(null, rule);
+  assert.ok(none.ok && none.value.length === 0);
 });

@@ -1,13 +1,12 @@
 import { ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
-import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import { createRestVenueAdapter, rulesDialect } from "../rest-venue-adapter.js";
 import type { TranslatorRules } from "../translator.js";
-import { checkShapeAgainstEnums } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 import { signAlpacaRequest } from "./sign.js";
-import { fromAlpacaResponse, toAlpacaRequest } from "./translate.js";
+import { fromAlpacaResponse } from "./translate.js";
 
 export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: AlpacaCredentials;
@@ -17,18 +16,13 @@ export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
 
 export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
   const rules = config.rules ?? alpacaRules;
-  return {
-    kind: "alpaca",
-    weights: ALPACA.weights,
-    defaultBackoffMs: ALPACA.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
-    translate: (op, input) => toAlpacaRequest(op, input, rules),
+  return rulesDialect("alpaca", ALPACA, rules, {
     sign: (req, baseUrl) => ok(signAlpacaRequest(req, config.credentials, baseUrl)),
     parse: (op, res, input) => fromAlpacaResponse(op, res, input, rules),
     // DELETE /v2/orders/{order_id} takes Alpaca's id only.
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,
-  };
+  });
 }
 
 /** Alpaca Trading API v2 adapter: key/secret headers, client_order_id, get by client order id. */

@@ -1,4 +1,4 @@
-import type { TranslatorRules } from "../translator.js";
+import type { FillsRule, TranslatorRules } from "../translator.js";
 
 /**
  * Static facts of Binance Spot REST (binance-spot-api-docs rest-api.md,
@@ -9,6 +9,9 @@ export const BINANCE = {
   baseUrl: "https://api.binance.com",
   testnetBaseUrl: "https://testnet.binance.vision",
   orderPath: "/api/v3/order",
+  /** Account trade list: GET, symbol + orderId, weight 20 with orderId. */
+  myTradesPath: "/api/v3/myTrades",
+  myTradesWeight: 20,
   /** Documented default; at most 60000. */
   recvWindowMs: 5000,
   /** Request weights: new order 1, cancel 1, query order 4. */
@@ -18,6 +21,23 @@ export const BINANCE = {
   /** 418 bans scale from 2 minutes to 3 days; without Retry-After assume the shortest. */
   defaultBackoffMs: { 429: 1_000, 418: 120_000 },
 } as const;
+
+/**
+ * One entry of the myTrades answer (an array):
+ * {"symbol":"BNBBTC","id":28457,"orderId":100234,"orderListId":-1,"price":"4.00000100","qty":"12.00000000",
+ *  "quoteQty":"48.000012","commission":"10.10000000","commissionAsset":"BNB","time":1499865549590,
+ *  "isBuyer":true,"isMaker":false,"isBestMatch":true}
+ * `id` is the same trade id FULL order answers call `tradeId`, so both de-duplicate together.
+ */
+export const binanceTradeFields: FillsRule = {
+  path: "",
+  tradeId: "id",
+  price: "price",
+  quantity: "qty",
+  fee: "commission",
+  feeCurrency: "commissionAsset",
+  timeMs: "time",
+};
 
 /**
  * Every parameter goes in the query string (the current documented wire

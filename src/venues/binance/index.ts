@@ -1,13 +1,12 @@
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
-import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import { createRestVenueAdapter, rulesDialect } from "../rest-venue-adapter.js";
 import { ok } from "../../domain/result.js";
 import type { TranslatorRules } from "../translator.js";
-import { checkShapeAgainstEnums } from "../translator.js";
 import { BINANCE, binanceRules } from "./describe.js";
 import type { BinanceCredentials } from "./sign.js";
 import { signBinanceRequest } from "./sign.js";
-import { fromBinanceResponse, toBinanceRequest } from "./translate.js";
+import { fromBinanceResponse, fromBinanceTrades, toBinanceTradesRequest } from "./translate.js";
 
 export interface BinanceAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: BinanceCredentials;
@@ -19,21 +18,18 @@ export interface BinanceAdapterConfig extends VenueRuntimeConfig {
 
 export function createBinanceDialect(config: BinanceAdapterConfig): VenueDialect {
   const rules = config.rules ?? binanceRules;
-  return {
-    kind: "binance",
-    weights: BINANCE.weights,
-    defaultBackoffMs: BINANCE.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
-    translate: (op, input) => toBinanceRequest(op, input, rules),
+  return rulesDialect("binance", BINANCE, rules, {
     sign: (req, baseUrl, nowMs) => ok(signBinanceRequest(req, config.credentials, nowMs, baseUrl, config.recvWindowMs ?? BINANCE.recvWindowMs)),
     parse: (op, res) => fromBinanceResponse(op, res, rules),
     usedWeight: (headers) => {
       const v = headers["x-mbx-used-weight-1m"];
       return v === undefined ? undefined : Number(v);
     },
-    // The order query answer has totals only; the new-order FULL answer has real trades.
+    // The order query and cancel answers have totals only (the new-order FULL answer has real
+    // trades); increases are fetched from myTrades so fills keep their trade ids and commissions.
     cumulativeFillsOnly: true,
-  };
+    trades: { weight: BINANCE.myTradesWeight, request: toBinanceTradesRequest, parse: fromBinanceTrades },
+  });
 }
 
 /** Binance Spot REST adapter: HMAC-SHA256 signed query strings, newClientOrderId = derived client order id. */

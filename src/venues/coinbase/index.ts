@@ -3,7 +3,7 @@ import { OrderType, TimeInForce } from "../../domain/order.js";
 import { err, ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
-import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import { createRestVenueAdapter, rulesDialect } from "../rest-venue-adapter.js";
 import type { TranslatorRules } from "../translator.js";
 import { COINBASE, COINBASE_SHAPES, coinbaseRules } from "./describe.js";
 import type { CoinbaseCredentials } from "./sign.js";
@@ -31,10 +31,8 @@ export function createCoinbaseDialect(config: CoinbaseAdapterConfig, nonce: () =
     // Never echo the PEM: name the problem only.
     keyError = `venue ${config.name}: the Coinbase private key is not a valid PEM key`;
   }
-  return {
-    kind: "coinbase",
-    weights: COINBASE.weights,
-    defaultBackoffMs: COINBASE.defaultBackoffMs,
+  return rulesDialect("coinbase", COINBASE, rules, {
+    // Coinbase's configurations are type x time-in-force pairs, not two independent enums.
     checkOrderShape(type, tif) {
       const t = OrderType[type];
       const shape = t === "MARKET" ? t : `${t}/${TimeInForce[tif]}`;
@@ -48,7 +46,7 @@ export function createCoinbaseDialect(config: CoinbaseAdapterConfig, nonce: () =
     parse: (op, res, input) => fromCoinbaseResponse(op, res, input, rules),
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,
-  };
+  });
 }
 
 /** Coinbase Advanced Trade adapter: ES256 JWT per request; create, cancel (batch_cancel), get. */

@@ -3,7 +3,7 @@ import type { Result } from "../../domain/result.js";
 import { err, ok } from "../../domain/result.js";
 import type { VenueError, VenueOrderUpdate } from "../adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import { parseJson } from "../rest-venue-adapter.js";
+import { parseJsonAnswer } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseOrderAnswer, translateRequest } from "../translator.js";
 import { COINBASE, coinbaseRules } from "./describe.js";
@@ -41,8 +41,7 @@ export function fromCoinbaseResponse(
   input: TranslateInput,
   rules: TranslatorRules = coinbaseRules,
 ): Result<VenueOrderUpdate, VenueError> {
-  const json = parseJson(res.bodyText);
-  if (res.status < 200 || res.status >= 300) return err(mapCoinbaseHttpError(res.status, json.ok ? json.value : null));
+  const json = parseJsonAnswer(res, mapCoinbaseHttpError);
   if (!json.ok) return json;
   const body = json.value as Record<string, unknown> | null;
   if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });

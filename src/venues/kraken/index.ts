@@ -1,9 +1,8 @@
 import { ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
-import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import { createRestVenueAdapter, rulesDialect } from "../rest-venue-adapter.js";
 import type { TranslatorRules } from "../translator.js";
-import { checkShapeAgainstEnums } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import type { KrakenCredentials } from "./sign.js";
 import { createKrakenNonceSource, signKrakenRequest } from "./sign.js";
@@ -22,16 +21,13 @@ export interface KrakenAdapterDeps extends VenueAdapterDeps {
 
 export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: number) => string): VenueDialect {
   const rules = config.rules ?? krakenRules;
-  return {
-    kind: "kraken",
-    weights: KRAKEN.weights,
-    defaultBackoffMs: KRAKEN.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
+  return rulesDialect("kraken", KRAKEN, rules, {
+    // Cancel and query by txid once known: see toKrakenRequest.
     translate: (op, input) => toKrakenRequest(op, input, rules),
     sign: (req, baseUrl, nowMs) => ok(signKrakenRequest(req, config.credentials, nonce(nowMs), baseUrl)),
     parse: (op, res, input) => fromKrakenResponse(op, res, input, rules),
     cumulativeFillsOnly: true,
-  };
+  });
 }
 
 /** Kraken Spot REST adapter: API-Key / API-Sign (HMAC-SHA512), strictly increasing nonce, cl_ord_id. */

@@ -1,9 +1,8 @@
 import { ok } from "../../domain/result.js";
 import type { VenueAdapter } from "../adapter.js";
 import type { VenueAdapterDeps, VenueDialect, VenueRuntimeConfig } from "../rest-venue-adapter.js";
-import { createRestVenueAdapter } from "../rest-venue-adapter.js";
+import { createRestVenueAdapter, rulesDialect } from "../rest-venue-adapter.js";
 import type { Operation, TranslatorRules } from "../translator.js";
-import { checkShapeAgainstEnums, translateRequest } from "../translator.js";
 import type { RestJsonAuth } from "./describe.js";
 import { REST_JSON } from "./describe.js";
 import type { RestJsonErrorRules } from "./errors.js";
@@ -22,18 +21,13 @@ export interface RestJsonAdapterConfig extends VenueRuntimeConfig {
 
 export function createRestJsonDialect(config: RestJsonAdapterConfig): VenueDialect {
   const rules = config.rules;
-  return {
-    kind: "rest-json",
-    weights: config.weights ?? REST_JSON.weights,
-    defaultBackoffMs: REST_JSON.defaultBackoffMs,
-    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
-    translate: (op, input) => translateRequest(op, input, rules),
+  return rulesDialect("rest-json", { weights: config.weights ?? REST_JSON.weights, defaultBackoffMs: REST_JSON.defaultBackoffMs }, rules, {
     sign: (req, baseUrl) => ok(signRestJsonRequest(req, config.auth, config.credentials, baseUrl)),
     parse: (op, res, input) => fromRestJsonResponse(op, res, input, rules, config.errors ?? {}),
     // Paths that name {venueOrderId} cannot be called before the venue id is known.
     needsVenueOrderId: new Set((["cancel"] as const).filter((op) => rules[op].path.includes("{venueOrderId}"))),
     cumulativeFillsOnly: config.cumulativeFillsOnly ?? rules.answer.fills === undefined,
-  };
+  });
 }
 
 /** A venue described by configuration alone: translator rules + auth header. */

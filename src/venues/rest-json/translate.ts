@@ -1,9 +1,9 @@
 import type { Result } from "../../domain/result.js";
-import { err, ok } from "../../domain/result.js";
+import { ok } from "../../domain/result.js";
 import { OrderStatus } from "../../domain/order.js";
 import type { VenueError, VenueOrderUpdate } from "../adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import { parseJson } from "../rest-venue-adapter.js";
+import { parseJsonAnswer } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules } from "../translator.js";
 import { parseOrderAnswer } from "../translator.js";
 import type { RestJsonErrorRules } from "./errors.js";
@@ -16,13 +16,11 @@ export function fromRestJsonResponse(
   rules: TranslatorRules,
   errorRules: RestJsonErrorRules,
 ): Result<VenueOrderUpdate, VenueError> {
-  if (res.status < 200 || res.status >= 300) {
-    const j = parseJson(res.bodyText);
-    return err(mapRestJsonError(res.status, j.ok ? j.value : null, errorRules));
-  }
   // A cancel acknowledged without a body.
-  if (op === "cancel" && res.bodyText.trim() === "") return ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: input.order.venueOrderId, fills: [] });
-  const json = parseJson(res.bodyText);
+  if (op === "cancel" && res.status >= 200 && res.status < 300 && res.bodyText.trim() === "") {
+    return ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: input.order.venueOrderId, fills: [] });
+  }
+  const json = parseJsonAnswer(res, (status, body) => mapRestJsonError(status, body, errorRules));
   if (!json.ok) return json;
   return parseOrderAnswer(json.value, rules, op === "cancel" ? (rules.cancelAnswer ?? rules.answer) : rules.answer);
 }

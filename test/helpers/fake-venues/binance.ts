@@ -1,8 +1,14 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { Decimal } from "decimal.js";
 import type { Behaviour, FakeAnswer, FakeDialect, FakeEngine, FakeOrder, FakeRequest, Operation } from "./fake-venue-server.js";
 import { averagePrice } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "NEW", partial: "PARTIALLY_FILLED", filled: "FILLED", canceled: "CANCELED" };
+
+/** The fake charges 0.1 % of the traded quote value, in USDT, so tests can tell real commissions from "0". */
+export function fakeCommission(qty: string, price: string): string {
+  return new Decimal(qty).times(price).times("0.001").toFixed(8);
+}
 
 /**
  * Binance Spot as documented in rest-api.md: HMAC-SHA256 over the query
@@ -14,10 +20,12 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
   function err(status: number, code: number, msg: string): FakeAnswer {
     return { status, body: { code, msg } };
   }
-  function render(o: FakeOrder, behaviour: Behaviour | undefined, withFills: boolean): Record<string, unknown> {
+  function render(o: FakeOrder, behaviour: Behaviour | undefined, withFills: boolean, respType = "RESULT"): Record<string, unknown> {
+    const ack = { symbol: o.symbol, orderId: venueOrderNumber(o), orderListId: -1, clientOrderId: o.clientOrderId, transactTime: o.createdMs };
+    if (respType === "ACK") return ack;
     return {
       symbol: o.symbol,
-      orderId: Number(o.venueOrderId.split("-").pop()),
+      orderId: venueOrderNumber(o),
       orderListId: -1,
       clientOrderId: o.clientOrderId,
       transactTime: o.createdMs,
@@ -29,14 +37,33 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
       timeInForce: "GTC",
       type: o.type,
       side: o.side,
-      ...(withFills
-        ? { fills: o.fills.map((f) => ({ price: f.price, qty: f.qty, commission: "0.00000000", commissionAsset: "USDT", tradeId: f.tradeId })) }
+      ...(withFills && respType === "FULL"
+        ? { fills: o.fills.map((f) => ({ price: f.price, qty: f.qty, commission: fakeCommission(f.qty, f.price), commissionAsset: "USDT", tradeId: f.tradeId })) }
         : {}),
     };
+  }
+  /** GET /api/v3/myTrades entries, as documented. */
+  function trades(o: FakeOrder): Array<Record<string, unknown>> {
+    return o.fills.map((f) => ({
+      symbol: o.symbol,
+      id: f.tradeId,
+      orderId: venueOrderNumber(o),
+      orderListId: -1,
+      price: f.price,
+      qty: f.qty,
+      quoteQty: new Decimal(f.qty).times(f.price).toFixed(8),
+      commission: fakeCommission(f.qty, f.price),
+      commissionAsset: "USDT",
+      time: f.timeMs,
+      isBuyer: o.side === "BUY",
+      isMaker: false,
+      isBestMatch: true,
+    }));
   }
   return {
     name: "binance",
     operation(req) {
+      if (req.path === "/api/v3/myTrades") return req.method === "GET" ? "trades" : undefined;
       if (req.path !== "/api/v3/order") return undefined;
       return req.method === "POST" ? "place" : req.method === "DELETE" ? "cancel" : req.method === "GET" ? "query" : undefined;
     },
@@ -75,7 +102,14 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
           isMarket: type === "MARKET",
         });
         if (!o) return err(400, -2010, "Duplicate order sent.");
-        return { status: 200, headers: weightHeader(), body: render(o, behaviour, true) };
+        // Documented default: FULL for MARKET and LIMIT, ACK for the other types.
+        const respType = p.get("newOrderRespType") ?? (type === "MARKET" || type === "LIMIT" ? "FULL" : "ACK");
+        return { status: 200, headers: weightHeader(), body: render(o, behaviour, true, respType) };
+      }
+      if (op === "trades") {
+        if (!p.get("symbol")) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+        const o = [...engine.orders.values()].find((x) => String(venueOrderNumber(x)) === p.get("orderId") && x.symbol === p.get("symbol"));
+        return { status: 200, headers: weightHeader(), body: o === undefined ? [] : trades(o) };
       }
       const o = engine.orders.get(p.get("origClientOrderId") ?? "");
       if (!o || o.symbol !== p.get("symbol")) return op === "cancel" ? err(400, -2011, "Unknown order sent.") : err(400, -2013, "Order does not exist.");
@@ -90,6 +124,10 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
       };
     },
   };
+}
+
+function venueOrderNumber(o: FakeOrder): number {
+  return Number(o.venueOrderId.split("-").pop());
 }
 
 export { averagePrice };

@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
  * dropped connections after accepting the order).
  */
 
-export type Operation = "place" | "cancel" | "query";
+/** "trades": an order's execution list, for venues that have one (Binance myTrades). */
+export type Operation = "place" | "cancel" | "query" | "trades";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -28,15 +29,8 @@ export type Behaviour =
   /** Answer with a status the venue has never documented. */
   | "unknown-status";
 
-export interface FakeOrder {
+export interface FakeOrder extends Omit<PlaceParams, "isMarket"> {
   readonly venueOrderId: string;
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  /** Gateway-normalized: BUY / SELL. */
-  readonly side: "BUY" | "SELL";
-  readonly type: string;
-  readonly quantity: string;
-  readonly price: string;
   state: "new" | "partial" | "filled" | "canceled";
   filled: string;
   /** Quote value of everything filled, for the average price. */
@@ -65,6 +59,7 @@ export interface FakeAnswer {
 export interface PlaceParams {
   readonly clientOrderId: string;
   readonly symbol: string;
+  /** Gateway-normalized: BUY / SELL. */
   readonly side: "BUY" | "SELL";
   readonly type: string;
   readonly quantity: string;

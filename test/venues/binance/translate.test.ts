@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../../src/domain/order.js";
 import { createBinanceDialect } from "../../../src/venues/binance/index.js";
 import { binanceSignature } from "../../../src/venues/binance/sign.js";
-import { fromBinanceResponse } from "../../../src/venues/binance/translate.js";
+import { fromBinanceResponse, fromBinanceTrades, toBinanceTradesRequest } from "../../../src/venues/binance/translate.js";
 import { mapBinanceError } from "../../../src/venues/binance/errors.js";
 import { fixture, makeOrder } from "../make-order.js";
 
@@ -142,4 +142,21 @@ test("error codes map to the right kind", () => {
   assert.equal(mapBinanceError(403, null, {}).kind, "unavailable");
   const r = fromBinanceResponse("place", { status: 400, headers: {}, bodyText: JSON.stringify(responses["errorInvalidSymbol"]) });
   assert.ok(!r.ok && r.error.kind === "rejected" && r.error.reason === "Invalid symbol. (binance -1121)");
+});
+
+test("myTrades: request by symbol and orderId; answer sorted by trade id with commissions", () => {
+  const input = { order: makeOrder({ venueClientOrderId: "myOrder1" }), venueSymbol: "BNBBTC" };
+  const req = toBinanceTradesRequest(input, { status: OrderStatus.PARTIALLY_FILLED, venueOrderId: "100234", fills: [] });
+  assert.deepEqual(req, { method: "GET", path: "/api/v3/myTrades", query: [["symbol", "BNBBTC"], ["orderId", "100234"]], body: "" });
+  const doc = { symbol: "BNBBTC", id: 28457, orderId: 100234, orderListId: -1, price: "4.00000100", qty: "12.00000000", quoteQty: "48.000012", commission: "10.10000000", commissionAsset: "BNB", time: 1499865549590, isBuyer: true, isMaker: false, isBestMatch: true };
+  const later = { ...doc, id: 28460, qty: "1.00000000", commission: "0.00000000", time: 1499865549600 };
+  const r = fromBinanceTrades({ status: 200, headers: {}, bodyText: JSON.stringify([later, doc]) });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value, [
+    { venueTradeId: "28457", quantity: "12", price: "4.000001", fee: "10.1", feeCurrency: "BNB", timeMs: 1499865549590 },
+    { venueTradeId: "28460", quantity: "1", price: "4.000001", fee: "0", feeCurrency: "BNB", timeMs: 1499865549600 },
+  ]);
+  assert.ok(!fromBinanceTrades({ status: 200, headers: {}, bodyText: "{}" }).ok);
+  const e = fromBinanceTrades({ status: 400, headers: {}, bodyText: JSON.stringify({ code: -1121, msg: "Invalid symbol." }) });
+  assert.ok(!e.ok);
 });

@@ -2,36 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../src/domain/order.js";
 import { createCounterIds } from "../../../src/pipeline/types.js";
+import { makeOrder } from "../make-order.js";
 import { createPaperVenue, parseReferencePrices, type PaperVenueOptions } from "../../../src/venues/paper/paper-venue.js";
 
 const clock = { nowMs: () => 1_000 };
 const ctx = { signal: new AbortController().signal };
 let n = 0;
+/** A fresh MARKET IOC BUY of 2 BTC-USD on paper (unique ids per call). */
 function order(over: Partial<Order> = {}): Order {
   n++;
-  return {
-    clientOrderId: `c-${n}`,
-    account: "a",
-    venue: "paper",
-    symbol: "BTC-USD",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: "2",
-    price: "",
-    stopPrice: "",
-    idempotencyKey: "",
-    orderId: `o-${n}`,
-    venueClientOrderId: `v-${n}`,
-    venueOrderId: "",
-    status: OrderStatus.PENDING_NEW,
-    filledQuantity: "0",
-    averageFillPrice: "",
-    rejectReason: "",
-    createdAtMs: 0,
-    updatedAtMs: 0,
-    ...over,
-  };
+  const ids = { clientOrderId: `c-${n}`, orderId: `o-${n}`, venueClientOrderId: `v-${n}`, idempotencyKey: "" };
+  return makeOrder({ ...ids, account: "a", venue: "paper", type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "2", price: "", ...over });
 }
 function venue(over: Partial<PaperVenueOptions> = {}) {
   return createPaperVenue({ clock, ids: createCounterIds("x"), referencePrices: { "BTC-USD": "100", "ETH-USD": "10" }, feeRate: "0.001", ...over });
