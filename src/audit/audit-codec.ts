@@ -110,7 +110,9 @@ function encodeOrderFields(o: Order): string {
     `,"client_idempotency_key":${q(o.idempotencyKey)},"venue_client_order_id":${q(o.venueClientOrderId)}` +
     `,"venue_order_id":${q(o.venueOrderId)},"status":${enumOut(STATUS_NAMES, o.status)}` +
     `,"filled_quantity":${q(o.filledQuantity)},"average_fill_price":${q(o.averageFillPrice)}` +
-    `,"reject_reason":${q(o.rejectReason)},"created_at":${iso(o.createdAtMs)},"updated_at":${iso(o.updatedAtMs)}`
+    `,"reject_reason":${q(o.rejectReason)},"created_at":${iso(o.createdAtMs)},"updated_at":${iso(o.updatedAtMs)}` +
+    // Only for venues that report a running fee total; older lines simply lack it.
+    (o.venueFeeTotal !== undefined ? `,"venue_fee_total":${q(o.venueFeeTotal)}` : "")
   );
 }
 
@@ -255,6 +257,7 @@ const orderFields = {
   reject_reason: str,
   created_at: isoTime,
   updated_at: isoTime,
+  venue_fee_total: v.optional(str),
 };
 
 const headSchema = v.object({
@@ -313,6 +316,7 @@ export function decodeAuditRecord(record: unknown): Result<AuditEvent, string> {
       rejectReason: x.reject_reason,
       createdAtMs: x.created_at,
       updatedAtMs: x.updated_at,
+      ...(x.venue_fee_total !== undefined ? { venueFeeTotal: x.venue_fee_total } : {}),
     };
   }
   let fill: Fill | undefined;

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { readAuditLog, type AuditReadStats } from "./audit-reader.js";
 import type { AuditEvent, AuditMode, AuditSink } from "./audit-sink.js";
-import { createJsonlAuditSink } from "./jsonl-sink.js";
-import type { AuditObserver } from "./group-commit.js";
+import { createJsonlAuditSink, type AuditFileIo } from "./jsonl-sink.js";
+import type { AuditObserver, BackgroundErrorListener } from "./group-commit.js";
 import { createNullAuditSink } from "./null-sink.js";
 import { createPostgresAuditSink } from "./postgres-sink.js";
 
@@ -48,6 +48,13 @@ export interface AuditSinkDeps {
   readonly logger?: Logger;
   /** Told about every commit: src/metrics/audit-metrics.ts. */
   readonly observer?: AuditObserver;
+  /**
+   * AUDIT_MODE=buffered: a failed background write (no caller waits for it). The gateway trips
+   * its audit guard here, so buffered mode fails closed like fsync mode. Never called in fsync mode.
+   */
+  readonly onBackgroundError?: BackgroundErrorListener;
+  /** JSONL only: the file system seam (tests inject write/fsync failures); default node:fs. */
+  readonly io?: AuditFileIo;
 }
 
 export async function createAuditSink(settings: AuditSettings, deps: AuditSinkDeps = {}): Promise<AuditLog> {
@@ -78,6 +85,7 @@ export async function createAuditSink(settings: AuditSettings, deps: AuditSinkDe
       ...batch,
       ...(logger !== undefined ? { logger } : {}),
       ...(observer !== undefined ? { observer } : {}),
+      ...(deps.onBackgroundError !== undefined ? { onBackgroundError: deps.onBackgroundError } : {}),
     });
     return {
       mode: sink.mode,
@@ -95,6 +103,8 @@ export async function createAuditSink(settings: AuditSettings, deps: AuditSinkDe
     ...(settings.rotateBytes !== undefined ? { rotateBytes: settings.rotateBytes } : {}),
     ...(logger !== undefined ? { logger } : {}),
     ...(observer !== undefined ? { observer } : {}),
+    ...(deps.onBackgroundError !== undefined ? { onBackgroundError: deps.onBackgroundError } : {}),
+    ...(deps.io !== undefined ? { io: deps.io } : {}),
   });
   return {
     mode: sink.mode,

@@ -11,7 +11,8 @@ import type { AuditEvent } from "./audit-sink.js";
  * In fsync mode every caller of one batch gets the same promise (one allocation per batch, not
  * per line); it settles after the commit covering the batch. In buffered mode append returns
  * null and batches are committed at once (lines queue behind an in-flight commit, as in
- * fs.WriteStream); failures are only reported through onError.
+ * fs.WriteStream); nobody waits on them, so a failure is reported through onError (the sink
+ * logs it) and onBackgroundError (the gateway fails closed on it).
  */
 export interface GroupCommitOptions<B extends { lines: number }> {
   readonly mode: "fsync" | "buffered";
@@ -27,7 +28,17 @@ export interface GroupCommitOptions<B extends { lines: number }> {
   onError(e: unknown, batch: B): void;
   /** Told about every commit (metrics); see AuditObserver. */
   readonly observer?: AuditObserver;
+  /**
+   * Buffered mode only: a failed commit whose lines nobody waits for (append returned null).
+   * Without it such a loss is only logged and the gateway would go on accepting orders whose
+   * events are gone; the gateway trips its audit guard here (fail closed). Not called in fsync
+   * mode, where the batch's callers are rejected and each names its own order.
+   */
+  readonly onBackgroundError?: BackgroundErrorListener;
 }
+
+/** See GroupCommitOptions.onBackgroundError. Must not throw (a throw is caught and ignored). */
+export type BackgroundErrorListener = (cause: unknown, lines: number) => void;
 
 /**
  * Watches commits for metrics (src/metrics/audit-metrics.ts). Called on the commit path, once
@@ -108,6 +119,13 @@ export function createGroupCommit<B extends { lines: number }>(o: GroupCommitOpt
     } catch (e) {
       observer?.failed(batch.lines);
       o.onError(e, batch);
+      if (o.mode === "buffered" && o.onBackgroundError !== undefined) {
+        try {
+          o.onBackgroundError(e, batch.lines);
+        } catch {
+          // A listener bug must not stop the commit loop: later batches still need writing.
+        }
+      }
       waiters.reject(e instanceof Error ? e : new Error(String(e)));
     } finally {
       inflight = false;

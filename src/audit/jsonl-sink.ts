@@ -5,7 +5,7 @@ import { encodeAuditEvent } from "./audit-codec.js";
 import { listSegmentsSync, repairTornTailSync } from "./audit-reader.js";
 import type { AuditSink } from "./audit-sink.js";
 import { acquireFileLock } from "./file-lock.js";
-import { createGroupCommit, type AuditObserver } from "./group-commit.js";
+import { createGroupCommit, type AuditObserver, type BackgroundErrorListener } from "./group-commit.js";
 
 /**
  * The file system calls the sink makes per batch. A seam for tests (count fsyncs, hold one
@@ -47,6 +47,8 @@ export interface JsonlAuditSinkOptions {
   readonly lock?: boolean;
   /** Told about every commit (metrics). */
   readonly observer?: AuditObserver;
+  /** Buffered mode: a failed background write nobody waits for (see group-commit.ts). */
+  readonly onBackgroundError?: BackgroundErrorListener;
 }
 
 /** Counters for metrics and tests. */
@@ -161,6 +163,7 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     batchMaxLines,
     batchMaxMs,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
+    ...(opts.onBackgroundError !== undefined ? { onBackgroundError: opts.onBackgroundError } : {}),
     empty: () => ({ text: "", lines: 0 }),
     add(b, events) {
       for (let i = 0; i < events.length; i++) b.text += encodeAuditEvent(events[i]!);

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { decodeAuditLine, encodeAuditEvent } from "./audit-codec.js";
 import { AuditLogCorruptError } from "./audit-reader.js";
 import type { AuditEvent, AuditSink } from "./audit-sink.js";
-import { createGroupCommit, type AuditObserver } from "./group-commit.js";
+import { createGroupCommit, type AuditObserver, type BackgroundErrorListener } from "./group-commit.js";
 
 /**
  * The audit log in PostgreSQL, for deployments that already run it and want the log queryable
@@ -48,6 +48,8 @@ export interface PostgresAuditSinkOptions {
   readonly logger?: Logger;
   /** Told about every commit (metrics). */
   readonly observer?: AuditObserver;
+  /** Buffered mode: a failed background write nobody waits for (see group-commit.ts). */
+  readonly onBackgroundError?: BackgroundErrorListener;
   /**
    * Hold a session advisory lock on the table while open (default true), so two gateways never
    * append to one log. PostgreSQL drops it when the session ends, so a crashed gateway leaves
@@ -174,6 +176,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     batchMaxLines,
     batchMaxMs,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
+    ...(opts.onBackgroundError !== undefined ? { onBackgroundError: opts.onBackgroundError } : {}),
     empty: () => ({ lines: 0, ts: [], event: [], orderId: [], line: [] }),
     add(b, events) {
       for (const e of events) {

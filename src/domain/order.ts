@@ -37,6 +37,13 @@ export interface Order extends OrderSpec {
   /** "" until something filled. */
   readonly averageFillPrice: string;
   readonly rejectReason: string;
+  /**
+   * The venue's running fee total for this order as of the last fill the gateway recorded, for
+   * venues that report only a total (Kraken QueryOrders `fee`, Coinbase `total_fees`). The next
+   * fill synthesized from totals carries the increase over it, so the order's fills add up to the
+   * venue's total. Absent for venues that report fees per execution. Decimal string.
+   */
+  readonly venueFeeTotal?: string;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
 }

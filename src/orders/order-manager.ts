@@ -256,6 +256,13 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     ) {
       return ok({ order: cur, events: [], fills: [] });
     }
+    // The venue's running fee total moves with the fills it paid for (see synthesizeFill): recorded
+    // only when this update brings new fills, and never lowered, so the next slice's fee is the
+    // increase over what the recorded fills already carry.
+    const venueFeeTotal =
+      newFills !== undefined && update.cumulativeFee !== undefined && compare(update.cumulativeFee, cur.venueFeeTotal ?? "0") > 0
+        ? update.cumulativeFee
+        : cur.venueFeeTotal;
     const order: Order = {
       ...cur,
       status: next,
@@ -263,6 +270,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       filledQuantity: filled,
       averageFillPrice: average,
       rejectReason,
+      ...(venueFeeTotal !== undefined ? { venueFeeTotal } : {}),
       updatedAtMs: nowMs,
     };
     store(rec, order, nowMs);

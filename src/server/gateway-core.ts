@@ -8,6 +8,7 @@ import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { AuditLogCorruptError } from "../audit/audit-reader.js";
 import { createAuditSink } from "../audit/create-audit-sink.js";
 import type { AuditLog } from "../audit/create-audit-sink.js";
+import type { AuditFileIo } from "../audit/jsonl-sink.js";
 import { redactPgUrl } from "../config/env.js";
 import type { Config } from "../config/env.js";
 import { loadVenuesFile } from "../config/venues-file.js";
@@ -20,6 +21,7 @@ import type { FillHub } from "../fills/fill-hub.js";
 import { createStreamFillsHandler } from "../fills/stream-fills.js";
 import { createAuditMetrics } from "../metrics/metrics.js";
 import { recoverState } from "../orders/recover.js";
+import { createAuditGuard } from "../pipeline/audit-guard.js";
 import type { RiskLimitsConfig } from "../pipeline/risk.js";
 import { createIdSource, systemClock } from "../pipeline/types.js";
 import type { Clock } from "../pipeline/types.js";
@@ -56,6 +58,8 @@ export interface GatewayCoreDeps {
   readonly shutdownSignal: AbortSignal;
   readonly clock?: Clock;
   readonly readFile?: (path: string) => string;
+  /** JSONL audit log file system seam, for tests that inject write failures; default node:fs. */
+  readonly auditFileIo?: AuditFileIo;
 }
 
 export interface GatewayCore {
@@ -154,6 +158,15 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     config.auditBackend === "postgres"
       ? `AUDIT_PG_URL ${redactPgUrl(config.auditPgUrl ?? "")} table ${config.auditPgTable}`
       : `AUDIT_FILE ${config.auditFile}`;
+  // The pipeline refuses orders and cancels from now on (fail closed); load balancers and
+  // clients watching health move to another gateway, and an operator must restart this one.
+  // Made before the sink: in buffered mode a lost batch is seen only by the sink (no caller
+  // waits for it), and it must trip the same guard the pipeline consults.
+  const auditGuard = createAuditGuard((message, cause) => {
+    health.set("", ServingStatus.NOT_SERVING);
+    health.set(TradingGateway.typeName, ServingStatus.NOT_SERVING);
+    logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
+  });
   let audit: AuditLog;
   try {
     audit = await createAuditSink(
@@ -168,7 +181,13 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
         batchMaxMs: config.auditBatchMs,
         rotateBytes: config.auditRotateBytes,
       },
-      { logger, observer: auditMetrics },
+      {
+        logger,
+        observer: auditMetrics,
+        onBackgroundError: (cause, lines) =>
+          auditGuard.failed(`a background write of ${lines} audit event(s) failed (AUDIT_MODE=buffered); those events are lost`, cause),
+        ...(deps.auditFileIo !== undefined ? { io: deps.auditFileIo } : {}),
+      },
     );
   } catch (e) {
     // A path that cannot be created or written, a log locked by another gateway, a database
@@ -231,13 +250,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     ...(riskLimits !== undefined ? { riskLimits } : {}),
     recovered,
     onError: (message, detail) => logger.error({ err: detail }, message),
-    // The pipeline refuses orders and cancels from now on (fail closed); load balancers and
-    // clients watching health move to another gateway, and an operator must restart this one.
-    onAuditFailure: (message, cause) => {
-      health.set("", ServingStatus.NOT_SERVING);
-      health.set(TradingGateway.typeName, ServingStatus.NOT_SERVING);
-      logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
-    },
+    auditGuard,
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,

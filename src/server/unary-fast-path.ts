@@ -526,6 +526,9 @@ function incompleteEnvelope(): ConnectError {
 
 /** The length field of the first envelope, from the first 5 bytes that may span chunks. */
 function envelopeLength(chunks: readonly Uint8Array[]): number {
+  const c = chunks[0]!;
+  // The common case: the whole header is in the first chunk (no allocation).
+  if (c.byteLength >= 5) return ((c[1]! << 24) | (c[2]! << 16) | (c[3]! << 8) | c[4]!) >>> 0;
   const head = new Uint8Array(5);
   let n = 0;
   for (const c of chunks) {

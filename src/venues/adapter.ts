@@ -22,6 +22,13 @@ export interface VenueOrderUpdate {
   /** Volume-weighted average fill price, when the venue reports it. */
   readonly averageFillPrice?: string;
   readonly rejectReason?: string;
+  /**
+   * The venue's running fee total for the order (decimal string), for venues whose answers carry
+   * totals only (Kraken `fee`, Coinbase `total_fees`): a synthesized fill's fee is its increase.
+   */
+  readonly cumulativeFee?: string;
+  /** Currency of `cumulativeFee`; undefined = the quote currency of the order's symbol. */
+  readonly feeCurrency?: string;
   /** Executions contained in this answer (may repeat earlier ones; the gateway de-duplicates by venueTradeId). */
   readonly fills: readonly VenueFill[];
 }

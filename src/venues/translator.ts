@@ -114,6 +114,8 @@ export interface AnswerRule {
   readonly averagePrice?: string;
   /** Cumulative quote amount; average price = quote / filled when no average is given. */
   readonly cumulativeQuote?: string;
+  /** The venue's running fee total for the order (becomes VenueOrderUpdate.cumulativeFee). */
+  readonly cumulativeFee?: string;
   readonly rejectReason?: string;
   readonly fills?: FillsRule;
 }
@@ -377,11 +379,14 @@ export function parseOrderAnswer(json: unknown, rules: TranslatorRules, answer: 
     fills = parsed.value;
   }
   const reason = scalar(getPath(root, answer.rejectReason));
+  const fee = answer.cumulativeFee === undefined ? ok("") : decimalOrEmpty(getPath(root, answer.cumulativeFee), "cumulative fee");
+  if (!fee.ok) return fee;
   return ok({
     status,
     venueOrderId,
     ...(filled.value !== "" ? { filledQuantity: filled.value } : {}),
     ...(avg.value !== "" ? { averageFillPrice: avg.value } : {}),
+    ...(fee.value !== "" ? { cumulativeFee: fee.value } : {}),
     ...(reason !== "" ? { rejectReason: reason } : {}),
     fills,
   });
@@ -450,10 +455,25 @@ export function newExecutions(order: Order, update: VenueOrderUpdate, trades: re
 }
 
 /**
+ * The quote currency of a gateway symbol such as "BTC-USD" or "ETH/EUR" ("" when the symbol does
+ * not say). Kraken and Coinbase charge fees in the quote currency unless told otherwise (the
+ * gateway never sends Kraken's fcib/fciq flags).
+ */
+export function quoteCurrencyOf(symbol: string): string {
+  const m = /[-/]([^-/]+)$/.exec(symbol);
+  return m === null ? "" : m[1]!;
+}
+
+/**
  * For venues whose order answers carry only cumulative totals (no per-trade
  * list): turns the increase since what the gateway already knows into one
  * fill, whose id is derived from the cumulative quantity so the same answer
  * seen twice yields the same id (the gateway de-duplicates by it).
+ *
+ * Its fee is the increase of the venue's running fee total over the total
+ * recorded with the order's last fill (Order.venueFeeTotal), in decimal
+ * arithmetic: summed over the order's fills it is exactly the venue's total.
+ * A venue that reports no total gives "0" (unknown, as before).
  */
 export function synthesizeFill(order: Order, update: VenueOrderUpdate, timeMs: number): VenueOrderUpdate {
   if (update.fills.length > 0 || update.filledQuantity === undefined) return update;
@@ -468,8 +488,18 @@ export function synthesizeFill(order: Order, update: VenueOrderUpdate, timeMs: n
     price = value.div(delta).toDecimalPlaces(12).toFixed();
   }
   if (price === "") return update;
+  let fee = "0";
+  let feeCurrency = "";
+  if (update.cumulativeFee !== undefined) {
+    const feeBefore = new Decimal(order.venueFeeTotal ?? "0");
+    const feeNow = new Decimal(update.cumulativeFee);
+    // A total below the recorded one would be a venue correction we cannot attribute: charge nothing
+    // to this slice rather than a negative fee (the order manager never lowers the recorded total).
+    fee = feeNow.gt(feeBefore) ? feeNow.minus(feeBefore).toFixed() : "0";
+    feeCurrency = update.feeCurrency ?? quoteCurrencyOf(order.symbol);
+  }
   return {
     ...update,
-    fills: [{ venueTradeId: `${update.venueOrderId}:${now.toFixed()}`, quantity: delta.toFixed(), price, fee: "0", feeCurrency: "", timeMs }],
+    fills: [{ venueTradeId: `${update.venueOrderId}:${now.toFixed()}`, quantity: delta.toFixed(), price, fee, feeCurrency, timeMs }],
   };
 }

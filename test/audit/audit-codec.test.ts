@@ -106,3 +106,15 @@ test("timestamps match Date#toISOString for any millisecond (the per-second cach
     assert.equal(back.value.ts, ms);
   }
 });
+
+test("an order's venue fee total round-trips; an order without one decodes without it (older lines)", () => {
+  const withFee = sampleEvent(1, { order: sampleOrder({ venueFeeTotal: "0.0123456789" }) });
+  const line = encodeAuditEvent(withFee);
+  assert.match(line, /"venue_fee_total":"0.0123456789"/);
+  assert.deepEqual(decodeAuditLine(line.trimEnd()), { ok: true, value: withFee });
+  const without = sampleEvent(2);
+  assert.ok(!encodeAuditEvent(without).includes("venue_fee_total"));
+  const d = decodeAuditLine(encodeAuditEvent(without).trimEnd());
+  assert.ok(d.ok);
+  assert.equal("venueFeeTotal" in d.value.order!, false);
+});

@@ -204,3 +204,49 @@ test("buffered mode: a failed write is logged (nobody waits on it) and later lin
   await sink.close();
   assert.deepEqual((await readAll(file)).map((e) => e.requestId), ["req-2"]);
 });
+
+test("buffered mode: a failed write is reported to onBackgroundError (cause and line count); fsync mode never calls it", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const heard: { cause: unknown; lines: number }[] = [];
+  const sink = createJsonlAuditSink({ path: file, mode: "buffered", io, onBackgroundError: (cause, lines) => heard.push({ cause, lines }) });
+  sink.append([sampleEvent(0)]);
+  await until(() => s.writes === 1, "the first write");
+  assert.equal(heard.length, 0, "a good write is not reported");
+  const enospc = Object.assign(new Error("ENOSPC"), { code: "ENOSPC" });
+  s.failNextWrite = enospc;
+  assert.equal(sink.append([sampleEvent(1), sampleEvent(2)]), null);
+  await until(() => heard.length === 1, "the failure to be reported");
+  assert.equal(heard[0]!.cause, enospc);
+  assert.equal(heard[0]!.lines, 2);
+  await sink.close();
+
+  // fsync mode: the callers are rejected and name their orders; the hook stays quiet.
+  const file2 = tempFile(t);
+  const spy2 = spyIo();
+  const quiet: unknown[] = [];
+  const durable = createJsonlAuditSink({ path: file2, mode: "fsync", io: spy2.io, onBackgroundError: (c) => quiet.push(c) });
+  spy2.s.failNextWrite = enospc;
+  await assert.rejects(durable.append([sampleEvent(3)]) as Promise<void>, /ENOSPC/);
+  await durable.close();
+  assert.deepEqual(quiet, []);
+});
+
+test("buffered mode: a throwing onBackgroundError does not stop later batches", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const sink = createJsonlAuditSink({
+    path: file,
+    mode: "buffered",
+    io,
+    onBackgroundError: () => {
+      throw new Error("listener bug");
+    },
+  });
+  s.failNextWrite = Object.assign(new Error("EIO"), { code: "EIO" });
+  sink.append([sampleEvent(0)]);
+  await until(() => sink.stats().errors === 1, "the failure");
+  sink.append([sampleEvent(1)]);
+  await sink.close();
+  assert.deepEqual((await readAll(file)).map((e) => e.requestId), ["req-1"]);
+});

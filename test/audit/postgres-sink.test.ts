@@ -104,6 +104,26 @@ describe("postgres audit sink", { skip }, () => {
     await sink.close();
   });
 
+  test("buffered mode: a failed insert nobody waits for is reported to onBackgroundError; later rows still land", async () => {
+    const table = `${schema}.audit_bg`;
+    const heard: { cause: unknown; lines: number }[] = [];
+    const sink = await createPostgresAuditSink({ pool, table, mode: "buffered", onBackgroundError: (cause, lines) => heard.push({ cause, lines }) });
+    await pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_expired CHECK (event <> 'order_expired')`);
+    assert.equal(sink.append([sampleEvent(1, { type: "order_expired" })]), null);
+    const deadline = Date.now() + 5000;
+    while (heard.length === 0) {
+      assert.ok(Date.now() < deadline, "the failed insert was not reported");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.match(String(heard[0]!.cause), /no_expired/);
+    assert.equal(heard[0]!.lines, 1);
+    sink.append([sampleEvent(2)]);
+    await sink.close();
+    const { rows } = await pool.query(`SELECT event FROM ${table}`);
+    assert.equal(rows.length, 1);
+    assert.equal(heard.length, 1);
+  });
+
   test("one gateway per table: a second sink on a table in use is refused; the lock goes with close or with the session", async () => {
     const table = `${schema}.audit_lock`;
     const first = await createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: table });

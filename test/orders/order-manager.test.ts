@@ -213,3 +213,32 @@ test("an update that fails half-way marks none of its trades as seen: the next p
   assert.equal(again.value.fills.length, 1);
   assert.equal(again.value.order.filledQuantity, "1");
 });
+
+test("venue fee total: recorded with the fills it paid for, never lowered, untouched by an update without new fills", () => {
+  const { orders } = setup();
+  const o = orders.createPending(spec({ quantity: "4" }), "vc", 1_000);
+  const a1 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("V1:1", "1", "100")], { filledQuantity: "1", cumulativeFee: "0.26" }), "r1", 2_000);
+  assert.ok(a1.ok);
+  assert.equal(a1.value.order.venueFeeTotal, "0.26");
+  // A total that moved without a new fill (its fill was not synthesized): not recorded, so the
+  // next synthesized fill still carries the whole increase.
+  const a2 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [], { filledQuantity: "1", cumulativeFee: "0.5" }), "r2", 3_000);
+  assert.ok(a2.ok);
+  assert.equal(orders.get(o.orderId)?.venueFeeTotal, "0.26");
+  // A repeated fill adds nothing and records nothing.
+  const a3 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("V1:1", "1", "100")], { filledQuantity: "1", cumulativeFee: "0.9" }), "r3", 4_000);
+  assert.ok(a3.ok);
+  assert.equal(orders.get(o.orderId)?.venueFeeTotal, "0.26");
+  // A lower total with a new fill never lowers the recorded one.
+  const a4 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("V1:2", "1", "100")], { filledQuantity: "2", cumulativeFee: "0.1" }), "r4", 5_000);
+  assert.ok(a4.ok);
+  assert.equal(a4.value.order.venueFeeTotal, "0.26");
+  const a5 = orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("V1:3", "1", "100")], { filledQuantity: "3", cumulativeFee: "0.78" }), "r5", 6_000);
+  assert.ok(a5.ok);
+  assert.equal(a5.value.order.venueFeeTotal, "0.78");
+  // Venues without a running total never get the field.
+  const p = orders.createPending(spec({ clientOrderId: "plain", quantity: "1" }), "vc2", 1_000);
+  const b = orders.applyUpdate(p.orderId, upd(OrderStatus.FILLED, [vf("t9", "1", "100")]), "r6", 2_000);
+  assert.ok(b.ok);
+  assert.equal("venueFeeTotal" in b.value.order, false);
+});

@@ -368,3 +368,33 @@ test("a client that cancels aborts the call's signal the same way on both paths"
   assert.deepEqual(reasons[1], reasons[0]);
   assert.equal(reasons[0]!.code, Code.Canceled);
 });
+
+test("a body that arrives in pieces (envelope header split across DATA frames) gets the same answer", async () => {
+  const pieces = (b: Uint8Array) => [b.subarray(0, 2), b.subarray(2, 7), b.subarray(7)];
+  const send = (port: number, body: Uint8Array) =>
+    new Promise<RawResponse>((resolve, reject) => {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on("error", reject);
+      const req = session.request({ ":method": "POST", ...base });
+      const out: RawResponse = { headers: {}, trailers: {}, body: "" };
+      const chunks: Buffer[] = [];
+      req.on("response", (h) => (out.headers = strip(h)));
+      req.on("trailers", (t) => (out.trailers = strip(t)));
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("error", () => {});
+      req.on("close", () => {
+        out.body = Buffer.concat(chunks).toString("hex");
+        session.close();
+        resolve(out);
+      });
+      const [a, b, c] = pieces(body);
+      req.write(a, () => setImmediate(() => req.write(b, () => setImmediate(() => req.end(c)))));
+    });
+  for (const body of [frame(valid), frame(new Uint8Array(3000))]) {
+    const before = fast.handled();
+    const a = await send(stock.port, body);
+    const b = await send(fast.port, body);
+    assert.deepEqual(b, a);
+    assert.equal(fast.handled() - before, 1);
+  }
+});

@@ -154,3 +154,41 @@ test("parseFills: root-level lists, fee defaults to 0, malformed entries are pro
   const none = parseFills(null, rule);
   assert.ok(none.ok && none.value.length === 0);
 });
+
+test("synthesizeFill: the fee is the increase of the venue's running fee total over the order's recorded one (decimal, quote currency)", () => {
+  const base = { status: OrderStatus.PARTIALLY_FILLED, venueOrderId: "V", averageFillPrice: "100", fills: [] };
+  // First slice: the whole total so far.
+  const first = synthesizeFill(makeOrder({ symbol: "BTC-USD" }), { ...base, filledQuantity: "0.3", cumulativeFee: "0.078" }, 1);
+  assert.equal(first.fills[0]!.fee, "0.078");
+  assert.equal(first.fills[0]!.feeCurrency, "USD");
+  // Later slice: only the increase, exact in decimals (0.3 - 0.1 is not 0.19999999999999998 here).
+  const later = synthesizeFill(
+    makeOrder({ symbol: "ETH/EUR", filledQuantity: "0.3", averageFillPrice: "100", venueFeeTotal: "0.1" }),
+    { ...base, filledQuantity: "0.5", cumulativeFee: "0.3" },
+    2,
+  );
+  assert.equal(later.fills[0]!.fee, "0.2");
+  assert.equal(later.fills[0]!.feeCurrency, "EUR");
+  // A venue-named fee currency wins over the symbol's quote.
+  const named = synthesizeFill(makeOrder(), { ...base, filledQuantity: "1", cumulativeFee: "0.5", feeCurrency: "BTC" }, 3);
+  assert.equal(named.fills[0]!.feeCurrency, "BTC");
+  // A total below the recorded one is never turned into a negative fee.
+  const lower = synthesizeFill(makeOrder({ filledQuantity: "0.3", averageFillPrice: "100", venueFeeTotal: "1" }), { ...base, filledQuantity: "0.5", cumulativeFee: "0.9" }, 4);
+  assert.equal(lower.fills[0]!.fee, "0");
+  // No running total reported (e.g. Binance totals): unknown fee, as before.
+  const none = synthesizeFill(makeOrder(), { ...base, filledQuantity: "1" }, 5);
+  assert.deepEqual([none.fills[0]!.fee, none.fills[0]!.feeCurrency], ["0", ""]);
+});
+
+test("parseOrderAnswer reads the running fee total when the rules name it; a malformed total is a protocol error", () => {
+  const feeRules: TranslatorRules = { ...rules, answer: { ...rules.answer, cumulativeFee: "fee" } };
+  const r = parseOrderAnswer({ data: { ids: [42], st: "live", fee: "0.0123" } }, feeRules);
+  assert.ok(r.ok, r.ok ? "" : r.error.reason);
+  assert.equal(r.value.cumulativeFee, "0.0123");
+  const absent = parseOrderAnswer({ data: { ids: [42], st: "live" } }, feeRules);
+  assert.ok(absent.ok);
+  assert.equal(absent.value.cumulativeFee, undefined);
+  const bad = parseOrderAnswer({ data: { ids: [42], st: "live", fee: "lots" } }, feeRules);
+  assert.ok(!bad.ok);
+  assert.equal(bad.error.kind, "protocol");
+});

@@ -85,6 +85,8 @@ export const coinbaseRules: TranslatorRules = {
     status: "status",
     filledQuantity: "filled_size",
     averagePrice: "average_filled_price",
+    // The order's running fee total in the quote currency: each synthesized fill carries its increase.
+    cumulativeFee: "total_fees",
     rejectReason: "reject_reason",
   },
   partialWhenFilled: true,

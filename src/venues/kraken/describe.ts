@@ -54,7 +54,8 @@ export const krakenRules: TranslatorRules = {
   },
   // QueryOrders: {"error":[],"result":{"OUF4EM-FRGI2-MQMWZD":{"status":"open","vol":"1.25","vol_exec":"0.5","cost":"...","price":"37500.0","reason":null,...}}}
   // The parser lifts the single entry and adds its key as `txid`.
-  answer: { venueOrderId: "txid", status: "status", filledQuantity: "vol_exec", averagePrice: "price", cumulativeQuote: "cost", rejectReason: "reason" },
+  // `fee` is the order's running fee total in the quote currency: each synthesized fill carries its increase.
+  answer: { venueOrderId: "txid", status: "status", filledQuantity: "vol_exec", averagePrice: "price", cumulativeQuote: "cost", cumulativeFee: "fee", rejectReason: "reason" },
   // Kraken reports "open" for partly filled orders.
   partialWhenFilled: true,
 };

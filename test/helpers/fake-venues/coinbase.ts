@@ -1,8 +1,14 @@
 import { verify, type KeyObject } from "node:crypto";
 import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
+import { Decimal } from "decimal.js";
 import { averagePrice } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "OPEN", partial: "OPEN", filled: "FILLED", canceled: "CANCELLED" };
+
+/** Coinbase's taker fee on the filled value so far: the fake's running fee total. */
+export function coinbaseFee(filledValue: string): string {
+  return new Decimal(filledValue).times("0.006").toFixed();
+}
 
 /**
  * Coinbase Advanced Trade: Authorization: Bearer <ES256 JWT> whose `uri`
@@ -20,6 +26,8 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
       status: unknownStatus ? "SCHRODINGER" : STATUS[o.state],
       filled_size: o.filled,
       average_filled_price: averagePrice(o),
+      // The running fee total in the quote currency (0.6% taker of the filled value).
+      total_fees: coinbaseFee(o.quote),
       order_type: o.type,
       reject_reason: "",
     };

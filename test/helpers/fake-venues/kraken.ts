@@ -1,6 +1,12 @@
 import { createHash, createHmac } from "node:crypto";
 import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
+import { Decimal } from "decimal.js";
 import { averagePrice } from "./fake-venue-server.js";
+
+/** Kraken's taker fee on the order's cost so far: the fake's running fee total. */
+export function krakenFee(cost: string): string {
+  return new Decimal(cost).times("0.0026").toFixed();
+}
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "open", partial: "open", filled: "closed", canceled: "canceled" };
 
@@ -71,7 +77,8 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
           vol: o.quantity,
           vol_exec: o.filled,
           cost: o.quote,
-          fee: "0",
+          // The running fee total, in the quote currency, as Kraken reports it (taker 0.26% of cost).
+          fee: krakenFee(o.quote),
           price: averagePrice(o),
           reason: null,
         },
