@@ -64,6 +64,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
     // Tests must not wait long for grace timers or be shed by a busy CI machine.
     shutdownGraceMs: 2000,
     underPressureMaxEventLoopDelayMs: 0,
+    // `npm test` runs the end-to-end suites a second time with FAST_PATH=off, so both paths serve every case.
+    fastPath: process.env["FAST_PATH"] !== "off",
     ...opts.config,
     host: "127.0.0.1",
     port: 0,

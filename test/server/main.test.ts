@@ -15,7 +15,7 @@ const node = process.execPath; // Node 24 from the lockfile when run through npm
 function run(args: string[], env: Record<string, string>) {
   const child = spawn(node, ["--import", "tsx", "src/main.ts", ...args], {
     cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", ...env },
+    env: { PATH: process.env["PATH"] ?? "", ...(process.env["FAST_PATH"] !== undefined ? { FAST_PATH: process.env["FAST_PATH"] } : {}), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stdout: string[] = [];
