@@ -4,12 +4,16 @@ import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
 export interface MemoryIdempotencyStoreOptions {
   /** How long a retry is de-duplicated. Default 24 h. */
   readonly ttlMs?: number;
-  /** Most records kept; the least recently used goes first. Default 250,000. */
+  /**
+   * Most records kept; the least recently used goes first. Default 100,000: the
+   * order manager's cap on terminal orders, so with default settings a record
+   * shares its order with the order manager instead of keeping one alive alone.
+   */
   readonly maxEntries?: number;
 }
 
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_IDEMPOTENCY_MAX_ENTRIES = 250_000;
+export const DEFAULT_IDEMPOTENCY_MAX_ENTRIES = 100_000;
 
 /**
  * LRU + TTL, O(1) per operation: a hash index plus a doubly linked list in

@@ -7,8 +7,15 @@ export type IdempotencyOutcome = Result<Order, GatewayError>;
 
 /** One completed request, kept so a retry gets the same answer. */
 export interface IdempotencyRecord {
-  /** Fingerprint of the order fields (src/pipeline/idempotency.ts); a retry must match it. */
-  readonly fingerprint: string;
+  /**
+   * Fingerprint of the order fields (src/pipeline/idempotency.ts); a retry must match it.
+   * Absent when the outcome is an order whose own fields give the same fingerprint
+   * (`requestFingerprint(order)`, see `recordFingerprint`): the order already holds every
+   * fingerprinted field, so a second copy of them (~100 bytes per key, kept for the TTL)
+   * is not stored. Present for stored errors, and for recovered records whose fingerprint
+   * the order does not reproduce (another fingerprint version).
+   */
+  readonly fingerprint?: string;
   readonly outcome: IdempotencyOutcome;
   /** When the outcome was stored; the TTL counts from here, not from the last access. */
   readonly storedAtMs: number;

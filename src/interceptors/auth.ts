@@ -17,6 +17,9 @@ export interface AuthDeps {
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
+/** Most `authorization` values remembered; past it the cache starts over (memory stays bounded). */
+export const AUTH_CACHE_MAX = 1024;
+
 /**
  * Authenticates `authorization: Bearer <key>` by the SHA-256 of the key, so
  * only hashes are ever configured or held in memory, then checks the
@@ -30,19 +33,31 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   );
   const enabled = byHash.size > 0;
   const publicServices = deps.publicServices ?? new Set<string>();
+  // `authorization` value -> principal, for values that matched a key: a
+  // client sends the same header on every call, so the regex and SHA-256 run
+  // once per key, not per call. Only valid keys go in, so a flood of wrong
+  // keys cannot evict them (and is still refused after a full hash check).
+  const known = new Map<string, Principal>();
   return (next) => async (req) => {
     if (!enabled || publicServices.has(req.service.typeName)) {
       req.contextValues.set(principalKey, ANONYMOUS);
       return next(req);
     }
-    const m = BEARER.exec(req.header.get("authorization") ?? "");
-    if (m === null) {
-      throw toConnectError({ kind: "unauthenticated", message: "missing API key: send authorization: Bearer <key>" });
-    }
-    // Lookup by hash: the map is keyed by digests, so timing reveals nothing about a valid key.
-    const principal = byHash.get(createHash("sha256").update(m[1]!).digest("hex"));
+    const authorization = req.header.get("authorization") ?? "";
+    let principal = known.get(authorization);
     if (principal === undefined) {
-      throw toConnectError({ kind: "unauthenticated", message: "unknown API key" });
+      const m = BEARER.exec(authorization);
+      if (m === null) {
+        throw toConnectError({ kind: "unauthenticated", message: "missing API key: send authorization: Bearer <key>" });
+      }
+      // Lookup by hash: the map is keyed by digests, so timing reveals nothing about a valid key.
+      principal = byHash.get(createHash("sha256").update(m[1]!).digest("hex"));
+      if (principal === undefined) {
+        throw toConnectError({ kind: "unauthenticated", message: "unknown API key" });
+      }
+      // Bounded although only valid keys enter: "Bearer"'s case variants multiply them.
+      if (known.size >= AUTH_CACHE_MAX) known.clear();
+      known.set(authorization, principal);
     }
     req.contextValues.set(principalKey, principal);
     if (!req.stream) {

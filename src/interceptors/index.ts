@@ -3,8 +3,7 @@ import type { Logger } from "pino";
 import type { ApiKeyEntry } from "../config/env.js";
 import type { RpcMetrics } from "../metrics/metrics.js";
 import { createAuthInterceptor } from "./auth.js";
-import { createLoggingInterceptor } from "./logging.js";
-import { createMetricsInterceptor } from "./metrics.js";
+import { createObserveRpcInterceptor } from "./observe-rpc.js";
 import { createRateLimitInterceptor } from "./rate-limit.js";
 import { createRecoveryInterceptor } from "./recovery.js";
 import { createRequestIdInterceptor } from "./request-id.js";
@@ -33,8 +32,8 @@ export function createInterceptors(deps: InterceptorsDeps): Interceptor[] {
   const now = deps.now;
   return [
     createRequestIdInterceptor(deps.newRequestId !== undefined ? { newId: deps.newRequestId } : {}),
-    createLoggingInterceptor(now !== undefined ? { logger: deps.logger, now } : { logger: deps.logger }),
-    createMetricsInterceptor(now !== undefined ? { metrics: deps.metrics, now } : { metrics: deps.metrics }),
+    // Logging and metrics, adjacent in the chain, share one interceptor (one pair of clock reads).
+    createObserveRpcInterceptor({ logger: deps.logger, metrics: deps.metrics, ...(now !== undefined ? { now } : {}) }),
     createRecoveryInterceptor({ logger: deps.logger }),
     createAuthInterceptor({ apiKeys: deps.apiKeys, publicServices: deps.publicServices ?? new Set() }),
     createRateLimitInterceptor({

@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { RpcMetrics } from "../metrics/metrics.js";
-import { grpcCodeName, grpcType, observeCall } from "./observe-call.js";
+import { createObserveRpcInterceptor } from "./observe-rpc.js";
 
 export interface MetricsInterceptorDeps {
   readonly metrics: RpcMetrics;
@@ -8,25 +8,10 @@ export interface MetricsInterceptorDeps {
   readonly now?: () => number;
 }
 
-/** go-grpc-prometheus server metrics for every call, streams included. */
+/**
+ * go-grpc-prometheus server metrics for every call, streams included. The
+ * production chain uses createObserveRpcInterceptor, which also does the logging.
+ */
 export function createMetricsInterceptor(deps: MetricsInterceptorDeps): Interceptor {
-  const { metrics } = deps;
-  const now = deps.now ?? (() => performance.now());
-  return (next) => async (req) => {
-    const start = now();
-    const labels = {
-      grpc_type: grpcType(req.method.methodKind),
-      grpc_service: req.service.typeName,
-      grpc_method: req.method.name,
-    };
-    metrics.started.inc(labels);
-    return observeCall(next, req, {
-      onReceive: () => metrics.msgReceived.inc(labels),
-      onSend: () => metrics.msgSent.inc(labels),
-      onEnd({ code }) {
-        metrics.handled.inc({ ...labels, grpc_code: grpcCodeName(code) });
-        metrics.handlingSeconds.observe(labels, (now() - start) / 1000);
-      },
-    });
-  };
+  return createObserveRpcInterceptor(deps.now !== undefined ? { metrics: deps.metrics, now: deps.now } : { metrics: deps.metrics });
 }

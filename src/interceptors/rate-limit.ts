@@ -1,4 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
+import { createLinkedMap } from "../idempotency/linked-map.js";
 import { toConnectError } from "../rpc/to-connect-error.js";
 import { ANONYMOUS, peerKey, principalKey } from "./context-keys.js";
 
@@ -29,14 +30,15 @@ export interface TokenBuckets {
 }
 
 /**
- * Token buckets in a Map used as an LRU list (re-inserted on every use, so the
- * first entries are the least recently used). Memory stays bounded two ways:
- * idle buckets are dropped from the front on every call, and the map never
- * grows past maxBuckets. No timer is needed.
+ * Token buckets in an LRU list (touched on every use, so the oldest entries
+ * are the least recently used). Memory stays bounded two ways: idle buckets
+ * are dropped from the old end on every call, and the list never grows past
+ * maxBuckets. No timer is needed. A linked map, not a plain Map re-inserted on
+ * use: V8's `map.keys().next()` walks the holes deletions leave, O(n) at scale.
  */
 export function createTokenBuckets(opts: Omit<RateLimitDeps, "exemptServices">): TokenBuckets {
   const now = opts.now ?? (() => performance.now());
-  const buckets = new Map<string, Bucket>();
+  const buckets = createLinkedMap<string, Bucket>();
   const perMs = opts.ratePerSecond / 1000;
   return {
     get size() {
@@ -45,23 +47,17 @@ export function createTokenBuckets(opts: Omit<RateLimitDeps, "exemptServices">):
     take(key) {
       const t = now();
       // Evict idle buckets from the LRU end; a few per call keeps this O(1) amortized.
-      for (const [k, b] of buckets) {
-        if (t - b.last < opts.idleMs) break;
-        buckets.delete(k);
-      }
+      for (let o = buckets.oldest(); o !== undefined && t - o.value.last >= opts.idleMs; o = buckets.oldest()) buckets.shift();
       let b = buckets.get(key);
       if (b === undefined) {
         b = { tokens: opts.burst, last: t };
-        if (buckets.size >= opts.maxBuckets) {
-          const oldest = buckets.keys().next().value;
-          if (oldest !== undefined) buckets.delete(oldest);
-        }
+        if (buckets.size >= opts.maxBuckets) buckets.shift();
+        buckets.set(key, b);
       } else {
         b.tokens = Math.min(opts.burst, b.tokens + (t - b.last) * perMs);
         b.last = t;
-        buckets.delete(key);
+        buckets.touch(key);
       }
-      buckets.set(key, b);
       if (b.tokens >= 1) {
         b.tokens -= 1;
         return 0;

@@ -13,6 +13,24 @@ export interface RpcMetrics {
   readonly msgReceived: Counter<"grpc_type" | "grpc_service" | "grpc_method">;
   readonly msgSent: Counter<"grpc_type" | "grpc_service" | "grpc_method">;
   readonly handlingSeconds: Histogram<"grpc_type" | "grpc_service" | "grpc_method">;
+  /**
+   * The hot-path handle for one method: plain-number tallies folded into the
+   * counters above whenever they are read (scrape, `get()`), because a
+   * prom-client `inc(labels)` hashes its labels into a string and looks it up
+   * on every call. Cached: one handle per (type, service, method).
+   */
+  forMethod(type: string, service: string, method: string): MethodMetrics;
+}
+
+/** Per-method tallies; see RpcMetrics.forMethod. */
+export interface MethodMetrics {
+  started: number;
+  received: number;
+  sent: number;
+  /** Calls handled, by grpc_code label value (OK, InvalidArgument, ...). */
+  readonly handled: Map<string, number>;
+  /** Observes one call's duration in seconds (directly on a cached histogram child). */
+  observe(seconds: number): void;
 }
 
 export interface MetricsOptions {
@@ -27,25 +45,59 @@ export function createRpcMetrics(opts: MetricsOptions = {}): RpcMetrics {
   const registry = opts.registry ?? new Registry();
   if (opts.defaultMetrics === true) collectDefaultMetrics({ register: registry });
   const labelNames = ["grpc_type", "grpc_service", "grpc_method"] as const;
+  // Handles whose tallies are folded into the counters on every read (collect).
+  const handles = new Map<string, MethodMetrics & { readonly labels: Record<(typeof labelNames)[number], string> }>();
+  function flush(): void {
+    for (const h of handles.values()) {
+      if (h.started > 0) started.inc(h.labels, h.started);
+      if (h.received > 0) msgReceived.inc(h.labels, h.received);
+      if (h.sent > 0) msgSent.inc(h.labels, h.sent);
+      h.started = h.received = h.sent = 0;
+      for (const [code, n] of h.handled) {
+        if (n > 0) handled.inc({ ...h.labels, grpc_code: code }, n);
+        h.handled.set(code, 0);
+      }
+    }
+  }
+  // prom-client runs `collect` before every get() (and so every scrape): counts are never stale when read.
+  const collect = () => flush();
+  const started = new Counter({ name: "grpc_server_started_total", help: "Total number of RPCs started on the server.", labelNames, registers: [registry], collect });
+  const handled = new Counter({
+    name: "grpc_server_handled_total",
+    help: "Total number of RPCs completed on the server, regardless of success or failure.",
+    labelNames: [...labelNames, "grpc_code"] as const,
+    registers: [registry],
+    collect,
+  });
+  const msgReceived = new Counter({ name: "grpc_server_msg_received_total", help: "Total number of RPC stream messages received on the server.", labelNames, registers: [registry], collect });
+  const msgSent = new Counter({ name: "grpc_server_msg_sent_total", help: "Total number of gRPC stream messages sent by the server.", labelNames, registers: [registry], collect });
+  const handlingSeconds = new Histogram({
+    name: "grpc_server_handling_seconds",
+    help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+    labelNames,
+    // Sub-millisecond buckets: the gateway's own latency is what operators watch.
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   return {
     registry,
-    started: new Counter({ name: "grpc_server_started_total", help: "Total number of RPCs started on the server.", labelNames, registers: [registry] }),
-    handled: new Counter({
-      name: "grpc_server_handled_total",
-      help: "Total number of RPCs completed on the server, regardless of success or failure.",
-      labelNames: [...labelNames, "grpc_code"] as const,
-      registers: [registry],
-    }),
-    msgReceived: new Counter({ name: "grpc_server_msg_received_total", help: "Total number of RPC stream messages received on the server.", labelNames, registers: [registry] }),
-    msgSent: new Counter({ name: "grpc_server_msg_sent_total", help: "Total number of gRPC stream messages sent by the server.", labelNames, registers: [registry] }),
-    handlingSeconds: new Histogram({
-      name: "grpc_server_handling_seconds",
-      help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-      labelNames,
-      // Sub-millisecond buckets: the gateway's own latency is what operators watch.
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
+    started,
+    handled,
+    msgReceived,
+    msgSent,
+    forMethod(type, service, method) {
+      // Label values are bounded (registered services only), so this map is too.
+      const key = `${type}\n${service}\n${method}`;
+      let h = handles.get(key);
+      if (h === undefined) {
+        const labels = { grpc_type: type, grpc_service: service, grpc_method: method };
+        const child = handlingSeconds.labels(labels);
+        h = { labels, started: 0, received: 0, sent: 0, handled: new Map(), observe: (s: number) => child.observe(s) };
+        handles.set(key, h);
+      }
+      return h;
+    },
+    handlingSeconds,
   };
 }
 

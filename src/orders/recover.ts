@@ -6,6 +6,7 @@ import { err, ok } from "../domain/result.js";
 import type { IdempotencyRecord, IdempotencyStore } from "../idempotency/store.js";
 import type { OrderManager } from "./order-manager.js";
 import { createLinkedMap } from "../idempotency/linked-map.js";
+import { recordFingerprint, requestFingerprint } from "../pipeline/idempotency.js";
 
 export interface RecoverOptions {
   /** "Now" at start-up: records older than the TTL / retention are dropped. */
@@ -86,8 +87,16 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
         keys.delete(key);
       } else if (e.error !== undefined || e.order !== undefined) {
         const prev = keys.get(key);
-        const storedAtMs = prev !== undefined && prev.fingerprint === fingerprint ? prev.storedAtMs : e.ts;
-        keys.set(key, { fingerprint, storedAtMs, outcome: e.error !== undefined ? err(e.error) : ok(e.order!) });
+        const storedAtMs = prev !== undefined && recordFingerprint(prev) === fingerprint ? prev.storedAtMs : e.ts;
+        // As in the pipeline, an order that reproduces the fingerprint stands for it (no second copy kept).
+        keys.set(
+          key,
+          e.error !== undefined
+            ? { fingerprint, storedAtMs, outcome: err(e.error) }
+            : requestFingerprint(e.order!) === fingerprint
+              ? { storedAtMs, outcome: ok(e.order!) }
+              : { fingerprint, storedAtMs, outcome: ok(e.order!) },
+        );
         if (keys.size > options.idempotencyMaxEntries) keys.shift();
       }
     }

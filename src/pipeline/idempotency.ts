@@ -1,5 +1,6 @@
 import type { GatewayError } from "../domain/errors.js";
 import type { OrderSpec } from "../domain/order.js";
+import type { IdempotencyRecord } from "../idempotency/store.js";
 
 /**
  * The idempotency scope key: account + (idempotency_key, or client_order_id
@@ -47,6 +48,17 @@ export function requestFingerprint(spec: OrderSpec): string {
     spec.price,
     spec.stopPrice,
   ].join("|");
+}
+
+/**
+ * The fingerprint a stored record guards: its own, or (the common case, see
+ * IdempotencyRecord.fingerprint) the one its order's fields give. Only called
+ * when a key is seen again, so the string is built off the first-time path.
+ */
+export function recordFingerprint(rec: IdempotencyRecord): string {
+  if (rec.fingerprint !== undefined) return rec.fingerprint;
+  // A record without a fingerprint always holds an order (see store.ts); "" would conflict, never replay.
+  return rec.outcome.ok ? requestFingerprint(rec.outcome.value) : "";
 }
 
 /** Proto names of the fields in which two fingerprints differ. */

@@ -8,7 +8,7 @@ import type { Applied, OrderManager } from "../orders/order-manager.js";
 import type { VenueAdapter, VenueError } from "../venues/adapter.js";
 import { deriveVenueClientOrderId } from "../venues/client-order-id.js";
 import { createAuditGuard, outcomeNotRecorded, type AuditGuard } from "./audit-guard.js";
-import { decideIdempotency, idempotencyScopeKey, requestFingerprint } from "./idempotency.js";
+import { decideIdempotency, idempotencyScopeKey, recordFingerprint, requestFingerprint } from "./idempotency.js";
 import type { RiskCheck } from "./risk.js";
 import { routeOrder } from "./route.js";
 import type { Clock } from "./types.js";
@@ -214,7 +214,8 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     if (n > 0) events[n - 1] = { ...events[n - 1]!, idempotency: idem };
     if (!writeAhead) events.unshift(received);
     // Stored before the append and kept if it fails: the venue may have the order, so a retry must replay.
-    if (failure === undefined) store.set(key, { fingerprint, outcome: ok(applied.order), storedAtMs: nowMs }, now);
+    // No fingerprint copy: the order carries every fingerprinted field (recordFingerprint).
+    if (failure === undefined) store.set(key, { outcome: ok(applied.order), storedAtMs: nowMs }, now);
     try {
       const p = orders.commit(applied);
       if (p !== null) await p;
@@ -252,7 +253,7 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     }
     const nowMs = clock.nowMs();
     const prior = store.get(key, nowMs);
-    const d = decideIdempotency(prior, fingerprint, spec);
+    const d = decideIdempotency(prior === undefined ? undefined : { fingerprint: recordFingerprint(prior) }, fingerprint, spec);
     if (d.kind === "conflict") return err(d.error);
     if (d.kind === "replay") return replayOf(prior!.outcome);
     const refused = guard.refusal();

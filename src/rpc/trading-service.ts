@@ -122,7 +122,7 @@ export interface TradingCoreOptions {
   readonly fillIds?: IdSource;
   /** IDEMPOTENCY_TTL_MS; default 24 h. */
   readonly idempotencyTtlMs?: number;
-  /** IDEMPOTENCY_MAX_ENTRIES; default 250,000. */
+  /** IDEMPOTENCY_MAX_ENTRIES; default 100,000. */
   readonly idempotencyMaxEntries?: number;
   /** ORDER_RETENTION_MS; default 10 min. */
   readonly orderRetentionMs?: number;

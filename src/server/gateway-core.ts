@@ -35,7 +35,13 @@ import { createVenueMetrics } from "../venues/venue-metrics.js";
 import type { HealthRegistry } from "./health.js";
 import { ServingStatus } from "./health.js";
 
-/** Most terminal orders kept in memory (recovery and the order manager agree on it). */
+/**
+ * Most terminal orders kept in memory (recovery and the order manager agree on it).
+ * Equal to the IDEMPOTENCY_MAX_ENTRIES default so that, under load, an idempotency
+ * record and its order leave memory together (a record alone would keep a ~200-byte
+ * order alive); ~1 KB per order in all, so ~100 MB at steady state, reached after
+ * about 7 s at 15,000 orders/s.
+ */
 const MAX_TERMINAL_ORDERS = 100_000;
 
 /** A setting whose value (a file it names) is wrong: main prints it and exits 2. */

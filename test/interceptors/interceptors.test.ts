@@ -35,7 +35,7 @@ test("request id: a safe x-request-id is kept and echoed; unsafe or missing ones
 });
 
 test("logging: one line per RPC with service, method, protocol, code, duration, request id and peer", async () => {
-  // Each clock reading advances 5 ms: logging start, metrics start, metrics end, logging end -> 15 ms.
+  // Each clock reading advances 5 ms; logging and metrics share one reading at the start and one at the end -> 5 ms.
   let t = 1000;
   const gw = createInMemoryGateway({ now: () => (t += 5) });
   await gw.trading.placeOrder(order(), { headers: { "x-request-id": "log-1", ...gw.peer("10.0.0.7:5555").headers } });
@@ -44,7 +44,7 @@ test("logging: one line per RPC with service, method, protocol, code, duration, 
   assert.equal(lines.length, 2);
   assert.deepEqual(
     { ...lines[0], time: 0, pid: 0, hostname: "" },
-    { level: 30, time: 0, pid: 0, hostname: "", reqId: "log-1", service: "trading.v1.TradingGateway", method: "PlaceOrder", protocol: "connect", peer: "10.0.0.7:5555", code: "OK", durationMs: 15, msg: "rpc" },
+    { level: 30, time: 0, pid: 0, hostname: "", reqId: "log-1", service: "trading.v1.TradingGateway", method: "PlaceOrder", protocol: "connect", peer: "10.0.0.7:5555", code: "OK", durationMs: 5, msg: "rpc" },
   );
   assert.equal(lines[1]!["code"], "NotFound");
   assert.equal(lines[1]!["reqId"], "log-2");
@@ -58,6 +58,9 @@ test("recovery: a plain exception becomes INTERNAL with a generic message; the s
   assert.doesNotMatch(e.message, /secret|passwd/);
   const logged = gw.logs.find("unexpected exception in handler");
   assert.equal(logged.length, 1);
+  // Logged through the per-call logger: the request id is on it.
+  assert.equal(typeof logged[0]!["reqId"], "string");
+  assert.equal(logged[0]!["reqId"], gw.logs.find("rpc")[0]?.["reqId"]);
   assert.match(String((logged[0]!["err"] as { stack: string }).stack), /boom: secret internals/);
   // The RPC line of that call is at error level (our fault), unlike client errors.
   const rpc = gw.logs.find("rpc");

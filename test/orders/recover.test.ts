@@ -118,3 +118,29 @@ test("recovery reads async iterables (the audit reader's shape)", async () => {
   const s = await recoverState(gen(), opts(g1.clock.nowMs()));
   assert.equal(s.idempotency.size, 1);
 });
+
+test("recovered order records keep no fingerprint copy when the order reproduces it; another version's is kept", async () => {
+  const g1 = gateway();
+  const placed = await g1.placeOrder(marketOrder({ clientOrderId: "v1" }), call);
+  await g1.placeOrder(marketOrder({ clientOrderId: "v0" }), call);
+  assert.ok(placed.ok);
+  // As if "v0" had been written by a gateway with another fingerprint format.
+  const events = g1.audit.events.map((e) =>
+    e.idempotency !== undefined && e.idempotency.key === "acct-1|c:v0" ? { ...e, idempotency: { ...e.idempotency, fingerprint: "v0|old" } } : e,
+  );
+  const state = await recoverState(events, opts(g1.clock.nowMs()));
+  const v1 = state.idempotency.get("acct-1|c:v1");
+  assert.ok(v1 !== undefined && v1.outcome.ok);
+  assert.equal(v1.fingerprint, undefined);
+  assert.equal(state.idempotency.get("acct-1|c:v0")?.fingerprint, "v0|old");
+
+  const g2 = gateway(createManualClock(g1.clock.nowMs() + 1000));
+  applyRecoveredState(state, g2, g2.clock.nowMs());
+  const again = await g2.placeOrder(marketOrder({ clientOrderId: "v1" }), call);
+  assert.ok(again.ok && again.value.replayed && again.value.order.orderId === placed.value.order.orderId);
+  const other = await g2.placeOrder(marketOrder({ clientOrderId: "v1", quantity: "3" }), call);
+  assert.ok(!other.ok && other.error.kind === "already_exists" && other.error.metadata?.["fields"] === "quantity");
+  // The old format is never mistaken for these fields: named as a version difference, not replayed.
+  const old = await g2.placeOrder(marketOrder({ clientOrderId: "v0" }), call);
+  assert.ok(!old.ok && old.error.kind === "already_exists" && /fingerprint version/.test(old.error.message));
+});

@@ -243,3 +243,35 @@ test("real venues: order_received is durable before the venue call (write-ahead 
   assert.ok(r.ok && r.value.order.status === OrderStatus.FILLED);
   assert.deepEqual(s.audit.events.map((e) => e.type), ["order_received", "fill", "order_filled"]);
 });
+
+test("an order's idempotency record keeps no fingerprint copy; retries still replay or conflict field by field", async () => {
+  const s = setup();
+  const first = await s.placeOrder(marketOrder({ clientOrderId: "fp-1", quantity: "2.5" }), call());
+  assert.ok(first.ok);
+  const rec = s.idempotency.get("acct-1|c:fp-1", s.clock.nowMs());
+  assert.ok(rec !== undefined && rec.outcome.ok);
+  assert.equal(rec.fingerprint, undefined, "the order's own fields stand for the fingerprint");
+  assert.equal(rec.outcome.value, s.orders.get(first.value.order.orderId), "the record shares the order manager's order");
+  // A stored business error has no order to derive it from: it keeps its fingerprint.
+  const risky = setup({ risk: { "*": { maxQuantity: "1" } } });
+  const breach = await risky.placeOrder(marketOrder({ clientOrderId: "fp-2", quantity: "2" }), call());
+  assert.ok(!breach.ok);
+  assert.equal(typeof risky.idempotency.get("acct-1|c:fp-2", risky.clock.nowMs())?.fingerprint, "string");
+
+  const again = await s.placeOrder(marketOrder({ clientOrderId: "fp-1", quantity: "2.5" }), call());
+  assert.ok(again.ok && again.value.replayed && again.value.order.orderId === first.value.order.orderId);
+  // Each fingerprinted field is compared, through the order, and named in the refusal.
+  const diffs: Array<[Partial<Parameters<typeof marketOrder>[0]>, string]> = [
+    [{ quantity: "3" }, "quantity"],
+    [{ symbol: "ETH-USD" }, "symbol"],
+    [{ timeInForce: TimeInForce.FOK }, "time_in_force"],
+  ];
+  for (const [over, field] of diffs) {
+    const r = await s.placeOrder(marketOrder({ clientOrderId: "fp-1", quantity: "2.5", ...over }), call());
+    assert.ok(!r.ok && r.error.kind === "already_exists", JSON.stringify(r));
+    if (!r.ok && r.error.kind === "already_exists") {
+      assert.equal(r.error.reason, "IDEMPOTENCY_KEY_REUSED");
+      assert.equal(r.error.metadata?.["fields"], field);
+    }
+  }
+});
