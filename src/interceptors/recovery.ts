@@ -17,18 +17,19 @@ export const INTERNAL_MESSAGE = "internal error";
  * too, since a handler can throw halfway through one.
  */
 export function createRecoveryInterceptor(deps: RecoveryDeps): Interceptor {
+  // One helper per interceptor, not a closure per call: the success path allocates nothing here.
+  const recover = (req: Parameters<Parameters<Interceptor>[0]>[0], e: unknown): never => {
+    if (e instanceof ConnectError) throw e;
+    const log = req.contextValues.get(loggerKey) ?? deps.logger;
+    log.error({ err: e, service: req.service.typeName, method: req.method.name }, "unexpected exception in handler");
+    throw new ConnectError(INTERNAL_MESSAGE, Code.Internal);
+  };
   return (next) => async (req) => {
-    const recover = (e: unknown): never => {
-      if (e instanceof ConnectError) throw e;
-      const log = req.contextValues.get(loggerKey) ?? deps.logger;
-      log.error({ err: e, service: req.service.typeName, method: req.method.name }, "unexpected exception in handler");
-      throw new ConnectError(INTERNAL_MESSAGE, Code.Internal);
-    };
     let res;
     try {
       res = await next(req);
     } catch (e) {
-      return recover(e);
+      return recover(req, e);
     }
     if (!res.stream) return res;
     const source = res.message;
@@ -36,7 +37,7 @@ export function createRecoveryInterceptor(deps: RecoveryDeps): Interceptor {
       try {
         yield* source;
       } catch (e) {
-        recover(e);
+        recover(req, e);
       }
     }
     return { ...res, message: guarded() } as StreamResponse;

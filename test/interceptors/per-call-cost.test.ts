@@ -104,15 +104,14 @@ test("metrics tallies are folded in on every read, never counted twice", async (
   assert.match(text, new RegExp(`grpc_server_handling_seconds_count\\{${labels}\\} 3\\n`));
 });
 
-test("auth: a cached key keeps working, a wrong key is still refused, any case of Bearer works", async () => {
+test("auth: a key keeps working across calls, a wrong key is still refused, any case of Bearer works", async () => {
   const gw = createInMemoryGateway({ apiKeys: [{ sha256: sha("k1"), accounts: new Set(["acct1"]) }] });
   for (let i = 0; i < 3; i++) assert.equal((await gw.trading.placeOrder(order(), { headers: { authorization: "Bearer k1" } })).order?.account, "acct1");
-  // The cached principal still gets the per-message account check.
+  // Every call still gets the per-message account check.
   const denied = await gw.trading.placeOrder(order({ account: "acct2" }), { headers: { authorization: "Bearer k1" } }).catch((e: unknown) => ConnectError.from(e));
   assert.equal((denied as ConnectError).code, Code.PermissionDenied);
   const wrong = await gw.trading.placeOrder(order(), { headers: { authorization: "Bearer k2" } }).catch((e: unknown) => ConnectError.from(e));
   assert.equal((wrong as ConnectError).code, Code.Unauthenticated);
-  // Case variants of "Bearer" each take their own cache slot.
   const variants = ["Bearer", "bearer", "BEARER", "bEARER"];
   for (const v of variants) assert.equal((await gw.trading.placeOrder(order(), { headers: { authorization: `${v} k1` } })).order?.account, "acct1");
 });
