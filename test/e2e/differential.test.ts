@@ -37,6 +37,8 @@ import { createTradingCore } from "../../src/rpc/trading-service.js";
 import { createPaperVenue } from "../../src/venues/paper/paper-venue.js";
 import { createNullAuditSink } from "../../src/audit/null-sink.js";
 import type { IdSource } from "../../src/pipeline/types.js";
+import { frame } from "../helpers/grpc-frame.js";
+import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
 
 const KEY_A = "key-a-secret";
 const KEY_B = "key-b-secret";
@@ -142,28 +144,11 @@ function strip(h: http2.IncomingHttpHeaders): Record<string, unknown> {
   return o;
 }
 
-function frame(msg: Uint8Array, flags = 0): Uint8Array {
-  const b = Buffer.alloc(msg.byteLength + 5);
-  b[0] = flags;
-  b.writeUInt32BE(msg.byteLength, 1);
-  b.set(msg, 5);
-  return b;
-}
 
 const order = (o: Partial<Omit<PlaceOrderRequest, "$typeName">> = {}) =>
   toBinary(
     PlaceOrderRequestSchema,
-    create(PlaceOrderRequestSchema, {
-      clientOrderId: "c-1",
-      account: "acct-1",
-      venue: "paper",
-      symbol: "BTC-USD",
-      side: Side.BUY,
-      type: OrderType.MARKET,
-      timeInForce: TimeInForce.IOC,
-      quantity: "0.5",
-      ...o,
-    }),
+    create(PlaceOrderRequestSchema, { ...MARKET_ORDER_FIELDS, quantity: "0.5", ...o }),
   );
 const path = (m: string) => `/trading.v1.TradingGateway/${m}`;
 const grpc = (key: string | undefined, extra: http2.OutgoingHttpHeaders = {}): http2.OutgoingHttpHeaders => ({

@@ -18,6 +18,7 @@ import { createUnaryFastPath } from "../../src/server/unary-fast-path.js";
 import type { UnaryFastPath } from "../../src/server/unary-fast-path.js";
 import { toConnectError } from "../../src/rpc/to-connect-error.js";
 import { invalidArgument } from "../../src/domain/errors.js";
+import { frame } from "../helpers/grpc-frame.js";
 
 // A small service and interceptor chain that exercise every part of the
 // protocol the fast path re-implements: headers and trailers set by
@@ -166,13 +167,6 @@ function strip(h: http2.IncomingHttpHeaders): Record<string, unknown> {
   return o;
 }
 
-function frame(msg: Uint8Array, flags = 0): Uint8Array {
-  const b = Buffer.alloc(msg.byteLength + 5);
-  b[0] = flags;
-  b.writeUInt32BE(msg.byteLength, 1);
-  b.set(msg, 5);
-  return b;
-}
 
 const validRequest = create(PlaceOrderRequestSchema, {
   clientOrderId: "c-1",
