@@ -39,6 +39,7 @@ import { createNullAuditSink } from "../../src/audit/null-sink.js";
 import type { IdSource } from "../../src/pipeline/types.js";
 import { frame } from "../helpers/grpc-frame.js";
 import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
+import { collectResponse, type RawResponse } from "../helpers/raw-http2.js";
 
 const KEY_A = "key-a-secret";
 const KEY_B = "key-b-secret";
@@ -103,12 +104,6 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
   return { app, port: (app.server.address() as AddressInfo).port, hook, health };
 }
 
-interface Exchange {
-  headers: Record<string, unknown>;
-  trailers: Record<string, unknown>;
-  body: string;
-}
-
 const session = new Map<number, http2.ClientHttp2Session>();
 function connectTo(port: number): http2.ClientHttp2Session {
   let s = session.get(port);
@@ -120,29 +115,16 @@ function connectTo(port: number): http2.ClientHttp2Session {
   return s;
 }
 
-function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const get = headers[":method"] === "GET";
-    const req = connectTo(port).request({ ":method": "POST", ...headers }, get ? { endStream: true } : {});
-    const out: Exchange = { headers: {}, trailers: {}, body: "" };
-    const chunks: Buffer[] = [];
-    req.on("response", (h) => (out.headers = strip(h)));
-    req.on("trailers", (t) => (out.trailers = strip(t)));
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("error", reject);
-    req.on("close", () => {
-      out.body = Buffer.concat(chunks).toString("hex");
-      resolve(out);
-    });
-    if (!get) req.end(body);
-  });
+function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<RawResponse> {
+  const get = headers[":method"] === "GET";
+  const req = connectTo(port).request({ ":method": "POST", ...headers }, get ? { endStream: true } : {});
+  const res = collectResponse(req, VOLATILE);
+  if (!get) req.end(body);
+  return res;
 }
 
-function strip(h: http2.IncomingHttpHeaders): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(h)) if (k !== "date" && k !== "x-request-id") o[k] = v;
-  return o;
-}
+// The request id differs per call by design; everything else must match.
+const VOLATILE: ReadonlySet<string> = new Set(["date", "x-request-id"]);
 
 
 const order = (o: Partial<Omit<PlaceOrderRequest, "$typeName">> = {}) =>
@@ -328,7 +310,7 @@ for (const c of cases) {
 
 test("identical on both paths: rate limited (same bucket state, frozen clock)", async () => {
   const before = fast.hook.handled;
-  const answers: [Exchange, Exchange][] = [];
+  const answers: [RawResponse, RawResponse][] = [];
   for (let i = 0; i <= RATE_BURST; i++) {
     const body = frame(order({ clientOrderId: `r-${i}`, account: "acct-3" }));
     answers.push([await exchange(stock.port, grpc(KEY_C), body), await exchange(fast.port, grpc(KEY_C), body)]);

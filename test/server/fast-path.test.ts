@@ -19,6 +19,7 @@ import type { UnaryFastPath } from "../../src/server/unary-fast-path.js";
 import { toConnectError } from "../../src/rpc/to-connect-error.js";
 import { invalidArgument } from "../../src/domain/errors.js";
 import { frame } from "../helpers/grpc-frame.js";
+import { collectResponse, stripHeaders, type RawResponse } from "../helpers/raw-http2.js";
 
 // A small service and interceptor chain that exercise every part of the
 // protocol the fast path re-implements: headers and trailers set by
@@ -133,39 +134,25 @@ async function start(withFastPath: boolean): Promise<Started> {
   };
 }
 
-interface RawResponse {
-  headers: Record<string, unknown>;
-  trailers: Record<string, unknown>;
-  body: string;
-}
 
-/** One raw HTTP/2 exchange, so that every header, trailer and body byte can be compared. */
-function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on("error", reject);
+/** One raw HTTP/2 exchange on its own connection, so that every header, trailer and body byte can be compared. */
+async function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<RawResponse> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const failed = new Promise<never>((_, reject) => session.on("error", reject));
+  failed.catch(() => {}); // an error after the answer is in changes nothing
+  try {
     // An empty body goes as END_STREAM on the HEADERS frame, with no DATA frame at all.
     const req = session.request({ ":method": "POST", ...headers }, body.byteLength === 0 ? { endStream: true } : {});
-    const out: RawResponse = { headers: {}, trailers: {}, body: "" };
-    const chunks: Buffer[] = [];
-    req.on("response", (h) => (out.headers = strip(h)));
-    req.on("trailers", (t) => (out.trailers = strip(t)));
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("error", reject);
-    req.on("close", () => {
-      out.body = Buffer.concat(chunks).toString("hex");
-      session.close();
-      resolve(out);
-    });
+    const res = collectResponse(req, VOLATILE);
     if (body.byteLength > 0) req.end(body);
-  });
+    return await Promise.race([res, failed]);
+  } finally {
+    session.close();
+  }
 }
 
-function strip(h: http2.IncomingHttpHeaders): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(h)) if (k !== "date") o[k] = v;
-  return o;
-}
+const VOLATILE: ReadonlySet<string> = new Set(["date"]);
+const strip = (h: http2.IncomingHttpHeaders) => stripHeaders(h, VOLATILE);
 
 
 const validRequest = create(PlaceOrderRequestSchema, {

@@ -16,6 +16,7 @@ import { StartupConfigError, createGatewayCore, parseRiskLimits } from "../../sr
 import { createHealthRegistry, ServingStatus } from "../../src/server/health.js";
 import { createLogCapture } from "../helpers/log-capture.js";
 import { startServer } from "../helpers/start-server.js";
+import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
 
 async function boot(config: Partial<Config>) {
   const metrics = createRpcMetrics();
@@ -68,17 +69,7 @@ test("the wired pipeline: paper venue orders, fills on StreamFills, and state re
       if (ConnectError.from(e).code !== Code.Canceled) throw e;
     }
   })();
-  const req = {
-    clientOrderId: "core-1",
-    account: "acct1",
-    venue: "paper",
-    symbol: "BTC-USD",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: "0.5",
-    idempotencyKey: "idem-core-1",
-  };
+  const req = { ...MARKET_ORDER_FIELDS, clientOrderId: "core-1", account: "acct1", quantity: "0.5", idempotencyKey: "idem-core-1" };
   // The stream subscribes asynchronously; place the order once it is registered.
   const deadline = Date.now() + 5000;
   while (first.core.fills.subscriberCount() === 0) {
@@ -195,15 +186,8 @@ describe("AUDIT_BACKEND=postgres", { skip: await pgUnreachable() }, () => {
     await pool.query(`DROP SCHEMA ${schema} CASCADE`);
     await pool.end();
   });
-  const order = {
-    account: "acct1",
-    venue: "paper",
-    symbol: "BTC-USD",
-    side: Side.BUY,
-    type: OrderType.MARKET,
-    timeInForce: TimeInForce.IOC,
-    quantity: "0.5",
-  };
+  // Each test sets its own client order id over the shared one.
+  const order = { ...MARKET_ORDER_FIELDS, account: "acct1", quantity: "0.5" };
 
   test("an order placed, the gateway restarted: state and idempotency are recovered from PostgreSQL", async (t) => {
     const config: Partial<Config> = { auditMode: "fsync", auditBackend: "postgres", auditPgUrl: pgUrl, auditPgTable: `${schema}.audit_restart`, paperPrices: "BTC-USD=50000" };
