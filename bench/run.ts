@@ -37,7 +37,7 @@ const help = `usage: npm run bench -- [options]
   --timeout MS         per-call deadline sent to the server, 0 = none  [10000]
   --audit MODE         AUDIT_MODE: buffered | fsync | off              [buffered]
   --fast-path on|off   FAST_PATH of the gateway                        [on]
-  --semi-space MB      --max-semi-space-size for the server, 0 = node default [8]
+  --node-flags FLAGS   Node/V8 flags of the server, "" = none      [those of \`npm start\`]
   --log-level L        LOG_LEVEL of the server                         [info]
   --rate-limit-rps R   RATE_LIMIT_RPS (the interceptor stays in the chain) [1000000000]
   --grpc-loadgen W     go | node: who drives gRPC (go = ../shared/bench/.build/loadgen) [go if built]
@@ -64,7 +64,7 @@ const { values: a } = parseArgs({
     timeout: { type: "string", default: "10000" },
     audit: { type: "string", default: "buffered" },
     "fast-path": { type: "string", default: "on" },
-    "semi-space": { type: "string", default: "8" },
+    "node-flags": { type: "string" },
     "log-level": { type: "string", default: "info" },
     "rate-limit-rps": { type: "string", default: "1000000000" },
     "grpc-loadgen": { type: "string" },
@@ -106,7 +106,10 @@ const conns = num("conns", a.conns, 1);
 const concurrency = num("concurrency", a.concurrency, 1);
 const timeoutMs = num("timeout", a.timeout);
 const port = num("port", a.port, 1024);
-const semiSpace = num("semi-space", a["semi-space"]);
+// The gateway as in production: the same Node/V8 flags as `npm start` unless told otherwise.
+const startScript = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+const nodeFlags =
+  a["node-flags"] !== undefined ? a["node-flags"].split(/\s+/).filter((t) => t !== "") : startScript.split(/\s+/).filter((t) => t.startsWith("--"));
 if (!["buffered", "fsync", "off", "none"].includes(a.audit)) fail("--audit must be buffered, fsync or off");
 if (!["on", "off"].includes(a["fast-path"])) fail("--fast-path must be on or off");
 if (a.type !== "market" && a.type !== "limit") fail("--type must be market or limit");
@@ -156,8 +159,7 @@ if (compiled && a["server-cmd"] === undefined && !a["use-dist"]) {
 function serverArgv(): { cmd: string; args: string[]; shown: string } {
   if (a["server-cmd"] !== undefined) return { cmd: "bash", args: ["-c", a["server-cmd"]], shown: a["server-cmd"] };
   const node = process.execPath;
-  const flags = semiSpace > 0 ? [`--max-semi-space-size=${semiSpace}`] : [];
-  const args = compiled ? [...flags, compiledEntry] : [...flags, "--import", "tsx", a.entry];
+  const args = compiled ? [...nodeFlags, compiledEntry] : [...nodeFlags, "--import", "tsx", a.entry];
   return { cmd: node, args, shown: `node ${args.join(" ")}` };
 }
 
