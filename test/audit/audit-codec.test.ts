@@ -38,6 +38,23 @@ test("a fill with a sequence beyond 2^53 round-trips as a string", () => {
   assert.equal(JSON.parse(encodeAuditEvent(e)).fill.sequence, "9223372036854775819");
 });
 
+test("lines of one order reuse its lifelong fields only while every one of them is unchanged", () => {
+  const first = sampleOrder();
+  const line = (o: typeof first) => JSON.parse(encodeAuditEvent({ ts: 1, type: "order_received", requestId: "r", order: o }));
+  assert.equal(line(first).quantity, first.quantity);
+  // A later snapshot of the same order (new object, new status) still encodes every field.
+  assert.deepEqual(line({ ...first, status: first.status }), line(first));
+  // Another order under the same id (another gateway in this process, a test) is never given the first one's fields.
+  for (const change of [{ account: "acct-9" }, { quantity: "2" }, { price: "1.5" }, { venueClientOrderId: "v-9" }, { side: first.side === 1 ? 2 : 1 }] as const) {
+    const other = { ...first, ...change };
+    const decoded = line(other);
+    for (const [k, v] of Object.entries(change)) {
+      const field = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      assert.equal(decoded[field], typeof v === "number" ? ["SIDE_UNSPECIFIED", "SIDE_BUY", "SIDE_SELL"][v] : v, `${k} after a cached line`);
+    }
+  }
+});
+
 test("business errors of every shape round-trip", () => {
   const errors = [
     invalidArgument([
