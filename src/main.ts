@@ -72,7 +72,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 
   let core: Awaited<ReturnType<typeof createGatewayCore>>;
   try {
-    core = await createGatewayCore({ config, logger, health, registry: metrics.registry, env, shutdownSignal: shutdown.signal });
+    core = await createGatewayCore({ config, logger, health, registry: metrics.registry, env, shutdownSignal: shutdown.signal, prefaultRetention: true });
   } catch (e) {
     if (e instanceof StartupConfigError) {
       process.stderr.write(`config: ${e.message}\n`);

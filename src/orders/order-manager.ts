@@ -6,7 +6,8 @@ import { eventForVenueStatus, isTerminal, isWorking, statusName, transition } fr
 import { err, ok, type Result } from "../domain/result.js";
 import type { Clock, FillPublisher, IdSource } from "../pipeline/types.js";
 import type { OrderUpdateSink, VenueOrderUpdate } from "../venues/adapter.js";
-import { createLinkedMap } from "../idempotency/linked-map.js";
+import { createRecordRing } from "../idempotency/record-ring.js";
+import { orderFromTuple, orderToTuple } from "../domain/order-tuple.js";
 import type { AuditGuard } from "../pipeline/audit-guard.js";
 
 export interface OrderManagerOptions {
@@ -21,6 +22,8 @@ export interface OrderManagerOptions {
   readonly retentionMs?: number;
   /** Most terminal orders kept in memory whatever their age. Default 100,000. */
   readonly maxTerminalOrders?: number;
+  /** Take the memory of the terminal-order rings at creation (record-ring.ts). Default false. */
+  readonly prefault?: boolean;
   /** Told about venue updates that could not be applied (impossible transitions, failed audit). */
   readonly onError?: (message: string, detail: unknown) => void;
   /** Tripped when a venue update's events (fills from polls) cannot be appended; see audit-guard.ts. */
@@ -29,6 +32,15 @@ export interface OrderManagerOptions {
 
 export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
 export const DEFAULT_MAX_TERMINAL_ORDERS = 100_000;
+/**
+ * Ring bytes per terminal order: a filled market order packs to about 250 bytes. Orders with long
+ * reject reasons or many fills take more, and the ring then drops the oldest before the count cap.
+ */
+const BYTES_PER_TERMINAL_ORDER = 384;
+/** Ring bytes per (account, client order id) -> order id record. */
+const BYTES_PER_CLIENT_KEY = 160;
+/** Small rings still take long records. */
+const MIN_RING_BYTES = 1 << 20;
 
 /** The result of one state change: the new order, the audit events that record it, the new fills. */
 export interface Applied {
@@ -75,6 +87,7 @@ export interface OrderManager extends OrderUpdateSink {
   readonly size: number;
 }
 
+/** A tracked order. Working orders keep theirs in `byId`; a terminal one is packed (packRec) and rebuilt when used. */
 interface Rec {
   order: Order;
   /** The first venue trade id applied ("" if none): most orders fill once, and a Set per order is costly. */
@@ -97,16 +110,32 @@ const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
   [OrderStatus.EXPIRED]: "order_expired",
 };
 
+/** A terminal order as one JSON string: [order tuple, first trade id, other trade ids...]. */
+function packRec(rec: Rec): string {
+  const t: unknown[] = [orderToTuple(rec.order), rec.firstTradeId];
+  if (rec.tradeIds !== undefined) for (const id of rec.tradeIds) t.push(id);
+  return JSON.stringify(t);
+}
+
+function unpackRec(s: string): Rec {
+  const t = JSON.parse(s) as [unknown[], string, ...string[]];
+  return { order: orderFromTuple(t[0]), firstTradeId: t[1], tradeIds: t.length > 2 ? new Set(t.slice(2) as string[]) : undefined, notional: undefined };
+}
+
 function notFound(orderId: string): GatewayError {
   return { kind: "not_found", message: `order ${orderId} not found` };
 }
 
 /**
  * Owns every order the gateway is tracking, by order id and by (account,
- * client order id). All state changes go through `transition`. Terminal
- * orders leave memory after `retentionMs` or when more than
- * `maxTerminalOrders` are kept, oldest first (Map insertion order = the order
- * in which they became terminal), a few per call so no call pays for a
+ * client order id). All state changes go through `transition`.
+ *
+ * Working orders are objects in Maps. An order that becomes terminal is
+ * packed into a record ring outside the JS heap (record-ring.ts), with its
+ * client order id in a second ring: up to `maxTerminalOrders` of them stay
+ * queryable for hours without the GC marking them. They leave after
+ * `retentionMs` or when more than `maxTerminalOrders` are kept, oldest first
+ * in the order they became terminal, a few per call so no call pays for a
  * large sweep.
  *
  * It is also the `OrderUpdateSink` venue pollers and reconcilers feed.
@@ -117,10 +146,15 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const retentionMs = options.retentionMs ?? DEFAULT_ORDER_RETENTION_MS;
   const maxTerminal = options.maxTerminalOrders ?? DEFAULT_MAX_TERMINAL_ORDERS;
   const onError = options.onError ?? (() => {});
+  /** Working (non-terminal) orders. */
   const byId = new Map<string, Rec>();
+  /** clientKey -> orderId of working orders. */
   const byClient = new Map<string, string>();
-  /** orderId -> when it became terminal, oldest first (a linked map: O(1) oldest, see linked-map.ts). */
-  const terminal = createLinkedMap<string, number>();
+  const prefault = options.prefault === true;
+  /** Terminal orders: orderId -> packRec, stamped with when they became terminal. */
+  const retired = createRecordRing({ maxEntries: maxTerminal, capacityBytes: Math.max(maxTerminal * BYTES_PER_TERMINAL_ORDER, MIN_RING_BYTES), prefault });
+  /** clientKey -> orderId of terminal orders, same stamps. */
+  const retiredClients = createRecordRing({ maxEntries: maxTerminal, capacityBytes: Math.max(maxTerminal * BYTES_PER_CLIENT_KEY, MIN_RING_BYTES), prefault });
 
   const clientKey = (account: string, clientOrderId: string): string => `${account}|${clientOrderId}`;
 
@@ -138,31 +172,47 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     return set;
   }
 
+  /** The tracked order: the working one, or a terminal one rebuilt from its ring record. */
+  function recOf(orderId: string): Rec | undefined {
+    const rec = byId.get(orderId);
+    if (rec !== undefined) return rec;
+    const packed = retired.get(orderId);
+    return packed === undefined ? undefined : unpackRec(packed.value);
+  }
+
+  /** Keeps `next` as the order's state; a newly terminal order moves to the rings. */
   function store(rec: Rec, next: Order, nowMs: number): void {
     const wasTerminal = isTerminal(rec.order.status);
     rec.order = next;
-    if (!wasTerminal && isTerminal(next.status)) {
-      terminal.set(next.orderId, nowMs);
-      open.get(next.venue)?.delete(next.orderId);
+    if (!isTerminal(next.status)) return;
+    const id = next.orderId;
+    if (wasTerminal) {
+      // Still terminal (a late fill or a repeated final status): re-packed, keeping when it ended.
+      retired.set(id, packRec(rec), retired.get(id)?.stamp ?? nowMs);
+      return;
     }
+    byId.delete(id);
+    open.get(next.venue)?.delete(id);
+    const ck = clientKey(next.account, next.clientOrderId);
+    if (byClient.get(ck) === id) {
+      byClient.delete(ck);
+      retiredClients.set(ck, id, nowMs);
+    }
+    retired.set(id, packRec(rec), nowMs);
   }
 
-  function evict(orderId: string): void {
-    terminal.delete(orderId);
-    const rec = byId.get(orderId);
-    if (rec === undefined) return;
-    byId.delete(orderId);
-    const ck = clientKey(rec.order.account, rec.order.clientOrderId);
-    if (byClient.get(ck) === orderId) byClient.delete(ck);
-  }
-
-  function sweepSome(nowMs: number, budget: number): void {
+  function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
     for (let i = 0; i < budget; i++) {
-      const first = terminal.oldest();
-      if (first === undefined) return;
-      if (terminal.size <= maxTerminal && nowMs - first.value < retentionMs) return;
-      evict(first.key);
+      const at = ring.oldestStamp();
+      if (at === undefined || nowMs - at < retentionMs) return;
+      ring.shift();
     }
+  }
+
+  /** The rings enforce `maxTerminalOrders` themselves; this drops what is past retention. */
+  function sweepSome(nowMs: number, budget: number): void {
+    sweepRing(retired, nowMs, budget);
+    sweepRing(retiredClients, nowMs, budget);
   }
 
   function statusEvent(type: AuditEventType, order: Order, requestId: string, nowMs: number): AuditEvent {
@@ -316,19 +366,20 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       return order;
     },
     get(orderId: string): Order | undefined {
-      return byId.get(orderId)?.order;
+      return recOf(orderId)?.order;
     },
     getByClientOrderId(account: string, clientOrderId: string): Order | undefined {
-      const id = byClient.get(clientKey(account, clientOrderId));
-      return id === undefined ? undefined : byId.get(id)?.order;
+      const ck = clientKey(account, clientOrderId);
+      const id = byClient.get(ck) ?? retiredClients.get(ck)?.value;
+      return id === undefined ? undefined : recOf(id)?.order;
     },
     applyUpdate(orderId: string, update: VenueOrderUpdate, requestId: string, nowMs: number): Result<Applied, GatewayError> {
-      const rec = byId.get(orderId);
+      const rec = recOf(orderId);
       if (rec === undefined) return err(notFound(orderId));
       return apply(rec, update, requestId, nowMs);
     },
     reject(orderId: string, reason: string, requestId: string, nowMs: number, error?: GatewayError): Result<Applied, GatewayError> {
-      const rec = byId.get(orderId);
+      const rec = recOf(orderId);
       if (rec === undefined) return err(notFound(orderId));
       const t = transition(rec.order.status, "rejected");
       if (!t.ok) return t;
@@ -338,7 +389,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       return ok({ order, events: [ev], fills: [] });
     },
     requestCancel(orderId: string, requestId: string, nowMs: number): Result<Applied, GatewayError> {
-      const rec = byId.get(orderId);
+      const rec = recOf(orderId);
       if (rec === undefined) return err(notFound(orderId));
       const cur = rec.order;
       if (isTerminal(cur.status)) {
@@ -355,7 +406,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       return ok({ order, events: [statusEvent("cancel_requested", order, requestId, nowMs)], fills: [] });
     },
     cancelRejected(orderId: string, reason: string, requestId: string, nowMs: number): Applied {
-      const rec = byId.get(orderId);
+      const rec = recOf(orderId);
       if (rec === undefined || rec.order.status !== OrderStatus.PENDING_CANCEL) {
         const order = rec?.order;
         return { order: order as Order, events: [], fills: [] };
@@ -374,16 +425,24 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     releaseClientOrderId(order: Order): void {
       const ck = clientKey(order.account, order.clientOrderId);
       if (byClient.get(ck) === order.orderId) byClient.delete(ck);
+      else if (retiredClients.get(ck)?.value === order.orderId) retiredClients.delete(ck);
     },
     restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true): void {
       const tradeIds = new Set(venueTradeIds);
       const first = tradeIds.values().next();
       const firstTradeId = first.done === true ? "" : first.value;
       tradeIds.delete(firstTradeId);
-      byId.set(order.orderId, { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined });
-      if (indexClientOrderId) byClient.set(clientKey(order.account, order.clientOrderId), order.orderId);
-      if (isTerminal(order.status)) terminal.set(order.orderId, terminalAtMs ?? order.updatedAtMs);
-      else openSet(order.venue).add(order.orderId);
+      const rec: Rec = { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined };
+      const ck = clientKey(order.account, order.clientOrderId);
+      if (isTerminal(order.status)) {
+        const at = terminalAtMs ?? order.updatedAtMs;
+        retired.set(order.orderId, packRec(rec), at);
+        if (indexClientOrderId) retiredClients.set(ck, order.orderId, at);
+        return;
+      }
+      byId.set(order.orderId, rec);
+      if (indexClientOrderId) byClient.set(ck, order.orderId);
+      openSet(order.venue).add(order.orderId);
     },
     commit(applied: Applied): Promise<void> | null {
       if (applied.events.length === 0) return null;
@@ -399,7 +458,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       sweepSome(nowMs, Number.MAX_SAFE_INTEGER);
     },
     get size(): number {
-      return byId.size;
+      return byId.size + retired.size;
     },
     openOrders(venue: string): Iterable<Order> {
       const ids = open.get(venue);

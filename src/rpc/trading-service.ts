@@ -124,6 +124,8 @@ export interface TradingCoreOptions {
   readonly idempotencyTtlMs?: number;
   /** IDEMPOTENCY_MAX_ENTRIES; default 100,000. */
   readonly idempotencyMaxEntries?: number;
+  /** Take the memory of the idempotency and terminal-order rings at creation (record-ring.ts); default false. */
+  readonly prefaultRetention?: boolean;
   /** ORDER_RETENTION_MS; default 10 min. */
   readonly orderRetentionMs?: number;
   /** Most terminal orders kept in memory; default 100,000. */
@@ -168,6 +170,7 @@ export function createTradingCore(options: TradingCoreOptions): TradingCore {
   const idempotency = createMemoryIdempotencyStore({
     ...(options.idempotencyTtlMs !== undefined ? { ttlMs: options.idempotencyTtlMs } : {}),
     ...(options.idempotencyMaxEntries !== undefined ? { maxEntries: options.idempotencyMaxEntries } : {}),
+    prefault: options.prefaultRetention === true,
   });
   const onError = options.onError ?? (() => {});
   const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
@@ -182,6 +185,7 @@ export function createTradingCore(options: TradingCoreOptions): TradingCore {
     auditGuard,
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
     ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
+    prefault: options.prefaultRetention === true,
   });
   if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
   const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));

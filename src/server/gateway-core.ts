@@ -66,6 +66,8 @@ export interface GatewayCoreDeps {
   readonly readFile?: (path: string) => string;
   /** JSONL audit log file system seam, for tests that inject write failures; default node:fs. */
   readonly auditFileIo?: AuditFileIo;
+  /** Take the memory of retained records at start (record-ring.ts); main does, tests need not. */
+  readonly prefaultRetention?: boolean;
 }
 
 export interface GatewayCore {
@@ -253,6 +255,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     idempotencyMaxEntries: config.idempotencyMaxEntries,
     orderRetentionMs: config.orderRetentionMs,
     maxTerminalOrders: MAX_TERMINAL_ORDERS,
+    prefaultRetention: deps.prefaultRetention === true,
     ...(riskLimits !== undefined ? { riskLimits } : {}),
     recovered,
     onError: (message, detail) => logger.error({ err: detail }, message),

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createMemoryIdempotencyStore } from "../../src/idempotency/memory-store.js";
 import type { IdempotencyRecord } from "../../src/idempotency/store.js";
+import { everyField } from "../helpers/every-field-order.js";
 
 const rec = (fingerprint: string, storedAtMs: number): IdempotencyRecord => ({
   fingerprint,
@@ -46,4 +47,26 @@ test("set replaces, delete removes, bad options are refused", () => {
   assert.equal(s.get("a", 0), undefined);
   assert.throws(() => createMemoryIdempotencyStore({ ttlMs: 0 }));
   assert.throws(() => createMemoryIdempotencyStore({ maxEntries: 0 }));
+});
+
+test("records come back field for field: an order outcome, an error with violations, with and without a fingerprint", () => {
+  const s = createMemoryIdempotencyStore({ maxEntries: 10 });
+  const orderRec: IdempotencyRecord = { outcome: { ok: true, value: everyField }, storedAtMs: 5 };
+  const errRec: IdempotencyRecord = {
+    fingerprint: "v1|c|paper",
+    storedAtMs: 6,
+    outcome: { ok: false, error: { kind: "invalid_argument", message: "invalid quantity: must be > 0", violations: [{ field: "quantity", description: "must be > 0" }] } },
+  };
+  s.set("o", orderRec, 6);
+  s.set("e", errRec, 6);
+  assert.deepEqual(s.get("o", 7), orderRec);
+  assert.deepEqual(s.get("e", 7), errRec);
+});
+
+test("capacity in bytes bounds the store too: a full ring drops the least recently used", () => {
+  const s = createMemoryIdempotencyStore({ ttlMs: 1e9, maxEntries: 1000, capacityBytes: 4096 });
+  for (let i = 0; i < 100; i++) s.set(`k${i}`, rec("x".repeat(100), i), i);
+  assert.ok(s.size < 40, `size ${s.size}`);
+  assert.equal(s.get("k99", 100)?.fingerprint, "x".repeat(100));
+  assert.equal(s.get("k0", 100), undefined);
 });

@@ -242,3 +242,28 @@ test("venue fee total: recorded with the fills it paid for, never lowered, untou
   assert.ok(b.ok);
   assert.equal("venueFeeTotal" in b.value.order, false);
 });
+
+test("terminal orders live packed outside the heap: late fills are still de-duplicated, applied and kept, client ids released", () => {
+  const { orders } = setup();
+  const o = orders.createPending(spec({ clientOrderId: "late", quantity: "3" }), "vc", 1_000);
+  assert.ok(orders.applyUpdate(o.orderId, upd(OrderStatus.PARTIALLY_FILLED, [vf("t1", "1", "100")]), "r", 1_001).ok);
+  // FILLED with a second trade: the order leaves the working maps with both trade ids.
+  const done = orders.applyUpdate(o.orderId, upd(OrderStatus.FILLED, [vf("t1", "1", "100"), vf("t2", "1", "130")]), "r", 1_002);
+  assert.ok(done.ok && done.value.fills.length === 1);
+  assert.deepEqual(orders.get(o.orderId), done.value.order, "rebuilt field for field");
+  assert.deepEqual(orders.getByClientOrderId("acct-1", "late"), done.value.order);
+  assert.deepEqual([...orders.openOrders("paper")], [], "no longer polled");
+  // A poll repeating every trade plus a third the venue reported late (FILLED self-loop).
+  const again = orders.applyUpdate(o.orderId, upd(OrderStatus.FILLED, [vf("t1", "1", "100"), vf("t2", "1", "130"), vf("t3", "1", "160")]), "r", 1_003);
+  assert.ok(again.ok);
+  assert.deepEqual(again.value.fills.map((f) => f.venueTradeId), ["t3"], "t1 and t2 came back from the packed record");
+  assert.equal(again.value.order.filledQuantity, "3");
+  assert.equal(again.value.order.averageFillPrice, "130", "(100 + 130 + 160) / 3, the notional recomputed from the packed figures");
+  assert.equal(orders.get(o.orderId)?.filledQuantity, "3", "the re-packed order replaced the old one");
+  const repeat = orders.applyUpdate(o.orderId, upd(OrderStatus.FILLED, [vf("t3", "1", "160")]), "r", 1_004);
+  assert.ok(repeat.ok && repeat.value.events.length === 0, "nothing new: no events");
+  assert.equal(orders.size, 1);
+  orders.releaseClientOrderId(again.value.order);
+  assert.equal(orders.getByClientOrderId("acct-1", "late"), undefined, "a released client order id is free");
+  assert.equal(orders.get(o.orderId)?.status, OrderStatus.FILLED, "the order itself stays queryable by id");
+});

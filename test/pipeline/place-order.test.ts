@@ -251,7 +251,7 @@ test("an order's idempotency record keeps no fingerprint copy; retries still rep
   const rec = s.idempotency.get("acct-1|c:fp-1", s.clock.nowMs());
   assert.ok(rec !== undefined && rec.outcome.ok);
   assert.equal(rec.fingerprint, undefined, "the order's own fields stand for the fingerprint");
-  assert.equal(rec.outcome.value, s.orders.get(first.value.order.orderId), "the record shares the order manager's order");
+  assert.deepEqual(rec.outcome.value, s.orders.get(first.value.order.orderId), "the record holds the order as answered");
   // A stored business error has no order to derive it from: it keeps its fingerprint.
   const risky = setup({ risk: { "*": { maxQuantity: "1" } } });
   const breach = await risky.placeOrder(marketOrder({ clientOrderId: "fp-2", quantity: "2" }), call());

@@ -1,0 +1,13 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ORDER_TUPLE_FIELDS, orderFromTuple, orderToTuple } from "../../src/domain/order-tuple.js";
+import { everyField } from "../helpers/every-field-order.js";
+
+test("an order survives the tuple and JSON, every field in place, with and without the optional fee total", () => {
+  assert.deepEqual(new Set(ORDER_TUPLE_FIELDS), new Set(Object.keys(everyField)), "the tuple lists every Order field");
+  assert.deepEqual(orderFromTuple(JSON.parse(JSON.stringify(orderToTuple(everyField)))), everyField);
+  const { venueFeeTotal: _fee, ...noFee } = everyField;
+  const back = orderFromTuple(JSON.parse(JSON.stringify(orderToTuple(noFee))));
+  assert.deepEqual(back, noFee);
+  assert.equal("venueFeeTotal" in back, false, "an absent optional field stays absent");
+});
