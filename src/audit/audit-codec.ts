@@ -103,40 +103,44 @@ function iso(ms: number): string {
 
 /**
  * The fields an order keeps for life, encoded. An order's events follow each other closely (a
- * market order writes three lines within a millisecond), so the encoding of the last few hundred
- * orders is kept and reused when every one of these fields is still the same value, so half of
- * each line is not built again (measured under load: the encoder's share of the gateway's
- * allocations fell from about 15% to 9%). A pure memo like the timestamp cache above: the output
- * never depends on it.
+ * market order's three lines are appended together), so the encoding of the last few orders is
+ * kept and reused when every one of these fields is still the same value, so half of each line is
+ * not built again (measured under load: the encoder's share of the gateway's allocations fell
+ * from about 15% to 9%). A pure memo like the timestamp cache above: the output never depends on it.
+ *
+ * Four slots, not hundreds: an entry keeps its order (and the order's strings) alive, and one that
+ * lives across two scavenges is promoted to the old generation. A cache of 256 orders spans a
+ * quarter of a second at 1,000 orders/s and moved about 1.6 KB per order into old space (V8's
+ * --trace-gc-nvp, `promoted` per scavenge: 790 KB with 256 slots, 600 KB with 4).
  */
-interface StaticFields {
-  readonly o: Order;
-  readonly text: string;
-}
-const STATIC_CACHE_MAX = 256;
-let staticCache = new Map<string, StaticFields>();
+const STATIC_SLOTS = 4;
+const staticOrders: (Order | undefined)[] = new Array<Order | undefined>(STATIC_SLOTS).fill(undefined);
+const staticTexts: string[] = new Array<string>(STATIC_SLOTS).fill("");
+let staticNext = 0;
 
 function sameStatic(a: Order, b: Order): boolean {
   return (
-    a.clientOrderId === b.clientOrderId && a.account === b.account && a.venue === b.venue && a.symbol === b.symbol &&
-    a.side === b.side && a.type === b.type && a.timeInForce === b.timeInForce && a.quantity === b.quantity &&
-    a.price === b.price && a.stopPrice === b.stopPrice && a.idempotencyKey === b.idempotencyKey &&
-    a.venueClientOrderId === b.venueClientOrderId
+    a.orderId === b.orderId && a.clientOrderId === b.clientOrderId && a.account === b.account && a.venue === b.venue &&
+    a.symbol === b.symbol && a.side === b.side && a.type === b.type && a.timeInForce === b.timeInForce &&
+    a.quantity === b.quantity && a.price === b.price && a.stopPrice === b.stopPrice &&
+    a.idempotencyKey === b.idempotencyKey && a.venueClientOrderId === b.venueClientOrderId
   );
 }
 
 function encodeStaticFields(o: Order): string {
-  const hit = staticCache.get(o.orderId);
-  if (hit !== undefined && (hit.o === o || sameStatic(hit.o, o))) return hit.text;
+  for (let i = 0; i < STATIC_SLOTS; i++) {
+    const c = staticOrders[i];
+    if (c !== undefined && (c === o || sameStatic(c, o))) return staticTexts[i]!;
+  }
   const text =
     `"order_id":${q(o.orderId)},"client_order_id":${q(o.clientOrderId)},"account":${q(o.account)}` +
     `,"venue":${q(o.venue)},"symbol":${q(o.symbol)},"side":${enumOut(SIDE_NAMES, o.side)}` +
     `,"type":${enumOut(TYPE_NAMES, o.type)},"time_in_force":${enumOut(TIF_NAMES, o.timeInForce)}` +
     `,"quantity":${q(o.quantity)},"price":${q(o.price)},"stop_price":${q(o.stopPrice)}` +
     `,"client_idempotency_key":${q(o.idempotencyKey)},"venue_client_order_id":${q(o.venueClientOrderId)}`;
-  // Dropped whole when full: cheaper than LRU bookkeeping, and a miss only costs the encoding.
-  if (staticCache.size >= STATIC_CACHE_MAX) staticCache = new Map();
-  staticCache.set(o.orderId, { o, text });
+  staticOrders[staticNext] = o;
+  staticTexts[staticNext] = text;
+  staticNext = (staticNext + 1) % STATIC_SLOTS;
   return text;
 }
 
