@@ -1,8 +1,8 @@
 import type { Order } from "./order.js";
 
 /**
- * The fields of an Order in the fixed order used by `packOrder`. Positional, not named: a retained
- * order is kept as this JSON array (record-ring.ts), and field names would double its size.
+ * The fields of an Order in the fixed order of `orderToTuple`. Positional, not named: a retained
+ * order is kept as this JSON array (src/shared/record-ring.ts), and field names would double its size.
  * Append new fields at the end; an optional field is omitted from the array when absent.
  */
 export const ORDER_TUPLE_FIELDS = [

@@ -1,7 +1,7 @@
 import { orderFromTuple, orderToTuple } from "../domain/order-tuple.js";
 import { err, ok } from "../domain/result.js";
 import type { GatewayError } from "../domain/errors.js";
-import { createRecordRing } from "./record-ring.js";
+import { createRecordRing, ringBytes } from "../shared/record-ring.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./store.js";
 
 export interface MemoryIdempotencyStoreOptions {
@@ -23,8 +23,6 @@ export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_IDEMPOTENCY_MAX_ENTRIES = 100_000;
 /** Ring bytes reserved per record: room for a market order's record (about 300 bytes) with margin. */
 export const BYTES_PER_RECORD = 384;
-/** A small store still holds records with long messages (a record never spans more than the ring). */
-const MIN_CAPACITY_BYTES = 1 << 20;
 
 /** [fingerprint or 0, 1, order tuple] or [fingerprint or 0, 0, error]. */
 function encode(rec: IdempotencyRecord): string {
@@ -40,7 +38,7 @@ function decode(s: string, storedAtMs: number): IdempotencyRecord {
 
 /**
  * LRU + TTL, O(1) per operation, with the records off the JavaScript heap
- * (record-ring.ts: a key held for 24 h costs the GC nothing). A record is
+ * (src/shared/record-ring.ts: a key held for 24 h costs the GC nothing). A record is
  * decoded only when its key is seen again (a replay or a conflict).
  * The TTL counts from storage, not from the last access: a key is
  * de-duplicated for ttlMs after the order, however often it is retried.
@@ -54,7 +52,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
   if (!(ttlMs > 0) || !(maxEntries > 0)) throw new Error("idempotency store: ttlMs and maxEntries must be positive");
   const ring = createRecordRing({
     maxEntries,
-    capacityBytes: options.capacityBytes ?? Math.max(maxEntries * BYTES_PER_RECORD, MIN_CAPACITY_BYTES),
+    capacityBytes: options.capacityBytes ?? ringBytes(maxEntries, BYTES_PER_RECORD),
     ...(options.prefault !== undefined ? { prefault: options.prefault } : {}),
   });
 

@@ -6,7 +6,7 @@ import { eventForVenueStatus, isTerminal, isWorking, statusName, transition } fr
 import { err, ok, type Result } from "../domain/result.js";
 import type { Clock, FillPublisher, IdSource } from "../pipeline/types.js";
 import type { OrderUpdateSink, VenueOrderUpdate } from "../venues/adapter.js";
-import { createRecordRing } from "../idempotency/record-ring.js";
+import { createRecordRing, ringBytes } from "../shared/record-ring.js";
 import { orderFromTuple, orderToTuple } from "../domain/order-tuple.js";
 import type { AuditGuard } from "../pipeline/audit-guard.js";
 
@@ -39,8 +39,6 @@ export const DEFAULT_MAX_TERMINAL_ORDERS = 100_000;
 const BYTES_PER_TERMINAL_ORDER = 384;
 /** Ring bytes per (account, client order id) -> order id record. */
 const BYTES_PER_CLIENT_KEY = 160;
-/** Small rings still take long records. */
-const MIN_RING_BYTES = 1 << 20;
 
 /** The result of one state change: the new order, the audit events that record it, the new fills. */
 export interface Applied {
@@ -152,9 +150,9 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const byClient = new Map<string, string>();
   const prefault = options.prefault === true;
   /** Terminal orders: orderId -> packRec, stamped with when they became terminal. */
-  const retired = createRecordRing({ maxEntries: maxTerminal, capacityBytes: Math.max(maxTerminal * BYTES_PER_TERMINAL_ORDER, MIN_RING_BYTES), prefault });
+  const retired = createRecordRing({ maxEntries: maxTerminal, capacityBytes: ringBytes(maxTerminal, BYTES_PER_TERMINAL_ORDER), prefault });
   /** clientKey -> orderId of terminal orders, same stamps. */
-  const retiredClients = createRecordRing({ maxEntries: maxTerminal, capacityBytes: Math.max(maxTerminal * BYTES_PER_CLIENT_KEY, MIN_RING_BYTES), prefault });
+  const retiredClients = createRecordRing({ maxEntries: maxTerminal, capacityBytes: ringBytes(maxTerminal, BYTES_PER_CLIENT_KEY), prefault });
 
   const clientKey = (account: string, clientOrderId: string): string => `${account}|${clientOrderId}`;
 

@@ -26,7 +26,6 @@
 export interface RecordRing {
   /** The value and stamp under `key`, or undefined. */
   get(key: string): { readonly value: string; readonly stamp: number } | undefined;
-  has(key: string): boolean;
   /**
    * Inserts or replaces, as the newest record. False (and nothing stored, any
    * earlier record under the key removed) if the record is larger than the ring.
@@ -41,8 +40,6 @@ export interface RecordRing {
   shift(): void;
   /** Records held. */
   readonly size: number;
-  /** Bytes of the ring. */
-  readonly capacityBytes: number;
 }
 
 export interface RecordRingOptions {
@@ -63,6 +60,14 @@ const HEADER = 24;
 const LIVE_FLAG = 0x8000_0000; // in the length word: the record is still indexed
 const LEN_MASK = 0x7fff_ffff;
 const EMPTY = 0;
+
+/** Small rings still take records with long messages: a record never spans more than the ring. */
+const MIN_RING_BYTES = 1 << 20;
+
+/** Ring bytes for `maxEntries` records of about `bytesPerEntry` each, at least 1 MiB. */
+export function ringBytes(maxEntries: number, bytesPerEntry: number): number {
+  return Math.max(maxEntries * bytesPerEntry, MIN_RING_BYTES);
+}
 
 function align8(n: number): number {
   return (n + 7) & ~7;
@@ -237,10 +242,6 @@ export function createRecordRing(options: RecordRingOptions): RecordRing {
       const off = slots[i]! - 1;
       return { value: valueAt(off), stamp: arena.readDoubleLE(off + 8) };
     },
-    has(key) {
-      const n = keyBytes(key);
-      return findSlot(n, hashScratch(n)) >= 0;
-    },
     set(key, value, stamp) {
       const n = keyBytes(key);
       const h = hashScratch(n);
@@ -283,6 +284,5 @@ export function createRecordRing(options: RecordRingOptions): RecordRing {
     get size() {
       return live;
     },
-    capacityBytes: cap,
   };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createRecordRing } from "../../src/idempotency/record-ring.js";
+import { createRecordRing } from "../../src/shared/record-ring.js";
 import { createLinkedMap } from "../../src/idempotency/linked-map.js";
 
 /** Deterministic PRNG (mulberry32) so a failure replays. */
