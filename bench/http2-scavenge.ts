@@ -4,17 +4,19 @@
  * path does (headers, one 5-byte gRPC envelope, trailers), another sends unary calls at a fixed
  * rate. It prints what V8's --trace-gc-nvp reports for the server's scavenges.
  *
- * Why it exists: on Node 24 (V8 13.6) each finished stream's objects outlive scavenges and are
- * promoted until the next mark-compact. At 1,000 calls/s about 500 KB is promoted per scavenge and
- * a scavenge pauses 4-5 ms. On Node 22 the same server promotes about 10 KB and pauses about
- * 0.5 ms. That pause is the floor under the gateway's open-loop p99. Run this again after a Node
- * upgrade, or with `--node` pointing at another runtime, to see whether the floor moved:
+ * Why it exists: since Node 24.15.0 each finished stream's objects outlive scavenges and are
+ * promoted until the next mark-compact. At 1,000 calls/s about 450 KB is promoted per scavenge and
+ * a scavenge pauses 3-4 ms; Node 22.23 to 24.14.1 promote 5-15 KB and pause about 0.4 ms. Run this
+ * again after a Node upgrade, with `--node` pointing at another runtime, to see whether the floor
+ * moved. `--import MODULE` preloads modules into the server: importing the gateway's fast path
+ * alone makes even 24.14.1 promote 60-570 KB per scavenge (README, "GC flags and the
+ * latency tail"):
  *
- *   node_modules/.bin/node --import tsx bench/http2-scavenge.ts [--node PATH] [--rate 1000] [--duration 10]
+ *   node_modules/.bin/node --import tsx bench/http2-scavenge.ts [--node PATH] [--import MODULE] [--rate 1000] [--duration 10]
  */
 import { spawn, spawnSync } from "node:child_process";
 import http2 from "node:http2";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const self = fileURLToPath(import.meta.url);
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       node: { type: "string", default: process.execPath },
       rate: { type: "string", default: "1000" },
       duration: { type: "string", default: "10" },
+      import: { type: "string", multiple: true, default: [] },
     },
   });
   if (values.role === "server") return serve();
@@ -79,7 +82,8 @@ async function main(): Promise<void> {
   const pin = spawnSync("taskset", ["-V"]).status === 0;
   const run = (cpu: string, args: string[]) => (pin ? spawn("taskset", ["-c", cpu, ...args]) : spawn(args[0]!, args.slice(1)));
   // The server runs as plain JavaScript on the chosen Node: strip-types needs no loader on Node >= 22.18.
-  const server = run("0", [values.node, "--experimental-strip-types", "--no-warnings", "--trace-gc-nvp", "--max-semi-space-size=8", self, "--role=server"]);
+  const preload = values.import.flatMap((m) => ["--import", m.startsWith(".") ? pathToFileURL(m).href : m]);
+  const server = run("0", [values.node, "--experimental-strip-types", "--no-warnings", "--trace-gc-nvp", "--max-semi-space-size=8", ...preload, self, "--role=server"]);
   let out = "";
   server.stdout.setEncoding("utf8");
   const port = await new Promise<number>((resolve, reject) => {
