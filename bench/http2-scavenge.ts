@@ -10,9 +10,14 @@
  * again after a Node upgrade, with `--node` pointing at another runtime, to see whether the floor
  * moved. `--import MODULE` preloads modules into the server: importing the gateway's fast path
  * alone makes even 24.14.1 promote 60-570 KB per scavenge (README, "GC flags and the
- * latency tail"):
+ * latency tail").
  *
- *   node_modules/.bin/node --import tsx bench/http2-scavenge.ts [--node PATH] [--import MODULE] [--rate 1000] [--duration 10]
+ * `--seed-gc S` runs one full GC in the server S seconds into the load and reports the scavenges
+ * before and after it apart: a mark-compact moves the live young objects to the old generation,
+ * and on 24.15+ that starts (or restarts) the promotion, while on 24.14.1 it does not.
+ *
+ *   node_modules/.bin/node --import tsx bench/http2-scavenge.ts [--node PATH] [--import MODULE]
+ *     [--seed-gc S] [--rate 1000] [--duration 10]
  */
 import { spawn, spawnSync } from "node:child_process";
 import http2 from "node:http2";
@@ -21,9 +26,17 @@ import { parseArgs } from "node:util";
 
 const self = fileURLToPath(import.meta.url);
 
-function serve(): void {
+function serve(seedAfterS: number): void {
   const server = http2.createServer();
+  let first = true;
   server.on("stream", (stream) => {
+    if (first && seedAfterS > 0) {
+      first = false;
+      setTimeout(() => {
+        (globalThis as { gc?: () => void }).gc?.();
+        process.stdout.write("seeded\n");
+      }, seedAfterS * 1000);
+    }
     stream.on("error", () => {});
     stream.resume();
     stream.once("end", () => {
@@ -72,9 +85,11 @@ async function main(): Promise<void> {
       rate: { type: "string", default: "1000" },
       duration: { type: "string", default: "10" },
       import: { type: "string", multiple: true, default: [] },
+      "seed-gc": { type: "string", default: "0" },
     },
   });
-  if (values.role === "server") return serve();
+  const seedAfterS = Number(values["seed-gc"]);
+  if (values.role === "server") return serve(seedAfterS);
   const rate = Number(values.rate);
   const seconds = Number(values.duration);
   if (values.role === "client") return load(Number(values.port), rate, seconds);
@@ -83,7 +98,9 @@ async function main(): Promise<void> {
   const run = (cpu: string, args: string[]) => (pin ? spawn("taskset", ["-c", cpu, ...args]) : spawn(args[0]!, args.slice(1)));
   // The server runs as plain JavaScript on the chosen Node: strip-types needs no loader on Node >= 22.18.
   const preload = values.import.flatMap((m) => ["--import", m.startsWith(".") ? pathToFileURL(m).href : m]);
-  const server = run("0", [values.node, "--experimental-strip-types", "--no-warnings", "--trace-gc-nvp", "--max-semi-space-size=8", ...preload, self, "--role=server"]);
+  const gcFlags = ["--trace-gc-nvp", "--max-semi-space-size=8", ...(seedAfterS > 0 ? ["--expose-gc"] : [])];
+  const serverArgs = [self, "--role=server", `--seed-gc=${seedAfterS}`];
+  const server = run("0", [values.node, "--experimental-strip-types", "--no-warnings", ...gcFlags, ...preload, ...serverArgs]);
   let out = "";
   server.stdout.setEncoding("utf8");
   const port = await new Promise<number>((resolve, reject) => {
@@ -98,15 +115,25 @@ async function main(): Promise<void> {
   const client = run("1", [process.execPath, "--import", "tsx", self, "--role=client", `--port=${port}`, `--rate=${rate}`, `--duration=${seconds}`]);
   await new Promise<void>((resolve, reject) => client.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`client exited ${String(code)}`)))));
   server.kill("SIGTERM");
-  const lines = out.slice(mark).split("\n").filter((l) => l.includes(" gc=s "));
   const field = (l: string, k: string) => Number(new RegExp(`\\b${k}=([\\d.]+)`).exec(l)?.[1] ?? "0");
-  const mean = (k: string) => lines.reduce((a, l) => a + field(l, k), 0) / Math.max(1, lines.length);
   const version = spawnSync(values.node, ["-v"], { encoding: "utf8" }).stdout.trim();
-  process.stdout.write(
-    `node ${version}: ${rate} calls/s for ${seconds} s, ${lines.length} scavenges, ` +
-      `promoted ${(mean("promoted") / 1024).toFixed(0)} KB and pause ${mean("pause").toFixed(2)} ms per scavenge (mean), ` +
-      `allocated ${(mean("allocated") / 1024).toFixed(0)} KB between scavenges\n`,
-  );
+  const report = (label: string, text: string) => {
+    const lines = text.split("\n").filter((l) => l.includes(" gc=s "));
+    const mean = (k: string) => lines.reduce((a, l) => a + field(l, k), 0) / Math.max(1, lines.length);
+    process.stdout.write(
+      `node ${version}${label}: ${rate} calls/s, ${lines.length} scavenges, ` +
+        `promoted ${(mean("promoted") / 1024).toFixed(0)} KB and pause ${mean("pause").toFixed(2)} ms per scavenge (mean), ` +
+        `allocated ${(mean("allocated") / 1024).toFixed(0)} KB between scavenges\n`,
+    );
+  };
+  const served = out.slice(mark);
+  const seeded = served.indexOf("seeded\n");
+  if (seeded < 0) {
+    report(` (${seconds} s)`, served);
+  } else {
+    report(" (before the full GC)", served.slice(0, seeded));
+    report(" (after the full GC)", served.slice(seeded));
+  }
 }
 
 await main();
