@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
-import { encodeAuditEvent } from "./audit-codec.js";
+import { createLineBuffer, writeAuditEvent, type LineBuffer } from "./audit-codec.js";
 import { listSegmentsSync, repairTornTailSync } from "./audit-reader.js";
 import type { AuditSink } from "./audit-sink.js";
 import { acquireFileLock } from "./file-lock.js";
@@ -67,9 +67,17 @@ export interface JsonlAuditSink extends AuditSink {
 }
 
 interface Batch {
-  text: string;
+  /** The batch's lines, encoded in place (see LineBuffer). */
+  out: LineBuffer;
   lines: number;
 }
+
+/**
+ * Line buffers kept for the next batches: one is filling while another is being written, so two
+ * cover the steady state. One that grew past this size in a burst is dropped, not kept.
+ */
+const SPARE_BUFFERS = 2;
+const SPARE_MAX_BYTES = 1024 * 1024;
 
 function fsyncDirSync(dir: string): void {
   // Makes a created or renamed directory entry durable; fsync on the file covers only its data.
@@ -127,17 +135,23 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
 
   const st = { batches: 0, lines: 0, bytes: 0, fsyncs: 0, rotations: 0, errors: 0 };
 
-  function writeAll(buf: Buffer): Promise<void> {
+  function writeAll(buf: Buffer, length: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const from = (off: number): void => {
-        io.write(fd, buf, off, buf.length - off, (e, n) => {
+        io.write(fd, buf, off, length - off, (e, n) => {
           if (e !== null) return reject(e);
-          if (off + n < buf.length) return from(off + n);
+          if (off + n < length) return from(off + n);
           resolve();
         });
       };
       from(0);
     });
+  }
+
+  const spare: LineBuffer[] = [];
+  function release(out: LineBuffer): void {
+    out.len = 0;
+    if (spare.length < SPARE_BUFFERS && out.buf.length <= SPARE_MAX_BYTES) spare.push(out);
   }
 
   function fsyncFd(): Promise<void> {
@@ -164,22 +178,33 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     batchMaxMs,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     ...(opts.onBackgroundError !== undefined ? { onBackgroundError: opts.onBackgroundError } : {}),
-    empty: () => ({ text: "", lines: 0 }),
+    empty: () => ({ out: spare.pop() ?? createLineBuffer(), lines: 0 }),
     add(b, events) {
-      for (let i = 0; i < events.length; i++) b.text += encodeAuditEvent(events[i]!);
+      const from = b.out.len;
+      try {
+        for (let i = 0; i < events.length; i++) writeAuditEvent(b.out, events[i]!);
+      } catch (e) {
+        // All of this append or none of it: the caller is told it failed.
+        b.out.len = from;
+        throw e;
+      }
     },
     async commit(b) {
-      const buf = Buffer.from(b.text, "utf8");
-      if (rotateBytes > 0 && size > 0 && size + buf.length > rotateBytes) await rotate();
-      await writeAll(buf);
-      if (mode === "fsync") {
-        await fsyncFd();
-        st.fsyncs++;
+      const length = b.out.len;
+      try {
+        if (rotateBytes > 0 && size > 0 && size + length > rotateBytes) await rotate();
+        await writeAll(b.out.buf, length);
+        if (mode === "fsync") {
+          await fsyncFd();
+          st.fsyncs++;
+        }
+      } finally {
+        release(b.out);
       }
-      size += buf.length;
+      size += length;
       st.batches++;
       st.lines += b.lines;
-      st.bytes += buf.length;
+      st.bytes += length;
     },
     onError(e, b) {
       st.errors++;

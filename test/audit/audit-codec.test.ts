@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeAuditLine, decodeAuditRecord, encodeAuditEvent } from "../../src/audit/audit-codec.js";
+import { createLineBuffer, decodeAuditLine, decodeAuditRecord, encodeAuditEvent, writeAuditEvent } from "../../src/audit/audit-codec.js";
 import type { AuditEvent } from "../../src/audit/audit-sink.js";
 import { invalidArgument } from "../../src/domain/errors.js";
 import { sampleEvent, sampleFill, sampleOrder } from "./fixtures.js";
@@ -38,7 +38,7 @@ test("a fill with a sequence beyond 2^53 round-trips as a string", () => {
   assert.equal(JSON.parse(encodeAuditEvent(e)).fill.sequence, "9223372036854775819");
 });
 
-test("lines of one order reuse its lifelong fields only while every one of them is unchanged", () => {
+test("every line carries the order's current fields, never those of an earlier line under the same id", () => {
   const first = sampleOrder();
   const line = (o: typeof first) => JSON.parse(encodeAuditEvent({ ts: 1, type: "order_received", requestId: "r", order: o }));
   assert.equal(line(first).quantity, first.quantity);
@@ -134,4 +134,42 @@ test("an order's venue fee total round-trips; an order without one decodes witho
   const d = decodeAuditLine(encodeAuditEvent(without).trimEnd());
   assert.ok(d.ok);
   assert.equal("venueFeeTotal" in d.value.order!, false);
+});
+
+test("the line format is pinned byte for byte (files written by earlier versions must stay readable)", () => {
+  assert.equal(
+    encodeAuditEvent(sampleEvent(7)),
+    '{"ts":"2025-12-29T09:20:00.007Z","event":"order_accepted","request_id":"req-7","idempotency_key":"acct-1\\u0000c-7","fingerprint":"fp-7",' +
+      '"order_id":"o-7","client_order_id":"c-7","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT",' +
+      '"time_in_force":"TIME_IN_FORCE_GTC","quantity":"0.10000000000000000001","price":"65000.5","stop_price":"","client_idempotency_key":"idem-1",' +
+      '"venue_client_order_id":"gw-abc","venue_order_id":"v-9","status":"ORDER_STATUS_PARTIALLY_FILLED","filled_quantity":"0.05",' +
+      '"average_fill_price":"65000.25","reject_reason":"","created_at":"2025-12-29T09:20:00.123Z","updated_at":"2025-12-29T09:20:00.456Z"}\n',
+  );
+  const fill = encodeAuditEvent({ ts: 1_767_000_000_400, type: "fill", requestId: "r", fill: sampleFill(12n) });
+  assert.equal(
+    fill,
+    '{"ts":"2025-12-29T09:20:00.400Z","event":"fill","request_id":"r","fill":{"sequence":"12","fill_id":"f-12","order_id":"o-1",' +
+      '"client_order_id":"c-1","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"SIDE_BUY","quantity":"0.05","price":"65000.25",' +
+      '"fee":"0.0001","fee_currency":"USD","time":"2025-12-29T09:20:00.400Z","venue_trade_id":"t-12"}}\n',
+  );
+});
+
+test("writeAuditEvent appends UTF-8 bytes after what the buffer holds, grows it, and leaves it untouched when it throws", () => {
+  const b = createLineBuffer(64);
+  const events = [
+    sampleEvent(1),
+    sampleEvent(2, { requestId: 'é🙂"\\\n' + "x".repeat(500) }),
+    { ts: 3, type: "fill", requestId: "r", order: sampleOrder({ symbol: "ÉTH-€" }), fill: sampleFill(3n) } as AuditEvent,
+    { ts: 4, type: "order_rejected", requestId: "r", error: invalidArgument([{ field: "price", description: 'a "quote"' }]) } as AuditEvent,
+  ];
+  for (const e of events) writeAuditEvent(b, e);
+  const expected = events.map(encodeAuditEvent).join("");
+  assert.equal(b.buf.toString("utf8", 0, b.len), expected);
+  assert.equal(b.len, Buffer.byteLength(expected));
+  const before = Buffer.from(b.buf.subarray(0, b.len));
+  // A NaN timestamp is a caller bug: it throws, and half a line must not stay in the batch.
+  assert.throws(() => writeAuditEvent(b, sampleEvent(5, { ts: Number.NaN, requestId: "y".repeat(200) })), RangeError);
+  assert.throws(() => writeAuditEvent(b, { ...sampleEvent(6), order: sampleOrder({ updatedAtMs: Number.NaN }) }), RangeError);
+  assert.equal(b.len, before.length);
+  assert.deepEqual(Buffer.from(b.buf.subarray(0, b.len)), before);
 });

@@ -250,3 +250,32 @@ test("buffered mode: a throwing onBackgroundError does not stop later batches", 
   await sink.close();
   assert.deepEqual((await readAll(file)).map((e) => e.requestId), ["req-1"]);
 });
+
+test("an append that cannot be encoded throws and leaves none of its lines; reused batch buffers keep every later line intact", async (t) => {
+  const file = tempFile(t);
+  const { io, s } = spyIo();
+  const sink = createJsonlAuditSink({ path: file, mode: "buffered", io });
+  assert.equal(sink.append([sampleEvent(0)]), null);
+  assert.throws(() => sink.append([sampleEvent(1), sampleEvent(2, { ts: Number.NaN })]), RangeError);
+  // Lines of varying length over many batches: a recycled buffer must never leak an earlier batch's bytes.
+  let n = 3;
+  // Each round's batch is written before the next round starts, so the sink's two or three
+  // buffers are reused many times over.
+  for (let round = 0; round < 40; round++) {
+    const before = sink.stats().batches;
+    for (let i = 0; i < (round % 5) + 1; i++, n++) sink.append([sampleEvent(n, { requestId: `req-${n}-${"z".repeat((n * 37) % 300)}` })]);
+    await until(() => sink.stats().batches > before, `round ${round}'s batch`);
+  }
+  await sink.close();
+  assert.ok(s.writes >= 40, `one batch per round at least (${s.writes} writes)`);
+  const got = await readAll(file);
+  const want = [0, ...Array.from({ length: n - 3 }, (_, i) => i + 3)];
+  assert.deepEqual(
+    got.map((e) => e.requestId.split("-").slice(0, 2).join("-")),
+    want.map((i) => `req-${i}`),
+  );
+  for (const e of got.slice(1)) {
+    const i = Number(e.requestId.split("-")[1]);
+    assert.equal(e.requestId, `req-${i}-${"z".repeat((i * 37) % 300)}`);
+  }
+});
