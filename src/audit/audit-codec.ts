@@ -74,12 +74,12 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
 const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as [AuditEventType, ...AuditEventType[]];
 
 /**
- * Bytes being assembled: the JSONL sink keeps one per batch and hands `buf.subarray(0, len)` to
- * write(2). The encoder writes straight into it instead of building strings: a line built from
- * template strings allocated about 2.7 KB (substrings, concatenations, the flattened copy) and
- * then Buffer.from copied it again, which was a fifth of everything the gateway allocated per
- * order (V8's sampling heap profiler at 1,000 orders/s), and every allocation brings the next
- * scavenge closer.
+ * Bytes being assembled: the JSONL sink keeps one per batch and hands its first `len` bytes to
+ * write(2). The encoder writes straight into it instead of building strings. Built from template
+ * strings, a line allocated about 2.7 KB (substrings, concatenations, the flattened copy) and
+ * Buffer.from then copied the batch again: a fifth of everything the gateway allocated per order
+ * (V8's sampling heap profiler at 1,000 orders/s: 49.6 KB per order before, 39.2 KB after), and
+ * every allocation brings the next scavenge closer.
  */
 export interface LineBuffer {
   buf: Buffer;
