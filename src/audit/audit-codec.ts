@@ -87,12 +87,14 @@ export interface LineBuffer {
 }
 
 export function createLineBuffer(capacity = 16 * 1024): LineBuffer {
-  return { buf: Buffer.allocUnsafeSlow(Math.max(64, capacity)), len: 0 };
+  // allocUnsafe: a small one (encodeAuditEvent's, per event) comes from Node's shared pool; only
+  // bytes before `len` are ever read, so the uninitialized rest never leaves the process.
+  return { buf: Buffer.allocUnsafe(Math.max(64, capacity)), len: 0 };
 }
 
 function reserve(b: LineBuffer, n: number): void {
   if (b.len + n <= b.buf.length) return;
-  const next = Buffer.allocUnsafeSlow(Math.max(b.buf.length * 2, b.len + n));
+  const next = Buffer.allocUnsafe(Math.max(b.buf.length * 2, b.len + n));
   b.buf.copy(next, 0, 0, b.len);
   b.buf = next;
 }
