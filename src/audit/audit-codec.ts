@@ -146,12 +146,6 @@ const TYPE_Q = quoted(TYPE_NAMES);
 const TIF_Q = quoted(TIF_NAMES);
 const STATUS_Q = quoted(STATUS_NAMES);
 
-/** By name; a number unknown to this build as a JSON number, so nothing is lost. */
-function enumOut(b: LineBuffer, names: readonly string[], n: number): void {
-  const name = names[n];
-  ascii(b, name === undefined ? String(n) : name);
-}
-
 // Date#toISOString costs ~0.5 us and a line carries up to three timestamps, mostly within the
 // same second: cache the "YYYY-MM-DDTHH:MM:SS." prefix of the last second seen.
 let isoSecond = Number.NaN;
@@ -182,9 +176,11 @@ function strField(b: LineBuffer, name: string, v: string): void {
   jsonString(b, v);
 }
 
+/** An enum by its quoted name; a number unknown to this build as a JSON number, so nothing is lost. */
 function enumField(b: LineBuffer, name: string, names: readonly string[], n: number): void {
   ascii(b, name);
-  enumOut(b, names, n);
+  const quotedName = names[n];
+  ascii(b, quotedName === undefined ? String(n) : quotedName);
 }
 
 function timeField(b: LineBuffer, name: string, ms: number): void {
