@@ -5,19 +5,21 @@
  * rate. It prints what V8's --trace-gc-nvp reports for the server's scavenges.
  *
  * Why it exists: since Node 24.15.0 each finished stream's objects outlive scavenges and are
- * promoted until the next mark-compact. At 1,000 calls/s about 450 KB is promoted per scavenge and
- * a scavenge pauses 3-4 ms; Node 22.23 to 24.14.1 promote 5-15 KB and pause about 0.4 ms. Run this
- * again after a Node upgrade, with `--node` pointing at another runtime, to see whether the floor
- * moved. `--import MODULE` preloads modules into the server: importing the gateway's fast path
- * alone makes even 24.14.1 promote 60-570 KB per scavenge (README, "GC flags and the
- * latency tail").
+ * promoted until the next mark-compact (the cause, in pure JavaScript: bench/closure-retention.ts).
+ * At 1,000 calls/s about 450 KB is promoted per scavenge and a scavenge pauses 3-4 ms; Node 22.23
+ * to 24.14.1 promote 5-15 KB and pause about 0.4 ms. Run this again after a Node upgrade, with
+ * `--node` pointing at another runtime, to see whether the floor moved. `--import MODULE` preloads
+ * modules into the server: with the gateway's fast path imported, 24.14.1 sometimes falls into
+ * promoting 500-650 KB per scavenge too (README, "GC flags and the latency tail").
+ *
+ * `--node-flag FLAG` (repeatable) passes a V8 or Node flag to the server.
  *
  * `--seed-gc S` runs one full GC in the server S seconds into the load and reports the scavenges
  * before and after it apart: a mark-compact moves the live young objects to the old generation,
  * and on 24.15+ that starts (or restarts) the promotion, while on 24.14.1 it does not.
  *
  *   node_modules/.bin/node --import tsx bench/http2-scavenge.ts [--node PATH] [--import MODULE]
- *     [--seed-gc S] [--rate 1000] [--duration 10]
+ *     [--seed-gc S] [--node-flag FLAG]... [--rate 1000] [--duration 10]
  */
 import { spawn, spawnSync } from "node:child_process";
 import http2 from "node:http2";
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
       duration: { type: "string", default: "10" },
       import: { type: "string", multiple: true, default: [] },
       "seed-gc": { type: "string", default: "0" },
+      "node-flag": { type: "string", multiple: true, default: [] },
     },
   });
   const seedAfterS = Number(values["seed-gc"]);
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
   const run = (cpu: string, args: string[]) => (pin ? spawn("taskset", ["-c", cpu, ...args]) : spawn(args[0]!, args.slice(1)));
   // The server runs as plain JavaScript on the chosen Node: strip-types needs no loader on Node >= 22.18.
   const preload = values.import.flatMap((m) => ["--import", m.startsWith(".") ? pathToFileURL(m).href : m]);
-  const gcFlags = ["--trace-gc-nvp", "--max-semi-space-size=8", ...(seedAfterS > 0 ? ["--expose-gc"] : [])];
+  const gcFlags = ["--trace-gc-nvp", "--max-semi-space-size=8", ...(seedAfterS > 0 ? ["--expose-gc"] : []), ...values["node-flag"]];
   const serverArgs = [self, "--role=server", `--seed-gc=${seedAfterS}`];
   const server = run("0", [values.node, "--experimental-strip-types", "--no-warnings", ...gcFlags, ...preload, ...serverArgs]);
   let out = "";
