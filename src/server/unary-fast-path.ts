@@ -328,39 +328,19 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     let own: UnaryResponse | undefined;
     const anyFn = async (req: UnaryRequest): Promise<UnaryResponse> => {
       const out = await spec.impl(req.message, createContext(call, entry, url, req.contextValues, req, protocolName));
-      return (own = {
-        stream: false,
-        message: create(method.output, out),
-        method,
-        service,
-        get header() {
-          return call.responseHeader();
-        },
-        get trailer() {
-          return call.responseTrailer();
-        },
-      });
+      const res = { stream: false, message: create(method.output, out), method, service, [kCall]: call };
+      Object.defineProperty(res, "header", responseHeaderProp);
+      Object.defineProperty(res, "trailer", responseTrailerProp);
+      return (own = res as unknown as UnaryResponse);
     };
     let next = anyFn as (req: UnaryRequest) => Promise<UnaryResponse>;
     for (let i = interceptors.length - 1; i >= 0; i--) {
       next = interceptors[i]!(next as never) as unknown as typeof next;
     }
-    const req: UnaryRequest = {
-      stream: false,
-      message: input as never,
-      method,
-      requestMethod: "POST",
-      url,
-      get signal() {
-        return call.signal();
-      },
-      get header() {
-        return call.requestHeader();
-      },
-      service,
-      contextValues,
-    };
-    const res = await next(req);
+    const req = { stream: false, message: input as never, method, requestMethod: "POST", url, service, contextValues, [kCall]: call };
+    Object.defineProperty(req, "signal", requestSignalProp);
+    Object.defineProperty(req, "header", requestHeaderProp);
+    const res = await next(req as unknown as UnaryRequest);
     // Like connect's copyHeaders: an interceptor may return a response with
     // other Headers objects. Our own response object holds ours already, and
     // reading its getters would build Headers nobody asked for.
@@ -422,7 +402,80 @@ function classify(ct: string | undefined): Wire | undefined {
   return undefined;
 }
 
-/** The HandlerContext connect's mergeRequest builds, with lazy signal and headers. */
+/**
+ * The per-call objects below keep connect's shapes (the same own, enumerable
+ * properties in the same order, so an interceptor's `{ ...req, message }`
+ * copies them all) while the signal and the Headers stay lazy (FastCallState).
+ * The lazy fields are accessors shared by every call, reading the call from a
+ * symbol-keyed property: an object literal with inline getters builds fresh
+ * accessor closures and takes V8's slow literal path, measured at 450-700 ns
+ * per object on Node 24 against about 125 ns per defineProperty here.
+ */
+const kCall = Symbol("fastCall");
+
+type WithCall = { readonly [kCall]: FastCallState };
+
+function lazyProp(get: (this: WithCall) => unknown): PropertyDescriptor {
+  return { get, enumerable: true, configurable: true };
+}
+
+const requestSignalProp = lazyProp(function (this: WithCall) {
+  return this[kCall].signal();
+});
+const requestHeaderProp = lazyProp(function (this: WithCall) {
+  return this[kCall].requestHeader();
+});
+const responseHeaderProp = lazyProp(function (this: WithCall) {
+  return this[kCall].responseHeader();
+});
+const responseTrailerProp = lazyProp(function (this: WithCall) {
+  return this[kCall].responseTrailer();
+});
+
+/**
+ * The HandlerContext connect's mergeRequest builds, with lazy signal and
+ * headers. A class, its accessors on the prototype (cheapest of all): a
+ * handler reads its context, it does not copy it. `req` is the request as the
+ * last interceptor passed it on, as in mergeRequest.
+ */
+class FastHandlerContext implements HandlerContext {
+  readonly requestMethod = "POST";
+  readonly method: HandlerContext["method"];
+  readonly service: HandlerContext["service"];
+
+  constructor(
+    private readonly call: FastCallState,
+    entry: MethodEntry,
+    readonly url: string,
+    readonly values: ContextValues,
+    private readonly req: UnaryRequest | undefined,
+    readonly protocolName: string,
+  ) {
+    this.method = entry.method;
+    this.service = req?.service ?? entry.method.parent;
+  }
+
+  get signal(): AbortSignal {
+    return this.req !== undefined ? this.req.signal : this.call.signal();
+  }
+
+  timeoutMs(): number | undefined {
+    return this.call.timeoutMs();
+  }
+
+  get requestHeader(): Headers {
+    return this.req !== undefined ? this.req.header : this.call.requestHeader();
+  }
+
+  get responseHeader(): Headers {
+    return this.call.responseHeader();
+  }
+
+  get responseTrailer(): Headers {
+    return this.call.responseTrailer();
+  }
+}
+
 function createContext(
   call: FastCallState,
   entry: MethodEntry,
@@ -431,27 +484,7 @@ function createContext(
   req: UnaryRequest | undefined,
   protocolName: string,
 ): HandlerContext {
-  return {
-    method: entry.method,
-    service: req?.service ?? entry.method.parent,
-    get signal() {
-      return req !== undefined ? req.signal : call.signal();
-    },
-    timeoutMs: () => call.timeoutMs(),
-    requestMethod: "POST",
-    get requestHeader() {
-      return req !== undefined ? req.header : call.requestHeader();
-    },
-    get responseHeader() {
-      return call.responseHeader();
-    },
-    get responseTrailer() {
-      return call.responseTrailer();
-    },
-    protocolName,
-    values,
-    url,
-  };
+  return new FastHandlerContext(call, entry, url, values, req, protocolName);
 }
 
 /**

@@ -43,6 +43,13 @@ const replaceInterceptor: Interceptor = (next) => async (req) => {
   if (req.header.get("x-replace") === null) return res;
   return { ...res, header: new Headers({ "x-new": "1", "content-type": "application/grpc" }), trailer: new Headers({ "grpc-status": "0", "x-t": "2" }) };
 };
+// An interceptor that passes on copies, as interceptors that change a message do: the copies
+// must carry every field (header, signal, trailer...), lazy or not, or what comes after breaks.
+const copyInterceptor: Interceptor = (next) => async (req) => {
+  if (req.header.get("x-copy") === null || req.stream) return next(req);
+  const res = await next({ ...req, message: req.message });
+  return { ...res };
+};
 const authInterceptor: Interceptor = (next) => async (req) => {
   if (req.header.get("authorization") !== "Bearer good") {
     throw new ConnectError("missing or invalid API key", Code.Unauthenticated, { "www-authenticate": "Bearer" });
@@ -90,7 +97,7 @@ function routes(router: ConnectRouter): void {
 
 const options = {
   routes,
-  interceptors: [requestIdInterceptor, replaceInterceptor, authInterceptor],
+  interceptors: [requestIdInterceptor, replaceInterceptor, copyInterceptor, authInterceptor],
   readMaxBytes: 1024,
   maxTimeoutMs: 60_000,
   acceptCompression: [compressionGzip, compressionBrotli],
@@ -204,6 +211,10 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "timeoutMs visible", headers: { ...base, "grpc-timeout": "5S" }, body: frame(withAccount("timeout-left")), fast: true },
   { name: "interceptor replaces headers and trailers", headers: { ...base, "x-replace": "1" }, body: frame(valid), fast: true },
   { name: "connect: interceptor replaces headers and trailers", headers: { ...con, "x-replace": "1" }, body: valid, fast: true },
+  { name: "interceptor passes on copies of request and response", headers: { ...base, "x-copy": "1" }, body: frame(valid), fast: true },
+  { name: "copies: deadline expires", headers: { ...base, "x-copy": "1", "grpc-timeout": "30m" }, body: frame(withAccount("sleep")), fast: true },
+  { name: "copies: unauthenticated", headers: { ...base, "x-copy": "1", authorization: "no" }, body: frame(valid), fast: true },
+  { name: "connect: interceptor passes on copies", headers: { ...con, "x-copy": "1" }, body: valid, fast: true },
   {
     name: "grpc+json",
     headers: { ...base, "content-type": "application/grpc+json" },
