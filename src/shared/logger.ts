@@ -30,7 +30,67 @@ export function createLogger(opts: LoggerOptions): Logger {
   }
   // Asynchronous writes keep logging off the hot path; flushLogger() drains at exit.
   // No minLength: a line must show up when it happens, not after 4 KiB more.
-  return pino(base, pino.destination({ dest: 1, sync: false }));
+  return pino(base, coalesceLines(pino.destination({ dest: 1, sync: false })));
+}
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** What coalesceLines gives pino: a destination it can flush. */
+export interface CoalescedDestination extends DestinationStream {
+  write(line: string): boolean;
+  /** Hands over what is pending, then sonic-boom's flush (pino's logger.flush calls it). */
+  flush(cb?: (err?: Error) => void): void;
+  flushSync(): void;
+}
+
+/**
+ * Hands the lines written during one event-loop turn to sonic-boom as one string.
+ *
+ * Why: sonic-boom's write() measures the UTF-8 length of its whole pending chunk on every call,
+ * so a server answering thousands of calls a second paid more for queueing its access lines than
+ * for serializing them: 5.1-5.4 us per access line in all, against 2.6-2.7 us through this, in a
+ * loop of 64-line turns on one pinned core (pino 10.4, sonic-boom 4.2.1, Node 24.21; serializing
+ * alone is 1.5 us). sonic-boom still does all the I/O (partial writes, EAGAIN, EPIPE, fsync on
+ * flushSync). A line leaves in the turn that wrote it, at setImmediate, as before; what is still
+ * pending when the process exits (an uncaught exception, process.exit) is written synchronously.
+ */
+export function coalesceLines(dest: SonicBoom): CoalescedDestination {
+  const pending: string[] = [];
+  let scheduled = false;
+  const handOver = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? pending[0]! : pending.join("");
+    pending.length = 0;
+    dest.write(text);
+  };
+  const flushSync = (): void => {
+    handOver();
+    dest.flushSync();
+  };
+  // pino's own exit hook (on the sonic-boom stream) runs first and cannot see these lines.
+  process.once("exit", () => {
+    try {
+      flushSync();
+    } catch {
+      // A destroyed or broken stdout: nothing left to write to.
+    }
+  });
+  return {
+    write(line: string): boolean {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(handOver);
+      }
+      return true;
+    },
+    flush(cb?: (err?: Error) => void): void {
+      handOver();
+      dest.flush(cb);
+    },
+    flushSync,
+  };
 }
 
 const CENSOR = "[redacted]";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { test } from "node:test";
-import { createLogger, redactCredentials } from "../../src/shared/logger.js";
+import { coalesceLines, createLogger, redactCredentials } from "../../src/shared/logger.js";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -39,4 +40,52 @@ test("a line with nothing to hide is passed through without a copy", () => {
   assert.notEqual(out, withSecret);
   assert.equal(out["peer"], line.peer, "untouched values are shared, not copied");
   assert.deepEqual(withSecret.headers, { authorization: "x" });
+});
+
+test("coalesceLines hands one turn's lines to sonic-boom as one write, in order", async () => {
+  const writes: string[] = [];
+  const calls: string[] = [];
+  const fake = {
+    write: (s: string) => (writes.push(s), true),
+    flush: (cb?: () => void) => (calls.push("flush"), cb?.()),
+    flushSync: () => calls.push("flushSync"),
+  };
+  const dest = coalesceLines(fake as unknown as Parameters<typeof coalesceLines>[0]);
+  dest.write("a\n");
+  dest.write("b\n");
+  dest.write("c\n");
+  assert.deepEqual(writes, [], "nothing is handed over during the turn");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, ["a\nb\nc\n"]);
+  dest.write("d\n");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, ["a\nb\nc\n", "d\n"], "a lone line goes as it is, the next turn");
+  dest.write("e\n");
+  await new Promise<void>((r) => dest.flush(() => r()));
+  assert.deepEqual(writes.at(-1), "e\n", "flush hands over what is pending first");
+  assert.deepEqual(calls, ["flush"]);
+  dest.write("f\n");
+  dest.flushSync();
+  assert.deepEqual(writes.at(-1), "f\n");
+  assert.deepEqual(calls, ["flush", "flushSync"]);
+});
+
+test("lines logged just before a crash or process.exit are written", async () => {
+  const logger = new URL("../../src/shared/logger.ts", import.meta.url).href;
+  const run = (body: string) =>
+    new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `import { createLogger } from ${JSON.stringify(logger)};\nconst log = createLogger({ level: "info", format: "json" });\n${body}`], {
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, out }));
+    });
+  const crash = await run(`log.info("one"); log.error("two"); throw new Error("boom");`);
+  assert.equal(crash.code, 1);
+  assert.deepEqual(crash.out.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg), ["one", "two"]);
+  const exit = await run(`log.info("bye"); process.exit(3);`);
+  assert.equal(exit.code, 3);
+  assert.match(exit.out, /"msg":"bye"/);
 });
