@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { constants as h2 } from "node:http2";
+import { inspect, type InspectOptionsStylized } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /**
@@ -109,7 +110,7 @@ export class FastCallState {
   }
 
   requestHeader(): Headers {
-    if (this.reqHeader === undefined) this.reqHeader = webHeadersFromNode(this.rawHeaders);
+    if (this.reqHeader === undefined) this.reqHeader = new NodeRequestHeaders(this.rawHeaders) as unknown as Headers;
     return this.reqHeader;
   }
 
@@ -228,18 +229,135 @@ const rstNames: Record<number, string> = {
   [h2.NGHTTP2_HTTP_1_1_REQUIRED]: "HTTP_1_1_REQUIRED",
 };
 
-/** connect-node's nodeHeaderToWebHeader: pseudo-headers are stripped. */
-export function webHeadersFromNode(nodeHeaders: IncomingHttpHeaders): Headers {
-  const header = new Headers();
-  for (const k in nodeHeaders) {
-    if (k.charCodeAt(0) === 58 /* ":" */) continue;
-    const v = nodeHeaders[k];
-    if (v === undefined) continue;
-    if (typeof v === "string") header.append(k, v);
-    else if (typeof v === "number") header.append(k, String(v));
-    else for (const e of v) header.append(k, e);
+/** A header name as Headers stores it: a token, already lower case. */
+const LOWER_TOKEN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** A value Headers would store unchanged: no leading or trailing whitespace, no NUL, CR or LF. */
+function storedAsIs(v: string): boolean {
+  const n = v.length;
+  if (n === 0) return true;
+  if (v.charCodeAt(0) <= 0x20 || v.charCodeAt(n - 1) <= 0x20) return false;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0 || c === 10 || c === 13) return false;
   }
-  return header;
+  return true;
+}
+
+/** Headers' own methods, called on the subclass below (its TypeScript types declare them as properties, not methods). */
+const headersProto = Headers.prototype as unknown as Record<string | symbol, (this: unknown, ...a: any[]) => any>;
+/** Headers' constructor, typed so that the subclass can declare the methods it overrides. */
+const HeadersBase = Headers as unknown as new () => object;
+
+/**
+ * The request's Headers, exactly what connect-node's nodeHeaderToWebHeader(raw) builds (pseudo-
+ * headers left out, each value appended), but filled only when something more
+ * than get/has is asked of it. Interceptors read two or three fields per call (request id,
+ * authorization, content type); filling a Headers from a gRPC request's ten node headers took
+ * about 1 us (each append validates and sorts), a get on node's object tens of ns. A get or has
+ * that the raw object cannot answer exactly as Headers would (a name not in lower case or not a
+ * token, an array or an odd value) fills it first and asks Headers. Every other method fills it
+ * first (test/server/fast-path-call.test.ts checks that no Headers method is left out).
+ *
+ * One difference, unreachable from the wire: a value Headers refuses (NUL, CR or LF) makes
+ * connect's conversion throw whatever is read, and this one only once filled. nghttp2 refuses
+ * such header values before node sees them.
+ */
+export class NodeRequestHeaders extends HeadersBase {
+  #raw: IncomingHttpHeaders | undefined;
+
+  constructor(raw: IncomingHttpHeaders) {
+    super();
+    this.#raw = raw;
+  }
+
+  /** The raw value when it answers get() exactly; undefined when Headers must answer. */
+  #direct(name: string): string | null | undefined {
+    const raw = this.#raw;
+    if (raw === undefined || !LOWER_TOKEN.test(name)) return undefined;
+    const v = raw[name];
+    if (v === undefined) return null;
+    return typeof v === "string" && storedAsIs(v) ? v : undefined;
+  }
+
+  #fill(): void {
+    const raw = this.#raw;
+    if (raw === undefined) return;
+    this.#raw = undefined;
+    for (const k in raw) {
+      if (k.charCodeAt(0) === 58 /* ":" */) continue;
+      const v = raw[k];
+      if (v === undefined) continue;
+      if (typeof v === "string") headersProto.append!.call(this, k, v);
+      else if (typeof v === "number") headersProto.append!.call(this, k, String(v));
+      else for (const e of v) headersProto.append!.call(this, k, e);
+    }
+  }
+
+  get(name: string): string | null {
+    const v = this.#direct(name);
+    if (v !== undefined) return v;
+    this.#fill();
+    return headersProto.get!.call(this, name);
+  }
+
+  has(name: string): boolean {
+    const v = this.#direct(name);
+    if (v !== undefined) return v !== null;
+    this.#fill();
+    return headersProto.has!.call(this, name);
+  }
+
+  append(name: string, value: string): void {
+    this.#fill();
+    headersProto.append!.call(this, name, value);
+  }
+
+  set(name: string, value: string): void {
+    this.#fill();
+    headersProto.set!.call(this, name, value);
+  }
+
+  delete(name: string): void {
+    this.#fill();
+    headersProto.delete!.call(this, name);
+  }
+
+  getSetCookie(): string[] {
+    this.#fill();
+    return headersProto.getSetCookie!.call(this);
+  }
+
+  forEach(cb: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    this.#fill();
+    headersProto.forEach!.call(this, cb, thisArg);
+  }
+
+  keys(): IterableIterator<string> {
+    this.#fill();
+    return headersProto.keys!.call(this);
+  }
+
+  values(): IterableIterator<string> {
+    this.#fill();
+    return headersProto.values!.call(this);
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    this.#fill();
+    return headersProto.entries!.call(this);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    this.#fill();
+    return headersProto[Symbol.iterator]!.call(this);
+  }
+
+  [inspect.custom](depth: number, options: InspectOptionsStylized, insp: typeof inspect): unknown {
+    this.#fill();
+    const own = headersProto[inspect.custom];
+    return own !== undefined ? own.call(this, depth, options, insp) : this;
+  }
 }
 
 /** connect-node's webHeaderToNodeHeaders, appending into an existing object. */

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import type { IncomingHttpHeaders } from "node:http2";
+import { test } from "node:test";
+import { inspect } from "node:util";
+import { NodeRequestHeaders } from "../../src/server/fast-path-call.js";
+
+/** connect-node's nodeHeaderToWebHeader (node-universal-header.js, not exported), verbatim: what the lazy Headers must equal. */
+function reference(nodeHeaders: IncomingHttpHeaders): Headers {
+  const header = new Headers();
+  for (const [k, v] of Object.entries(nodeHeaders)) {
+    if (k.startsWith(":")) continue;
+    if (v === undefined) continue;
+    if (typeof v == "string") header.append(k, v);
+    else if (typeof v == "number") header.append(k, String(v));
+    else for (const e of v) header.append(k, e);
+  }
+  return header;
+}
+
+const lazy = (raw: IncomingHttpHeaders) => new NodeRequestHeaders(raw) as unknown as Headers;
+
+/** What a call returned, or the error it threw (class and message). */
+function outcome(f: () => unknown): unknown {
+  try {
+    return { value: f() };
+  } catch (e) {
+    return { threw: (e as Error).constructor.name, message: (e as Error).message };
+  }
+}
+
+const grpc: IncomingHttpHeaders = {
+  ":method": "POST",
+  ":scheme": "http",
+  ":authority": "127.0.0.1:50051",
+  ":path": "/trading.v1.TradingGateway/PlaceOrder",
+  "content-type": "application/grpc",
+  "user-agent": "grpc-go/1.70.0",
+  te: "trailers",
+  "grpc-timeout": "9999996u",
+  "x-request-id": "rid-1",
+  authorization: "Bearer k",
+};
+const raws: IncomingHttpHeaders[] = [
+  grpc,
+  {},
+  { ...grpc, "set-cookie": ["a=1", "b=2"], "x-num": 5 as unknown as string },
+  { ...grpc, "x-space": " padded ", "x-tab": "a\t", "x-empty": "" },
+  { ...grpc, "x-nl": "a\nb", "x-nul": "a\u0000b" },
+  Object.assign(Object.create(null) as IncomingHttpHeaders, grpc, { "x-undefined": undefined }),
+];
+const names = [
+  "content-type",
+  "Content-Type",
+  "AUTHORIZATION",
+  "x-request-id",
+  "x-missing",
+  "set-cookie",
+  "x-num",
+  "x-space",
+  "x-tab",
+  "x-empty",
+  "x-nl",
+  "x-nul",
+  "x-undefined",
+  ":path",
+  "bad name",
+  "",
+  "te",
+];
+
+test("every Headers method is overridden, so none sees the headers unfilled", () => {
+  const proto = NodeRequestHeaders.prototype as unknown as Record<string | symbol, unknown>;
+  const keys = [...Object.getOwnPropertyNames(Headers.prototype), ...Object.getOwnPropertySymbols(Headers.prototype)];
+  for (const k of keys) {
+    if (k === "constructor" || k === Symbol.toStringTag) continue;
+    assert.ok(Object.prototype.hasOwnProperty.call(proto, k), `NodeRequestHeaders must override ${String(k)}`);
+  }
+  assert.ok(lazy(grpc) instanceof Headers);
+});
+
+test("get and has answer as connect's Headers does, errors included", () => {
+  for (const raw of raws) {
+    for (const name of names) {
+      const ref = (() => {
+        try {
+          return reference(raw);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      const l = lazy(raw);
+      // A raw object connect's conversion rejects (NUL, CR, LF in a value; nghttp2 never delivers
+      // one) must be rejected here too once anything fills it.
+      const want = ref instanceof Error ? undefined : ref;
+      if (want === undefined) {
+        assert.throws(() => [...l], (e: Error) => e.constructor === (ref as Error).constructor);
+        continue;
+      }
+      assert.deepEqual(outcome(() => l.get(name)), outcome(() => want.get(name)), `get(${JSON.stringify(name)}) on ${JSON.stringify(Object.keys(raw))}`);
+      assert.deepEqual(outcome(() => lazy(raw).has(name)), outcome(() => want.has(name)), `has(${JSON.stringify(name)})`);
+    }
+  }
+});
+
+test("every other method sees the filled headers, and changes stick", () => {
+  const ops: [string, (h: Headers) => unknown][] = [
+    ["spread", (h) => [...h]],
+    ["entries", (h) => [...h.entries()]],
+    ["keys", (h) => [...h.keys()]],
+    ["values", (h) => [...h.values()]],
+    ["forEach", (h) => {
+      const out: string[][] = [];
+      h.forEach((v, k) => out.push([k, v]));
+      return out;
+    }],
+    ["getSetCookie", (h) => h.getSetCookie()],
+    ["set then get", (h) => (h.set("x-request-id", "new"), [h.get("x-request-id"), [...h]])],
+    ["append then get", (h) => (h.append("x-request-id", "two"), [h.get("x-request-id"), [...h]])],
+    ["delete then has", (h) => (h.delete("authorization"), [h.has("authorization"), [...h]])],
+    ["inspect", (h) => inspect(h)],
+  ];
+  for (const raw of raws.slice(0, 4)) {
+    for (const [name, op] of ops) {
+      assert.deepEqual(op(lazy(raw)), op(reference(raw)), `${name} on ${JSON.stringify(Object.keys(raw))}`);
+    }
+  }
+});
+
+test("a get or has on a plain name reads node's object without building Headers", () => {
+  // Filling walks the raw object's keys; a plain get reads one property.
+  let walks = 0;
+  const raw = new Proxy(grpc, {
+    ownKeys(t) {
+      walks++;
+      return Reflect.ownKeys(t);
+    },
+  });
+  const h = lazy(raw);
+  assert.equal(h.get("x-request-id"), "rid-1");
+  assert.equal(h.get("authorization"), "Bearer k");
+  assert.equal(h.has("grpc-timeout"), true);
+  assert.equal(h.get("x-missing"), null);
+  assert.equal(walks, 0);
+  assert.equal(h.get("Content-Type"), "application/grpc", "a name in capitals fills it");
+  assert.equal(walks, 1);
+  assert.equal(h.get("x-request-id"), "rid-1");
+  h.forEach(() => {});
+  assert.equal(walks, 1, "filled once");
+});
