@@ -128,7 +128,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   // The largest body that can hold at most two complete envelopes; beyond it
   // the answer (an error) is already decided, so we stop buffering.
   const maxBuffered = 2 * (limits.readMaxBytes + 5) + 1;
-  const urlCache = new Map<string, string>();
+  const urlCache = createUrlCache();
 
   return function unaryFastPath(stream, headers) {
     if (headers[":method"] !== "POST") return false;
@@ -605,18 +605,38 @@ function envelope(flags: number, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** requestUrl's caches: the last URL built (most calls repeat it), then a bounded map. */
+interface UrlCache {
+  readonly byKey: Map<string, string>;
+  encrypted: boolean;
+  authority: string;
+  path: string;
+  url: string;
+}
+
+function createUrlCache(): UrlCache {
+  return { byKey: new Map(), encrypted: false, authority: "", path: "", url: "" };
+}
+
 /** connect-node's `new URL(path, protocol://authority).toString()`, cached per authority and path. */
-function requestUrl(urlCache: Map<string, string>, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string {
-  const encrypted = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string {
+  // The session's own flag: reading it through `session.socket` goes through a Proxy.
+  const encrypted = stream.session?.encrypted === true;
   const authority = headers[":authority"] ?? headers.host ?? "";
-  const key = `${encrypted ? "s" : ""}${authority}${headers[":path"] ?? ""}`;
-  let url = urlCache.get(key);
+  const path = headers[":path"] ?? "";
+  if (path === cache.path && authority === cache.authority && encrypted === cache.encrypted && cache.url !== "") return cache.url;
+  const key = `${encrypted ? "s" : ""}${authority}${path}`;
+  let url = cache.byKey.get(key);
   if (url === undefined) {
-    url = new URL(headers[":path"] ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
+    url = new URL(path, `${encrypted ? "https" : "http"}://${authority}`).toString();
     // Bounded: authorities come from clients.
-    if (urlCache.size >= 256) urlCache.clear();
-    urlCache.set(key, url);
+    if (cache.byKey.size >= 256) cache.byKey.clear();
+    cache.byKey.set(key, url);
   }
+  cache.encrypted = encrypted;
+  cache.authority = authority;
+  cache.path = path;
+  cache.url = url;
   return url;
 }
 

@@ -20,6 +20,9 @@ import { toConnectError } from "../../src/rpc/to-connect-error.js";
 import { invalidArgument } from "../../src/domain/errors.js";
 import { frame } from "../helpers/grpc-frame.js";
 import { collectResponse, stripHeaders, type RawResponse } from "../helpers/raw-http2.js";
+import { createTestCerts } from "../helpers/test-certs.js";
+
+const certs = createTestCerts();
 
 // A small service and interceptor chain that exercise every part of the
 // protocol the fast path re-implements: headers and trailers set by
@@ -49,6 +52,12 @@ const copyInterceptor: Interceptor = (next) => async (req) => {
   if (req.header.get("x-copy") === null || req.stream) return next(req);
   const res = await next({ ...req, message: req.message });
   return { ...res };
+};
+// The URL connect gives interceptors and handlers (scheme from the connection, authority, path).
+const urlInterceptor: Interceptor = (next) => async (req) => {
+  const res = await next(req);
+  if (req.header.get("x-echo-url") !== null) res.header.set("x-url", req.url);
+  return res;
 };
 const authInterceptor: Interceptor = (next) => async (req) => {
   if (req.header.get("authorization") !== "Bearer good") {
@@ -97,7 +106,7 @@ function routes(router: ConnectRouter): void {
 
 const options = {
   routes,
-  interceptors: [requestIdInterceptor, replaceInterceptor, copyInterceptor, authInterceptor],
+  interceptors: [requestIdInterceptor, replaceInterceptor, copyInterceptor, urlInterceptor, authInterceptor],
   readMaxBytes: 1024,
   maxTimeoutMs: 60_000,
   acceptCompression: [compressionGzip, compressionBrotli],
@@ -110,8 +119,8 @@ interface Started {
 }
 
 /** A node:http2 server with connect's node adapter, optionally with the fast path hooked in front. */
-async function start(withFastPath: boolean): Promise<Started> {
-  const server = http2.createServer(connectNodeAdapter(options));
+async function start(withFastPath: boolean, tls?: { cert: Buffer; key: Buffer }): Promise<Started> {
+  const server = tls === undefined ? http2.createServer(connectNodeAdapter(options)) : http2.createSecureServer({ ...tls, allowHTTP1: false }, connectNodeAdapter(options));
   let handled = 0;
   if (withFastPath) {
     const fast: UnaryFastPath = createUnaryFastPath(options);
@@ -143,8 +152,8 @@ async function start(withFastPath: boolean): Promise<Started> {
 
 
 /** One raw HTTP/2 exchange on its own connection, so that every header, trailer and body byte can be compared. */
-async function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<RawResponse> {
-  const session = http2.connect(`http://127.0.0.1:${port}`);
+async function exchange(port: number, headers: http2.OutgoingHttpHeaders, body: Uint8Array, ca?: Buffer): Promise<RawResponse> {
+  const session = ca === undefined ? http2.connect(`http://127.0.0.1:${port}`) : http2.connect(`https://127.0.0.1:${port}`, { ca });
   const failed = new Promise<never>((_, reject) => session.on("error", reject));
   failed.catch(() => {}); // an error after the answer is in changes nothing
   try {
@@ -215,6 +224,9 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "copies: deadline expires", headers: { ...base, "x-copy": "1", "grpc-timeout": "30m" }, body: frame(withAccount("sleep")), fast: true },
   { name: "copies: unauthenticated", headers: { ...base, "x-copy": "1", authorization: "no" }, body: frame(valid), fast: true },
   { name: "connect: interceptor passes on copies", headers: { ...con, "x-copy": "1" }, body: valid, fast: true },
+  // An explicit authority: the servers' ports differ.
+  { name: "request URL", headers: { ...base, "x-echo-url": "1", ":authority": "gw.example" }, body: frame(valid), fast: true },
+  { name: "request URL, other authority", headers: { ...base, "x-echo-url": "1", ":authority": "gw.example:8443" }, body: frame(valid), fast: true },
   {
     name: "grpc+json",
     headers: { ...base, "content-type": "application/grpc+json" },
@@ -267,6 +279,7 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "unknown request encoding", headers: { ...base, "grpc-encoding": "zstd" }, body: frame(valid), fast: false },
   { name: "streaming method", headers: { ...base, ":path": "/trading.v1.TradingGateway/StreamFills" }, body: frame(new Uint8Array(0)), fast: false },
   { name: "unknown method", headers: { ...base, ":path": "/trading.v1.TradingGateway/Nope" }, body: frame(valid), fast: false },
+  { name: "a query string", headers: { ...base, "x-echo-url": "1", ":authority": "gw.example", ":path": "/trading.v1.TradingGateway/PlaceOrder?x=1" }, body: frame(valid), fast: false },
   { name: "with Origin (CORS)", headers: { ...base, origin: "https://example.com" }, body: frame(valid), fast: false },
 ];
 
@@ -286,6 +299,21 @@ for (const c of cases) {
     assert.equal(fast.handled() - before, c.fast ? 1 : 0, c.fast ? "fast path should handle it" : "should fall through");
   });
 }
+
+test("over TLS too, the same answers (https request URL included)", { skip: certs === undefined ? "openssl not installed" : false }, async (t) => {
+  const tls = { cert: certs!.serverCert, key: certs!.serverKey };
+  const [stockTls, fastTls] = await Promise.all([start(false, tls), start(true, tls)]);
+  t.after(() => Promise.all([stockTls.close(), fastTls.close()]));
+  for (const headers of [{ ...base, "x-echo-url": "1", ":authority": "gw.example" }, { ...con, "x-echo-url": "1", ":authority": "localhost:1" }]) {
+    const body = headers["content-type"] === "application/proto" ? valid : frame(valid);
+    const before = fastTls.handled();
+    const a = await exchange(stockTls.port, headers, body, certs!.ca);
+    const b = await exchange(fastTls.port, headers, body, certs!.ca);
+    assert.deepEqual(b, a);
+    assert.match(String(b.headers["x-url"]), /^https:\/\//);
+    assert.equal(fastTls.handled() - before, 1);
+  }
+});
 
 test("answers of interest are what the protocol says", async () => {
   const ok = await exchange(fast.port, base, frame(valid));
