@@ -1,4 +1,4 @@
-import { orderFromTuple, orderToTuple } from "../domain/order-tuple.js";
+import { orderFromTuple, orderTupleJson } from "../domain/order-tuple.js";
 import { err, ok } from "../domain/result.js";
 import type { GatewayError } from "../domain/errors.js";
 import { createRecordRing, ringBytes } from "../shared/record-ring.js";
@@ -27,7 +27,9 @@ export const BYTES_PER_RECORD = 384;
 /** [fingerprint or 0, 1, order tuple] or [fingerprint or 0, 0, error]. */
 function encode(rec: IdempotencyRecord): string {
   const o = rec.outcome;
-  return JSON.stringify([rec.fingerprint ?? 0, o.ok ? 1 : 0, o.ok ? orderToTuple(o.value) : o.error]);
+  // The order's part is the very string the order manager packed it into (orderTupleJson).
+  if (o.ok) return `[${JSON.stringify(rec.fingerprint ?? 0)},1,${orderTupleJson(o.value)}]`;
+  return JSON.stringify([rec.fingerprint ?? 0, 0, o.error]);
 }
 
 function decode(s: string, storedAtMs: number): IdempotencyRecord {

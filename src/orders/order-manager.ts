@@ -7,7 +7,7 @@ import { err, ok, type Result } from "../domain/result.js";
 import type { Clock, FillPublisher, IdSource } from "../pipeline/types.js";
 import type { OrderUpdateSink, VenueOrderUpdate } from "../venues/adapter.js";
 import { createRecordRing, ringBytes } from "../shared/record-ring.js";
-import { orderFromTuple, orderToTuple } from "../domain/order-tuple.js";
+import { orderFromTuple, orderTupleJson } from "../domain/order-tuple.js";
 import type { AuditGuard } from "../pipeline/audit-guard.js";
 
 export interface OrderManagerOptions {
@@ -110,9 +110,10 @@ const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
 
 /** A terminal order as one JSON string: [order tuple, first trade id, other trade ids...]. */
 function packRec(rec: Rec): string {
-  const t: unknown[] = [orderToTuple(rec.order), rec.firstTradeId];
-  if (rec.tradeIds !== undefined) for (const id of rec.tradeIds) t.push(id);
-  return JSON.stringify(t);
+  // JSON.stringify([orderToTuple(rec.order), rec.firstTradeId, ...rec.tradeIds]), byte for byte.
+  let s = `[${orderTupleJson(rec.order)},${JSON.stringify(rec.firstTradeId)}`;
+  if (rec.tradeIds !== undefined) for (const id of rec.tradeIds) s += `,${JSON.stringify(id)}`;
+  return `${s}]`;
 }
 
 function unpackRec(s: string): Rec {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ORDER_TUPLE_FIELDS, orderFromTuple, orderToTuple } from "../../src/domain/order-tuple.js";
+import { ORDER_TUPLE_FIELDS, orderFromTuple, orderToTuple, orderTupleJson } from "../../src/domain/order-tuple.js";
 import { everyField } from "../helpers/every-field-order.js";
 
 test("an order survives the tuple and JSON, every field in place, with and without the optional fee total", () => {
@@ -10,4 +10,14 @@ test("an order survives the tuple and JSON, every field in place, with and witho
   const back = orderFromTuple(JSON.parse(JSON.stringify(orderToTuple(noFee))));
   assert.deepEqual(back, noFee);
   assert.equal("venueFeeTotal" in back, false, "an absent optional field stays absent");
+});
+
+test("orderTupleJson is the tuple's JSON, for each order object it is given", () => {
+  const a = everyField;
+  const b = { ...everyField, status: everyField.status === 4 ? 6 : 4, filledQuantity: "0.25" } as typeof everyField;
+  assert.equal(orderTupleJson(a), JSON.stringify(orderToTuple(a)));
+  assert.equal(orderTupleJson(b), JSON.stringify(orderToTuple(b)));
+  assert.notEqual(orderTupleJson(a), orderTupleJson(b));
+  assert.equal(orderTupleJson(a), JSON.stringify(orderToTuple(a)), "asked again after another order");
+  assert.equal(orderTupleJson(a), orderTupleJson(a));
 });
