@@ -220,6 +220,37 @@ function writeOrderFields(b: LineBuffer, o: Order): void {
   }
 }
 
+/**
+ * The bytes writeOrderFields wrote for the last order object. A fill and the status change it
+ * caused are two events of one append carrying the same Order object (orders are immutable
+ * values), so the second copies the ~700 bytes instead of encoding twenty fields again.
+ */
+let memoOrder: Order | undefined;
+let memo = Buffer.allocUnsafe(0);
+let memoLen = 0;
+/** An order whose fields take more (a very long reject reason) is encoded each time, not kept. */
+const MEMO_MAX_BYTES = 16 * 1024;
+
+function writeOrderFieldsOnce(b: LineBuffer, o: Order): void {
+  if (o === memoOrder) {
+    reserve(b, memoLen);
+    memo.copy(b.buf, b.len, 0, memoLen);
+    b.len += memoLen;
+    return;
+  }
+  const from = b.len;
+  writeOrderFields(b, o);
+  const n = b.len - from;
+  if (n > MEMO_MAX_BYTES) {
+    memoOrder = undefined;
+    return;
+  }
+  if (n > memo.length) memo = Buffer.allocUnsafe(Math.max(1024, n * 2));
+  b.buf.copy(memo, 0, from, b.len);
+  memoLen = n;
+  memoOrder = o;
+}
+
 function writeFill(b: LineBuffer, f: Fill): void {
   ascii(b, `{"sequence":"`);
   ascii(b, f.sequence.toString());
@@ -286,7 +317,7 @@ export function writeAuditEvent(b: LineBuffer, e: AuditEvent): void {
       strField(b, `,"idempotency_key":`, e.idempotency.key);
       strField(b, `,"fingerprint":`, e.idempotency.fingerprint);
     }
-    if (e.order !== undefined) writeOrderFields(b, e.order);
+    if (e.order !== undefined) writeOrderFieldsOnce(b, e.order);
     if (e.fill !== undefined) {
       ascii(b, `,"fill":`);
       writeFill(b, e.fill);

@@ -173,3 +173,21 @@ test("writeAuditEvent appends UTF-8 bytes after what the buffer holds, grows it,
   assert.equal(b.len, before.length);
   assert.deepEqual(Buffer.from(b.buf.subarray(0, b.len)), before);
 });
+
+test("events sharing one order object (a fill and its status) encode it the same each time", () => {
+  const order = sampleOrder();
+  const b = createLineBuffer(64);
+  const events: AuditEvent[] = [
+    { ts: 1, type: "fill", requestId: "r", order, fill: sampleFill(1n) },
+    { ts: 1, type: "order_filled", requestId: "r", order },
+    { ts: 2, type: "order_filled", requestId: "r", order: { ...order, status: 6 } },
+    { ts: 3, type: "order_filled", requestId: "r", order },
+    { ts: 4, type: "order_rejected", requestId: "r", order: { ...order, rejectReason: "x".repeat(20_000) } },
+    { ts: 5, type: "order_filled", requestId: "r", order },
+  ];
+  for (const e of events) writeAuditEvent(b, e);
+  const lines = b.buf.toString("utf8", 0, b.len).trimEnd().split("\n");
+  assert.equal(lines.length, events.length);
+  lines.forEach((l, i) => assert.deepEqual(decodeAuditLine(l), { ok: true, value: events[i] }, `line ${i}`));
+  lines.forEach((l, i) => assert.equal(`${l}\n`, encodeAuditEvent(events[i]!), `line ${i} as encoded alone`));
+});
