@@ -136,11 +136,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // The same options object (same interceptor instances, so rate-limit
   // buckets and metrics are shared); calls the Fastify hooks above would
   // refuse (closing, under pressure) fall through so Fastify answers them.
+  // A connection's peer is formatted once: `session.socket` is a Proxy, and the same string on
+  // every call lets the rate limiter reuse its key for it.
+  const peers = new WeakMap<object, string>();
+  const peerOf = (session: import("node:http2").Http2Session | undefined): string => {
+    if (session === undefined) return "";
+    let peer = peers.get(session);
+    if (peer === undefined) {
+      peer = formatPeer(session.socket.remoteAddress, session.socket.remotePort);
+      // Only once known: a session not yet (or no longer) connected has no address yet.
+      if (peer !== "") peers.set(session, peer);
+    }
+    return peer;
+  };
   fastPath?.install({
     ...connectOptions,
     bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure(),
-    contextValues: (stream) =>
-      createContextValues().set(peerKey, formatPeer(stream.session?.socket.remoteAddress, stream.session?.socket.remotePort)),
+    contextValues: (stream) => createContextValues().set(peerKey, peerOf(stream.session)),
   });
   await app.register(fastifyConnectPlugin, connectOptions);
 

@@ -17,6 +17,8 @@ export interface AuthDeps {
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
+type Next = Parameters<Interceptor>[0];
+
 /**
  * Authenticates `authorization: Bearer <key>` by the SHA-256 of the key, so
  * only hashes are ever configured or held in memory (the raw key is hashed
@@ -31,7 +33,17 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   );
   const enabled = byHash.size > 0;
   const publicServices = deps.publicServices ?? new Set<string>();
-  return (next) => async (req) => {
+  // Not async: the checks run before the call and need no promise of their own; a refusal is
+  // still a rejected promise (the try below), never a synchronous throw.
+  return (next) => (req) => {
+    try {
+      return authenticate(next, req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+
+  function authenticate(next: Next, req: Parameters<Next>[0]): ReturnType<Next> {
     if (!enabled || publicServices.has(req.service.typeName)) {
       req.contextValues.set(principalKey, ANONYMOUS);
       return next(req);
@@ -59,7 +71,7 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
       }
     }
     return next({ ...req, message: checked() } as StreamRequest);
-  };
+  }
 }
 
 function checkAccount(p: Principal, message: unknown): void {

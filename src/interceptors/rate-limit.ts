@@ -76,11 +76,24 @@ export function createRateLimitInterceptor(deps: RateLimitDeps): Interceptor {
   if (deps.ratePerSecond <= 0) return (next) => next;
   const buckets = createTokenBuckets(deps);
   const exempt = deps.exemptServices ?? new Set<string>();
-  return (next) => async (req) => {
+  // Peer -> bucket key. The fast path hands every call of a connection the same peer string, so
+  // this is one lookup instead of a slice and a concatenation (and a fresh string to hash) per call.
+  const peerKeys = new Map<string, string>();
+  const keyOfPeer = (peer: string): string => {
+    let key = peerKeys.get(peer);
+    if (key === undefined) {
+      // Peer without the port: one client opening many connections is still one client.
+      key = `peer:${hostOf(peer)}`;
+      if (peerKeys.size >= 4096) peerKeys.clear();
+      peerKeys.set(peer, key);
+    }
+    return key;
+  };
+  type Next = Parameters<Interceptor>[0];
+  const limit = (next: Next, req: Parameters<Next>[0]): ReturnType<Next> => {
     if (exempt.has(req.service.typeName)) return next(req);
     const principal = req.contextValues.get(principalKey);
-    // Peer without the port: one client opening many connections is still one client.
-    const key = principal !== ANONYMOUS ? principal.keyId : `peer:${hostOf(req.contextValues.get(peerKey))}`;
+    const key = principal !== ANONYMOUS ? principal.keyId : keyOfPeer(req.contextValues.get(peerKey));
     const waitMs = buckets.take(key);
     if (waitMs > 0) {
       throw toConnectError({
@@ -90,6 +103,15 @@ export function createRateLimitInterceptor(deps: RateLimitDeps): Interceptor {
       });
     }
     return next(req);
+  };
+  // Not async: a check before the call needs no promise of its own; a refusal is still a
+  // rejected promise (the try below), never a synchronous throw.
+  return (next) => (req) => {
+    try {
+      return limit(next, req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   };
 }
 

@@ -4,7 +4,8 @@ import { createHash } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { OrderType, Side } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { createTokenBuckets } from "../../src/interceptors/rate-limit.js";
+import { createAuthInterceptor } from "../../src/interceptors/auth.js";
+import { createRateLimitInterceptor, createTokenBuckets } from "../../src/interceptors/rate-limit.js";
 import { grpcCodeName } from "../../src/interceptors/observe-call.js";
 import { createInMemoryGateway } from "../helpers/in-memory-gateway.js";
 
@@ -202,4 +203,31 @@ test("token buckets stay bounded: idle ones are evicted, and never more than max
   t += 1000;
   b.take("fresh");
   assert.equal(b.size, 1, "idle buckets dropped");
+});
+
+test("auth and rate-limit refusals are rejected promises, never synchronous throws", async () => {
+  const service = { typeName: "trading.v1.TradingGateway" };
+  const values = () => {
+    const m = new Map<unknown, unknown>();
+    return { get: (k: { id: symbol; defaultValue: unknown }) => (m.has(k.id) ? m.get(k.id) : k.defaultValue), set(k: { id: symbol }, v: unknown) { m.set(k.id, v); return this; }, delete(k: { id: symbol }) { m.delete(k.id); return this; } };
+  };
+  const req = (headers: Record<string, string>) =>
+    ({ stream: false, service, method: { name: "PlaceOrder", methodKind: "unary" }, header: new Headers(headers), message: order(), contextValues: values() }) as never;
+  const never = () => assert.fail("next must not be called") as never;
+  const auth = createAuthInterceptor({ apiKeys: [{ sha256: sha("k1"), accounts: "any" }] })(never);
+  let p: unknown;
+  assert.doesNotThrow(() => (p = auth(req({}))));
+  assert.ok(p instanceof Promise);
+  assert.equal((await codeOf(p as Promise<unknown>)).code, Code.Unauthenticated);
+  // A throw from further down, synchronous or not, also comes back as a rejection.
+  const boom = createAuthInterceptor({ apiKeys: [] })(() => {
+    throw new Error("sync");
+  });
+  assert.ok((p = boom(req({}))) instanceof Promise);
+  await assert.rejects(p as Promise<unknown>, /sync/);
+  const limited = createRateLimitInterceptor({ ratePerSecond: 1, burst: 1, maxBuckets: 10, idleMs: 60_000 })(async () => ({}) as never);
+  await limited(req({}));
+  assert.doesNotThrow(() => (p = limited(req({}))));
+  assert.ok(p instanceof Promise);
+  assert.equal((await codeOf(p as Promise<unknown>)).code, Code.ResourceExhausted);
 });
