@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { IncomingHttpHeaders } from "node:http2";
 import { test } from "node:test";
 import { inspect } from "node:util";
-import { NodeRequestHeaders } from "../../src/server/fast-path-call.js";
+import { LazyResponseHeaders, NodeRequestHeaders } from "../../src/server/fast-path-call.js";
 
 /** connect-node's nodeHeaderToWebHeader (node-universal-header.js, not exported), verbatim: what the lazy Headers must equal. */
 function reference(nodeHeaders: IncomingHttpHeaders): Headers {
@@ -69,13 +69,16 @@ const names = [
 ];
 
 test("every Headers method is overridden, so none sees the headers unfilled", () => {
-  const proto = NodeRequestHeaders.prototype as unknown as Record<string | symbol, unknown>;
   const keys = [...Object.getOwnPropertyNames(Headers.prototype), ...Object.getOwnPropertySymbols(Headers.prototype)];
-  for (const k of keys) {
-    if (k === "constructor" || k === Symbol.toStringTag) continue;
-    assert.ok(Object.prototype.hasOwnProperty.call(proto, k), `NodeRequestHeaders must override ${String(k)}`);
+  for (const cls of [NodeRequestHeaders, LazyResponseHeaders]) {
+    const proto = cls.prototype as unknown as Record<string | symbol, unknown>;
+    for (const k of keys) {
+      if (k === "constructor" || k === Symbol.toStringTag) continue;
+      assert.ok(Object.prototype.hasOwnProperty.call(proto, k), `${cls.name} must override ${String(k)}`);
+    }
   }
   assert.ok(lazy(grpc) instanceof Headers);
+  assert.ok(new LazyResponseHeaders("application/grpc", undefined) instanceof Headers);
 });
 
 test("get and has answer as connect's Headers does, errors included", () => {
@@ -146,4 +149,53 @@ test("a get or has on a plain name reads node's object without building Headers"
   assert.equal(h.get("x-request-id"), "rid-1");
   h.forEach(() => {});
   assert.equal(walks, 1, "filled once");
+});
+
+test("LazyResponseHeaders behaves as the Headers it stands for, under random sequences of calls", () => {
+  const names = ["x-request-id", "X-Request-Id", "content-type", "grpc-encoding", "x-a", "X-B", "set-cookie", "bad name", ":status", ""];
+  const values = ["v1", "v2", " padded", "a\tb", "a\nb", "", "ünï", "x".repeat(300)];
+  let seed = 12345;
+  const r = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+  const ops: [string, (h: Headers, n: string, v: string) => unknown][] = [
+    ["set", (h, n, v) => h.set(n, v)],
+    ["get", (h, n) => h.get(n)],
+    ["has", (h, n) => h.has(n)],
+    ["delete", (h, n) => h.delete(n)],
+    ["append", (h, n, v) => h.append(n, v)],
+    ["entries", (h) => [...h]],
+    ["getSetCookie", (h) => h.getSetCookie()],
+  ];
+  for (let run = 0; run < 400; run++) {
+    const encoding = r() < 0.5 ? "gzip" : undefined;
+    const lazy = new LazyResponseHeaders("application/grpc+proto", encoding) as unknown as Headers;
+    const plain = new Headers({ "Content-Type": "application/grpc+proto" });
+    if (encoding !== undefined) plain.set("Grpc-Encoding", encoding);
+    const steps: string[] = [];
+    const n = 1 + Math.floor(r() * 6);
+    for (let i = 0; i < n; i++) {
+      // Mostly the calls that keep the list (set, get, has, delete), sometimes one that fills it.
+      const [name, op] = r() < 0.85 ? pick(ops.slice(0, 4)) : pick(ops);
+      const hn = pick(names);
+      const hv = pick(values);
+      steps.push(`${name}(${JSON.stringify(hn)}, ${JSON.stringify(hv)})`);
+      assert.deepEqual(outcome(() => op(lazy, hn, hv)), outcome(() => op(plain, hn, hv)), steps.join(" "));
+    }
+    assert.deepEqual([...lazy], [...plain], steps.join(" "));
+  }
+});
+
+test("node's response header object is the same from the list as from Headers, sorted the same", () => {
+  const lazy = new LazyResponseHeaders("application/grpc+proto", "gzip");
+  const h = lazy as unknown as Headers;
+  h.set("x-request-id", "r-1");
+  h.set("X-Impl", "1");
+  h.set("a-first", "0");
+  const entries = lazy.nodeEntries();
+  assert.ok(entries !== undefined, "still a list");
+  const plain = new Headers({ "content-type": "application/grpc+proto", "grpc-encoding": "gzip", "x-request-id": "r-1", "x-impl": "1", "a-first": "0" });
+  assert.deepEqual(entries, [...plain]);
+  h.append("x-impl", "2");
+  assert.equal(lazy.nodeEntries(), undefined, "filled by append");
+  assert.equal(h.get("x-impl"), "1, 2");
 });
