@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import type { BinaryReadOptions, BinaryWriteOptions, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
@@ -203,9 +203,8 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       // an unread HTTP/2 stream would hold its flow-control window.
       stream.resume();
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      void run(stream, call, entry, wire, body, lengthHint, timeout.error, compression.response).catch((e: unknown) =>
-        options.onWriteError?.(e),
-      );
+      // run never rejects (it hands its own failures to onWriteError): no .catch promise per call.
+      void run(stream, call, entry, wire, body, lengthHint, timeout.error, compression.response);
     };
     if (connect && lengthHint > limits.readMaxBytes) {
       finish();
@@ -215,6 +214,22 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     stream.on("end", onEnd);
   }
 
+  /**
+   * The gRPC trailers, sent when node asks for them ('wantTrailers' comes once per stream). One
+   * handler for every call, the trailers kept on the stream: no closure and no once-wrapper per call.
+   */
+  function sendTrailers(this: TrailingStream): void {
+    const trailers = this[kTrailers];
+    if (trailers === undefined) return;
+    this[kTrailers] = undefined;
+    try {
+      this.sendTrailers(trailers);
+    } catch (e) {
+      options.onWriteError?.(e);
+    }
+  }
+
+  /** Answers the call. Never rejects: what fails while answering goes to onWriteError. */
   async function run(
     stream: ServerHttp2Stream,
     call: FastCallState,
@@ -225,56 +240,59 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     timeoutError: ConnectError | undefined,
     responseCompression: Compression | null,
   ): Promise<void> {
-    const contextValues = options.contextValues?.(stream, call.rawHeaders) ?? createContextValues();
-    const url = requestUrl(urlCache, stream, call.rawHeaders);
-    const binary = wire.binary;
-    let error: ConnectError | undefined;
-    let bytes: Uint8Array | undefined;
     try {
-      if (options.requestGate !== undefined) {
-        await options.requestGate(createContext(call, entry, url, contextValues, undefined, wire.protocol));
-      }
-      if (timeoutError !== undefined) throw timeoutError;
-      const input: any =
-        wire.protocol === "connect"
-          ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry.serialization, binary)
-          : decodeSingle(body, limits.readMaxBytes, entry.serialization, binary, wire.protocol === "grpc-web");
-      const message = await invoke(call, entry, url, contextValues, input, wire.protocol);
-      bytes = entry.serialization.getO(binary).serialize(message);
-    } catch (e) {
-      error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-    }
-    try {
-      if (wire.protocol === "connect") {
-        await respondConnect(stream, call, bytes, error, responseCompression);
-        return;
-      }
-      if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
-      let payload: Uint8Array | undefined;
-      if (bytes !== undefined) payload = await compressedEnvelope(0, bytes, responseCompression);
-      if (wire.protocol === "grpc-web") {
-        // gRPC-Web carries the trailer as the last envelope of the body (flag 0x80).
-        const trailer = await compressedEnvelope(grpcWebTrailerFlag, call.grpcWebTrailer(), responseCompression);
-        if (stream.destroyed || stream.closed) return;
-        stream.respond(call.nodeResponseHeader());
-        stream.end(payload === undefined ? trailer : Buffer.concat([payload, trailer]));
-        return;
-      }
-      if (stream.destroyed || stream.closed) return;
-      const trailers = call.nodeResponseTrailer();
-      stream.respond(call.nodeResponseHeader(), { waitForTrailers: true });
-      stream.once("wantTrailers", () => {
-        try {
-          stream.sendTrailers(trailers);
-        } catch (e) {
-          options.onWriteError?.(e);
+      const contextValues = options.contextValues?.(stream, call.rawHeaders) ?? createContextValues();
+      const url = requestUrl(urlCache, stream, call.rawHeaders);
+      const binary = wire.binary;
+      let error: ConnectError | undefined;
+      let bytes: Uint8Array | undefined;
+      try {
+        if (options.requestGate !== undefined) {
+          await options.requestGate(createContext(call, entry, url, contextValues, undefined, wire.protocol));
         }
-      });
-      if (payload !== undefined) stream.end(payload);
-      else stream.end();
-    } finally {
-      // Like connect's context.abort() once the answer is out: timer and listeners released.
-      call.complete(error);
+        if (timeoutError !== undefined) throw timeoutError;
+        const input: any =
+          wire.protocol === "connect"
+            ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry.serialization, binary)
+            : decodeSingle(body, limits.readMaxBytes, entry.serialization, binary, wire.protocol === "grpc-web");
+        const message = await invoke(call, entry, url, contextValues, input, wire.protocol);
+        bytes = entry.serialization.getO(binary).serialize(message);
+      } catch (e) {
+        error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+      }
+      try {
+        if (wire.protocol === "connect") {
+          await respondConnect(stream, call, bytes, error, responseCompression);
+          return;
+        }
+        if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
+        let payload: Uint8Array | undefined;
+        if (bytes !== undefined) {
+          const p = compressedEnvelope(0, bytes, responseCompression);
+          // Only a compressed envelope is a promise; an await on a plain value still costs a microtask.
+          payload = p instanceof Uint8Array ? p : await p;
+        }
+        if (wire.protocol === "grpc-web") {
+          // gRPC-Web carries the trailer as the last envelope of the body (flag 0x80).
+          const t = compressedEnvelope(grpcWebTrailerFlag, call.grpcWebTrailer(), responseCompression);
+          const trailer = t instanceof Uint8Array ? t : await t;
+          if (stream.destroyed || stream.closed) return;
+          stream.respond(call.nodeResponseHeader());
+          stream.end(payload === undefined ? trailer : Buffer.concat([payload, trailer]));
+          return;
+        }
+        if (stream.destroyed || stream.closed) return;
+        (stream as TrailingStream)[kTrailers] = call.nodeResponseTrailer();
+        stream.respond(call.nodeResponseHeader(), { waitForTrailers: true });
+        stream.on("wantTrailers", sendTrailers);
+        if (payload !== undefined) stream.end(payload);
+        else stream.end();
+      } finally {
+        // Like connect's context.abort() once the answer is out: timer and listeners released.
+        call.complete(error);
+      }
+    } catch (e) {
+      options.onWriteError?.(e);
     }
   }
 
@@ -377,6 +395,9 @@ function serializationFor(
   };
   return { getI: (binary) => lookup.getI(binary), getO: (binary) => (binary ? binaryOut : lookup.getO(false)) };
 }
+
+const kTrailers = Symbol("trailers");
+type TrailingStream = ServerHttp2Stream & { [kTrailers]?: OutgoingHttpHeaders | undefined };
 
 type WireProtocol = "grpc" | "grpc-web" | "connect";
 
