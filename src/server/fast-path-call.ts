@@ -245,6 +245,76 @@ const headersProto = Headers.prototype as unknown as Record<string | symbol, (th
 const HeadersBase = Headers as unknown as new () => object;
 
 /**
+ * A Headers whose entries are put in only when first needed: every method fills it first and then
+ * is Headers' own. The two classes below answer the common calls without filling it.
+ */
+abstract class FilledOnUse extends HeadersBase {
+  /** Puts the entries in (once; a no-op after that). */
+  protected abstract fill(): void;
+
+  get(name: string): string | null {
+    this.fill();
+    return headersProto.get!.call(this, name);
+  }
+
+  has(name: string): boolean {
+    this.fill();
+    return headersProto.has!.call(this, name);
+  }
+
+  set(name: string, value: string): void {
+    this.fill();
+    headersProto.set!.call(this, name, value);
+  }
+
+  delete(name: string): void {
+    this.fill();
+    headersProto.delete!.call(this, name);
+  }
+
+  append(name: string, value: string): void {
+    this.fill();
+    headersProto.append!.call(this, name, value);
+  }
+
+  getSetCookie(): string[] {
+    this.fill();
+    return headersProto.getSetCookie!.call(this);
+  }
+
+  forEach(cb: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    this.fill();
+    headersProto.forEach!.call(this, cb, thisArg);
+  }
+
+  keys(): IterableIterator<string> {
+    this.fill();
+    return headersProto.keys!.call(this);
+  }
+
+  values(): IterableIterator<string> {
+    this.fill();
+    return headersProto.values!.call(this);
+  }
+
+  entries(): IterableIterator<[string, string]> {
+    this.fill();
+    return headersProto.entries!.call(this);
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    this.fill();
+    return headersProto[Symbol.iterator]!.call(this);
+  }
+
+  [inspect.custom](depth: number, options: InspectOptionsStylized, insp: typeof inspect): unknown {
+    this.fill();
+    const own = headersProto[inspect.custom];
+    return own !== undefined ? own.call(this, depth, options, insp) : this;
+  }
+}
+
+/**
  * The request's Headers, exactly what connect-node's nodeHeaderToWebHeader(raw) builds (pseudo-
  * headers left out, each value appended), but filled only when something more
  * than get/has is asked of it. Interceptors read two or three fields per call (request id,
@@ -258,7 +328,7 @@ const HeadersBase = Headers as unknown as new () => object;
  * connect's conversion throw whatever is read, and this one only once filled. nghttp2 refuses
  * such header values before node sees them.
  */
-export class NodeRequestHeaders extends HeadersBase {
+export class NodeRequestHeaders extends FilledOnUse {
   #raw: IncomingHttpHeaders | undefined;
 
   constructor(raw: IncomingHttpHeaders) {
@@ -275,7 +345,7 @@ export class NodeRequestHeaders extends HeadersBase {
     return typeof v === "string" && storedAsIs(v) ? v : undefined;
   }
 
-  #fill(): void {
+  protected override fill(): void {
     const raw = this.#raw;
     if (raw === undefined) return;
     this.#raw = undefined;
@@ -289,69 +359,16 @@ export class NodeRequestHeaders extends HeadersBase {
     }
   }
 
-  get(name: string): string | null {
+  override get(name: string): string | null {
     const v = this.#direct(name);
     if (v !== undefined) return v;
-    this.#fill();
-    return headersProto.get!.call(this, name);
+    return super.get(name);
   }
 
-  has(name: string): boolean {
+  override has(name: string): boolean {
     const v = this.#direct(name);
     if (v !== undefined) return v !== null;
-    this.#fill();
-    return headersProto.has!.call(this, name);
-  }
-
-  append(name: string, value: string): void {
-    this.#fill();
-    headersProto.append!.call(this, name, value);
-  }
-
-  set(name: string, value: string): void {
-    this.#fill();
-    headersProto.set!.call(this, name, value);
-  }
-
-  delete(name: string): void {
-    this.#fill();
-    headersProto.delete!.call(this, name);
-  }
-
-  getSetCookie(): string[] {
-    this.#fill();
-    return headersProto.getSetCookie!.call(this);
-  }
-
-  forEach(cb: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    this.#fill();
-    headersProto.forEach!.call(this, cb, thisArg);
-  }
-
-  keys(): IterableIterator<string> {
-    this.#fill();
-    return headersProto.keys!.call(this);
-  }
-
-  values(): IterableIterator<string> {
-    this.#fill();
-    return headersProto.values!.call(this);
-  }
-
-  entries(): IterableIterator<[string, string]> {
-    this.#fill();
-    return headersProto.entries!.call(this);
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    this.#fill();
-    return headersProto[Symbol.iterator]!.call(this);
-  }
-
-  [inspect.custom](depth: number, options: InspectOptionsStylized, insp: typeof inspect): unknown {
-    this.#fill();
-    const own = headersProto[inspect.custom];
-    return own !== undefined ? own.call(this, depth, options, insp) : this;
+    return super.has(name);
   }
 }
 
@@ -367,7 +384,7 @@ const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
  * the list into node's header object sorted as Headers iterates it; anything else (append, iteration, an odd name or value)
  * fills the real Headers first and asks it, as NodeRequestHeaders does.
  */
-export class LazyResponseHeaders extends HeadersBase {
+export class LazyResponseHeaders extends FilledOnUse {
   /** Lower-case names and their values, unsorted; undefined once filled. */
   #names: string[] | undefined;
   #values: string[];
@@ -389,7 +406,7 @@ export class LazyResponseHeaders extends HeadersBase {
     return names.indexOf(name.toLowerCase());
   }
 
-  #fill(): void {
+  protected override fill(): void {
     const names = this.#names;
     if (names === undefined) return;
     this.#names = undefined;
@@ -418,21 +435,19 @@ export class LazyResponseHeaders extends HeadersBase {
     return true;
   }
 
-  get(name: string): string | null {
+  override get(name: string): string | null {
     const i = this.#index(name);
     if (i !== undefined) return i < 0 ? null : this.#values[i]!;
-    this.#fill();
-    return headersProto.get!.call(this, name);
+    return super.get(name);
   }
 
-  has(name: string): boolean {
+  override has(name: string): boolean {
     const i = this.#index(name);
     if (i !== undefined) return i >= 0;
-    this.#fill();
-    return headersProto.has!.call(this, name);
+    return super.has(name);
   }
 
-  set(name: string, value: string): void {
+  override set(name: string, value: string): void {
     const i = this.#index(name);
     if (i !== undefined && typeof value === "string" && storedAsIs(value)) {
       if (i >= 0) this.#values[i] = value;
@@ -442,11 +457,10 @@ export class LazyResponseHeaders extends HeadersBase {
       }
       return;
     }
-    this.#fill();
-    headersProto.set!.call(this, name, value);
+    super.set(name, value);
   }
 
-  delete(name: string): void {
+  override delete(name: string): void {
     const i = this.#index(name);
     if (i !== undefined) {
       if (i >= 0) {
@@ -455,49 +469,7 @@ export class LazyResponseHeaders extends HeadersBase {
       }
       return;
     }
-    this.#fill();
-    headersProto.delete!.call(this, name);
-  }
-
-  append(name: string, value: string): void {
-    this.#fill();
-    headersProto.append!.call(this, name, value);
-  }
-
-  getSetCookie(): string[] {
-    this.#fill();
-    return headersProto.getSetCookie!.call(this);
-  }
-
-  forEach(cb: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    this.#fill();
-    headersProto.forEach!.call(this, cb, thisArg);
-  }
-
-  keys(): IterableIterator<string> {
-    this.#fill();
-    return headersProto.keys!.call(this);
-  }
-
-  values(): IterableIterator<string> {
-    this.#fill();
-    return headersProto.values!.call(this);
-  }
-
-  entries(): IterableIterator<[string, string]> {
-    this.#fill();
-    return headersProto.entries!.call(this);
-  }
-
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    this.#fill();
-    return headersProto[Symbol.iterator]!.call(this);
-  }
-
-  [inspect.custom](depth: number, options: InspectOptionsStylized, insp: typeof inspect): unknown {
-    this.#fill();
-    const own = headersProto[inspect.custom];
-    return own !== undefined ? own.call(this, depth, options, insp) : this;
+    super.delete(name);
   }
 }
 
