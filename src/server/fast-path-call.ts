@@ -227,14 +227,17 @@ const rstNames: Record<number, string> = {
 /** A header name as Headers stores it: a token, already lower case. */
 const LOWER_TOKEN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 
-/** A value Headers would store unchanged: no leading or trailing whitespace, no NUL, CR or LF. */
+/**
+ * A value Headers would store unchanged: no leading or trailing whitespace, no NUL, CR or LF, and
+ * a ByteString (no character above U+00FF, which Headers refuses).
+ */
 function storedAsIs(v: string): boolean {
   const n = v.length;
   if (n === 0) return true;
   if (v.charCodeAt(0) <= 0x20 || v.charCodeAt(n - 1) <= 0x20) return false;
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (c === 0 || c === 10 || c === 13) return false;
+    if (c === 0 || c === 10 || c === 13 || c > 0xff) return false;
   }
   return true;
 }

@@ -46,6 +46,7 @@ const raws: IncomingHttpHeaders[] = [
   { ...grpc, "set-cookie": ["a=1", "b=2"], "x-num": 5 as unknown as string },
   { ...grpc, "x-space": " padded ", "x-tab": "a\t", "x-empty": "" },
   { ...grpc, "x-nl": "a\nb", "x-nul": "a\u0000b" },
+  { ...grpc, "x-wide": "日本" },
   Object.assign(Object.create(null) as IncomingHttpHeaders, grpc, { "x-undefined": undefined }),
 ];
 const names = [
@@ -61,6 +62,7 @@ const names = [
   "x-empty",
   "x-nl",
   "x-nul",
+  "x-wide",
   "x-undefined",
   ":path",
   "bad name",
@@ -155,7 +157,7 @@ test("a get or has on a plain name reads node's object without building Headers"
 
 test("LazyResponseHeaders behaves as the Headers it stands for, under random sequences of calls", () => {
   const names = ["x-request-id", "X-Request-Id", "content-type", "grpc-encoding", "x-a", "X-B", "set-cookie", "bad name", ":status", ""];
-  const values = ["v1", "v2", " padded", "a\tb", "a\nb", "", "ünï", "x".repeat(300)];
+  const values = ["v1", "v2", " padded", "a\tb", "a\nb", "", "ünï", "日本", "x".repeat(300)];
   let seed = 12345;
   const r = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
