@@ -153,6 +153,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...connectOptions,
     bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure(),
     contextValues: (stream) => createContextValues().set(peerKey, peerOf(stream.session)),
+    // Rare (a write to a stream that just closed is skipped): worth a line, the call was reset.
+    onWriteError: (err) => deps.logger.warn({ err }, "fast path: a call could not be answered; its stream was reset"),
   });
   await app.register(fastifyConnectPlugin, connectOptions);
 

@@ -1,3 +1,4 @@
+import { constants as h2constants } from "node:http2";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import type { BinaryReadOptions, BinaryWriteOptions, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
@@ -143,11 +144,14 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     if (encoding !== undefined && encoding !== "identity") return false;
     if (headers.origin !== undefined) return false;
     if (options.bypass?.(headers) === true) return false;
-    serve(stream, headers, entry, wire);
+    // An authority no URL can hold ("[x"): connect fails such a call its own way; leave it to connect.
+    const url = requestUrl(urlCache, stream, headers);
+    if (url === undefined) return false;
+    serve(stream, headers, entry, wire, url);
     return true;
   };
 
-  function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, entry: MethodEntry, wire: Wire): void {
+  function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, entry: MethodEntry, wire: Wire, url: string): void {
     const connect = wire.protocol === "connect";
     const timeout = connect
       ? parseConnectTimeout(single(headers["connect-timeout-ms"]), maxTimeoutMs)
@@ -204,7 +208,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       stream.resume();
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       // run never rejects (it hands its own failures to onWriteError): no .catch promise per call.
-      void run(stream, call, entry, wire, body, lengthHint, timeout.error, compression.response);
+      void run(stream, call, entry, wire, url, body, lengthHint, timeout.error, compression.response);
     };
     if (connect && lengthHint > limits.readMaxBytes) {
       finish();
@@ -229,12 +233,16 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     }
   }
 
-  /** Answers the call. Never rejects: what fails while answering goes to onWriteError. */
+  /**
+   * Answers the call. Never rejects: what fails while answering goes to onWriteError, and a stream
+   * left without an answer is reset (INTERNAL_ERROR), so no client waits for one until its deadline.
+   */
   async function run(
     stream: ServerHttp2Stream,
     call: FastCallState,
     entry: MethodEntry,
     wire: Wire,
+    url: string,
     body: Uint8Array,
     lengthHint: number,
     timeoutError: ConnectError | undefined,
@@ -242,7 +250,6 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   ): Promise<void> {
     try {
       const contextValues = options.contextValues?.(stream, call.rawHeaders) ?? createContextValues();
-      const url = requestUrl(urlCache, stream, call.rawHeaders);
       const binary = wire.binary;
       let error: ConnectError | undefined;
       let bytes: Uint8Array | undefined;
@@ -292,6 +299,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         call.complete(error);
       }
     } catch (e) {
+      if (!stream.headersSent && !stream.destroyed) stream.close(h2constants.NGHTTP2_INTERNAL_ERROR);
       options.onWriteError?.(e);
     }
   }
@@ -639,8 +647,11 @@ function createUrlCache(): UrlCache {
   return { byKey: new Map(), encrypted: false, authority: "", path: "", url: "" };
 }
 
-/** connect-node's `new URL(path, protocol://authority).toString()`, cached per authority and path. */
-function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string {
+/**
+ * connect-node's `new URL(path, protocol://authority).toString()`, cached per authority and path;
+ * undefined when they make no URL.
+ */
+function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string | undefined {
   // The session's own flag: reading it through `session.socket` goes through a Proxy.
   const encrypted = stream.session?.encrypted === true;
   const authority = headers[":authority"] ?? headers.host ?? "";
@@ -649,6 +660,7 @@ function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: Incomin
   const key = `${encrypted ? "s" : ""}${authority}${path}`;
   let url = cache.byKey.get(key);
   if (url === undefined) {
+    if (!URL.canParse(path, `${encrypted ? "https" : "http"}://${authority}`)) return undefined;
     url = new URL(path, `${encrypted ? "https" : "http"}://${authority}`).toString();
     // Bounded: authorities come from clients.
     if (cache.byKey.size >= 256) cache.byKey.clear();

@@ -261,6 +261,8 @@ const cases: Case[] = [
     body: new Uint8Array(0),
     fast: false,
   },
+  // An :authority no URL can hold: connect fails the call its own way, so the fast path leaves it to connect.
+  { name: "an authority no URL can hold", headers: grpc(KEY_A, { ":authority": "[bad" }), body: frame(order({ clientOrderId: "c-14" })), fast: false },
   // gRPC-Web and Connect unary on the fast path.
   { name: "gRPC-Web valid", headers: web(KEY_A), body: frame(order({ clientOrderId: "w-1" })), fast: true },
   { name: "gRPC-Web replayed", headers: web(KEY_A), body: frame(order({ clientOrderId: "w-1" })), fast: true },

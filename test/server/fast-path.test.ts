@@ -418,3 +418,31 @@ test("a body that arrives in pieces (envelope header split across DATA frames) g
     assert.equal(fast.handled() - before, 1);
   }
 });
+
+test("a failure while answering resets the stream (INTERNAL_ERROR) rather than leaving the client to its deadline", async (t) => {
+  const errors: unknown[] = [];
+  const failing = createUnaryFastPath({
+    ...options,
+    contextValues: () => {
+      throw new Error("context values broke");
+    },
+    onWriteError: (e) => errors.push(e),
+  });
+  const server = http2.createServer();
+  server.on("stream", (s, h) => {
+    if (!failing(s, h)) s.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.after(() => session.destroy());
+  session.on("error", () => {});
+  const req = session.request({ ":method": "POST", ...base });
+  req.on("error", () => {});
+  req.resume();
+  req.end(frame(valid));
+  const rst = await new Promise<number>((resolve) => req.on("close", () => resolve(req.rstCode)));
+  assert.equal(rst, http2.constants.NGHTTP2_INTERNAL_ERROR);
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /context values broke/);
+});
