@@ -93,6 +93,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (closing || deps.health.shuttingDown) {
       return sendProtocolError(req, reply, new ConnectError("server is shutting down", Code.Unavailable), 1);
     }
+    // Connect builds each call's URL from the authority; one no URL can hold (":authority: [x")
+    // made its handler throw and answer HTTP 200 with an empty body, which no client can read.
+    const authority = req.headers[":authority"] ?? req.headers.host;
+    if (typeof authority === "string" && !URL.canParse(req.url, `http://${authority}`)) {
+      const field = req.headers[":authority"] !== undefined ? ":authority" : "host";
+      return sendProtocolError(req, reply, new ConnectError(`invalid ${field} header: ${JSON.stringify(authority.slice(0, 100))}`, Code.InvalidArgument));
+    }
     return undefined;
   });
 

@@ -261,8 +261,9 @@ const cases: Case[] = [
     body: new Uint8Array(0),
     fast: false,
   },
-  // An :authority no URL can hold: connect fails the call its own way, so the fast path leaves it to connect.
-  { name: "an authority no URL can hold", headers: grpc(KEY_A, { ":authority": "[bad" }), body: frame(order({ clientOrderId: "c-14" })), fast: false },
+  // An :authority no URL can hold: the fast path leaves it to Fastify, which refuses it with a typed error.
+  { name: "an authority no URL can hold", headers: grpc(KEY_A, { ":authority": "[bad" }), body: frame(order({ clientOrderId: "c-14" })), fast: false, status: "3" },
+  { name: "Connect: an authority no URL can hold", headers: con(KEY_A, { ":authority": "[bad" }), body: order({ clientOrderId: "c-15" }), fast: false },
   // gRPC-Web and Connect unary on the fast path.
   { name: "gRPC-Web valid", headers: web(KEY_A), body: frame(order({ clientOrderId: "w-1" })), fast: true },
   { name: "gRPC-Web replayed", headers: web(KEY_A), body: frame(order({ clientOrderId: "w-1" })), fast: true },
@@ -323,6 +324,16 @@ test("identical on both paths: rate limited (same bucket state, frozen clock)", 
   assert.ok(last.trailers["grpc-status-details-bin"] !== undefined, "with RetryInfo details");
   assert.equal(fast.hook.handled - before, RATE_BURST + 1);
 });
+
+test("an authority no URL can hold gets a typed INVALID_ARGUMENT naming the header, in each protocol", async () => {
+  const g = await exchange(fast.port, grpc(KEY_A, { ":authority": "[bad" }), frame(order({ clientOrderId: "a-1" })));
+  assert.equal(g.headers["grpc-status"], "3");
+  assert.match(decodeURIComponent(String(g.headers["grpc-message"])), /invalid :authority header: "\[bad"/);
+  const c = await exchange(fast.port, con(KEY_A, { ":authority": "[bad" }), order({ clientOrderId: "a-2" }));
+  assert.equal(c.headers[":status"], 400);
+  assert.deepEqual(JSON.parse(Buffer.from(c.body, "hex").toString("utf8")), { code: "invalid_argument", message: 'invalid :authority header: "[bad"' });
+});
+
 
 test("identical on both paths: shutting down (the fast path steps aside, Fastify refuses)", async () => {
   stock.health.shutdown();
