@@ -144,7 +144,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     if (encoding !== undefined && encoding !== "identity") return false;
     if (headers.origin !== undefined) return false;
     if (options.bypass?.(headers) === true) return false;
-    // An authority no URL can hold ("[x"): connect fails such a call its own way; leave it to connect.
+    // An authority no URL can hold ("[x"): left to Fastify, whose onRequest hook refuses it (app.ts).
     const url = requestUrl(urlCache, stream, headers);
     if (url === undefined) return false;
     serve(stream, headers, entry, wire, url);
