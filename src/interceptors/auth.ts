@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Interceptor, StreamRequest } from "@connectrpc/connect";
 import type { ApiKeyEntry } from "../config/env.js";
 import { toConnectError } from "../rpc/to-connect-error.js";
+import { createCheckInterceptor, type AnyRequest, type Next } from "./check-interceptor.js";
 import { ANONYMOUS, mayUseAccount, principalKey } from "./context-keys.js";
 import type { Principal } from "./context-keys.js";
 
@@ -17,8 +18,6 @@ export interface AuthDeps {
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
-type Next = Parameters<Interceptor>[0];
-
 /**
  * Authenticates `authorization: Bearer <key>` by the SHA-256 of the key, so
  * only hashes are ever configured or held in memory (the raw key is hashed
@@ -33,17 +32,9 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   );
   const enabled = byHash.size > 0;
   const publicServices = deps.publicServices ?? new Set<string>();
-  // Not async: the checks run before the call and need no promise of their own; a refusal is
-  // still a rejected promise (the try below), never a synchronous throw.
-  return (next) => (req) => {
-    try {
-      return authenticate(next, req);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  };
+  return createCheckInterceptor(authenticate);
 
-  function authenticate(next: Next, req: Parameters<Next>[0]): ReturnType<Next> {
+  function authenticate(next: Next, req: AnyRequest): ReturnType<Next> {
     if (!enabled || publicServices.has(req.service.typeName)) {
       req.contextValues.set(principalKey, ANONYMOUS);
       return next(req);

@@ -1,6 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { createLinkedMap } from "../idempotency/linked-map.js";
 import { toConnectError } from "../rpc/to-connect-error.js";
+import { createCheckInterceptor } from "./check-interceptor.js";
 import { ANONYMOUS, peerKey, principalKey } from "./context-keys.js";
 
 export interface RateLimitDeps {
@@ -89,8 +90,7 @@ export function createRateLimitInterceptor(deps: RateLimitDeps): Interceptor {
     }
     return key;
   };
-  type Next = Parameters<Interceptor>[0];
-  const limit = (next: Next, req: Parameters<Next>[0]): ReturnType<Next> => {
+  return createCheckInterceptor((next, req) => {
     if (exempt.has(req.service.typeName)) return next(req);
     const principal = req.contextValues.get(principalKey);
     const key = principal !== ANONYMOUS ? principal.keyId : keyOfPeer(req.contextValues.get(peerKey));
@@ -103,16 +103,7 @@ export function createRateLimitInterceptor(deps: RateLimitDeps): Interceptor {
       });
     }
     return next(req);
-  };
-  // Not async: a check before the call needs no promise of its own; a refusal is still a
-  // rejected promise (the try below), never a synchronous throw.
-  return (next) => (req) => {
-    try {
-      return limit(next, req);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  };
+  });
 }
 
 function hostOf(peer: string): string {
