@@ -60,9 +60,9 @@ interface Series {
  * Why not prom-client's Histogram on this path: its observe() rebuilds and validates the label
  * object and hashes it into a string on every call, even on a child from labels(). That was
  * 0.55-0.65 us and 460 bytes of garbage per call on one pinned core (prom-client 15.1.3, Node
- * 24.21), out of a gateway call costing well under 200 us in all; here a child is a few numbers
- * and observe() is a bucket search and three additions. Label values are checked once, in
- * labels(); everything else (rendering, the registry, scraping) stays prom-client's.
+ * 24.21), out of a gateway call costing well under 200 us in all. Here a child is a few numbers
+ * and observe() a bucket search and three additions: 10-20 ns in the same loop. Label values are
+ * checked once, in labels(); everything else (rendering, the registry, scraping) stays prom-client's.
  */
 export function createCallHistogram<L extends string>(o: CallHistogramOptions<L>): CallHistogram<L> {
   const bounds = [...o.buckets];
