@@ -21,7 +21,7 @@ import type { DescField, DescMessage } from "@bufbuild/protobuf";
 export type OrderResponseEncoder = (message: object) => Uint8Array | undefined;
 
 /** What `toBinary` needs to know about a field, as the checks below compare it. */
-type FieldShape = readonly [localName: string, number: number, kind: "string" | "bool" | "enum" | "int64" | "int32" | "message", type?: string];
+export type FieldShape = readonly [localName: string, number: number, kind: "string" | "bool" | "enum" | "int64" | "int32" | "message", type?: string];
 
 const TIMESTAMP: readonly FieldShape[] = [
   ["seconds", 1, "int64"],
@@ -96,13 +96,23 @@ function matches(desc: DescMessage | undefined, shape: readonly FieldShape[]): b
 }
 
 /**
+ * The fields of `desc` when it is one of the Order responses exactly as the hand encoders know
+ * them (this file's and order-response-json-encoder.ts), Order and Timestamp included; undefined
+ * for any other message or any difference.
+ */
+export function orderResponseShape(desc: DescMessage): readonly FieldShape[] | undefined {
+  const shape = RESPONSES[desc.typeName];
+  return shape !== undefined && matches(desc, shape) ? shape : undefined;
+}
+
+/**
  * The hand-written encoder for `desc` when it is one of the Order responses exactly as this file
  * knows them; undefined otherwise (use `toBinary`). Write options do not matter: the only one,
  * writeUnknownFields, concerns messages with unknown fields, which are left to `toBinary`.
  */
 export function createOrderResponseEncoder(desc: DescMessage): OrderResponseEncoder | undefined {
-  const shape = RESPONSES[desc.typeName];
-  if (shape === undefined || !matches(desc, shape)) return undefined;
+  const shape = orderResponseShape(desc);
+  if (shape === undefined) return undefined;
   const typeName = desc.typeName;
   const w = new Writer();
   return (message) => {

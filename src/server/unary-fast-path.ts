@@ -44,7 +44,8 @@ import {
 } from "@connectrpc/connect/protocol-grpc-web";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { FastCallState } from "./fast-path-call.js";
-import { createOrderResponseEncoder } from "./order-response-encoder.js";
+import { createOrderResponseEncoder, type OrderResponseEncoder } from "./order-response-encoder.js";
+import { createOrderResponseJsonEncoder } from "./order-response-json-encoder.js";
 import { collectUnaryMethods } from "./fast-path-methods.js";
 import type { FastPathMethod } from "./fast-path-methods.js";
 
@@ -381,8 +382,9 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
 
 /**
  * connect's serialization for the method, except that the Order responses are written by the
- * hand encoder (order-response-encoder.ts: the same bytes as toBinary, a fifth of its cost).
- * Whatever it leaves, and every message past writeMaxBytes, goes through connect's own
+ * hand encoders (order-response-encoder.ts: the same bytes as toBinary, a fifth of its cost;
+ * order-response-json-encoder.ts: the same bytes as connect's JSON, a third of its cost).
+ * Whatever they leave, and every message past writeMaxBytes, goes through connect's own
  * serializer, so errors and their messages stay connect's.
  */
 function serializationFor(
@@ -391,17 +393,21 @@ function serializationFor(
   limits: { readMaxBytes: number; writeMaxBytes: number },
 ): MethodSerializationLookup<any, any> {
   const lookup = createMethodSerializationLookup(method, options.binaryOptions, options.jsonOptions, limits);
-  const encode = createOrderResponseEncoder(method.output);
-  if (encode === undefined) return lookup;
-  const general = lookup.getO(true);
-  const binaryOut: Serialization<any> = {
+  const binaryOut = withEncoder(lookup.getO(true), createOrderResponseEncoder(method.output), limits.writeMaxBytes);
+  const jsonOut = withEncoder(lookup.getO(false), createOrderResponseJsonEncoder(method.output, options.jsonOptions), limits.writeMaxBytes);
+  return { getI: (binary) => lookup.getI(binary), getO: (binary) => (binary ? binaryOut : jsonOut) };
+}
+
+/** `general`, serializing through `encode` first; what it leaves, or what is too large, goes to `general`. */
+function withEncoder(general: Serialization<any>, encode: OrderResponseEncoder | undefined, writeMaxBytes: number): Serialization<any> {
+  if (encode === undefined) return general;
+  return {
     parse: general.parse,
     serialize(message: any): Uint8Array<ArrayBuffer> {
       const bytes = encode(message as object) as Uint8Array<ArrayBuffer> | undefined;
-      return bytes === undefined || bytes.byteLength > limits.writeMaxBytes ? general.serialize(message) : bytes;
+      return bytes === undefined || bytes.byteLength > writeMaxBytes ? general.serialize(message) : bytes;
     },
   };
-  return { getI: (binary) => lookup.getI(binary), getO: (binary) => (binary ? binaryOut : lookup.getO(false)) };
 }
 
 const kTrailers = Symbol("trailers");
