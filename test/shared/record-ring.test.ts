@@ -100,3 +100,32 @@ test("oldestStamp skips deleted and moved records; bad options are refused", () 
   assert.throws(() => createRecordRing({ maxEntries: 0, capacityBytes: 4096 }), /maxEntries/);
   assert.throws(() => createRecordRing({ maxEntries: 1, capacityBytes: 8 }), /capacityBytes/);
 });
+
+test("keys with the same length and the same hash are told apart by their bytes", () => {
+  // FNV-1a, as the ring hashes keys: find two same-length keys that collide (a birthday search).
+  const fnv = (s: string): number => {
+    let h = 0x811c9dc5 | 0;
+    for (const b of Buffer.from(s, "utf8")) h = Math.imul(h ^ b, 0x01000193);
+    return h;
+  };
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; pair === undefined; i++) {
+    const key = `order-${i.toString(36).padStart(8, "0")}`;
+    const h = fnv(key);
+    const other = seen.get(h);
+    if (other !== undefined) pair = [other, key];
+    else seen.set(h, key);
+  }
+  const [a, b] = pair;
+  assert.equal(a.length, b.length);
+  const ring = createRecordRing({ maxEntries: 16, capacityBytes: 64 * 1024 });
+  ring.set(a, "value of a", 1);
+  assert.equal(ring.get(b), undefined, "a key never finds another key's record");
+  ring.set(b, "value of b", 2);
+  assert.equal(ring.get(a)?.value, "value of a");
+  assert.equal(ring.get(b)?.value, "value of b");
+  assert.equal(ring.delete(a), true);
+  assert.equal(ring.get(a), undefined);
+  assert.equal(ring.get(b)?.value, "value of b");
+});
