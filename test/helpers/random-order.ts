@@ -1,4 +1,7 @@
-/** Seeded random Order values for the hand encoders' tests (binary and JSON). */
+/** Inputs for the hand encoders' tests (binary and JSON): seeded random Orders, changed contracts. */
+
+import type { DescMessage } from "@bufbuild/protobuf";
+import { PlaceOrderResponseSchema } from "../../gen/trading/v1/trading_gateway_pb.js";
 
 // A seeded generator, so a failure names a case that can be run again.
 export function rng(seed: number): () => number {
@@ -60,3 +63,16 @@ export function randomOrder(r: () => number) {
   return o;
 }
 
+
+/** PlaceOrderResponse descriptors that differ from the contract the encoders were written for. */
+export function changedContracts(): [string, DescMessage][] {
+  const d = PlaceOrderResponseSchema;
+  const orderField = d.fields[0]!;
+  const order = orderField.message!;
+  const withOrderFields = (fields: unknown[]) => ({ ...d, fields: [{ ...orderField, message: { ...order, fields } }, d.fields[1]!] }) as unknown as DescMessage;
+  return [
+    ["a field fewer", { ...d, fields: d.fields.slice(0, 1) }],
+    ["an Order field renumbered", withOrderFields(order.fields.map((f) => (f.localName === "symbol" ? { ...f, number: 40 } : f)))],
+    ["an Order field added", withOrderFields([...order.fields, { ...order.fields[0]!, number: 19, localName: "extra" }])],
+  ];
+}

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import type { DescMessage } from "@bufbuild/protobuf";
 import {
   CancelOrderResponseSchema,
   GetOrderStatusResponseSchema,
@@ -11,7 +10,7 @@ import {
   StreamFillsResponseSchema,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createOrderResponseEncoder } from "../../src/server/order-response-encoder.js";
-import { randomOrder, rng } from "../helpers/random-order.js";
+import { changedContracts, randomOrder, rng } from "../helpers/random-order.js";
 
 const same = (a: Uint8Array | undefined, b: Uint8Array, what: string) => {
   assert.ok(a !== undefined, `${what}: the encoder gave up`);
@@ -69,13 +68,5 @@ test("anything unusual is left to toBinary (undefined), never encoded differentl
 });
 
 test("a contract that differs from the one it was written for gets no encoder", () => {
-  const d = PlaceOrderResponseSchema;
-  const orderField = d.fields[0]!;
-  const order = orderField.message!;
-  const variants: [string, DescMessage][] = [
-    ["a field fewer", { ...d, fields: d.fields.slice(0, 1) }],
-    ["an Order field renumbered", { ...d, fields: [{ ...orderField, message: { ...order, fields: order.fields.map((f) => (f.localName === "symbol" ? { ...f, number: 40 } : f)) } }, d.fields[1]!] } as unknown as DescMessage],
-    ["an Order field added", { ...d, fields: [{ ...orderField, message: { ...order, fields: [...order.fields, { ...order.fields[0]!, number: 19, localName: "extra" }] } }, d.fields[1]!] } as unknown as DescMessage],
-  ];
-  for (const [what, v] of variants) assert.equal(createOrderResponseEncoder(v), undefined, what);
+  for (const [what, v] of changedContracts()) assert.equal(createOrderResponseEncoder(v), undefined, what);
 });

@@ -12,7 +12,7 @@ import {
   StreamFillsResponseSchema,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createOrderResponseJsonEncoder } from "../../src/server/order-response-json-encoder.js";
-import { randomOrder, rng } from "../helpers/random-order.js";
+import { changedContracts, randomOrder, rng } from "../helpers/random-order.js";
 
 /** What connect writes for the message (its JSON serialization, as the fast path falls back to), or the error it throws. */
 function connectJson(schema: DescMessage, message: object): string | Error {
@@ -127,12 +127,5 @@ test("JSON: anything unusual is left to connect (undefined), never encoded diffe
 });
 
 test("JSON: a contract that differs from the one it was written for gets no encoder", () => {
-  const d = PlaceOrderResponseSchema;
-  const orderField = d.fields[0]!;
-  const order = orderField.message!;
-  const variants: [string, DescMessage][] = [
-    ["a field fewer", { ...d, fields: d.fields.slice(0, 1) }],
-    ["an Order field renumbered", { ...d, fields: [{ ...orderField, message: { ...order, fields: order.fields.map((f) => (f.localName === "symbol" ? { ...f, number: 40 } : f)) } }, d.fields[1]!] } as unknown as DescMessage],
-  ];
-  for (const [what, v] of variants) assert.equal(createOrderResponseJsonEncoder(v), undefined, what);
+  for (const [what, v] of changedContracts()) assert.equal(createOrderResponseJsonEncoder(v), undefined, what);
 });
