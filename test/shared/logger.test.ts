@@ -42,7 +42,7 @@ test("a line with nothing to hide is passed through without a copy", () => {
   assert.deepEqual(withSecret.headers, { authorization: "x" });
 });
 
-test("coalesceLines hands one turn's lines to sonic-boom as one write, in order", async () => {
+function fakeBoom() {
   const writes: string[] = [];
   const calls: string[] = [];
   const fake = {
@@ -50,24 +50,61 @@ test("coalesceLines hands one turn's lines to sonic-boom as one write, in order"
     flush: (cb?: () => void) => (calls.push("flush"), cb?.()),
     flushSync: () => calls.push("flushSync"),
   };
-  const dest = coalesceLines(fake as unknown as Parameters<typeof coalesceLines>[0]);
+  return { writes, calls, boom: fake as unknown as Parameters<typeof coalesceLines>[0] };
+}
+
+test("coalesceLines hands the lines of a short window to sonic-boom as one write, in order", async (t) => {
+  // Mocked setTimeout: the window ends exactly when the test says, however slow the machine.
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { writes, calls, boom } = fakeBoom();
+  const dest = coalesceLines(boom, { maxDelayMs: 10 });
   dest.write("a\n");
   dest.write("b\n");
-  dest.write("c\n");
-  assert.deepEqual(writes, [], "nothing is handed over during the turn");
   await new Promise((r) => setImmediate(r));
+  dest.write("c\n");
+  await new Promise((r) => setImmediate(r));
+  t.mock.timers.tick(9);
+  assert.deepEqual(writes, [], "nothing is handed over before the window ends");
+  t.mock.timers.tick(1);
   assert.deepEqual(writes, ["a\nb\nc\n"]);
   dest.write("d\n");
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(writes, ["a\nb\nc\n", "d\n"], "a lone line goes as it is, the next turn");
+  assert.equal(writes.length, 1, "the next line waits for a window of its own");
+  t.mock.timers.tick(10);
+  assert.deepEqual(writes, ["a\nb\nc\n", "d\n"], "a lone line goes as it is");
   dest.write("e\n");
+  t.mock.timers.tick(5);
   await new Promise<void>((r) => dest.flush(() => r()));
   assert.deepEqual(writes.at(-1), "e\n", "flush hands over what is pending first");
   assert.deepEqual(calls, ["flush"]);
+  // The window flush cut short is over: a line written now waits a full window of its own.
+  dest.write("e2\n");
+  t.mock.timers.tick(5);
+  assert.equal(writes.length, 3);
+  t.mock.timers.tick(5);
+  assert.deepEqual(writes.at(-1), "e2\n");
   dest.write("f\n");
   dest.flushSync();
   assert.deepEqual(writes.at(-1), "f\n");
   assert.deepEqual(calls, ["flush", "flushSync"]);
+});
+
+test("coalesceLines: a burst past maxChars goes at the end of its turn, without waiting for the window", async () => {
+  const { writes, boom } = fakeBoom();
+  const dest = coalesceLines(boom, { maxDelayMs: 60_000, maxChars: 100 });
+  dest.write(`${"x".repeat(60)}\n`);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, [], "under maxChars: waits");
+  dest.write(`${"y".repeat(60)}\n`);
+  assert.deepEqual(writes, [], "not in the middle of the turn");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, [`${"x".repeat(60)}\n${"y".repeat(60)}\n`]);
+  // After the burst, a small line waits for its window again.
+  dest.write("z\n");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(writes.length, 1);
+  dest.flushSync();
+  assert.deepEqual(writes.at(-1), "z\n");
 });
 
 test("lines logged just before a crash or process.exit are written", async () => {
@@ -88,4 +125,8 @@ test("lines logged just before a crash or process.exit are written", async () =>
   const exit = await run(`log.info("bye"); process.exit(3);`);
   assert.equal(exit.code, 3);
   assert.match(exit.out, /"msg":"bye"/);
+  // Nothing left to do: the process ends by itself, and the line still waiting for its window is written.
+  const idle = await run(`log.info("last");`);
+  assert.equal(idle.code, 0);
+  assert.match(idle.out, /"msg":"last"/);
 });
