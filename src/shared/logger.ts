@@ -72,20 +72,39 @@ export function coalesceLines(dest: SonicBoom, options: CoalesceOptions = {}): C
   let pendingChars = 0;
   let timer: NodeJS.Timeout | undefined;
   let immediate = false;
-  const handOver = (): void => {
+  /** The pending lines as one string (cleared), or undefined; the window's timer is cancelled. */
+  const take = (): string | undefined => {
     if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
     immediate = false;
-    if (pending.length === 0) return;
+    if (pending.length === 0) return undefined;
     const text = pending.length === 1 ? pending[0]! : pending.join("");
     pending.length = 0;
     pendingChars = 0;
-    dest.write(text);
+    return text;
+  };
+  const handOver = (): void => {
+    const text = take();
+    if (text !== undefined) dest.write(text);
   };
   const flushSync = (): void => {
-    handOver();
+    const text = take();
+    if (text !== undefined) {
+      // Queued only: sonic-boom's write() would start an asynchronous fs.write when it has none in
+      // flight, and flushSync() leaves a write in flight alone, so at exit the lines could be lost
+      // (a test caught it). With minLength out of reach write() only queues, and flushSync() then
+      // writes the queue synchronously with sonic-boom's own retries.
+      const boom = dest as SonicBoom & { minLength: number };
+      const minLength = boom.minLength;
+      boom.minLength = Number.POSITIVE_INFINITY;
+      try {
+        dest.write(text);
+      } finally {
+        boom.minLength = minLength;
+      }
+    }
     dest.flushSync();
   };
   // pino's own exit hook (on the sonic-boom stream) runs first and cannot see these lines.

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { pbkdf2 } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import pino from "pino";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { coalesceLines, createLogger, redactCredentials } from "../../src/shared/logger.js";
@@ -105,6 +110,24 @@ test("coalesceLines: a burst past maxChars goes at the end of its turn, without 
   assert.equal(writes.length, 1);
   dest.flushSync();
   assert.deepEqual(writes.at(-1), "z\n");
+});
+
+test("coalesceLines.flushSync writes the pending lines before it returns, even with sonic-boom idle", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "log-flush-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "out.log");
+  const boom = pino.destination({ dest: file, sync: false });
+  await new Promise((r) => boom.once("ready", r));
+  const dest = coalesceLines(boom, { maxDelayMs: 60_000 });
+  dest.write("one\n");
+  dest.write("two\n");
+  // Keep libuv's thread pool busy, so that an asynchronous fs.write (what sonic-boom's write()
+  // starts when idle) could not land before the file is read below.
+  const busy = Array.from({ length: 8 }, () => new Promise((r) => pbkdf2("x", "y", 200_000, 32, "sha256", r)));
+  dest.flushSync();
+  assert.equal(fs.readFileSync(file, "utf8"), "one\ntwo\n");
+  await Promise.all(busy);
+  boom.end();
 });
 
 test("lines logged just before a crash or process.exit are written", async () => {
