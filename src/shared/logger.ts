@@ -56,9 +56,9 @@ export interface CoalesceOptions {
  * Why: every sonic-boom write is one asynchronous fs.write, a round trip through libuv's thread
  * pool, and the gateway writes an access line per call. Handing lines over once per event-loop
  * turn still meant about one write per call at moderate load: at 1,000 calls/s on one pinned
- * core, 7.9 context switches and 130 us of system time per call, against 5.0 and 86 us with a
- * 10 ms window (and at saturation, sonic-boom's write() measures its whole pending chunk on every
- * call: 5.1-5.4 us per access line one by one, 2.6-2.7 us joined). The access log is not the
+ * core, 5.2-7.9 context switches and 130-156 us of system time per call, against 4.9-5.0 and
+ * 72-110 us with a 10 ms window. (At saturation, sonic-boom's write() also measures its whole
+ * pending chunk on every call: 5.1-5.4 us per access line one by one, 2.6-2.7 us joined.) The access log is not the
  * system of record (the audit log is, and it is not delayed), so a line may wait 10 ms; a burst
  * of `maxChars` goes at the end of its turn. sonic-boom still does all the I/O (partial writes,
  * EAGAIN, EPIPE, fsync on flushSync). Lines still pending when the process exits (an uncaught
