@@ -198,7 +198,11 @@ function writeOrderRef(b: LineBuffer, x: Pick<Order, "orderId" | "clientOrderId"
   enumField(b, `,"side":`, SIDE_Q, x.side);
 }
 
-function writeOrderFields(b: LineBuffer, o: Order): void {
+/**
+ * The fields of an order that never change after it is created, in the order every line lists
+ * them first. Encoded once per order: see writeOrderFieldsOnce.
+ */
+function writeOrderPrefix(b: LineBuffer, o: Order): void {
   writeOrderRef(b, o);
   enumField(b, `,"type":`, TYPE_Q, o.type);
   enumField(b, `,"time_in_force":`, TIF_Q, o.timeInForce);
@@ -207,6 +211,29 @@ function writeOrderFields(b: LineBuffer, o: Order): void {
   strField(b, `,"stop_price":`, o.stopPrice);
   strField(b, `,"client_idempotency_key":`, o.idempotencyKey);
   strField(b, `,"venue_client_order_id":`, o.venueClientOrderId);
+}
+
+/** True when writeOrderPrefix writes the same bytes for both (compared by value, not identity). */
+function samePrefix(a: Order, o: Order): boolean {
+  return (
+    a.orderId === o.orderId &&
+    a.clientOrderId === o.clientOrderId &&
+    a.account === o.account &&
+    a.venue === o.venue &&
+    a.symbol === o.symbol &&
+    a.side === o.side &&
+    a.type === o.type &&
+    a.timeInForce === o.timeInForce &&
+    a.quantity === o.quantity &&
+    a.price === o.price &&
+    a.stopPrice === o.stopPrice &&
+    a.idempotencyKey === o.idempotencyKey &&
+    a.venueClientOrderId === o.venueClientOrderId
+  );
+}
+
+/** The fields that follow the prefix: what a state change can move, and the two timestamps. */
+function writeOrderState(b: LineBuffer, o: Order): void {
   strField(b, `,"venue_order_id":`, o.venueOrderId);
   enumField(b, `,"status":`, STATUS_Q, o.status);
   strField(b, `,"filled_quantity":`, o.filledQuantity);
@@ -221,33 +248,55 @@ function writeOrderFields(b: LineBuffer, o: Order): void {
 }
 
 /**
- * The bytes writeOrderFields wrote for the last order object. A fill and the status change it
- * caused are two events of one append carrying the same Order object (orders are immutable
- * values), so the second copies the ~700 bytes instead of encoding twenty fields again.
+ * The bytes of the last order object written, and how many of them are its prefix. Two levels:
+ * - the same object again (a fill and the status change it caused are two events of one append
+ *   carrying the same Order, and orders are immutable values): the ~700 bytes are copied;
+ * - another snapshot of the same order (order_received, then the filled order a few microseconds
+ *   later): its prefix (about 60% of the bytes) is copied when samePrefix says the values are
+ *   equal, and only the state fields are encoded. Under callgrind (the server at 300 PlaceOrder/s,
+ *   paper venue, buffered audit) a call took about 10,000 fewer instructions of its ~695,000.
  */
 let memoOrder: Order | undefined;
 let memo = Buffer.allocUnsafe(0);
 let memoLen = 0;
+let memoPrefixLen = 0;
 /** An order whose fields take more (a very long reject reason) is encoded each time, not kept. */
 const MEMO_MAX_BYTES = 16 * 1024;
 
+function copyMemo(b: LineBuffer, n: number): void {
+  reserve(b, n);
+  memo.copy(b.buf, b.len, 0, n);
+  b.len += n;
+}
+
 function writeOrderFieldsOnce(b: LineBuffer, o: Order): void {
   if (o === memoOrder) {
-    reserve(b, memoLen);
-    memo.copy(b.buf, b.len, 0, memoLen);
-    b.len += memoLen;
+    copyMemo(b, memoLen);
     return;
   }
   const from = b.len;
-  writeOrderFields(b, o);
+  let prefixLen: number;
+  if (memoOrder !== undefined && samePrefix(memoOrder, o)) {
+    prefixLen = memoPrefixLen;
+    copyMemo(b, prefixLen);
+  } else {
+    writeOrderPrefix(b, o);
+    prefixLen = b.len - from;
+  }
+  // A throw here (a NaN timestamp) leaves the memo as it was: it is only replaced below.
+  writeOrderState(b, o);
   const n = b.len - from;
   if (n > MEMO_MAX_BYTES) {
     memoOrder = undefined;
     return;
   }
-  if (n > memo.length) memo = Buffer.allocUnsafe(Math.max(1024, n * 2));
+  if (n > memo.length) {
+    // The prefix about to be kept may be the old memo's own bytes: copy from b, not from memo.
+    memo = Buffer.allocUnsafe(Math.max(1024, n * 2));
+  }
   b.buf.copy(memo, 0, from, b.len);
   memoLen = n;
+  memoPrefixLen = prefixLen;
   memoOrder = o;
 }
 

@@ -4,6 +4,7 @@ import { createLineBuffer, decodeAuditLine, decodeAuditRecord, encodeAuditEvent,
 import type { AuditEvent } from "../../src/audit/audit-sink.js";
 import { invalidArgument } from "../../src/domain/errors.js";
 import { sampleEvent, sampleFill, sampleOrder } from "./fixtures.js";
+import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../src/domain/order.js";
 
 function roundTrip(e: AuditEvent): AuditEvent {
   const line = encodeAuditEvent(e);
@@ -190,4 +191,66 @@ test("events sharing one order object (a fill and its status) encode it the same
   assert.equal(lines.length, events.length);
   lines.forEach((l, i) => assert.deepEqual(decodeAuditLine(l), { ok: true, value: events[i] }, `line ${i}`));
   lines.forEach((l, i) => assert.equal(`${l}\n`, encodeAuditEvent(events[i]!), `line ${i} as encoded alone`));
+});
+
+test("a later snapshot of an order is written as if alone, whichever of its fields changed (the prefix memo compares every one)", () => {
+  const base = sampleOrder();
+  // Every Order field, with a value the encoder writes differently; quotes and non-ASCII take the escaped path.
+  const changes: Partial<Order>[] = [
+    { orderId: "o-2" },
+    { clientOrderId: 'c-"quoted"' },
+    { account: "acct-é" },
+    { venue: "binance" },
+    { symbol: "ETH-USD" },
+    { side: Side.SELL },
+    { type: OrderType.MARKET },
+    { timeInForce: TimeInForce.IOC },
+    { quantity: "0.1" },
+    { price: "65000.50" },
+    { stopPrice: "1" },
+    { idempotencyKey: "idem-2" },
+    { venueClientOrderId: "gw-abd" },
+    { venueOrderId: "v-10" },
+    { status: OrderStatus.FILLED },
+    { filledQuantity: "0.1" },
+    { averageFillPrice: "1" },
+    { rejectReason: "no" },
+    { createdAtMs: 1 },
+    { updatedAtMs: 2 },
+    { venueFeeTotal: "0.5" },
+  ];
+  const keys = new Set(Object.keys(base).concat("venueFeeTotal"));
+  assert.deepEqual(new Set(changes.flatMap((c) => Object.keys(c))), keys, "every field of Order is changed once");
+  const unrelated = sampleOrder({ orderId: "o-unrelated", clientOrderId: "c-unrelated" });
+  const event = (order: Order): AuditEvent => ({ ts: 1, type: "order_filled", requestId: "r", order });
+  const alone = (o: Order): string => (encodeAuditEvent(event(unrelated)), encodeAuditEvent(event(o)));
+  for (const change of changes) {
+    const later = { ...base, ...change };
+    const expected = new Map([
+      [base, alone(base)],
+      [later, alone(later)],
+    ]);
+    // Each snapshot right after the other, both ways round: neither may carry the other's bytes.
+    for (const o of [base, later, base, later, { ...base }]) {
+      const line = encodeAuditEvent(event(o));
+      assert.equal(line, expected.get(o) ?? expected.get(base), `${o === later ? "changed" : "first"} snapshot, change ${JSON.stringify(change)}`);
+      assert.deepEqual(decodeAuditLine(line), { ok: true, value: event(o) });
+    }
+  }
+  // Same values in new string instances: still the prefix's bytes, and still exact.
+  encodeAuditEvent(event(base));
+  const copy = sampleOrder({ clientOrderId: ["c", "1"].join("-"), status: OrderStatus.FILLED });
+  assert.equal(encodeAuditEvent(event(copy)), (encodeAuditEvent(event(unrelated)), encodeAuditEvent(event(copy))));
+});
+
+test("a snapshot that fails to encode leaves the prefix memo as it was", () => {
+  const base = sampleOrder();
+  const event = (order: Order): AuditEvent => ({ ts: 1, type: "order_filled", requestId: "r", order });
+  const before = encodeAuditEvent(event(base));
+  const broken = { ...base, quantity: "9", updatedAtMs: Number.NaN };
+  // Twice: a memo that kept the failed object would copy stale bytes the second time instead of throwing.
+  assert.throws(() => encodeAuditEvent(event(broken)), RangeError);
+  assert.throws(() => encodeAuditEvent(event(broken)), RangeError);
+  assert.equal(encodeAuditEvent(event({ ...base })), before);
+  assert.equal(JSON.parse(encodeAuditEvent(event({ ...base, quantity: "9" }))).quantity, "9");
 });
