@@ -3,6 +3,8 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { MethodMetrics, RpcMetrics } from "../metrics/metrics.js";
 import { loggerKey, peerKey, requestIdKey } from "./context-keys.js";
+import { redactCredentials } from "../shared/logger.js";
+import { createAccessLineWriter } from "./access-line.js";
 import { lazyChildLogger } from "./lazy-logger.js";
 import { grpcCodeName, grpcType, observeCall, protocolOf } from "./observe-call.js";
 
@@ -33,6 +35,7 @@ type MethodRef = Parameters<Parameters<Interceptor>[0]>[0]["method"];
 export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
   const { logger, metrics } = deps;
   const now = deps.now ?? (() => performance.now());
+  const accessLine = logger !== undefined ? createAccessLineWriter(logger, redactCredentials) : undefined;
   // Method descriptors are long-lived singletons, so identity is a free cache key.
   const byMethod = new Map<MethodRef, MethodMetrics>();
   const metricsFor = (m: MethodRef, service: string): MethodMetrics | undefined => {
@@ -60,24 +63,28 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
         mm.handled.set(codeName, (mm.handled.get(codeName) ?? 0) + 1);
         mm.observe(durationMs / 1000);
       }
-      if (logger === undefined) return;
+      if (logger === undefined || accessLine === undefined) return;
+      const method = req.method.name;
+      const protocol = protocolOf(req.header);
+      const peer = req.contextValues.get(peerKey);
+      if (code === undefined) {
+        accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: Math.round(durationMs * 1000) / 1000 });
+        return;
+      }
       // One object, reqId first: the same line a child logger bound to the request id would write.
       const line: Record<string, unknown> = {
         reqId,
         service,
-        method: req.method.name,
-        protocol: protocolOf(req.header),
-        peer: req.contextValues.get(peerKey),
+        method,
+        protocol,
+        peer,
         code: codeName,
         durationMs: Math.round(durationMs * 1000) / 1000,
+        err: error instanceof Error ? error.message : String(error),
       };
-      if (code === undefined) logger.info(line, "rpc");
-      else {
-        line["err"] = error instanceof Error ? error.message : String(error);
-        // Our faults are errors worth paging on; client-caused codes are routine.
-        if (SERVER_FAULTS.has(code)) logger.error(line, "rpc");
-        else logger.info(line, "rpc");
-      }
+      // Our faults are errors worth paging on; client-caused codes are routine.
+      if (SERVER_FAULTS.has(code)) logger.error(line, "rpc");
+      else logger.info(line, "rpc");
     };
     if (mm !== undefined) mm.started++;
     if (!req.stream && req.method.methodKind === "unary") {
