@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderType, Side, TimeInForce } from "../../src/domain/order.js";
-import { createOrderValidator, type PlaceOrderInput } from "../../src/pipeline/validate.js";
+import { createOrderValidator, fieldsAccepted, fieldsSurelyValid, type PlaceOrderInput } from "../../src/pipeline/validate.js";
+import { rng } from "../helpers/random-order.js";
 import { createPaperVenue } from "../../src/venues/paper/paper-venue.js";
 import { createCounterIds } from "../../src/pipeline/types.js";
 import { createManualClock, limitOrder, marketOrder } from "./support.js";
@@ -112,4 +113,61 @@ test("every violation is reported at once", () => {
 test("a wrong type (not a string / not a number) is a violation, not an exception", () => {
   const vs = violations({ ...marketOrder(), quantity: 1.5 as unknown as string, side: "BUY" as unknown as number });
   assert.deepEqual(vs.map((v) => v[0]).sort(), ["quantity", "side"]);
+});
+
+test("the hand-written field check accepts exactly what the valibot schema accepts (seeded random and boundary inputs)", () => {
+  const r = rng(20261206);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const alnum = "ABCxyz0189";
+  const chars = [...alnum, ".", "_", ":", "-", "@", "/", " ", "|", '"', "\\", "\u0000", "é", "\u001f", "+"];
+  // Around each rule's edges: lengths 0/1/64/65 and 128/129, every alphabet's extra characters.
+  const idLike = (): unknown => {
+    const p = r();
+    if (p < 0.04) return pick([undefined, null, 7, {}, ["a"]]);
+    const len = pick([0, 1, 2, 5, 63, 64, 65, 127, 128, 129]);
+    let s = "";
+    for (let i = 0; i < len; i++) s += r() < 0.9 ? pick([...alnum]) : pick(chars);
+    return s;
+  };
+  const enumLike = (): unknown => pick([0, 1, 2, 3, 4, 5, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "1", undefined]);
+  const decimalLike = (): unknown =>
+    pick(["1", "0.5", "1.25", "0", "0.000", "01", "1.", ".5", "-1", "1e3", " 1", "", "1.123456789012345678", "1".repeat(40), "1.0000000000000000000000001", 1, undefined]);
+  let valid = 0;
+  for (let n = 0; n < 20_000; n++) {
+    // A valid order with each field replaced by an edge value one time in five.
+    const field = <T>(valid: T, edge: () => unknown): unknown => (r() < 0.2 ? edge() : valid);
+    const input = {
+      clientOrderId: field(`c-${n}`, idLike),
+      account: field("acct-1", idLike),
+      venue: field("paper", () => pick(["paper", "", "x", 1, undefined])),
+      symbol: field("BTC-USD", idLike),
+      side: field(Side.BUY, enumLike),
+      type: field(OrderType.LIMIT, enumLike),
+      timeInForce: field(TimeInForce.GTC, enumLike),
+      quantity: field("1.5", decimalLike),
+      price: field("100", () => pick(["", "1", "abc", 1, undefined])),
+      stopPrice: field("", () => pick(["", "2", 2, null])),
+      idempotencyKey: field("", () => (r() < 0.3 ? "" : idLike())),
+    } as unknown as PlaceOrderInput;
+    const fast = fieldsSurelyValid(input);
+    assert.equal(fast, fieldsAccepted(input), `case ${n}: ${JSON.stringify(input)}`);
+    if (fast) valid++;
+  }
+  // Enough of both answers to mean something.
+  assert.ok(valid > 1_000 && valid < 19_000, `valid cases: ${valid}`);
+});
+
+test("an order the fast check passes comes out as before, and a bad one still gets valibot's messages", () => {
+  const good = { ...marketOrder(), clientOrderId: "c-" + "x".repeat(62) };
+  assert.ok(fieldsSurelyValid(good));
+  const r = validate(good);
+  assert.ok(r.ok);
+  assert.equal(r.value.clientOrderId, good.clientOrderId);
+  assert.equal(r.value.quantity, good.quantity);
+  const bad = { ...good, clientOrderId: "c-" + "x".repeat(63), quantity: "0" };
+  assert.equal(fieldsSurelyValid(bad), false);
+  assert.deepEqual(violations(bad), [
+    ["client_order_id", "must be at most 64 characters"],
+    ["quantity", "must be greater than zero"],
+  ]);
 });
