@@ -43,8 +43,9 @@ function plain(s: string): boolean {
  * Why: pino's generic path walks the object's keys, asks serializers, stringifiers and the log
  * formatter about each, and builds the line by concatenation. Under callgrind (the server at 300
  * PlaceOrder/s) the whole access log took about 34,000 of a call's ~695,000 instructions; this
- * writer takes about 24,000 of those away. The line still gets pino's level prefix, its time function, the logger's
- * bindings and its stream, read from pino on every call, so level changes and setBindings apply.
+ * writer takes about 24,000 of those away. The line still gets pino's level prefix, its time
+ * function, the logger's bindings and its stream, read from pino on every call, so level changes
+ * and setBindings apply.
  *
  * Anything this does not reproduce exactly goes to `logger.info` as before: a logger with a mixin,
  * hooks, serializers or stringifiers, a nested key, a message prefix, a log formatter other than

@@ -67,8 +67,9 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
       const method = req.method.name;
       const protocol = protocolOf(req.header);
       const peer = req.contextValues.get(peerKey);
+      const ms = Math.round(durationMs * 1000) / 1000;
       if (code === undefined) {
-        accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: Math.round(durationMs * 1000) / 1000 });
+        accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms });
         return;
       }
       // One object, reqId first: the same line a child logger bound to the request id would write.
@@ -79,7 +80,7 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
         protocol,
         peer,
         code: codeName,
-        durationMs: Math.round(durationMs * 1000) / 1000,
+        durationMs: ms,
         err: error instanceof Error ? error.message : String(error),
       };
       // Our faults are errors worth paging on; client-caused codes are routine.
