@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-// The V8 flags decide the latency tail (README, "Performance"); the container
+// The V8 flags decide the latency tail (docs/performance.md); the container
 // must run the gateway with exactly the flags `npm start` and `npm run bench` use.
 test("the Dockerfile ENTRYPOINT passes the same Node flags as npm start", () => {
   const read = (f: string) => readFileSync(new URL(`../../${f}`, import.meta.url), "utf8");
