@@ -11,7 +11,7 @@
  * per-stream write callback from `onwrite.bind(undefined, stream)` to `(er) => onwrite(stream,
  * er)` (nodejs/node#62087), so since then every `Writable` (each HTTP/2 stream, each socket)
  * does this, and a finished stream takes everything it references to the old generation with it.
- * README, "GC flags and the latency tail", has the figures.
+ * docs/performance.md, "GC flags and the latency tail", has the figures.
  *
  *   node_modules/.bin/node --import tsx bench/closure-retention.ts [--node PATH]
  *     [--pattern assigned|literal|bind|writable]... [--duration 8]

@@ -10,7 +10,7 @@
  * to 24.14.1 promote 5-15 KB and pause about 0.4 ms. Run this again after a Node upgrade, with
  * `--node` pointing at another runtime, to see whether the floor moved. `--import MODULE` preloads
  * modules into the server: with the gateway's fast path imported, 24.14.1 sometimes falls into
- * promoting 500-650 KB per scavenge too (README, "GC flags and the latency tail").
+ * promoting 500-650 KB per scavenge too (docs/performance.md, "GC flags and the latency tail").
  *
  * `--node-flag FLAG` (repeatable) passes a V8 or Node flag to the server.
  *
