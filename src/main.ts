@@ -92,11 +92,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     await flushLogger(logger);
     return 1;
   }
-  const metricsServer = createMetricsServer({ registry: metrics.registry });
+  const metricsServer = createMetricsServer({ registry: metrics.registry, health });
   if (config.metricsPort !== undefined) {
     try {
       const a = await metricsServer.listen(config.metricsHost, config.metricsPort);
-      logger.info({ host: a.address, port: a.port }, "metrics listening on /metrics");
+      logger.info({ host: a.address, port: a.port }, "metrics listening on /metrics, health probes on /healthz and /readyz");
     } catch (e) {
       const target = { host: config.metricsHost, port: config.metricsPort, hostSetting: "METRICS_HOST", portSetting: "METRICS_PORT" };
       process.stderr.write(`${listenErrorMessage(e, { ...target, alternative: "or set METRICS_PORT=off to run without the metrics listener" })}\n`);

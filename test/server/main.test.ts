@@ -109,6 +109,13 @@ test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 
   const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
   const health = createClient(Health, transport);
   assert.equal((await health.check({ service: "" })).status, S.SERVING);
+  // The plain-HTTP probes on the metrics listener (Docker HEALTHCHECK, load balancers).
+  const metricsLine = p.stdout.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l["msg"]).startsWith("metrics listening"));
+  const probe = (path: string) => fetch(`http://127.0.0.1:${String(metricsLine?.["port"])}${path}`);
+  assert.equal((await probe("/healthz")).status, 200);
+  const ready = await probe("/readyz");
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { status: "SERVING", notServing: [] });
   // The real pipeline is wired: an order on the built-in paper venue fills.
   const trading = createClient(TradingGateway, transport);
   const placed = await trading.placeOrder({ clientOrderId: "m1", account: "acct1", venue: "paper", symbol: "BTC-USD", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1" });
