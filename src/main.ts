@@ -63,6 +63,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const { buildApp } = await import("./app.js");
   const { TradingGateway } = await import("../gen/trading/v1/trading_gateway_pb.js");
   const { StartupConfigError, createGatewayCore } = await import("./server/gateway-core.js");
+  const { listenErrorMessage } = await import("./server/listen-error.js");
 
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const metrics = createRpcMetrics({ defaultMetrics: true });
@@ -86,18 +87,19 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
-    logger.fatal({ err: e }, `cannot listen on ${config.host}:${config.port}`);
+    process.stderr.write(`${listenErrorMessage(e, { host: config.host, port: config.port, hostSetting: "HOST", portSetting: "PORT (or --port)" })}\n`);
     await core.close();
     await flushLogger(logger);
     return 1;
   }
-  const metricsServer = createMetricsServer({ registry: metrics.registry });
+  const metricsServer = createMetricsServer({ registry: metrics.registry, health });
   if (config.metricsPort !== undefined) {
     try {
       const a = await metricsServer.listen(config.metricsHost, config.metricsPort);
-      logger.info({ host: a.address, port: a.port }, "metrics listening on /metrics");
+      logger.info({ host: a.address, port: a.port }, "metrics listening on /metrics, health probes on /healthz and /readyz");
     } catch (e) {
-      logger.fatal({ err: e }, `cannot listen on METRICS ${config.metricsHost}:${config.metricsPort}`);
+      const target = { host: config.metricsHost, port: config.metricsPort, hostSetting: "METRICS_HOST", portSetting: "METRICS_PORT" };
+      process.stderr.write(`${listenErrorMessage(e, { ...target, alternative: "or set METRICS_PORT=off to run without the metrics listener" })}\n`);
       await app.close();
       await core.close();
       await flushLogger(logger);

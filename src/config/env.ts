@@ -207,8 +207,8 @@ export function redactPgUrl(url: string): string {
 export const settings = {
   host: setting("HOST", "127.0.0.1", "a host name or IP address", "Address the RPC port listens on.", v.pipe(v.string(), v.trim(), v.minLength(1))),
   port: setting("PORT", "50051", "an integer 0..65535", "RPC port: gRPC, gRPC-Web and Connect, HTTP/2 and HTTP/1.1 on one port (also `--port N`).", int(0, 65535)),
-  metricsHost: setting("METRICS_HOST", "127.0.0.1", "a host name or IP address", "Address of the Prometheus /metrics listener.", v.pipe(v.string(), v.trim(), v.minLength(1))),
-  metricsPort: setting("METRICS_PORT", "9464", "an integer 0..65535, or off", "Port of the Prometheus /metrics listener; `off` disables it.", optionalPort),
+  metricsHost: setting("METRICS_HOST", "127.0.0.1", "a host name or IP address", "Address of the metrics listener: Prometheus /metrics and the HTTP health probes /healthz and /readyz.", v.pipe(v.string(), v.trim(), v.minLength(1))),
+  metricsPort: setting("METRICS_PORT", "9464", "an integer 0..65535, or off", "Port of the metrics listener (/metrics, /healthz, /readyz); `off` disables it.", optionalPort),
   logLevel: setting("LOG_LEVEL", "info", "fatal|error|warn|info|debug|trace|silent", "Minimum log level.", oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"])),
   logFormat: setting("LOG_FORMAT", "json", "json|pretty", "`json` (one line per event) or `pretty` (human-readable, for development).", oneOf(["json", "pretty"])),
   tlsCertFile: setting("TLS_CERT_FILE", undefined, "a PEM file path", "Server certificate; with TLS_KEY_FILE enables TLS (HTTP/2 via ALPN, HTTP/1.1 fallback).", optionalString),

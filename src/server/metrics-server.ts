@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { ServingStatus, type HealthRegistry } from "./health.js";
 
 export interface MetricsServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -8,25 +9,58 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+export interface MetricsServerDeps {
+  readonly registry: Registry;
+  /** The gRPC health registry; /readyz mirrors its overall ("") status. */
+  readonly health: HealthRegistry;
+}
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+
+/** What /readyz answers: the overall status and the named services that are not SERVING. */
+export function readiness(health: HealthRegistry): { readonly ready: boolean; readonly body: { status: string; notServing: string[] } } {
+  const overall = health.get("") ?? ServingStatus.UNKNOWN;
+  const notServing: string[] = [];
+  for (const [service, s] of health.list()) if (service !== "" && s !== ServingStatus.SERVING) notServing.push(service);
+  return { ready: overall === ServingStatus.SERVING, body: { status: ServingStatus[overall] ?? "UNKNOWN", notServing } };
+}
+
 /**
  * Prometheus scrapes a separate listener so that /metrics is never exposed on
  * the RPC port (which may face clients) and never competes with RPC routing.
+ *
+ * The same listener answers plain-HTTP probes, for what cannot speak gRPC
+ * health (Docker HEALTHCHECK, HTTP load balancers, Kubernetes httpGet, curl):
+ * - /healthz: 200 while the process answers at all (liveness);
+ * - /readyz: 200 when the gRPC health overall status ("") is SERVING, else
+ *   503 (audit log failed, shutting down), with a small JSON body naming the
+ *   status and every service (venue, TradingGateway) that is not SERVING.
  */
-export function createMetricsServer(deps: { readonly registry: Registry }): MetricsServer {
+export function createMetricsServer(deps: MetricsServerDeps): MetricsServer {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
+    const head = req.method === "HEAD";
+    if (path === "/healthz") {
+      res.writeHead(200, JSON_HEADERS).end(head ? undefined : '{"status":"alive"}\n');
+      return;
+    }
+    if (path === "/readyz") {
+      const r = readiness(deps.health);
+      res.writeHead(r.ready ? 200 : 503, JSON_HEADERS).end(head ? undefined : `${JSON.stringify(r.body)}\n`);
+      return;
+    }
     if (path !== "/metrics") {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics\n");
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics, /healthz or /readyz\n");
       return;
     }
     deps.registry.metrics().then(
       (text) => {
         res.writeHead(200, { "content-type": deps.registry.contentType });
-        res.end(req.method === "HEAD" ? undefined : text);
+        res.end(head ? undefined : text);
       },
       () => {
         res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");

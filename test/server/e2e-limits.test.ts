@@ -71,7 +71,7 @@ test("metrics listener serves /metrics with RPC counters that move, plus default
   const { createMetricsServer } = await import("../../src/server/metrics-server.js");
   const metrics = createRpcMetrics({ defaultMetrics: true });
   const srv = await startServer({ metrics });
-  const ms = createMetricsServer({ registry: metrics.registry });
+  const ms = createMetricsServer({ registry: metrics.registry, health: srv.health });
   const addr = await ms.listen("127.0.0.1", 0);
   t.after(async () => {
     await ms.close();

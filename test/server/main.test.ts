@@ -53,6 +53,43 @@ test("a bad setting stops the process with a message naming the variable", async
   assert.match(pg.stderr(), /config: AUDIT_PG_URL is required with AUDIT_BACKEND=postgres/);
 });
 
+/** A port held by another listener for the test's lifetime. */
+async function occupiedPort(t: import("node:test").TestContext): Promise<number> {
+  const { createServer } = await import("node:net");
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  t.after(() => holder.close());
+  return (holder.address() as import("node:net").AddressInfo).port;
+}
+
+/** Exactly one line on stderr, with no stack frame. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.doesNotMatch(stderr, /^\s+at /m, "no stack trace");
+  return lines[0]!;
+}
+
+test("a port in use: one line naming the address and PORT, exit 1", async (t) => {
+  const port = await occupiedPort(t);
+  const p = run([], { PORT: String(port), METRICS_PORT: "off", AUDIT_MODE: "off" });
+  t.after(() => p.child.kill("SIGKILL"));
+  assert.equal(await p.exited, 1, p.stderr());
+  const line = oneLine(p.stderr());
+  assert.match(line, new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use .*; set PORT \\(or --port\\) to a free port`));
+  assert.ok(!p.stdout.some((l) => l.includes('"stack"')), "no stack trace in the log either");
+});
+
+test("a metrics port in use: one line naming the address and METRICS_PORT, exit 1", async (t) => {
+  const port = await occupiedPort(t);
+  const p = run([], { PORT: "0", METRICS_PORT: String(port), AUDIT_MODE: "off" });
+  t.after(() => p.child.kill("SIGKILL"));
+  assert.equal(await p.exited, 1, p.stderr());
+  const line = oneLine(p.stderr());
+  assert.match(line, new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use .*; set METRICS_PORT to a free port .*METRICS_PORT=off`));
+  assert.ok(!p.stdout.some((l) => l.includes('"stack"')), "no stack trace in the log either");
+});
+
 test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 0", async (t) => {
   const { existsSync, mkdtempSync, rmSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
@@ -72,6 +109,13 @@ test("SIGTERM: health NOT_SERVING, open streams end cleanly, logs flushed, exit 
   const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` });
   const health = createClient(Health, transport);
   assert.equal((await health.check({ service: "" })).status, S.SERVING);
+  // The plain-HTTP probes on the metrics listener (Docker HEALTHCHECK, load balancers).
+  const metricsLine = p.stdout.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l["msg"]).startsWith("metrics listening"));
+  const probe = (path: string) => fetch(`http://127.0.0.1:${String(metricsLine?.["port"])}${path}`);
+  assert.equal((await probe("/healthz")).status, 200);
+  const ready = await probe("/readyz");
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { status: "SERVING", notServing: [] });
   // The real pipeline is wired: an order on the built-in paper venue fills.
   const trading = createClient(TradingGateway, transport);
   const placed = await trading.placeOrder({ clientOrderId: "m1", account: "acct1", venue: "paper", symbol: "BTC-USD", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1" });

@@ -17,60 +17,96 @@ export const file_trading_v1_trading_gateway: GenFile = /*@__PURE__*/
   fileDesc("CiB0cmFkaW5nL3YxL3RyYWRpbmdfZ2F0ZXdheS5wcm90bxIKdHJhZGluZy52MSKfAgoRUGxhY2VPcmRlclJlcXVlc3QSFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEg8KB2FjY291bnQYAiABKAkSDQoFdmVudWUYAyABKAkSDgoGc3ltYm9sGAQgASgJEh4KBHNpZGUYBSABKA4yEC50cmFkaW5nLnYxLlNpZGUSIwoEdHlwZRgGIAEoDjIVLnRyYWRpbmcudjEuT3JkZXJUeXBlEi4KDXRpbWVfaW5fZm9yY2UYByABKA4yFy50cmFkaW5nLnYxLlRpbWVJbkZvcmNlEhAKCHF1YW50aXR5GAggASgJEg0KBXByaWNlGAkgASgJEhIKCnN0b3BfcHJpY2UYCiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAsgASgJIvkDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDwoHYWNjb3VudBgDIAEoCRINCgV2ZW51ZRgEIAEoCRIWCg52ZW51ZV9vcmRlcl9pZBgFIAEoCRIOCgZzeW1ib2wYBiABKAkSHgoEc2lkZRgHIAEoDjIQLnRyYWRpbmcudjEuU2lkZRIjCgR0eXBlGAggASgOMhUudHJhZGluZy52MS5PcmRlclR5cGUSLgoNdGltZV9pbl9mb3JjZRgJIAEoDjIXLnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYCiABKAkSDQoFcHJpY2UYCyABKAkSEgoKc3RvcF9wcmljZRgMIAEoCRInCgZzdGF0dXMYDSABKA4yFy50cmFkaW5nLnYxLk9yZGVyU3RhdHVzEhcKD2ZpbGxlZF9xdWFudGl0eRgOIAEoCRIaChJhdmVyYWdlX2ZpbGxfcHJpY2UYDyABKAkSFQoNcmVqZWN0X3JlYXNvbhgQIAEoCRIuCgpjcmVhdGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJIChJQbGFjZU9yZGVyUmVzcG9uc2USIAoFb3JkZXIYASABKAsyES50cmFkaW5nLnYxLk9yZGVyEhAKCHJlcGxheWVkGAIgASgIIlAKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDwoHYWNjb3VudBgDIAEoCSI3ChNDYW5jZWxPcmRlclJlc3BvbnNlEiAKBW9yZGVyGAEgASgLMhEudHJhZGluZy52MS5PcmRlciJTChVHZXRPcmRlclN0YXR1c1JlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJEg8KB2FjY291bnQYAyABKAkiOgoWR2V0T3JkZXJTdGF0dXNSZXNwb25zZRIgCgVvcmRlchgBIAEoCzIRLnRyYWRpbmcudjEuT3JkZXIiXAoSU3RyZWFtRmlsbHNSZXF1ZXN0Eg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAQgASgEIpICCgRGaWxsEhAKCHNlcXVlbmNlGAEgASgEEg8KB2ZpbGxfaWQYAiABKAkSEAoIb3JkZXJfaWQYAyABKAkSFwoPY2xpZW50X29yZGVyX2lkGAQgASgJEg8KB2FjY291bnQYBSABKAkSDQoFdmVudWUYBiABKAkSDgoGc3ltYm9sGAcgASgJEh4KBHNpZGUYCCABKA4yEC50cmFkaW5nLnYxLlNpZGUSEAoIcXVhbnRpdHkYCSABKAkSDQoFcHJpY2UYCiABKAkSCwoDZmVlGAsgASgJEhQKDGZlZV9jdXJyZW5jeRgMIAEoCRIoCgR0aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChNTdHJlYW1GaWxsc1Jlc3BvbnNlEh4KBGZpbGwYASABKAsyEC50cmFkaW5nLnYxLkZpbGwqOQoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASDAoIU0lERV9CVVkQARINCglTSURFX1NFTEwQAiqEAQoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIVChFPUkRFUl9UWVBFX01BUktFVBABEhQKEE9SREVSX1RZUEVfTElNSVQQAhITCg9PUkRFUl9UWVBFX1NUT1AQAxIZChVPUkRFUl9UWVBFX1NUT1BfTElNSVQQBCqIAQoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfR1RDEAESFQoRVElNRV9JTl9GT1JDRV9JT0MQAhIVChFUSU1FX0lOX0ZPUkNFX0ZPSxADEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAQqjAIKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGE9SREVSX1NUQVRVU19QRU5ESU5HX05FVxABEhQKEE9SREVSX1NUQVRVU19ORVcQAhIhCh1PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEhcKE09SREVSX1NUQVRVU19GSUxMRUQQBBIfChtPUkRFUl9TVEFUVVNfUEVORElOR19DQU5DRUwQBRIZChVPUkRFUl9TVEFUVVNfQ0FOQ0VMRUQQBhIZChVPUkRFUl9TVEFUVVNfUkVKRUNURUQQBxIYChRPUkRFUl9TVEFUVVNfRVhQSVJFRBAIMt0CCg5UcmFkaW5nR2F0ZXdheRJLCgpQbGFjZU9yZGVyEh0udHJhZGluZy52MS5QbGFjZU9yZGVyUmVxdWVzdBoeLnRyYWRpbmcudjEuUGxhY2VPcmRlclJlc3BvbnNlEk4KC0NhbmNlbE9yZGVyEh4udHJhZGluZy52MS5DYW5jZWxPcmRlclJlcXVlc3QaHy50cmFkaW5nLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2USXAoOR2V0T3JkZXJTdGF0dXMSIS50cmFkaW5nLnYxLkdldE9yZGVyU3RhdHVzUmVxdWVzdBoiLnRyYWRpbmcudjEuR2V0T3JkZXJTdGF0dXNSZXNwb25zZSIDkAIBElAKC1N0cmVhbUZpbGxzEh4udHJhZGluZy52MS5TdHJlYW1GaWxsc1JlcXVlc3QaHy50cmFkaW5nLnYxLlN0cmVhbUZpbGxzUmVzcG9uc2UwAUInWiV0cmFkaW5nYmVuY2gvZ2VuL3RyYWRpbmcvdjE7dHJhZGluZ3YxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
+ * A new order. Field rules are checked all at once: an invalid request gets one
+ * INVALID_ARGUMENT listing every invalid field (google.rpc.BadRequest).
+ *
  * @generated from message trading.v1.PlaceOrderRequest
  */
 export type PlaceOrderRequest = Message<"trading.v1.PlaceOrderRequest"> & {
   /**
+   * Required. The client's own id for this order, unique per account among the
+   * orders the gateway holds: 1-64 characters of [A-Za-z0-9._:-]. Also the
+   * idempotency key when idempotency_key is empty.
+   *
    * @generated from field: string client_order_id = 1;
    */
   clientOrderId: string;
 
   /**
+   * Required. The trading account: 1-64 characters of [A-Za-z0-9._:@-]. With
+   * authentication on, the API key must be allowed to trade it.
+   *
    * @generated from field: string account = 2;
    */
   account: string;
 
   /**
+   * Required. The name of a configured venue, e.g. "paper".
+   *
    * @generated from field: string venue = 3;
    */
   venue: string;
 
   /**
+   * Required. The instrument as the gateway names it, e.g. "BTC-USD" or
+   * "AAPL": 1-64 characters of [A-Za-z0-9._:/-], and listed by the venue.
+   *
    * @generated from field: string symbol = 4;
    */
   symbol: string;
 
   /**
+   * Required: SIDE_BUY or SIDE_SELL.
+   *
    * @generated from field: trading.v1.Side side = 5;
    */
   side: Side;
 
   /**
+   * Required. Decides which of price and stop_price must be set.
+   *
    * @generated from field: trading.v1.OrderType type = 6;
    */
   type: OrderType;
 
   /**
+   * Required. The venue must support it for this order type.
+   *
    * @generated from field: trading.v1.TimeInForce time_in_force = 7;
    */
   timeInForce: TimeInForce;
 
   /**
+   * Required. How much to buy or sell, in units of the symbol's base asset
+   * (shares, coins, contracts): a positive decimal string, e.g. "0.5".
+   *
    * @generated from field: string quantity = 8;
    */
   quantity: string;
 
   /**
+   * Limit price in the symbol's quote currency per unit: a positive decimal
+   * string. Required for ORDER_TYPE_LIMIT and ORDER_TYPE_STOP_LIMIT; must be
+   * empty for ORDER_TYPE_MARKET and ORDER_TYPE_STOP.
+   *
    * @generated from field: string price = 9;
    */
   price: string;
 
   /**
+   * Trigger price in the symbol's quote currency per unit: a positive decimal
+   * string. Required for ORDER_TYPE_STOP and ORDER_TYPE_STOP_LIMIT; must be
+   * empty for ORDER_TYPE_MARKET and ORDER_TYPE_LIMIT.
+   *
    * @generated from field: string stop_price = 10;
    */
   stopPrice: string;
 
   /**
+   * Optional. De-duplicates retries (see PlaceOrder): 1-128 characters of
+   * [A-Za-z0-9._:-], scoped to the account. Empty: client_order_id is the key.
+   * Reusing a key with different order fields is ALREADY_EXISTS.
+   *
    * @generated from field: string idempotency_key = 11;
    */
   idempotencyKey: string;
@@ -84,95 +120,137 @@ export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE_
   messageDesc(file_trading_v1_trading_gateway, 0);
 
 /**
+ * An order as the gateway knows it.
+ *
  * @generated from message trading.v1.Order
  */
 export type Order = Message<"trading.v1.Order"> & {
   /**
+   * The gateway's id for the order, unique (a random per-start tag and a
+   * counter): an opaque string of at most 128 characters; do not parse it.
+   *
    * @generated from field: string order_id = 1;
    */
   orderId: string;
 
   /**
+   * The client's id, as sent in PlaceOrderRequest.
+   *
    * @generated from field: string client_order_id = 2;
    */
   clientOrderId: string;
 
   /**
+   * The trading account, as sent.
+   *
    * @generated from field: string account = 3;
    */
   account: string;
 
   /**
+   * The venue the order went to, as sent.
+   *
    * @generated from field: string venue = 4;
    */
   venue: string;
 
   /**
+   * The venue's own id for the order; empty until the venue acknowledged it.
+   *
    * @generated from field: string venue_order_id = 5;
    */
   venueOrderId: string;
 
   /**
+   * The instrument, as sent.
+   *
    * @generated from field: string symbol = 6;
    */
   symbol: string;
 
   /**
+   * As sent.
+   *
    * @generated from field: trading.v1.Side side = 7;
    */
   side: Side;
 
   /**
+   * As sent.
+   *
    * @generated from field: trading.v1.OrderType type = 8;
    */
   type: OrderType;
 
   /**
+   * As sent.
+   *
    * @generated from field: trading.v1.TimeInForce time_in_force = 9;
    */
   timeInForce: TimeInForce;
 
   /**
+   * The ordered quantity, as sent (decimal string, base asset units).
+   *
    * @generated from field: string quantity = 10;
    */
   quantity: string;
 
   /**
+   * The limit price, as sent; empty for MARKET and STOP orders.
+   *
    * @generated from field: string price = 11;
    */
   price: string;
 
   /**
+   * The stop price, as sent; empty for MARKET and LIMIT orders.
+   *
    * @generated from field: string stop_price = 12;
    */
   stopPrice: string;
 
   /**
+   * Where the order is in its life; see OrderStatus.
+   *
    * @generated from field: trading.v1.OrderStatus status = 13;
    */
   status: OrderStatus;
 
   /**
+   * How much has executed so far (decimal string, base asset units; "0" when
+   * nothing has).
+   *
    * @generated from field: string filled_quantity = 14;
    */
   filledQuantity: string;
 
   /**
+   * The volume-weighted average price of what executed (decimal string, quote
+   * currency per unit); empty until something executed.
+   *
    * @generated from field: string average_fill_price = 15;
    */
   averageFillPrice: string;
 
   /**
+   * Why the order was refused (status REJECTED); empty otherwise.
+   * Human-readable, not for parsing.
+   *
    * @generated from field: string reject_reason = 16;
    */
   rejectReason: string;
 
   /**
+   * When the gateway received the order.
+   *
    * @generated from field: google.protobuf.Timestamp created_at = 17;
    */
   createdAt?: Timestamp | undefined;
 
   /**
+   * When the order last changed (status, fills).
+   *
    * @generated from field: google.protobuf.Timestamp updated_at = 18;
    */
   updatedAt?: Timestamp | undefined;
@@ -186,15 +264,23 @@ export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
   messageDesc(file_trading_v1_trading_gateway, 1);
 
 /**
+ * The answer to PlaceOrder.
+ *
  * @generated from message trading.v1.PlaceOrderResponse
  */
 export type PlaceOrderResponse = Message<"trading.v1.PlaceOrderResponse"> & {
   /**
+   * The order in its state after the venue's answer (or, when replayed, its
+   * current state). A venue rejection is an order with status REJECTED.
+   *
    * @generated from field: trading.v1.Order order = 1;
    */
   order?: Order | undefined;
 
   /**
+   * True when this request was a retry of an earlier one with the same key and
+   * fields: nothing was sent to the venue, this is the earlier outcome.
+   *
    * @generated from field: bool replayed = 2;
    */
   replayed: boolean;
@@ -208,20 +294,32 @@ export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PUR
   messageDesc(file_trading_v1_trading_gateway, 2);
 
 /**
+ * Which order to cancel: order_id, or client_order_id + account.
+ *
  * @generated from message trading.v1.CancelOrderRequest
  */
 export type CancelOrderRequest = Message<"trading.v1.CancelOrderRequest"> & {
   /**
+   * The gateway's order id (Order.order_id), at most 128 characters. Required
+   * unless client_order_id and account are given.
+   *
    * @generated from field: string order_id = 1;
    */
   orderId: string;
 
   /**
+   * The client's order id: 1-64 characters of [A-Za-z0-9._:-]. With order_id,
+   * it must match that order (else NOT_FOUND).
+   *
    * @generated from field: string client_order_id = 2;
    */
   clientOrderId: string;
 
   /**
+   * The order's account: 1-64 characters of [A-Za-z0-9._:@-]. Required with
+   * client_order_id alone; with order_id, it must match that order (else
+   * NOT_FOUND).
+   *
    * @generated from field: string account = 3;
    */
   account: string;
@@ -235,10 +333,15 @@ export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PUR
   messageDesc(file_trading_v1_trading_gateway, 3);
 
 /**
+ * The answer to CancelOrder.
+ *
  * @generated from message trading.v1.CancelOrderResponse
  */
 export type CancelOrderResponse = Message<"trading.v1.CancelOrderResponse"> & {
   /**
+   * The order after the venue's reply: CANCELED, FILLED (it executed first) or
+   * PENDING_CANCEL (reply lost; the gateway reconciles).
+   *
    * @generated from field: trading.v1.Order order = 1;
    */
   order?: Order | undefined;
@@ -252,20 +355,32 @@ export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__P
   messageDesc(file_trading_v1_trading_gateway, 4);
 
 /**
+ * Which order to report: order_id, or client_order_id + account.
+ *
  * @generated from message trading.v1.GetOrderStatusRequest
  */
 export type GetOrderStatusRequest = Message<"trading.v1.GetOrderStatusRequest"> & {
   /**
+   * The gateway's order id (Order.order_id), at most 128 characters. Required
+   * unless client_order_id and account are given.
+   *
    * @generated from field: string order_id = 1;
    */
   orderId: string;
 
   /**
+   * The client's order id: 1-64 characters of [A-Za-z0-9._:-]. With order_id,
+   * it must match that order (else NOT_FOUND).
+   *
    * @generated from field: string client_order_id = 2;
    */
   clientOrderId: string;
 
   /**
+   * The order's account: 1-64 characters of [A-Za-z0-9._:@-]. Required with
+   * client_order_id alone; with order_id, it must match that order (else
+   * NOT_FOUND).
+   *
    * @generated from field: string account = 3;
    */
   account: string;
@@ -279,10 +394,14 @@ export const GetOrderStatusRequestSchema: GenMessage<GetOrderStatusRequest> = /*
   messageDesc(file_trading_v1_trading_gateway, 5);
 
 /**
+ * The answer to GetOrderStatus.
+ *
  * @generated from message trading.v1.GetOrderStatusResponse
  */
 export type GetOrderStatusResponse = Message<"trading.v1.GetOrderStatusResponse"> & {
   /**
+   * The order in its current state.
+   *
    * @generated from field: trading.v1.Order order = 1;
    */
   order?: Order | undefined;
@@ -296,25 +415,38 @@ export const GetOrderStatusResponseSchema: GenMessage<GetOrderStatusResponse> = 
   messageDesc(file_trading_v1_trading_gateway, 6);
 
 /**
+ * Which fills to stream. Empty filters match everything the caller may see
+ * (with authentication on: the accounts of its API key).
+ *
  * @generated from message trading.v1.StreamFillsRequest
  */
 export type StreamFillsRequest = Message<"trading.v1.StreamFillsRequest"> & {
   /**
+   * Optional. Only fills of this account (exact match).
+   *
    * @generated from field: string account = 1;
    */
   account: string;
 
   /**
+   * Optional. Only fills on this venue (exact match).
+   *
    * @generated from field: string venue = 2;
    */
   venue: string;
 
   /**
+   * Optional. Only fills of this symbol (exact match).
+   *
    * @generated from field: string symbol = 3;
    */
   symbol: string;
 
   /**
+   * Optional. Resume point: only fills with a greater sequence. 0: every fill
+   * the gateway still has, then live ones. Must not exceed the last sequence
+   * the gateway has issued (FAILED_PRECONDITION AFTER_SEQUENCE_AHEAD).
+   *
    * @generated from field: uint64 after_sequence = 4;
    */
   afterSequence: bigint;
@@ -328,70 +460,104 @@ export const StreamFillsRequestSchema: GenMessage<StreamFillsRequest> = /*@__PUR
   messageDesc(file_trading_v1_trading_gateway, 7);
 
 /**
+ * One execution of an order.
+ *
  * @generated from message trading.v1.Fill
  */
 export type Fill = Message<"trading.v1.Fill"> & {
   /**
+   * Gateway-wide position of this fill: strictly increasing across all
+   * accounts and venues and across restarts, starting at 1. A filtered stream
+   * skips numbers. The resume point for StreamFills.after_sequence.
+   *
    * @generated from field: uint64 sequence = 1;
    */
   sequence: bigint;
 
   /**
+   * The gateway's id for this fill, unique: an opaque string (do not parse it).
+   *
    * @generated from field: string fill_id = 2;
    */
   fillId: string;
 
   /**
+   * The order that executed (Order.order_id).
+   *
    * @generated from field: string order_id = 3;
    */
   orderId: string;
 
   /**
+   * The order's client_order_id.
+   *
    * @generated from field: string client_order_id = 4;
    */
   clientOrderId: string;
 
   /**
+   * The order's account.
+   *
    * @generated from field: string account = 5;
    */
   account: string;
 
   /**
+   * The order's venue.
+   *
    * @generated from field: string venue = 6;
    */
   venue: string;
 
   /**
+   * The order's symbol.
+   *
    * @generated from field: string symbol = 7;
    */
   symbol: string;
 
   /**
+   * The order's side.
+   *
    * @generated from field: trading.v1.Side side = 8;
    */
   side: Side;
 
   /**
+   * How much executed in this fill (positive decimal string, base asset
+   * units). An order's fills add up to its filled_quantity.
+   *
    * @generated from field: string quantity = 9;
    */
   quantity: string;
 
   /**
+   * The execution price (decimal string, quote currency per unit).
+   *
    * @generated from field: string price = 10;
    */
   price: string;
 
   /**
+   * The venue's fee for this fill (decimal string in fee_currency; "0" when
+   * the venue reports none). For venues that report only an order's running
+   * total, the increase since the order's previous fill.
+   *
    * @generated from field: string fee = 11;
    */
   fee: string;
 
   /**
+   * The currency or asset the fee is charged in, e.g. "USD" or "BNB"; empty
+   * when the venue does not say.
+   *
    * @generated from field: string fee_currency = 12;
    */
   feeCurrency: string;
 
   /**
+   * When the execution happened, as the venue reports it.
+   *
    * @generated from field: google.protobuf.Timestamp time = 13;
    */
   time?: Timestamp | undefined;
@@ -405,10 +571,14 @@ export const FillSchema: GenMessage<Fill> = /*@__PURE__*/
   messageDesc(file_trading_v1_trading_gateway, 8);
 
 /**
+ * One message of the StreamFills stream.
+ *
  * @generated from message trading.v1.StreamFillsResponse
  */
 export type StreamFillsResponse = Message<"trading.v1.StreamFillsResponse"> & {
   /**
+   * The next fill matching the request.
+   *
    * @generated from field: trading.v1.Fill fill = 1;
    */
   fill?: Fill | undefined;
@@ -422,20 +592,28 @@ export const StreamFillsResponseSchema: GenMessage<StreamFillsResponse> = /*@__P
   messageDesc(file_trading_v1_trading_gateway, 9);
 
 /**
+ * Buy or sell.
+ *
  * @generated from enum trading.v1.Side
  */
 export enum Side {
   /**
+   * Not set; refused in requests, never sent by the gateway.
+   *
    * @generated from enum value: SIDE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Buy the symbol's base asset (pay the quote asset).
+   *
    * @generated from enum value: SIDE_BUY = 1;
    */
   BUY = 1,
 
   /**
+   * Sell the symbol's base asset (receive the quote asset).
+   *
    * @generated from enum value: SIDE_SELL = 2;
    */
   SELL = 2,
@@ -448,30 +626,46 @@ export const SideSchema: GenEnum<Side> = /*@__PURE__*/
   enumDesc(file_trading_v1_trading_gateway, 0);
 
 /**
+ * How the order's price is set. A venue may not support every type (an
+ * INVALID_ARGUMENT on time_in_force names the venue's rule).
+ *
  * @generated from enum trading.v1.OrderType
  */
 export enum OrderType {
   /**
+   * Not set; refused in requests, never sent by the gateway.
+   *
    * @generated from enum value: ORDER_TYPE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Executes at the best price available now. price and stop_price must be
+   * empty.
+   *
    * @generated from enum value: ORDER_TYPE_MARKET = 1;
    */
   MARKET = 1,
 
   /**
+   * Executes at `price` or better. price required, stop_price empty.
+   *
    * @generated from enum value: ORDER_TYPE_LIMIT = 2;
    */
   LIMIT = 2,
 
   /**
+   * Becomes a market order once the market trades at or through
+   * `stop_price`. stop_price required, price empty.
+   *
    * @generated from enum value: ORDER_TYPE_STOP = 3;
    */
   STOP = 3,
 
   /**
+   * Becomes a limit order at `price` once the market trades at or through
+   * `stop_price`. price and stop_price required.
+   *
    * @generated from enum value: ORDER_TYPE_STOP_LIMIT = 4;
    */
   STOP_LIMIT = 4,
@@ -484,30 +678,45 @@ export const OrderTypeSchema: GenEnum<OrderType> = /*@__PURE__*/
   enumDesc(file_trading_v1_trading_gateway, 1);
 
 /**
+ * How long an order stays working. A venue may not support every time in
+ * force for every type (INVALID_ARGUMENT on time_in_force says so).
+ *
  * @generated from enum trading.v1.TimeInForce
  */
 export enum TimeInForce {
   /**
+   * Not set; refused in requests, never sent by the gateway.
+   *
    * @generated from enum value: TIME_IN_FORCE_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Good till canceled: works until filled or canceled.
+   *
    * @generated from enum value: TIME_IN_FORCE_GTC = 1;
    */
   GTC = 1,
 
   /**
+   * Immediate or cancel: executes what it can at once; the rest is canceled
+   * (status CANCELED, filled_quantity shows what executed).
+   *
    * @generated from enum value: TIME_IN_FORCE_IOC = 2;
    */
   IOC = 2,
 
   /**
+   * Fill or kill: executes the whole quantity at once, or nothing (status
+   * EXPIRED).
+   *
    * @generated from enum value: TIME_IN_FORCE_FOK = 3;
    */
   FOK = 3,
 
   /**
+   * Works until the end of the venue's trading day, then EXPIRED.
+   *
    * @generated from enum value: TIME_IN_FORCE_DAY = 4;
    */
   DAY = 4,
@@ -520,50 +729,77 @@ export const TimeInForceSchema: GenEnum<TimeInForce> = /*@__PURE__*/
   enumDesc(file_trading_v1_trading_gateway, 2);
 
 /**
+ * Where an order is in its life. FILLED, CANCELED, REJECTED and EXPIRED are
+ * final: such an order never changes again. The others may still change;
+ * follow them with GetOrderStatus or StreamFills.
+ *
  * @generated from enum trading.v1.OrderStatus
  */
 export enum OrderStatus {
   /**
+   * Not set; never sent by the gateway.
+   *
    * @generated from enum value: ORDER_STATUS_UNSPECIFIED = 0;
    */
   UNSPECIFIED = 0,
 
   /**
+   * Accepted by the gateway and sent (or being sent) to the venue, not yet
+   * acknowledged. Also the state of an order whose venue answer was lost: the
+   * gateway asks the venue until it knows. Cannot be canceled yet.
+   *
    * @generated from enum value: ORDER_STATUS_PENDING_NEW = 1;
    */
   PENDING_NEW = 1,
 
   /**
+   * Acknowledged by the venue and working; nothing executed yet.
+   *
    * @generated from enum value: ORDER_STATUS_NEW = 2;
    */
   NEW = 2,
 
   /**
+   * Part of the quantity executed (filled_quantity); the rest is working.
+   *
    * @generated from enum value: ORDER_STATUS_PARTIALLY_FILLED = 3;
    */
   PARTIALLY_FILLED = 3,
 
   /**
+   * Final: the whole quantity executed.
+   *
    * @generated from enum value: ORDER_STATUS_FILLED = 4;
    */
   FILLED = 4,
 
   /**
+   * A cancel was sent and is not confirmed yet. The order may still execute
+   * (then FILLED), or go back to working if the venue refuses the cancel.
+   *
    * @generated from enum value: ORDER_STATUS_PENDING_CANCEL = 5;
    */
   PENDING_CANCEL = 5,
 
   /**
+   * Final: canceled, on request or by the venue (e.g. an IOC remainder). Part
+   * of the quantity may have executed before (filled_quantity).
+   *
    * @generated from enum value: ORDER_STATUS_CANCELED = 6;
    */
   CANCELED = 6,
 
   /**
+   * Final: refused by the venue; reject_reason says why. Nothing executed.
+   *
    * @generated from enum value: ORDER_STATUS_REJECTED = 7;
    */
   REJECTED = 7,
 
   /**
+   * Final: ended by its time in force (FOK not fillable at once, DAY at the
+   * close) or by the venue's own expiry. Part may have executed.
+   *
    * @generated from enum value: ORDER_STATUS_EXPIRED = 8;
    */
   EXPIRED = 8,
@@ -576,10 +812,82 @@ export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
   enumDesc(file_trading_v1_trading_gateway, 3);
 
 /**
+ * An order gateway: places, cancels and reports orders on the configured
+ * venues, and streams their fills. Served over gRPC, gRPC-Web and Connect on
+ * one port.
+ *
+ * Conventions for every message below:
+ * - Quantities, prices and fees are decimal strings, never floating point:
+ *   digits with an optional fraction, e.g. "1", "0.5", "64250.25". In requests
+ *   they must be plain positive decimals: no sign, exponent, spaces or leading
+ *   zeros ("0.5", not ".5" or "00.5"), at most 32 characters and at most 18
+ *   fraction digits. Empty ("") means "not set".
+ * - Identifiers (account, client_order_id, symbol, idempotency_key) are
+ *   case-sensitive ASCII strings; the allowed characters are given per field.
+ * - Timestamps are UTC with millisecond precision (RFC 3339 in Connect JSON).
+ * - In proto3 every field has a value; "required" below means the empty
+ *   string or the zero enum value is refused with INVALID_ARGUMENT.
+ *
+ * Errors: every error is a gRPC status code with a message written for the
+ * caller, and where useful a google.rpc detail: BadRequest (which fields are
+ * invalid, all of them at once), ErrorInfo (domain "trading-gateway" and a
+ * machine-readable reason), RetryInfo (when to retry). Any RPC may also fail
+ * with:
+ * - UNAUTHENTICATED: authentication is on and the `authorization: Bearer <key>`
+ *   header is missing or the key is unknown;
+ * - PERMISSION_DENIED: the API key may not use the account named;
+ * - RESOURCE_EXHAUSTED: the caller's rate limit (with RetryInfo), or a message
+ *   larger than the server accepts;
+ * - UNAVAILABLE: the server is shedding load (with RetryInfo) or shutting
+ *   down; retry, possibly on another gateway;
+ * - INVALID_ARGUMENT: a deadline longer than the server allows;
+ * - DEADLINE_EXCEEDED: the call's deadline passed;
+ * - INTERNAL: a bug in the gateway (generic message; details only in its log).
+ *
  * @generated from service trading.v1.TradingGateway
  */
 export const TradingGateway: GenService<{
   /**
+   * Places one order on a venue: validate -> de-duplicate -> pre-trade risk ->
+   * route -> send to the venue -> record in the audit log -> answer.
+   *
+   * Idempotent by key: the key is (account, idempotency_key), or
+   * (account, client_order_id) when idempotency_key is empty. A request with a
+   * key already seen and the same order fields is not executed again: it is
+   * answered with the first request's outcome and `replayed = true` (the same
+   * order, in its current state, or the same error), also after a gateway
+   * restart, for as long as the key is kept (IDEMPOTENCY_TTL_MS, 24 h by
+   * default). A duplicate arriving while the first is still in flight waits
+   * for the first one's answer. So after a timeout or a lost connection, retry
+   * with the same fields and key: the venue never gets the order twice.
+   *
+   * A venue that refuses the order is not an error: the answer is the order
+   * with status ORDER_STATUS_REJECTED and a reject_reason. If the venue's
+   * answer is lost (timeout, reset connection, 5xx), the order is answered
+   * in ORDER_STATUS_PENDING_NEW and the gateway reconciles with the venue; its
+   * outcome then shows in GetOrderStatus and StreamFills.
+   *
+   * Errors:
+   * - INVALID_ARGUMENT + BadRequest: a malformed request (every invalid field
+   *   is listed), an unknown venue, a symbol the venue does not list, a type
+   *   and time in force the venue does not support;
+   * - ALREADY_EXISTS + ErrorInfo: IDEMPOTENCY_KEY_REUSED (the key was used for
+   *   an order with other fields; metadata "fields" names them), or
+   *   DUPLICATE_CLIENT_ORDER_ID (the account's client_order_id belongs to
+   *   another order, placed under another idempotency_key);
+   * - FAILED_PRECONDITION + ErrorInfo: a pre-trade risk limit refused the order
+   *   (SYMBOL_NOT_ALLOWED, MAX_QUANTITY_EXCEEDED, MAX_NOTIONAL_EXCEEDED,
+   *   NOTIONAL_UNKNOWN); a retry with the same key gets the same answer;
+   * - RESOURCE_EXHAUSTED (+ RetryInfo when the venue says when): the venue's
+   *   rate limit; the order was not sent, and a retry with the same key
+   *   places it;
+   * - UNAVAILABLE: the venue is down or refused the gateway's credentials (the
+   *   order was not sent; retry with the same key), or the audit log cannot be
+   *   written (the gateway takes no orders until restarted; if the message
+   *   names an order, its outcome was not recorded: query it with
+   *   GetOrderStatus, a retry with the same key is answered from the stored
+   *   outcome and never sends a second order).
+   *
    * @generated from rpc trading.v1.TradingGateway.PlaceOrder
    */
   placeOrder: {
@@ -588,6 +896,32 @@ export const TradingGateway: GenService<{
     output: typeof PlaceOrderResponseSchema;
   },
   /**
+   * Cancels a working order (NEW or PARTIALLY_FILLED), named by order_id or by
+   * client_order_id + account. The cancel is recorded before it is sent.
+   *
+   * The answer is the order after the venue's reply: ORDER_STATUS_CANCELED;
+   * ORDER_STATUS_FILLED if it executed before the cancel arrived; or
+   * ORDER_STATUS_PENDING_CANCEL if the venue's reply was lost (the gateway
+   * reconciles; watch GetOrderStatus). Not idempotent in its answer: a second
+   * cancel of a canceled order is FAILED_PRECONDITION (ORDER_TERMINAL), which
+   * a client retrying after a lost answer can take as done.
+   *
+   * Errors:
+   * - INVALID_ARGUMENT + BadRequest: neither order_id nor client_order_id, or
+   *   client_order_id without account, or a malformed field;
+   * - NOT_FOUND: no such order (or not one the caller may see, or no longer
+   *   kept in memory; see GetOrderStatus);
+   * - FAILED_PRECONDITION + ErrorInfo: ORDER_TERMINAL (already FILLED,
+   *   CANCELED, REJECTED or EXPIRED; the message names the status),
+   *   ORDER_NOT_CANCELABLE (PENDING_NEW: not acknowledged yet, retry shortly;
+   *   PENDING_CANCEL: a cancel is already in progress), CANCEL_REJECTED (the
+   *   venue refused the cancel; the order is working again);
+   * - RESOURCE_EXHAUSTED (+ RetryInfo when the venue says when): the venue's
+   *   rate limit; the order is working again, retry;
+   * - UNAVAILABLE: the venue is down or not configured, or the audit log
+   *   cannot be written (cancels are refused until restart; if the message
+   *   names the order, query it before acting on it).
+   *
    * @generated from rpc trading.v1.TradingGateway.CancelOrder
    */
   cancelOrder: {
@@ -596,6 +930,16 @@ export const TradingGateway: GenService<{
     output: typeof CancelOrderResponseSchema;
   },
   /**
+   * The current state of one order, named by order_id or by client_order_id +
+   * account. Reads memory only, no venue call: open orders are always there;
+   * finished ones for ORDER_RETENTION_MS (24 h by default, at most the latest
+   * 100,000). Every order stays in the audit log.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (neither order_id nor
+   * client_order_id, client_order_id without account, a malformed field);
+   * NOT_FOUND (no such order, an order of an account the caller may not see,
+   * or one no longer kept).
+   *
    * @generated from rpc trading.v1.TradingGateway.GetOrderStatus
    */
   getOrderStatus: {
@@ -604,6 +948,23 @@ export const TradingGateway: GenService<{
     output: typeof GetOrderStatusResponseSchema;
   },
   /**
+   * Streams fills (executions) as they are recorded, optionally filtered, in
+   * increasing `sequence` order. To resume after a disconnect, pass the last
+   * sequence received as after_sequence: you get every later fill the gateway
+   * still has (in memory, or read back from the audit log), then live fills,
+   * with no gap and no duplicate.
+   *
+   * The stream runs until the client cancels it. It ends with OK when the
+   * gateway shuts down (reconnect and resume), and with RESOURCE_EXHAUSTED
+   * when the client reads too slowly (FILL_SUBSCRIBER_BUFFER fills behind):
+   * resume from the last sequence received.
+   *
+   * Errors: INVALID_ARGUMENT (a filter longer than 128 characters);
+   * PERMISSION_DENIED (an account the API key may not see);
+   * FAILED_PRECONDITION + ErrorInfo AFTER_SEQUENCE_AHEAD (after_sequence is
+   * beyond the last fill: it would skip fills); UNAVAILABLE + RetryInfo (fill
+   * history could not be read, or shutting down; retry).
+   *
    * @generated from rpc trading.v1.TradingGateway.StreamFills
    */
   streamFills: {
