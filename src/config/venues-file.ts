@@ -3,6 +3,8 @@ import * as v from "valibot";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
 import type { RestJsonAuth } from "../venues/rest-json/describe.js";
+import { HMAC_ALGORITHMS, HMAC_DIGEST_ENCODINGS, HMAC_SECRET_ENCODINGS, HMAC_TIMESTAMP_UNITS } from "../venues/rest-json/describe.js";
+import { checkHmacAuth } from "../venues/rest-json/sign.js";
 import type { TranslatorRules } from "../venues/translator.js";
 import { ORDER_FIELDS, STATUS_NAMES } from "../venues/translator.js";
 import { alpacaRules } from "../venues/alpaca/describe.js";
@@ -179,12 +181,24 @@ const credentialSource = v.pipe(
 /** HTTP header names (RFC 9110 token). */
 const headerName = v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"));
 
-const AUTH_TYPES = ["none", "header"] as const;
+const AUTH_TYPES = ["none", "header", "hmac"] as const;
 const authSchema = v.variant(
   "type",
   [
     strictFields({ type: v.literal("none") }),
     strictFields({ type: v.literal("header"), header: headerName, credential: nonEmpty, prefix: v.optional(v.string()) }),
+    strictFields({
+      type: v.literal("hmac"),
+      secret: nonEmpty,
+      secretEncoding: v.optional(oneOf(HMAC_SECRET_ENCODINGS)),
+      algorithm: oneOf(HMAC_ALGORITHMS),
+      encoding: oneOf(HMAC_DIGEST_ENCODINGS),
+      payload: nonEmpty,
+      timestampUnit: v.optional(oneOf(HMAC_TIMESTAMP_UNITS)),
+      query: v.optional(v.record(nonEmpty, v.string())),
+      headers: v.optional(v.record(headerName, v.string())),
+      signatureParam: v.optional(nonEmpty),
+    }),
   ],
   (issue) =>
     issue.expected === "Object"
@@ -342,6 +356,10 @@ export function parseVenuesFile(content: unknown, filePath: string): Result<Venu
       if (auth.type === "header" && venue.credentials[auth.credential] === undefined) {
         return err(`${at}.auth.credential: no credential named "${auth.credential}" in credentials`);
       }
+      if (auth.type === "hmac") {
+        const problem = checkHmacAuth(auth, Object.keys(venue.credentials));
+        if (problem !== undefined) return err(`${at}.auth.${problem.field}: ${problem.message}`);
+      }
     } else if (venue.rules !== undefined) {
       return err(`${at}.rules: only kind rest-json takes translator rules (built-in kinds take overrides)`);
     } else if (venue.auth !== undefined) {
@@ -408,7 +426,8 @@ export function resolveCredentials(
 
 /** A non-secret identity of a venue's main credential, used to share outbound limits and nonces. */
 export function credentialIdentity(venue: VenueFileEntry): string {
-  const main = REQUIRED_CREDENTIALS[venue.kind][0] ?? (venue.auth?.type === "header" ? venue.auth.credential : undefined);
+  const auth = venue.auth;
+  const main = REQUIRED_CREDENTIALS[venue.kind][0] ?? (auth?.type === "header" ? auth.credential : auth?.type === "hmac" ? auth.secret : undefined);
   const src = main === undefined ? undefined : venue.credentials[main];
   if (src === undefined) return `venue:${venue.name}`;
   return `${venue.kind}:${"env" in src ? `env:${src.env}` : `file:${src.file}`}`;

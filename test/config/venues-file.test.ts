@@ -14,7 +14,7 @@ test("the contract fixture and a minimal file validate, with defaults", () => {
   const fixture = new URL("../fixtures/venues/contract-venues.yaml", import.meta.url).pathname;
   const f = loadVenuesFile(fixture, (p) => readText(p).replace(/\$\{\w+\}/g, "http://127.0.0.1:1"));
   assert.ok(f.ok, f.ok ? "" : f.error);
-  assert.deepEqual(f.value.venues.map((v) => v.kind), ["binance", "kraken", "alpaca", "coinbase", "rest-json"]);
+  assert.deepEqual(f.value.venues.map((v) => v.kind), ["binance", "kraken", "alpaca", "coinbase", "rest-json", "rest-json"]);
 });
 
 test("YAML and JSON both load; syntax errors name the file", () => {
@@ -161,7 +161,7 @@ test("an unknown field names the file, the venue, the field and the nearest vali
   assert.equal(errorOf(fixture.replace("method: POST", "methd: POST")), "/etc/gw/venues.yaml: venues.acme.rules.place.methd: unknown field; did you mean method?");
   assert.equal(
     errorOf(fixture.replace("auth: { type: header,", "auth: { type: Header,")),
-    "/etc/gw/venues.yaml: venues.acme.auth.type: must be one of none, header; did you mean header?",
+    "/etc/gw/venues.yaml: venues.acme.auth.type: must be one of none, header, hmac; did you mean header?",
   );
   // Two venues with one name: positions, since the name does not say which.
   assert.match(errorOf("venues: [{ name: p, kind: paper }, { name: p, kind: paper, colour: red }]"), /^\/etc\/gw\/venues\.yaml: venues\[1\]\.colour: unknown field/);
