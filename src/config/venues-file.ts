@@ -1,15 +1,19 @@
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { parse as parseYaml } from "yaml";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
 import type { RestJsonAuth } from "../venues/rest-json/describe.js";
+import { HMAC_ALGORITHMS, HMAC_DIGEST_ENCODINGS, HMAC_SECRET_ENCODINGS, HMAC_TIMESTAMP_UNITS } from "../venues/rest-json/describe.js";
+import { checkHmacAuth } from "../venues/rest-json/sign.js";
 import type { TranslatorRules } from "../venues/translator.js";
 import { ORDER_FIELDS, STATUS_NAMES } from "../venues/translator.js";
 import { alpacaRules } from "../venues/alpaca/describe.js";
 import { binanceRules } from "../venues/binance/describe.js";
 import { coinbaseRules } from "../venues/coinbase/describe.js";
 import { krakenRules } from "../venues/kraken/describe.js";
+import { decimalField } from "./decimal-field.js";
+import { parseYamlExact } from "./parse-yaml-exact.js";
+import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from "./strict-fields.js";
 
 /**
  * The venue file (JSON or YAML; path from env VENUES_FILE): which venues are
@@ -67,8 +71,14 @@ export interface VenueFileEntry {
   readonly auth?: RestJsonAuth;
   readonly errors?: { readonly messagePath?: string; readonly codePath?: string };
   readonly weights?: { readonly place: number; readonly cancel: number; readonly query: number };
-  /** Paper venue options, passed through to the paper venue factory. */
-  readonly paper?: Readonly<Record<string, unknown>>;
+  /** Paper venue options (reference prices, liquidity, fee rate, bounds), passed to the paper venue factory. */
+  readonly paper?: {
+    readonly referencePrices?: Readonly<Record<string, string>>;
+    readonly liquidity?: Readonly<Record<string, string>>;
+    readonly feeRate?: string;
+    readonly maxWorkingOrders?: number;
+    readonly maxFinishedOrders?: number;
+  };
 }
 
 export interface VenuesFile {
@@ -92,19 +102,19 @@ export const REQUIRED_CREDENTIALS: Readonly<Record<VenueKind, readonly string[]>
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const positive = v.pipe(v.number(), v.minValue(0.000001));
 const nonEmpty = v.pipe(v.string(), v.minLength(1));
-const typeName = v.picklist(["MARKET", "LIMIT", "STOP", "STOP_LIMIT"]);
-const tifName = v.picklist(["GTC", "IOC", "FOK", "DAY"]);
-const sideName = v.picklist(["BUY", "SELL"]);
+const typeName = oneOf(["MARKET", "LIMIT", "STOP", "STOP_LIMIT"]);
+const tifName = oneOf(["GTC", "IOC", "FOK", "DAY"]);
+const sideName = oneOf(["BUY", "SELL"]);
 const path = v.pipe(v.string(), v.startsWith("/", "must start with /"));
 
 const fieldRule = v.union(
   [
-    v.picklist(ORDER_FIELDS),
-    v.strictObject({
-      from: v.optional(v.picklist(ORDER_FIELDS)),
+    oneOf(ORDER_FIELDS),
+    strictFields({
+      from: v.optional(oneOf(ORDER_FIELDS)),
       value: v.optional(v.union([v.string(), v.number(), v.boolean()])),
       when: v.optional(
-        v.strictObject({
+        strictFields({
           type: v.optional(v.array(typeName)),
           timeInForce: v.optional(v.array(tifName)),
           side: v.optional(v.array(sideName)),
@@ -113,17 +123,17 @@ const fieldRule = v.union(
       decimals: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(18))),
     }),
   ],
-  `must be one of ${ORDER_FIELDS.join(", ")} or an object {from|value, when, decimals}`,
+  (issue) => `must be one of ${ORDER_FIELDS.join(", ")} or a mapping {from|value, when, decimals}${didYouMean(issue.input, ORDER_FIELDS)}`,
 );
 
-const requestRule = v.strictObject({
-  method: v.picklist(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+const requestRule = strictFields({
+  method: oneOf(["GET", "POST", "PUT", "PATCH", "DELETE"]),
   path,
-  encoding: v.picklist(["json", "form", "query"]),
+  encoding: oneOf(["json", "form", "query"]),
   fields: v.record(nonEmpty, fieldRule),
 });
 
-const answerRule = v.strictObject({
+const answerRule = strictFields({
   root: v.optional(v.string()),
   venueOrderId: nonEmpty,
   status: nonEmpty,
@@ -132,7 +142,7 @@ const answerRule = v.strictObject({
   cumulativeQuote: v.optional(nonEmpty),
   rejectReason: v.optional(nonEmpty),
   fills: v.optional(
-    v.strictObject({
+    strictFields({
       path: nonEmpty,
       tradeId: nonEmpty,
       price: nonEmpty,
@@ -144,50 +154,91 @@ const answerRule = v.strictObject({
   ),
 });
 
-const rulesSchema = v.strictObject({
+const rulesSchema = strictFields({
   place: requestRule,
   cancel: requestRule,
   query: requestRule,
-  enums: v.strictObject({
-    side: v.strictObject({ BUY: nonEmpty, SELL: nonEmpty }),
-    type: v.strictObject({ MARKET: v.optional(nonEmpty), LIMIT: v.optional(nonEmpty), STOP: v.optional(nonEmpty), STOP_LIMIT: v.optional(nonEmpty) }),
-    timeInForce: v.strictObject({ GTC: v.optional(nonEmpty), IOC: v.optional(nonEmpty), FOK: v.optional(nonEmpty), DAY: v.optional(nonEmpty) }),
-    status: v.pipe(v.record(nonEmpty, v.picklist(STATUS_NAMES)), v.check((r) => Object.keys(r).length > 0, "must map at least one venue status")),
+  enums: strictFields({
+    side: strictFields({ BUY: nonEmpty, SELL: nonEmpty }),
+    type: strictFields({ MARKET: v.optional(nonEmpty), LIMIT: v.optional(nonEmpty), STOP: v.optional(nonEmpty), STOP_LIMIT: v.optional(nonEmpty) }),
+    timeInForce: strictFields({ GTC: v.optional(nonEmpty), IOC: v.optional(nonEmpty), FOK: v.optional(nonEmpty), DAY: v.optional(nonEmpty) }),
+    status: v.pipe(v.record(nonEmpty, oneOf(STATUS_NAMES)), v.check((r) => Object.keys(r).length > 0, "must map at least one venue status")),
   }),
   answer: answerRule,
   cancelAnswer: v.optional(answerRule),
   partialWhenFilled: v.optional(v.boolean()),
 });
 
-const credentialSource = v.union(
-  [v.strictObject({ env: v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")) }), v.strictObject({ file: nonEmpty })],
-  "must be {env: NAME} or {file: PATH}",
+// One mapping with either key (not a union of two): a typo such as `enV` then gets "did you mean env?".
+const credentialSource = v.pipe(
+  strictFields({
+    env: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"))),
+    file: v.optional(nonEmpty),
+  }),
+  v.check((s) => (s.env === undefined) !== (s.file === undefined), "must be {env: NAME} or {file: PATH}"),
 );
 
-const venueSchema = v.strictObject({
+/** HTTP header names (RFC 9110 token). */
+const headerName = v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"));
+
+const AUTH_TYPES = ["none", "header", "hmac"] as const;
+const authSchema = v.variant(
+  "type",
+  [
+    strictFields({ type: v.literal("none") }),
+    strictFields({ type: v.literal("header"), header: headerName, credential: nonEmpty, prefix: v.optional(v.string()) }),
+    strictFields({
+      type: v.literal("hmac"),
+      secret: nonEmpty,
+      secretEncoding: v.optional(oneOf(HMAC_SECRET_ENCODINGS)),
+      algorithm: oneOf(HMAC_ALGORITHMS),
+      encoding: oneOf(HMAC_DIGEST_ENCODINGS),
+      payload: nonEmpty,
+      timestampUnit: v.optional(oneOf(HMAC_TIMESTAMP_UNITS)),
+      query: v.optional(v.record(nonEmpty, v.string())),
+      headers: v.optional(v.record(headerName, v.string())),
+      signatureParam: v.optional(nonEmpty),
+    }),
+  ],
+  (issue) =>
+    issue.expected === "Object"
+      ? `must be a mapping with a type (${AUTH_TYPES.join(", ")})`
+      : issue.received === "undefined"
+        ? `is required (one of ${AUTH_TYPES.join(", ")})`
+        : `must be one of ${AUTH_TYPES.join(", ")}${didYouMean(issue.input, AUTH_TYPES)}`,
+);
+
+/** Options of the paper venue (src/venues/paper/paper-venue.ts); decimals may be written as numbers. */
+const paperSchema = strictFields({
+  referencePrices: v.optional(v.record(nonEmpty, decimalField({ positive: true }))),
+  liquidity: v.optional(v.record(nonEmpty, decimalField())),
+  feeRate: v.optional(decimalField()),
+  maxWorkingOrders: v.optional(positiveInt),
+  maxFinishedOrders: v.optional(positiveInt),
+});
+
+const venueSchema = strictFields({
   name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-'")),
-  kind: v.picklist(VENUE_KINDS, `must be one of ${VENUE_KINDS.join(", ")}`),
+  kind: oneOf(VENUE_KINDS),
   baseUrl: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^https?:\/\//, "must be http(s)"))),
   credentials: v.optional(v.record(nonEmpty, credentialSource), {}),
   symbols: v.optional(v.record(nonEmpty, nonEmpty), {}),
   timeoutMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000)), 2_000),
   connections: v.optional(v.pipe(positiveInt, v.maxValue(256))),
-  rateLimit: v.optional(v.strictObject({ capacity: positive, refillPerSecond: positive })),
+  rateLimit: v.optional(strictFields({ capacity: positive, refillPerSecond: positive })),
   recvWindowMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000))),
   rules: v.optional(rulesSchema),
-  auth: v.optional(
-    v.variant("type", [
-      v.strictObject({ type: v.literal("none") }),
-      v.strictObject({ type: v.literal("header"), header: nonEmpty, credential: nonEmpty, prefix: v.optional(v.string()) }),
-    ]),
-  ),
-  errors: v.optional(v.strictObject({ messagePath: v.optional(nonEmpty), codePath: v.optional(nonEmpty) })),
-  weights: v.optional(v.strictObject({ place: positive, cancel: positive, query: positive })),
-  paper: v.optional(v.record(v.string(), v.unknown())),
+  auth: v.optional(authSchema),
+  errors: v.optional(strictFields({ messagePath: v.optional(nonEmpty), codePath: v.optional(nonEmpty) })),
+  weights: v.optional(strictFields({ place: positive, cancel: positive, query: positive })),
+  paper: v.optional(paperSchema),
   overrides: v.optional(v.record(v.string(), v.unknown())),
 });
 
-const fileSchema = v.strictObject({
+/** The smallest useful file, shown when `venues` is missing. */
+const VENUES_EXAMPLE = "venues: [{ name: paper, kind: paper }]";
+
+const fileSchema = strictFields({
   pollIntervalMs: v.optional(v.pipe(positiveInt, v.minValue(50), v.maxValue(600_000)), 1_000),
   venues: v.pipe(v.array(venueSchema), v.minLength(1, "must list at least one venue")),
 });
@@ -213,35 +264,85 @@ export function mergeRules(base: unknown, override: unknown): unknown {
   return out;
 }
 
-/** Turns valibot's path (venues, 2, credentials) into venues[2].credentials. */
-function fieldPath(issue: v.BaseIssue<unknown>): string {
+/**
+ * How a message names venue `i`: by its name when it has a valid one that no
+ * other entry shares (`venues.binance-main`), else by position (`venues[2]`).
+ */
+function venueLabel(content: unknown, i: number): string {
+  const list = typeof content === "object" && content !== null ? (content as { venues?: unknown }).venues : undefined;
+  if (!Array.isArray(list)) return `venues[${i}]`;
+  const name = (list[i] as { name?: unknown } | undefined)?.name;
+  const valid = typeof name === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
+  const unique = valid && list.filter((e) => (e as { name?: unknown } | undefined)?.name === name).length === 1;
+  return unique ? `venues.${name}` : `venues[${i}]`;
+}
+
+/** Turns valibot's path (venues, 2, credentials) into venues.<name of venue 2>.credentials. */
+function fieldPath(issue: v.BaseIssue<unknown>, content?: unknown): string {
   const parts = issue.path ?? [];
   let out = "";
-  for (const p of parts) {
+  for (const [n, p] of parts.entries()) {
     const key = p.key;
-    if (typeof key === "number") out += `[${key}]`;
+    if (n === 1 && typeof key === "number" && parts[0]?.key === "venues") out = venueLabel(content, key);
+    else if (typeof key === "number") out += `[${key}]`;
     else out += out === "" ? String(key) : `.${String(key)}`;
   }
   return out === "" ? "(root)" : out;
 }
 
+/** `path: message` for the first issue, descending into unions to the field that failed. */
+function describeIssue(issues: readonly v.BaseIssue<unknown>[], content?: unknown): string {
+  const issue = mostSpecificIssue(preferTypo(issues));
+  const where = fieldPath(issue, content);
+  const example = where === "venues" && issue.received === "undefined" ? `: the file lists the venues to enable, e.g. ${VENUES_EXAMPLE}` : "";
+  return `${where}: ${issue.message}${example}`;
+}
+
+/**
+ * valibot reports a missing required field before an unknown one; when the
+ * unknown one is a misspelling of the missing one (`nmae` for `name`), the
+ * misspelling is the mistake to report.
+ */
+function preferTypo(issues: readonly v.BaseIssue<unknown>[]): v.BaseIssue<unknown> {
+  const first = issues[0]!;
+  if (first.type !== "strict_object" || first.received !== "undefined" || first.path === undefined) return first;
+  const missing = String(first.path.at(-1)!.key);
+  const parent = first.path.slice(0, -1).map((p) => p.key);
+  const typo = issues.find(
+    (i) =>
+      i.type === "strict_object" &&
+      i.expected === "never" &&
+      i.path !== undefined &&
+      i.path.length === first.path!.length &&
+      i.path.slice(0, -1).every((p, n) => p.key === parent[n]) &&
+      typeof i.input === "string" &&
+      closestName(i.input, [missing]) !== undefined,
+  );
+  return typo ?? first;
+}
+
 /**
  * Validates already-parsed file content. Pure. The error message names the
- * file and the first offending field, e.g.
- * `venues.yaml: venues[1].kind: must be one of paper, binance, ...`.
+ * file and the first offending field, by venue name where there is one, e.g.
+ * `venues.yaml: venues.binance-main.baseURL: unknown field; did you mean baseUrl?`.
  */
 export function parseVenuesFile(content: unknown, filePath: string): Result<VenuesFile, string> {
-  const parsed = v.safeParse(fileSchema, content);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    return err(`${filePath}: ${fieldPath(issue)}: ${issue.message}`);
+  // An empty file (or only comments) parses to null: say what is missing, not "expected Object".
+  if (content === null || content === undefined) {
+    return err(`${filePath}: venues: is required (the file is empty): the file lists the venues to enable, e.g. ${VENUES_EXAMPLE}`);
   }
+  if (typeof content !== "object" || Array.isArray(content)) {
+    return err(`${filePath}: (root): must be a mapping with a venues list, e.g. ${VENUES_EXAMPLE}`);
+  }
+  const parsed = v.safeParse(fileSchema, content);
+  if (!parsed.success) return err(`${filePath}: ${describeIssue(parsed.issues, content)}`);
   const venues = parsed.output.venues as unknown as VenueFileEntry[];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const [i, venue] of venues.entries()) {
-    const at = `${filePath}: venues[${i}]`;
-    if (seen.has(venue.name)) return err(`${at}.name: duplicate venue name "${venue.name}"`);
-    seen.add(venue.name);
+    const first = seen.get(venue.name);
+    if (first !== undefined) return err(`${filePath}: venues[${i}].name: duplicate venue name "${venue.name}" (also venues[${first}])`);
+    seen.set(venue.name, i);
+    const at = `${filePath}: ${venueLabel(content, i)}`;
     if (venue.kind !== "paper" && venue.baseUrl === undefined) return err(`${at}.baseUrl: required for kind ${venue.kind}`);
     for (const cred of REQUIRED_CREDENTIALS[venue.kind]) {
       if (venue.credentials[cred] === undefined) return err(`${at}.credentials.${cred}: required for kind ${venue.kind}`);
@@ -255,19 +356,23 @@ export function parseVenuesFile(content: unknown, filePath: string): Result<Venu
       if (auth.type === "header" && venue.credentials[auth.credential] === undefined) {
         return err(`${at}.auth.credential: no credential named "${auth.credential}" in credentials`);
       }
-    } else if (venue.rules !== undefined || venue.auth !== undefined) {
+      if (auth.type === "hmac") {
+        const problem = checkHmacAuth(auth, Object.keys(venue.credentials));
+        if (problem !== undefined) return err(`${at}.auth.${problem.field}: ${problem.message}`);
+      }
+    } else if (venue.rules !== undefined) {
       return err(`${at}.rules: only kind rest-json takes translator rules (built-in kinds take overrides)`);
+    } else if (venue.auth !== undefined) {
+      return err(`${at}.auth: only kind rest-json takes auth rules (built-in kinds sign as their venue documents)`);
     } else if (venue.overrides !== undefined) {
       const base = BUILTIN_RULES[venue.kind];
       if (base === undefined) return err(`${at}.overrides: kind ${venue.kind} has no translator rules`);
       const merged = v.safeParse(rulesSchema, mergeRules(base, venue.overrides));
-      if (!merged.success) {
-        const issue = merged.issues[0];
-        return err(`${at}.overrides: ${fieldPath(issue)}: ${issue.message}`);
-      }
+      if (!merged.success) return err(`${at}.overrides: ${describeIssue(merged.issues)}`);
       venues[i] = { ...venue, rules: merged.output as unknown as TranslatorRules };
     }
     if (venue.recvWindowMs !== undefined && venue.kind !== "binance") return err(`${at}.recvWindowMs: only kind binance takes recvWindowMs`);
+    if (venue.paper !== undefined && venue.kind !== "paper") return err(`${at}.paper: only kind paper takes paper options`);
   }
   return ok({ path: filePath, pollIntervalMs: parsed.output.pollIntervalMs, venues });
 }
@@ -282,7 +387,7 @@ export function loadVenuesFile(filePath: string, readFile: (p: string) => string
   }
   let content: unknown;
   try {
-    content = parseYaml(text);
+    content = parseYamlExact(text);
   } catch (e: unknown) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : "syntax error";
     return err(`${filePath}: not valid YAML/JSON: ${msg}`);
@@ -321,7 +426,8 @@ export function resolveCredentials(
 
 /** A non-secret identity of a venue's main credential, used to share outbound limits and nonces. */
 export function credentialIdentity(venue: VenueFileEntry): string {
-  const main = REQUIRED_CREDENTIALS[venue.kind][0] ?? (venue.auth?.type === "header" ? venue.auth.credential : undefined);
+  const auth = venue.auth;
+  const main = REQUIRED_CREDENTIALS[venue.kind][0] ?? (auth?.type === "header" ? auth.credential : auth?.type === "hmac" ? auth.secret : undefined);
   const src = main === undefined ? undefined : venue.credentials[main];
   if (src === undefined) return `venue:${venue.name}`;
   return `${venue.kind}:${"env" in src ? `env:${src.env}` : `file:${src.file}`}`;

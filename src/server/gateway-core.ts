@@ -3,13 +3,15 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import * as v from "valibot";
-import { parse as parseYaml } from "yaml";
 import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { AuditLogCorruptError } from "../audit/audit-reader.js";
 import { createAuditSink } from "../audit/create-audit-sink.js";
 import type { AuditLog } from "../audit/create-audit-sink.js";
 import type { AuditFileIo } from "../audit/jsonl-sink.js";
+import { decimalField } from "../config/decimal-field.js";
 import { redactPgUrl } from "../config/env.js";
+import { parseYamlExact } from "../config/parse-yaml-exact.js";
+import { strictFields } from "../config/strict-fields.js";
 import type { Config } from "../config/env.js";
 import { loadVenuesFile } from "../config/venues-file.js";
 import type { VenuesFile } from "../config/venues-file.js";
@@ -85,11 +87,12 @@ export function builtInVenues(): VenuesFile {
   };
 }
 
-const decimal = v.pipe(v.string(), v.regex(/^\d+(\.\d+)?$/, "a positive decimal string such as \"100\" or \"0.5\""));
-const symbolLimits = v.strictObject({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal) });
+// Limits may be written as YAML numbers too (maxNotional: 1e6); they become exact decimal strings.
+const decimal = decimalField();
+const symbolLimits = strictFields({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal) });
 const riskLimitsSchema = v.record(
   v.pipe(v.string(), v.minLength(1)),
-  v.strictObject({
+  strictFields({
     maxQuantity: v.optional(decimal),
     maxNotional: v.optional(decimal),
     allowedSymbols: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
@@ -105,7 +108,7 @@ const riskLimitsSchema = v.record(
 export function parseRiskLimits(text: string, path: string): Result<RiskLimitsConfig, string> {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYamlExact(text);
   } catch (e) {
     return err(`RISK_LIMITS_FILE ${path}: not valid YAML/JSON: ${(e as Error).message}`);
   }

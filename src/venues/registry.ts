@@ -17,6 +17,7 @@ import { createOutboundLimiter } from "./outbound-limiter.js";
 import { createPaperVenue } from "./paper/paper-venue.js";
 import type { VenueAdapterDeps, VenueRuntimeConfig } from "./rest-venue-adapter.js";
 import { createRestJsonAdapter } from "./rest-json/index.js";
+import { compileRestJsonAuth } from "./rest-json/sign.js";
 import type { VenueMetrics } from "./venue-metrics.js";
 import { createVenueMetrics } from "./venue-metrics.js";
 
@@ -54,7 +55,7 @@ const DEFAULT_LIMITS: Readonly<Record<string, OutboundLimit>> = {
  * Builds one adapter per venue of the file. Throws VenueConfigError (message
  * names the file, venue and field, never a secret) when a credential cannot
  * be resolved. Venues sharing a credential share one outbound budget (and,
- * for Kraken, one nonce sequence).
+ * for Kraken and rest-json HMAC rules, one nonce sequence).
  */
 export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): ReadonlyMap<string, VenueAdapter> {
   const metrics = deps.metrics ?? (deps.registry ? createVenueMetrics(deps.registry) : undefined);
@@ -67,7 +68,16 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
     if (limit !== undefined && !limits.has(key)) limits.set(key, limit);
   }
   const limiter = createOutboundLimiter({ now: () => deps.clock.nowMs(), limits });
-  const krakenNonces = new Map<string, (nowMs: number) => string>();
+  // One nonce sequence per key (Kraken, rest-json HMAC rules with {nonce}): the venue refuses a nonce not above the last.
+  const nonces = new Map<string, (nowMs: number) => string>();
+  const nonceFor = (key: string): ((nowMs: number) => string) => {
+    let nonce = nonces.get(key);
+    if (nonce === undefined) {
+      nonce = createKrakenNonceSource();
+      nonces.set(key, nonce);
+    }
+    return nonce;
+  };
   const adapterDeps: VenueAdapterDeps = {
     clock: deps.clock,
     metrics,
@@ -116,30 +126,32 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
           },
           adapterDeps,
         );
-      case "kraken": {
-        let nonce = krakenNonces.get(base.limiterKey);
-        if (nonce === undefined) {
-          nonce = createKrakenNonceSource();
-          krakenNonces.set(base.limiterKey, nonce);
-        }
-        return createKrakenAdapter({ ...base, ...rules, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! } }, { ...adapterDeps, nonce });
-      }
+      case "kraken":
+        return createKrakenAdapter(
+          { ...base, ...rules, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! } },
+          { ...adapterDeps, nonce: nonceFor(base.limiterKey) },
+        );
       case "alpaca":
         return createAlpacaAdapter({ ...base, ...rules, credentials: { keyId: c["keyId"]!, secretKey: c["secretKey"]! } }, adapterDeps);
       case "coinbase":
         return createCoinbaseAdapter({ ...base, ...rules, credentials: { keyName: c["keyName"]!, privateKeyPem: c["privateKey"]! } }, adapterDeps);
-      case "rest-json":
+      case "rest-json": {
+        const auth = venue.auth ?? { type: "none" };
+        // Rules were checked against credential names at load; now the values (is the key really base64?).
+        const compiled = compileRestJsonAuth(auth, c);
+        if (!compiled.ok) throw new VenueConfigError(`${file.path}: venue ${venue.name}: ${compiled.error}`);
         return createRestJsonAdapter(
           {
             ...base,
             rules: venue.rules!,
-            auth: venue.auth ?? { type: "none" },
+            auth,
             credentials: c,
             ...(venue.errors ? { errors: venue.errors } : {}),
             ...(venue.weights ? { weights: venue.weights } : {}),
           },
-          adapterDeps,
+          { ...adapterDeps, nonce: nonceFor(base.limiterKey) },
         );
+      }
     }
   }
 }

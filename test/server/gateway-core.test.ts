@@ -267,14 +267,23 @@ test("bad AUDIT_FILE, PAPER_PRICES, VENUES_FILE or RISK_LIMITS_FILE stop start-u
   );
 });
 
-test("RISK_LIMITS_FILE: YAML or JSON, decimals as strings; errors name the field", () => {
+test("RISK_LIMITS_FILE: YAML or JSON, decimals as strings or numbers; errors name the field", () => {
   const ok = parseRiskLimits('"*": { maxQuantity: "10" }\nacct1: { maxNotional: "100000", allowedSymbols: [BTC-USD], symbols: { BTC-USD: { maxQuantity: "2" } } }\n', "r.yaml");
   assert.ok(ok.ok);
   assert.equal(ok.value["acct1"]!.symbols!["BTC-USD"]!.maxQuantity, "2");
-  const bad = parseRiskLimits('{"acct1": {"maxQuantity": 10}}', "r.json");
-  assert.ok(!bad.ok);
-  assert.match(bad.error, /r\.json: acct1\.maxQuantity/);
+  // Numbers become exact decimal strings (YAML reads 0.1 as a double; decimal.js renders it as written).
+  const numbers = parseRiskLimits("acct1: { maxNotional: 1e6, maxQuantity: 0.1, symbols: { BTC-USD: { maxQuantity: 12345678901234567890.5 } } }", "r.yaml");
+  assert.ok(numbers.ok, numbers.ok ? "" : numbers.error);
+  assert.deepEqual(numbers.value["acct1"], { maxNotional: "1000000", maxQuantity: "0.1", symbols: { "BTC-USD": { maxQuantity: "12345678901234567890.5" } } });
+  const json = parseRiskLimits('{"acct1": {"maxQuantity": 10}}', "r.json");
+  assert.ok(json.ok && json.value["acct1"]!.maxQuantity === "10");
+  const negative = parseRiskLimits("acct1: { maxNotional: -5 }", "r.yaml");
+  assert.ok(!negative.ok);
+  assert.equal(negative.error, "RISK_LIMITS_FILE r.yaml: acct1.maxNotional: must not be negative, got -5");
+  const infinite = parseRiskLimits("acct1: { symbols: { BTC-USD: { maxQuantity: .inf } } }", "r.yaml");
+  assert.ok(!infinite.ok);
+  assert.match(infinite.error, /^RISK_LIMITS_FILE r\.yaml: acct1\.symbols\.BTC-USD\.maxQuantity: must be a finite decimal/);
   const unknown = parseRiskLimits("acct1: { maxQty: '1' }", "r.yaml");
   assert.ok(!unknown.ok);
-  assert.match(unknown.error, /maxQty/);
+  assert.equal(unknown.error, "RISK_LIMITS_FILE r.yaml: acct1.maxQty: unknown field; did you mean maxQuantity?");
 });

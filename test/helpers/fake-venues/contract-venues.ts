@@ -28,6 +28,9 @@ export const venueEnv: Readonly<Record<string, string>> = {
   COINBASE_KEY_NAME: "organizations/org-1/apiKeys/key-1",
   COINBASE_PRIVATE_KEY: privateKey.export({ type: "sec1", format: "pem" }).toString(),
   ACME_API_KEY: "acme-key",
+  ACME_SIGNED_KEY: "acme-signed-key",
+  ACME_SIGNED_SECRET: randomBytes(32).toString("base64"),
+  ACME_SIGNED_PASSPHRASE: "acme-passphrase",
 };
 
 export interface VenueCase {
@@ -39,14 +42,74 @@ export interface VenueCase {
   readonly venueSymbol: string;
   /** Whether the venue signals rate limits with HTTP 429 (else in the body). */
   readonly http429: boolean;
+  /** The credential variable whose absence the contract checks. */
+  readonly credentialVar: string;
+  /** Credentials the venue refuses (a wrong secret where the venue checks a signature). */
+  readonly wrongCredentials: Readonly<Record<string, string>>;
 }
 
 export const venueCases: readonly VenueCase[] = [
-  { venue: "binance", kind: "binance", dialect: () => binanceDialect(venueEnv["BINANCE_API_KEY"]!, venueEnv["BINANCE_API_SECRET"]!), urlVar: "BINANCE_URL", venueSymbol: "BTCUSDT", http429: true },
-  { venue: "kraken", kind: "kraken", dialect: () => krakenDialect(venueEnv["KRAKEN_API_KEY"]!, venueEnv["KRAKEN_API_SECRET"]!), urlVar: "KRAKEN_URL", venueSymbol: "XBTUSD", http429: false },
-  { venue: "alpaca", kind: "alpaca", dialect: () => alpacaDialect(venueEnv["ALPACA_KEY_ID"]!, venueEnv["ALPACA_SECRET_KEY"]!), urlVar: "ALPACA_URL", venueSymbol: "BTC/USD", http429: true },
-  { venue: "coinbase", kind: "coinbase", dialect: () => coinbaseDialect(venueEnv["COINBASE_KEY_NAME"]!, publicKey), urlVar: "COINBASE_URL", venueSymbol: "BTC-USD", http429: true },
-  { venue: "acme", kind: "rest-json", dialect: () => restJsonDialect(venueEnv["ACME_API_KEY"]!), urlVar: "ACME_URL", venueSymbol: "BTC_USD", http429: true },
+  {
+    venue: "binance",
+    kind: "binance",
+    dialect: () => binanceDialect(venueEnv["BINANCE_API_KEY"]!, venueEnv["BINANCE_API_SECRET"]!),
+    urlVar: "BINANCE_URL",
+    venueSymbol: "BTCUSDT",
+    http429: true,
+    credentialVar: "BINANCE_API_KEY",
+    wrongCredentials: { BINANCE_API_SECRET: "wrong" },
+  },
+  {
+    venue: "kraken",
+    kind: "kraken",
+    dialect: () => krakenDialect(venueEnv["KRAKEN_API_KEY"]!, venueEnv["KRAKEN_API_SECRET"]!),
+    urlVar: "KRAKEN_URL",
+    venueSymbol: "XBTUSD",
+    http429: false,
+    credentialVar: "KRAKEN_API_KEY",
+    wrongCredentials: { KRAKEN_API_SECRET: randomBytes(64).toString("base64") },
+  },
+  {
+    venue: "alpaca",
+    kind: "alpaca",
+    dialect: () => alpacaDialect(venueEnv["ALPACA_KEY_ID"]!, venueEnv["ALPACA_SECRET_KEY"]!),
+    urlVar: "ALPACA_URL",
+    venueSymbol: "BTC/USD",
+    http429: true,
+    credentialVar: "ALPACA_KEY_ID",
+    wrongCredentials: { ALPACA_SECRET_KEY: "wrong" },
+  },
+  {
+    venue: "coinbase",
+    kind: "coinbase",
+    dialect: () => coinbaseDialect(venueEnv["COINBASE_KEY_NAME"]!, publicKey),
+    urlVar: "COINBASE_URL",
+    venueSymbol: "BTC-USD",
+    http429: true,
+    credentialVar: "COINBASE_KEY_NAME",
+    wrongCredentials: { COINBASE_PRIVATE_KEY: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }).toString() },
+  },
+  {
+    venue: "acme",
+    kind: "rest-json",
+    dialect: () => restJsonDialect(venueEnv["ACME_API_KEY"]!),
+    urlVar: "ACME_URL",
+    venueSymbol: "BTC_USD",
+    http429: true,
+    credentialVar: "ACME_API_KEY",
+    wrongCredentials: { ACME_API_KEY: "wrong" },
+  },
+  {
+    venue: "acme-signed",
+    kind: "rest-json",
+    dialect: () => restJsonDialect(venueEnv["ACME_SIGNED_KEY"]!, { secretBase64: venueEnv["ACME_SIGNED_SECRET"]!, passphrase: venueEnv["ACME_SIGNED_PASSPHRASE"]! }),
+    urlVar: "ACME_SIGNED_URL",
+    venueSymbol: "BTC_USD",
+    http429: true,
+    credentialVar: "ACME_SIGNED_SECRET",
+    // A well-formed key, just not the venue's: only the signature check can refuse it.
+    wrongCredentials: { ACME_SIGNED_SECRET: randomBytes(32).toString("base64") },
+  },
 ];
 
 export const contractFixturePath = new URL("../../fixtures/venues/contract-venues.yaml", import.meta.url).pathname;
