@@ -132,8 +132,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       rateLimitExemptServices: RATE_LIMIT_EXEMPT_SERVICES,
       ...(deps.now !== undefined ? { now: deps.now } : {}),
     }),
+    // Requests only: a response is the gateway's own, and refusing it would throw away work done
+    // (an order placed). Clients limit what they receive themselves.
     readMaxBytes: config.maxMessageBytes,
-    writeMaxBytes: config.maxMessageBytes,
     maxTimeoutMs: config.maxDeadlineMs,
     // Aborted after the grace period (below): handlers see ctx.signal abort, clients get UNAVAILABLE.
     shutdownSignal: inFlight.signal,

@@ -6,7 +6,9 @@ import net from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health } from "../../gen/health/v1/health_pb.js";
-import { OrderType, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { OrderType, PlaceOrderRequestSchema, PlaceOrderResponseSchema, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { createFastPathHook } from "../../src/server/fast-path-hook.js";
 import { startServer } from "../helpers/start-server.js";
 import type { StartedServer } from "../helpers/start-server.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -183,6 +185,47 @@ test("limits: message size -> RESOURCE_EXHAUSTED, deadline above maximum -> INVA
     assert.equal((await codeOf(client.placeOrder({ ...order, quantity: "1".repeat(2000) }))).code, Code.ResourceExhausted);
     assert.equal((await codeOf(client.placeOrder(order, { timeoutMs: 5000 }))).code, Code.InvalidArgument);
     assert.equal((await client.placeOrder(order, { timeoutMs: 500 })).order?.orderId, "ord-c1");
+  }
+});
+
+test("MAX_MESSAGE_BYTES limits requests only: at the limit accepted, one byte over refused, a larger response still answered", async (t) => {
+  const LIMIT = 1024;
+  // A request of exactly `size` bytes in its encoding: the client order id pads it (the fake echoes
+  // it twice in the response, as clientOrderId and in orderId, so the response is larger).
+  const sized = (size: number, binary: boolean) => {
+    for (let pad = size; pad > 0; pad--) {
+      const m = create(PlaceOrderRequestSchema, { clientOrderId: "x".repeat(pad), quantity: "1" });
+      const n = binary ? toBinary(PlaceOrderRequestSchema, m).byteLength : Buffer.byteLength(toJsonString(PlaceOrderRequestSchema, m));
+      if (n === size) return m;
+    }
+    throw new Error(`no request of ${size} bytes`);
+  };
+  for (const fastPath of [true, false]) {
+    const hook = createFastPathHook();
+    const srv = await startServer({ config: { maxMessageBytes: LIMIT, fastPath }, deps: { fastPath: hook } });
+    t.after(() => srv.close());
+    const baseUrl = srv.baseUrl;
+    const transports = {
+      grpc: [createGrpcTransport({ baseUrl }), true],
+      "grpc-web h2": [createGrpcWebTransport({ baseUrl, httpVersion: "2" }), true],
+      "grpc-web h1": [createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }), true],
+      "connect proto h2": [createConnectTransport({ baseUrl, httpVersion: "2" }), true],
+      "connect json h2": [createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: false }), false],
+      "connect json h1": [createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }), false],
+    } as const;
+    for (const [name, [transport, binary]] of Object.entries(transports)) {
+      const client = createClient(TradingGateway, transport);
+      const what = `${name}, FAST_PATH=${fastPath ? "on" : "off"}`;
+      const atLimit = sized(LIMIT, binary);
+      const res = await client.placeOrder(atLimit);
+      assert.equal(res.order?.clientOrderId, atLimit.clientOrderId, what);
+      assert.ok(toBinary(PlaceOrderResponseSchema, res).byteLength > LIMIT, "the response is larger than the limit");
+      const over = await codeOf(client.placeOrder(sized(LIMIT + 1, binary)));
+      assert.equal(over.code, Code.ResourceExhausted, what);
+      assert.match(over.rawMessage, /larger than configured readMaxBytes 1024/, what);
+    }
+    // gRPC, gRPC-Web h2 and Connect proto h2 and JSON h2, twice each: the fast path took them when on.
+    assert.equal(hook.handled, fastPath ? 8 : 0);
   }
 });
 
