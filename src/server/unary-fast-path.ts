@@ -43,7 +43,7 @@ import {
   trailerFlag as grpcWebTrailerFlag,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import { FastCallState } from "./fast-path-call.js";
+import { FastCallState, deadlineFrom } from "./fast-path-call.js";
 import { createOrderResponseEncoder, type OrderResponseEncoder } from "./order-response-encoder.js";
 import { createOrderResponseJsonEncoder } from "./order-response-json-encoder.js";
 import { collectUnaryMethods } from "./fast-path-methods.js";
@@ -163,7 +163,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     const call = new FastCallState(
       stream,
       headers,
-      timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
+      deadlineFrom(timeout.timeoutMs, Date.now()),
       options.shutdownSignal,
       wire.responseContentType,
       // Connect unary names the response encoding only when it compresses.

@@ -1,4 +1,4 @@
-import { test, after } from "node:test";
+import { test, after, mock } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -19,7 +19,7 @@ import type { UnaryFastPath } from "../../src/server/unary-fast-path.js";
 import { toConnectError } from "../../src/rpc/to-connect-error.js";
 import { invalidArgument } from "../../src/domain/errors.js";
 import { frame } from "../helpers/grpc-frame.js";
-import { collectResponse, stripHeaders, type RawResponse } from "../helpers/raw-http2.js";
+import { collectResponse, rawStatus, stripHeaders, type RawResponse } from "../helpers/raw-http2.js";
 import { createTestCerts } from "../helpers/test-certs.js";
 
 const certs = createTestCerts();
@@ -87,6 +87,8 @@ function routes(router: ConnectRouter): void {
       if (req.account === "timeout-left") {
         ctx.responseHeader.set("x-timeout-known", String(ctx.timeoutMs() !== undefined));
       }
+      // What a handler that wants whole milliseconds does: BigInt throws on a fraction.
+      if (req.account === "timeout-int") ctx.responseHeader.set("x-timeout-ms", String(BigInt(ctx.timeoutMs() ?? -1)));
       ctx.responseHeader.set("x-impl", "1");
       ctx.responseTrailer.set("x-trailer", "t");
       return {
@@ -446,3 +448,42 @@ test("a failure while answering resets the stream (INTERNAL_ERROR) rather than l
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]), /context values broke/);
 });
+
+test("deadlines: both paths give handlers the same whole milliseconds for every grpc-timeout unit and connect-timeout-ms", async (t) => {
+  // Date frozen (timers are not): timeoutMs() is then exactly the deadline connect computes, on both servers.
+  mock.timers.enable({ apis: ["Date"], now: 1_767_225_600_000 });
+  t.after(() => mock.timers.reset());
+  const body = withAccount("timeout-int");
+  // [header value, the handler's timeoutMs(), or undefined when the header is refused]
+  const grpc: [string, number | undefined][] = [
+    ["0H", 0], ["0M", 0], ["0S", 0], ["0m", 0], ["0u", 0], ["0n", 0],
+    ["1M", 60_000], ["1S", 1000], ["59S", 59_000], ["1m", 1], ["59999m", 59_999], ["60000m", 60_000],
+    ["1u", 0], ["999u", 0], ["1000u", 1], ["1500u", 1], ["4999960u", 4999], ["59999999u", 59_999],
+    // now + 0.999999 is not a double at Date.now()'s magnitude (steps of 2^-12): it rounds up to a whole ms, in connect too.
+    ["1n", 0], ["999999n", 1], ["1000000n", 1], ["99999999n", 100], ["99999000n", 99],
+    // Above maxTimeoutMs (60 s): INVALID_ARGUMENT, the message giving connect's (fractional) value.
+    ["1H", undefined], ["99999999H", undefined], ["2M", undefined], ["61S", undefined], ["60001m", undefined], ["60000001u", undefined],
+    // Nine digits, signs, fractions, other units, no unit: invalid.
+    ["100000000n", undefined], ["999999999S", undefined], ["-1S", undefined], ["+1S", undefined], ["1.5S", undefined],
+    ["1e3m", undefined], ["1s", undefined], ["1h", undefined], ["1", undefined], ["S", undefined], ["1SS", undefined], ["soon", undefined],
+  ];
+  const connectMs: [string, number | undefined][] = [
+    ["0", 0], ["1", 1], ["4999", 4999], ["60000", 60_000], ["0060000", 60_000],
+    ["60001", undefined], ["9999999999", undefined], ["10000000000", undefined], ["-1", undefined], ["1.5", undefined], ["1e3", undefined], ["", undefined],
+  ];
+  const calls = [
+    ...grpc.map(([v, ms]) => ({ headers: { ...base, "grpc-timeout": v }, body: frame(body), ms, v })),
+    ...grpc.map(([v, ms]) => ({ headers: { ...web, "grpc-timeout": v }, body: frame(body), ms, v })),
+    ...connectMs.map(([v, ms]) => ({ headers: { ...con, "connect-timeout-ms": v }, body, ms, v })),
+  ];
+  for (const c of calls) {
+    const before = fast.handled();
+    const a = await exchange(stock.port, c.headers, c.body);
+    const b = await exchange(fast.port, c.headers, c.body);
+    assert.deepEqual(b, a, c.v);
+    assert.equal(fast.handled() - before, 1);
+    assert.equal(a.headers["x-timeout-ms"], c.ms === undefined ? undefined : String(c.ms), c.v);
+    assert.equal(rawStatus(a).code, c.ms === undefined ? Code.InvalidArgument : 0, `${String(c.headers["content-type"])} ${c.v}`);
+  }
+});
+
