@@ -19,6 +19,7 @@ import type { FastPathHook } from "./server/fast-path-hook.js";
 import type { StreamHook } from "./server/dual-protocol-server.js";
 import type { HealthRegistry } from "./server/health.js";
 import { sendProtocolError } from "./server/protocol-error-reply.js";
+import { withProtocolEdge } from "./server/protocol-edge.js";
 
 /** Everything buildApp needs; main.ts makes the real ones, tests pass doubles. */
 export interface AppDeps {
@@ -117,7 +118,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const connectOptions = {
-    routes: createRoutes({ trading: deps.trading, health: deps.health }),
+    // The edge answers as the gateway does where connect-es differs (decode failures, grpc-message).
+    routes: withProtocolEdge(createRoutes({ trading: deps.trading, health: deps.health })),
     interceptors: createInterceptors({
       logger,
       metrics: deps.metrics,

@@ -1,7 +1,7 @@
 import type { ServerHttp2Stream } from "node:http2";
 import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { setGrpcStatus } from "./grpc-status.js";
 
 /** The parts of a Fastify request/reply used here (any raw server type). */
 interface RequestLike {
@@ -30,7 +30,7 @@ export function sendProtocolError<R extends ReplyLike>(req: RequestLike, reply: 
   const ct = typeof raw === "string" ? raw : "";
   if (retryAfterS !== undefined) reply.header("retry-after", String(retryAfterS));
   if (ct.startsWith("application/grpc")) {
-    const h = setTrailerStatus(new Headers(), error);
+    const h = setGrpcStatus(new Headers(), error);
     const stream = (reply.raw as { stream?: ServerHttp2Stream }).stream;
     if (!ct.startsWith("application/grpc-web") && stream !== undefined && !stream.headersSent) {
       // Real trailers-only: ONE HEADERS frame with END_STREAM. Fastify's send()

@@ -25,7 +25,6 @@ import {
   contentTypeRegExp,
   headerAcceptEncoding,
   parseTimeout,
-  setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
 import {
   codeToHttpStatus,
@@ -48,6 +47,8 @@ import { createOrderResponseEncoder, type OrderResponseEncoder } from "./order-r
 import { createOrderResponseJsonEncoder } from "./order-response-json-encoder.js";
 import { collectUnaryMethods } from "./fast-path-methods.js";
 import type { FastPathMethod } from "./fast-path-methods.js";
+import { setGrpcStatus } from "./grpc-status.js";
+import { asRequestDecodeError, compressedWithoutEncoding } from "./request-decode-error.js";
 
 /**
  * Options of the unary fast path. They mirror the router-wide options given to
@@ -261,8 +262,8 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         if (timeoutError !== undefined) throw timeoutError;
         const input: any =
           wire.protocol === "connect"
-            ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry.serialization, binary)
-            : decodeSingle(body, limits.readMaxBytes, entry.serialization, binary, wire.protocol === "grpc-web");
+            ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry, binary)
+            : decodeSingle(body, limits.readMaxBytes, entry, binary, wire.protocol === "grpc-web");
         const message = await invoke(call, entry, url, contextValues, input, wire.protocol);
         bytes = entry.serialization.getO(binary).serialize(message);
       } catch (e) {
@@ -273,7 +274,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           await respondConnect(stream, call, bytes, error, responseCompression);
           return;
         }
-        if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
+        if (error !== undefined) setGrpcStatus(call.responseTrailer(), error);
         let payload: Uint8Array | undefined;
         if (bytes !== undefined) {
           const p = compressedEnvelope(0, bytes, responseCompression);
@@ -552,13 +553,7 @@ function createContext(
  * Decodes the one request message as connect's pipeline does (split envelope,
  * decompress, parse, ensureSingle), with its errors in its order.
  */
-function decodeSingle(
-  body: Uint8Array,
-  readMaxBytes: number,
-  serialization: MethodSerializationLookup<any, any>,
-  binary: boolean,
-  skipTrailerFlag: boolean,
-): unknown {
+function decodeSingle(body: Uint8Array, readMaxBytes: number, entry: MethodEntry, binary: boolean, skipTrailerFlag: boolean): unknown {
   let offset = 0;
   let first: unknown;
   let count = 0;
@@ -575,12 +570,10 @@ function decodeSingle(
     if (body.byteLength - offset - 5 < length) throw incompleteEnvelope();
     const data = body.subarray(offset + 5, offset + 5 + length);
     offset += 5 + length;
-    if ((flags & 0b1) === 0b1) {
-      throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-    }
+    if ((flags & 0b1) === 0b1) throw compressedWithoutEncoding("grpc-encoding");
     // gRPC-Web: connect's transformParseEnvelope skips an envelope flagged as trailer.
     if (skipTrailerFlag && (flags & grpcWebTrailerFlag) === grpcWebTrailerFlag) continue;
-    const value: unknown = serialization.getI(binary).parse(data);
+    const value: unknown = parseMessage(entry, binary, data, "grpc-encoding");
     if (count === 0) first = value;
     count++;
     if (count === 2) {
@@ -594,13 +587,7 @@ function decodeSingle(
 }
 
 /** Connect unary: connect's readUnaryMessageFromBody + parseUnaryMessage for a bare body. */
-function decodeUnary(
-  body: Uint8Array,
-  lengthHint: number,
-  readMaxBytes: number,
-  serialization: MethodSerializationLookup<any, any>,
-  binary: boolean,
-): unknown {
+function decodeUnary(body: Uint8Array, lengthHint: number, readMaxBytes: number, entry: MethodEntry, binary: boolean): unknown {
   if (lengthHint >= 0) {
     if (lengthHint > readMaxBytes) {
       throw new ConnectError(`message size ${lengthHint} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
@@ -611,7 +598,16 @@ function decodeUnary(
   } else if (body.byteLength > readMaxBytes) {
     throw new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
   }
-  return serialization.getI(binary).parse(body);
+  return parseMessage(entry, binary, body, "content-encoding");
+}
+
+/** connect's parse of one message, with a message that cannot be decoded answered as the edge answers it on connect's path. */
+function parseMessage(entry: MethodEntry, binary: boolean, data: Uint8Array, encodingHeader: string): unknown {
+  try {
+    return entry.serialization.getI(binary).parse(data);
+  } catch (e) {
+    throw asRequestDecodeError(e, entry.method.input.typeName, encodingHeader);
+  }
 }
 
 function incompleteEnvelope(): ConnectError {

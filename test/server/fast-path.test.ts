@@ -15,6 +15,7 @@ import {
   Side,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createUnaryFastPath } from "../../src/server/unary-fast-path.js";
+import { withProtocolEdge } from "../../src/server/protocol-edge.js";
 import type { UnaryFastPath } from "../../src/server/unary-fast-path.js";
 import { toConnectError } from "../../src/rpc/to-connect-error.js";
 import { invalidArgument } from "../../src/domain/errors.js";
@@ -84,6 +85,8 @@ function routes(router: ConnectRouter): void {
         throw signal.reason;
       }
       if (req.account === "boom") throw new Error("a bug");
+      // Over compressMinBytes once encoded: a compressed gRPC-Web trailer envelope with an accepted encoding.
+      if (req.account === "long-error") throw new ConnectError("bad: a, b; 100% ü ".repeat(80), Code.FailedPrecondition);
       if (req.account === "timeout-left") {
         ctx.responseHeader.set("x-timeout-known", String(ctx.timeoutMs() !== undefined));
       }
@@ -107,7 +110,9 @@ function routes(router: ConnectRouter): void {
 }
 
 const options = {
-  routes,
+  // As app.ts gives them: the edge makes connect answer as the gateway does (decode failures,
+  // grpc-message), and the fast path answers so by itself.
+  routes: withProtocolEdge(routes),
   interceptors: [requestIdInterceptor, replaceInterceptor, copyInterceptor, urlInterceptor, authInterceptor],
   readMaxBytes: 1024,
   maxTimeoutMs: 60_000,
@@ -209,6 +214,7 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "invalid (details)", headers: base, body: frame(withAccount("acc-1", { quantity: "" })), fast: true },
   { name: "unauthenticated (metadata)", headers: { ...base, authorization: "Bearer bad" }, body: frame(valid), fast: true },
   { name: "implementation throws", headers: base, body: frame(withAccount("boom")), fast: true },
+  { name: "long error message", headers: { ...base, "grpc-accept-encoding": "gzip" }, body: frame(withAccount("long-error")), fast: true },
   { name: "oversized message", headers: base, body: frame(new Uint8Array(2000)), fast: true },
   { name: "no message", headers: base, body: new Uint8Array(0), fast: true },
   { name: "two messages", headers: base, body: Buffer.concat([frame(valid), frame(valid)]), fast: true },
@@ -255,6 +261,9 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
     body: frame(Buffer.from(toJsonString(PlaceOrderRequestSchema, validRequest))),
     fast: true,
   },
+  { name: "grpc-web long error message", headers: web, body: frame(withAccount("long-error")), fast: true },
+  { name: "grpc-web long error message, accept gzip (compressed trailer)", headers: { ...web, "grpc-accept-encoding": "gzip" }, body: frame(withAccount("long-error")), fast: true },
+  { name: "grpc-web undecodable, accept gzip", headers: { ...web, "grpc-accept-encoding": "gzip" }, body: frame(Buffer.from([0x0a, 0x02, 0xc3, 0x28])), fast: true },
   // Connect unary: bare bodies, errors as JSON with an HTTP status, trailers muxed into headers.
   { name: "connect proto", headers: con, body: valid, fast: true },
   { name: "connect proto with content-length", headers: { ...con, "content-length": String(valid.byteLength) }, body: valid, fast: true },
@@ -266,6 +275,8 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "connect oversized", headers: con, body: new Uint8Array(2000), fast: true },
   { name: "connect oversized by content-length", headers: { ...con, "content-length": "2000" }, body: new Uint8Array(2000), fast: true },
   { name: "connect garbage proto", headers: con, body: Buffer.from([0xff, 0xff, 0xff]), fast: true },
+  { name: "connect garbage proto, accept gzip", headers: { ...con, "accept-encoding": "gzip" }, body: Buffer.from([0xff, 0xff, 0xff]), fast: true },
+  { name: "connect long error message, accept gzip", headers: { ...con, "accept-encoding": "gzip" }, body: withAccount("long-error"), fast: true },
   { name: "connect garbage json", headers: conJson, body: Buffer.from("{nope"), fast: true },
   { name: "connect json unknown field", headers: conJson, body: Buffer.from('{"clientOrderId":"c","what":1,"quantity":"1"}'), fast: true },
   { name: "connect empty body", headers: con, body: new Uint8Array(0), fast: true },
