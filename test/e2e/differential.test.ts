@@ -330,6 +330,17 @@ const cases: Case[] = [
       message: undecodable,
     },
   ]),
+  // Refused before any protocol handler, in the caller's protocol, on both gateways.
+  {
+    name: "no content-type",
+    headers: { ":path": path("PlaceOrder"), authorization: `Bearer ${KEY_A}`, "x-request-id": "rid-differential-1" },
+    body: order({ clientOrderId: "u-1" }),
+    fast: false,
+    code: Code.InvalidArgument,
+    message: /^missing content-type header/,
+  },
+  { name: "gRPC: unknown method", headers: grpc(KEY_A, { ":path": path("Nope") }), body: frame(order()), fast: false, status: "12", message: /^unknown method Nope for service trading\.v1\.TradingGateway$/ },
+  { name: "Connect: unknown method", headers: con(KEY_A, { ":path": path("Nope") }), body: order(), fast: false, code: Code.Unimplemented },
   { name: "gRPC: compressed flag without grpc-encoding", headers: grpc(KEY_A), body: frame(order({ clientOrderId: "z-1" }), 1), fast: true, status: "3", message: flaggedCompressed },
   { name: "gRPC-Web: compressed flag without grpc-encoding", headers: web(KEY_A), body: frame(order({ clientOrderId: "z-2" }), 1), fast: true, code: Code.InvalidArgument, message: flaggedCompressed },
   { name: "gRPC StreamFills: compressed flag without grpc-encoding", headers: fills(), body: frame(new Uint8Array(0), 1), fast: false, status: "3", message: flaggedCompressed },

@@ -229,6 +229,50 @@ test("MAX_MESSAGE_BYTES limits requests only: at the limit accepted, one byte ov
   }
 });
 
+test("requests no RPC can take are refused in the caller's protocol (Connect error JSON, gRPC status), never with a framework body", async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.close());
+  const exchanges: [string, string, Record<string, string>, string | undefined, number, string, RegExp][] = [
+    // [method, path, headers, body, HTTP status, Connect code, message]
+    ["POST", PLACE, {}, "{}", 415, "invalid_argument", /^missing content-type header: expected application\/grpc/],
+    ["POST", PLACE, {}, undefined, 415, "invalid_argument", /^missing content-type header/],
+    ["POST", PLACE, { "content-type": "text/plain" }, "hello", 415, "invalid_argument", /^unsupported content-type "text\/plain": expected /],
+    ["POST", PLACE, { "content-type": "application/xml" }, "<a/>", 415, "invalid_argument", /^unsupported content-type "application\/xml"/],
+    ["POST", "/trading.v1.TradingGateway/Nope", { "content-type": "application/json" }, "{}", 404, "unimplemented", /^unknown method Nope for service trading\.v1\.TradingGateway$/],
+    ["POST", "/trading.v1.TradingGateway/Nope", {}, "{}", 404, "unimplemented", /^unknown method Nope/],
+    ["POST", "/trading.v9.Other/PlaceOrder", { "content-type": "application/proto" }, "", 404, "unimplemented", /^unknown service trading\.v9\.Other$/],
+    ["GET", "/", {}, undefined, 404, "unimplemented", /^unknown path "\/" \(GET\)/],
+    ["POST", "/favicon.ico", { "content-type": "text/plain" }, "x".repeat(2_000_000), 404, "unimplemented", /^unknown path "\/favicon\.ico"/],
+    ["POST", "/trading.v1.TradingGateway/%zz", { "content-type": "application/json" }, "{}", 400, "invalid_argument", /^invalid request path: /],
+  ];
+  for (const [method, path, headers, body, status, code, message] of exchanges) {
+    const what = `${method} ${path} ${JSON.stringify(headers)}`;
+    const one = await h1(srv, path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const two = await h2(srv, { ":method": method, ":path": path, ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) }, body);
+    for (const [proto, r] of [["HTTP/1.1", { status: one.status, ct: one.headers["content-type"], body: one.body }], ["h2", { status: two.headers[":status"], ct: two.headers["content-type"], body: two.body.toString("utf8") }]] as const) {
+      assert.equal(r.status, status, `${proto} ${what}`);
+      assert.equal(r.ct, "application/json", `${proto} ${what}`);
+      const e = JSON.parse(r.body) as { code: string; message: string };
+      assert.deepEqual(Object.keys(e), ["code", "message"], `${proto} ${what}: a Connect error, not Fastify's`);
+      assert.equal(e.code, code, `${proto} ${what}`);
+      assert.match(e.message, message, `${proto} ${what}`);
+    }
+  }
+  // gRPC callers get a gRPC status: an unknown method is UNIMPLEMENTED, trailers-only.
+  const grpcNope = await h2(srv, { ":path": "/trading.v1.TradingGateway/Nope", "content-type": "application/grpc", te: "trailers" }, grpcFrame(Buffer.alloc(0)));
+  assert.equal(grpcNope.headers[":status"], 200);
+  assert.equal(grpcNope.headers["grpc-status"], String(Code.Unimplemented));
+  assert.equal(grpcNope.headers["grpc-message"], "unknown method Nope for service trading.v1.TradingGateway");
+  assert.ok(grpcNope.endedWithHeaders, "trailers-only");
+  const grpcXml = await h2(srv, { ":path": PLACE, "content-type": "application/grpc+xml", te: "trailers" }, grpcFrame(Buffer.alloc(0)));
+  assert.equal(grpcXml.headers["grpc-status"], String(Code.InvalidArgument));
+  assert.match(String(grpcXml.headers["grpc-message"]), /^unsupported content-type "application\/grpc\+xml"/);
+  // A wrong HTTP method is connect's own answer (405, no body), not a framework's.
+  const get = await h1(srv, PLACE, { method: "GET", headers: {} });
+  assert.equal(get.status, 405);
+  assert.equal(get.body, "");
+});
+
 test("bad input gets proper errors and never takes the server down", async (t) => {
   const srv = await startServer();
   t.after(() => srv.close());
