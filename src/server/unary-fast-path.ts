@@ -114,7 +114,9 @@ interface MethodEntry extends FastPathMethod {
  * and streaming, unknown paths) returns false, untouched, to Fastify.
  *
  * test/server/fast-path.test.ts and test/e2e/differential.test.ts compare
- * every header, trailer and body byte with connect's own handlers.
+ * every header, trailer and body byte with connect's own handlers, behind the
+ * edge that makes their answers the gateway's (protocol-edge.ts: undecodable
+ * requests, grpc-message), which the fast path gives by itself.
  */
 export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPath {
   const limits = validateReadWriteMaxBytes(options.readMaxBytes, options.writeMaxBytes, options.compressMinBytes);
