@@ -4,7 +4,7 @@ import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import underPressure from "@fastify/under-pressure";
 import Fastify, { LogController } from "fastify";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Http2Server } from "node:http2";
 import type { Logger } from "pino";
 import type { TradingGateway } from "../gen/trading/v1/trading_gateway_pb.js";
@@ -12,13 +12,15 @@ import type { Config } from "./config/env.js";
 import { peerKey } from "./interceptors/context-keys.js";
 import { createInterceptors } from "./interceptors/index.js";
 import type { RpcMetrics } from "./metrics/metrics.js";
-import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, createRoutes } from "./rpc/routes.js";
+import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes } from "./rpc/routes.js";
 import { createDualProtocolServer } from "./server/dual-protocol-server.js";
 import { createFastPathHook } from "./server/fast-path-hook.js";
 import type { FastPathHook } from "./server/fast-path-hook.js";
 import type { StreamHook } from "./server/dual-protocol-server.js";
 import type { HealthRegistry } from "./server/health.js";
 import { sendProtocolError } from "./server/protocol-error-reply.js";
+import { withProtocolEdge } from "./server/protocol-edge.js";
+import { createRpcRequestGuard } from "./server/rpc-request-guard.js";
 
 /** Everything buildApp needs; main.ts makes the real ones, tests pass doubles. */
 export interface AppDeps {
@@ -73,10 +75,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return503OnClosing: false,
     // Bodies go to Connect unparsed; its readMaxBytes gives RESOURCE_EXHAUSTED. This only guards other routes.
     bodyLimit: config.maxMessageBytes + 1024,
+    // A path that is no valid percent-encoding: refused in the caller's protocol, not with Fastify's JSON.
+    frameworkErrors: (error, req, reply) => {
+      sendProtocolError(req, reply as unknown as FastifyReply, new ConnectError(`invalid request path: ${error.message}`, Code.InvalidArgument));
+    },
   }) as unknown as App;
 
   let closing = false;
   const inFlight = new AbortController();
+  const guard = createRpcRequestGuard({ services: SERVED_SERVICES.map((s) => s.typeName) });
 
   if (config.corsOrigins.length > 0) {
     await app.register(fastifyCors, {
@@ -100,6 +107,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const field = req.headers[":authority"] !== undefined ? ":authority" : "host";
       return sendProtocolError(req, reply, new ConnectError(`invalid ${field} header: ${JSON.stringify(authority.slice(0, 100))}`, Code.InvalidArgument));
     }
+    // Every route of this port is an RPC, and what is refused here is refused in the caller's
+    // protocol before any body is read (Fastify's own answers are JSON no RPC client reads):
+    // no such RPC is UNIMPLEMENTED (HTTP 404 for Connect), a POST without one of the protocols'
+    // content types INVALID_ARGUMENT (HTTP 415).
+    if (req.is404) return sendProtocolError(req, reply, guard.unknownRpcError(req.method, req.url), undefined, 404);
+    if (req.method === "POST") {
+      const e = guard.contentTypeError(req.headers["content-type"]);
+      if (e !== undefined) return sendProtocolError(req, reply, e, undefined, 415);
+    }
     return undefined;
   });
 
@@ -117,7 +133,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const connectOptions = {
-    routes: createRoutes({ trading: deps.trading, health: deps.health }),
+    // The edge answers as the gateway does where connect-es differs (decode failures, grpc-message).
+    routes: withProtocolEdge(createRoutes({ trading: deps.trading, health: deps.health })),
     interceptors: createInterceptors({
       logger,
       metrics: deps.metrics,
@@ -132,8 +149,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       rateLimitExemptServices: RATE_LIMIT_EXEMPT_SERVICES,
       ...(deps.now !== undefined ? { now: deps.now } : {}),
     }),
+    // Requests only: a response is the gateway's own, and refusing it would throw away work done
+    // (an order placed). Clients limit what they receive themselves.
     readMaxBytes: config.maxMessageBytes,
-    writeMaxBytes: config.maxMessageBytes,
     maxTimeoutMs: config.maxDeadlineMs,
     // Aborted after the grace period (below): handlers see ctx.signal abort, clients get UNAVAILABLE.
     shutdownSignal: inFlight.signal,

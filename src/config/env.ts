@@ -221,7 +221,7 @@ export const settings = {
   rateLimitBurst: setting("RATE_LIMIT_BURST", "2000", "an integer >= 1", "Token bucket size: calls allowed at once above the steady rate.", int(1, 1_000_000_000)),
   rateLimitMaxBuckets: setting("RATE_LIMIT_MAX_BUCKETS", "100000", "an integer >= 1", "Most rate-limit buckets kept; the least recently used are evicted first.", int(1, 100_000_000)),
   rateLimitIdleMs: setting("RATE_LIMIT_IDLE_MS", "60000", "milliseconds", "A bucket unused this long is evicted.", int(1, 86_400_000)),
-  maxMessageBytes: setting("MAX_MESSAGE_BYTES", "1048576", "bytes", "Largest request or response message; larger gets RESOURCE_EXHAUSTED.", int(256, 0xffffffff)),
+  maxMessageBytes: setting("MAX_MESSAGE_BYTES", "1048576", "bytes", "Largest request message the server accepts (a request of exactly this size is); larger gets RESOURCE_EXHAUSTED. Responses are not limited: refusing one would discard work already done (an order placed).", int(256, 0xffffffff)),
   maxDeadlineMs: setting("MAX_DEADLINE_MS", "300000", "milliseconds", "Largest deadline (grpc-timeout / connect-timeout-ms) a client may ask for; larger gets INVALID_ARGUMENT.", int(1, 86_400_000)),
   http2MaxConcurrentStreams: setting("HTTP2_MAX_CONCURRENT_STREAMS", "1000", "an integer >= 1", "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection.", int(1, 0xffffffff)),
   http2SessionIdleMs: setting("HTTP2_SESSION_IDLE_MS", "300000", "milliseconds, 0 = never", "An HTTP/2 connection with no open stream and no traffic for this long is closed (GOAWAY). Connections with open streams (fill streams) are kept.", int(0, 86_400_000)),

@@ -13,6 +13,18 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export const callCompletedReason = new DOMException("This operation was aborted", "AbortError");
 
 /**
+ * The absolute deadline (Date.now() based) of a call with this timeout, computed as connect's
+ * createHandlerContext does: through a Date, whose time value is whole milliseconds (truncated).
+ * A grpc-timeout in `u` or `n` units, which grpc-go sends for most deadlines, parses to a
+ * fraction of a millisecond (4999960u is 4999.96 ms); added as it was, the fast path's
+ * timeoutMs() was fractional where connect's is whole (4999), and a handler converting it to an
+ * integer (BigInt) threw. Both paths parse with connect's parseTimeout.
+ */
+export function deadlineFrom(timeoutMs: number | undefined, now: number): number | undefined {
+  return timeoutMs === undefined ? undefined : new Date(now + timeoutMs).getTime();
+}
+
+/**
  * The per-call state that connect's createHandlerContext builds eagerly
  * (three AbortControllers, three Headers, a deadline timer), built here only
  * when an interceptor or the implementation actually reads it.

@@ -1,7 +1,7 @@
 import type { ServerHttp2Stream } from "node:http2";
 import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJson } from "@connectrpc/connect/protocol-connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { setGrpcStatus } from "./grpc-status.js";
 
 /** The parts of a Fastify request/reply used here (any raw server type). */
 interface RequestLike {
@@ -23,14 +23,15 @@ interface ReplyLike {
  * - gRPC: HTTP 200, trailers-only (grpc-status, grpc-message and
  *   grpc-status-details-bin in the only HEADERS frame, END_STREAM set);
  * - gRPC-Web: HTTP 200 with the status in the headers;
- * - Connect (and anything else): the Connect JSON error with its HTTP status.
+ * - Connect (and anything else): the Connect JSON error with its HTTP status (the code's, or
+ *   `httpStatus` where HTTP has a more precise one: 404 for no such RPC, 415 for a content type).
  */
-export function sendProtocolError<R extends ReplyLike>(req: RequestLike, reply: R, error: ConnectError, retryAfterS?: number): R {
+export function sendProtocolError<R extends ReplyLike>(req: RequestLike, reply: R, error: ConnectError, retryAfterS?: number, httpStatus?: number): R {
   const raw = req.headers["content-type"];
   const ct = typeof raw === "string" ? raw : "";
   if (retryAfterS !== undefined) reply.header("retry-after", String(retryAfterS));
   if (ct.startsWith("application/grpc")) {
-    const h = setTrailerStatus(new Headers(), error);
+    const h = setGrpcStatus(new Headers(), error);
     const stream = (reply.raw as { stream?: ServerHttp2Stream }).stream;
     if (!ct.startsWith("application/grpc-web") && stream !== undefined && !stream.headersSent) {
       // Real trailers-only: ONE HEADERS frame with END_STREAM. Fastify's send()
@@ -49,7 +50,7 @@ export function sendProtocolError<R extends ReplyLike>(req: RequestLike, reply: 
     return reply;
   }
   reply
-    .code(codeToHttpStatus(error.code))
+    .code(httpStatus ?? codeToHttpStatus(error.code))
     .header("content-type", "application/json")
     // A Buffer, so Fastify does not append "; charset=utf-8": same bytes as Connect's own errors.
     .send(Buffer.from(JSON.stringify(errorToJson(error, undefined))));

@@ -25,7 +25,6 @@ import {
   contentTypeRegExp,
   headerAcceptEncoding,
   parseTimeout,
-  setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
 import {
   codeToHttpStatus,
@@ -43,11 +42,13 @@ import {
   trailerFlag as grpcWebTrailerFlag,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import { FastCallState } from "./fast-path-call.js";
+import { FastCallState, deadlineFrom } from "./fast-path-call.js";
 import { createOrderResponseEncoder, type OrderResponseEncoder } from "./order-response-encoder.js";
 import { createOrderResponseJsonEncoder } from "./order-response-json-encoder.js";
 import { collectUnaryMethods } from "./fast-path-methods.js";
 import type { FastPathMethod } from "./fast-path-methods.js";
+import { setGrpcStatus } from "./grpc-status.js";
+import { asRequestDecodeError, compressedWithoutEncoding } from "./request-decode-error.js";
 
 /**
  * Options of the unary fast path. They mirror the router-wide options given to
@@ -113,7 +114,9 @@ interface MethodEntry extends FastPathMethod {
  * and streaming, unknown paths) returns false, untouched, to Fastify.
  *
  * test/server/fast-path.test.ts and test/e2e/differential.test.ts compare
- * every header, trailer and body byte with connect's own handlers.
+ * every header, trailer and body byte with connect's own handlers, behind the
+ * edge that makes their answers the gateway's (protocol-edge.ts: undecodable
+ * requests, grpc-message), which the fast path gives by itself.
  */
 export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPath {
   const limits = validateReadWriteMaxBytes(options.readMaxBytes, options.writeMaxBytes, options.compressMinBytes);
@@ -163,7 +166,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     const call = new FastCallState(
       stream,
       headers,
-      timeout.timeoutMs === undefined ? undefined : Date.now() + timeout.timeoutMs,
+      deadlineFrom(timeout.timeoutMs, Date.now()),
       options.shutdownSignal,
       wire.responseContentType,
       // Connect unary names the response encoding only when it compresses.
@@ -261,8 +264,8 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
         if (timeoutError !== undefined) throw timeoutError;
         const input: any =
           wire.protocol === "connect"
-            ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry.serialization, binary)
-            : decodeSingle(body, limits.readMaxBytes, entry.serialization, binary, wire.protocol === "grpc-web");
+            ? decodeUnary(body, lengthHint, limits.readMaxBytes, entry, binary)
+            : decodeSingle(body, limits.readMaxBytes, entry, binary, wire.protocol === "grpc-web");
         const message = await invoke(call, entry, url, contextValues, input, wire.protocol);
         bytes = entry.serialization.getO(binary).serialize(message);
       } catch (e) {
@@ -273,7 +276,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
           await respondConnect(stream, call, bytes, error, responseCompression);
           return;
         }
-        if (error !== undefined) setTrailerStatus(call.responseTrailer(), error);
+        if (error !== undefined) setGrpcStatus(call.responseTrailer(), error);
         let payload: Uint8Array | undefined;
         if (bytes !== undefined) {
           const p = compressedEnvelope(0, bytes, responseCompression);
@@ -552,13 +555,7 @@ function createContext(
  * Decodes the one request message as connect's pipeline does (split envelope,
  * decompress, parse, ensureSingle), with its errors in its order.
  */
-function decodeSingle(
-  body: Uint8Array,
-  readMaxBytes: number,
-  serialization: MethodSerializationLookup<any, any>,
-  binary: boolean,
-  skipTrailerFlag: boolean,
-): unknown {
+function decodeSingle(body: Uint8Array, readMaxBytes: number, entry: MethodEntry, binary: boolean, skipTrailerFlag: boolean): unknown {
   let offset = 0;
   let first: unknown;
   let count = 0;
@@ -575,12 +572,10 @@ function decodeSingle(
     if (body.byteLength - offset - 5 < length) throw incompleteEnvelope();
     const data = body.subarray(offset + 5, offset + 5 + length);
     offset += 5 + length;
-    if ((flags & 0b1) === 0b1) {
-      throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
-    }
+    if ((flags & 0b1) === 0b1) throw compressedWithoutEncoding("grpc-encoding");
     // gRPC-Web: connect's transformParseEnvelope skips an envelope flagged as trailer.
     if (skipTrailerFlag && (flags & grpcWebTrailerFlag) === grpcWebTrailerFlag) continue;
-    const value: unknown = serialization.getI(binary).parse(data);
+    const value: unknown = parseMessage(entry, binary, data, "grpc-encoding");
     if (count === 0) first = value;
     count++;
     if (count === 2) {
@@ -594,13 +589,7 @@ function decodeSingle(
 }
 
 /** Connect unary: connect's readUnaryMessageFromBody + parseUnaryMessage for a bare body. */
-function decodeUnary(
-  body: Uint8Array,
-  lengthHint: number,
-  readMaxBytes: number,
-  serialization: MethodSerializationLookup<any, any>,
-  binary: boolean,
-): unknown {
+function decodeUnary(body: Uint8Array, lengthHint: number, readMaxBytes: number, entry: MethodEntry, binary: boolean): unknown {
   if (lengthHint >= 0) {
     if (lengthHint > readMaxBytes) {
       throw new ConnectError(`message size ${lengthHint} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
@@ -611,7 +600,16 @@ function decodeUnary(
   } else if (body.byteLength > readMaxBytes) {
     throw new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
   }
-  return serialization.getI(binary).parse(body);
+  return parseMessage(entry, binary, body, "content-encoding");
+}
+
+/** connect's parse of one message, with a message that cannot be decoded answered as the edge answers it on connect's path. */
+function parseMessage(entry: MethodEntry, binary: boolean, data: Uint8Array, encodingHeader: string): unknown {
+  try {
+    return entry.serialization.getI(binary).parse(data);
+  } catch (e) {
+    throw asRequestDecodeError(e, entry.method.input.typeName, encodingHeader);
+  }
 }
 
 function incompleteEnvelope(): ConnectError {

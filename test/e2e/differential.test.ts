@@ -15,6 +15,7 @@ import * as http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
+import { Code } from "@connectrpc/connect";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import {
   CancelOrderRequestSchema,
@@ -39,7 +40,7 @@ import { createNullAuditSink } from "../../src/audit/null-sink.js";
 import type { IdSource } from "../../src/pipeline/types.js";
 import { frame } from "../helpers/grpc-frame.js";
 import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
-import { collectResponse, type RawResponse } from "../helpers/raw-http2.js";
+import { collectResponse, rawStatus, type RawResponse } from "../helpers/raw-http2.js";
 
 const KEY_A = "key-a-secret";
 const KEY_B = "key-b-secret";
@@ -162,7 +163,22 @@ interface Case {
   readonly fast: boolean;
   /** Expected grpc-status, as a sanity check that the case tests what it says. */
   readonly status?: string;
+  /** Expected code in whatever protocol the answer is (rawStatus), and a pattern its message matches. */
+  readonly code?: Code | 0;
+  readonly message?: RegExp;
 }
+
+// Request messages that cannot be decoded (protobuf binary): INVALID_ARGUMENT on every protocol and path.
+const malformed: [string, Uint8Array][] = [
+  ["a length prefix past the end", Uint8Array.of(0x0a, 0x10, 0x41)],
+  ["invalid tag bytes", Uint8Array.of(0xff, 0xff, 0xff)],
+  ["wire type 6", Uint8Array.of(0x0e)],
+  ["a string field as fixed32", Uint8Array.of(0x0d, 1, 2, 3, 4)],
+  ["invalid UTF-8 in a string", Uint8Array.of(0x0a, 0x02, 0xc3, 0x28)],
+];
+const undecodable = /^invalid request: cannot decode trading\.v1\.(PlaceOrderRequest|StreamFillsRequest) from protobuf binary: /;
+const flaggedCompressed = /^protocol error: the message is flagged compressed, but the request has no (grpc-encoding|connect-content-encoding) header/;
+const fills = (extra: http2.OutgoingHttpHeaders = {}) => grpc(KEY_A, { ":path": path("StreamFills"), ...extra });
 
 const cases: Case[] = [
   { name: "valid market order", headers: grpc(KEY_A), body: frame(order()), fast: true, status: "0" },
@@ -289,6 +305,53 @@ const cases: Case[] = [
   { name: "Connect permission denied", headers: con(KEY_A), body: order({ clientOrderId: "n-5", account: "acct-7" }), fast: true },
   { name: "Connect oversized", headers: con(KEY_A, { "content-length": "5000" }), body: new Uint8Array(5000), fast: true },
   { name: "Connect invalid timeout", headers: con(KEY_A, { "connect-timeout-ms": "-1" }), body: order({ clientOrderId: "n-6" }), fast: true },
+  // Deadlines in every grpc-timeout unit (grpc-go sends u and n for most): whole milliseconds on both paths.
+  ...["1H", "2M", "5S", "4999m", "4999960u", "99999999n"].map((t, i): Case => ({
+    name: `grpc-timeout ${t}`,
+    headers: grpc(KEY_A, { "grpc-timeout": t }),
+    body: frame(order({ clientOrderId: `t-${i}` })),
+    fast: true,
+    code: t === "1H" ? Code.InvalidArgument : 0,
+  })),
+  ...malformed.flatMap(([what, bytes]): Case[] => [
+    { name: `gRPC: ${what}`, headers: grpc(KEY_A), body: frame(bytes), fast: true, status: "3", message: undecodable },
+    { name: `gRPC-Web: ${what}`, headers: web(KEY_A), body: frame(bytes), fast: true, code: Code.InvalidArgument, message: undecodable },
+    { name: `Connect proto: ${what}`, headers: con(KEY_A), body: bytes, fast: true, code: Code.InvalidArgument, message: undecodable },
+    // Left to connect on both gateways: the edge answers the same.
+    { name: `gRPC gzip: ${what}`, headers: grpc(KEY_A, { "grpc-encoding": "gzip" }), body: frame(gzipSync(bytes), 1), fast: false, status: "3", message: undecodable },
+    { name: `Connect gzip: ${what}`, headers: con(KEY_A, { "content-encoding": "gzip" }), body: gzipSync(bytes), fast: false, code: Code.InvalidArgument, message: undecodable },
+    { name: `gRPC StreamFills: ${what}`, headers: fills(), body: frame(bytes), fast: false, status: "3", message: undecodable },
+    {
+      name: `Connect streaming StreamFills: ${what}`,
+      headers: con(KEY_A, { ":path": path("StreamFills"), "content-type": "application/connect+proto" }),
+      body: frame(bytes),
+      fast: false,
+      code: Code.InvalidArgument,
+      message: undecodable,
+    },
+  ]),
+  // Refused before any protocol handler, in the caller's protocol, on both gateways.
+  {
+    name: "no content-type",
+    headers: { ":path": path("PlaceOrder"), authorization: `Bearer ${KEY_A}`, "x-request-id": "rid-differential-1" },
+    body: order({ clientOrderId: "u-1" }),
+    fast: false,
+    code: Code.InvalidArgument,
+    message: /^missing content-type header/,
+  },
+  { name: "gRPC: unknown method", headers: grpc(KEY_A, { ":path": path("Nope") }), body: frame(order()), fast: false, status: "12", message: /^unknown method Nope for service trading\.v1\.TradingGateway$/ },
+  { name: "Connect: unknown method", headers: con(KEY_A, { ":path": path("Nope") }), body: order(), fast: false, code: Code.Unimplemented },
+  { name: "gRPC: compressed flag without grpc-encoding", headers: grpc(KEY_A), body: frame(order({ clientOrderId: "z-1" }), 1), fast: true, status: "3", message: flaggedCompressed },
+  { name: "gRPC-Web: compressed flag without grpc-encoding", headers: web(KEY_A), body: frame(order({ clientOrderId: "z-2" }), 1), fast: true, code: Code.InvalidArgument, message: flaggedCompressed },
+  { name: "gRPC StreamFills: compressed flag without grpc-encoding", headers: fills(), body: frame(new Uint8Array(0), 1), fast: false, status: "3", message: flaggedCompressed },
+  {
+    name: "Connect streaming: compressed flag without connect-content-encoding",
+    headers: con(KEY_A, { ":path": path("StreamFills"), "content-type": "application/connect+proto" }),
+    body: frame(new Uint8Array(0), 1),
+    fast: false,
+    code: Code.InvalidArgument,
+    message: flaggedCompressed,
+  },
 ];
 
 const stock = await startGateway(false);
@@ -306,6 +369,8 @@ for (const c of cases) {
     const b = await exchange(fast.port, c.headers, c.body);
     assert.deepEqual(b, a);
     if (c.status !== undefined) assert.equal(a.trailers["grpc-status"] ?? a.headers["grpc-status"], c.status, JSON.stringify(a));
+    if (c.code !== undefined) assert.equal(rawStatus(a).code, c.code, JSON.stringify(a));
+    if (c.message !== undefined) assert.match(rawStatus(a).message, c.message);
     assert.equal(fast.hook.handled - before, c.fast ? 1 : 0, c.fast ? "the fast path should serve it" : "it should fall through");
     assert.equal(stock.hook.handled, 0, "FAST_PATH=off must never use the fast path");
   });

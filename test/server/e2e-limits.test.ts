@@ -6,7 +6,9 @@ import net from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health } from "../../gen/health/v1/health_pb.js";
-import { OrderType, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { OrderType, PlaceOrderRequestSchema, PlaceOrderResponseSchema, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { createFastPathHook } from "../../src/server/fast-path-hook.js";
 import { startServer } from "../helpers/start-server.js";
 import type { StartedServer } from "../helpers/start-server.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -184,6 +186,91 @@ test("limits: message size -> RESOURCE_EXHAUSTED, deadline above maximum -> INVA
     assert.equal((await codeOf(client.placeOrder(order, { timeoutMs: 5000 }))).code, Code.InvalidArgument);
     assert.equal((await client.placeOrder(order, { timeoutMs: 500 })).order?.orderId, "ord-c1");
   }
+});
+
+test("MAX_MESSAGE_BYTES limits requests only: at the limit accepted, one byte over refused, a larger response still answered", async (t) => {
+  const LIMIT = 1024;
+  // A request of exactly `size` bytes in its encoding: the client order id pads it (the fake echoes
+  // it twice in the response, as clientOrderId and in orderId, so the response is larger).
+  const sized = (size: number, binary: boolean) => {
+    for (let pad = size; pad > 0; pad--) {
+      const m = create(PlaceOrderRequestSchema, { clientOrderId: "x".repeat(pad), quantity: "1" });
+      const n = binary ? toBinary(PlaceOrderRequestSchema, m).byteLength : Buffer.byteLength(toJsonString(PlaceOrderRequestSchema, m));
+      if (n === size) return m;
+    }
+    throw new Error(`no request of ${size} bytes`);
+  };
+  for (const fastPath of [true, false]) {
+    const hook = createFastPathHook();
+    const srv = await startServer({ config: { maxMessageBytes: LIMIT, fastPath }, deps: { fastPath: hook } });
+    t.after(() => srv.close());
+    const baseUrl = srv.baseUrl;
+    const transports = {
+      grpc: [createGrpcTransport({ baseUrl }), true],
+      "grpc-web h2": [createGrpcWebTransport({ baseUrl, httpVersion: "2" }), true],
+      "grpc-web h1": [createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }), true],
+      "connect proto h2": [createConnectTransport({ baseUrl, httpVersion: "2" }), true],
+      "connect json h2": [createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: false }), false],
+      "connect json h1": [createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }), false],
+    } as const;
+    for (const [name, [transport, binary]] of Object.entries(transports)) {
+      const client = createClient(TradingGateway, transport);
+      const what = `${name}, FAST_PATH=${fastPath ? "on" : "off"}`;
+      const atLimit = sized(LIMIT, binary);
+      const res = await client.placeOrder(atLimit);
+      assert.equal(res.order?.clientOrderId, atLimit.clientOrderId, what);
+      assert.ok(toBinary(PlaceOrderResponseSchema, res).byteLength > LIMIT, "the response is larger than the limit");
+      const over = await codeOf(client.placeOrder(sized(LIMIT + 1, binary)));
+      assert.equal(over.code, Code.ResourceExhausted, what);
+      assert.match(over.rawMessage, /larger than configured readMaxBytes 1024/, what);
+    }
+    // gRPC, gRPC-Web h2 and Connect proto h2 and JSON h2, twice each: the fast path took them when on.
+    assert.equal(hook.handled, fastPath ? 8 : 0);
+  }
+});
+
+test("requests no RPC can take are refused in the caller's protocol (Connect error JSON, gRPC status), never with a framework body", async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.close());
+  const exchanges: [string, string, Record<string, string>, string | undefined, number, string, RegExp][] = [
+    // [method, path, headers, body, HTTP status, Connect code, message]
+    ["POST", PLACE, {}, "{}", 415, "invalid_argument", /^missing content-type header: expected application\/grpc/],
+    ["POST", PLACE, {}, undefined, 415, "invalid_argument", /^missing content-type header/],
+    ["POST", PLACE, { "content-type": "text/plain" }, "hello", 415, "invalid_argument", /^unsupported content-type "text\/plain": expected /],
+    ["POST", PLACE, { "content-type": "application/xml" }, "<a/>", 415, "invalid_argument", /^unsupported content-type "application\/xml"/],
+    ["POST", "/trading.v1.TradingGateway/Nope", { "content-type": "application/json" }, "{}", 404, "unimplemented", /^unknown method Nope for service trading\.v1\.TradingGateway$/],
+    ["POST", "/trading.v1.TradingGateway/Nope", {}, "{}", 404, "unimplemented", /^unknown method Nope/],
+    ["POST", "/trading.v9.Other/PlaceOrder", { "content-type": "application/proto" }, "", 404, "unimplemented", /^unknown service trading\.v9\.Other$/],
+    ["GET", "/", {}, undefined, 404, "unimplemented", /^unknown path "\/" \(GET\)/],
+    ["POST", "/favicon.ico", { "content-type": "text/plain" }, "x".repeat(2_000_000), 404, "unimplemented", /^unknown path "\/favicon\.ico"/],
+    ["POST", "/trading.v1.TradingGateway/%zz", { "content-type": "application/json" }, "{}", 400, "invalid_argument", /^invalid request path: /],
+  ];
+  for (const [method, path, headers, body, status, code, message] of exchanges) {
+    const what = `${method} ${path} ${JSON.stringify(headers)}`;
+    const one = await h1(srv, path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const two = await h2(srv, { ":method": method, ":path": path, ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) }, body);
+    for (const [proto, r] of [["HTTP/1.1", { status: one.status, ct: one.headers["content-type"], body: one.body }], ["h2", { status: two.headers[":status"], ct: two.headers["content-type"], body: two.body.toString("utf8") }]] as const) {
+      assert.equal(r.status, status, `${proto} ${what}`);
+      assert.equal(r.ct, "application/json", `${proto} ${what}`);
+      const e = JSON.parse(r.body) as { code: string; message: string };
+      assert.deepEqual(Object.keys(e), ["code", "message"], `${proto} ${what}: a Connect error, not Fastify's`);
+      assert.equal(e.code, code, `${proto} ${what}`);
+      assert.match(e.message, message, `${proto} ${what}`);
+    }
+  }
+  // gRPC callers get a gRPC status: an unknown method is UNIMPLEMENTED, trailers-only.
+  const grpcNope = await h2(srv, { ":path": "/trading.v1.TradingGateway/Nope", "content-type": "application/grpc", te: "trailers" }, grpcFrame(Buffer.alloc(0)));
+  assert.equal(grpcNope.headers[":status"], 200);
+  assert.equal(grpcNope.headers["grpc-status"], String(Code.Unimplemented));
+  assert.equal(grpcNope.headers["grpc-message"], "unknown method Nope for service trading.v1.TradingGateway");
+  assert.ok(grpcNope.endedWithHeaders, "trailers-only");
+  const grpcXml = await h2(srv, { ":path": PLACE, "content-type": "application/grpc+xml", te: "trailers" }, grpcFrame(Buffer.alloc(0)));
+  assert.equal(grpcXml.headers["grpc-status"], String(Code.InvalidArgument));
+  assert.match(String(grpcXml.headers["grpc-message"]), /^unsupported content-type "application\/grpc\+xml"/);
+  // A wrong HTTP method is connect's own answer (405, no body), not a framework's.
+  const get = await h1(srv, PLACE, { method: "GET", headers: {} });
+  assert.equal(get.status, 405);
+  assert.equal(get.body, "");
 });
 
 test("bad input gets proper errors and never takes the server down", async (t) => {

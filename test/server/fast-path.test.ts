@@ -1,4 +1,4 @@
-import { test, after } from "node:test";
+import { test, after, mock } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -15,11 +15,12 @@ import {
   Side,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createUnaryFastPath } from "../../src/server/unary-fast-path.js";
+import { withProtocolEdge } from "../../src/server/protocol-edge.js";
 import type { UnaryFastPath } from "../../src/server/unary-fast-path.js";
 import { toConnectError } from "../../src/rpc/to-connect-error.js";
 import { invalidArgument } from "../../src/domain/errors.js";
 import { frame } from "../helpers/grpc-frame.js";
-import { collectResponse, stripHeaders, type RawResponse } from "../helpers/raw-http2.js";
+import { collectResponse, rawStatus, stripHeaders, type RawResponse } from "../helpers/raw-http2.js";
 import { createTestCerts } from "../helpers/test-certs.js";
 
 const certs = createTestCerts();
@@ -84,9 +85,13 @@ function routes(router: ConnectRouter): void {
         throw signal.reason;
       }
       if (req.account === "boom") throw new Error("a bug");
+      // Over compressMinBytes once encoded: a compressed gRPC-Web trailer envelope with an accepted encoding.
+      if (req.account === "long-error") throw new ConnectError("bad: a, b; 100% ü ".repeat(80), Code.FailedPrecondition);
       if (req.account === "timeout-left") {
         ctx.responseHeader.set("x-timeout-known", String(ctx.timeoutMs() !== undefined));
       }
+      // What a handler that wants whole milliseconds does: BigInt throws on a fraction.
+      if (req.account === "timeout-int") ctx.responseHeader.set("x-timeout-ms", String(BigInt(ctx.timeoutMs() ?? -1)));
       ctx.responseHeader.set("x-impl", "1");
       ctx.responseTrailer.set("x-trailer", "t");
       return {
@@ -105,7 +110,9 @@ function routes(router: ConnectRouter): void {
 }
 
 const options = {
-  routes,
+  // As app.ts gives them: the edge makes connect answer as the gateway does (decode failures,
+  // grpc-message), and the fast path answers so by itself.
+  routes: withProtocolEdge(routes),
   interceptors: [requestIdInterceptor, replaceInterceptor, copyInterceptor, urlInterceptor, authInterceptor],
   readMaxBytes: 1024,
   maxTimeoutMs: 60_000,
@@ -207,6 +214,7 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "invalid (details)", headers: base, body: frame(withAccount("acc-1", { quantity: "" })), fast: true },
   { name: "unauthenticated (metadata)", headers: { ...base, authorization: "Bearer bad" }, body: frame(valid), fast: true },
   { name: "implementation throws", headers: base, body: frame(withAccount("boom")), fast: true },
+  { name: "long error message", headers: { ...base, "grpc-accept-encoding": "gzip" }, body: frame(withAccount("long-error")), fast: true },
   { name: "oversized message", headers: base, body: frame(new Uint8Array(2000)), fast: true },
   { name: "no message", headers: base, body: new Uint8Array(0), fast: true },
   { name: "two messages", headers: base, body: Buffer.concat([frame(valid), frame(valid)]), fast: true },
@@ -253,6 +261,9 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
     body: frame(Buffer.from(toJsonString(PlaceOrderRequestSchema, validRequest))),
     fast: true,
   },
+  { name: "grpc-web long error message", headers: web, body: frame(withAccount("long-error")), fast: true },
+  { name: "grpc-web long error message, accept gzip (compressed trailer)", headers: { ...web, "grpc-accept-encoding": "gzip" }, body: frame(withAccount("long-error")), fast: true },
+  { name: "grpc-web undecodable, accept gzip", headers: { ...web, "grpc-accept-encoding": "gzip" }, body: frame(Buffer.from([0x0a, 0x02, 0xc3, 0x28])), fast: true },
   // Connect unary: bare bodies, errors as JSON with an HTTP status, trailers muxed into headers.
   { name: "connect proto", headers: con, body: valid, fast: true },
   { name: "connect proto with content-length", headers: { ...con, "content-length": String(valid.byteLength) }, body: valid, fast: true },
@@ -264,6 +275,8 @@ const cases: { name: string; headers: http2.OutgoingHttpHeaders; body: Uint8Arra
   { name: "connect oversized", headers: con, body: new Uint8Array(2000), fast: true },
   { name: "connect oversized by content-length", headers: { ...con, "content-length": "2000" }, body: new Uint8Array(2000), fast: true },
   { name: "connect garbage proto", headers: con, body: Buffer.from([0xff, 0xff, 0xff]), fast: true },
+  { name: "connect garbage proto, accept gzip", headers: { ...con, "accept-encoding": "gzip" }, body: Buffer.from([0xff, 0xff, 0xff]), fast: true },
+  { name: "connect long error message, accept gzip", headers: { ...con, "accept-encoding": "gzip" }, body: withAccount("long-error"), fast: true },
   { name: "connect garbage json", headers: conJson, body: Buffer.from("{nope"), fast: true },
   { name: "connect json unknown field", headers: conJson, body: Buffer.from('{"clientOrderId":"c","what":1,"quantity":"1"}'), fast: true },
   { name: "connect empty body", headers: con, body: new Uint8Array(0), fast: true },
@@ -446,3 +459,42 @@ test("a failure while answering resets the stream (INTERNAL_ERROR) rather than l
   assert.equal(errors.length, 1);
   assert.match(String(errors[0]), /context values broke/);
 });
+
+test("deadlines: both paths give handlers the same whole milliseconds for every grpc-timeout unit and connect-timeout-ms", async (t) => {
+  // Date frozen (timers are not): timeoutMs() is then exactly the deadline connect computes, on both servers.
+  mock.timers.enable({ apis: ["Date"], now: 1_767_225_600_000 });
+  t.after(() => mock.timers.reset());
+  const body = withAccount("timeout-int");
+  // [header value, the handler's timeoutMs(), or undefined when the header is refused]
+  const grpc: [string, number | undefined][] = [
+    ["0H", 0], ["0M", 0], ["0S", 0], ["0m", 0], ["0u", 0], ["0n", 0],
+    ["1M", 60_000], ["1S", 1000], ["59S", 59_000], ["1m", 1], ["59999m", 59_999], ["60000m", 60_000],
+    ["1u", 0], ["999u", 0], ["1000u", 1], ["1500u", 1], ["4999960u", 4999], ["59999999u", 59_999],
+    // now + 0.999999 is not a double at Date.now()'s magnitude (steps of 2^-12): it rounds up to a whole ms, in connect too.
+    ["1n", 0], ["999999n", 1], ["1000000n", 1], ["99999999n", 100], ["99999000n", 99],
+    // Above maxTimeoutMs (60 s): INVALID_ARGUMENT, the message giving connect's (fractional) value.
+    ["1H", undefined], ["99999999H", undefined], ["2M", undefined], ["61S", undefined], ["60001m", undefined], ["60000001u", undefined],
+    // Nine digits, signs, fractions, other units, no unit: invalid.
+    ["100000000n", undefined], ["999999999S", undefined], ["-1S", undefined], ["+1S", undefined], ["1.5S", undefined],
+    ["1e3m", undefined], ["1s", undefined], ["1h", undefined], ["1", undefined], ["S", undefined], ["1SS", undefined], ["soon", undefined],
+  ];
+  const connectMs: [string, number | undefined][] = [
+    ["0", 0], ["1", 1], ["4999", 4999], ["60000", 60_000], ["0060000", 60_000],
+    ["60001", undefined], ["9999999999", undefined], ["10000000000", undefined], ["-1", undefined], ["1.5", undefined], ["1e3", undefined], ["", undefined],
+  ];
+  const calls = [
+    ...grpc.map(([v, ms]) => ({ headers: { ...base, "grpc-timeout": v }, body: frame(body), ms, v })),
+    ...grpc.map(([v, ms]) => ({ headers: { ...web, "grpc-timeout": v }, body: frame(body), ms, v })),
+    ...connectMs.map(([v, ms]) => ({ headers: { ...con, "connect-timeout-ms": v }, body, ms, v })),
+  ];
+  for (const c of calls) {
+    const before = fast.handled();
+    const a = await exchange(stock.port, c.headers, c.body);
+    const b = await exchange(fast.port, c.headers, c.body);
+    assert.deepEqual(b, a, c.v);
+    assert.equal(fast.handled() - before, 1);
+    assert.equal(a.headers["x-timeout-ms"], c.ms === undefined ? undefined : String(c.ms), c.v);
+    assert.equal(rawStatus(a).code, c.ms === undefined ? Code.InvalidArgument : 0, `${String(c.headers["content-type"])} ${c.v}`);
+  }
+});
+
