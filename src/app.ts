@@ -64,6 +64,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         keepAliveTimeoutMs: config.keepAliveTimeoutMs,
         connectionTimeoutMs: config.connectionTimeoutMs,
         http2SessionIdleMs: config.http2SessionIdleMs,
+        keepaliveIntervalMs: config.http2KeepaliveIntervalMs,
+        keepaliveTimeoutMs: config.http2KeepaliveTimeoutMs,
+        onKeepaliveTimeout: (peer) =>
+          logger.warn(
+            { peer: formatPeer(peer.address, peer.port), timeoutMs: config.http2KeepaliveTimeoutMs },
+            "HTTP/2 peer did not answer a keepalive PING: connection closed, its calls canceled",
+          ),
         ...(onStream !== undefined ? { onStream } : {}),
       })) as never,
     loggerInstance: logger.child({ component: "http" }),

@@ -27,6 +27,12 @@ export interface DualProtocolServerOptions {
   readonly connectionTimeoutMs: number;
   /** Idle HTTP/2 sessions without open streams are closed after this, 0 = never. */
   readonly http2SessionIdleMs: number;
+  /** Every HTTP/2 connection is sent a PING this often, 0 = never (see keepalive()). */
+  readonly keepaliveIntervalMs: number;
+  /** A PING not answered within this ends the connection. */
+  readonly keepaliveTimeoutMs: number;
+  /** Told when a connection is ended because its peer did not answer a PING (for a log line). */
+  readonly onKeepaliveTimeout?: (peer: { readonly address: string | undefined; readonly port: number | undefined }) => void;
   readonly onStream?: StreamHook;
 }
 
@@ -144,6 +150,10 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
       socket.pause();
       socket.unshift(buf);
       if (looksH2) {
+        // http.Server accepts sockets with allowHalfOpen (its HTTP/1.1 parser handles a client's
+        // FIN itself); the HTTP/2 session does not, so with it a client's FIN went unseen until
+        // the server next wrote: a killed client's streams (StreamFills, Watch) stayed open.
+        socket.allowHalfOpen = false;
         h2.emit("connection", socket);
       } else {
         for (const l of h1ConnectionListeners) l.call(h1, socket);
@@ -181,7 +191,46 @@ function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, 
         if ((openStreams.get(session) ?? 0) === 0) session.close();
       });
     }
+    if (opts.keepaliveIntervalMs > 0) keepalive(session, opts);
   });
+}
+
+/**
+ * HTTP/2 keepalive: a PING every `keepaliveIntervalMs`; no answer within `keepaliveTimeoutMs`
+ * ends the connection, so its streams end (CANCELED) and their resources are released. It finds
+ * peers that vanished without a FIN or RST (a host that lost power, a dropped NAT mapping, a
+ * client process frozen or stopped), which the socket alone would not show while the server has
+ * nothing to write. A peer answers PINGs in its HTTP/2 stack whatever its application does, and
+ * one 17-byte frame per interval costs nothing; PINGs carry no stream, so they do not count as
+ * activity for HTTP2_SESSION_IDLE_MS.
+ */
+function keepalive(session: http2.ServerHttp2Session, opts: DualProtocolServerOptions): void {
+  let timer: NodeJS.Timeout | undefined;
+  let deadline: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(probe, opts.keepaliveIntervalMs);
+    // The socket keeps the process alive while it is open; the probe timers need not.
+    timer.unref();
+  };
+  const probe = () => {
+    if (session.destroyed) return;
+    deadline = setTimeout(() => {
+      const sock = session.socket as Socket | undefined;
+      opts.onKeepaliveTimeout?.({ address: sock?.remoteAddress, port: sock?.remotePort });
+      session.destroy();
+    }, opts.keepaliveTimeoutMs);
+    deadline.unref();
+    session.ping((err) => {
+      clearTimeout(deadline);
+      // An error: the session is going away (its close clears everything).
+      if (err === null) schedule();
+    });
+  };
+  session.once("close", () => {
+    clearTimeout(timer);
+    clearTimeout(deadline);
+  });
+  schedule();
 }
 
 /**
