@@ -84,6 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   let closing = false;
   const inFlight = new AbortController();
+  // Aborted when shutdown begins: open streaming calls end at once with this (stream-shutdown.ts).
+  const streams = new AbortController();
 
   if (config.corsOrigins.length > 0) {
     await app.register(fastifyCors, {
@@ -137,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
       publicServices: PUBLIC_SERVICES,
       rateLimitExemptServices: RATE_LIMIT_EXEMPT_SERVICES,
+      streamShutdownSignal: streams.signal,
       ...(deps.now !== undefined ? { now: deps.now } : {}),
     }),
     readMaxBytes: config.maxMessageBytes,
@@ -177,6 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("preClose", (done) => {
     closing = true;
     deps.health.shutdown();
+    streams.abort(new ConnectError("server is shutting down", Code.Unavailable));
     const server = app.server as unknown as import("node:http").Server;
     const abortTimer = setTimeout(() => inFlight.abort(new ConnectError("server is shutting down", Code.Unavailable)), config.shutdownGraceMs);
     // Give aborted calls a moment to send their UNAVAILABLE before sockets go.

@@ -155,3 +155,27 @@ test("StreamFills over HTTP/1.1 (Connect streaming): the client closing its conn
   sock.destroy();
   await assertCanceled(srv, target, hub, "HTTP/1.1 close");
 });
+
+test("shutdown with a frozen client (keepalive off): its stream ends and close() returns without waiting for the peer's FIN", async (t) => {
+  const { srv, hub } = await gateway(t, { http2KeepaliveIntervalMs: 0, shutdownGraceMs: 5000 });
+  const target = targets[0]!;
+  const c = spawnClient(t, srv.port, target);
+  await waitFor(() => hub.subscriberCount() === 1, { timeoutMs: 10_000, what: "the subscription" });
+  c.child.kill("SIGSTOP");
+  const t0 = performance.now();
+  // A gracefully closed HTTP/2 session waits for its peer's FIN, which a frozen peer never
+  // sends: the server must not wait on it (it did, forever, even after the grace period).
+  const closed = srv.close();
+  let within: unknown;
+  try {
+    within = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 4000))]);
+  } finally {
+    // Thawed by death: a close() still waiting then ends, and the test's after-hooks with it.
+    c.child.kill("SIGKILL");
+  }
+  assert.equal(within, true, "close() returned before the grace period ended");
+  t.diagnostic(`closed after ${Math.round(performance.now() - t0)} ms`);
+  assert.equal(hub.subscriberCount(), 0);
+  const line = rpcLines(srv, target)[0]!;
+  assert.equal(line["code"], "Unavailable");
+});
