@@ -241,11 +241,16 @@ function keepalive(session: http2.ServerHttp2Session, opts: DualProtocolServerOp
       session.destroy();
     }, opts.keepaliveTimeoutMs);
     deadline.unref();
-    session.ping((err) => {
+    try {
+      session.ping((err) => {
+        clearTimeout(deadline);
+        // An error: the session is going away (its close clears everything).
+        if (err === null) schedule();
+      });
+    } catch {
+      // Destroyed in between: nothing to probe (a throw here would escape from a timer).
       clearTimeout(deadline);
-      // An error: the session is going away (its close clears everything).
-      if (err === null) schedule();
-    });
+    }
   };
   session.once("close", () => {
     clearTimeout(timer);

@@ -114,7 +114,8 @@ test("StreamFills: a client frozen without a FIN (SIGSTOP) is found by the keepa
   const target = targets[0]!;
   const c = spawnClient(t, srv.port, target);
   await waitFor(() => hub.subscriberCount() === 1, { timeoutMs: 10_000, what: "the subscription" });
-  // Alive and answering: PINGs keep coming back and the stream stays.
+  // Alive and answering: PINGs keep coming back and the stream stays. A negative check, so it
+  // waits a fixed span: at least two full PING rounds (interval + timeout = 500 ms).
   await new Promise((r) => setTimeout(r, 700));
   assert.equal(hub.subscriberCount(), 1, "a live client answers PINGs: its stream stays");
   c.child.kill("SIGSTOP");
