@@ -44,8 +44,10 @@ export type App = FastifyInstance<Http2Server>;
  * Builds the gateway's Fastify instance with every route, interceptor, CORS,
  * load shedding and graceful-close behaviour. Never listens: main.ts (or a
  * test) calls app.listen. app.close() is graceful: health goes NOT_SERVING,
- * new calls get UNAVAILABLE, in-flight calls get SHUTDOWN_GRACE_MS to finish,
- * then they are aborted and connections are dropped.
+ * HTTP/2 connections get GOAWAY, new calls get UNAVAILABLE (HTTP/1.1 with
+ * Connection: close), open streams end at once with UNAVAILABLE, in-flight
+ * unary calls get SHUTDOWN_GRACE_MS to finish, then they are aborted and
+ * connections are dropped (the drain: src/server/dual-protocol-server.ts).
  */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
