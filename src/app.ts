@@ -46,8 +46,10 @@ export type App = FastifyInstance<Http2Server>;
  * Builds the gateway's Fastify instance with every route, interceptor, CORS,
  * load shedding and graceful-close behaviour. Never listens: main.ts (or a
  * test) calls app.listen. app.close() is graceful: health goes NOT_SERVING,
- * new calls get UNAVAILABLE, in-flight calls get SHUTDOWN_GRACE_MS to finish,
- * then they are aborted and connections are dropped.
+ * HTTP/2 connections get GOAWAY, new calls get UNAVAILABLE (HTTP/1.1 with
+ * Connection: close), open streams end at once with UNAVAILABLE, in-flight
+ * unary calls get SHUTDOWN_GRACE_MS to finish, then they are aborted and
+ * connections are dropped (the drain: src/server/dual-protocol-server.ts).
  */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
@@ -66,6 +68,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         keepAliveTimeoutMs: config.keepAliveTimeoutMs,
         connectionTimeoutMs: config.connectionTimeoutMs,
         http2SessionIdleMs: config.http2SessionIdleMs,
+        keepaliveIntervalMs: config.http2KeepaliveIntervalMs,
+        keepaliveTimeoutMs: config.http2KeepaliveTimeoutMs,
+        onKeepaliveTimeout: (peer) =>
+          logger.warn(
+            { peer: formatPeer(peer.address, peer.port), timeoutMs: config.http2KeepaliveTimeoutMs },
+            "HTTP/2 peer did not answer a keepalive PING: connection closed, its calls canceled",
+          ),
         ...(onStream !== undefined ? { onStream } : {}),
       })) as never,
     loggerInstance: logger.child({ component: "http" }),
@@ -84,6 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let closing = false;
   const inFlight = new AbortController();
   const guard = createRpcRequestGuard({ services: SERVED_SERVICES.map((s) => s.typeName) });
+  // Aborted when shutdown begins: open streaming calls end at once with this (stream-shutdown.ts).
+  const streams = new AbortController();
 
   if (config.corsOrigins.length > 0) {
     await app.register(fastifyCors, {
@@ -147,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
       publicServices: PUBLIC_SERVICES,
       rateLimitExemptServices: RATE_LIMIT_EXEMPT_SERVICES,
+      streamShutdownSignal: streams.signal,
       ...(deps.now !== undefined ? { now: deps.now } : {}),
     }),
     // Requests only: a response is the gateway's own, and refusing it would throw away work done
@@ -188,6 +200,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("preClose", (done) => {
     closing = true;
     deps.health.shutdown();
+    streams.abort(new ConnectError("server is shutting down", Code.Unavailable));
     const server = app.server as unknown as import("node:http").Server;
     const abortTimer = setTimeout(() => inFlight.abort(new ConnectError("server is shutting down", Code.Unavailable)), config.shutdownGraceMs);
     // Give aborted calls a moment to send their UNAVAILABLE before sockets go.

@@ -16,7 +16,7 @@ const MAX_FILTER_LENGTH = 128;
 
 export interface StreamFillsHandlerDeps {
   readonly hub: FillHub;
-  /** Aborted when shutdown starts: open streams end cleanly (the client resumes elsewhere or later). */
+  /** Aborted when shutdown starts: open streams end with UNAVAILABLE (the client resumes elsewhere or later). */
   readonly shutdownSignal?: AbortSignal;
 }
 
@@ -68,8 +68,9 @@ export function checkStreamFillsRequest(req: StreamFillsRequest, principal: Prin
 /**
  * The StreamFills implementation for the Connect ServiceImpl. The caller sees only the accounts
  * its principal may trade (an empty `account` means all of those); the stream ends when the
- * client goes away (ctx.signal), on shutdown (hub.close, a clean end), or with RESOURCE_EXHAUSTED
- * when the client reads too slowly (resume with after_sequence = the last sequence received).
+ * client goes away (ctx.signal), on shutdown with UNAVAILABLE, or with RESOURCE_EXHAUSTED when
+ * the client reads too slowly (in both cases, resume with after_sequence = the last sequence
+ * received).
  */
 export function createStreamFillsHandler(deps: StreamFillsHandlerDeps) {
   const { hub } = deps;
@@ -101,6 +102,10 @@ export function createStreamFillsHandler(deps: StreamFillsHandlerDeps) {
     if (sub.error !== undefined) {
       ctx.values.get(loggerKey)?.info({ reason: sub.error.kind, cursor: String(sub.cursor) }, "fill stream ended");
       throw toConnectError(sub.error);
+    }
+    if (deps.shutdownSignal?.aborted === true && !ctx.signal.aborted) {
+      // A fill stream never ends by itself: an OK end would leave the client wondering why.
+      throw toConnectError({ kind: "unavailable", message: "the gateway is shutting down; reconnect and resume with after_sequence = the last sequence received", retryAfterMs: 1000 });
     }
   };
 }

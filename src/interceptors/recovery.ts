@@ -15,12 +15,22 @@ export const INTERNAL_MESSAGE = "internal error";
  * Any exception that is not a ConnectError is a bug: log it with its stack,
  * answer INTERNAL with a generic message, keep serving. Streams are covered
  * too, since a handler can throw halfway through one.
+ *
+ * Except once the call's signal has aborted (the client went away, its deadline
+ * passed): what a handler throws then is the consequence (a request stream read
+ * after the client left throws "Premature close"), so the call ends with the
+ * abort's own code (CANCELED, DEADLINE_EXCEEDED), logged at debug, not as a bug.
  */
 export function createRecoveryInterceptor(deps: RecoveryDeps): Interceptor {
   // One helper per interceptor, not a closure per call: the success path allocates nothing here.
   const recover = (req: Parameters<Parameters<Interceptor>[0]>[0], e: unknown): never => {
     if (e instanceof ConnectError) throw e;
     const log = req.contextValues.get(loggerKey) ?? deps.logger;
+    if (req.signal.aborted) {
+      log.debug({ err: e, service: req.service.typeName, method: req.method.name }, "handler threw after its call was aborted");
+      // connect's ConnectError.from makes an abort without a ConnectError reason CANCELED.
+      throw ConnectError.from(req.signal.reason, Code.Canceled);
+    }
     log.error({ err: e, service: req.service.typeName, method: req.method.name }, "unexpected exception in handler");
     throw new ConnectError(INTERNAL_MESSAGE, Code.Internal);
   };

@@ -27,8 +27,20 @@ export interface DualProtocolServerOptions {
   readonly connectionTimeoutMs: number;
   /** Idle HTTP/2 sessions without open streams are closed after this, 0 = never. */
   readonly http2SessionIdleMs: number;
+  /** Every HTTP/2 connection is sent a PING this often, 0 = never (see keepalive()). */
+  readonly keepaliveIntervalMs: number;
+  /** A PING not answered within this ends the connection. */
+  readonly keepaliveTimeoutMs: number;
+  /** Told when a connection is ended because its peer did not answer a PING (for a log line). */
+  readonly onKeepaliveTimeout?: (peer: { readonly address: string | undefined; readonly port: number | undefined }) => void;
   readonly onStream?: StreamHook;
 }
+
+/**
+ * During a shutdown drain, idle HTTP/1.1 keep-alive connections are closed only once no HTTP/1.1
+ * call has ended for this long (see closeIdleH1 in addCloseHelpers).
+ */
+const H1_QUIET_MS = 250;
 
 /** The HTTP/2 connection preface (RFC 9113 §3.4) every prior-knowledge client sends first. */
 export const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -60,7 +72,7 @@ export type DualProtocolServer = http.Server | http2.Http2SecureServer;
  * compat listeners only when the hook declines.
  */
 export function createDualProtocolServer(handler: Handler, opts: DualProtocolServerOptions): DualProtocolServer {
-  const sessions = new Set<http2.ServerHttp2Session>();
+  const drain = createDrain();
   const h2Settings = { maxConcurrentStreams: opts.maxConcurrentStreams };
 
   if (opts.tls !== undefined) {
@@ -80,14 +92,14 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
       keepAliveTimeout: opts.keepAliveTimeoutMs,
     });
     secure.setTimeout(opts.connectionTimeoutMs);
-    installStreamHook(secure, sessions, opts);
-    // tls.Server has no closeAllConnections: track sockets for the hard stop.
+    installStreamHook(secure, drain, opts);
+    // tls.Server has no closeIdleConnections/closeAllConnections: track sockets for the drain and the hard stop.
     const sockets = new Set<Socket>();
     secure.on("secureConnection", (sock: Socket) => {
       sockets.add(sock);
       sock.once("close", () => sockets.delete(sock));
     });
-    addCloseHelpers(secure, sessions, undefined, sockets);
+    addCloseHelpers(secure, drain, undefined, sockets);
     return secure;
   }
 
@@ -105,11 +117,14 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
   h1.setTimeout(opts.connectionTimeoutMs);
   const h2 = http2.createServer({ settings: h2Settings }, handler);
   h2.setTimeout(opts.connectionTimeoutMs);
-  installStreamHook(h2, sessions, opts);
+  installStreamHook(h2, drain, opts);
 
   const h1ConnectionListeners = h1.listeners("connection") as ((socket: Duplex) => void)[];
   h1.removeAllListeners("connection");
   const peeking = new Set<Socket>();
+  // Sockets handed to the HTTP/2 server, for the hard stop: a session closed gracefully (GOAWAY)
+  // waits for its peer's FIN, which a frozen or vanished peer never sends.
+  const h2Sockets = new Set<Socket>();
 
   h1.on("connection", (socket: Socket) => {
     // Small RPC frames must leave at once (Nagle would hold them for an ACK);
@@ -144,6 +159,12 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
       socket.pause();
       socket.unshift(buf);
       if (looksH2) {
+        // http.Server accepts sockets with allowHalfOpen (its HTTP/1.1 parser handles a client's
+        // FIN itself); the HTTP/2 session does not, so with it a client's FIN went unseen until
+        // the server next wrote: a killed client's streams (StreamFills, Watch) stayed open.
+        socket.allowHalfOpen = false;
+        h2Sockets.add(socket);
+        socket.once("close", () => h2Sockets.delete(socket));
         h2.emit("connection", socket);
       } else {
         for (const l of h1ConnectionListeners) l.call(h1, socket);
@@ -155,11 +176,11 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
     socket.on("close", onClose);
   });
 
-  addCloseHelpers(h1, sessions, peeking);
+  addCloseHelpers(h1, drain, peeking, h2Sockets);
   return h1;
 }
 
-function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, sessions: Set<http2.ServerHttp2Session>, opts: DualProtocolServerOptions): void {
+function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, drain: Drain, opts: DualProtocolServerOptions): void {
   const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
   server.removeAllListeners("stream");
   const openStreams = new WeakMap<http2.Http2Session, number>();
@@ -167,55 +188,202 @@ function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, 
     const session = stream.session;
     if (session !== undefined) {
       openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-      stream.once("close", () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+      stream.once("close", () => {
+        openStreams.set(session, (openStreams.get(session) ?? 1) - 1);
+        // The session may now be done (see Drain.check).
+        if (drain.active) setImmediate(() => drain.check());
+      });
     }
     if (opts.onStream?.(stream, headers, flags, rawHeaders) === true) return;
     for (const l of compat) l.call(server, stream, headers, flags, rawHeaders);
   });
   (server as http2.Http2Server).on("session", (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    drain.sessions.add(session);
+    session.once("close", () => {
+      drain.sessions.delete(session);
+      drain.check();
+    });
     if (opts.http2SessionIdleMs > 0) {
       session.setTimeout(opts.http2SessionIdleMs, () => {
         // Quiet fill streams are legitimate: only sessions with nothing open are idle.
         if ((openStreams.get(session) ?? 0) === 0) session.close();
       });
     }
+    if (opts.keepaliveIntervalMs > 0) keepalive(session, opts);
+    // A connection still being sniffed when the drain began: serve what it has already sent
+    // (those calls get UNAVAILABLE), then GOAWAY like the others.
+    if (drain.active) setImmediate(() => session.close());
   });
 }
 
 /**
- * close(): stop accepting, send GOAWAY to every HTTP/2 session (in-flight
- * streams finish), drop connections still being sniffed; Node closes idle
- * HTTP/1.1 keep-alive sockets itself. closeAllConnections(): the hard stop
- * after the grace period.
+ * HTTP/2 keepalive: a PING every `keepaliveIntervalMs`; no answer within `keepaliveTimeoutMs`
+ * ends the connection, so its streams end (CANCELED) and their resources are released. It finds
+ * peers that vanished without a FIN or RST (a host that lost power, a dropped NAT mapping, a
+ * client process frozen or stopped), which the socket alone would not show while the server has
+ * nothing to write. A peer answers PINGs in its HTTP/2 stack whatever its application does, and
+ * one 17-byte frame per interval costs nothing; PINGs carry no stream, so they do not count as
+ * activity for HTTP2_SESSION_IDLE_MS.
+ */
+function keepalive(session: http2.ServerHttp2Session, opts: DualProtocolServerOptions): void {
+  let timer: NodeJS.Timeout | undefined;
+  let deadline: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    timer = setTimeout(probe, opts.keepaliveIntervalMs);
+    // The socket keeps the process alive while it is open; the probe timers need not.
+    timer.unref();
+  };
+  const probe = () => {
+    if (session.destroyed) return;
+    deadline = setTimeout(() => {
+      const sock = session.socket as Socket | undefined;
+      opts.onKeepaliveTimeout?.({ address: sock?.remoteAddress, port: sock?.remotePort });
+      session.destroy();
+    }, opts.keepaliveTimeoutMs);
+    deadline.unref();
+    try {
+      session.ping((err) => {
+        clearTimeout(deadline);
+        // An error: the session is going away (its close clears everything).
+        if (err === null) schedule();
+      });
+    } catch {
+      // Destroyed in between: nothing to probe (a throw here would escape from a timer).
+      clearTimeout(deadline);
+    }
+  };
+  session.once("close", () => {
+    clearTimeout(timer);
+    clearTimeout(deadline);
+  });
+  schedule();
+}
+
+/**
+ * The graceful stop (SIGTERM), shared by the HTTP/1.1 and HTTP/2 sides of one server:
+ * - every HTTP/2 connection is sent GOAWAY at once, with the last stream id it processed:
+ *   calls it already took finish, and the client knows that later ones were not processed and
+ *   may be sent elsewhere (gRPC clients retry them transparently);
+ * - HTTP/1.1 has no GOAWAY: responses still to be written get `Connection: close` (Node then
+ *   closes the socket after them), and an idle keep-alive connection is kept open while calls
+ *   are in flight, so a request that reaches it gets an answer (UNAVAILABLE from the app, with
+ *   `Connection: close`), never a socket closed under it;
+ * - once no call is in flight (no HTTP/2 stream open, no HTTP/1.1 response open), idle
+ *   HTTP/1.1 connections, HTTP/2 connections whose peer has not closed them yet and connections
+ *   that have sent nothing yet are closed. A request sent
+ *   on such a connection at that very moment can still meet the close: that race is inherent to
+ *   HTTP/1.1 keep-alive (RFC 9112 §9.6), and Node's and browsers' clients retry a request that
+ *   failed on a reused connection before any response byte.
+ */
+interface Drain {
+  readonly sessions: Set<http2.ServerHttp2Session>;
+  /** HTTP/1.1 responses not yet closed. */
+  readonly h1Responses: Set<http.ServerResponse>;
+  readonly active: boolean;
+  start(): void;
+  /** Called when a call or connection ends: closes the idle ones once nothing is in flight. */
+  check(): void;
+  /** What to close once nothing is in flight (set by addCloseHelpers). */
+  onDrained: () => void;
+}
+
+function createDrain(): Drain {
+  let active = false;
+  let drained = false;
+  const drain: Drain = {
+    sessions: new Set(),
+    h1Responses: new Set(),
+    get active() {
+      return active;
+    },
+    start() {
+      if (active) return;
+      active = true;
+      for (const session of drain.sessions) if (!session.closed) session.close();
+      for (const res of drain.h1Responses) if (!res.headersSent) res.setHeader("connection", "close");
+      drain.check();
+    },
+    check() {
+      if (!active || drained || drain.h1Responses.size > 0) return;
+      // A session closed gracefully is destroyed once its streams are done, but emits 'close'
+      // only when its peer's FIN comes: a peer that is gone would hold the drain.
+      for (const session of drain.sessions) if (!session.destroyed) return;
+      drained = true;
+      drain.onDrained();
+    },
+    onDrained: () => {},
+  };
+  return drain;
+}
+
+/**
+ * close() and closeIdleConnections() (Fastify calls both) start the drain (see Drain) and stop
+ * accepting; closeAllConnections() is the hard stop after the grace period.
  */
 function addCloseHelpers(
   server: http.Server | http2.Http2SecureServer,
-  sessions: Set<http2.ServerHttp2Session>,
+  drain: Drain,
   peeking: Set<Socket> | undefined,
-  tlsSockets?: Set<Socket>,
+  /** Sockets the hard stop destroys: every TLS socket, or the cleartext HTTP/2 ones. */
+  sockets: Set<Socket>,
 ): void {
   const s = server as http.Server;
   const origClose = s.close.bind(s);
   const origIdle = typeof s.closeIdleConnections === "function" ? s.closeIdleConnections.bind(s) : undefined;
   const origAll = typeof s.closeAllConnections === "function" ? s.closeAllConnections.bind(s) : undefined;
-  const goAway = () => {
-    for (const session of sessions) if (!session.closed) session.close();
+  // HTTP/1.1 connections that have carried a request, and when an HTTP/1.1 response last ended.
+  const h1Sockets = new Set<Socket>();
+  let lastH1End = 0;
+  // HTTP/1.1 requests (the TLS server's 'request' also carries HTTP/2 compat requests).
+  s.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.httpVersionMajor !== 1) return;
+    const sock = req.socket;
+    if (!h1Sockets.has(sock)) {
+      h1Sockets.add(sock);
+      sock.once("close", () => h1Sockets.delete(sock));
+    }
+    drain.h1Responses.add(res);
+    if (drain.active && !res.headersSent) res.setHeader("connection", "close");
+    res.once("close", () => {
+      drain.h1Responses.delete(res);
+      lastH1End = performance.now();
+      // After Node has put the connection back to idle.
+      if (drain.active) setImmediate(() => drain.check());
+    });
+  });
+  const closeIdleH1 = () => {
+    // Every HTTP/1.1 response written during the drain closes its connection: a client still
+    // sending on keep-alive connections uses each up within moments and gets UNAVAILABLE. The
+    // idle ones are closed once no HTTP/1.1 call has ended for H1_QUIET_MS, so that a client
+    // that is busy sending (its next request about to leave on a connection it just got back)
+    // is not the one that meets the close.
+    const quietFor = performance.now() - lastH1End;
+    if (drain.h1Responses.size > 0 || (h1Sockets.size > 0 && quietFor < H1_QUIET_MS)) {
+      setTimeout(closeIdleH1, Math.max(1, H1_QUIET_MS - quietFor)).unref();
+      return;
+    }
+    // http.Server.close() calls closeIdleConnections(), which is the drain's start below: the
+    // prototype's own closes the idle HTTP/1.1 connections now (not one with a request begun).
+    origIdle?.();
     if (peeking !== undefined) for (const sock of peeking) sock.destroy();
+    // TLS: every socket left is an idle HTTP/1.1 one or an HTTP/2 one whose session is done.
+    for (const sock of sockets) sock.destroy();
+  };
+  drain.onDrained = () => {
+    // HTTP/2 sockets whose session is done (GOAWAY sent, nothing open) but whose peer has not
+    // closed them yet: nothing can race these.
+    for (const sock of sockets) if (!h1Sockets.has(sock) && !(peeking?.has(sock) ?? false)) sock.destroy();
+    closeIdleH1();
   };
   s.close = ((cb?: (err?: Error) => void) => {
-    goAway();
+    drain.start();
     return origClose(cb);
   }) as typeof s.close;
-  s.closeIdleConnections = () => {
-    goAway();
-    origIdle?.();
-  };
+  s.closeIdleConnections = () => drain.start();
   s.closeAllConnections = () => {
-    for (const session of sessions) session.destroy();
+    for (const session of drain.sessions) session.destroy();
     if (peeking !== undefined) for (const sock of peeking) sock.destroy();
-    if (tlsSockets !== undefined) for (const sock of tlsSockets) sock.destroy();
+    for (const sock of sockets) sock.destroy();
     origAll?.();
   };
 }

@@ -114,6 +114,9 @@ export function createHealthService(registry: HealthRegistry): ServiceImpl<typeo
     },
     async *watch(req, ctx) {
       for await (const s of registry.watch(req.service, ctx.signal)) yield response(s);
+      // Ended by shutdown, after NOT_SERVING was sent: UNAVAILABLE tells the client to watch
+      // another instance (an OK end would say nothing about why).
+      if (registry.shuttingDown && !ctx.signal.aborted) throw new ConnectError("server is shutting down", Code.Unavailable);
     },
     list() {
       const all = registry.list();

@@ -1,6 +1,7 @@
 import { createRegistry, toBinary } from "@bufbuild/protobuf";
 import type { DescFile, DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -93,16 +94,44 @@ export function createReflection(services: readonly DescService[]) {
   }
 
   const v1: ServiceImpl<typeof ReflectionV1> = {
-    async *serverReflectionInfo(reqs) {
-      for await (const req of reqs) yield respond(req);
+    async *serverReflectionInfo(reqs, ctx) {
+      for await (const req of untilAborted(reqs, ctx.signal)) yield respond(req);
     },
   };
   const v1alpha: ServiceImpl<typeof ReflectionV1alpha> = {
-    async *serverReflectionInfo(reqs) {
-      for await (const req of reqs) yield respond(req);
+    async *serverReflectionInfo(reqs, ctx) {
+      for await (const req of untilAborted(reqs, ctx.signal)) yield respond(req);
     },
   };
   return { v1, v1alpha, answer };
+}
+
+/**
+ * The request stream until `signal` aborts, which then throws its reason. A reflection stream
+ * (grpcurl, `buf curl`) waits on its client's next request: without this, shutdown could not end
+ * it (it waited out the grace period) and neither could a client that left without a word.
+ */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T, void, undefined> {
+  const it = source[Symbol.asyncIterator]();
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(ConnectError.from(signal.reason, Code.Canceled));
+  });
+  aborted.catch(() => {});
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      const next = it.next();
+      // Left pending when the abort wins; it then settles (or fails) with nobody waiting.
+      next.catch(() => {});
+      const r = await Promise.race([next, aborted]);
+      if (r.done === true) return;
+      yield r.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 export { ReflectionV1, ReflectionV1alpha };

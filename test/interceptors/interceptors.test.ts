@@ -1,12 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { OrderType, Side } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createAuthInterceptor } from "../../src/interceptors/auth.js";
 import { createRateLimitInterceptor, createTokenBuckets } from "../../src/interceptors/rate-limit.js";
 import { grpcCodeName } from "../../src/interceptors/observe-call.js";
+import { createRecoveryInterceptor } from "../../src/interceptors/recovery.js";
+import { createLogCapture } from "../helpers/log-capture.js";
 import { createInMemoryGateway } from "../helpers/in-memory-gateway.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -71,6 +74,41 @@ test("recovery: a plain exception becomes INTERNAL with a generic message; the s
   assert.equal((await gw.trading.placeOrder(order())).order?.orderId, "ord-c1");
   // A ConnectError from a handler passes through unchanged.
   assert.equal((await codeOf(gw.trading.cancelOrder({ orderId: "x" }))).code, Code.NotFound);
+});
+
+test("recovery: what a handler throws after its call was aborted (the client left) is CANCELED at debug, not an INTERNAL bug", async () => {
+  const logs = createLogCapture("debug");
+  const recover = createRecoveryInterceptor({ logger: logs.logger });
+  type Next = Parameters<Interceptor>[0];
+  type Req = Parameters<Next>[0];
+  // What a request stream read after the client went away throws.
+  const premature = () => Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+  const reqWith = (signal: AbortSignal) =>
+    ({ stream: true, signal, contextValues: createContextValues(), service: { typeName: "grpc.reflection.v1.ServerReflection" }, method: { name: "ServerReflectionInfo" } }) as unknown as Req;
+  const streamThrowing = (async () => ({
+    stream: true,
+    message: (async function* () {
+      yield* [];
+      throw premature();
+    })(),
+  })) as unknown as Next;
+  const drain = async (next: Next, req: Req) => {
+    const res = await recover(next)(req);
+    for await (const _ of (res as { message: AsyncIterable<unknown> }).message) void _;
+  };
+  const gone = new AbortController();
+  gone.abort(new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled));
+  await assert.rejects(drain(streamThrowing, reqWith(gone.signal)), (e: unknown) => e instanceof ConnectError && e.code === Code.Canceled);
+  await assert.rejects(recover((async () => Promise.reject(premature())) as unknown as Next)(reqWith(gone.signal)), (e: unknown) => ConnectError.from(e).code === Code.Canceled);
+  // An abort without a ConnectError reason (Node's plain AbortError) is CANCELED too.
+  const plain = new AbortController();
+  plain.abort();
+  await assert.rejects(drain(streamThrowing, reqWith(plain.signal)), (e: unknown) => e instanceof ConnectError && e.code === Code.Canceled);
+  assert.deepEqual(logs.lines.filter((l) => (l["level"] as number) >= 40), [], "nothing at warn or error");
+  assert.equal(logs.find("handler threw after its call was aborted").length, 3);
+  // With the call still on, the same exception is a bug: INTERNAL, logged at error.
+  await assert.rejects(drain(streamThrowing, reqWith(new AbortController().signal)), (e: unknown) => e instanceof ConnectError && e.code === Code.Internal);
+  assert.equal(logs.find("unexpected exception in handler").length, 1);
 });
 
 test("metrics: go-grpc-prometheus counters with CamelCase codes and bounded labels", async () => {

@@ -79,16 +79,49 @@ test("end to end over gRPC: Watch streams changes and NOT_SERVING on shutdown; r
     assert.equal((res[3]!.messageResponse.value as { errorCode: number }).errorCode, 5);
   }
 
-  // Watch, then shut the server down: NOT_SERVING arrives and the stream ends cleanly (OK).
+  // Watch, then shut the server down: NOT_SERVING arrives, then the stream ends with UNAVAILABLE
+  // (the client watches another instance), at once rather than after the grace period.
   const statuses: S[] = [];
+  let closedAt = 0;
   const watching = (async () => {
     for await (const r of health.watch({ service: "" })) {
       statuses.push(r.status);
       if (statuses.length === 1) srv.health.set("", S.NOT_SERVING);
       if (statuses.length === 2) srv.health.set("", S.SERVING);
-      if (statuses.length === 3) void srv.close();
+      if (statuses.length === 3) {
+        closedAt = performance.now();
+        void srv.close();
+      }
     }
   })();
-  await watching;
+  const err = await watching.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  assert.equal(err?.code, Code.Unavailable, String(err));
+  assert.match(err.rawMessage, /shutting down/);
+  assert.ok(performance.now() - closedAt < 1000, "ended at once, not after SHUTDOWN_GRACE_MS (2000 here)");
   assert.deepEqual(statuses, [S.SERVING, S.NOT_SERVING, S.SERVING, S.NOT_SERVING]);
+});
+
+test("shutdown ends an open reflection stream at once with UNAVAILABLE instead of waiting out the grace period", async (t) => {
+  const srv = await startServer({ config: { shutdownGraceMs: 5000 } });
+  t.after(() => srv.close());
+  const client = createClient(V1, createGrpcTransport({ baseUrl: srv.baseUrl }));
+  // A client like grpcurl's: one question, then it keeps its request stream open.
+  let hold: () => void = () => {};
+  const held = new Promise<void>((r) => (hold = r));
+  async function* reqs() {
+    yield { host: "", messageRequest: { case: "listServices" as const, value: "" } };
+    await held;
+  }
+  t.after(() => hold());
+  const it = client.serverReflectionInfo(reqs())[Symbol.asyncIterator]();
+  assert.equal((await it.next()).value?.messageResponse.case, "listServicesResponse");
+  const t0 = performance.now();
+  void srv.close();
+  const end = await it.next().then(() => undefined, (e: unknown) => ConnectError.from(e));
+  assert.equal(end?.code, Code.Unavailable, String(end));
+  assert.match(end.rawMessage, /shutting down/);
+  assert.ok(performance.now() - t0 < 2500, "ended at once, not after SHUTDOWN_GRACE_MS");
+  const rpc = srv.logs.find("rpc").find((l) => l["method"] === "ServerReflectionInfo" && l["code"] === "Unavailable");
+  assert.ok(rpc !== undefined, "logged as UNAVAILABLE");
+  assert.equal(rpc["level"], 30);
 });
