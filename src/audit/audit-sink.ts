@@ -47,3 +47,25 @@ export interface AuditSink {
   /** Flushes and closes; later appends fail. */
   close(): Promise<void>;
 }
+
+/**
+ * An append refused because the audit log is unreachable for now (the database connection is
+ * lost), by a sink that keeps the events and writes them, exactly once and in order, as soon as
+ * the log is back. Its callers are refused (the outcome is not on record yet), but the gateway
+ * need not stay closed until a restart: the sink says when it is back (AuditAvailability).
+ * Any other append error means the events may be lost, and only a restart clears it.
+ */
+export class AuditOutageError extends Error {
+  override readonly name = "AuditOutageError";
+  readonly code = "AUDIT_OUTAGE";
+}
+
+/**
+ * Told by a sink that watches its own back-end (PostgreSQL): the log cannot record events from
+ * now on (`permanent`: not even once the back-end is back, e.g. another writer appended to the
+ * table meanwhile), or it is back and holds every event it was given. Calls must not throw.
+ */
+export interface AuditAvailability {
+  unavailable(reason: string, cause: unknown, permanent: boolean): void;
+  restored(): void;
+}

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { readAuditLog, type AuditReadStats } from "./audit-reader.js";
-import type { AuditEvent, AuditMode, AuditSink } from "./audit-sink.js";
+import type { AuditAvailability, AuditEvent, AuditMode, AuditSink } from "./audit-sink.js";
 import { createJsonlAuditSink, type AuditFileIo } from "./jsonl-sink.js";
 import type { AuditObserver, BackgroundErrorListener } from "./group-commit.js";
 import { createNullAuditSink } from "./null-sink.js";
@@ -18,6 +18,9 @@ export interface AuditSettings {
   readonly pgUrl?: string;
   /** AUDIT_PG_TABLE (postgres): [schema.]table, default audit_log. */
   readonly pgTable?: string;
+  /** AUDIT_PG_RECONNECT_MIN_MS / _MAX_MS (postgres): reconnect back-off bounds after a lost connection. */
+  readonly pgReconnectMinMs?: number;
+  readonly pgReconnectMaxMs?: number;
   /** AUDIT_BATCH_LINES, default 256. */
   readonly batchMaxLines?: number;
   /** AUDIT_BATCH_MS; the sinks default to 0 (commit whenever no commit is in flight). */
@@ -53,6 +56,11 @@ export interface AuditSinkDeps {
    * its audit guard here, so buffered mode fails closed like fsync mode. Never called in fsync mode.
    */
   readonly onBackgroundError?: BackgroundErrorListener;
+  /**
+   * PostgreSQL: told when the database is lost (appends refused, events kept) and when it is back;
+   * the gateway passes its audit guard (health NOT_SERVING, then SERVING again).
+   */
+  readonly availability?: AuditAvailability;
   /** JSONL only: the file system seam (tests inject write/fsync failures); default node:fs. */
   readonly io?: AuditFileIo;
 }
@@ -82,6 +90,9 @@ export async function createAuditSink(settings: AuditSettings, deps: AuditSinkDe
       connectionString: settings.pgUrl,
       mode: settings.mode,
       ...(settings.pgTable !== undefined ? { table: settings.pgTable } : {}),
+      ...(settings.pgReconnectMinMs !== undefined ? { reconnectMinMs: settings.pgReconnectMinMs } : {}),
+      ...(settings.pgReconnectMaxMs !== undefined ? { reconnectMaxMs: settings.pgReconnectMaxMs } : {}),
+      ...(deps.availability !== undefined ? { availability: deps.availability } : {}),
       ...batch,
       ...(logger !== undefined ? { logger } : {}),
       ...(observer !== undefined ? { observer } : {}),

@@ -51,6 +51,16 @@ export interface JsonlAuditSinkOptions {
   readonly onBackgroundError?: BackgroundErrorListener;
 }
 
+/**
+ * The open audit file is no longer the file at the sink's path: it was deleted, or renamed (and
+ * perhaps replaced by another file). Lines written to it are in an inode nobody will read at the
+ * next start, so their callers are refused as for a failed write (see createJsonlAuditSink).
+ */
+export class AuditFileVanishedError extends Error {
+  override readonly name = "AuditFileVanishedError";
+  readonly code = "AUDIT_FILE_VANISHED";
+}
+
 /** Counters for metrics and tests. */
 export interface JsonlSinkStats {
   readonly batches: number;
@@ -79,6 +89,10 @@ interface Batch {
 const SPARE_BUFFERS = 2;
 const SPARE_MAX_BYTES = 1024 * 1024;
 
+function fileIdentity(s: fs.BigIntStats): string {
+  return `${s.dev}:${s.ino}`;
+}
+
 function fsyncDirSync(dir: string): void {
   // Makes a created or renamed directory entry durable; fsync on the file covers only its data.
   const fd = fs.openSync(dir, "r");
@@ -99,6 +113,15 @@ function fsyncDirSync(dir: string): void {
  *
  * A failed write or fsync rejects every caller of that batch, is logged, and the file is cut
  * back to its last good size so the next batch starts on a clean line.
+ *
+ * The file must stay reachable at `path`: after each batch's write, while its fsync runs, the sink
+ * stats the path and compares device and inode with the open file (one stat per batch, on the
+ * thread pool beside the fsync). If the file was deleted, or renamed and replaced, the batch's
+ * callers are rejected (AuditFileVanishedError) exactly like a failed write, and so is every later
+ * batch: the sink never opens a new file by itself (a restart does, once an operator has put the
+ * log back). Later batches are still written and fsync'd into the open file, which stays reachable
+ * as /proc/<pid>/fd/<fd> while the process runs, so an operator can copy everything the gateway
+ * knew back to `path` before restarting (README, "Operating it").
  *
  * Opening is synchronous (start-up only): the directory is created, a torn tail left by a crash
  * is truncated (see audit-reader.ts), and the file is opened for append. One process per file:
@@ -130,6 +153,10 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
   }
   /** Bytes of the active file known to be complete lines (durable in fsync mode). */
   let size = fs.fstatSync(fd).size;
+  /** Device and inode of the open file; `path` must keep naming it (see whereIsFile). */
+  let identity = fileIdentity(fs.fstatSync(fd, { bigint: true }));
+  /** Set once the open file is no longer at `path`: why, for every later refusal. Never cleared. */
+  let vanished: string | undefined;
   let nextSegment = 1;
   for (const s of listSegmentsSync(file)) if (Number.isFinite(s.index) && s.index >= nextSegment) nextSegment = s.index + 1;
 
@@ -158,13 +185,50 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     return new Promise((resolve, reject) => io.fsync(fd, (e) => (e === null ? resolve() : reject(e))));
   }
 
+  /**
+   * Resolves undefined while `path` still names the open file, else why not. Never rejects (it
+   * runs beside the fsync): a path that cannot be stat'ed at all is not reachable either.
+   */
+  function whereIsFile(): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      fs.stat(file, { bigint: true }, (e, s) => {
+        if (e !== null) resolve(e.code === "ENOENT" ? "it was deleted (or renamed) and nothing is at its path" : `its path cannot be checked (${e.message})`);
+        else resolve(fileIdentity(s) === identity ? undefined : "it was renamed or replaced: its path now names another file");
+      });
+    });
+  }
+
+  function noticeVanished(why: string): void {
+    if (vanished !== undefined) return;
+    vanished = why;
+    // Where the open file is now, for the operator: Linux names a deleted file "<path> (deleted)".
+    let now = "";
+    try {
+      now = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      /* not Linux: the message still names the pid and fd */
+    }
+    logger?.error(
+      { file, pid: process.pid, fd, openFile: `/proc/${process.pid}/fd/${fd}`, ...(now !== "" ? { nowAt: now } : {}) },
+      `audit log ${file} is no longer the file this gateway writes: ${why}; orders are refused until restart. ` +
+        `Its records are still readable at /proc/${process.pid}/fd/${fd} while the gateway runs: copy them back to ${file} before restarting`,
+    );
+  }
+
   async function rotate(): Promise<void> {
     // Only between commits, so every line of the old file is complete (and, in fsync mode, durable).
+    // Never rename a file that is not ours: someone may have put another one at the path.
+    const gone = await whereIsFile();
+    if (gone !== undefined) {
+      noticeVanished(gone);
+      return;
+    }
     const target = `${file}.${String(nextSegment).padStart(6, "0")}`;
     nextSegment++;
     await fs.promises.rename(file, target);
     const old = fd;
     fd = fs.openSync(file, "a");
+    identity = fileIdentity(fs.fstatSync(fd, { bigint: true }));
     size = 0;
     fs.closeSync(old);
     if (mode === "fsync") fsyncDirSync(dir);
@@ -191,23 +255,38 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     },
     async commit(b) {
       const length = b.out.len;
+      let gone: string | undefined;
       try {
-        if (rotateBytes > 0 && size > 0 && size + length > rotateBytes) await rotate();
+        if (vanished === undefined && rotateBytes > 0 && size > 0 && size + length > rotateBytes) await rotate();
         await writeAll(b.out.buf, length);
+        // Checked after the write, so a batch is acknowledged only if its lines went into the file
+        // that `path` named at that moment; beside the fsync, so it adds no latency of its own.
+        const where = vanished === undefined ? whereIsFile() : undefined;
         if (mode === "fsync") {
           await fsyncFd();
           st.fsyncs++;
         }
+        gone = where !== undefined ? await where : vanished;
       } finally {
         release(b.out);
       }
+      // The lines are complete in the open file (and durable in fsync mode) either way.
       size += length;
       st.batches++;
       st.lines += b.lines;
       st.bytes += length;
+      if (gone !== undefined) {
+        noticeVanished(gone);
+        throw new AuditFileVanishedError(`audit log ${file} is no longer the file this gateway writes: ${gone}`);
+      }
     },
     onError(e, b) {
       st.errors++;
+      if (e instanceof AuditFileVanishedError) {
+        // Nothing to cut: the lines are whole, and they are the operator's copy of what happened.
+        logger?.error({ err: e, file, lines: b.lines }, "audit log write refused: the audit file is gone from its path");
+        return;
+      }
       logger?.error({ err: e, file, lines: b.lines }, "audit log write failed");
       try {
         // A partial write would leave a torn line in the middle of the log: cut it off.
@@ -221,6 +300,12 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
   let closePromise: Promise<void> | undefined;
   function close(): Promise<void> {
     closePromise ??= group.close().then(() => {
+      if (vanished !== undefined) {
+        logger?.error(
+          { file, openFile: `/proc/${process.pid}/fd/${fd}` },
+          `closing an audit file that is no longer at ${file} (${vanished}): if it was deleted and not copied back, its records are gone now`,
+        );
+      }
       try {
         // Buffered lines become durable on a clean shutdown too.
         fs.fsyncSync(fd);

@@ -248,6 +248,8 @@ export const settings = {
     redact: redactPgUrl,
   },
   auditPgTable: setting("AUDIT_PG_TABLE", "audit_log", "table or schema.table (letters, digits, _)", "Audit table with AUDIT_BACKEND=postgres; created (append-only: UPDATE/DELETE/TRUNCATE refused) if absent.", pgTable),
+  auditPgReconnectMinMs: setting("AUDIT_PG_RECONNECT_MIN_MS", "100", "milliseconds", "AUDIT_BACKEND=postgres: after the database connection is lost (health NOT_SERVING, orders and cancels UNAVAILABLE), the first wait before reconnecting. Each later wait doubles, up to AUDIT_PG_RECONNECT_MAX_MS; every wait is jittered (between half and all of it).", int(1, 600_000)),
+  auditPgReconnectMaxMs: setting("AUDIT_PG_RECONNECT_MAX_MS", "5000", "milliseconds", "AUDIT_BACKEND=postgres: the longest wait between reconnect attempts. The gateway retries until the database is back, then re-takes its table lock, writes the events it kept and turns SERVING again.", int(1, 600_000)),
   auditOnCorrupt: setting("AUDIT_ON_CORRUPT", "skip", "skip|fail", "A damaged audit line/row met by start-up recovery: `skip` logs a warning naming it and goes on, `fail` refuses to start. A torn last line (crash mid-write) is always repaired.", oneOf(["skip", "fail"])),
   auditBatchLines: setting("AUDIT_BATCH_LINES", "256", "an integer >= 1", "A batch is committed (one write+fsync, or one INSERT) as soon as it holds this many lines, without waiting for AUDIT_BATCH_MS. One commit runs at a time and the lines that arrive meanwhile all go in the next one, which can be larger.", int(1, 1_000_000)),
   auditBatchMs: setting("AUDIT_BATCH_MS", "0", "milliseconds", "Longest the first line of a batch may wait for more lines before the batch is committed. 0: commit as soon as no commit is in flight; batches still form under load from the lines that arrive during a commit, and a lone order pays one fsync and no timer. A value > 0 holds every batch up to this long (fewer, larger commits, higher latency at low load).", int(0, 60_000)),
@@ -313,6 +315,13 @@ export function loadConfig(
   }
   if (config.auditBackend === "postgres" && config.auditPgUrl === undefined) {
     issues.push({ env: "AUDIT_PG_URL", value: undefined, message: "AUDIT_PG_URL is required with AUDIT_BACKEND=postgres (e.g. postgres://user@127.0.0.1:5432/gateway)" });
+  }
+  if (config.auditPgReconnectMaxMs < config.auditPgReconnectMinMs) {
+    issues.push({
+      env: "AUDIT_PG_RECONNECT_MAX_MS",
+      value: String(config.auditPgReconnectMaxMs),
+      message: `AUDIT_PG_RECONNECT_MAX_MS=${config.auditPgReconnectMaxMs} is below AUDIT_PG_RECONNECT_MIN_MS=${config.auditPgReconnectMinMs}`,
+    });
   }
   if (config.apiKeys.length === 0 && !config.allowInsecurePublic && !isLoopbackHost(config.host)) {
     issues.push({

@@ -1,7 +1,7 @@
 import type { GatewayError } from "../domain/errors.js";
 import type { Order } from "../domain/order.js";
 import { err, ok, type Result } from "../domain/result.js";
-import { createAuditGuard, outcomeNotRecorded, type AuditGuard } from "../pipeline/audit-guard.js";
+import { createAuditGuard, outcomeNotRecorded, settleQuietly, type AuditGuard } from "../pipeline/audit-guard.js";
 import type { CallInfo } from "../pipeline/place-order.js";
 import type { Clock } from "../pipeline/types.js";
 import type { VenueAdapter } from "../venues/adapter.js";
@@ -60,10 +60,12 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
       const pre = orders.commit(requested.value);
       if (pre !== null) await pre;
     } catch (e) {
-      // Not sent: put the order back to working (its events cannot be written either) and refuse.
-      guard.failed(`cancel of order ${found.value.orderId} not recorded before its venue call; it was not sent`, e);
-      orders.cancelRejected(found.value.orderId, "audit log unavailable", call.requestId, clock.nowMs());
-      return err(guard.refusal()!);
+      // Not sent: put the order back to working and refuse. A sink in an outage keeps
+      // `cancel_requested` and writes it once back, so the way back to working follows it.
+      const refusal = guard.failed(`cancel of order ${found.value.orderId} not recorded before its venue call; it was not sent`, e);
+      const back = orders.cancelRejected(found.value.orderId, "audit log unavailable", call.requestId, clock.nowMs());
+      settleQuietly(() => orders.commit(back));
+      return err({ kind: "unavailable", message: `${refusal.message}; the cancel of order ${found.value.orderId} was not sent` });
     }
 
     let res: Awaited<ReturnType<VenueAdapter["cancelOrder"]>>;

@@ -7,7 +7,7 @@ import type { IdempotencyStore } from "../idempotency/store.js";
 import type { Applied, OrderManager } from "../orders/order-manager.js";
 import type { VenueAdapter, VenueError } from "../venues/adapter.js";
 import { deriveVenueClientOrderId } from "../venues/client-order-id.js";
-import { createAuditGuard, outcomeNotRecorded, type AuditGuard } from "./audit-guard.js";
+import { createAuditGuard, outcomeNotRecorded, settleQuietly, type AuditGuard } from "./audit-guard.js";
 import { decideIdempotency, idempotencyScopeKey, recordFingerprint, requestFingerprint } from "./idempotency.js";
 import type { RiskCheck } from "./risk.js";
 import { routeOrder } from "./route.js";
@@ -142,8 +142,8 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
         const p = audit.append([{ ts: nowMs, type: "order_rejected", requestId: call.requestId, idempotency: idem, error: checked.error }]);
         if (p !== null) await p;
       } catch (e) {
-        guard.failed(`risk rejection of client order ${spec.clientOrderId} (account ${spec.account}) not recorded`, e);
-        return err({ kind: "unavailable", message: `${guard.refusal()!.message}; the risk rejection of this request was not recorded` });
+        const refusal = guard.failed(`risk rejection of client order ${spec.clientOrderId} (account ${spec.account}) not recorded`, e);
+        return err({ kind: "unavailable", message: `${refusal.message}; the risk rejection of this request was not recorded` });
       }
       return checked;
     }
@@ -168,10 +168,18 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
         if (p !== null) await p;
       } catch (e) {
         // Nothing has left yet: stop here rather than send an order the log does not know about.
-        guard.failed(`order ${order.orderId} not recorded before its venue call; it was not sent`, e);
-        const r = orders.reject(order.orderId, "audit log unavailable", call.requestId, clock.nowMs(), guard.refusal());
-        if (r.ok) orders.releaseClientOrderId(order);
-        return err(guard.refusal()!);
+        const refusal = guard.failed(`order ${order.orderId} not recorded before its venue call; it was not sent`, e);
+        const r = orders.reject(order.orderId, "audit log unavailable", call.requestId, clock.nowMs(), refusal);
+        if (r.ok) {
+          orders.releaseClientOrderId(order);
+          // A sink in an outage keeps `order_received` and writes it once it is back: the
+          // rejection, which releases the key, must follow it, or a restart would find the order
+          // pending. Not awaited: this call is answered now either way.
+          const events = r.value.events;
+          if (events.length > 0) events[events.length - 1] = { ...events[events.length - 1]!, idempotency: idem };
+          settleQuietly(() => orders.commit(r.value));
+        }
+        return err({ kind: "unavailable", message: `${refusal.message}; order ${order.orderId} was not sent` });
       }
     }
 
@@ -255,7 +263,11 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const prior = store.get(key, nowMs);
     const d = decideIdempotency(prior === undefined ? undefined : { fingerprint: recordFingerprint(prior) }, fingerprint, spec);
     if (d.kind === "conflict") return err(d.error);
-    if (d.kind === "replay") return replayOf(prior!.outcome);
+    if (d.kind === "replay") {
+      // The sink may still hold this key's events unwritten: confirm it once they are on record.
+      const down = guard.outage();
+      return down === undefined ? replayOf(prior!.outcome) : err(down);
+    }
     const refused = guard.refusal();
     if (refused !== undefined) return err(refused);
 

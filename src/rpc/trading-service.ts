@@ -138,7 +138,8 @@ export interface TradingCoreOptions {
   readonly onError?: (message: string, detail: unknown) => void;
   /**
    * Called once, on the first failed audit append: from then on PlaceOrder
-   * and CancelOrder answer UNAVAILABLE "audit log unavailable" until restart.
+   * and CancelOrder answer UNAVAILABLE "audit log unavailable" until restart
+   * (or, `transient`, until the sink is back: see audit-guard.ts).
    * The server flips health to NOT_SERVING here.
    */
   readonly onAuditFailure?: AuditFailureListener;

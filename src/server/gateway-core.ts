@@ -168,14 +168,23 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
       ? `AUDIT_PG_URL ${redactPgUrl(config.auditPgUrl ?? "")} table ${config.auditPgTable}`
       : `AUDIT_FILE ${config.auditFile}`;
   // The pipeline refuses orders and cancels from now on (fail closed); load balancers and
-  // clients watching health move to another gateway, and an operator must restart this one.
+  // clients watching health move to another gateway, and an operator must restart this one
+  // (or, for a lost database connection, the sink reconnects and the gateway serves again).
   // Made before the sink: in buffered mode a lost batch is seen only by the sink (no caller
   // waits for it), and it must trip the same guard the pipeline consults.
-  const auditGuard = createAuditGuard((message, cause) => {
-    health.set("", ServingStatus.NOT_SERVING);
-    health.set(TradingGateway.typeName, ServingStatus.NOT_SERVING);
-    logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
-  });
+  const auditGuard = createAuditGuard(
+    (message, cause, transient) => {
+      health.set("", ServingStatus.NOT_SERVING);
+      health.set(TradingGateway.typeName, ServingStatus.NOT_SERVING);
+      if (transient) logger.error({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING until the audit database is back (reconnecting)`);
+      else logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
+    },
+    () => {
+      health.set("", ServingStatus.SERVING);
+      health.set(TradingGateway.typeName, ServingStatus.SERVING);
+      logger.info({ audit: auditWhere }, "audit log available again; health SERVING");
+    },
+  );
   let audit: AuditLog;
   try {
     audit = await createAuditSink(
@@ -185,6 +194,8 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
         file: config.auditFile,
         ...(config.auditPgUrl !== undefined ? { pgUrl: config.auditPgUrl } : {}),
         pgTable: config.auditPgTable,
+        pgReconnectMinMs: config.auditPgReconnectMinMs,
+        pgReconnectMaxMs: config.auditPgReconnectMaxMs,
         onCorrupt: config.auditOnCorrupt,
         batchMaxLines: config.auditBatchLines,
         batchMaxMs: config.auditBatchMs,
@@ -193,6 +204,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
       {
         logger,
         observer: auditMetrics,
+        availability: auditGuard,
         onBackgroundError: (cause, lines) =>
           auditGuard.failed(`a background write of ${lines} audit event(s) failed (AUDIT_MODE=buffered); those events are lost`, cause),
         ...(deps.auditFileIo !== undefined ? { io: deps.auditFileIo } : {}),

@@ -279,3 +279,81 @@ test("an append that cannot be encoded throws and leaves none of its lines; reus
     assert.equal(e.requestId, `req-${i}-${"z".repeat((i * 37) % 300)}`);
   }
 });
+
+// Issue 18 item 1: a log file deleted or replaced under a running gateway used to take
+// acknowledged orders into an inode nobody reads at the next start.
+test("the audit file deleted while open: the next batch is refused (logged, naming where the open file is), later ones too; no new file is made", async (t) => {
+  const file = tempFile(t);
+  const { logger, records } = captureLogger();
+  const sink = createJsonlAuditSink({ path: file, mode: "fsync", logger });
+  t.after(() => sink.close());
+  await sink.append([sampleEvent(0)]);
+  fs.unlinkSync(file);
+  await assert.rejects(sink.append([sampleEvent(1)]) as Promise<void>, (e: Error) => e.name === "AuditFileVanishedError" && /deleted/.test(e.message));
+  const logged = records.find((r) => r.level === 50 && /is no longer the file this gateway writes/.test(r.msg));
+  assert.ok(logged !== undefined, "an error line says so");
+  assert.match(String(logged["openFile"]), new RegExp(`^/proc/${process.pid}/fd/\\d+$`));
+  assert.match(String(logged["nowAt"]), /\(deleted\)$/);
+  // Sticky: the sink never opens a fresh file by itself, even once a file is back at the path.
+  fs.writeFileSync(file, "");
+  await assert.rejects(sink.append([sampleEvent(2)]) as Promise<void>, /no longer the file/);
+  assert.equal(fs.readFileSync(file, "utf8"), "", "nothing went into the new file");
+  // Every line is still in the open (deleted) file: the operator's copy, as the README says.
+  const copy = path.join(path.dirname(file), "copied.jsonl");
+  fs.copyFileSync(String(logged["openFile"]), copy);
+  assert.deepEqual((await readAll(copy)).map((e) => e.requestId), ["req-0", "req-1", "req-2"]);
+  assert.equal(sink.stats().errors, 2);
+});
+
+test("the audit file renamed and replaced while open (buffered too): refused, reported, the replacement is never written or rotated", async (t) => {
+  for (const mode of ["fsync", "buffered"] as const) {
+    const file = tempFile(t);
+    const { logger, records } = captureLogger();
+    const heard: unknown[] = [];
+    // One sample line is 669 bytes: the second line fits, the third would rotate.
+    const sink = createJsonlAuditSink({ path: file, mode, logger, rotateBytes: 1500, onBackgroundError: (cause) => heard.push(cause) });
+    const p0 = sink.append([sampleEvent(0)]);
+    if (p0 !== null) await p0;
+    await until(() => sink.stats().batches === 1, "the first batch");
+    const moved = `${file}.moved`;
+    fs.renameSync(file, moved);
+    fs.writeFileSync(file, "someone else's file\n");
+    const p1 = sink.append([sampleEvent(1)]);
+    if (mode === "fsync") await assert.rejects(p1 as Promise<void>, /renamed or replaced/);
+    else await until(() => heard.length === 1, "the background failure");
+    if (mode === "buffered") assert.match(String(heard[0]), /renamed or replaced/);
+    const logged = records.find((r) => r.level === 50 && /is no longer the file this gateway writes/.test(r.msg));
+    assert.equal(logged?.["nowAt"], moved, `${mode}: the log line says where the open file is now`);
+    // Over rotateBytes: a rotation would rename the replacement into a segment; it must not happen.
+    const p2 = sink.append([sampleEvent(2), sampleEvent(3)]);
+    if (p2 !== null) await assert.rejects(p2, /no longer the file/);
+    await sink.close();
+    assert.equal(fs.readFileSync(file, "utf8"), "someone else's file\n");
+    assert.deepEqual(listSegmentsSync(file).filter((s) => Number.isFinite(s.index)), []);
+    assert.equal(sink.stats().rotations, 0);
+    assert.deepEqual((await readAll(moved)).map((e) => e.requestId), ["req-0", "req-1", "req-2", "req-3"]);
+  }
+});
+
+test("rotation: the check follows the new active file, and a rotation never renames a file that is not the sink's", async (t) => {
+  // One sample line is 669 bytes: with 1500, the third line rotates, the fifth rotates again.
+  const a = tempFile(t);
+  const sinkA = createJsonlAuditSink({ path: a, mode: "fsync", rotateBytes: 1500 });
+  t.after(() => sinkA.close());
+  for (let i = 0; i < 3; i++) await sinkA.append([sampleEvent(i)]);
+  assert.equal(sinkA.stats().rotations, 1, "and no false alarm on the new file");
+  fs.unlinkSync(a);
+  await assert.rejects(sinkA.append([sampleEvent(9)]) as Promise<void>, /deleted/);
+
+  const b = tempFile(t);
+  const sinkB = createJsonlAuditSink({ path: b, mode: "fsync", rotateBytes: 1500 });
+  t.after(() => sinkB.close());
+  for (let i = 0; i < 4; i++) await sinkB.append([sampleEvent(i)]);
+  fs.renameSync(b, `${b}.moved`);
+  fs.writeFileSync(b, "theirs\n");
+  // This batch is due to rotate first: the rotation sees the path is not its file and stands down.
+  await assert.rejects(sinkB.append([sampleEvent(9)]) as Promise<void>, /renamed or replaced/);
+  assert.equal(sinkB.stats().rotations, 1);
+  assert.equal(fs.readFileSync(b, "utf8"), "theirs\n");
+  assert.deepEqual((await readAll(`${b}.moved`)).map((e) => e.requestId), ["req-2", "req-3", "req-9"]);
+});

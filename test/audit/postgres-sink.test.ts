@@ -135,7 +135,8 @@ describe("postgres audit sink", { skip }, () => {
     const other = await createPostgresAuditSink({ pool, table: `${schema}.audit_lock2`, mode: "fsync" });
     await other.close();
     await first.close();
-    const second = await createPostgresAuditSink({ pool, table, mode: "fsync" });
+    // Its reconnect (after a lost session) is put off: here it stands for a gateway that died.
+    const second = await createPostgresAuditSink({ pool, table, mode: "fsync", reconnectMinMs: 600_000 });
     await second.append([sampleEvent(1)]);
     // A gateway that dies without closing: its session ends and so does the lock.
     // Only the session holding THIS table's lock (a bigint key: classid = high half, objid = low half).

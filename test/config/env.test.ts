@@ -110,6 +110,15 @@ test("audit settings: defaults, and the postgres back-end needs AUDIT_PG_URL", (
   assert.equal(good.value.auditPgUrl, "postgres://gw@db:5432/trading");
   assert.equal(good.value.auditPgTable, "audit.log_v1");
   assert.equal(good.value.auditOnCorrupt, "fail");
+
+  // Reconnect back-off bounds after a lost database connection.
+  assert.equal(c.auditPgReconnectMinMs, 100);
+  assert.equal(c.auditPgReconnectMaxMs, 5000);
+  const backoff = loadConfig({ AUDIT_PG_RECONNECT_MIN_MS: "2000", AUDIT_PG_RECONNECT_MAX_MS: "500" });
+  assert.ok(!backoff.ok);
+  assert.deepEqual(backoff.error.map((i) => i.env), ["AUDIT_PG_RECONNECT_MAX_MS"]);
+  assert.match(backoff.error[0]!.message, /AUDIT_PG_RECONNECT_MAX_MS=500 is below AUDIT_PG_RECONNECT_MIN_MS=2000/);
+  assert.ok(!loadConfig({ AUDIT_PG_RECONNECT_MIN_MS: "0" }).ok);
 });
 
 test("bad audit settings are named; a password in AUDIT_PG_URL is never echoed", () => {
