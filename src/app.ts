@@ -38,7 +38,20 @@ export interface AppDeps {
   readonly now?: () => number;
   /** With config.fastPath: the hook the unary fast path is installed into (tests pass one to observe it). */
   readonly fastPath?: FastPathHook;
+  /**
+   * Called when SHUTDOWN_GRACE_MS has run out, GRACE_SETTLE_MS before calls still running are
+   * aborted: the pipeline cancels its venue calls there, so an order still waiting on its venue is
+   * answered with what the gateway knows (PENDING_NEW, on record, settled by reconciliation)
+   * instead of an UNAVAILABLE that would leave its client unsure whether it went through.
+   */
+  readonly onGraceEnd?: () => void;
 }
+
+/**
+ * How long calls get, once their venue calls are cancelled at the end of the grace period, to
+ * record and send their answer before they are aborted: an audit commit and a write, well under it.
+ */
+export const GRACE_SETTLE_MS = 500;
 
 export type App = FastifyInstance<Http2Server>;
 
@@ -202,10 +215,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     deps.health.shutdown();
     streams.abort(new ConnectError("server is shutting down", Code.Unavailable));
     const server = app.server as unknown as import("node:http").Server;
-    const abortTimer = setTimeout(() => inFlight.abort(new ConnectError("server is shutting down", Code.Unavailable)), config.shutdownGraceMs);
+    let abortTimer: NodeJS.Timeout | undefined;
+    const graceTimer = setTimeout(() => {
+      deps.onGraceEnd?.();
+      abortTimer = setTimeout(() => inFlight.abort(new ConnectError("server is shutting down", Code.Unavailable)), GRACE_SETTLE_MS);
+    }, config.shutdownGraceMs);
     // Give aborted calls a moment to send their UNAVAILABLE before sockets go.
-    const killTimer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs + 1000);
+    const killTimer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs + GRACE_SETTLE_MS + 1000);
     server.once("close", () => {
+      clearTimeout(graceTimer);
       clearTimeout(abortTimer);
       clearTimeout(killTimer);
     });

@@ -83,7 +83,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     throw e;
   }
 
-  const app = await buildApp({ config, logger, trading: core.trading, health, metrics, ...(tls !== undefined ? { tls } : {}) });
+  const app = await buildApp({ config, logger, trading: core.trading, health, metrics, onGraceEnd: () => core.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {

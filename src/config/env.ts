@@ -231,7 +231,7 @@ export const settings = {
   requestTimeoutMs: setting("REQUEST_TIMEOUT_MS", "30000", "milliseconds, 0 = none", "Time an HTTP/1.1 client has to send a whole request.", int(0, 3_600_000)),
   keepAliveTimeoutMs: setting("KEEP_ALIVE_TIMEOUT_MS", "72000", "milliseconds", "Idle HTTP/1.1 keep-alive connections are closed after this long.", int(1, 3_600_000)),
   connectionTimeoutMs: setting("CONNECTION_TIMEOUT_MS", "0", "milliseconds, 0 = none", "Socket inactivity timeout (0: none, so quiet fill streams stay open).", int(0, 3_600_000)),
-  shutdownGraceMs: setting("SHUTDOWN_GRACE_MS", "10000", "milliseconds", "On SIGTERM/SIGINT, in-flight calls get this long to finish before they are aborted.", int(0, 600_000)),
+  shutdownGraceMs: setting("SHUTDOWN_GRACE_MS", "10000", "milliseconds", "On SIGTERM/SIGINT, in-flight calls get this long to finish. Then venue calls still waiting are cancelled (their orders are answered PENDING_NEW, on record, settled by reconciliation), and calls still running 500 ms later are aborted.", int(0, 600_000)),
   underPressureMaxEventLoopDelayMs: setting("UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS", "1000", "milliseconds, 0 = off", "Shed load (UNAVAILABLE) when the event-loop delay exceeds this.", int(0, 600_000)),
   underPressureMaxEventLoopUtilization: setting("UNDER_PRESSURE_MAX_EVENT_LOOP_UTILIZATION", "0", "0..1, 0 = off", "Shed load when event-loop utilization exceeds this fraction.", v.pipe(positiveNumber, v.maxValue(1))),
   underPressureMaxHeapUsedBytes: setting("UNDER_PRESSURE_MAX_HEAP_USED_BYTES", "0", "bytes, 0 = off", "Shed load when the V8 heap in use exceeds this.", int(0, Number.MAX_SAFE_INTEGER)),

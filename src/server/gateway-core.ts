@@ -74,6 +74,11 @@ export interface GatewayCore {
   readonly trading: ServiceImpl<typeof TradingGateway>;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
+  /**
+   * Cancels venue calls still running (the end of the shutdown grace period): each settles as an
+   * unknown outcome, so its order stays PENDING_NEW, is recorded and answered as such.
+   */
+  abortVenueCalls(): void;
   /** After the server has closed: stop polling, end streams, close venues, flush and close the audit log. */
   close(): Promise<void>;
 }
@@ -297,6 +302,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
     trading: core.service,
     venues,
     fills,
+    abortVenueCalls: () => venueAbort.abort(),
     close: () =>
       (closed ??= (async () => {
         venueAbort.abort();
