@@ -57,12 +57,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 
   const { createLogger, flushLogger } = await import("./shared/logger.js");
-  const { createRpcMetrics } = await import("./metrics/metrics.js");
+  const { createRpcMetrics } = await import("./adapters/metrics/metrics.js");
   const { createHealthRegistry, ServingStatus } = await import("./server/health.js");
   const { createMetricsServer } = await import("./server/metrics-server.js");
-  const { buildApp } = await import("./app.js");
+  const { buildApp } = await import("./server/app.js");
   const { TradingGateway } = await import("../gen/trading/v1/trading_gateway_pb.js");
-  const { StartupConfigError, createGatewayCore } = await import("./server/gateway-core.js");
+  const { StartupConfigError, createGatewayCore } = await import("./composition-root.js");
   const { listenErrorMessage } = await import("./server/listen-error.js");
 
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });

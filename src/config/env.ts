@@ -158,7 +158,7 @@ const auditMode = v.pipe(
   v.transform((m): "fsync" | "buffered" | "off" => (m === "none" ? "off" : m)),
 );
 
-/** `table` or `schema.table`, as src/audit/postgres-sink.ts quotes it (identifiers cannot be bound as SQL parameters). */
+/** `table` or `schema.table`, as src/adapters/audit/postgres-sink.ts quotes it (identifiers cannot be bound as SQL parameters). */
 const PG_TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
 
 const pgTable = v.pipe(v.string(), v.trim(), v.regex(PG_TABLE_RE));

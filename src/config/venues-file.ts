@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
-import type { RestJsonAuth } from "../venues/rest-json/describe.js";
-import { HMAC_ALGORITHMS, HMAC_DIGEST_ENCODINGS, HMAC_SECRET_ENCODINGS, HMAC_TIMESTAMP_UNITS } from "../venues/rest-json/describe.js";
-import { checkHmacAuth } from "../venues/rest-json/sign.js";
-import type { TranslatorRules } from "../venues/translator.js";
-import { ORDER_FIELDS, STATUS_NAMES } from "../venues/translator.js";
-import { alpacaRules } from "../venues/alpaca/describe.js";
-import { binanceRules } from "../venues/binance/describe.js";
-import { coinbaseRules } from "../venues/coinbase/describe.js";
-import { krakenRules } from "../venues/kraken/describe.js";
+import type { RestJsonAuth } from "../adapters/venues/rest-json/describe.js";
+import { HMAC_ALGORITHMS, HMAC_DIGEST_ENCODINGS, HMAC_SECRET_ENCODINGS, HMAC_TIMESTAMP_UNITS } from "../adapters/venues/rest-json/describe.js";
+import { checkHmacAuth } from "../adapters/venues/rest-json/sign.js";
+import type { TranslatorRules } from "../adapters/venues/translator.js";
+import { ORDER_FIELDS, STATUS_NAMES } from "../adapters/venues/translator.js";
+import { alpacaRules } from "../adapters/venues/alpaca/describe.js";
+import { binanceRules } from "../adapters/venues/binance/describe.js";
+import { coinbaseRules } from "../adapters/venues/coinbase/describe.js";
+import { krakenRules } from "../adapters/venues/kraken/describe.js";
 import { decimalField } from "./decimal-field.js";
 import { parseYamlExact } from "./parse-yaml-exact.js";
 import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from "./strict-fields.js";
@@ -18,7 +18,7 @@ import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from 
 /**
  * The venue file (JSON or YAML; path from env VENUES_FILE): which venues are
  * enabled and everything about them that varies by deployment. Static venue
- * facts live in code (src/venues/<venue>/describe.ts). Secrets are never in
+ * facts live in code (src/adapters/venues/<venue>/describe.ts). Secrets are never in
  * this file: it names environment variables or files that hold them.
  *
  * ```yaml
@@ -208,7 +208,7 @@ const authSchema = v.variant(
         : `must be one of ${AUTH_TYPES.join(", ")}${didYouMean(issue.input, AUTH_TYPES)}`,
 );
 
-/** Options of the paper venue (src/venues/paper/paper-venue.ts); decimals may be written as numbers. */
+/** Options of the paper venue (src/adapters/venues/paper/paper-venue.ts); decimals may be written as numbers. */
 const paperSchema = strictFields({
   referencePrices: v.optional(v.record(nonEmpty, decimalField({ positive: true }))),
   liquidity: v.optional(v.record(nonEmpty, decimalField())),

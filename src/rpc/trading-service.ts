@@ -7,23 +7,23 @@ import {
   type Order as ProtoOrder,
   type PlaceOrderResponse,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
-import type { AuditSink } from "../audit/audit-sink.js";
+import type { AuditSink } from "../use-cases/audit-sink.js";
 import type { Order } from "../domain/order.js";
-import { principalKey, requestIdKey } from "../interceptors/context-keys.js";
-import { createMemoryIdempotencyStore } from "../idempotency/memory-store.js";
-import type { IdempotencyStore } from "../idempotency/store.js";
-import { createCancelOrder, type CancelOrder } from "../orders/cancel-order.js";
-import { findOrder } from "../orders/find-order.js";
-import { createOrderManager, type OrderManager } from "../orders/order-manager.js";
-import { applyRecoveredState, type RecoveredState } from "../orders/recover.js";
-import { createAuditGuard, type AuditFailureListener, type AuditGuard } from "../pipeline/audit-guard.js";
-import { createPlaceOrder, type CallInfo, type PlaceOrder } from "../pipeline/place-order.js";
-import { createRiskCheck, type RiskLimitsConfig } from "../pipeline/risk.js";
-import { createIdSource, systemClock, type Clock, type IdSource } from "../pipeline/types.js";
-import type { FillHub } from "../fills/fill-hub.js";
-import { createStreamFillsHandler } from "../fills/stream-fills.js";
-import { createOrderValidator } from "../pipeline/validate.js";
-import type { VenueAdapter } from "../venues/adapter.js";
+import { principalKey, requestIdKey } from "./interceptors/context-keys.js";
+import { createMemoryIdempotencyStore } from "../adapters/stores/memory-store.js";
+import type { IdempotencyStore } from "../use-cases/idempotency-store.js";
+import { createCancelOrder, type CancelOrder } from "../use-cases/cancel-order.js";
+import { findOrder } from "../use-cases/find-order.js";
+import { createOrderManager, type OrderManager } from "../use-cases/order-manager.js";
+import { applyRecoveredState, type RecoveredState } from "../use-cases/recover.js";
+import { createAuditGuard, type AuditFailureListener, type AuditGuard } from "../use-cases/audit-guard.js";
+import { createPlaceOrder, type CallInfo, type PlaceOrder } from "../use-cases/place-order.js";
+import { createRiskCheck, type RiskLimitsConfig } from "../use-cases/risk.js";
+import { createIdSource, systemClock, type Clock, type IdSource } from "../domain/ports.js";
+import type { FillHub } from "../use-cases/fill-hub.js";
+import { createStreamFillsHandler } from "./stream-fills.js";
+import { createOrderValidator } from "../use-cases/validate.js";
+import type { VenueAdapter } from "../use-cases/venue-adapter.js";
 import { toConnectError } from "./to-connect-error.js";
 
 type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
@@ -32,7 +32,7 @@ export interface TradingServiceDeps {
   readonly placeOrder: PlaceOrder;
   readonly cancelOrder: CancelOrder;
   readonly orders: OrderManager;
-  /** The StreamFills handler: the fill hub's (src/fills/stream-fills.ts). */
+  /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
 }
 
@@ -110,7 +110,7 @@ export interface TradingCoreOptions {
   /** Configured venues by name (the paper venue included if wanted). */
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly audit: AuditSink;
-  /** The fill hub (src/fills/fill-hub.ts): sequences, publish after durability, subscriptions. */
+  /** The fill hub (src/use-cases/fill-hub.ts): sequences, publish after durability, subscriptions. */
   readonly fills: FillHub;
   /** The StreamFills handler; default createStreamFillsHandler({ hub: fills }). */
   readonly streamFills?: StreamFillsHandler;
@@ -132,7 +132,7 @@ export interface TradingCoreOptions {
   readonly maxTerminalOrders?: number;
   /** Pre-trade risk limits; default none. */
   readonly riskLimits?: RiskLimitsConfig;
-  /** State rebuilt from the audit log at start-up (src/orders/recover.ts). */
+  /** State rebuilt from the audit log at start-up (src/use-cases/recover.ts). */
   readonly recovered?: RecoveredState;
   /** Venue answers that could not be applied, audit failures of background updates. */
   readonly onError?: (message: string, detail: unknown) => void;

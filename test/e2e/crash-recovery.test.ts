@@ -21,7 +21,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OrderType, Side, TimeInForce, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { readAuditLog } from "../../src/audit/audit-reader.js";
+import { readAuditLog } from "../../src/adapters/audit/audit-reader.js";
 import type { PlaceOrderRequestSchema } from "../../gen/trading/v1/trading_gateway_pb.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

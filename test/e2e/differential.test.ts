@@ -27,17 +27,17 @@ import {
   TradingGateway,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { PlaceOrderRequest } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { buildApp } from "../../src/app.js";
-import type { App } from "../../src/app.js";
+import { buildApp } from "../../src/server/app.js";
+import type { App } from "../../src/server/app.js";
 import { defaultConfig } from "../../src/config/env.js";
-import { createRpcMetrics } from "../../src/metrics/metrics.js";
+import { createRpcMetrics } from "../../src/adapters/metrics/metrics.js";
 import { createHealthRegistry, ServingStatus } from "../../src/server/health.js";
-import { createFastPathHook } from "../../src/server/fast-path-hook.js";
-import type { FastPathHook } from "../../src/server/fast-path-hook.js";
+import { createFastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
+import type { FastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
 import { createTradingCore } from "../../src/rpc/trading-service.js";
-import { createPaperVenue } from "../../src/venues/paper/paper-venue.js";
-import { createNullAuditSink } from "../../src/audit/null-sink.js";
-import type { IdSource } from "../../src/pipeline/types.js";
+import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
+import { createNullAuditSink } from "../../src/adapters/audit/null-sink.js";
+import type { IdSource } from "../../src/domain/ports.js";
 import { frame } from "../helpers/grpc-frame.js";
 import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
 import { collectResponse, rawStatus, type RawResponse } from "../helpers/raw-http2.js";

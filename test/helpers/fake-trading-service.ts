@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { FillSchema, OrderSchema, OrderStatus, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { Fill } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { principalKey } from "../../src/interceptors/context-keys.js";
+import { principalKey } from "../../src/rpc/interceptors/context-keys.js";
 
 /**
  * A TradingGateway test double for server tests (not the order pipeline).

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { ConnectError, createClient, createRouterTransport, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { createFillHub } from "../../src/fills/fill-hub.js";
-import { principalKey, requestIdKey } from "../../src/interceptors/context-keys.js";
-import { createCounterIds } from "../../src/pipeline/types.js";
+import { createFillHub } from "../../src/use-cases/fill-hub.js";
+import { principalKey, requestIdKey } from "../../src/rpc/interceptors/context-keys.js";
+import { createCounterIds } from "../../src/domain/ports.js";
 import { createTradingCore, type TradingCoreOptions } from "../../src/rpc/trading-service.js";
-import type { VenueAdapter } from "../../src/venues/adapter.js";
-import { createPaperVenue } from "../../src/venues/paper/paper-venue.js";
-import { createManualClock, createMemoryAudit, createScriptedVenue } from "../pipeline/support.js";
+import type { VenueAdapter } from "../../src/use-cases/venue-adapter.js";
+import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
+import { createManualClock, createMemoryAudit, createScriptedVenue } from "../use-cases/support.js";
 
 export { MARKET_ORDER_FIELDS } from "./market-order.js";
 

@@ -218,7 +218,7 @@ test("every violation at once over the API", async () => {
 test("createTradingCore applies a recovered state: a retry after restart is a replay", async () => {
   const first = setup();
   await first.client.placeOrder(market({ clientOrderId: "rec-1" }));
-  const { recoverState } = await import("../../src/orders/recover.js");
+  const { recoverState } = await import("../../src/use-cases/recover.js");
   const state = await recoverState(first.audit.events, {
     nowMs: first.clock.nowMs(),
     idempotencyTtlMs: 86_400_000,

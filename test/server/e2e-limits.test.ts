@@ -8,7 +8,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { OrderType, PlaceOrderRequestSchema, PlaceOrderResponseSchema, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { createFastPathHook } from "../../src/server/fast-path-hook.js";
+import { createFastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
 import { startServer } from "../helpers/start-server.js";
 import type { StartedServer } from "../helpers/start-server.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -69,7 +69,7 @@ const grpcFrame = (payload: Buffer, declaredLength = payload.length) => {
 };
 
 test("metrics listener serves /metrics with RPC counters that move, plus default metrics", async (t) => {
-  const { createRpcMetrics } = await import("../../src/metrics/metrics.js");
+  const { createRpcMetrics } = await import("../../src/adapters/metrics/metrics.js");
   const { createMetricsServer } = await import("../../src/server/metrics-server.js");
   const metrics = createRpcMetrics({ defaultMetrics: true });
   const srv = await startServer({ metrics });

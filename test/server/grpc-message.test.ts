@@ -13,7 +13,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { PlaceOrderRequestSchema, PlaceOrderResponseSchema, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { createFastPathHook } from "../../src/server/fast-path-hook.js";
+import { createFastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
 import { frame } from "../helpers/grpc-frame.js";
 import { collectResponse } from "../helpers/raw-http2.js";
 import { startServer } from "../helpers/start-server.js";

@@ -34,7 +34,7 @@ test("/readyz mirrors the gRPC health overall status: 200 SERVING, 503 NOT_SERVI
   assert.deepEqual((await get("/readyz")).body, { status: "SERVING", notServing: ["paper"] });
   assert.equal((await get("/readyz")).status, 200);
 
-  // What the audit guard does when the audit log fails (src/server/gateway-core.ts).
+  // What the audit guard does when the audit log fails (src/composition-root.ts).
   health.set("", S.NOT_SERVING);
   health.set("trading.v1.TradingGateway", S.NOT_SERVING);
   assert.deepEqual(await get("/readyz"), {

@@ -1,0 +1,148 @@
+import type { Logger } from "pino";
+import { OrderStatus } from "../../domain/order.js";
+import type { Order } from "../../domain/order.js";
+import type { Clock } from "../../domain/ports.js";
+import type { OrderUpdateSink, VenueAdapter } from "../../use-cases/venue-adapter.js";
+import type { VenueMetrics } from "./venue-metrics.js";
+
+export interface VenuePollerDeps {
+  readonly adapters: ReadonlyMap<string, VenueAdapter>;
+  readonly sink: OrderUpdateSink;
+  /** Pause between the end of one sweep and the start of the next. */
+  readonly intervalMs: number;
+  readonly clock: Clock;
+  readonly logger?: Logger | undefined;
+  readonly metrics?: VenueMetrics | undefined;
+  /**
+   * A PENDING_NEW order the venue still does not know this long after it was
+   * created is settled as REJECTED: the request never got through. Default
+   * 120 s, far beyond any venue's recvWindow / deadline, after which a late
+   * arrival is impossible.
+   */
+  readonly giveUpAfterMs?: number;
+  /** Per venue and sweep, so polling stays inside the outbound budget. Default 50. */
+  readonly maxOrdersPerSweep?: number;
+  /** Venue kinds answered in-process that need no polling. Default ["paper"]. */
+  readonly skipKinds?: readonly string[];
+  /** Bound of one query. Default: intervalMs, at least 1 s. */
+  readonly queryTimeoutMs?: number;
+}
+
+export interface VenuePoller {
+  start(): void;
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void>;
+  /** One sweep over every venue now (tests, and after an unknown outcome). */
+  pollOnce(): Promise<void>;
+}
+
+/**
+ * Learns the truth about orders whose outcome is unknown (PENDING_NEW after a
+ * timeout, reset or 5xx) and picks up new fills of working orders, by asking
+ * each venue for the order by its client order id. Never re-sends an order:
+ * only queries. What it learns goes through the one state machine
+ * (sink.applyVenueUpdate), which also de-duplicates fills by venue trade id.
+ */
+export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
+  const giveUpAfterMs = deps.giveUpAfterMs ?? 120_000;
+  const maxPerSweep = deps.maxOrdersPerSweep ?? 50;
+  const skip = new Set(deps.skipKinds ?? ["paper"]);
+  const queryTimeoutMs = deps.queryTimeoutMs ?? Math.max(1_000, deps.intervalMs);
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  async function pollVenue(name: string, adapter: VenueAdapter): Promise<void> {
+    const orders: Order[] = [];
+    for (const o of deps.sink.openOrders(name)) {
+      orders.push(o);
+      if (orders.length >= maxPerSweep) break;
+    }
+    for (const order of orders) {
+      if (controller.signal.aborted) return;
+      try {
+        if (!(await pollOrder(name, adapter, order))) return;
+      } catch (e: unknown) {
+        // One order's failure (e.g. its audit append) must not starve the others.
+        deps.metrics?.countReconciliation(name, "error");
+        deps.logger?.error({ venue: name, orderId: order.orderId, err: e }, "applying a venue update failed");
+      }
+    }
+  }
+
+  /** Queries one order and applies what it learns. false = stop this venue's sweep. */
+  async function pollOrder(name: string, adapter: VenueAdapter, order: Order): Promise<boolean> {
+    const now = deps.clock.nowMs();
+    const unknown = order.status === OrderStatus.PENDING_NEW;
+    const res = await adapter.queryOrder(order, { signal: controller.signal, deadlineMs: now + queryTimeoutMs });
+    if (res.ok) {
+      deps.metrics?.countReconciliation(name, unknown ? (res.value.status === OrderStatus.PENDING_NEW ? "pending" : "resolved") : "polled");
+      await deps.sink.applyVenueUpdate(order.orderId, res.value, unknown ? "reconcile" : "poll");
+      return true;
+    }
+    const e = res.error;
+    if (e.kind === "not_found") {
+      if (unknown && now - order.createdAtMs >= giveUpAfterMs) {
+        deps.metrics?.countReconciliation(name, "gave_up");
+        deps.logger?.warn({ venue: name, orderId: order.orderId }, "venue has no record of an unknown-outcome order; settling it as rejected");
+        await deps.sink.applyVenueUpdate(
+          order.orderId,
+          {
+            status: OrderStatus.REJECTED,
+            venueOrderId: "",
+            rejectReason: `venue has no record of the order ${Math.round((now - order.createdAtMs) / 1000)} s after submission`,
+            fills: [],
+          },
+          "reconcile",
+        );
+      } else {
+        deps.metrics?.countReconciliation(name, "not_found");
+      }
+      return true;
+    }
+    deps.metrics?.countReconciliation(name, "error");
+    deps.logger?.info({ venue: name, orderId: order.orderId, error: e }, "order query failed");
+    // Rate limited or down: asking again for the next order would only make it worse.
+    return !(e.kind === "rate_limited" || e.kind === "unavailable" || e.kind === "auth");
+  }
+
+  async function pollOnce(): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const [name, adapter] of deps.adapters) {
+      if (skip.has(adapter.kind)) continue;
+      work.push(
+        pollVenue(name, adapter).catch((e: unknown) => {
+          deps.logger?.error({ venue: name, err: e }, "venue poll failed");
+        }),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = pollOnce().finally(() => {
+        running = undefined;
+        schedule();
+      });
+    }, deps.intervalMs);
+    // The poller must never keep the process alive on its own.
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (timer !== undefined || stopped) return;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      controller.abort();
+      await running;
+    },
+    pollOnce,
+  };
+}

@@ -1,0 +1,297 @@
+import type { Logger } from "pino";
+import type { Order, OrderType, TimeInForce } from "../../domain/order.js";
+import type { Clock } from "../../domain/ports.js";
+import type { Result } from "../../domain/result.js";
+import { err, ok } from "../../domain/result.js";
+import { compare } from "../../domain/decimal.js";
+import type { VenueAdapter, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate } from "../../use-cases/venue-adapter.js";
+import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.js";
+import { createHttpClient } from "./http-client.js";
+import type { OutboundLimiter } from "./outbound-limiter.js";
+import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "./translator.js";
+import { checkShapeAgainstEnums, newExecutions, synthesizeFill, translateRequest } from "./translator.js";
+import type { VenueMetrics, VenueOutcome } from "./venue-metrics.js";
+
+/**
+ * What makes one venue different from another. Everything here is pure;
+ * the shared shell below does the single I/O step (send) and the policies
+ * every venue shares: back-off, outbound limits, deadlines, metrics, health.
+ */
+export interface VenueDialect {
+  readonly kind: string;
+  /** Outbound-limit weight of each operation (the venue's own endpoint weights). */
+  readonly weights: Readonly<Record<Operation, number>>;
+  checkOrderShape(type: OrderType, timeInForce: TimeInForce): string | undefined;
+  translate(op: Operation, input: TranslateInput): Result<UnsignedRequest, VenueError>;
+  /** Builds the wire request: absolute URL, auth headers, signature. Pure given nowMs. */
+  sign(request: UnsignedRequest, baseUrl: string, nowMs: number): Result<HttpRequest, VenueError>;
+  /** Interprets a non-5xx, non-429/418 answer; maps venue error codes. Pure. */
+  parse(op: Operation, response: HttpResponse, input: TranslateInput): Result<VenueOrderUpdate, VenueError>;
+  /** Operations that need the venue order id in the request (looked up by client order id first when unknown). */
+  readonly needsVenueOrderId?: ReadonlySet<Operation>;
+  /**
+   * True when order answers carry only cumulative totals: the shell then
+   * turns fill increases into one synthetic fill (see synthesizeFill).
+   */
+  readonly cumulativeFillsOnly?: boolean;
+  /**
+   * Venues that list an order's executions (Binance myTrades): when an order
+   * answer shows more filled than the gateway knows and lists no trades, the
+   * executions are fetched, so fills keep the venue's trade ids and fees
+   * instead of becoming one fee-less synthesized fill. Any failure falls back
+   * to synthesizing: a fill without its fee beats a missing fill.
+   */
+  readonly trades?: TradesHook;
+  /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
+  usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
+  /** Default back-off when a 429/418 carries no Retry-After. */
+  readonly defaultBackoffMs?: { readonly 429: number; readonly 418: number };
+}
+
+/** How a venue lists the executions of one order. Pure parts; the shell sends. */
+export interface TradesHook {
+  /** Outbound-limit weight of one request (Binance myTrades with orderId: 20). */
+  readonly weight: number;
+  /** The request; `update` carries the venue order id the answer just gave. */
+  request(input: TranslateInput, update: VenueOrderUpdate): UnsignedRequest;
+  /** Every execution of the order, oldest first. */
+  parse(response: HttpResponse): Result<VenueFill[], VenueError>;
+}
+
+/** The parts of a dialect each venue writes itself; the rest comes from its translator rules (see rulesDialect). */
+export type OwnDialectParts = Omit<VenueDialect, "kind" | "weights" | "defaultBackoffMs" | "checkOrderShape" | "translate"> &
+  Partial<Pick<VenueDialect, "checkOrderShape" | "translate">>;
+
+/**
+ * A dialect driven by translator rules: the enum maps decide which order
+ * shapes the venue takes and the request rules build every request, unless
+ * the venue overrides them in `own` (odd encodings, shapes the enums cannot say).
+ */
+export function rulesDialect(
+  kind: string,
+  facts: { readonly weights: Readonly<Record<Operation, number>>; readonly defaultBackoffMs?: { readonly 429: number; readonly 418: number } },
+  rules: TranslatorRules,
+  own: OwnDialectParts,
+): VenueDialect {
+  return {
+    kind,
+    weights: facts.weights,
+    ...(facts.defaultBackoffMs !== undefined ? { defaultBackoffMs: facts.defaultBackoffMs } : {}),
+    checkOrderShape: (type, tif) => checkShapeAgainstEnums(rules.enums, type, tif),
+    translate: (op, input) => translateRequest(op, input, rules),
+    ...own,
+  };
+}
+
+/** Deployment settings of one venue, already validated and with secrets resolved. */
+export interface VenueRuntimeConfig {
+  readonly name: string;
+  readonly baseUrl: string;
+  /** Gateway symbol -> venue symbol. Empty map: symbols pass through unchanged. */
+  readonly symbols: Readonly<Record<string, string>>;
+  /** Upper bound of one venue call; further clipped by the RPC deadline. */
+  readonly timeoutMs: number;
+  /** Key of the outbound limiter bucket (one per credential). */
+  readonly limiterKey: string;
+  readonly connections?: number;
+}
+
+export interface VenueAdapterDeps {
+  readonly clock: Clock;
+  readonly metrics: VenueMetrics;
+  readonly limiter?: OutboundLimiter | undefined;
+  /** Called when the venue's health flips (and once at start with true). */
+  readonly onHealth?: ((venue: string, serving: boolean) => void) | undefined;
+  readonly logger?: Logger | undefined;
+  /** Injected by tests; otherwise one keep-alive pool per venue origin. */
+  readonly httpClient?: HttpClient | undefined;
+  /** Consecutive transport failures/5xx before the venue is reported not serving. Default 3. */
+  readonly unhealthyAfterFailures?: number;
+}
+
+export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRuntimeConfig, deps: VenueAdapterDeps): VenueAdapter {
+  const http = deps.httpClient ?? createHttpClient({ origin: config.baseUrl, connections: config.connections ?? 4 });
+  const threshold = deps.unhealthyAfterFailures ?? 3;
+  const backoffDefaults = dialect.defaultBackoffMs ?? { 429: 1_000, 418: 120_000 };
+  let backoffUntil = 0;
+  let failures = 0;
+  let serving = true;
+  deps.onHealth?.(config.name, true);
+
+  function setServing(v: boolean): void {
+    if (v === serving) return;
+    serving = v;
+    deps.logger?.warn({ venue: config.name, serving: v }, "venue health changed");
+    deps.onHealth?.(config.name, v);
+  }
+
+  function venueSymbol(symbol: string): string {
+    return Object.hasOwn(config.symbols, symbol) ? config.symbols[symbol]! : symbol;
+  }
+
+  async function call(op: Operation, order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>> {
+    const started = performance.now();
+    const result = await callInner(op, order, ctx);
+    const outcome: VenueOutcome = result.ok ? "ok" : result.error.kind;
+    deps.metrics.observeRequest(config.name, op, outcome, (performance.now() - started) / 1000);
+    if (!result.ok && result.error.kind !== "rejected" && result.error.kind !== "not_found") {
+      deps.logger?.info({ venue: config.name, op, orderId: order.orderId, error: result.error }, "venue call failed");
+    }
+    return result;
+  }
+
+  async function callInner(op: Operation, order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>> {
+    const now = deps.clock.nowMs();
+    if (now < backoffUntil) {
+      return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
+    }
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
+    const input: TranslateInput = { order, venueSymbol: venueSymbol(order.symbol) };
+    const req = dialect.translate(op, input);
+    if (!req.ok) return req;
+    const acquired = deps.limiter?.tryAcquire(config.limiterKey, dialect.weights[op]) ?? { ok: true };
+    if (!acquired.ok) {
+      return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
+    }
+    const signed = dialect.sign(req.value, config.baseUrl, now);
+    if (!signed.ok) return signed;
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    if (!sent.ok) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      // A query or cancel has nothing to reconcile, but a cancel may have happened.
+      if (op === "query") return err({ kind: "unavailable", reason: sent.error.reason });
+      return err(sent.error);
+    }
+    const res = sent.value;
+    const limited = observeLimits(res);
+    if (limited !== undefined) return err(limited);
+    if (res.status >= 500) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      // Binance: "5XX: execution status is UNKNOWN. It must not be treated as a failure."
+      const reason = `venue ${config.name} answered HTTP ${res.status}`;
+      return op === "query" ? err({ kind: "unavailable", reason }) : err({ kind: "unknown_outcome", reason });
+    }
+    failures = 0;
+    setServing(true);
+    const parsed = dialect.parse(op, res, input);
+    // A rate-limit answer in the body (Kraken's EAPI:Rate limit exceeded, Binance -1003/-1015)
+    // backs the venue off just like an HTTP 429.
+    if (!parsed.ok && parsed.error.kind === "rate_limited") {
+      backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
+    }
+    if (!parsed.ok || !dialect.cumulativeFillsOnly) return parsed;
+    return ok(await completeFills(order, parsed.value, input, ctx));
+  }
+
+  /** Learns the venue's used budget from an answer; a 429/418 backs the venue off and is returned as an error. */
+  function observeLimits(res: HttpResponse): VenueError | undefined {
+    const used = dialect.usedWeight?.(res.headers);
+    if (used !== undefined) deps.limiter?.observeUsed(config.limiterKey, used);
+    if (res.status !== 429 && res.status !== 418) return undefined;
+    const ms = retryAfterMs(res.headers["retry-after"]) ?? backoffDefaults[res.status];
+    backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + ms);
+    setServing(false);
+    return { kind: "rate_limited", reason: `venue ${config.name} answered HTTP ${res.status}`, retryAfterMs: ms };
+  }
+
+  /** Fills for an answer with totals only: the venue's own trades when it lists them, else one synthesized fill. */
+  async function completeFills(order: Order, update: VenueOrderUpdate, input: TranslateInput, ctx: VenueCallContext): Promise<VenueOrderUpdate> {
+    const hook = dialect.trades;
+    if (hook !== undefined && update.fills.length === 0 && update.filledQuantity !== undefined && update.venueOrderId !== "") {
+      if (compare(update.filledQuantity, order.filledQuantity === "" ? "0" : order.filledQuantity) > 0) {
+        const trades = await fetchTrades(hook, order, update, input, ctx);
+        const fresh = trades === undefined ? undefined : newExecutions(order, update, trades);
+        if (fresh !== undefined) return { ...update, fills: fresh };
+        deps.logger?.info({ venue: config.name, orderId: order.orderId }, "venue trades unavailable or incomplete; synthesizing the fill from totals");
+      }
+    }
+    return synthesizeFill(order, update, deps.clock.nowMs());
+  }
+
+  /** One trades request under the same limits, back-off and deadline as any call; undefined on any failure. */
+  async function fetchTrades(hook: TradesHook, order: Order, update: VenueOrderUpdate, input: TranslateInput, ctx: VenueCallContext): Promise<VenueFill[] | undefined> {
+    const now = deps.clock.nowMs();
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (now < backoffUntil || timeoutMs <= 0) return undefined;
+    if (deps.limiter !== undefined && !deps.limiter.tryAcquire(config.limiterKey, hook.weight).ok) return undefined;
+    const signed = dialect.sign(hook.request(input, update), config.baseUrl, now);
+    if (!signed.ok) return undefined;
+    const started = performance.now();
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    let result: Result<VenueFill[], VenueError>;
+    if (!sent.ok) result = err(sent.error);
+    else {
+      const limited = observeLimits(sent.value);
+      result = limited !== undefined ? err(limited) : hook.parse(sent.value);
+    }
+    deps.metrics.observeRequest(config.name, "trades", result.ok ? "ok" : result.error.kind, (performance.now() - started) / 1000);
+    if (!result.ok) {
+      deps.logger?.info({ venue: config.name, op: "trades", orderId: order.orderId, error: result.error }, "venue call failed");
+      return undefined;
+    }
+    return result.value;
+  }
+
+  /** For venues that cancel/query only by their own id: learn it first from the client order id. */
+  async function withVenueOrderId(op: Operation, order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>> {
+    if (dialect.needsVenueOrderId?.has(op) && order.venueOrderId === "") {
+      const found = await call("query", order, ctx);
+      if (!found.ok) return found;
+      if (op === "query") return found;
+      return call(op, { ...order, venueOrderId: found.value.venueOrderId }, ctx);
+    }
+    return call(op, order, ctx);
+  }
+
+  return {
+    name: config.name,
+    kind: dialect.kind,
+    checkSymbol(symbol) {
+      if (Object.keys(config.symbols).length === 0 || Object.hasOwn(config.symbols, symbol)) return undefined;
+      return `symbol ${symbol} is not configured for venue ${config.name}`;
+    },
+    checkOrderShape: (type, tif) => dialect.checkOrderShape(type, tif),
+    // Never retried here: a second POST could place a second order.
+    placeOrder: (order, ctx) => call("place", order, ctx),
+    cancelOrder: (order, ctx) => withVenueOrderId("cancel", order, ctx),
+    queryOrder: (order, ctx) => withVenueOrderId("query", order, ctx),
+    close: () => http.close(),
+  };
+}
+
+/** Retry-After in seconds (HTTP-date form also accepted). */
+export function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === "") return undefined;
+  const secs = Number(header);
+  if (Number.isFinite(secs) && secs >= 0) return Math.ceil(secs * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** Parses a JSON answer; malformed JSON is a protocol error. */
+export function parseJson(bodyText: string): Result<unknown, VenueError> {
+  try {
+    return ok(JSON.parse(bodyText) as unknown);
+  } catch {
+    return err({ kind: "protocol", reason: "venue answer is not valid JSON" });
+  }
+}
+
+/**
+ * The common answer prologue: a non-2xx answer becomes the venue's error
+ * (mapped from its body when that parses), a 2xx answer must be JSON.
+ */
+export function parseJsonAnswer(res: HttpResponse, mapError: (status: number, body: unknown) => VenueError): Result<unknown, VenueError> {
+  const json = parseJson(res.bodyText);
+  if (res.status < 200 || res.status >= 300) return err(mapError(res.status, json.ok ? json.value : null));
+  return json;
+}
+
+/** Builds an absolute URL from base URL, path and already-encoded query string. */
+export function joinUrl(baseUrl: string, path: string, query: string): string {
+  const base = baseUrl.replace(/\/+$/, "");
+  return `${base}${path}${query === "" ? "" : `?${query}`}`;
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import type { Fill } from "./order.js";
+
+/** Wall-clock time, injected so tests can freeze it. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  nowMs(): number;
+}
+
+/** Unique ids for orders and fills, injected so tests get predictable ones. */
+export interface IdSource {
+  /** A new id, unique for the life of the gateway's audit log. */
+  next(): string;
+}
+
+/**
+ * The part of the fill hub (src/use-cases/fill-hub.ts, B2) the pipeline uses.
+ * `nextSequence` is called synchronously right before the audit append that
+ * holds the fill, so sequences are appended in increasing order; `publish`
+ * is called once that append is durable.
+ */
+export interface FillPublisher {
+  nextSequence(): bigint;
+  publish(fill: Fill): void;
+}
+
+export const systemClock: Clock = { nowMs: Date.now };
+
+/**
+ * Ids of the form `<prefix><boot>-<counter>`: a random 8-hex boot tag keeps ids
+ * unique across restarts without coordination, and the counter makes them
+ * cheap (no crypto per call: this is on the hot path).
+ */
+export function createIdSource(prefix = ""): IdSource {
+  const boot = `${prefix}${randomBytes(4).toString("hex")}-`;
+  let n = 0;
+  return {
+    next(): string {
+      n += 1;
+      return boot + n.toString(36);
+    },
+  };
+}
+
+/** Counter ids (`<prefix>1`, `<prefix>2`, ...) for tests. */
+export function createCounterIds(prefix: string): IdSource {
+  let n = 0;
+  return {
+    next(): string {
+      n += 1;
+      return `${prefix}${n}`;
+    },
+  };
+}
+
+/** For tests only: counts sequences and keeps every published fill (unbounded). Production uses src/use-cases/fill-hub.ts. */
+export function createLocalFillSequence(start = 0n): FillPublisher & { readonly published: Fill[] } {
+  let seq = start;
+  const published: Fill[] = [];
+  return {
+    published,
+    nextSequence(): bigint {
+      seq += 1n;
+      return seq;
+    },
+    publish(fill: Fill): void {
+      published.push(fill);
+    },
+  };
+}

@@ -1,0 +1,490 @@
+import type { AuditEvent, AuditEventType, AuditSink } from "./audit-sink.js";
+import { Decimal, compare, dec, div, formatDecimal, mul } from "../domain/decimal.js";
+import type { GatewayError } from "../domain/errors.js";
+import { OrderStatus, type Fill, type Order, type OrderSpec } from "../domain/order.js";
+import { eventForVenueStatus, isTerminal, isWorking, statusName, transition } from "../domain/order-state.js";
+import { err, ok, type Result } from "../domain/result.js";
+import type { Clock, FillPublisher, IdSource } from "../domain/ports.js";
+import type { OrderUpdateSink, VenueOrderUpdate } from "./venue-adapter.js";
+import { createRecordRing, ringBytes } from "../shared/record-ring.js";
+import { orderFromTuple, orderTupleJson } from "../domain/order-tuple.js";
+import type { AuditGuard } from "./audit-guard.js";
+
+export interface OrderManagerOptions {
+  readonly clock: Clock;
+  /** Gateway fill ids (and order ids unless `orderIds` is given). */
+  readonly ids: IdSource;
+  /** Gateway order ids; default `ids`. */
+  readonly orderIds?: IdSource;
+  readonly audit: AuditSink;
+  readonly fills: FillPublisher;
+  /** How long a terminal order stays queryable in memory. Default 10 min. It stays in the audit log forever. */
+  readonly retentionMs?: number;
+  /** Most terminal orders kept in memory whatever their age. Default 100,000. */
+  readonly maxTerminalOrders?: number;
+  /** Take the memory of the terminal-order rings at creation (record-ring.ts). Default false. */
+  readonly prefault?: boolean;
+  /** Told about venue updates that could not be applied (impossible transitions, failed audit). */
+  readonly onError?: (message: string, detail: unknown) => void;
+  /** Tripped when a venue update's events (fills from polls) cannot be appended; see audit-guard.ts. */
+  readonly auditGuard?: AuditGuard;
+}
+
+export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
+export const DEFAULT_MAX_TERMINAL_ORDERS = 100_000;
+/**
+ * Ring bytes per terminal order: a filled market order packs to about 250 bytes. Orders with long
+ * reject reasons or many fills take more, and the ring then drops the oldest before the count cap.
+ */
+const BYTES_PER_TERMINAL_ORDER = 384;
+/** Ring bytes per (account, client order id) -> order id record. */
+const BYTES_PER_CLIENT_KEY = 160;
+
+/** The result of one state change: the new order, the audit events that record it, the new fills. */
+export interface Applied {
+  readonly order: Order;
+  readonly events: AuditEvent[];
+  readonly fills: Fill[];
+}
+
+export interface OrderManager extends OrderUpdateSink {
+  /** Registers a new order in PENDING_NEW. The caller has ensured (account, client_order_id) is free. */
+  createPending(spec: OrderSpec, venueClientOrderId: string, nowMs: number): Order;
+  get(orderId: string): Order | undefined;
+  getByClientOrderId(account: string, clientOrderId: string): Order | undefined;
+  /**
+   * Applies what the venue said through the transition table: new fills
+   * (de-duplicated by venue trade id) get a sequence and update filled
+   * quantity and average price. Synchronous: sequences are taken here and the
+   * caller appends `events` before its next await, so the log holds fills in
+   * sequence order. An update that changes nothing gives no events.
+   */
+  applyUpdate(orderId: string, update: VenueOrderUpdate, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /** PENDING_NEW (or working) -> REJECTED with a reason; `error` marks a transient failure (the key is released). */
+  reject(orderId: string, reason: string, requestId: string, nowMs: number, error?: GatewayError): Result<Applied, GatewayError>;
+  /** Working -> PENDING_CANCEL; terminal or not cancelable -> failed_precondition naming the status. */
+  requestCancel(orderId: string, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /** PENDING_CANCEL -> NEW (then PARTIALLY_FILLED if something filled); a no-op if the order moved on meanwhile. */
+  cancelRejected(orderId: string, reason: string, requestId: string, nowMs: number): Applied;
+  /** Frees (account, client_order_id) after a transient failure so the client can retry with the same id. */
+  releaseClientOrderId(order: Order): void;
+  /**
+   * Puts back an order rebuilt from the audit log, with the venue trade ids already seen.
+   * `indexClientOrderId` false: findable by order id only (its client order id was released).
+   */
+  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean): void;
+  /**
+   * Appends the events and, once durable, publishes the fills. Returns null
+   * when nothing needs waiting for (buffered/off audit): fills are then
+   * already published.
+   */
+  commit(applied: Applied): Promise<void> | null;
+  /** Drops terminal orders past retention; also done as orders are created. */
+  sweep(nowMs: number): void;
+  /** Orders in memory (working + retained terminal). */
+  readonly size: number;
+}
+
+/** A tracked order. Working orders keep theirs in `byId`; a terminal one is packed (packRec) and rebuilt when used. */
+interface Rec {
+  order: Order;
+  /** The first venue trade id applied ("" if none): most orders fill once, and a Set per order is costly. */
+  firstTradeId: string;
+  /** Venue trade ids already applied beyond the first; created on the second fill. */
+  tradeIds: Set<string> | undefined;
+  /** Sum of qty x price over applied fills, for the average price; undefined until the second fill. */
+  notional: Decimal | undefined;
+}
+
+const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
+  [OrderStatus.UNSPECIFIED]: "order_pending",
+  [OrderStatus.PENDING_NEW]: "order_pending",
+  [OrderStatus.NEW]: "order_accepted",
+  [OrderStatus.PARTIALLY_FILLED]: "order_partially_filled",
+  [OrderStatus.FILLED]: "order_filled",
+  [OrderStatus.PENDING_CANCEL]: "cancel_requested",
+  [OrderStatus.CANCELED]: "order_canceled",
+  [OrderStatus.REJECTED]: "order_rejected",
+  [OrderStatus.EXPIRED]: "order_expired",
+};
+
+/** A terminal order as one JSON string: [order tuple, first trade id, other trade ids...]. */
+function packRec(rec: Rec): string {
+  // JSON.stringify([orderToTuple(rec.order), rec.firstTradeId, ...rec.tradeIds]), byte for byte.
+  let s = `[${orderTupleJson(rec.order)},${JSON.stringify(rec.firstTradeId)}`;
+  if (rec.tradeIds !== undefined) for (const id of rec.tradeIds) s += `,${JSON.stringify(id)}`;
+  return `${s}]`;
+}
+
+function unpackRec(s: string): Rec {
+  const t = JSON.parse(s) as [unknown[], string, ...string[]];
+  return { order: orderFromTuple(t[0]), firstTradeId: t[1], tradeIds: t.length > 2 ? new Set(t.slice(2) as string[]) : undefined, notional: undefined };
+}
+
+function notFound(orderId: string): GatewayError {
+  return { kind: "not_found", message: `order ${orderId} not found` };
+}
+
+/**
+ * Owns every order the gateway is tracking, by order id and by (account,
+ * client order id). All state changes go through `transition`.
+ *
+ * Working orders are objects in Maps. An order that becomes terminal is
+ * packed into a record ring outside the JS heap (record-ring.ts), with its
+ * client order id in a second ring: up to `maxTerminalOrders` of them stay
+ * queryable for hours without the GC marking them. They leave after
+ * `retentionMs` or when more than `maxTerminalOrders` are kept, oldest first
+ * in the order they became terminal, a few per call so no call pays for a
+ * large sweep.
+ *
+ * It is also the `OrderUpdateSink` venue pollers and reconcilers feed.
+ */
+export function createOrderManager(options: OrderManagerOptions): OrderManager {
+  const { clock, ids, audit, fills: hub } = options;
+  const orderIds = options.orderIds ?? ids;
+  const retentionMs = options.retentionMs ?? DEFAULT_ORDER_RETENTION_MS;
+  const maxTerminal = options.maxTerminalOrders ?? DEFAULT_MAX_TERMINAL_ORDERS;
+  const onError = options.onError ?? (() => {});
+  /** Working (non-terminal) orders. */
+  const byId = new Map<string, Rec>();
+  /** clientKey -> orderId of working orders. */
+  const byClient = new Map<string, string>();
+  const prefault = options.prefault === true;
+  /** Terminal orders: orderId -> packRec, stamped with when they became terminal. */
+  const retired = createRecordRing({ maxEntries: maxTerminal, capacityBytes: ringBytes(maxTerminal, BYTES_PER_TERMINAL_ORDER), prefault });
+  /** clientKey -> orderId of terminal orders, same stamps. */
+  const retiredClients = createRecordRing({ maxEntries: maxTerminal, capacityBytes: ringBytes(maxTerminal, BYTES_PER_CLIENT_KEY), prefault });
+
+  const clientKey = (account: string, clientOrderId: string): string => `${account}|${clientOrderId}`;
+
+  /**
+   * Non-terminal order ids per venue, so pollers' `openOrders(venue)` walks only those and not
+   * every retained terminal order.
+   */
+  const open = new Map<string, Set<string>>();
+  function openSet(venue: string): Set<string> {
+    let set = open.get(venue);
+    if (set === undefined) {
+      set = new Set();
+      open.set(venue, set);
+    }
+    return set;
+  }
+
+  /** The tracked order: the working one, or a terminal one rebuilt from its ring record. */
+  function recOf(orderId: string): Rec | undefined {
+    const rec = byId.get(orderId);
+    if (rec !== undefined) return rec;
+    const packed = retired.get(orderId);
+    return packed === undefined ? undefined : unpackRec(packed.value);
+  }
+
+  /** Keeps `next` as the order's state; a newly terminal order moves to the rings. */
+  function store(rec: Rec, next: Order, nowMs: number): void {
+    const wasTerminal = isTerminal(rec.order.status);
+    rec.order = next;
+    if (!isTerminal(next.status)) return;
+    const id = next.orderId;
+    if (wasTerminal) {
+      // Still terminal (a late fill or a repeated final status): re-packed, keeping when it ended.
+      retired.set(id, packRec(rec), retired.get(id)?.stamp ?? nowMs);
+      return;
+    }
+    byId.delete(id);
+    open.get(next.venue)?.delete(id);
+    const ck = clientKey(next.account, next.clientOrderId);
+    if (byClient.get(ck) === id) {
+      byClient.delete(ck);
+      retiredClients.set(ck, id, nowMs);
+    }
+    retired.set(id, packRec(rec), nowMs);
+  }
+
+  function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
+    for (let i = 0; i < budget; i++) {
+      const at = ring.oldestStamp();
+      if (at === undefined || nowMs - at < retentionMs) return;
+      ring.shift();
+    }
+  }
+
+  /** The rings enforce `maxTerminalOrders` themselves; this drops what is past retention. */
+  function sweepSome(nowMs: number, budget: number): void {
+    sweepRing(retired, nowMs, budget);
+    sweepRing(retiredClients, nowMs, budget);
+  }
+
+  function statusEvent(type: AuditEventType, order: Order, requestId: string, nowMs: number): AuditEvent {
+    return { ts: nowMs, type, requestId, order };
+  }
+
+  function apply(rec: Rec, update: VenueOrderUpdate, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+    const cur = rec.order;
+    const ev = eventForVenueStatus(update.status);
+    if (ev === undefined) {
+      return err({ kind: "internal", message: `venue reported status ${statusName(update.status)} for order ${cur.orderId}` });
+    }
+    const t = transition(cur.status, ev);
+    if (!t.ok) return t;
+    let next = t.value;
+
+    // New fills, de-duplicated by venue trade id (polls repeat earlier trades).
+    let newFills: Fill[] | undefined;
+    let filled = cur.filledQuantity;
+    let average = cur.averageFillPrice;
+    let notional = rec.notional;
+    // Trade ids this update applies first. They join `rec` only once the update is applied: an update
+    // refused half-way must not mark its trades as seen, or the next poll would drop them for good.
+    let fresh: string[] | undefined;
+    for (const vf of update.fills) {
+      const tid = vf.venueTradeId;
+      if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true || fresh?.includes(tid) === true) continue;
+      (fresh ??= []).push(tid);
+      if (filled === "0" || filled === "") {
+        // First fill: no arithmetic needed (the common MARKET case).
+        filled = vf.quantity;
+        average = vf.price;
+      } else if (average === "") {
+        // Earlier executions came as a venue total without a price: the average stays unknown
+        // rather than guessed (and mul(filled, "") would throw mid-update).
+        filled = formatDecimal(dec(filled).plus(vf.quantity));
+      } else {
+        const prevNotional = notional ?? mul(filled, average);
+        const qty = dec(filled).plus(vf.quantity);
+        notional = prevNotional.plus(mul(vf.quantity, vf.price));
+        filled = formatDecimal(qty);
+        average = formatDecimal(div(notional, qty));
+      }
+      (newFills ??= []).push({
+        sequence: hub.nextSequence(),
+        fillId: ids.next(),
+        orderId: cur.orderId,
+        clientOrderId: cur.clientOrderId,
+        account: cur.account,
+        venue: cur.venue,
+        symbol: cur.symbol,
+        side: cur.side,
+        quantity: vf.quantity,
+        price: vf.price,
+        fee: vf.fee,
+        feeCurrency: vf.feeCurrency,
+        timeMs: vf.timeMs,
+        venueTradeId: vf.venueTradeId,
+      });
+    }
+    // The venue's cumulative figures win when it knows of executions we did not see as trades.
+    const vq = update.filledQuantity;
+    // String equality first: the common answer repeats what the fills already say, and parsing decimals costs.
+    if (vq !== undefined && vq !== "" && vq !== filled && compare(vq, filled === "" ? "0" : filled) > 0) {
+      filled = vq;
+      if (update.averageFillPrice !== undefined && update.averageFillPrice !== "") average = update.averageFillPrice;
+      notional = undefined;
+    }
+    // A venue saying NEW for an order with fills is a stale poll; keep PARTIALLY_FILLED through the table.
+    if (next === OrderStatus.NEW && filled !== "0" && filled !== "") {
+      const pf = transition(next, "partial_fill");
+      if (!pf.ok) return pf;
+      next = pf.value;
+    }
+    if (fresh !== undefined) {
+      for (const tid of fresh) {
+        if (rec.firstTradeId === "") rec.firstTradeId = tid;
+        else (rec.tradeIds ??= new Set()).add(tid);
+      }
+    }
+    rec.notional = notional;
+
+    const venueOrderId = update.venueOrderId !== "" ? update.venueOrderId : cur.venueOrderId;
+    const rejectReason = update.rejectReason ?? cur.rejectReason;
+    if (
+      next === cur.status &&
+      newFills === undefined &&
+      filled === cur.filledQuantity &&
+      venueOrderId === cur.venueOrderId &&
+      rejectReason === cur.rejectReason
+    ) {
+      return ok({ order: cur, events: [], fills: [] });
+    }
+    // The venue's running fee total moves with the fills it paid for (see synthesizeFill): recorded
+    // only when this update brings new fills, and never lowered, so the next slice's fee is the
+    // increase over what the recorded fills already carry.
+    const venueFeeTotal =
+      newFills !== undefined && update.cumulativeFee !== undefined && compare(update.cumulativeFee, cur.venueFeeTotal ?? "0") > 0
+        ? update.cumulativeFee
+        : cur.venueFeeTotal;
+    const order: Order = {
+      ...cur,
+      status: next,
+      venueOrderId,
+      filledQuantity: filled,
+      averageFillPrice: average,
+      rejectReason,
+      ...(venueFeeTotal !== undefined ? { venueFeeTotal } : {}),
+      updatedAtMs: nowMs,
+    };
+    store(rec, order, nowMs);
+    const events: AuditEvent[] = [];
+    if (newFills !== undefined) for (const fill of newFills) events.push({ ts: nowMs, type: "fill", requestId, order, fill });
+    const type = next === OrderStatus.PENDING_CANCEL && newFills !== undefined ? "order_partially_filled" : AUDIT_TYPE[next];
+    events.push(statusEvent(type, order, requestId, nowMs));
+    return ok({ order, events, fills: newFills ?? [] });
+  }
+
+  function publishAll(fills: readonly Fill[]): void {
+    for (const f of fills) hub.publish(f);
+  }
+
+  const manager: OrderManager = {
+    createPending(spec: OrderSpec, venueClientOrderId: string, nowMs: number): Order {
+      sweepSome(nowMs, 4);
+      const order: Order = {
+        clientOrderId: spec.clientOrderId,
+        account: spec.account,
+        venue: spec.venue,
+        symbol: spec.symbol,
+        side: spec.side,
+        type: spec.type,
+        timeInForce: spec.timeInForce,
+        quantity: spec.quantity,
+        price: spec.price,
+        stopPrice: spec.stopPrice,
+        idempotencyKey: spec.idempotencyKey,
+        orderId: orderIds.next(),
+        venueClientOrderId,
+        venueOrderId: "",
+        status: OrderStatus.PENDING_NEW,
+        filledQuantity: "0",
+        averageFillPrice: "",
+        rejectReason: "",
+        createdAtMs: nowMs,
+        updatedAtMs: nowMs,
+      };
+      byId.set(order.orderId, { order, firstTradeId: "", tradeIds: undefined, notional: undefined });
+      byClient.set(clientKey(spec.account, spec.clientOrderId), order.orderId);
+      openSet(order.venue).add(order.orderId);
+      return order;
+    },
+    get(orderId: string): Order | undefined {
+      return recOf(orderId)?.order;
+    },
+    getByClientOrderId(account: string, clientOrderId: string): Order | undefined {
+      const ck = clientKey(account, clientOrderId);
+      const id = byClient.get(ck) ?? retiredClients.get(ck)?.value;
+      return id === undefined ? undefined : recOf(id)?.order;
+    },
+    applyUpdate(orderId: string, update: VenueOrderUpdate, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+      const rec = recOf(orderId);
+      if (rec === undefined) return err(notFound(orderId));
+      return apply(rec, update, requestId, nowMs);
+    },
+    reject(orderId: string, reason: string, requestId: string, nowMs: number, error?: GatewayError): Result<Applied, GatewayError> {
+      const rec = recOf(orderId);
+      if (rec === undefined) return err(notFound(orderId));
+      const t = transition(rec.order.status, "rejected");
+      if (!t.ok) return t;
+      const order: Order = { ...rec.order, status: t.value, rejectReason: reason, updatedAtMs: nowMs };
+      store(rec, order, nowMs);
+      const ev: AuditEvent = error === undefined ? statusEvent("order_rejected", order, requestId, nowMs) : { ts: nowMs, type: "order_rejected", requestId, order, error };
+      return ok({ order, events: [ev], fills: [] });
+    },
+    requestCancel(orderId: string, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+      const rec = recOf(orderId);
+      if (rec === undefined) return err(notFound(orderId));
+      const cur = rec.order;
+      if (isTerminal(cur.status)) {
+        return err({ kind: "failed_precondition", reason: "ORDER_TERMINAL", message: `order ${orderId} is ${statusName(cur.status)}: it can no longer be canceled` });
+      }
+      if (!isWorking(cur.status)) {
+        const why = cur.status === OrderStatus.PENDING_CANCEL ? "a cancel is already in progress" : "the venue has not acknowledged it yet; retry shortly";
+        return err({ kind: "failed_precondition", reason: "ORDER_NOT_CANCELABLE", message: `order ${orderId} is ${statusName(cur.status)}: ${why}` });
+      }
+      const t = transition(cur.status, "cancel_requested");
+      if (!t.ok) return t;
+      const order: Order = { ...cur, status: t.value, updatedAtMs: nowMs };
+      store(rec, order, nowMs);
+      return ok({ order, events: [statusEvent("cancel_requested", order, requestId, nowMs)], fills: [] });
+    },
+    cancelRejected(orderId: string, reason: string, requestId: string, nowMs: number): Applied {
+      const rec = recOf(orderId);
+      if (rec === undefined || rec.order.status !== OrderStatus.PENDING_CANCEL) {
+        const order = rec?.order;
+        return { order: order as Order, events: [], fills: [] };
+      }
+      const cur = rec.order;
+      const t = transition(cur.status, "cancel_rejected");
+      let status = t.ok ? t.value : cur.status;
+      if (status === OrderStatus.NEW && cur.filledQuantity !== "0" && cur.filledQuantity !== "") {
+        const pf = transition(status, "partial_fill");
+        if (pf.ok) status = pf.value;
+      }
+      const order: Order = { ...cur, status, updatedAtMs: nowMs };
+      store(rec, order, nowMs);
+      return { order, events: [{ ts: nowMs, type: "cancel_rejected", requestId, order, error: { kind: "failed_precondition", reason: "CANCEL_REJECTED", message: reason } }], fills: [] };
+    },
+    releaseClientOrderId(order: Order): void {
+      const ck = clientKey(order.account, order.clientOrderId);
+      if (byClient.get(ck) === order.orderId) byClient.delete(ck);
+      else if (retiredClients.get(ck)?.value === order.orderId) retiredClients.delete(ck);
+    },
+    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true): void {
+      const tradeIds = new Set(venueTradeIds);
+      const first = tradeIds.values().next();
+      const firstTradeId = first.done === true ? "" : first.value;
+      tradeIds.delete(firstTradeId);
+      const rec: Rec = { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined };
+      const ck = clientKey(order.account, order.clientOrderId);
+      if (isTerminal(order.status)) {
+        const at = terminalAtMs ?? order.updatedAtMs;
+        retired.set(order.orderId, packRec(rec), at);
+        if (indexClientOrderId) retiredClients.set(ck, order.orderId, at);
+        return;
+      }
+      byId.set(order.orderId, rec);
+      if (indexClientOrderId) byClient.set(ck, order.orderId);
+      openSet(order.venue).add(order.orderId);
+    },
+    commit(applied: Applied): Promise<void> | null {
+      if (applied.events.length === 0) return null;
+      const p = audit.append(applied.events);
+      if (p === null) {
+        publishAll(applied.fills);
+        return null;
+      }
+      if (applied.fills.length === 0) return p;
+      return p.then(() => publishAll(applied.fills));
+    },
+    sweep(nowMs: number): void {
+      sweepSome(nowMs, Number.MAX_SAFE_INTEGER);
+    },
+    get size(): number {
+      return byId.size + retired.size;
+    },
+    openOrders(venue: string): Iterable<Order> {
+      const ids = open.get(venue);
+      if (ids === undefined || ids.size === 0) return [];
+      // A snapshot: callers await venue calls while iterating, and orders may close meanwhile.
+      const out: Order[] = [];
+      for (const id of ids) {
+        const rec = byId.get(id);
+        if (rec !== undefined) out.push(rec.order);
+      }
+      return out;
+    },
+    async applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void> {
+      const r = manager.applyUpdate(orderId, update, `venue-${source}`, clock.nowMs());
+      if (!r.ok) {
+        onError(`venue ${source} update for order ${orderId} not applied: ${r.error.message}`, r.error);
+        return;
+      }
+      try {
+        const p = manager.commit(r.value);
+        if (p !== null) await p;
+      } catch (e) {
+        // Un-audited fills: the gateway stops taking orders; the caller (poller) logs and goes on.
+        options.auditGuard?.failed(`venue ${source} update of order ${orderId} not recorded`, e);
+        throw e;
+      }
+    },
+  };
+  return manager;
+}

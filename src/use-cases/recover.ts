@@ -1,0 +1,115 @@
+import type { AuditEvent } from "./audit-sink.js";
+import type { GatewayError } from "../domain/errors.js";
+import type { Order } from "../domain/order.js";
+import { isTerminal } from "../domain/order-state.js";
+import { err, ok } from "../domain/result.js";
+import type { IdempotencyRecord, IdempotencyStore } from "./idempotency-store.js";
+import type { OrderManager } from "./order-manager.js";
+import { createLinkedMap } from "../adapters/stores/linked-map.js";
+import { recordFingerprint, requestFingerprint } from "./idempotency.js";
+
+export interface RecoverOptions {
+  /** "Now" at start-up: records older than the TTL / retention are dropped. */
+  readonly nowMs: number;
+  readonly idempotencyTtlMs: number;
+  readonly idempotencyMaxEntries: number;
+  readonly orderRetentionMs: number;
+  readonly maxTerminalOrders: number;
+}
+
+export interface RecoveredOrder {
+  readonly order: Order;
+  /** Venue trade ids already applied, so a poll repeating them adds nothing. */
+  readonly venueTradeIds: readonly string[];
+  /** A transient venue failure ended it and freed its client_order_id for a retry (see place-order.ts). */
+  readonly clientOrderIdReleased: boolean;
+}
+
+/** What the audit log says the gateway knew when it stopped. */
+export interface RecoveredState {
+  /** Idempotency scope key -> record, least recently stored first. */
+  readonly idempotency: ReadonlyMap<string, IdempotencyRecord>;
+  /** Open orders (not terminal) and terminal orders within retention, by order id. */
+  readonly orders: ReadonlyMap<string, RecoveredOrder>;
+  /** Highest fill sequence in the log (0n if none): the fill hub continues after it. */
+  readonly lastFillSequence: bigint;
+  readonly events: number;
+}
+
+/** Errors that released the key (the order certainly did not reach the venue); see place-order.ts. */
+function releasesKey(e: GatewayError): boolean {
+  return e.kind === "unavailable" || e.kind === "resource_exhausted";
+}
+
+interface MutableOrder {
+  order: Order;
+  venueTradeIds: string[];
+  clientOrderIdReleased: boolean;
+}
+
+/**
+ * Rebuilds idempotency records, orders and the fill sequence from the audit
+ * events, in log order. Pure over the sequence (no clock, no I/O besides
+ * iterating). Memory stays bounded while reading a long log: keys beyond
+ * `idempotencyMaxEntries` and terminal orders beyond `maxTerminalOrders` are
+ * dropped oldest first as we go, as the live gateway would have done.
+ */
+export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>, options: RecoverOptions): Promise<RecoveredState> {
+  // Linked maps: bounding them evicts the oldest in O(1) (a plain Map's keys().next() is not, see linked-map.ts).
+  const keys = createLinkedMap<string, IdempotencyRecord>();
+  const orders = new Map<string, MutableOrder>();
+  const terminal = createLinkedMap<string, number>();
+  let lastSeq = 0n;
+  let count = 0;
+
+  for await (const e of events) {
+    count++;
+    if (e.order !== undefined) {
+      const o = e.order;
+      let rec = orders.get(o.orderId);
+      if (rec === undefined) {
+        rec = { order: o, venueTradeIds: [], clientOrderIdReleased: false };
+        orders.set(o.orderId, rec);
+      } else {
+        rec.order = o;
+      }
+      if (e.fill !== undefined) rec.venueTradeIds.push(e.fill.venueTradeId);
+      if (e.error !== undefined && e.idempotency !== undefined && releasesKey(e.error)) rec.clientOrderIdReleased = true;
+      if (isTerminal(o.status)) {
+        terminal.set(o.orderId, o.updatedAtMs);
+        if (terminal.size > options.maxTerminalOrders) orders.delete(terminal.shift()!.key);
+      }
+    }
+    if (e.fill !== undefined && e.fill.sequence > lastSeq) lastSeq = e.fill.sequence;
+    if (e.idempotency !== undefined) {
+      const { key, fingerprint } = e.idempotency;
+      if (e.error !== undefined && releasesKey(e.error)) {
+        keys.delete(key);
+      } else if (e.error !== undefined || e.order !== undefined) {
+        const prev = keys.get(key);
+        const storedAtMs = prev !== undefined && recordFingerprint(prev) === fingerprint ? prev.storedAtMs : e.ts;
+        // As in the pipeline, an order that reproduces the fingerprint stands for it (no second copy kept).
+        keys.set(
+          key,
+          e.error !== undefined
+            ? { fingerprint, storedAtMs, outcome: err(e.error) }
+            : requestFingerprint(e.order!) === fingerprint
+              ? { storedAtMs, outcome: ok(e.order!) }
+              : { fingerprint, storedAtMs, outcome: ok(e.order!) },
+        );
+        if (keys.size > options.idempotencyMaxEntries) keys.shift();
+      }
+    }
+  }
+
+  const idempotency = new Map<string, IdempotencyRecord>();
+  for (const [key, rec] of keys.entries()) if (options.nowMs - rec.storedAtMs < options.idempotencyTtlMs) idempotency.set(key, rec);
+  for (const [orderId, at] of terminal.entries()) if (options.nowMs - at >= options.orderRetentionMs) orders.delete(orderId);
+  return { idempotency, orders, lastFillSequence: lastSeq, events: count };
+}
+
+/** Loads a recovered state into a fresh order manager and idempotency store. */
+export function applyRecoveredState(state: RecoveredState, into: { readonly orders: OrderManager; readonly idempotency: IdempotencyStore }, nowMs: number): void {
+  for (const r of state.orders.values()) into.orders.restore(r.order, r.venueTradeIds, undefined, !r.clientOrderIdReleased);
+  for (const [key, rec] of state.idempotency) into.idempotency.set(key, rec, nowMs);
+}

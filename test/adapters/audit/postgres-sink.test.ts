@@ -1,0 +1,174 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { createPostgresAuditSink, quoteTableName } from "../../../src/adapters/audit/postgres-sink.js";
+import { createAuditSink } from "../../../src/adapters/audit/create-audit-sink.js";
+import type { AuditEvent } from "../../../src/use-cases/audit-sink.js";
+import { captureLogger, sampleEvent, sampleFill } from "./fixtures.js";
+
+const url = process.env.AUDIT_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+async function reachable(): Promise<string | undefined> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return undefined;
+  } catch (e) {
+    return `PostgreSQL unreachable at ${url} (${(e as Error).message}): skipped; .ci/run starts it`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+const skip = await reachable();
+
+async function collect(it: AsyncIterable<AuditEvent>): Promise<AuditEvent[]> {
+  const out: AuditEvent[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+test("table names are validated before they reach SQL", () => {
+  assert.equal(quoteTableName("audit_log"), '"audit_log"');
+  assert.equal(quoteTableName("s1.audit_log"), '"s1"."audit_log"');
+  for (const bad of ['a"; DROP TABLE x; --', "a.b.c", "", "1abc", "a b"]) assert.throws(() => quoteTableName(bad), /invalid audit table name/);
+});
+
+describe("postgres audit sink", { skip }, () => {
+  const schema = `audit_test_${randomBytes(4).toString("hex")}`;
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  before(async () => {
+    await pool.query(`CREATE SCHEMA ${schema}`);
+  });
+  after(async () => {
+    await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+    await pool.end();
+  });
+
+  test("fsync mode: events are stored in append order in batched INSERTs and read back exactly", async () => {
+    const sink = await createPostgresAuditSink({ pool, table: `${schema}.audit_a`, mode: "fsync", batchMaxLines: 10, batchMaxMs: 1 });
+    const events = Array.from({ length: 35 }, (_, i) =>
+      i % 5 === 0 ? { ts: 1000 + i, type: "fill" as const, requestId: `r${i}`, fill: sampleFill(BigInt(i + 1)) } : sampleEvent(i),
+    );
+    const ps = events.map((e) => sink.append([e]));
+    assert.ok(ps.every((p) => p !== null));
+    // Durable means visible to another connection once the promise resolved.
+    await Promise.all(ps);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${schema}.audit_a`);
+    assert.equal(rows[0].n, 35);
+    assert.ok(sink.stats().batches < 35, `batched (${sink.stats().batches} inserts for 35 events)`);
+    assert.deepEqual(await collect(sink.read()), events);
+    await sink.close();
+    await assert.rejects(sink.append([sampleEvent(1)]) as Promise<void>, /closed/);
+  });
+
+  test("a NUL escape in a key (jsonb would refuse it) is stored and read back", async () => {
+    const sink = await createPostgresAuditSink({ pool, table: `${schema}.audit_nul`, mode: "fsync" });
+    const e = sampleEvent(1, { idempotency: { key: "acct\u0000key", fingerprint: "f" } });
+    await sink.append([e]);
+    assert.deepEqual(await collect(sink.read()), [e]);
+    await sink.close();
+  });
+
+  test("the table is append-only: UPDATE, DELETE and TRUNCATE are refused", async () => {
+    const table = `${schema}.audit_b`;
+    const sink = await createPostgresAuditSink({ pool, table, mode: "fsync" });
+    await sink.append([sampleEvent(1)]);
+    await assert.rejects(pool.query(`UPDATE ${table} SET event = 'x'`), /append-only/);
+    await assert.rejects(pool.query(`DELETE FROM ${table}`), /append-only/);
+    await assert.rejects(pool.query(`TRUNCATE ${table}`), /append-only/);
+    assert.equal((await collect(sink.read())).length, 1);
+    await sink.close();
+    // Re-opening an existing table works (start-up after a restart).
+    const again = await createPostgresAuditSink({ pool, table, mode: "buffered" });
+    assert.equal(again.append([sampleEvent(2)]), null);
+    await again.close();
+    assert.equal((await collect(again.read())).length, 2);
+  });
+
+  test("a failed insert rejects its callers and is logged; a corrupt row is skipped with its id", async () => {
+    const table = `${schema}.audit_c`;
+    const { logger, records } = captureLogger();
+    const sink = await createPostgresAuditSink({ pool, table, mode: "fsync", logger });
+    await pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_bad CHECK (event <> 'order_expired')`);
+    await assert.rejects(sink.append([sampleEvent(1, { type: "order_expired" })]) as Promise<void>, /no_bad/);
+    assert.ok(records.some((r) => r.level === 50 && /audit insert failed/.test(r.msg)));
+    await sink.append([sampleEvent(2)]);
+    await pool.query(`INSERT INTO ${table} (ts, event, line) VALUES (now(), 'x', '{broken')`);
+    const events = await collect(sink.read());
+    assert.deepEqual(events.map((e) => e.requestId), ["req-2"]);
+    assert.ok(records.some((r) => /corrupt row skipped/.test(r.msg)));
+    await assert.rejects(collect(sink.read({ onCorrupt: "fail" })), /corrupt/);
+    await sink.close();
+  });
+
+  test("buffered mode: a failed insert nobody waits for is reported to onBackgroundError; later rows still land", async () => {
+    const table = `${schema}.audit_bg`;
+    const heard: { cause: unknown; lines: number }[] = [];
+    const sink = await createPostgresAuditSink({ pool, table, mode: "buffered", onBackgroundError: (cause, lines) => heard.push({ cause, lines }) });
+    await pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_expired CHECK (event <> 'order_expired')`);
+    assert.equal(sink.append([sampleEvent(1, { type: "order_expired" })]), null);
+    const deadline = Date.now() + 5000;
+    while (heard.length === 0) {
+      assert.ok(Date.now() < deadline, "the failed insert was not reported");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.match(String(heard[0]!.cause), /no_expired/);
+    assert.equal(heard[0]!.lines, 1);
+    sink.append([sampleEvent(2)]);
+    await sink.close();
+    const { rows } = await pool.query(`SELECT event FROM ${table}`);
+    assert.equal(rows.length, 1);
+    assert.equal(heard.length, 1);
+  });
+
+  test("one gateway per table: a second sink on a table in use is refused; the lock goes with close or with the session", async () => {
+    const table = `${schema}.audit_lock`;
+    const first = await createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: table });
+    await assert.rejects(
+      createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: table }),
+      /audit table .*audit_lock is in use by another gateway.*AUDIT_PG_TABLE/,
+    );
+    // Another table is independent.
+    const other = await createPostgresAuditSink({ pool, table: `${schema}.audit_lock2`, mode: "fsync" });
+    await other.close();
+    await first.close();
+    // Its reconnect (after a lost session) is put off: here it stands for a gateway that died.
+    const second = await createPostgresAuditSink({ pool, table, mode: "fsync", reconnectMinMs: 600_000 });
+    await second.append([sampleEvent(1)]);
+    // A gateway that dies without closing: its session ends and so does the lock.
+    // Only the session holding THIS table's lock (a bigint key: classid = high half, objid = low half).
+    const c = await pool.query<{ pid: number }>(
+      `SELECT l.pid FROM pg_locks l, (SELECT hashtext($1)::bigint AS k) h
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+          AND l.classid::text::bigint = ((h.k >> 32) & 4294967295) AND l.objid::text::bigint = (h.k & 4294967295)
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [`trading-gateway audit log ${table}`],
+    );
+    assert.equal(c.rows.length, 1, "the lock is one session lock, visible in pg_locks");
+    await pool.query("SELECT pg_terminate_backend($1)", [c.rows[0]!.pid]);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        const third = await createPostgresAuditSink({ connectionString: url, table, mode: "fsync" });
+        await third.close();
+        break;
+      } catch (e) {
+        assert.ok(Date.now() < deadline, String(e));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await second.close().catch(() => {});
+  });
+
+  test("createAuditSink with AUDIT_BACKEND=postgres appends and reads back through the same interface", async () => {
+    const audit = await createAuditSink({ mode: "fsync", backend: "postgres", pgUrl: url, pgTable: `${schema}.audit_factory`, batchMaxMs: 0 });
+    const p = audit.append([sampleEvent(1), sampleEvent(2)]);
+    assert.ok(p instanceof Promise);
+    await p;
+    assert.deepEqual((await collect(audit.read())).map((e) => e.requestId), ["req-1", "req-2"]);
+    await audit.close();
+  });
+});

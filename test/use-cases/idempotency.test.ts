@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { OrderSpec } from "../../src/domain/order.js";
+import { decideIdempotency, fingerprintDiff, idempotencyScopeKey, requestFingerprint } from "../../src/use-cases/idempotency.js";
+import { marketOrder } from "./support.js";
+
+const spec = (o: object): OrderSpec => marketOrder(o) as OrderSpec;
+
+test("the scope key is account + idempotency_key, else account + client_order_id, in separate namespaces", () => {
+  assert.equal(idempotencyScopeKey(spec({})), "acct-1|c:c-1");
+  assert.equal(idempotencyScopeKey(spec({ idempotencyKey: "k" })), "acct-1|k:k");
+  assert.notEqual(idempotencyScopeKey(spec({ idempotencyKey: "x" })), idempotencyScopeKey(spec({ clientOrderId: "x" })));
+  assert.notEqual(idempotencyScopeKey(spec({ account: "a" })), idempotencyScopeKey(spec({ account: "b" })));
+});
+
+test("the fingerprint changes with every order field and names what differs", () => {
+  const base = requestFingerprint(spec({}));
+  const changes: Array<[object, string]> = [
+    [{ clientOrderId: "c-2" }, "client_order_id"],
+    [{ venue: "x" }, "venue"],
+    [{ symbol: "ETH-USD" }, "symbol"],
+    [{ side: 2 }, "side"],
+    [{ type: 2 }, "type"],
+    [{ timeInForce: 3 }, "time_in_force"],
+    [{ quantity: "1.50" }, "quantity"],
+    [{ price: "1" }, "price"],
+    [{ stopPrice: "1" }, "stop_price"],
+  ];
+  for (const [over, field] of changes) {
+    const fp = requestFingerprint(spec(over));
+    assert.notEqual(fp, base, field);
+    assert.deepEqual(fingerprintDiff(base, fp), [field]);
+  }
+  assert.equal(requestFingerprint(spec({ idempotencyKey: "zz" })), base, "the key itself is not a field of the order");
+});
+
+test("decide: new, replay, conflict with IDEMPOTENCY_KEY_REUSED naming the fields", () => {
+  const s = spec({ idempotencyKey: "k-9" });
+  const fp = requestFingerprint(s);
+  assert.equal(decideIdempotency(undefined, fp, s).kind, "new");
+  assert.equal(decideIdempotency({ fingerprint: fp }, fp, s).kind, "replay");
+  const other = requestFingerprint(spec({ quantity: "2", symbol: "ETH-USD" }));
+  const d = decideIdempotency({ fingerprint: other }, fp, s);
+  assert.equal(d.kind, "conflict");
+  if (d.kind === "conflict" && d.error.kind === "already_exists") {
+    assert.equal(d.error.reason, "IDEMPOTENCY_KEY_REUSED");
+    assert.match(d.error.message, /idempotency_key "k-9" of account acct-1 .*\(differs in: symbol, quantity\)/);
+    assert.equal(d.error.metadata?.fields, "symbol,quantity");
+  } else assert.fail("expected already_exists");
+});
