@@ -20,7 +20,9 @@ test("formatDecimal never uses exponent notation and drops trailing zeros", () =
 });
 
 test("checkPositiveDecimal accepts plain positive decimals only", () => {
-  for (const ok of ["1", "1.5", "0.0001", "65000", "123456789.123456789012345678"]) assert.equal(checkPositiveDecimal(ok), undefined, ok);
+  // The edges: exactly 32 characters and exactly 18 fraction digits are accepted.
+  const edges = ["1".repeat(32), "1".repeat(13) + "." + "1".repeat(18), "0.000000000000000001"];
+  for (const ok of ["1", "1.5", "0.0001", "65000", "123456789.123456789012345678", ...edges]) assert.equal(checkPositiveDecimal(ok), undefined, ok);
   const bad: Array<[string, RegExp]> = [
     ["", /required/],
     ["0", /greater than zero/],
@@ -37,6 +39,7 @@ test("checkPositiveDecimal accepts plain positive decimals only", () => {
     ["1,5", /plain positive decimal/],
     ["1.0000000000000000001", /fraction digits/],
     ["1".repeat(33), /at most 32/],
+    ["1".repeat(12) + "." + "1".repeat(19), /fraction digits/],
   ];
   for (const [s, re] of bad) assert.match(checkPositiveDecimal(s) ?? "", re, JSON.stringify(s));
 });

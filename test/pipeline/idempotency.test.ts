@@ -48,3 +48,25 @@ test("decide: new, replay, conflict with IDEMPOTENCY_KEY_REUSED naming the field
     assert.equal(d.error.metadata?.fields, "symbol,quantity");
   } else assert.fail("expected already_exists");
 });
+
+test("the fingerprint format is pinned (v1): audit records written by older gateways must keep matching", () => {
+  // Changing this string without bumping the version would turn every retry of a recovered order into a conflict.
+  // Enums are their proto numbers: BUY 1, MARKET 1 / STOP_LIMIT 4, IOC 2 / GTC 1.
+  assert.equal(requestFingerprint(spec({ idempotencyKey: "k" })), "v1|c-1|paper|BTC-USD|1|1|2|1.5||");
+  assert.equal(
+    requestFingerprint(spec({ type: 4, timeInForce: 1, price: "99.5", stopPrice: "100" })),
+    "v1|c-1|paper|BTC-USD|1|4|1|1.5|99.5|100",
+  );
+});
+
+test("fingerprints of another version or shape differ as a whole, not field by field", () => {
+  const v1 = requestFingerprint(spec({}));
+  const v0 = v1.replace(/^v1\|/, "v0|");
+  assert.deepEqual(fingerprintDiff(v0, v1), ["(fingerprint version)"]);
+  assert.deepEqual(fingerprintDiff(v1, `${v1}|extra`), ["(fingerprint version)"]);
+  assert.deepEqual(fingerprintDiff(v1, v1), []);
+  const s = spec({});
+  const d = decideIdempotency({ fingerprint: v0 }, v1, s);
+  assert.equal(d.kind, "conflict");
+  if (d.kind === "conflict") assert.match(d.error.message, /client_order_id "c-1" of account acct-1 .*\(differs in: \(fingerprint version\)\)/);
+});

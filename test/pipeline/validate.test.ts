@@ -49,6 +49,11 @@ const SINGLE: Array<[string, Partial<PlaceOrderInput>, string, RegExp]> = [
   ["unknown venue", { venue: "nyse" }, "venue", /unknown venue "nyse"/],
   ["empty symbol", { symbol: "" }, "symbol", /required/],
   ["symbol not on venue", { symbol: "DOGE-USD" }, "symbol", /not traded/],
+  // A bad character inside, at the start or at the end: the pattern is anchored at both ends.
+  ["symbol with space", { symbol: "BTC USD" }, "symbol", /must contain only/],
+  ["symbol starting badly", { symbol: " BTC-USD" }, "symbol", /must contain only/],
+  ["symbol ending badly", { symbol: "BTC-USD|" }, "symbol", /must contain only/],
+  ["symbol too long", { symbol: "B".repeat(65) }, "symbol", /at most 64/],
   ["side unspecified", { side: 0 }, "side", /specified/],
   ["side unknown", { side: 7 }, "side", /unknown value 7/],
   ["type unspecified", { type: 0 }, "type", /specified/],
@@ -113,6 +118,37 @@ test("every violation is reported at once", () => {
 test("a wrong type (not a string / not a number) is a violation, not an exception", () => {
   const vs = violations({ ...marketOrder(), quantity: 1.5 as unknown as string, side: "BUY" as unknown as number });
   assert.deepEqual(vs.map((v) => v[0]).sort(), ["quantity", "side"]);
+});
+
+test("a price or stop_price that is not a string gets one violation, not a second one from the cross-field rules", () => {
+  const stop = { type: OrderType.STOP, timeInForce: TimeInForce.GTC };
+  assert.deepEqual(violations(marketOrder({ ...stop, stopPrice: 60000 as unknown as string })), [["stop_price", "must be a string"]]);
+  assert.deepEqual(violations(marketOrder({ stopPrice: 1 as unknown as string })), [["stop_price", "must be a string"]]);
+  assert.deepEqual(violations(limitOrder({ price: 100 as unknown as string })), [["price", "must be a string"]]);
+  assert.deepEqual(violations(marketOrder({ price: 1 as unknown as string })), [["price", "must be a string"]]);
+});
+
+test("the venue is asked about symbol and time in force only once they passed the field rules", () => {
+  // An adapter that refuses everything it is asked: any question it gets shows up as a violation.
+  const asked: string[] = [];
+  const grumpy = {
+    ...paper,
+    checkSymbol: (s: string) => (asked.push(`symbol ${s}`), "refused by venue"),
+    checkOrderShape: (type: OrderType, tif: TimeInForce) => (asked.push(`shape ${type}/${tif}`), "refused by venue"),
+  };
+  const strict = createOrderValidator(new Map([["paper", grumpy]]));
+  const r = strict(marketOrder({ symbol: "BTC USD", timeInForce: 9 }));
+  assert.ok(!r.ok && r.error.kind === "invalid_argument");
+  assert.deepEqual(r.error.violations.map((v) => v.field), ["symbol", "time_in_force"]);
+  assert.deepEqual(asked, []);
+  // With the fields valid, both questions are asked and both answers reported.
+  const r2 = strict(marketOrder());
+  assert.ok(!r2.ok && r2.error.kind === "invalid_argument");
+  assert.deepEqual(r2.error.violations, [
+    { field: "symbol", description: "refused by venue" },
+    { field: "time_in_force", description: "refused by venue" },
+  ]);
+  assert.deepEqual(asked, [`symbol BTC-USD`, `shape ${OrderType.MARKET}/${TimeInForce.IOC}`]);
 });
 
 test("the hand-written field check accepts exactly what the valibot schema accepts (seeded random and boundary inputs)", () => {

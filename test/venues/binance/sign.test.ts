@@ -68,6 +68,9 @@ test("B3: query + body are concatenated without separator", () => {
   const query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&recvWindow=5000&timestamp=1499827319559";
   assert.equal(signed.url, `https://api.binance.com/api/v3/order?${query}&signature=${binanceSignature(`${query}quantity=1&price=0.1`, creds.apiSecret)}`);
   assert.equal(signed.headers["Content-Type"], "application/x-www-form-urlencoded");
+  // The signed body is the body sent: a signer that dropped it would send an order without quantity and price.
+  assert.equal(signed.body, "quantity=1&price=0.1");
+  assert.equal(signed.method, "POST");
 });
 
 test("BW1/BW2: WebSocket API vectors exercise the same HMAC", () => {
