@@ -92,6 +92,12 @@ test("every (status, event) pair: allowed ones give the listed status, all other
   assert.equal(checked, STATUSES.length * EVENTS.length);
 });
 
+test("a status number outside the enum is an impossible transition, not an exception", () => {
+  const r = transition(99 as S, "fill");
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.error.message, /UNKNOWN\(99\) \+ fill/);
+});
+
 test("terminal states accept only their own repetition", () => {
   for (const s of [S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED]) {
     assert.equal(isTerminal(s), true);
@@ -111,6 +117,18 @@ test("venue statuses map to events that lead back to the same status from PENDIN
     const r = transition(S.PENDING_NEW, ev);
     assert.deepEqual(r, { ok: true, value: s });
   }
+  // Every status a venue can report, and its event.
+  const events: Array<[S, OrderEvent]> = [
+    [S.PENDING_NEW, "pending"],
+    [S.NEW, "accepted"],
+    [S.PARTIALLY_FILLED, "partial_fill"],
+    [S.FILLED, "fill"],
+    [S.PENDING_CANCEL, "cancel_requested"],
+    [S.CANCELED, "canceled"],
+    [S.REJECTED, "rejected"],
+    [S.EXPIRED, "expired"],
+  ];
+  for (const [s, e] of events) assert.equal(eventForVenueStatus(s), e, statusName(s));
   assert.equal(eventForVenueStatus(S.UNSPECIFIED), undefined);
   assert.equal(eventForVenueStatus(99 as S), undefined);
 });

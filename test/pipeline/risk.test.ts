@@ -55,6 +55,7 @@ test("max quantity, max notional and allowed symbols, per account with symbol ov
 test("a malformed limit fails at construction, not on the first order", () => {
   assert.throws(() => createRiskCheck({ a: { maxQuantity: "-1" } }, refs), /a\.maxQuantity/);
   assert.throws(() => createRiskCheck({ a: { maxNotional: "lots" } }, refs), /a\.maxNotional must be a non-negative decimal, got "lots"/);
+  assert.throws(() => createRiskCheck({ a: { symbols: { "ETH-USD": { maxQuantity: "-2" } } } }, refs), /a\.symbols\.ETH-USD\.maxQuantity must be/);
 });
 
 test("a per-symbol override that sets only max notional still inherits the account's max quantity", () => {
@@ -88,4 +89,10 @@ test("STOP_LIMIT is valued at its limit price against max notional", () => {
   } else assert.fail(JSON.stringify(r));
   // The limit price, not the stop price, is what the order can trade at: 2 x 40000 passes.
   assert.equal(risk(stopLimit("2", "40000", "70000")).ok, true);
+});
+
+test("a MARKET order whose reference price is empty fails closed like a missing one", () => {
+  const risk = createRiskCheck({ "*": { maxNotional: "100" } }, () => "");
+  const r = risk(spec(marketOrder({ quantity: "0.001" })));
+  assert.equal(!r.ok && r.error.kind === "failed_precondition" && r.error.reason, "NOTIONAL_UNKNOWN");
 });
