@@ -48,11 +48,33 @@ const ALLOWED: ReadonlyArray<[S, OrderEvent, S]> = [
 
 const STATUSES = [S.UNSPECIFIED, S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.REJECTED, S.EXPIRED];
 
+// The test's own list of events, not the module's ORDER_EVENTS (which it checks): the compiler
+// insists on one entry per member of the OrderEvent union, so a new event cannot be left out.
+const EVENT_SET: Record<OrderEvent, true> = {
+  accepted: true,
+  rejected: true,
+  partial_fill: true,
+  fill: true,
+  cancel_requested: true,
+  canceled: true,
+  cancel_rejected: true,
+  expired: true,
+  pending: true,
+};
+const EVENTS = Object.keys(EVENT_SET) as OrderEvent[];
+
+test("ORDER_EVENTS lists every event exactly once, and STATUSES every status", () => {
+  assert.deepEqual([...ORDER_EVENTS].sort(), [...EVENTS].sort());
+  assert.equal(new Set(ORDER_EVENTS).size, ORDER_EVENTS.length);
+  const enumValues = Object.values(S).filter((x): x is S => typeof x === "number");
+  assert.deepEqual([...STATUSES].sort(), enumValues.sort());
+});
+
 test("every (status, event) pair: allowed ones give the listed status, all others an internal error", () => {
   const allowed = new Map(ALLOWED.map(([s, e, n]) => [`${s}/${e}`, n]));
   let checked = 0;
   for (const s of STATUSES) {
-    for (const e of ORDER_EVENTS) {
+    for (const e of EVENTS) {
       const r = transition(s, e);
       const want = allowed.get(`${s}/${e}`);
       if (want === undefined) {
@@ -67,13 +89,19 @@ test("every (status, event) pair: allowed ones give the listed status, all other
       checked++;
     }
   }
-  assert.equal(checked, STATUSES.length * ORDER_EVENTS.length);
+  assert.equal(checked, STATUSES.length * EVENTS.length);
+});
+
+test("a status number outside the enum is an impossible transition, not an exception", () => {
+  const r = transition(99 as S, "fill");
+  assert.equal(r.ok, false);
+  if (!r.ok) assert.match(r.error.message, /UNKNOWN\(99\) \+ fill/);
 });
 
 test("terminal states accept only their own repetition", () => {
   for (const s of [S.FILLED, S.CANCELED, S.REJECTED, S.EXPIRED]) {
     assert.equal(isTerminal(s), true);
-    const ok = ORDER_EVENTS.filter((e) => transition(s, e).ok);
+    const ok = EVENTS.filter((e) => transition(s, e).ok);
     assert.equal(ok.length, 1, `${statusName(s)} allows ${ok.join(",")}`);
   }
   for (const s of [S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL]) assert.equal(isTerminal(s), false);
@@ -89,6 +117,18 @@ test("venue statuses map to events that lead back to the same status from PENDIN
     const r = transition(S.PENDING_NEW, ev);
     assert.deepEqual(r, { ok: true, value: s });
   }
+  // Every status a venue can report, and its event.
+  const events: Array<[S, OrderEvent]> = [
+    [S.PENDING_NEW, "pending"],
+    [S.NEW, "accepted"],
+    [S.PARTIALLY_FILLED, "partial_fill"],
+    [S.FILLED, "fill"],
+    [S.PENDING_CANCEL, "cancel_requested"],
+    [S.CANCELED, "canceled"],
+    [S.REJECTED, "rejected"],
+    [S.EXPIRED, "expired"],
+  ];
+  for (const [s, e] of events) assert.equal(eventForVenueStatus(s), e, statusName(s));
   assert.equal(eventForVenueStatus(S.UNSPECIFIED), undefined);
   assert.equal(eventForVenueStatus(99 as S), undefined);
 });

@@ -55,4 +55,44 @@ test("max quantity, max notional and allowed symbols, per account with symbol ov
 test("a malformed limit fails at construction, not on the first order", () => {
   assert.throws(() => createRiskCheck({ a: { maxQuantity: "-1" } }, refs), /a\.maxQuantity/);
   assert.throws(() => createRiskCheck({ a: { maxNotional: "lots" } }, refs), /a\.maxNotional must be a non-negative decimal, got "lots"/);
+  assert.throws(() => createRiskCheck({ a: { symbols: { "ETH-USD": { maxQuantity: "-2" } } } }, refs), /a\.symbols\.ETH-USD\.maxQuantity must be/);
+});
+
+test("a per-symbol override that sets only max notional still inherits the account's max quantity", () => {
+  const risk = createRiskCheck({ "acct-1": { maxQuantity: "5", symbols: { "ETH-USD": { maxNotional: "1000000" } } } }, refs);
+  const r = risk(spec(limitOrder({ symbol: "ETH-USD", quantity: "6", price: "1" })));
+  assert.equal(r.ok, false);
+  if (!r.ok && r.error.kind === "failed_precondition") {
+    assert.equal(r.error.reason, "MAX_QUANTITY_EXCEEDED");
+    assert.match(r.error.message, /quantity 6 exceeds the maximum 5 for acct-1 ETH-USD/);
+  } else assert.fail(JSON.stringify(r));
+  // And the override's own field applies: 5 x 300000 > 1000000.
+  const n = risk(spec(limitOrder({ symbol: "ETH-USD", quantity: "5", price: "300000" })));
+  assert.equal(!n.ok && n.error.kind === "failed_precondition" && n.error.reason, "MAX_NOTIONAL_EXCEEDED");
+});
+
+test("an account with neither its own entry nor a * entry is not limited", () => {
+  const risk = createRiskCheck({ "acct-1": { maxQuantity: "1", maxNotional: "1", allowedSymbols: ["BTC-USD"] } }, refs);
+  const order = spec(marketOrder({ account: "acct-2", symbol: "SOL-USD", quantity: "1000" }));
+  assert.deepEqual(risk(order), { ok: true, value: order });
+});
+
+test("STOP_LIMIT is valued at its limit price against max notional", () => {
+  const risk = createRiskCheck({ "acct-1": { maxNotional: "100000" } }, refs);
+  const stopLimit = (quantity: string, price: string, stopPrice: string): OrderSpec =>
+    spec(marketOrder({ type: OrderType.STOP_LIMIT, timeInForce: TimeInForce.GTC, quantity, price, stopPrice }));
+  const r = risk(stopLimit("2", "60000", "1"));
+  assert.equal(r.ok, false);
+  if (!r.ok && r.error.kind === "failed_precondition") {
+    assert.equal(r.error.reason, "MAX_NOTIONAL_EXCEEDED");
+    assert.match(r.error.message, /notional 120000 exceeds the maximum 100000/);
+  } else assert.fail(JSON.stringify(r));
+  // The limit price, not the stop price, is what the order can trade at: 2 x 40000 passes.
+  assert.equal(risk(stopLimit("2", "40000", "70000")).ok, true);
+});
+
+test("a MARKET order whose reference price is empty fails closed like a missing one", () => {
+  const risk = createRiskCheck({ "*": { maxNotional: "100" } }, () => "");
+  const r = risk(spec(marketOrder({ quantity: "0.001" })));
+  assert.equal(!r.ok && r.error.kind === "failed_precondition" && r.error.reason, "NOTIONAL_UNKNOWN");
 });

@@ -49,6 +49,11 @@ const SINGLE: Array<[string, Partial<PlaceOrderInput>, string, RegExp]> = [
   ["unknown venue", { venue: "nyse" }, "venue", /unknown venue "nyse"/],
   ["empty symbol", { symbol: "" }, "symbol", /required/],
   ["symbol not on venue", { symbol: "DOGE-USD" }, "symbol", /not traded/],
+  // A bad character inside, at the start or at the end: the pattern is anchored at both ends.
+  ["symbol with space", { symbol: "BTC USD" }, "symbol", /must contain only/],
+  ["symbol starting badly", { symbol: " BTC-USD" }, "symbol", /must contain only/],
+  ["symbol ending badly", { symbol: "BTC-USD|" }, "symbol", /must contain only/],
+  ["symbol too long", { symbol: "B".repeat(65) }, "symbol", /at most 64/],
   ["side unspecified", { side: 0 }, "side", /specified/],
   ["side unknown", { side: 7 }, "side", /unknown value 7/],
   ["type unspecified", { type: 0 }, "type", /specified/],
@@ -75,6 +80,28 @@ for (const [name, over, field, re] of SINGLE) {
     assert.match(vs[0]![1], re);
   });
 }
+
+// What clients read in BadRequest, word for word (the tests above match patterns only).
+const EXACT: Array<[Partial<PlaceOrderInput>, string, string]> = [
+  [{ clientOrderId: "a b" }, "client_order_id", "must contain only [A-Za-z0-9._:-]"],
+  [{ clientOrderId: 5 as unknown as string }, "client_order_id", "must be a string"],
+  [{ account: "a|b" }, "account", "must contain only [A-Za-z0-9._:@-]"],
+  [{ venue: 5 as unknown as string }, "venue", "must be a string"],
+  [{ venue: "nyse" }, "venue", 'unknown venue "nyse"; configured: paper'],
+  [{ symbol: "BTC USD" }, "symbol", "must contain only [A-Za-z0-9._:/-]"],
+  [{ side: 7 }, "side", "unknown value 7; expected one of SIDE_BUY, SIDE_SELL"],
+  [{ side: "BUY" as unknown as number }, "side", "must be an enum number"],
+  [{ type: 9 }, "type", "unknown value 9; expected one of ORDER_TYPE_MARKET, ORDER_TYPE_LIMIT, ORDER_TYPE_STOP, ORDER_TYPE_STOP_LIMIT"],
+  [{ timeInForce: 5 }, "time_in_force", "unknown value 5; expected one of TIME_IN_FORCE_GTC, TIME_IN_FORCE_IOC, TIME_IN_FORCE_FOK, TIME_IN_FORCE_DAY"],
+  [{ quantity: 1.5 as unknown as string }, "quantity", "must be a string"],
+  [{ idempotencyKey: " " }, "idempotency_key", "must be 1..128 characters of [A-Za-z0-9._:-]"],
+  [{ idempotencyKey: 5 as unknown as string }, "idempotency_key", "must be empty or 1..128 characters of [A-Za-z0-9._:-]"],
+  [{ type: OrderType.STOP, timeInForce: TimeInForce.GTC, stopPrice: "0" }, "stop_price", "must be greater than zero for STOP orders"],
+];
+
+test("violation descriptions, exactly", () => {
+  for (const [over, field, description] of EXACT) assert.deepEqual(violations(marketOrder(over)), [[field, description]], JSON.stringify(over));
+});
 
 test("LIMIT needs a positive price; STOP needs stop_price and no price; STOP_LIMIT needs both", () => {
   assert.deepEqual(violations(limitOrder({ price: "" })).map((v) => v[0]), ["price"]);
@@ -113,6 +140,44 @@ test("every violation is reported at once", () => {
 test("a wrong type (not a string / not a number) is a violation, not an exception", () => {
   const vs = violations({ ...marketOrder(), quantity: 1.5 as unknown as string, side: "BUY" as unknown as number });
   assert.deepEqual(vs.map((v) => v[0]).sort(), ["quantity", "side"]);
+});
+
+test("a price or stop_price that is not a string gets one violation, not a second one from the cross-field rules", () => {
+  const stop = { type: OrderType.STOP, timeInForce: TimeInForce.GTC };
+  assert.deepEqual(violations(marketOrder({ ...stop, stopPrice: 60000 as unknown as string })), [["stop_price", "must be a string"]]);
+  assert.deepEqual(violations(marketOrder({ stopPrice: 1 as unknown as string })), [["stop_price", "must be a string"]]);
+  assert.deepEqual(violations(limitOrder({ price: 100 as unknown as string })), [["price", "must be a string"]]);
+  assert.deepEqual(violations(marketOrder({ price: 1 as unknown as string })), [["price", "must be a string"]]);
+});
+
+test("an unknown venue's violation lists every configured venue", () => {
+  const two = createOrderValidator(new Map([["paper", paper], ["paper-2", paper]]));
+  const r = two(marketOrder({ venue: "nyse" }));
+  assert.ok(!r.ok && r.error.kind === "invalid_argument");
+  assert.deepEqual(r.error.violations, [{ field: "venue", description: 'unknown venue "nyse"; configured: paper, paper-2' }]);
+});
+
+test("the venue is asked about symbol and time in force only once they passed the field rules", () => {
+  // An adapter that refuses everything it is asked: any question it gets shows up as a violation.
+  const asked: string[] = [];
+  const grumpy = {
+    ...paper,
+    checkSymbol: (s: string) => (asked.push(`symbol ${s}`), "refused by venue"),
+    checkOrderShape: (type: OrderType, tif: TimeInForce) => (asked.push(`shape ${type}/${tif}`), "refused by venue"),
+  };
+  const strict = createOrderValidator(new Map([["paper", grumpy]]));
+  const r = strict(marketOrder({ symbol: "BTC USD", timeInForce: 9 }));
+  assert.ok(!r.ok && r.error.kind === "invalid_argument");
+  assert.deepEqual(r.error.violations.map((v) => v.field), ["symbol", "time_in_force"]);
+  assert.deepEqual(asked, []);
+  // With the fields valid, both questions are asked and both answers reported.
+  const r2 = strict(marketOrder());
+  assert.ok(!r2.ok && r2.error.kind === "invalid_argument");
+  assert.deepEqual(r2.error.violations, [
+    { field: "symbol", description: "refused by venue" },
+    { field: "time_in_force", description: "refused by venue" },
+  ]);
+  assert.deepEqual(asked, [`symbol BTC-USD`, `shape ${OrderType.MARKET}/${TimeInForce.IOC}`]);
 });
 
 test("the hand-written field check accepts exactly what the valibot schema accepts (seeded random and boundary inputs)", () => {

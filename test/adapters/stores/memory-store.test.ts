@@ -70,3 +70,39 @@ test("capacity in bytes bounds the store too: a full ring drops the least recent
   assert.equal(s.get("k99", 100)?.fingerprint, "x".repeat(100));
   assert.equal(s.get("k0", 100), undefined);
 });
+
+test("the TTL counts from the record's own storage time, and a record exactly ttlMs old is gone", () => {
+  const s = createMemoryIdempotencyStore({ ttlMs: 1000, maxEntries: 10 });
+  s.set("a", rec("fa", 5000), 5000);
+  assert.equal(s.get("a", 5999)?.fingerprint, "fa");
+  assert.equal(s.get("a", 6000), undefined);
+});
+
+test("the default TTL is 24 hours", () => {
+  const day = 24 * 60 * 60 * 1000;
+  const s = createMemoryIdempotencyStore({ maxEntries: 10 });
+  s.set("a", rec("fa", 0), 0);
+  assert.equal(s.get("a", day - 1)?.fingerprint, "fa");
+  assert.equal(s.get("a", day), undefined);
+});
+
+test("each set drops at most 4 expired records from the old end (bounded work), and ttlMs old counts as expired", () => {
+  const s = createMemoryIdempotencyStore({ ttlMs: 100, maxEntries: 1000 });
+  for (let i = 0; i < 10; i++) s.set(`k${i}`, rec(`${i}`, i), i);
+  // At 109 all ten are expired; one set drops the four oldest (k0..k3) and stops.
+  s.set("n0", rec("n0", 109), 109);
+  assert.equal(s.size, 11 - 4);
+  assert.equal(s.get("k4", 103)?.fingerprint, "4", "k4 is kept: only the four oldest went");
+  const t = createMemoryIdempotencyStore({ ttlMs: 100, maxEntries: 1000 });
+  t.set("a", rec("a", 0), 0);
+  t.set("b", rec("b", 50), 50);
+  t.set("c", rec("c", 100), 100);
+  assert.equal(t.size, 2, "a, exactly 100 old, is dropped when c arrives");
+  assert.equal(t.get("b", 100)?.fingerprint, "b");
+});
+
+test("bad options are refused with a message naming them", () => {
+  for (const o of [{ ttlMs: 0 }, { ttlMs: -1 }, { ttlMs: Number.NaN }, { maxEntries: 0 }, { maxEntries: -5 }, { maxEntries: Number.NaN }]) {
+    assert.throws(() => createMemoryIdempotencyStore(o), /idempotency store: ttlMs and maxEntries must be positive/, JSON.stringify(o));
+  }
+});

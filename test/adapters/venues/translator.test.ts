@@ -151,6 +151,10 @@ test("parseFills: root-level lists, fee defaults to 0, malformed entries are pro
   assert.ok(!parseFills({ not: "a list" }, rule).ok);
   assert.ok(!parseFills([{ id: 7, p: "x", q: "2" }], rule).ok);
   assert.ok(!parseFills([{ p: "1", q: "2" }], rule).ok);
+  // A fill without a quantity or a price cannot be counted: a protocol error, never a fill of "".
+  for (const f of [{ id: 7, p: "1" }, { id: 7, q: "2" }, { id: 7, p: "1", q: "" }]) {
+    assert.deepEqual(parseFills([f], rule), { ok: false, error: { kind: "protocol", reason: "venue fill lacks id, quantity or price" } }, JSON.stringify(f));
+  }
   const none = parseFills(null, rule);
   assert.ok(none.ok && none.value.length === 0);
 });

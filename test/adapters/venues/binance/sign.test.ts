@@ -28,8 +28,8 @@ test("B1: query-string request signs to the documented signature and wire form",
     signed.url,
     "https://api.binance.com/api/v3/order?symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559&signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71",
   );
-  assert.equal(signed.headers["X-MBX-APIKEY"], creds.apiKey);
-  assert.equal(signed.body, undefined);
+  assert.deepEqual(signed.headers, { "X-MBX-APIKEY": creds.apiKey }, "no body, no content type");
+  assert.ok(!("body" in signed));
 });
 
 test("B2: non-ASCII symbol is percent-encoded before signing", () => {
@@ -68,6 +68,9 @@ test("B3: query + body are concatenated without separator", () => {
   const query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&recvWindow=5000&timestamp=1499827319559";
   assert.equal(signed.url, `https://api.binance.com/api/v3/order?${query}&signature=${binanceSignature(`${query}quantity=1&price=0.1`, creds.apiSecret)}`);
   assert.equal(signed.headers["Content-Type"], "application/x-www-form-urlencoded");
+  // The signed body is the body sent: a signer that dropped it would send an order without quantity and price.
+  assert.equal(signed.body, "quantity=1&price=0.1");
+  assert.equal(signed.method, "POST");
 });
 
 test("BW1/BW2: WebSocket API vectors exercise the same HMAC", () => {
@@ -89,4 +92,10 @@ test("BW1/BW2: WebSocket API vectors exercise the same HMAC", () => {
 
 test("encodeParams percent-encodes reserved characters", () => {
   assert.equal(encodeParams([["a", "x y&z=/"], ["b", "(!)"]]), "a=x%20y%26z%3D%2F&b=%28%21%29");
+});
+
+test("a body without a content type of its own is sent as a form", () => {
+  const signed = signBinanceRequest({ method: "POST", path: "/api/v3/order", query: [], body: "quantity=1" }, creds, 1, "https://api.binance.com");
+  assert.equal(signed.headers["Content-Type"], "application/x-www-form-urlencoded");
+  assert.equal(signed.body, "quantity=1");
 });

@@ -48,4 +48,16 @@ test("request signer sets Bearer JWT bound to the request path", () => {
   const jwt = signed.headers["Authorization"]!.replace(/^Bearer /, "");
   const claims = decode(jwt.split(".")[1]!) as { uri: string };
   assert.equal(claims.uri, "GET api.coinbase.com/api/v3/brokerage/orders/historical/batch");
+  assert.deepEqual(Object.keys(signed.headers), ["Authorization"], "a GET has no content type");
+  assert.ok(!("body" in signed));
+});
+
+test("a POST sends its JSON body as given, as application/json", () => {
+  const body = '{"client_order_id":"c-1","product_id":"BTC-USD","side":"BUY"}';
+  const signed = signCoinbaseRequest({ method: "POST", path: "/api/v3/brokerage/orders", query: [], body }, { keyName, key: privateKey }, 1_700_000_000_000, "n2", "https://api.coinbase.com");
+  assert.equal(signed.method, "POST");
+  assert.equal(signed.url, "https://api.coinbase.com/api/v3/brokerage/orders");
+  assert.equal(signed.body, body);
+  assert.equal(signed.headers["Content-Type"], "application/json");
+  assert.match(signed.headers["Authorization"]!, /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
 });

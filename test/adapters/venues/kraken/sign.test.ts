@@ -28,6 +28,12 @@ test("signer puts nonce first and produces the documented header", () => {
   assert.ok(signed.headers["User-Agent"]);
 });
 
+test("a request without parameters still carries and signs the nonce", () => {
+  const signed = signKrakenRequest({ method: "POST", path: "/0/private/Balance", query: [], body: "" }, { apiKey: "KEY", apiSecret: secret }, "42", "https://api.kraken.com");
+  assert.equal(signed.body, "nonce=42");
+  assert.equal(signed.headers["API-Sign"], krakenSignature("/0/private/Balance", "42", "nonce=42", secret));
+});
+
 test("negative controls from the reference do not match", () => {
   const s = krakenSignature("/0/private/AddOrder", "1616492376594", "nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25", secret);
   assert.notEqual(s, "zo+vrOtmhw2LH1Fh3GAqpXIqhgnLDTHJUiD6oiKNvJ4z8K6XEtgTTwr9ob8wbAF2rCRgTCD6KZSUz3JYQiekzg==");
