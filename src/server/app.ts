@@ -176,11 +176,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // FAST_PATH: unary calls served on the HTTP/2 stream event, in front of Fastify, with these same
   // options (same interceptor instances, so rate-limit buckets and metrics are shared); calls the
   // hooks above would refuse (closing, under pressure) are left to Fastify, which answers them.
-  // This statement is the fast path's only tie to the gateway (test/server/fast-path/removable.test.ts):
+  // This line is the fast path's only tie to the gateway (test/server/fast-path/removable.test.ts):
   // without it every call goes through connect. Imported only when on, so FAST_PATH=off loads none of it.
-  if (config.fastPath) {
-    (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
-  }
+  if (config.fastPath) (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
   await app.register(fastifyConnectPlugin, connectOptions);
 
   // Shutdown: the grace timers live here (not in the Connect plugin, whose timer

@@ -59,6 +59,11 @@ test("only src/server/app.ts imports the fast path, once, dynamically", () => {
   }
   assert.equal(ties.length, 1, `one tie to src/server/fast-path/ expected, found:\n${ties.join("\n")}`);
   assert.match(ties[0]!, /^src\/server\/app\.ts:\d+ import\(\) \.\/fast-path\/install-fast-path\.js$/);
+  // And the call is on that same line: the code of app.ts names the fast path nowhere else.
+  const code = readFileSync(join(root, "src/server/app.ts"), "utf8").split("\n").filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l));
+  const naming = code.filter((l) => /fast.?path/i.test(l));
+  assert.equal(naming.length, 1, naming.join("\n"));
+  assert.match(naming[0]!, /import\("\.\/fast-path\/install-fast-path\.js"\)\)\.installFastPath\(app, /);
 });
 
 test("the fast path's modules import nothing of the app that installs them", () => {
