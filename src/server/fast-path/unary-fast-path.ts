@@ -48,7 +48,7 @@ import { createOrderResponseJsonEncoder } from "./order-response-json-encoder.js
 import { collectUnaryMethods } from "./fast-path-methods.js";
 import type { FastPathMethod } from "./fast-path-methods.js";
 import { setGrpcStatus } from "../grpc-status.js";
-import { asRequestDecodeError, compressedWithoutEncoding } from "../request-decode-error.js";
+import { compressedWithoutEncoding, requestDecodeError } from "../request-decode-error.js";
 
 /**
  * Options of the unary fast path. They mirror the router-wide options given to
@@ -603,7 +603,8 @@ function parseMessage(entry: MethodEntry, binary: boolean, data: Uint8Array, enc
   try {
     return entry.serialization.getI(binary).parse(data);
   } catch (e) {
-    throw asRequestDecodeError(e, entry.method.input.typeName, encodingHeader);
+    if (!(e instanceof ConnectError)) throw e;
+    throw requestDecodeError(entry.method.input.typeName, e.code, e.rawMessage, encodingHeader) ?? e;
   }
 }
 
