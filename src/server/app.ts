@@ -14,9 +14,7 @@ import { createInterceptors } from "../rpc/interceptors/index.js";
 import type { RpcMetrics } from "../adapters/metrics/metrics.js";
 import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes } from "../rpc/routes.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
-import { createFastPathHook } from "./fast-path/fast-path-hook.js";
-import type { FastPathHook } from "./fast-path/fast-path-hook.js";
-import type { StreamHook } from "./dual-protocol-server.js";
+import { formatPeer } from "./format-peer.js";
 import type { HealthRegistry } from "./health.js";
 import { sendProtocolError } from "./protocol-error-reply.js";
 import { withProtocolEdge } from "./protocol-edge.js";
@@ -32,12 +30,8 @@ export interface AppDeps {
   readonly metrics: RpcMetrics;
   /** TLS material read by main from TLS_*_FILE (buildApp does no file I/O). */
   readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly ca?: Buffer | string };
-  /** Sees every HTTP/2 stream before Fastify (the unary gRPC fast path); return true if handled. */
-  readonly onStream?: StreamHook;
   /** Monotonic clock in ms for interceptors (tests). */
   readonly now?: () => number;
-  /** With config.fastPath: the hook the unary fast path is installed into (tests pass one to observe it). */
-  readonly fastPath?: FastPathHook;
   /**
    * Called when SHUTDOWN_GRACE_MS has run out, GRACE_SETTLE_MS before calls still running are
    * aborted: the pipeline cancels its venue calls there, so an order still waiting on its venue is
@@ -66,10 +60,6 @@ export type App = FastifyInstance<Http2Server>;
  */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
-  // FAST_PATH: unary gRPC served on the HTTP/2 stream event with the same
-  // routes, interceptors and limits as the Connect plugin (src/server/fast-path/unary-fast-path.ts).
-  const fastPath = config.fastPath ? (deps.fastPath ?? createFastPathHook()) : undefined;
-  const onStream = deps.onStream ?? fastPath?.onStream;
   const app = Fastify({
     http2: true,
     serverFactory: ((handler: Parameters<typeof createDualProtocolServer>[0]) =>
@@ -88,7 +78,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             { peer: formatPeer(peer.address, peer.port), timeoutMs: config.http2KeepaliveTimeoutMs },
             "HTTP/2 peer did not answer a keepalive PING: connection closed, its calls canceled",
           ),
-        ...(onStream !== undefined ? { onStream } : {}),
       })) as never,
     loggerInstance: logger.child({ component: "http" }),
     // One line per RPC comes from the logging interceptor; Fastify's own request lines would double it.
@@ -156,6 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
 
+  const peerContextValues = (peer: string) => createContextValues().set(peerKey, peer);
   const connectOptions = {
     // The edge answers as the gateway does where connect-es differs (decode failures, grpc-message).
     routes: withProtocolEdge(createRoutes({ trading: deps.trading, health: deps.health })),
@@ -181,31 +171,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Aborted after the grace period (below): handlers see ctx.signal abort, clients get UNAVAILABLE.
     shutdownSignal: inFlight.signal,
     contextValues: (req: { socket: { remoteAddress?: string | undefined; remotePort?: number | undefined } }) =>
-      createContextValues().set(peerKey, formatPeer(req.socket.remoteAddress, req.socket.remotePort)),
+      peerContextValues(formatPeer(req.socket.remoteAddress, req.socket.remotePort)),
   };
-  // The same options object (same interceptor instances, so rate-limit
-  // buckets and metrics are shared); calls the Fastify hooks above would
-  // refuse (closing, under pressure) fall through so Fastify answers them.
-  // A connection's peer is formatted once: `session.socket` is a Proxy, and the same string on
-  // every call lets the rate limiter reuse its key for it.
-  const peers = new WeakMap<object, string>();
-  const peerOf = (session: import("node:http2").Http2Session | undefined): string => {
-    if (session === undefined) return "";
-    let peer = peers.get(session);
-    if (peer === undefined) {
-      peer = formatPeer(session.socket.remoteAddress, session.socket.remotePort);
-      // Only once known: a session not yet (or no longer) connected has no address yet.
-      if (peer !== "") peers.set(session, peer);
-    }
-    return peer;
-  };
-  fastPath?.install({
-    ...connectOptions,
-    bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure(),
-    contextValues: (stream) => createContextValues().set(peerKey, peerOf(stream.session)),
-    // Rare (a write to a stream that just closed is skipped): worth a line, the call was reset.
-    onWriteError: (err) => deps.logger.warn({ err }, "fast path: a call could not be answered; its stream was reset"),
-  });
+  // FAST_PATH: unary calls served on the HTTP/2 stream event, in front of Fastify, with these same
+  // options (same interceptor instances, so rate-limit buckets and metrics are shared); calls the
+  // hooks above would refuse (closing, under pressure) are left to Fastify, which answers them.
+  // This line is the fast path's only tie to the gateway (test/server/fast-path/removable.test.ts):
+  // without it every call goes through connect. Imported only when on, so FAST_PATH=off loads none of it.
+  if (config.fastPath) (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
   await app.register(fastifyConnectPlugin, connectOptions);
 
   // Shutdown: the grace timers live here (not in the Connect plugin, whose timer
@@ -231,9 +204,4 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   return app;
-}
-
-function formatPeer(address: string | undefined, port: number | undefined): string {
-  if (address === undefined) return "";
-  return address.includes(":") ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`;
 }

@@ -6,7 +6,8 @@ import type { Socket } from "node:net";
 /**
  * A hook that sees every HTTP/2 stream before Fastify's compat layer.
  * Return true when the stream was handled (it then never reaches Fastify),
- * false to let it through. Used by the unary gRPC fast path.
+ * false to let it through. Added with addStreamHook (the unary gRPC fast path
+ * adds one: src/server/fast-path/).
  */
 export type StreamHook = (
   stream: http2.ServerHttp2Stream,
@@ -33,7 +34,6 @@ export interface DualProtocolServerOptions {
   readonly keepaliveTimeoutMs: number;
   /** Told when a connection is ended because its peer did not answer a PING (for a log line). */
   readonly onKeepaliveTimeout?: (peer: { readonly address: string | undefined; readonly port: number | undefined }) => void;
-  readonly onStream?: StreamHook;
 }
 
 /**
@@ -49,6 +49,20 @@ type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.
 
 /** The server Fastify gets from serverFactory; close/closeIdle/closeAll cover both protocols. */
 export type DualProtocolServer = http.Server | http2.Http2SecureServer;
+
+/** Where a server keeps its stream hooks (on the object itself: no module state). */
+const kStreamHooks = Symbol("streamHooks");
+
+/**
+ * Offers every HTTP/2 stream of `server` (made by createDualProtocolServer) to `hook` before
+ * Fastify, after the hooks added before it. Add hooks before the server listens: a stream that
+ * arrived earlier was not offered.
+ */
+export function addStreamHook(server: object, hook: StreamHook): void {
+  const hooks = (server as { [kStreamHooks]?: StreamHook[] })[kStreamHooks];
+  if (hooks === undefined) throw new TypeError("addStreamHook: not a server made by createDualProtocolServer");
+  hooks.push(hook);
+}
 
 /**
  * One port for HTTP/2 (prior knowledge, i.e. gRPC and h2c) and HTTP/1.1
@@ -68,11 +82,12 @@ export type DualProtocolServer = http.Server | http2.Http2SecureServer;
  * The stream hook: Node installs its compat layer (which turns streams into
  * the 'request' events Fastify handles) as a 'stream' listener when a request
  * handler is given. We take those listeners off the http2 server and put back
- * one dispatcher that offers each stream to `onStream` first and calls the
- * compat listeners only when the hook declines.
+ * one dispatcher that offers each stream to the hooks (addStreamHook) first and
+ * calls the compat listeners only when every hook declines.
  */
 export function createDualProtocolServer(handler: Handler, opts: DualProtocolServerOptions): DualProtocolServer {
   const drain = createDrain();
+  const hooks: StreamHook[] = [];
   const h2Settings = { maxConcurrentStreams: opts.maxConcurrentStreams };
 
   if (opts.tls !== undefined) {
@@ -92,7 +107,7 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
       keepAliveTimeout: opts.keepAliveTimeoutMs,
     });
     secure.setTimeout(opts.connectionTimeoutMs);
-    installStreamHook(secure, drain, opts);
+    installStreamHook(secure, drain, hooks, opts);
     // tls.Server has no closeIdleConnections/closeAllConnections: track sockets for the drain and the hard stop.
     const sockets = new Set<Socket>();
     secure.on("secureConnection", (sock: Socket) => {
@@ -100,6 +115,7 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
       sock.once("close", () => sockets.delete(sock));
     });
     addCloseHelpers(secure, drain, undefined, sockets);
+    Object.defineProperty(secure, kStreamHooks, { value: hooks });
     return secure;
   }
 
@@ -117,7 +133,7 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
   h1.setTimeout(opts.connectionTimeoutMs);
   const h2 = http2.createServer({ settings: h2Settings }, handler);
   h2.setTimeout(opts.connectionTimeoutMs);
-  installStreamHook(h2, drain, opts);
+  installStreamHook(h2, drain, hooks, opts);
 
   const h1ConnectionListeners = h1.listeners("connection") as ((socket: Duplex) => void)[];
   h1.removeAllListeners("connection");
@@ -177,10 +193,16 @@ export function createDualProtocolServer(handler: Handler, opts: DualProtocolSer
   });
 
   addCloseHelpers(h1, drain, peeking, h2Sockets);
+  Object.defineProperty(h1, kStreamHooks, { value: hooks });
   return h1;
 }
 
-function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, drain: Drain, opts: DualProtocolServerOptions): void {
+function installStreamHook(
+  server: http2.Http2Server | http2.Http2SecureServer,
+  drain: Drain,
+  hooks: readonly StreamHook[],
+  opts: DualProtocolServerOptions,
+): void {
   const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
   server.removeAllListeners("stream");
   const openStreams = new WeakMap<http2.Http2Session, number>();
@@ -194,7 +216,7 @@ function installStreamHook(server: http2.Http2Server | http2.Http2SecureServer, 
         if (drain.active) setImmediate(() => drain.check());
       });
     }
-    if (opts.onStream?.(stream, headers, flags, rawHeaders) === true) return;
+    for (let i = 0; i < hooks.length; i++) if (hooks[i]!(stream, headers, flags, rawHeaders)) return;
     for (const l of compat) l.call(server, stream, headers, flags, rawHeaders);
   });
   (server as http2.Http2Server).on("session", (session: http2.ServerHttp2Session) => {

@@ -43,9 +43,3 @@ export function compressedWithoutEncoding(encodingHeader: string): ConnectError 
     Code.InvalidArgument,
   );
 }
-
-/** `e` as requestDecodeError maps it, or `e` itself: for the fast path, which has the error object. */
-export function asRequestDecodeError(e: unknown, typeName: string, encodingHeader: string): unknown {
-  if (!(e instanceof ConnectError)) return e;
-  return requestDecodeError(typeName, e.code, e.rawMessage, encodingHeader) ?? e;
-}

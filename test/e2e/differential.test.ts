@@ -32,8 +32,7 @@ import type { App } from "../../src/server/app.js";
 import { defaultConfig } from "../../src/config/env.js";
 import { createRpcMetrics } from "../../src/adapters/metrics/metrics.js";
 import { createHealthRegistry, ServingStatus } from "../../src/server/health.js";
-import { createFastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
-import type { FastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
+import { servedByFastPath } from "../../src/server/fast-path/install-fast-path.js";
 import { createTradingCore } from "../../src/rpc/trading-service.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
 import { createNullAuditSink } from "../../src/adapters/audit/null-sink.js";
@@ -56,7 +55,8 @@ function counter(prefix: string): IdSource {
 interface Gateway {
   readonly app: App;
   readonly port: number;
-  readonly hook: FastPathHook;
+  /** What the fast path has served (installFastPath's count; 0 on connect's path). */
+  readonly hook: { readonly handled: number };
   readonly health: ReturnType<typeof createHealthRegistry>;
 }
 
@@ -74,7 +74,6 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
     orderIds: counter("o-"),
     fillIds: counter("f-"),
   });
-  const hook = createFastPathHook();
   const health = createHealthRegistry({ "": ServingStatus.SERVING, [TradingGateway.typeName]: ServingStatus.SERVING });
   const app = await buildApp({
     config: {
@@ -99,9 +98,13 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
     metrics: createRpcMetrics(),
     // Frozen: rate-limit buckets never refill, so both gateways refuse the same call.
     now: () => 0,
-    fastPath: hook,
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
+  const hook = {
+    get handled() {
+      return servedByFastPath(app);
+    },
+  };
   return { app, port: (app.server.address() as AddressInfo).port, hook, health };
 }
 

@@ -10,6 +10,7 @@ import { createRpcMetrics } from "../../src/adapters/metrics/metrics.js";
 import type { RpcMetrics } from "../../src/adapters/metrics/metrics.js";
 import { createHealthRegistry, ServingStatus } from "../../src/server/health.js";
 import type { HealthRegistry } from "../../src/server/health.js";
+import { addStreamHook } from "../../src/server/dual-protocol-server.js";
 import type { StreamHook } from "../../src/server/dual-protocol-server.js";
 import { TradingGateway as TradingGatewayDesc } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createFakeTradingService } from "./fake-trading-service.js";
@@ -26,9 +27,10 @@ export interface StartServerOptions {
   readonly metrics?: RpcMetrics;
   /** A logger; default: an in-memory capture (see `logs`). */
   readonly logger?: Logger;
+  /** A stream hook added to the server (addStreamHook), after the fast path's when that is on. */
   readonly onStream?: StreamHook;
   readonly tls?: AppDeps["tls"];
-  /** Any other buildApp dependency (applied last, e.g. `fastPath`). */
+  /** Any other buildApp dependency (applied last, e.g. `now`). */
   readonly deps?: Partial<AppDeps>;
 }
 
@@ -76,10 +78,10 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
     trading: opts.trading ?? fake.service,
     health,
     metrics,
-    ...(opts.onStream !== undefined ? { onStream: opts.onStream } : {}),
     ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
     ...opts.deps,
   });
+  if (opts.onStream !== undefined) addStreamHook(app.server, opts.onStream);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;

@@ -8,7 +8,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { Health } from "../../gen/health/v1/health_pb.js";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { OrderType, PlaceOrderRequestSchema, PlaceOrderResponseSchema, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { createFastPathHook } from "../../src/server/fast-path/fast-path-hook.js";
+import { servedByFastPath } from "../../src/server/fast-path/install-fast-path.js";
 import { startServer } from "../helpers/start-server.js";
 import type { StartedServer } from "../helpers/start-server.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -201,8 +201,7 @@ test("MAX_MESSAGE_BYTES limits requests only: at the limit accepted, one byte ov
     throw new Error(`no request of ${size} bytes`);
   };
   for (const fastPath of [true, false]) {
-    const hook = createFastPathHook();
-    const srv = await startServer({ config: { maxMessageBytes: LIMIT, fastPath }, deps: { fastPath: hook } });
+    const srv = await startServer({ config: { maxMessageBytes: LIMIT, fastPath } });
     t.after(() => srv.close());
     const baseUrl = srv.baseUrl;
     const transports = {
@@ -225,7 +224,7 @@ test("MAX_MESSAGE_BYTES limits requests only: at the limit accepted, one byte ov
       assert.match(over.rawMessage, /larger than configured readMaxBytes 1024/, what);
     }
     // gRPC, gRPC-Web h2 and Connect proto h2 and JSON h2, twice each: the fast path took them when on.
-    assert.equal(hook.handled, fastPath ? 8 : 0);
+    assert.equal(servedByFastPath(srv.app), fastPath ? 8 : 0);
   }
 });
 

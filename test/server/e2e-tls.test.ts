@@ -4,6 +4,7 @@ import https from "node:https";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { OrderType, Side, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { servedByFastPath } from "../../src/server/fast-path/install-fast-path.js";
 import { startServer } from "../helpers/start-server.js";
 import { createTestCerts } from "../helpers/test-certs.js";
 
@@ -22,6 +23,8 @@ test("TLS: HTTP/2 via ALPN for gRPC, HTTP/1.1 fallback for Connect and gRPC-Web"
   ]) {
     assert.equal((await createClient(TradingGateway, transport).placeOrder(order)).order?.orderId, "ord-tls1");
   }
+  // The gRPC call (HTTP/2 by ALPN) went through the fast path when it is on: its hook is on the TLS server too.
+  assert.equal(servedByFastPath(srv.app), process.env["FAST_PATH"] === "off" ? 0 : 1);
   // A plain HTTP/1.1 client (no ALPN h2) still gets answers.
   const status = await new Promise<number>((resolve, reject) => {
     const req = https.request(`${srv.baseUrl}/trading.v1.TradingGateway/PlaceOrder`, { method: "POST", ca: c.ca, headers: { "content-type": "application/json" }, agent: false }, (res) => {

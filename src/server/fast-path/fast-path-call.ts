@@ -10,7 +10,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * measurable cost on every call. One shared instance of the same class, name
  * and message is indistinguishable to code that checks `reason.name`.
  */
-export const callCompletedReason = new DOMException("This operation was aborted", "AbortError");
+const callCompletedReason = new DOMException("This operation was aborted", "AbortError");
 
 /**
  * The absolute deadline (Date.now() based) of a call with this timeout, computed as connect's
@@ -202,7 +202,7 @@ function deadlineError(): ConnectError {
  * the error an HTTP/2 RST_STREAM code aborts the call with. A stream that
  * closed without an error code aborts with the default AbortError.
  */
-export function resetError(rstCode: number | undefined): unknown {
+function resetError(rstCode: number | undefined): unknown {
   const name = rstNames[rstCode ?? -1];
   if (name === undefined || rstCode === undefined) return callCompletedReason;
   const message = `http/2 stream closed with error code ${name} (0x${rstCode.toString(16)})`;

@@ -4,15 +4,14 @@ import type { DescMessage, DescMethodUnary } from "@bufbuild/protobuf";
 
 /** A unary method the fast path may serve, keyed by its request path. */
 export interface FastPathMethod {
-  /** `/package.Service/Method`, exactly as connect's createMethodUrl builds it. */
-  readonly path: string;
   readonly spec: Extract<MethodImplSpec, { kind: "unary" }>;
   readonly method: DescMethodUnary<DescMessage, DescMessage>;
 }
 
 /**
  * Runs a `routes` function against a recording router and returns the unary
- * methods it registered. The SAME routes function is given to
+ * methods it registered, by request path (`/package.Service/Method`, exactly as
+ * connect's createMethodUrl builds it). The SAME routes function is given to
  * connect-fastify, so both paths call the same implementations.
  *
  * A service or rpc registered with its own options (other interceptors,
@@ -41,7 +40,7 @@ export function collectUnaryMethods(routes: (router: ConnectRouter) => void): Ma
   for (const spec of specs) {
     if (spec.kind !== "unary") continue;
     const path = `/${spec.method.parent.typeName}/${spec.method.name}`;
-    byPath.set(path, { path, spec, method: spec.method });
+    byPath.set(path, { spec, method: spec.method });
   }
   return byPath;
 }

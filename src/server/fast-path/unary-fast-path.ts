@@ -48,11 +48,13 @@ import { createOrderResponseJsonEncoder } from "./order-response-json-encoder.js
 import { collectUnaryMethods } from "./fast-path-methods.js";
 import type { FastPathMethod } from "./fast-path-methods.js";
 import { setGrpcStatus } from "../grpc-status.js";
-import { asRequestDecodeError, compressedWithoutEncoding } from "../request-decode-error.js";
+import { compressedWithoutEncoding, requestDecodeError } from "../request-decode-error.js";
 
 /**
  * Options of the unary fast path. They mirror the router-wide options given to
  * `fastifyConnectPlugin` and MUST be the same values, or the two paths differ.
+ * connect's options not listed here (requestGate, requireConnectProtocolHeader, protocols
+ * switched off) are not mirrored: the gateway sets none of them.
  */
 export interface UnaryFastPathOptions {
   /** The same routes function given to connect-fastify. */
@@ -67,7 +69,6 @@ export interface UnaryFastPathOptions {
   /** Response compressions offered; connect-fastify's default is gzip and br. */
   readonly acceptCompression?: Compression[];
   readonly shutdownSignal?: AbortSignal;
-  readonly requestGate?: (context: HandlerContext) => void | Promise<void>;
   readonly jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
   readonly binaryOptions?: Partial<BinaryReadOptions & BinaryWriteOptions>;
   /**
@@ -75,14 +76,12 @@ export interface UnaryFastPathOptions {
    * given the stream instead of the Fastify request (the peer address is
    * `stream.session.socket.remoteAddress`, as `req.socket` is on the compat path).
    */
-  readonly contextValues?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => ContextValues;
+  readonly contextValues?: (stream: ServerHttp2Stream) => ContextValues;
   /**
    * Return true to leave this stream to Fastify (e.g. while under-pressure
    * sheds load), so that its answer is exactly the stock one.
    */
-  readonly bypass?: (headers: IncomingHttpHeaders) => boolean;
-  /** connect's option: when true, Connect-protocol calls are left to connect, which enforces it. */
-  readonly requireConnectProtocolHeader?: boolean;
+  readonly bypass?: () => boolean;
   /** Told about failures to write a response (the client went away, mostly). */
   readonly onWriteError?: (error: unknown) => void;
 }
@@ -143,11 +142,10 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     if (entry === undefined) return false;
     const wire = classify(headers["content-type"]);
     if (wire === undefined) return false;
-    if (wire.protocol === "connect" && options.requireConnectProtocolHeader === true) return false;
     const encoding = wire.protocol === "connect" ? headers["content-encoding"] : headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") return false;
     if (headers.origin !== undefined) return false;
-    if (options.bypass?.(headers) === true) return false;
+    if (options.bypass?.() === true) return false;
     // An authority no URL can hold ("[x"): left to Fastify, whose onRequest hook refuses it (app.ts).
     const url = requestUrl(urlCache, stream, headers);
     if (url === undefined) return false;
@@ -253,14 +251,11 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     responseCompression: Compression | null,
   ): Promise<void> {
     try {
-      const contextValues = options.contextValues?.(stream, call.rawHeaders) ?? createContextValues();
+      const contextValues = options.contextValues?.(stream) ?? createContextValues();
       const binary = wire.binary;
       let error: ConnectError | undefined;
       let bytes: Uint8Array | undefined;
       try {
-        if (options.requestGate !== undefined) {
-          await options.requestGate(createContext(call, entry, url, contextValues, undefined, wire.protocol));
-        }
         if (timeoutError !== undefined) throw timeoutError;
         const input: any =
           wire.protocol === "connect"
@@ -512,15 +507,15 @@ class FastHandlerContext implements HandlerContext {
     entry: MethodEntry,
     readonly url: string,
     readonly values: ContextValues,
-    private readonly req: UnaryRequest | undefined,
+    private readonly req: UnaryRequest,
     readonly protocolName: string,
   ) {
     this.method = entry.method;
-    this.service = req?.service ?? entry.method.parent;
+    this.service = req.service;
   }
 
   get signal(): AbortSignal {
-    return this.req !== undefined ? this.req.signal : this.call.signal();
+    return this.req.signal;
   }
 
   timeoutMs(): number | undefined {
@@ -528,7 +523,7 @@ class FastHandlerContext implements HandlerContext {
   }
 
   get requestHeader(): Headers {
-    return this.req !== undefined ? this.req.header : this.call.requestHeader();
+    return this.req.header;
   }
 
   get responseHeader(): Headers {
@@ -545,7 +540,7 @@ function createContext(
   entry: MethodEntry,
   url: string,
   values: ContextValues,
-  req: UnaryRequest | undefined,
+  req: UnaryRequest,
   protocolName: string,
 ): HandlerContext {
   return new FastHandlerContext(call, entry, url, values, req, protocolName);
@@ -608,7 +603,8 @@ function parseMessage(entry: MethodEntry, binary: boolean, data: Uint8Array, enc
   try {
     return entry.serialization.getI(binary).parse(data);
   } catch (e) {
-    throw asRequestDecodeError(e, entry.method.input.typeName, encodingHeader);
+    if (!(e instanceof ConnectError)) throw e;
+    throw requestDecodeError(entry.method.input.typeName, e.code, e.rawMessage, encodingHeader) ?? e;
   }
 }
 
