@@ -11,9 +11,9 @@ import { alpacaRules } from "../adapters/venues/alpaca/describe.js";
 import { binanceRules } from "../adapters/venues/binance/describe.js";
 import { coinbaseRules } from "../adapters/venues/coinbase/describe.js";
 import { krakenRules } from "../adapters/venues/kraken/describe.js";
-import { decimalField } from "./decimal-field.js";
+import { decimalField } from "../shared/decimal-field.js";
 import { parseYamlExact } from "./parse-yaml-exact.js";
-import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from "./strict-fields.js";
+import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from "../shared/strict-fields.js";
 
 /**
  * The venue file (JSON or YAML; path from env VENUES_FILE): which venues are

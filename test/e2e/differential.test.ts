@@ -79,8 +79,6 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
   const app = await buildApp({
     config: {
       ...defaultConfig(),
-      host: "127.0.0.1",
-      port: 0,
       fastPath,
       shutdownGraceMs: 500,
       underPressureMaxEventLoopDelayMs: 0,

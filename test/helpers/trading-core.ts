@@ -3,7 +3,7 @@ import { ConnectError, createClient, createRouterTransport, type ConnectRouter, 
 import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createFillHub } from "../../src/use-cases/fill-hub.js";
 import { principalKey, requestIdKey } from "../../src/rpc/interceptors/context-keys.js";
-import { createCounterIds } from "../../src/domain/ports.js";
+import { createCounterIds } from "./counter-ids.js";
 import { createTradingCore, type TradingCoreOptions } from "../../src/rpc/trading-service.js";
 import type { VenueAdapter } from "../../src/use-cases/venue-adapter.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderStatus, OrderType, TimeInForce } from "../../src/domain/order.js";
-import { ANONYMOUS, type Principal } from "../../src/rpc/interceptors/context-keys.js";
+import { ANONYMOUS, type Principal } from "../../src/domain/principal.js";
 import { createMemoryIdempotencyStore } from "../../src/adapters/stores/memory-store.js";
 import { createOrderManager } from "../../src/use-cases/order-manager.js";
 import { createPlaceOrder, type CallInfo } from "../../src/use-cases/place-order.js";
 import { createRiskCheck, type RiskLimitsConfig } from "../../src/use-cases/risk.js";
-import { createCounterIds, createLocalFillSequence } from "../../src/domain/ports.js";
+import { createCounterIds, createLocalFillSequence } from "../helpers/counter-ids.js";
 import { createOrderValidator } from "../../src/use-cases/validate.js";
 import type { VenueAdapter } from "../../src/use-cases/venue-adapter.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";

@@ -7,7 +7,7 @@ import type { VenuesFile } from "../../../src/config/venues-file.js";
 import type { Order } from "../../../src/domain/order.js";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../../src/domain/order.js";
 import type { OrderUpdateSink, VenueAdapter, VenueFill, VenueOrderUpdate } from "../../../src/use-cases/venue-adapter.js";
-import { deriveVenueClientOrderId } from "../../../src/adapters/venues/client-order-id.js";
+import { deriveVenueClientOrderId } from "../../../src/use-cases/client-order-id.js";
 import { createVenuePoller } from "../../../src/adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";

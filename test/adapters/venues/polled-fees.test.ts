@@ -6,9 +6,10 @@ import { OrderStatus, OrderType, Side, TimeInForce } from "../../../gen/trading/
 import { decodeAuditLine, encodeAuditEvent } from "../../../src/adapters/audit/audit-codec.js";
 import type { AuditEvent, AuditSink } from "../../../src/use-cases/audit-sink.js";
 import { createFillHub } from "../../../src/use-cases/fill-hub.js";
-import { ANONYMOUS } from "../../../src/rpc/interceptors/context-keys.js";
+import { ANONYMOUS } from "../../../src/domain/principal.js";
 import { recoverState, type RecoveredState } from "../../../src/use-cases/recover.js";
-import { createCounterIds, systemClock } from "../../../src/domain/ports.js";
+import { systemClock } from "../../../src/domain/ports.js";
+import { createCounterIds } from "../../helpers/counter-ids.js";
 import { createTradingCore } from "../../../src/rpc/trading-service.js";
 import { createVenuePoller } from "../../../src/adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";

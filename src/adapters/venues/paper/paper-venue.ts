@@ -2,7 +2,7 @@ import { checkPositiveDecimal, compare, formatDecimal, min, mul } from "../../..
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../domain/order.js";
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
-import { createLinkedMap } from "../../stores/linked-map.js";
+import { createLinkedMap } from "../../../shared/linked-map.js";
 import type { VenueAdapter, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../../src/domain/order.js";
-import { createCounterIds } from "../../../../src/domain/ports.js";
+import { createCounterIds } from "../../../helpers/counter-ids.js";
 import { makeOrder } from "../make-order.js";
 import { createPaperVenue, parseReferencePrices, type PaperVenueOptions } from "../../../../src/adapters/venues/paper/paper-venue.js";
 

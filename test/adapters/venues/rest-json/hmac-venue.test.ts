@@ -6,7 +6,7 @@ import { Registry } from "prom-client";
 import { loadVenuesFile, type VenueFileEntry, type VenuesFile } from "../../../../src/config/venues-file.js";
 import { OrderStatus } from "../../../../src/domain/order.js";
 import type { VenueAdapter } from "../../../../src/use-cases/venue-adapter.js";
-import { deriveVenueClientOrderId } from "../../../../src/adapters/venues/client-order-id.js";
+import { deriveVenueClientOrderId } from "../../../../src/use-cases/client-order-id.js";
 import type { RestJsonHmacAuth } from "../../../../src/adapters/venues/rest-json/describe.js";
 import { closeVenues, createVenues, VenueConfigError } from "../../../../src/adapters/venues/registry.js";
 import { binanceDialect } from "../../../helpers/fake-venues/binance.js";
