@@ -10,13 +10,14 @@ import { ANONYMOUS } from "../../../src/domain/principal.js";
 import { recoverState, type RecoveredState } from "../../../src/use-cases/recover.js";
 import { systemClock } from "../../../src/domain/ports.js";
 import { createCounterIds } from "../../helpers/counter-ids.js";
-import { createTradingCore } from "../../../src/rpc/trading-service.js";
+import { createOrderPipeline } from "../../../src/composition-root.js";
 import { createVenuePoller } from "../../../src/adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
 import { coinbaseFee } from "../../helpers/fake-venues/coinbase.js";
 import { startFakeVenues, venueEnv, type FakeVenues } from "../../helpers/fake-venues/contract-venues.js";
 import { krakenFee } from "../../helpers/fake-venues/kraken.js";
+import { resolveVenues } from "../../helpers/venue-config.js";
 
 /**
  * Kraken (QueryOrders `fee`) and Coinbase (`total_fees`) report an order's running fee total,
@@ -31,7 +32,7 @@ const metrics = createVenueMetrics(new Registry());
 
 before(async () => {
   fakes = await startFakeVenues();
-  venues = createVenues(fakes.file, { clock: systemClock, ids: createCounterIds("p"), metrics, env: venueEnv });
+  venues = createVenues(resolveVenues(fakes.file, venueEnv), { clock: systemClock, ids: createCounterIds("p"), metrics });
 });
 
 after(async () => {
@@ -61,7 +62,7 @@ function recordingSink(): AuditSink & { readonly lines: string[]; events(): Audi
 }
 
 function boot(audit: AuditSink, recovered?: RecoveredState) {
-  const core = createTradingCore({
+  const core = createOrderPipeline({
     venues,
     audit,
     fills: createFillHub({ retain: 1000, subscriberBuffer: 64, ...(recovered !== undefined ? { startAfterSequence: recovered.lastFillSequence } : {}) }),
