@@ -218,3 +218,16 @@ test("resolveVenueCredentials: every venue's secrets become values before any ve
   const missing = resolveVenueCredentials(parsed.value, {}, () => "secret-value");
   assert.ok(!missing.ok && missing.error === "/etc/venues.yaml: venue binance: credentials.apiKey: environment variable BK is not set");
 });
+
+test("each kind's options belong to it: another kind's option is refused naming the kind that takes it", () => {
+  const errorFor = (extra: Record<string, unknown>, kind = minimal.venues[0]) => {
+    const r = parseVenuesFile({ venues: [{ ...kind, ...extra }] }, "v.yaml");
+    return r.ok ? "" : r.error;
+  };
+  assert.equal(errorFor({ paper: { feeRate: "0.001" } }), "v.yaml: venues.binance.paper: only kind paper takes paper options");
+  assert.equal(errorFor({ errors: { messagePath: "msg" } }), "v.yaml: venues.binance.errors: only kind rest-json takes errors (built-in kinds read errors as their venue documents)");
+  assert.equal(errorFor({ weights: { place: 1, cancel: 1, query: 1 } }), "v.yaml: venues.binance.weights: only kind rest-json takes weights (built-in kinds use their venue's documented weights)");
+  const paper = { name: "sim", kind: "paper" };
+  assert.equal(errorFor({ recvWindowMs: 5000 }, paper as never), "v.yaml: venues.sim.recvWindowMs: only kind binance takes recvWindowMs");
+  assert.equal(errorFor({ overrides: {} }, paper as never), "v.yaml: venues.sim.overrides: kind paper has no built-in translator rules to override");
+});
