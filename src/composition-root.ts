@@ -1,41 +1,52 @@
-import { readFileSync } from "node:fs";
+/**
+ * The composition root: the one place that knows every part. main.ts reads and validates the
+ * configuration (src/config/), then createGateway builds the gateway from it: audit log (and
+ * recovery from it), fill hub, venues, poller, the order pipeline and the TradingGateway
+ * service. It reads no file and no variable; everything arrives in the GatewayConfig.
+ * The layers and their rules: docs/architecture.md.
+ */
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import * as v from "valibot";
 import { TradingGateway } from "../gen/trading/v1/trading_gateway_pb.js";
 import { AuditLogCorruptError } from "./adapters/audit/audit-reader.js";
 import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
-import { decimalField } from "./config/decimal-field.js";
-import { redactPgUrl } from "./config/env.js";
-import { parseYamlExact } from "./config/parse-yaml-exact.js";
-import { strictFields } from "./config/strict-fields.js";
-import type { Config } from "./config/env.js";
-import { loadVenuesFile } from "./config/venues-file.js";
-import type { VenuesFile } from "./config/venues-file.js";
-import { err, ok } from "./domain/result.js";
-import type { Result } from "./domain/result.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createFillHub } from "./use-cases/fill-hub.js";
-import type { FillHub } from "./use-cases/fill-hub.js";
-import { createStreamFillsHandler } from "./rpc/stream-fills.js";
 import { createAuditMetrics } from "./adapters/metrics/metrics.js";
-import { recoverState } from "./use-cases/recover.js";
-import { createAuditGuard } from "./use-cases/audit-guard.js";
-import type { RiskLimitsConfig } from "./use-cases/risk.js";
-import { createIdSource, systemClock } from "./domain/ports.js";
-import type { Clock } from "./domain/ports.js";
-import { createTradingCore } from "./rpc/trading-service.js";
-import type { VenueAdapter } from "./use-cases/venue-adapter.js";
-import { parseReferencePrices } from "./adapters/venues/paper/paper-venue.js";
+import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "./adapters/venues/registry.js";
 import { createVenueMetrics } from "./adapters/venues/venue-metrics.js";
+import { redactPgUrl } from "./config/env.js";
+import type { GatewayConfig } from "./config/gateway-config.js";
+import { createIdSource, systemClock } from "./domain/ports.js";
+import type { Clock, IdSource } from "./domain/ports.js";
+import { createStreamFillsHandler } from "./rpc/stream-fills.js";
+import { createTradingService } from "./rpc/trading-service.js";
+import type { StreamFillsHandler } from "./rpc/trading-service.js";
 import type { HealthRegistry } from "./server/health.js";
 import { ServingStatus } from "./server/health.js";
+import type { AuditSink } from "./use-cases/audit-sink.js";
+import { createAuditGuard } from "./use-cases/audit-guard.js";
+import type { AuditFailureListener, AuditGuard } from "./use-cases/audit-guard.js";
+import { createCancelOrder } from "./use-cases/cancel-order.js";
+import type { CancelOrder } from "./use-cases/cancel-order.js";
+import { createFillHub } from "./use-cases/fill-hub.js";
+import type { FillHub } from "./use-cases/fill-hub.js";
+import type { IdempotencyStore } from "./use-cases/idempotency-store.js";
+import { createOrderManager } from "./use-cases/order-manager.js";
+import type { OrderManager } from "./use-cases/order-manager.js";
+import { createPlaceOrder } from "./use-cases/place-order.js";
+import type { PlaceOrder } from "./use-cases/place-order.js";
+import { applyRecoveredState, recoverState } from "./use-cases/recover.js";
+import type { RecoveredState } from "./use-cases/recover.js";
+import { createRiskCheck } from "./use-cases/risk.js";
+import type { RiskLimitsConfig } from "./use-cases/risk.js";
+import { createOrderValidator } from "./use-cases/validate.js";
+import type { VenueAdapter } from "./use-cases/venue-adapter.js";
 
 /**
  * Most terminal orders kept in memory (recovery and the order manager agree on it).
@@ -49,28 +60,26 @@ export class StartupConfigError extends Error {
   override readonly name = "StartupConfigError";
 }
 
-export interface GatewayCoreDeps {
-  readonly config: Config;
+export interface GatewayDeps {
+  /** Read and validated by src/config/gateway-config.ts. */
+  readonly config: GatewayConfig;
   readonly logger: Logger;
   readonly health: HealthRegistry;
   /** The app's prom-client registry (venue metrics go there too). */
   readonly registry: Registry;
-  /** Where venue credential variables are read (main passes process.env). */
-  readonly env: Readonly<Record<string, string | undefined>>;
   /**
    * Aborted when shutdown starts: fill streams end cleanly. Venue calls are
    * NOT cancelled by it (in-flight orders get the grace period); close() does that.
    */
   readonly shutdownSignal: AbortSignal;
   readonly clock?: Clock;
-  readonly readFile?: (path: string) => string;
   /** JSONL audit log file system seam, for tests that inject write failures; default node:fs. */
   readonly auditFileIo?: AuditFileIo;
   /** Take the memory of retained records at start (record-ring.ts); main does, tests need not. */
   readonly prefaultRetention?: boolean;
 }
 
-export interface GatewayCore {
+export interface Gateway {
   readonly trading: ServiceImpl<typeof TradingGateway>;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
@@ -83,89 +92,18 @@ export interface GatewayCore {
   close(): Promise<void>;
 }
 
-/** The venue file used without VENUES_FILE: one paper venue named "paper". */
-export function builtInVenues(): VenuesFile {
-  return {
-    path: "(built-in: paper venue only)",
-    pollIntervalMs: 1000,
-    venues: [{ name: "paper", kind: "paper", credentials: {}, symbols: {}, timeoutMs: 5000 }],
-  };
-}
-
-// Limits may be written as YAML numbers too (maxNotional: 1e6); they become exact decimal strings.
-const decimal = decimalField();
-const symbolLimits = strictFields({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal) });
-const riskLimitsSchema = v.record(
-  v.pipe(v.string(), v.minLength(1)),
-  strictFields({
-    maxQuantity: v.optional(decimal),
-    maxNotional: v.optional(decimal),
-    allowedSymbols: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
-    symbols: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), symbolLimits)),
-  }),
-);
-
 /**
- * RISK_LIMITS_FILE (YAML or JSON): account (or "*") -> { maxQuantity, maxNotional,
- * allowedSymbols, symbols: { SYMBOL: { maxQuantity, maxNotional } } }.
- * Errors name the file and the path of the bad field.
+ * Builds the gateway from its configuration: audit log (and recovery from it), fill hub,
+ * venues, poller, order pipeline, TradingGateway service. Throws StartupConfigError when a
+ * part cannot start (an audit log that cannot be opened or recovered, a credential value
+ * its venue refuses); main prints it and exits 2.
  */
-export function parseRiskLimits(text: string, path: string): Result<RiskLimitsConfig, string> {
-  let doc: unknown;
-  try {
-    doc = parseYamlExact(text);
-  } catch (e) {
-    return err(`RISK_LIMITS_FILE ${path}: not valid YAML/JSON: ${(e as Error).message}`);
-  }
-  const r = v.safeParse(riskLimitsSchema, doc ?? {});
-  if (!r.success) {
-    const i = r.issues[0]!;
-    const at = v.getDotPath(i) ?? "(top level)";
-    return err(`RISK_LIMITS_FILE ${path}: ${at}: ${i.message}`);
-  }
-  return ok(r.output as RiskLimitsConfig);
-}
-
-/**
- * Composes the order pipeline from the settings: audit log (and recovery
- * from it), fill hub, venues, poller, TradingGateway service. Throws
- * StartupConfigError for a bad file named by a setting.
- */
-export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayCore> {
-  const { config, logger, health } = deps;
+export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const { logger, health } = deps;
+  const config = deps.config.settings;
+  const venuesFile = deps.config.venues;
+  const riskLimits = deps.config.riskLimits;
   const clock = deps.clock ?? systemClock;
-  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, "utf8"));
-
-  const prices = parseReferencePrices(config.paperPrices);
-  if (!prices.ok) throw new StartupConfigError(prices.error);
-  let riskLimits: RiskLimitsConfig | undefined;
-  if (config.riskLimitsFile !== undefined) {
-    let text: string;
-    try {
-      text = readFile(config.riskLimitsFile);
-    } catch (e) {
-      throw new StartupConfigError(`RISK_LIMITS_FILE ${config.riskLimitsFile} cannot be read: ${(e as Error).message}`);
-    }
-    const r = parseRiskLimits(text, config.riskLimitsFile);
-    if (!r.ok) throw new StartupConfigError(r.error);
-    riskLimits = r.value;
-  }
-  let venuesFile = builtInVenues();
-  if (config.venuesFile !== undefined) {
-    const r = loadVenuesFile(config.venuesFile, readFile);
-    if (!r.ok) throw new StartupConfigError(r.error);
-    venuesFile = r.value;
-  }
-  // PAPER_PRICES applies to every paper venue that does not set its own prices.
-  if (prices.value !== undefined) {
-    const referencePrices = prices.value;
-    venuesFile = {
-      ...venuesFile,
-      venues: venuesFile.venues.map((ve) =>
-        ve.kind === "paper" && (ve.paper?.["referencePrices"] === undefined) ? { ...ve, paper: { ...ve.paper, referencePrices } } : ve,
-      ),
-    };
-  }
 
   const auditMetrics = createAuditMetrics(deps.registry);
   const auditWhere =
@@ -252,8 +190,6 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
       metrics: venueMetrics,
       onHealth: (venue, serving) => health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
       logger,
-      env: deps.env,
-      readFile,
     });
   } catch (e) {
     await audit.close();
@@ -262,7 +198,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
 
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
-  const core = createTradingCore({
+  const pipeline = createOrderPipeline({
     venues,
     audit,
     fills,
@@ -281,7 +217,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
-    sink: core.orders,
+    sink: pipeline.orders,
     intervalMs: venuesFile.pollIntervalMs,
     clock,
     logger,
@@ -299,7 +235,7 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
 
   let closed: Promise<void> | undefined;
   return {
-    trading: core.service,
+    trading: pipeline.service,
     venues,
     fills,
     abortVenueCalls: () => venueAbort.abort(),
@@ -313,4 +249,110 @@ export async function createGatewayCore(deps: GatewayCoreDeps): Promise<GatewayC
         await audit.close();
       })()),
   };
+}
+
+export interface OrderPipelineOptions {
+  /** Configured venues by name (the paper venue included if wanted). */
+  readonly venues: ReadonlyMap<string, VenueAdapter>;
+  readonly audit: AuditSink;
+  /** The fill hub (src/use-cases/fill-hub.ts): sequences, publish after durability, subscriptions. */
+  readonly fills: FillHub;
+  /** The StreamFills handler; default createStreamFillsHandler({ hub: fills }). */
+  readonly streamFills?: StreamFillsHandler;
+  /** Aborted on shutdown; passed to venue calls. */
+  readonly signal: AbortSignal;
+  readonly clock?: Clock;
+  /** Order ids; default: random boot tag + counter. Fill ids use a second source. */
+  readonly orderIds?: IdSource;
+  readonly fillIds?: IdSource;
+  /** IDEMPOTENCY_TTL_MS; default 24 h. */
+  readonly idempotencyTtlMs?: number;
+  /** IDEMPOTENCY_MAX_ENTRIES; default 100,000. */
+  readonly idempotencyMaxEntries?: number;
+  /** Take the memory of the idempotency and terminal-order rings at creation (record-ring.ts); default false. */
+  readonly prefaultRetention?: boolean;
+  /** ORDER_RETENTION_MS; default 10 min. */
+  readonly orderRetentionMs?: number;
+  /** Most terminal orders kept in memory; default 100,000. */
+  readonly maxTerminalOrders?: number;
+  /** Pre-trade risk limits; default none. */
+  readonly riskLimits?: RiskLimitsConfig;
+  /** State rebuilt from the audit log at start-up (src/use-cases/recover.ts). */
+  readonly recovered?: RecoveredState;
+  /** Venue answers that could not be applied, audit failures of background updates. */
+  readonly onError?: (message: string, detail: unknown) => void;
+  /**
+   * Called once, on the first failed audit append: from then on PlaceOrder
+   * and CancelOrder answer UNAVAILABLE "audit log unavailable" until restart
+   * (or, `transient`, until the sink is back: see audit-guard.ts).
+   * The server flips health to NOT_SERVING here.
+   */
+  readonly onAuditFailure?: AuditFailureListener;
+  /**
+   * A guard made by the caller (createAuditGuard(listener)), for failures only
+   * the sink sees, e.g. a buffered-mode write error reported by its error hook.
+   * When given, `onAuditFailure` is not used.
+   */
+  readonly auditGuard?: AuditGuard;
+}
+
+export interface OrderPipeline {
+  readonly service: ServiceImpl<typeof TradingGateway>;
+  readonly placeOrder: PlaceOrder;
+  readonly cancelOrder: CancelOrder;
+  /** Also the OrderUpdateSink for venue pollers / reconcilers. */
+  readonly orders: OrderManager;
+  readonly idempotency: IdempotencyStore;
+  /** `healthy` is false once an audit append failed. */
+  readonly auditGuard: AuditGuard;
+}
+
+/**
+ * The order pipeline (validate -> idempotency -> risk -> route -> execute, cancel, get) and
+ * the TradingGateway service over it, from plain settings. createGateway uses it; tests that
+ * need a pipeline without the audit log, venues file or poller build one with it.
+ */
+export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
+  const clock = options.clock ?? systemClock;
+  const { venues, audit, signal } = options;
+  const orderIds = options.orderIds ?? createIdSource("o-");
+  const fillIds = options.fillIds ?? createIdSource("f-");
+  const idempotency = createMemoryIdempotencyStore({
+    ...(options.idempotencyTtlMs !== undefined ? { ttlMs: options.idempotencyTtlMs } : {}),
+    ...(options.idempotencyMaxEntries !== undefined ? { maxEntries: options.idempotencyMaxEntries } : {}),
+    prefault: options.prefaultRetention === true,
+  });
+  const onError = options.onError ?? (() => {});
+  const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
+  // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
+  const orders = createOrderManager({
+    clock,
+    ids: fillIds,
+    orderIds,
+    audit,
+    fills: options.fills,
+    onError,
+    auditGuard,
+    ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
+    ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
+    prefault: options.prefaultRetention === true,
+  });
+  if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
+  const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
+  const placeOrder = createPlaceOrder({
+    clock,
+    validate: createOrderValidator(venues),
+    risk,
+    venues,
+    idempotency,
+    orders,
+    audit,
+    signal,
+    onError,
+    auditGuard,
+  });
+  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
+  const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
 }

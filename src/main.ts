@@ -1,13 +1,13 @@
 /**
- * The process: read config, build the deps, buildApp, listen, and shut down
- * gracefully on SIGTERM/SIGINT. Only this file touches process.env,
+ * The process: read and validate the configuration (src/config/: settings, then every file
+ * and variable they name), compose the gateway (src/composition-root.ts), buildApp, listen,
+ * and shut down gracefully on SIGTERM/SIGINT. Only this file touches process.env,
  * process.argv, signals and the exit code.
  *
  * Everything but node: built-ins is imported dynamically, after the Node
  * version check, so an old Node gets a clear message instead of a syntax or
  * module error from a dependency.
  */
-import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 
 const MIN_NODE_MAJOR = 24;
@@ -39,22 +39,16 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const config = loaded.value;
 
-  const readPem = (variable: string, path: string): Buffer | undefined => {
-    try {
-      return readFileSync(path);
-    } catch (e) {
-      process.stderr.write(`config: ${variable}=${path} cannot be read: ${(e as Error).message}\n`);
-      return undefined;
-    }
-  };
-  let tls: { cert: Buffer; key: Buffer; ca?: Buffer } | undefined;
-  if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined) {
-    const cert = readPem("TLS_CERT_FILE", config.tlsCertFile);
-    const key = readPem("TLS_KEY_FILE", config.tlsKeyFile);
-    const ca = config.tlsCaFile !== undefined ? readPem("TLS_CA_FILE", config.tlsCaFile) : undefined;
-    if (cert === undefined || key === undefined || (config.tlsCaFile !== undefined && ca === undefined)) return 2;
-    tls = { cert, key, ...(ca !== undefined ? { ca } : {}) };
+  // Every file and variable the settings name, read before anything is built. The venue
+  // kinds come from the registry: config/ validates each venue with its kind's schema.
+  const { VENUE_KINDS } = await import("./adapters/venues/registry.js");
+  const { loadGatewayConfig } = await import("./config/gateway-config.js");
+  const gatewayConfig = loadGatewayConfig(config, { env, venueKinds: VENUE_KINDS });
+  if (!gatewayConfig.ok) {
+    for (const message of gatewayConfig.error) process.stderr.write(`config: ${message}\n`);
+    return 2;
   }
+  const tls = gatewayConfig.value.tls;
 
   const { createLogger, flushLogger } = await import("./shared/logger.js");
   const { createRpcMetrics } = await import("./adapters/metrics/metrics.js");
@@ -62,7 +56,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const { createMetricsServer } = await import("./server/metrics-server.js");
   const { buildApp } = await import("./server/app.js");
   const { TradingGateway } = await import("../gen/trading/v1/trading_gateway_pb.js");
-  const { StartupConfigError, createGatewayCore } = await import("./composition-root.js");
+  const { StartupConfigError, createGateway } = await import("./composition-root.js");
   const { listenErrorMessage } = await import("./server/listen-error.js");
 
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
@@ -71,9 +65,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   // Aborted when shutdown starts: long-lived streams (StreamFills) end cleanly on it.
   const shutdown = new AbortController();
 
-  let core: Awaited<ReturnType<typeof createGatewayCore>>;
+  let gateway: Awaited<ReturnType<typeof createGateway>>;
   try {
-    core = await createGatewayCore({ config, logger, health, registry: metrics.registry, env, shutdownSignal: shutdown.signal, prefaultRetention: true });
+    gateway = await createGateway({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true });
   } catch (e) {
     if (e instanceof StartupConfigError) {
       process.stderr.write(`config: ${e.message}\n`);
@@ -83,12 +77,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     throw e;
   }
 
-  const app = await buildApp({ config, logger, trading: core.trading, health, metrics, onGraceEnd: () => core.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
+  const app = await buildApp({ config, logger, trading: gateway.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
     process.stderr.write(`${listenErrorMessage(e, { host: config.host, port: config.port, hostSetting: "HOST", portSetting: "PORT (or --port)" })}\n`);
-    await core.close();
+    await gateway.close();
     await flushLogger(logger);
     return 1;
   }
@@ -101,7 +95,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       const target = { host: config.metricsHost, port: config.metricsPort, hostSetting: "METRICS_HOST", portSetting: "METRICS_PORT" };
       process.stderr.write(`${listenErrorMessage(e, { ...target, alternative: "or set METRICS_PORT=off to run without the metrics listener" })}\n`);
       await app.close();
-      await core.close();
+      await gateway.close();
       await flushLogger(logger);
       return 1;
     }
@@ -127,7 +121,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       shutdown.abort();
       // The server drains first (in-flight calls finish, their audit events are
       // written); only then the pipeline closes (venues, then the audit log).
-      const drained = app.close().then(() => core.close());
+      const drained = app.close().then(() => gateway.close());
       void Promise.allSettled([drained, metricsServer.close()]).then(async (results) => {
         const failed = results.find((r) => r.status === "rejected");
         if (failed !== undefined) logger.error({ err: (failed as PromiseRejectedResult).reason }, "error during shutdown");

@@ -14,8 +14,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Registry } from "prom-client";
 import { OrderStatus, TradingGateway } from "../gen/trading/v1/trading_gateway_pb.js";
 import { readAuditLog } from "../src/adapters/audit/audit-reader.js";
-import { defaultConfig } from "../src/config/env.js";
-import { createGatewayCore } from "../src/composition-root.js";
+import { createGateway } from "../src/composition-root.js";
+import { gatewayConfig } from "./helpers/gateway-config.js";
 import { createHealthRegistry, ServingStatus } from "../src/server/health.js";
 import { createLogCapture } from "./helpers/log-capture.js";
 import { createInMemoryGateway } from "./helpers/in-memory-gateway.js";
@@ -27,12 +27,11 @@ async function boot(t: After, file: string) {
   const logs = createLogCapture();
   const health = createHealthRegistry();
   const shutdown = new AbortController();
-  const core = await createGatewayCore({
-    config: { ...defaultConfig(), auditMode: "fsync", auditFile: file, paperPrices: "BTC-USD=50000" },
+  const core = await createGateway({
+    config: gatewayConfig({ auditMode: "fsync", auditFile: file, paperPrices: "BTC-USD=50000" }),
     logger: logs.logger,
     health,
     registry: new Registry(),
-    env: {},
     shutdownSignal: shutdown.signal,
   });
   health.set("", ServingStatus.SERVING);

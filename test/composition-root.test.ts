@@ -12,7 +12,11 @@ import { OrderStatus, OrderType, Side, TimeInForce, TradingGateway } from "../ge
 import { defaultConfig } from "../src/config/env.js";
 import type { Config } from "../src/config/env.js";
 import { createRpcMetrics } from "../src/adapters/metrics/metrics.js";
-import { StartupConfigError, createGatewayCore, parseRiskLimits } from "../src/composition-root.js";
+import { StartupConfigError, createGateway } from "../src/composition-root.js";
+import { VENUE_KINDS } from "../src/adapters/venues/registry.js";
+import { loadGatewayConfig } from "../src/config/gateway-config.js";
+import { parseRiskLimits } from "../src/config/risk-limits-file.js";
+import { gatewayConfig } from "./helpers/gateway-config.js";
 import { createHealthRegistry, ServingStatus } from "../src/server/health.js";
 import { createLogCapture } from "./helpers/log-capture.js";
 import { startServer } from "./helpers/start-server.js";
@@ -23,12 +27,11 @@ async function boot(config: Partial<Config>) {
   const health = createHealthRegistry();
   const shutdown = new AbortController();
   const logs = createLogCapture();
-  const core = await createGatewayCore({
-    config: { ...defaultConfig(), ...config },
+  const core = await createGateway({
+    config: gatewayConfig(config),
     logger: logs.logger,
     health,
     registry: metrics.registry,
-    env: {},
     shutdownSignal: shutdown.signal,
   });
   const srv = await startServer({ trading: core.trading, metrics, health });
@@ -132,9 +135,9 @@ test("audit metrics on the app registry follow the commits; the audit file is lo
   assert.match(text, /^audit_commit_seconds_bucket\{le="0\.0001"\} \d+$/m, "no labels beyond the bucket");
 
   // A second core on the same log is refused, naming the setting and the lock.
-  const deps = { logger: createLogCapture().logger, health: createHealthRegistry(), registry: createRpcMetrics().registry, env: {}, shutdownSignal: new AbortController().signal };
+  const deps = { logger: createLogCapture().logger, health: createHealthRegistry(), registry: createRpcMetrics().registry, shutdownSignal: new AbortController().signal };
   await assert.rejects(
-    createGatewayCore({ ...deps, config: { ...defaultConfig(), auditMode: "fsync", auditFile } }),
+    createGateway({ ...deps, config: gatewayConfig({ auditMode: "fsync", auditFile }) }),
     (e: unknown) => e instanceof StartupConfigError && e.message.startsWith(`AUDIT_FILE ${auditFile}`) && /already open in this process/.test(e.message),
   );
   assert.ok(existsSync(`${auditFile}.lock`));
@@ -148,9 +151,9 @@ test("AUDIT_ON_CORRUPT=fail: a damaged log stops start-up naming the line and th
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const auditFile = join(dir, "audit.jsonl");
   writeFileSync(auditFile, "this is not an audit event\n");
-  const deps = { logger: createLogCapture().logger, health: createHealthRegistry(), registry: createRpcMetrics().registry, env: {}, shutdownSignal: new AbortController().signal };
+  const deps = { logger: createLogCapture().logger, health: createHealthRegistry(), registry: createRpcMetrics().registry, shutdownSignal: new AbortController().signal };
   await assert.rejects(
-    createGatewayCore({ ...deps, config: { ...defaultConfig(), auditFile, auditOnCorrupt: "fail" } }),
+    createGateway({ ...deps, config: gatewayConfig({ auditFile, auditOnCorrupt: "fail" }) }),
     (e: unknown) => e instanceof StartupConfigError && /audit\.jsonl:1/.test(e.message) && /AUDIT_ON_CORRUPT=fail/.test(e.message),
   );
   // The refused start released the lock and the file is untouched.
@@ -254,16 +257,19 @@ test("bad AUDIT_FILE, PAPER_PRICES, VENUES_FILE or RISK_LIMITS_FILE stop start-u
   const notADir = join(mkdtempSync(join(tmpdir(), "gw-core-bad-")), "file");
   writeFileSync(notADir, "");
   t.after(() => rmSync(join(notADir, ".."), { recursive: true, force: true }));
-  const deps = { logger: createLogCapture().logger, health: createHealthRegistry(), registry: createRpcMetrics().registry, env: {}, shutdownSignal: new AbortController().signal };
-  await assert.rejects(createGatewayCore({ ...deps, config: { ...base, paperPrices: "BTC-USD=abc" } }), (e: unknown) => e instanceof StartupConfigError && /PAPER_PRICES/.test(e.message));
+  const deps = { logger: createLogCapture().logger, health: createHealthRegistry(), registry: createRpcMetrics().registry, shutdownSignal: new AbortController().signal };
+  // The files and variables the settings name are read by config/ before anything is built...
+  const sources = { env: {}, venueKinds: VENUE_KINDS };
+  const prices = loadGatewayConfig({ ...base, paperPrices: "BTC-USD=abc" }, sources);
+  assert.ok(!prices.ok && prices.error.length === 1 && /PAPER_PRICES/.test(prices.error[0]!));
+  const risk = loadGatewayConfig({ ...base, riskLimitsFile: "/nonexistent/limits.yaml" }, sources);
+  assert.ok(!risk.ok && /RISK_LIMITS_FILE/.test(risk.error[0]!));
+  const venues = loadGatewayConfig({ ...base, venuesFile: "/v.yaml" }, { ...sources, readFile: () => "venues: [{ name: x, kind: nope }]" });
+  assert.ok(!venues.ok && /v\.yaml/.test(venues.error[0]!));
+  // ...and a part that cannot start (the audit log) stops the composition.
   await assert.rejects(
-    createGatewayCore({ ...deps, config: { ...base, auditMode: "fsync", auditFile: join(notADir, "sub", "audit.jsonl") } }),
+    createGateway({ ...deps, config: gatewayConfig({ ...base, auditMode: "fsync", auditFile: join(notADir, "sub", "audit.jsonl") }) }),
     (e: unknown) => e instanceof StartupConfigError && /AUDIT_FILE .*ENOTDIR|AUDIT_FILE .*not a directory/.test(e.message),
-  );
-  await assert.rejects(createGatewayCore({ ...deps, config: { ...base, riskLimitsFile: "/nonexistent/limits.yaml" } }), (e: unknown) => e instanceof StartupConfigError && /RISK_LIMITS_FILE/.test(e.message));
-  await assert.rejects(
-    createGatewayCore({ ...deps, config: { ...base, venuesFile: "/v.yaml" }, readFile: () => "venues: [{ name: x, kind: nope }]" }),
-    (e: unknown) => e instanceof StartupConfigError && /v\.yaml/.test(e.message),
   );
 });
 

@@ -9,6 +9,7 @@
 import * as v from "valibot";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
+import type { ApiKeyEntry } from "../domain/principal.js";
 
 /** Any schema that takes the raw environment string (or undefined when unset and without default). */
 type StringSchema = v.GenericSchema<string | undefined, unknown>;
@@ -98,12 +99,6 @@ const optionalPort = v.pipe(
 );
 
 /** An API key entry: the SHA-256 of the key and the accounts it may trade. */
-export interface ApiKeyEntry {
-  /** Lower-case hex SHA-256 of the raw key; the raw key is never configured. */
-  readonly sha256: string;
-  /** Accounts the key may trade and see, or "any" when configured as `*`. */
-  readonly accounts: ReadonlySet<string> | "any";
-}
 
 const ACCOUNT_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 

@@ -2,24 +2,21 @@ import { readFileSync } from "node:fs";
 import * as v from "valibot";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
-import type { RestJsonAuth } from "../adapters/venues/rest-json/describe.js";
-import { HMAC_ALGORITHMS, HMAC_DIGEST_ENCODINGS, HMAC_SECRET_ENCODINGS, HMAC_TIMESTAMP_UNITS } from "../adapters/venues/rest-json/describe.js";
-import { checkHmacAuth } from "../adapters/venues/rest-json/sign.js";
-import type { TranslatorRules } from "../adapters/venues/translator.js";
-import { ORDER_FIELDS, STATUS_NAMES } from "../adapters/venues/translator.js";
-import { alpacaRules } from "../adapters/venues/alpaca/describe.js";
-import { binanceRules } from "../adapters/venues/binance/describe.js";
-import { coinbaseRules } from "../adapters/venues/coinbase/describe.js";
-import { krakenRules } from "../adapters/venues/kraken/describe.js";
-import { decimalField } from "./decimal-field.js";
+import { closestName, mostSpecificIssue, oneOf, strictFields } from "../shared/strict-fields.js";
+import type { CredentialSource, VenueEntry, VenueEntryOf, VenueKindSchema } from "../shared/venue-kind-schema.js";
 import { parseYamlExact } from "./parse-yaml-exact.js";
-import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from "./strict-fields.js";
 
 /**
  * The venue file (JSON or YAML; path from env VENUES_FILE): which venues are
  * enabled and everything about them that varies by deployment. Static venue
  * facts live in code (src/adapters/venues/<venue>/describe.ts). Secrets are never in
- * this file: it names environment variables or files that hold them.
+ * this file: it names environment variables or files that hold them, and
+ * resolveVenueCredentials reads them before any venue is built.
+ *
+ * This file validates the envelope (name, kind, baseUrl, credentials, symbols,
+ * timeouts, budgets); each kind's own options are validated by the schema the
+ * kind registers (src/adapters/venues/<venue>/config.ts), passed in as `kinds`
+ * by main.ts: config/ imports no venue.
  *
  * ```yaml
  * pollIntervalMs: 1000
@@ -36,49 +33,14 @@ import { closestName, didYouMean, mostSpecificIssue, oneOf, strictFields } from 
  * ```
  */
 
-export const VENUE_KINDS = ["paper", "binance", "kraken", "alpaca", "coinbase", "rest-json"] as const;
-export type VenueKind = (typeof VENUE_KINDS)[number];
+export type { CredentialSource, VenueKindSchema };
 
-/** Where a secret comes from: an environment variable or a file (e.g. a mounted secret). */
-export type CredentialSource = { readonly env: string } | { readonly file: string };
-
-export interface VenueFileEntry {
-  readonly name: string;
-  readonly kind: VenueKind;
-  /** Required for every kind but paper. */
-  readonly baseUrl?: string;
-  readonly credentials: Readonly<Record<string, CredentialSource>>;
-  /** Gateway symbol -> venue symbol; empty = pass through. */
-  readonly symbols: Readonly<Record<string, string>>;
-  readonly timeoutMs: number;
-  readonly connections?: number;
-  /** Outbound budget of this venue's credential; default: the venue's documented limit. */
-  readonly rateLimit?: { readonly capacity: number; readonly refillPerSecond: number };
-  /** Binance only. */
-  readonly recvWindowMs?: number;
+export interface VenueFileEntry extends VenueEntry {
   /**
-   * rest-json: the whole translator (required). Built-in kinds: their
-   * built-in rules with `overrides` applied, when the file gives overrides.
+   * A non-secret identity of the venue's main credential ("binance:env:BK"): venues sharing
+   * it share one outbound budget and nonce sequence.
    */
-  readonly rules?: TranslatorRules;
-  /**
-   * Built-in kinds only: a partial translator deep-merged over the built-in
-   * rules (objects merge, other values replace, null removes), e.g. a venue
-   * status the built-in table lacks, or a constant field such as Binance's
-   * selfTradePreventionMode. The merged result is validated like rest-json rules.
-   */
-  readonly overrides?: Readonly<Record<string, unknown>>;
-  readonly auth?: RestJsonAuth;
-  readonly errors?: { readonly messagePath?: string; readonly codePath?: string };
-  readonly weights?: { readonly place: number; readonly cancel: number; readonly query: number };
-  /** Paper venue options (reference prices, liquidity, fee rate, bounds), passed to the paper venue factory. */
-  readonly paper?: {
-    readonly referencePrices?: Readonly<Record<string, string>>;
-    readonly liquidity?: Readonly<Record<string, string>>;
-    readonly feeRate?: string;
-    readonly maxWorkingOrders?: number;
-    readonly maxFinishedOrders?: number;
-  };
+  readonly credentialIdentity: string;
 }
 
 export interface VenuesFile {
@@ -89,85 +51,20 @@ export interface VenuesFile {
   readonly venues: readonly VenueFileEntry[];
 }
 
-/** Credential names each built-in kind needs. */
-export const REQUIRED_CREDENTIALS: Readonly<Record<VenueKind, readonly string[]>> = {
-  paper: [],
-  binance: ["apiKey", "apiSecret"],
-  kraken: ["apiKey", "apiSecret"],
-  alpaca: ["keyId", "secretKey"],
-  coinbase: ["keyName", "privateKey"],
-  "rest-json": [],
-};
+/** A venue whose credentials config/ has read: values by name, never written to a log. */
+export interface ResolvedVenue extends VenueEntryOf<string> {
+  readonly credentialIdentity: string;
+}
+
+export interface ResolvedVenuesFile {
+  readonly path: string;
+  readonly pollIntervalMs: number;
+  readonly venues: readonly ResolvedVenue[];
+}
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const positive = v.pipe(v.number(), v.minValue(0.000001));
 const nonEmpty = v.pipe(v.string(), v.minLength(1));
-const typeName = oneOf(["MARKET", "LIMIT", "STOP", "STOP_LIMIT"]);
-const tifName = oneOf(["GTC", "IOC", "FOK", "DAY"]);
-const sideName = oneOf(["BUY", "SELL"]);
-const path = v.pipe(v.string(), v.startsWith("/", "must start with /"));
-
-const fieldRule = v.union(
-  [
-    oneOf(ORDER_FIELDS),
-    strictFields({
-      from: v.optional(oneOf(ORDER_FIELDS)),
-      value: v.optional(v.union([v.string(), v.number(), v.boolean()])),
-      when: v.optional(
-        strictFields({
-          type: v.optional(v.array(typeName)),
-          timeInForce: v.optional(v.array(tifName)),
-          side: v.optional(v.array(sideName)),
-        }),
-      ),
-      decimals: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(18))),
-    }),
-  ],
-  (issue) => `must be one of ${ORDER_FIELDS.join(", ")} or a mapping {from|value, when, decimals}${didYouMean(issue.input, ORDER_FIELDS)}`,
-);
-
-const requestRule = strictFields({
-  method: oneOf(["GET", "POST", "PUT", "PATCH", "DELETE"]),
-  path,
-  encoding: oneOf(["json", "form", "query"]),
-  fields: v.record(nonEmpty, fieldRule),
-});
-
-const answerRule = strictFields({
-  root: v.optional(v.string()),
-  venueOrderId: nonEmpty,
-  status: nonEmpty,
-  filledQuantity: v.optional(nonEmpty),
-  averagePrice: v.optional(nonEmpty),
-  cumulativeQuote: v.optional(nonEmpty),
-  rejectReason: v.optional(nonEmpty),
-  fills: v.optional(
-    strictFields({
-      path: nonEmpty,
-      tradeId: nonEmpty,
-      price: nonEmpty,
-      quantity: nonEmpty,
-      fee: v.optional(nonEmpty),
-      feeCurrency: v.optional(nonEmpty),
-      timeMs: v.optional(nonEmpty),
-    }),
-  ),
-});
-
-const rulesSchema = strictFields({
-  place: requestRule,
-  cancel: requestRule,
-  query: requestRule,
-  enums: strictFields({
-    side: strictFields({ BUY: nonEmpty, SELL: nonEmpty }),
-    type: strictFields({ MARKET: v.optional(nonEmpty), LIMIT: v.optional(nonEmpty), STOP: v.optional(nonEmpty), STOP_LIMIT: v.optional(nonEmpty) }),
-    timeInForce: strictFields({ GTC: v.optional(nonEmpty), IOC: v.optional(nonEmpty), FOK: v.optional(nonEmpty), DAY: v.optional(nonEmpty) }),
-    status: v.pipe(v.record(nonEmpty, oneOf(STATUS_NAMES)), v.check((r) => Object.keys(r).length > 0, "must map at least one venue status")),
-  }),
-  answer: answerRule,
-  cancelAnswer: v.optional(answerRule),
-  partialWhenFilled: v.optional(v.boolean()),
-});
 
 // One mapping with either key (not a union of two): a typo such as `enV` then gets "did you mean env?".
 const credentialSource = v.pipe(
@@ -178,90 +75,41 @@ const credentialSource = v.pipe(
   v.check((s) => (s.env === undefined) !== (s.file === undefined), "must be {env: NAME} or {file: PATH}"),
 );
 
-/** HTTP header names (RFC 9110 token). */
-const headerName = v.pipe(v.string(), v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"));
-
-const AUTH_TYPES = ["none", "header", "hmac"] as const;
-const authSchema = v.variant(
-  "type",
-  [
-    strictFields({ type: v.literal("none") }),
-    strictFields({ type: v.literal("header"), header: headerName, credential: nonEmpty, prefix: v.optional(v.string()) }),
-    strictFields({
-      type: v.literal("hmac"),
-      secret: nonEmpty,
-      secretEncoding: v.optional(oneOf(HMAC_SECRET_ENCODINGS)),
-      algorithm: oneOf(HMAC_ALGORITHMS),
-      encoding: oneOf(HMAC_DIGEST_ENCODINGS),
-      payload: nonEmpty,
-      timestampUnit: v.optional(oneOf(HMAC_TIMESTAMP_UNITS)),
-      query: v.optional(v.record(nonEmpty, v.string())),
-      headers: v.optional(v.record(headerName, v.string())),
-      signatureParam: v.optional(nonEmpty),
-    }),
-  ],
-  (issue) =>
-    issue.expected === "Object"
-      ? `must be a mapping with a type (${AUTH_TYPES.join(", ")})`
-      : issue.received === "undefined"
-        ? `is required (one of ${AUTH_TYPES.join(", ")})`
-        : `must be one of ${AUTH_TYPES.join(", ")}${didYouMean(issue.input, AUTH_TYPES)}`,
-);
-
-/** Options of the paper venue (src/adapters/venues/paper/paper-venue.ts); decimals may be written as numbers. */
-const paperSchema = strictFields({
-  referencePrices: v.optional(v.record(nonEmpty, decimalField({ positive: true }))),
-  liquidity: v.optional(v.record(nonEmpty, decimalField())),
-  feeRate: v.optional(decimalField()),
-  maxWorkingOrders: v.optional(positiveInt),
-  maxFinishedOrders: v.optional(positiveInt),
-});
-
-const venueSchema = strictFields({
-  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-'")),
-  kind: oneOf(VENUE_KINDS),
-  baseUrl: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^https?:\/\//, "must be http(s)"))),
-  credentials: v.optional(v.record(nonEmpty, credentialSource), {}),
-  symbols: v.optional(v.record(nonEmpty, nonEmpty), {}),
-  timeoutMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000)), 2_000),
-  connections: v.optional(v.pipe(positiveInt, v.maxValue(256))),
-  rateLimit: v.optional(strictFields({ capacity: positive, refillPerSecond: positive })),
-  recvWindowMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000))),
-  rules: v.optional(rulesSchema),
-  auth: v.optional(authSchema),
-  errors: v.optional(strictFields({ messagePath: v.optional(nonEmpty), codePath: v.optional(nonEmpty) })),
-  weights: v.optional(strictFields({ place: positive, cancel: positive, query: positive })),
-  paper: v.optional(paperSchema),
-  overrides: v.optional(v.record(v.string(), v.unknown())),
-});
-
 /** The smallest useful file, shown when `venues` is missing. */
 const VENUES_EXAMPLE = "venues: [{ name: paper, kind: paper }]";
 
-const fileSchema = strictFields({
-  pollIntervalMs: v.optional(v.pipe(positiveInt, v.minValue(50), v.maxValue(600_000)), 1_000),
-  venues: v.pipe(v.array(venueSchema), v.minLength(1, "must list at least one venue")),
-});
-
-const BUILTIN_RULES: Readonly<Partial<Record<VenueKind, TranslatorRules>>> = {
-  binance: binanceRules,
-  kraken: krakenRules,
-  alpaca: alpacaRules,
-  coinbase: coinbaseRules,
-};
-
-/** Deep merge for rule overrides: plain objects merge, arrays and scalars replace, null deletes. */
-export function mergeRules(base: unknown, override: unknown): unknown {
-  if (override === null) return undefined;
-  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
-  if (!isObj(base) || !isObj(override)) return override;
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, val] of Object.entries(override)) {
-    const m = mergeRules(base[k], val);
-    if (m === undefined) delete out[k];
-    else out[k] = m;
+/** The file's schema for these kinds: the envelope's fields, then every kind's options (all optional). */
+function fileSchema(kinds: readonly VenueKindSchema[]) {
+  // Listed (in "the fields here are ...") as the README documents them: the options of kinds
+  // that talk to a venue over HTTP, then those of in-process kinds (paper), then options
+  // several kinds share (overrides).
+  const declaredBy = new Map<string, VenueKindSchema[]>();
+  for (const kind of kinds) for (const name of Object.keys(kind.options)) declaredBy.set(name, [...(declaredBy.get(name) ?? []), kind]);
+  const rank = (name: string): number => {
+    const owners = declaredBy.get(name)!;
+    return owners.length > 1 ? 2 : owners[0]!.needsBaseUrl ? 0 : 1;
+  };
+  const names = [...declaredBy.keys()].sort((a, b) => rank(a) - rank(b));
+  const options: Record<string, v.GenericSchema> = {};
+  for (const name of names) {
+    const kind = declaredBy.get(name)![0]!;
+    options[name] = v.optional(kind.options[name]!.schema);
   }
-  return out;
+  const venueSchema = strictFields({
+    name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-'")),
+    kind: oneOf(kinds.map((k) => k.kind)),
+    baseUrl: v.optional(v.pipe(v.string(), v.url("must be an absolute URL"), v.regex(/^https?:\/\//, "must be http(s)"))),
+    credentials: v.optional(v.record(nonEmpty, credentialSource), {}),
+    symbols: v.optional(v.record(nonEmpty, nonEmpty), {}),
+    timeoutMs: v.optional(v.pipe(positiveInt, v.maxValue(60_000)), 2_000),
+    connections: v.optional(v.pipe(positiveInt, v.maxValue(256))),
+    rateLimit: v.optional(strictFields({ capacity: positive, refillPerSecond: positive })),
+    ...options,
+  });
+  return strictFields({
+    pollIntervalMs: v.optional(v.pipe(positiveInt, v.minValue(50), v.maxValue(600_000)), 1_000),
+    venues: v.pipe(v.array(venueSchema), v.minLength(1, "must list at least one venue")),
+  });
 }
 
 /**
@@ -322,11 +170,11 @@ function preferTypo(issues: readonly v.BaseIssue<unknown>[]): v.BaseIssue<unknow
 }
 
 /**
- * Validates already-parsed file content. Pure. The error message names the
- * file and the first offending field, by venue name where there is one, e.g.
- * `venues.yaml: venues.binance-main.baseURL: unknown field; did you mean baseUrl?`.
+ * Validates already-parsed file content against the envelope and the given venue kinds.
+ * Pure. The error message names the file and the first offending field, by venue name where
+ * there is one, e.g. `venues.yaml: venues.binance-main.baseURL: unknown field; did you mean baseUrl?`.
  */
-export function parseVenuesFile(content: unknown, filePath: string): Result<VenuesFile, string> {
+export function parseVenuesFile(content: unknown, filePath: string, kinds: readonly VenueKindSchema[]): Result<VenuesFile, string> {
   // An empty file (or only comments) parses to null: say what is missing, not "expected Object".
   if (content === null || content === undefined) {
     return err(`${filePath}: venues: is required (the file is empty): the file lists the venues to enable, e.g. ${VENUES_EXAMPLE}`);
@@ -334,51 +182,47 @@ export function parseVenuesFile(content: unknown, filePath: string): Result<Venu
   if (typeof content !== "object" || Array.isArray(content)) {
     return err(`${filePath}: (root): must be a mapping with a venues list, e.g. ${VENUES_EXAMPLE}`);
   }
-  const parsed = v.safeParse(fileSchema, content);
+  const parsed = v.safeParse(fileSchema(kinds), content);
   if (!parsed.success) return err(`${filePath}: ${describeIssue(parsed.issues, content)}`);
-  const venues = parsed.output.venues as unknown as VenueFileEntry[];
+  const byKind = new Map(kinds.map((k) => [k.kind, k]));
+  // Which kinds take each option, for "only kind X takes ..." messages.
+  const owners = new Map<string, VenueKindSchema>();
+  for (const kind of kinds) for (const name of Object.keys(kind.options)) if (!owners.has(name)) owners.set(name, kind);
+  const venues: VenueFileEntry[] = [];
   const seen = new Map<string, number>();
-  for (const [i, venue] of venues.entries()) {
+  for (const [i, raw] of (parsed.output.venues as unknown as VenueEntry[]).entries()) {
+    let venue = raw;
     const first = seen.get(venue.name);
     if (first !== undefined) return err(`${filePath}: venues[${i}].name: duplicate venue name "${venue.name}" (also venues[${first}])`);
     seen.set(venue.name, i);
     const at = `${filePath}: ${venueLabel(content, i)}`;
-    if (venue.kind !== "paper" && venue.baseUrl === undefined) return err(`${at}.baseUrl: required for kind ${venue.kind}`);
-    for (const cred of REQUIRED_CREDENTIALS[venue.kind]) {
+    const kind = byKind.get(venue.kind)!;
+    if (kind.needsBaseUrl && venue.baseUrl === undefined) return err(`${at}.baseUrl: required for kind ${venue.kind}`);
+    for (const cred of kind.requiredCredentials) {
       if (venue.credentials[cred] === undefined) return err(`${at}.credentials.${cred}: required for kind ${venue.kind}`);
     }
-    if (venue.kind === "rest-json") {
-      if (venue.rules === undefined) return err(`${at}.rules: required for kind rest-json`);
-      if (venue.rules.query.path.includes("{venueOrderId}")) {
-        return err(`${at}.rules.query.path: must find the order by {clientOrderId}, the venue id is unknown until the venue answers`);
-      }
-      const auth = venue.auth ?? { type: "none" };
-      if (auth.type === "header" && venue.credentials[auth.credential] === undefined) {
-        return err(`${at}.auth.credential: no credential named "${auth.credential}" in credentials`);
-      }
-      if (auth.type === "hmac") {
-        const problem = checkHmacAuth(auth, Object.keys(venue.credentials));
-        if (problem !== undefined) return err(`${at}.auth.${problem.field}: ${problem.message}`);
-      }
-    } else if (venue.rules !== undefined) {
-      return err(`${at}.rules: only kind rest-json takes translator rules (built-in kinds take overrides)`);
-    } else if (venue.auth !== undefined) {
-      return err(`${at}.auth: only kind rest-json takes auth rules (built-in kinds sign as their venue documents)`);
-    } else if (venue.overrides !== undefined) {
-      const base = BUILTIN_RULES[venue.kind];
-      if (base === undefined) return err(`${at}.overrides: kind ${venue.kind} has no translator rules`);
-      const merged = v.safeParse(rulesSchema, mergeRules(base, venue.overrides));
-      if (!merged.success) return err(`${at}.overrides: ${describeIssue(merged.issues)}`);
-      venues[i] = { ...venue, rules: merged.output as unknown as TranslatorRules };
+    for (const [name, owner] of owners) {
+      if (venue[name] !== undefined && kind.options[name] === undefined) return err(`${at}.${name}: ${owner.options[name]!.otherKinds(venue.kind)}`);
     }
-    if (venue.recvWindowMs !== undefined && venue.kind !== "binance") return err(`${at}.recvWindowMs: only kind binance takes recvWindowMs`);
-    if (venue.paper !== undefined && venue.kind !== "paper") return err(`${at}.paper: only kind paper takes paper options`);
+    if (kind.check !== undefined) {
+      const checked = kind.check(venue);
+      if ("issue" in checked) {
+        const { field, message, issues } = checked.issue;
+        return err(`${at}.${field}: ${issues !== undefined ? describeIssue(issues) : message}`);
+      }
+      venue = checked.entry;
+    }
+    venues.push({ ...venue, credentialIdentity: credentialIdentity(venue, kind) });
   }
   return ok({ path: filePath, pollIntervalMs: parsed.output.pollIntervalMs, venues });
 }
 
 /** Reads and validates the file at `filePath` (YAML, of which JSON is a subset). */
-export function loadVenuesFile(filePath: string, readFile: (p: string) => string = (p) => readFileSync(p, "utf8")): Result<VenuesFile, string> {
+export function loadVenuesFile(
+  filePath: string,
+  kinds: readonly VenueKindSchema[],
+  readFile: (p: string) => string = (p) => readFileSync(p, "utf8"),
+): Result<VenuesFile, string> {
   let text: string;
   try {
     text = readFile(filePath);
@@ -392,7 +236,7 @@ export function loadVenuesFile(filePath: string, readFile: (p: string) => string
     const msg = e instanceof Error ? e.message.split("\n")[0] : "syntax error";
     return err(`${filePath}: not valid YAML/JSON: ${msg}`);
   }
-  return parseVenuesFile(content, filePath);
+  return parseVenuesFile(content, filePath, kinds);
 }
 
 /**
@@ -400,7 +244,7 @@ export function loadVenuesFile(filePath: string, readFile: (p: string) => string
  * a value. Trailing newlines of secret files are dropped.
  */
 export function resolveCredentials(
-  venue: VenueFileEntry,
+  venue: VenueEntry,
   filePath: string,
   env: Readonly<Record<string, string | undefined>>,
   readFile: (p: string) => string = (p) => readFileSync(p, "utf8"),
@@ -424,20 +268,32 @@ export function resolveCredentials(
   return ok(out);
 }
 
+/** Every venue's credentials read (env, secret files), before any venue is built: the registry gets values only. */
+export function resolveVenueCredentials(
+  file: VenuesFile,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (p: string) => string = (p) => readFileSync(p, "utf8"),
+): Result<ResolvedVenuesFile, string> {
+  const venues: ResolvedVenue[] = [];
+  for (const venue of file.venues) {
+    const creds = resolveCredentials(venue, file.path, env, readFile);
+    if (!creds.ok) return creds;
+    venues.push({ ...venue, credentials: creds.value });
+  }
+  return ok({ path: file.path, pollIntervalMs: file.pollIntervalMs, venues });
+}
+
 /** A non-secret identity of a venue's main credential, used to share outbound limits and nonces. */
-export function credentialIdentity(venue: VenueFileEntry): string {
-  const auth = venue.auth;
-  const main = REQUIRED_CREDENTIALS[venue.kind][0] ?? (auth?.type === "header" ? auth.credential : auth?.type === "hmac" ? auth.secret : undefined);
+function credentialIdentity(venue: VenueEntry, kind: VenueKindSchema): string {
+  const main = kind.requiredCredentials[0] ?? kind.mainCredential?.(venue);
   const src = main === undefined ? undefined : venue.credentials[main];
   if (src === undefined) return `venue:${venue.name}`;
   return `${venue.kind}:${"env" in src ? `env:${src.env}` : `file:${src.file}`}`;
 }
 
 /** What runs when VENUES_FILE is unset: the paper venue only, named "paper". */
-export function paperOnlyVenuesFile(): VenuesFile {
-  return {
-    path: "(no VENUES_FILE: paper venue only)",
-    pollIntervalMs: 1_000,
-    venues: [{ name: "paper", kind: "paper", credentials: {}, symbols: {}, timeoutMs: 2_000 }],
-  };
+export function paperOnlyVenuesFile(kinds: readonly VenueKindSchema[]): VenuesFile {
+  const r = parseVenuesFile({ venues: [{ name: "paper", kind: "paper", timeoutMs: 5_000 }] }, "(built-in: paper venue only)", kinds);
+  if (!r.ok) throw new Error(`the built-in paper venue file does not validate: ${r.error}`);
+  return { ...r.value, path: "(built-in: paper venue only)" };
 }

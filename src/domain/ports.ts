@@ -41,30 +41,3 @@ export function createIdSource(prefix = ""): IdSource {
     },
   };
 }
-
-/** Counter ids (`<prefix>1`, `<prefix>2`, ...) for tests. */
-export function createCounterIds(prefix: string): IdSource {
-  let n = 0;
-  return {
-    next(): string {
-      n += 1;
-      return `${prefix}${n}`;
-    },
-  };
-}
-
-/** For tests only: counts sequences and keeps every published fill (unbounded). Production uses src/use-cases/fill-hub.ts. */
-export function createLocalFillSequence(start = 0n): FillPublisher & { readonly published: Fill[] } {
-  let seq = start;
-  const published: Fill[] = [];
-  return {
-    published,
-    nextSequence(): bigint {
-      seq += 1n;
-      return seq;
-    },
-    publish(fill: Fill): void {
-      published.push(fill);
-    },
-  };
-}

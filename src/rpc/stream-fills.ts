@@ -7,7 +7,8 @@ import type {
 import type { FieldViolation, GatewayError } from "../domain/errors.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Fill } from "../domain/order.js";
-import { loggerKey, mayUseAccount, principalKey, type Principal } from "./interceptors/context-keys.js";
+import { loggerKey, principalKey } from "./interceptors/context-keys.js";
+import { mayUseAccount, type Principal } from "../domain/principal.js";
 import { toConnectError } from "./to-connect-error.js";
 import type { FillHub } from "../use-cases/fill-hub.js";
 

@@ -8,11 +8,11 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Http2Server } from "node:http2";
 import type { Logger } from "pino";
 import type { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import type { Config } from "../config/env.js";
+import type { ServerSettings } from "./server-settings.js";
 import { peerKey } from "../rpc/interceptors/context-keys.js";
 import { createInterceptors } from "../rpc/interceptors/index.js";
 import type { RpcMetrics } from "../adapters/metrics/metrics.js";
-import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes } from "../rpc/routes.js";
+import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes } from "./routes.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
 import { formatPeer } from "./format-peer.js";
 import type { HealthRegistry } from "./health.js";
@@ -22,7 +22,7 @@ import { createRpcRequestGuard } from "./rpc-request-guard.js";
 
 /** Everything buildApp needs; main.ts makes the real ones, tests pass doubles. */
 export interface AppDeps {
-  readonly config: Config;
+  readonly config: ServerSettings;
   readonly logger: Logger;
   /** The TradingGateway implementation: createTradingService(...) or a test double. */
   readonly trading: ServiceImpl<typeof TradingGateway>;

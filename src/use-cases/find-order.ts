@@ -1,7 +1,7 @@
 import { invalidArgument, type FieldViolation, type GatewayError } from "../domain/errors.js";
 import type { Order } from "../domain/order.js";
 import { err, ok, type Result } from "../domain/result.js";
-import { mayUseAccount, type Principal } from "../rpc/interceptors/context-keys.js";
+import { mayUseAccount, type Principal } from "../domain/principal.js";
 import { ACCOUNT_PATTERN, CLIENT_ORDER_ID_PATTERN } from "./validate.js";
 import type { OrderManager } from "./order-manager.js";
 

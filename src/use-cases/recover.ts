@@ -5,7 +5,7 @@ import { isTerminal } from "../domain/order-state.js";
 import { err, ok } from "../domain/result.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./idempotency-store.js";
 import type { OrderManager } from "./order-manager.js";
-import { createLinkedMap } from "../adapters/stores/linked-map.js";
+import { createLinkedMap } from "../shared/linked-map.js";
 import { recordFingerprint, requestFingerprint } from "./idempotency.js";
 
 export interface RecoverOptions {

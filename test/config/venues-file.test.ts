@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { credentialIdentity, loadVenuesFile, paperOnlyVenuesFile, parseVenuesFile, resolveCredentials } from "../../src/config/venues-file.js";
+import { VENUE_KINDS } from "../../src/adapters/venues/registry.js";
+import type { TranslatorRules } from "../../src/adapters/venues/translator.js";
+import { paperOnlyVenuesFile, resolveCredentials, resolveVenueCredentials } from "../../src/config/venues-file.js";
+import { loadVenues as loadVenuesFile, parseVenues as parseVenuesFile } from "../helpers/venue-config.js";
 
 const minimal = { venues: [{ name: "binance", kind: "binance", baseUrl: "https://api.binance.com", credentials: { apiKey: { env: "BK" }, apiSecret: { file: "/run/secrets/bs" } } }] };
 
@@ -82,7 +85,7 @@ test("credentials resolve from env and files; errors name the source, never a va
   });
   assert.ok(!noFile.ok && noFile.error === "v.yaml: venue binance: credentials.apiSecret: cannot read file /run/secrets/bs (EACCES)");
   assert.ok(!noFile.error.includes("key-value") && !noFile.error.includes("secret-value"));
-  assert.equal(credentialIdentity(venue), "binance:env:BK");
+  assert.equal(venue.credentialIdentity, "binance:env:BK");
 });
 
 test("built-in venues take rule overrides: deep-merged, validated, null removes", () => {
@@ -101,7 +104,7 @@ test("built-in venues take rule overrides: deep-merged, validated, null removes"
     "v.yaml",
   );
   assert.ok(r.ok, r.ok ? "" : r.error);
-  const rules = r.value.venues[0]!.rules!;
+  const rules = r.value.venues[0]!.rules as TranslatorRules;
   assert.equal(rules.enums.status["TRADING_HALTED"], "NEW");
   assert.equal(rules.enums.status["PENDING_NEW"], undefined);
   assert.equal(rules.enums.status["FILLED"], "FILLED", "untouched entries stay");
@@ -114,10 +117,10 @@ test("built-in venues take rule overrides: deep-merged, validated, null removes"
 });
 
 test("without a venue file the gateway runs the paper venue only", () => {
-  const f = paperOnlyVenuesFile();
+  const f = paperOnlyVenuesFile(VENUE_KINDS);
   assert.deepEqual(f.venues.map((v) => [v.name, v.kind]), [["paper", "paper"]]);
-  // It is a valid file in its own right.
-  assert.ok(parseVenuesFile({ venues: f.venues }, f.path).ok);
+  // It is a valid file in its own right (the identity is computed, not written).
+  assert.ok(parseVenuesFile({ venues: f.venues.map(({ credentialIdentity: _, ...v }) => v) }, f.path).ok);
 });
 
 const load = (text: string) => loadVenuesFile("/etc/gw/venues.yaml", () => text);
@@ -203,4 +206,28 @@ test("decimal settings take YAML/JSON numbers as exact decimal strings; bad ones
   for (const [options, expected] of refused) assert.equal(errorOf(paper(options)), `/etc/gw/venues.yaml: ${expected}`);
   // Integer settings stay numbers; a number a double cannot hold is refused, not rounded.
   assert.match(errorOf("venues: [{ name: sim, kind: paper, timeoutMs: 12345678901234567890 }]"), /venues\.sim\.timeoutMs: Invalid type: Expected number but received "12345678901234567890"/);
+});
+
+test("resolveVenueCredentials: every venue's secrets become values before any venue is built; the first missing one is named", () => {
+  const parsed = parseVenuesFile(minimal, "/etc/venues.yaml");
+  assert.ok(parsed.ok);
+  const r = resolveVenueCredentials(parsed.value, { BK: "key-value" }, () => "secret-value\n");
+  assert.ok(r.ok, r.ok ? "" : r.error);
+  assert.deepEqual(r.value.venues[0]!.credentials, { apiKey: "key-value", apiSecret: "secret-value" });
+  assert.equal(r.value.venues[0]!.credentialIdentity, "binance:env:BK", "the identity names the source, never the value");
+  const missing = resolveVenueCredentials(parsed.value, {}, () => "secret-value");
+  assert.ok(!missing.ok && missing.error === "/etc/venues.yaml: venue binance: credentials.apiKey: environment variable BK is not set");
+});
+
+test("each kind's options belong to it: another kind's option is refused naming the kind that takes it", () => {
+  const errorFor = (extra: Record<string, unknown>, kind = minimal.venues[0]) => {
+    const r = parseVenuesFile({ venues: [{ ...kind, ...extra }] }, "v.yaml");
+    return r.ok ? "" : r.error;
+  };
+  assert.equal(errorFor({ paper: { feeRate: "0.001" } }), "v.yaml: venues.binance.paper: only kind paper takes paper options");
+  assert.equal(errorFor({ errors: { messagePath: "msg" } }), "v.yaml: venues.binance.errors: only kind rest-json takes errors (built-in kinds read errors as their venue documents)");
+  assert.equal(errorFor({ weights: { place: 1, cancel: 1, query: 1 } }), "v.yaml: venues.binance.weights: only kind rest-json takes weights (built-in kinds use their venue's documented weights)");
+  const paper = { name: "sim", kind: "paper" };
+  assert.equal(errorFor({ recvWindowMs: 5000 }, paper as never), "v.yaml: venues.sim.recvWindowMs: only kind binance takes recvWindowMs");
+  assert.equal(errorFor({ overrides: {} }, paper as never), "v.yaml: venues.sim.overrides: kind paper has no built-in translator rules to override");
 });

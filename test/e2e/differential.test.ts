@@ -33,7 +33,7 @@ import { defaultConfig } from "../../src/config/env.js";
 import { createRpcMetrics } from "../../src/adapters/metrics/metrics.js";
 import { createHealthRegistry, ServingStatus } from "../../src/server/health.js";
 import { servedByFastPath } from "../../src/server/fast-path/install-fast-path.js";
-import { createTradingCore } from "../../src/rpc/trading-service.js";
+import { createOrderPipeline } from "../../src/composition-root.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
 import { createNullAuditSink } from "../../src/adapters/audit/null-sink.js";
 import type { IdSource } from "../../src/domain/ports.js";
@@ -64,10 +64,10 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
   const clock = { nowMs: () => 1_767_225_600_000 };
   const paper = createPaperVenue({ clock, ids: counter("pv-") });
   let seq = 0n;
-  const core = createTradingCore({
+  const core = createOrderPipeline({
     venues: new Map([["paper", paper]]),
     audit: createNullAuditSink(),
-    fills: { nextSequence: () => ++seq, publish: () => {} } as unknown as Parameters<typeof createTradingCore>[0]["fills"],
+    fills: { nextSequence: () => ++seq, publish: () => {} } as unknown as Parameters<typeof createOrderPipeline>[0]["fills"],
     streamFills: async function* () {},
     signal: new AbortController().signal,
     clock,
@@ -78,8 +78,6 @@ async function startGateway(fastPath: boolean): Promise<Gateway> {
   const app = await buildApp({
     config: {
       ...defaultConfig(),
-      host: "127.0.0.1",
-      port: 0,
       fastPath,
       shutdownGraceMs: 500,
       underPressureMaxEventLoopDelayMs: 0,

@@ -3,8 +3,8 @@ import { ConnectError, createClient, createRouterTransport, type ConnectRouter, 
 import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createFillHub } from "../../src/use-cases/fill-hub.js";
 import { principalKey, requestIdKey } from "../../src/rpc/interceptors/context-keys.js";
-import { createCounterIds } from "../../src/domain/ports.js";
-import { createTradingCore, type TradingCoreOptions } from "../../src/rpc/trading-service.js";
+import { createCounterIds } from "./counter-ids.js";
+import { createOrderPipeline, type OrderPipelineOptions } from "../../src/composition-root.js";
 import type { VenueAdapter } from "../../src/use-cases/venue-adapter.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
 import { createManualClock, createMemoryAudit, createScriptedVenue } from "../use-cases/support.js";
@@ -19,7 +19,7 @@ export const testAuth: Interceptor = (next) => async (req) => {
   return next(req);
 };
 
-export interface TestTradingCoreOptions extends Partial<TradingCoreOptions> {
+export interface TestTradingCoreOptions extends Partial<OrderPipelineOptions> {
   /** The in-memory audit sink's mode; default buffered. Ignored when `audit` is given. */
   readonly auditMode?: "buffered" | "fsync";
 }
@@ -38,7 +38,7 @@ export function createTestTradingCore(over: TestTradingCoreOptions = {}) {
   const paper = createPaperVenue({ clock, ids: createCounterIds("p") });
   const scripted = createScriptedVenue();
   const venues = new Map<string, VenueAdapter>([["paper", paper], ["scripted", scripted]]);
-  const core = createTradingCore({ venues, audit, fills: hub, signal: new AbortController().signal, clock, ...options });
+  const core = createOrderPipeline({ venues, audit, fills: hub, signal: new AbortController().signal, clock, ...options });
   const routes = (router: ConnectRouter) => router.service(TradingGateway, core.service);
   const transport = createRouterTransport(routes, { router: { interceptors: [testAuth] } });
   const client = createClient(TradingGateway, transport);

@@ -215,7 +215,7 @@ test("every violation at once over the API", async () => {
   assert.deepEqual(fields, ["account", "client_order_id", "price", "quantity", "side", "symbol", "time_in_force", "venue"]);
 });
 
-test("createTradingCore applies a recovered state: a retry after restart is a replay", async () => {
+test("createOrderPipeline applies a recovered state: a retry after restart is a replay", async () => {
   const first = setup();
   await first.client.placeOrder(market({ clientOrderId: "rec-1" }));
   const { recoverState } = await import("../../src/use-cases/recover.js");

@@ -26,6 +26,8 @@ test("SIGTERM with an order waiting on a silent venue: answered PENDING_NEW and 
   writeFileSync(
     venuesFile,
     [
+      // No poll during the test: the order's outcome must come from the shutdown alone.
+      "pollIntervalMs: 600000",
       "venues:",
       "  - name: binance",
       "    kind: binance",

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRecordRing } from "../../src/shared/record-ring.js";
-import { createLinkedMap } from "../../src/adapters/stores/linked-map.js";
+import { createLinkedMap } from "../../src/shared/linked-map.js";
 
 /** Deterministic PRNG (mulberry32) so a failure replays. */
 function rng(seed: number): () => number {

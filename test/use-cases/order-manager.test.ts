@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderStatus, type OrderSpec } from "../../src/domain/order.js";
 import { createOrderManager, type OrderManagerOptions } from "../../src/use-cases/order-manager.js";
-import { createCounterIds, createLocalFillSequence } from "../../src/domain/ports.js";
+import { createCounterIds, createLocalFillSequence } from "../helpers/counter-ids.js";
 import type { VenueFill, VenueOrderUpdate } from "../../src/use-cases/venue-adapter.js";
 import { createManualClock, createMemoryAudit, limitOrder } from "./support.js";
 

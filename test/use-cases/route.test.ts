@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { routeOrder } from "../../src/use-cases/route.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
-import { createCounterIds } from "../../src/domain/ports.js";
+import { createCounterIds } from "../helpers/counter-ids.js";
 import { createManualClock } from "./support.js";
 
 test("routes to the named adapter; an unknown venue is invalid_argument on venue", () => {

@@ -4,7 +4,7 @@ import { OrderType, Side, TimeInForce } from "../../src/domain/order.js";
 import { createOrderValidator, fieldsAccepted, fieldsSurelyValid, type PlaceOrderInput } from "../../src/use-cases/validate.js";
 import { rng } from "../helpers/random-order.js";
 import { createPaperVenue } from "../../src/adapters/venues/paper/paper-venue.js";
-import { createCounterIds } from "../../src/domain/ports.js";
+import { createCounterIds } from "../helpers/counter-ids.js";
 import { createManualClock, limitOrder, marketOrder } from "./support.js";
 
 const paper = createPaperVenue({ clock: createManualClock(), ids: createCounterIds("p") });

@@ -1,25 +1,65 @@
-import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { VenueFileEntry, VenuesFile } from "../../config/venues-file.js";
-import { credentialIdentity, resolveCredentials } from "../../config/venues-file.js";
 import type { Clock, IdSource } from "../../domain/ports.js";
+import type { VenueEntryOf, VenueKindSchema } from "../../shared/venue-kind-schema.js";
 import type { VenueAdapter } from "../../use-cases/venue-adapter.js";
+import { alpacaConfig } from "./alpaca/config.js";
 import { createAlpacaAdapter } from "./alpaca/index.js";
 import { ALPACA } from "./alpaca/describe.js";
+import { binanceConfig } from "./binance/config.js";
 import { createBinanceAdapter } from "./binance/index.js";
 import { BINANCE } from "./binance/describe.js";
+import { coinbaseConfig } from "./coinbase/config.js";
 import { createCoinbaseAdapter } from "./coinbase/index.js";
+import { krakenConfig } from "./kraken/config.js";
 import { createKrakenAdapter } from "./kraken/index.js";
 import { createKrakenNonceSource } from "./kraken/sign.js";
 import type { OutboundLimit } from "./outbound-limiter.js";
 import { createOutboundLimiter } from "./outbound-limiter.js";
+import { paperConfig } from "./paper/config.js";
 import { createPaperVenue } from "./paper/paper-venue.js";
 import type { VenueAdapterDeps, VenueRuntimeConfig } from "./rest-venue-adapter.js";
+import { restJsonConfig } from "./rest-json/config.js";
+import type { RestJsonAuth } from "./rest-json/describe.js";
 import { createRestJsonAdapter } from "./rest-json/index.js";
 import { compileRestJsonAuth } from "./rest-json/sign.js";
+import type { TranslatorRules } from "./translator.js";
 import type { VenueMetrics } from "./venue-metrics.js";
 import { createVenueMetrics } from "./venue-metrics.js";
+
+/**
+ * Every venue kind the gateway knows, each with the schema of its entry in the venue file.
+ * main.ts hands this list to config/venues-file.ts, which validates the file with it (config/
+ * imports no venue). A new kind registers here and in createOne below. Order: the order
+ * "kind: must be one of ..." lists them.
+ */
+export const VENUE_KINDS: readonly VenueKindSchema[] = [paperConfig, binanceConfig, krakenConfig, alpacaConfig, coinbaseConfig, restJsonConfig];
+
+/**
+ * One venue of the venue file as config/ hands it over: validated by its kind's schema,
+ * credentials resolved to values (config/ read the variables and secret files).
+ */
+export interface VenueSettings extends VenueEntryOf<string> {
+  /** Non-secret identity of the main credential: venues sharing it share one outbound budget and nonce sequence. */
+  readonly credentialIdentity: string;
+}
+
+export interface VenueSettingsFile {
+  /** Where the venues came from (for messages). */
+  readonly path: string;
+  readonly pollIntervalMs: number;
+  readonly venues: readonly VenueSettings[];
+}
+
+/** The options the kinds' schemas (VENUE_KINDS) validated, typed: only this file reads them. */
+interface VenueOptions {
+  readonly recvWindowMs?: number;
+  readonly rules?: TranslatorRules;
+  readonly auth?: RestJsonAuth;
+  readonly errors?: { readonly messagePath?: string; readonly codePath?: string };
+  readonly weights?: { readonly place: number; readonly cancel: number; readonly query: number };
+  readonly paper?: Readonly<Record<string, unknown>>;
+}
 
 /** A mistake in the venue configuration found while building the adapters: stops the process. */
 export class VenueConfigError extends Error {
@@ -36,9 +76,6 @@ export interface VenueRegistryDeps {
   /** Per-venue health (A's grpc.health.v1 registry: service name = venue name). */
   readonly onHealth?: (venue: string, serving: boolean) => void;
   readonly logger?: Logger;
-  /** Where credential env vars are read from (main passes process.env). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly readFile?: (path: string) => string;
 }
 
 /** Documented default outbound budgets per kind, used when the file gives none. */
@@ -52,18 +89,19 @@ const DEFAULT_LIMITS: Readonly<Record<string, OutboundLimit>> = {
 };
 
 /**
- * Builds one adapter per venue of the file. Throws VenueConfigError (message
- * names the file, venue and field, never a secret) when a credential cannot
- * be resolved. Venues sharing a credential share one outbound budget (and,
- * for Kraken and rest-json HMAC rules, one nonce sequence).
+ * Builds one adapter per venue of the file. Reads nothing: credentials arrive as values
+ * (config/venues-file.ts resolved them). Throws VenueConfigError (message names the file,
+ * venue and field, never a secret) when a credential's value does not fit its rules (a
+ * rest-json HMAC key that is not the base64 its rules say). Venues sharing a credential
+ * share one outbound budget (and, for Kraken and rest-json HMAC rules, one nonce sequence).
  */
-export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): ReadonlyMap<string, VenueAdapter> {
+export function createVenues(file: VenueSettingsFile, deps: VenueRegistryDeps): ReadonlyMap<string, VenueAdapter> {
   const metrics = deps.metrics ?? (deps.registry ? createVenueMetrics(deps.registry) : undefined);
   if (metrics === undefined) throw new VenueConfigError("createVenues needs deps.metrics or deps.registry");
   const limits = new Map<string, OutboundLimit>();
   for (const venue of file.venues) {
     if (venue.kind === "paper") continue;
-    const key = credentialIdentity(venue);
+    const key = venue.credentialIdentity;
     const limit = venue.rateLimit ?? DEFAULT_LIMITS[venue.kind];
     if (limit !== undefined && !limits.has(key)) limits.set(key, limit);
   }
@@ -91,7 +129,8 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
   }
   return out;
 
-  function createOne(venue: VenueFileEntry): VenueAdapter {
+  function createOne(settings: VenueSettings): VenueAdapter {
+    const venue = settings as VenueSettings & VenueOptions;
     if (venue.kind === "paper") {
       const p = venue.paper ?? {};
       deps.onHealth?.(venue.name, true);
@@ -102,15 +141,13 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
         ids: deps.ids,
       });
     }
-    const creds = resolveCredentials(venue, file.path, deps.env, deps.readFile ?? ((p) => readFileSync(p, "utf8")));
-    if (!creds.ok) throw new VenueConfigError(creds.error);
-    const c = creds.value;
+    const c = venue.credentials;
     const base: VenueRuntimeConfig = {
       name: venue.name,
       baseUrl: venue.baseUrl!,
       symbols: venue.symbols,
       timeoutMs: venue.timeoutMs,
-      limiterKey: credentialIdentity(venue),
+      limiterKey: venue.credentialIdentity,
       ...(venue.connections !== undefined ? { connections: venue.connections } : {}),
     };
     // Built-in rules with the file's overrides merged in (validated by the venue file).
@@ -152,6 +189,9 @@ export function createVenues(file: VenuesFile, deps: VenueRegistryDeps): Readonl
           { ...adapterDeps, nonce: nonceFor(base.limiterKey) },
         );
       }
+      default:
+        // The venue file refuses kinds not in VENUE_KINDS; this is a kind registered there but not built here.
+        throw new VenueConfigError(`${file.path}: venue ${venue.name}: kind ${venue.kind} is not built by the registry`);
     }
   }
 }

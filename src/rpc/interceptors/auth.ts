@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Interceptor, StreamRequest } from "@connectrpc/connect";
-import type { ApiKeyEntry } from "../../config/env.js";
+import type { ApiKeyEntry } from "../../domain/principal.js";
 import { toConnectError } from "../to-connect-error.js";
 import { createCheckInterceptor, type AnyRequest, type Next } from "./check-interceptor.js";
-import { ANONYMOUS, mayUseAccount, principalKey } from "./context-keys.js";
-import type { Principal } from "./context-keys.js";
+import { principalKey } from "./context-keys.js";
+import { ANONYMOUS, mayUseAccount } from "../../domain/principal.js";
+import type { Principal } from "../../domain/principal.js";
 
 export interface AuthDeps {
   /** Configured keys (hashes only). Empty: authentication is off and every caller is ANONYMOUS. */

@@ -1,24 +1,11 @@
 import { createContextKey } from "@connectrpc/connect";
 import type { Logger } from "pino";
-
-/** Who is calling. With authentication off, the principal may trade any account. */
-export interface Principal {
-  /** Stable, non-secret id of the API key (a prefix of its hash), or "anonymous". */
-  readonly keyId: string;
-  /** Accounts this caller may trade and see, or "any". */
-  readonly accounts: ReadonlySet<string> | "any";
-}
-
-export const ANONYMOUS: Principal = { keyId: "anonymous", accounts: "any" };
+import { ANONYMOUS, type Principal } from "../../domain/principal.js";
 
 export const requestIdKey = createContextKey<string>("", { description: "request id" });
 export const principalKey = createContextKey<Principal>(ANONYMOUS, { description: "authenticated principal" });
 /** The per-call child logger (carries the request id); handlers log through it. */
 export const loggerKey = createContextKey<Logger | undefined>(undefined, { description: "per-call logger" });
-
-export function mayUseAccount(p: Principal, account: string): boolean {
-  return p.accounts === "any" || p.accounts.has(account);
-}
 
 /**
  * The caller's network address ("ip:port"), seeded per request by the

@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { ApiKeyEntry } from "../../config/env.js";
+import type { ApiKeyEntry } from "../../domain/principal.js";
 import type { RpcMetrics } from "../../adapters/metrics/metrics.js";
 import { createAuthInterceptor } from "./auth.js";
 import { createObserveRpcInterceptor } from "./observe-rpc.js";

@@ -1,8 +1,9 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { createLinkedMap } from "../../adapters/stores/linked-map.js";
+import { createLinkedMap } from "../../shared/linked-map.js";
 import { toConnectError } from "../to-connect-error.js";
 import { createCheckInterceptor } from "./check-interceptor.js";
-import { ANONYMOUS, peerKey, principalKey } from "./context-keys.js";
+import { peerKey, principalKey } from "./context-keys.js";
+import { ANONYMOUS } from "../../domain/principal.js";
 
 export interface RateLimitDeps {
   /** Steady rate in calls per second; 0 turns rate limiting off. */

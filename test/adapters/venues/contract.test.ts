@@ -7,7 +7,7 @@ import type { VenuesFile } from "../../../src/config/venues-file.js";
 import type { Order } from "../../../src/domain/order.js";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../../src/domain/order.js";
 import type { OrderUpdateSink, VenueAdapter, VenueFill, VenueOrderUpdate } from "../../../src/use-cases/venue-adapter.js";
-import { deriveVenueClientOrderId } from "../../../src/adapters/venues/client-order-id.js";
+import { deriveVenueClientOrderId } from "../../../src/use-cases/client-order-id.js";
 import { createVenuePoller } from "../../../src/adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
@@ -15,6 +15,7 @@ import type { FakeVenues, VenueCase } from "../../helpers/fake-venues/contract-v
 import { contractFixturePath, startFakeVenues, venueCases, venueEnv } from "../../helpers/fake-venues/contract-venues.js";
 import type { FakeVenue } from "../../helpers/fake-venues/fake-venue-server.js";
 import { MARKET_PRICE } from "../../helpers/fake-venues/fake-venue-server.js";
+import { resolveVenues } from "../../helpers/venue-config.js";
 
 /**
  * ONE contract, every adapter: each venue (the four built-ins and `acme`, a
@@ -48,11 +49,10 @@ function build(t: { after: (fn: () => Promise<void>) => void }, overrides: Recor
   const health: Array<[string, boolean]> = [];
   const registry = new Registry();
   const metrics = createVenueMetrics(registry);
-  const venues = createVenues(file, {
+  const venues = createVenues(resolveVenues(file, { ...env, ...overrides }), {
     clock,
     ids: { next: () => `id-${++seq}` },
     metrics,
-    env: { ...env, ...overrides },
     onHealth: (v, s) => health.push([v, s]),
   });
   t.after(() => closeVenues(venues));
@@ -239,7 +239,7 @@ for (const c of cases) {
       const partial = { ...env };
       delete partial[name];
       assert.throws(
-        () => createVenues(file, { clock, ids: { next: () => "x" }, registry: new Registry(), env: partial }),
+        () => createVenues(resolveVenues(file, partial), { clock, ids: { next: () => "x" }, registry: new Registry() }),
         (e: Error) => e.message.includes(name) && e.message.includes(fixturePath),
       );
     });

@@ -6,8 +6,9 @@ import { Registry } from "prom-client";
 import { OrderStatus, OrderType, Side, TimeInForce, TradingGateway } from "../../../gen/trading/v1/trading_gateway_pb.js";
 import { createNullAuditSink } from "../../../src/adapters/audit/null-sink.js";
 import { createFillHub } from "../../../src/use-cases/fill-hub.js";
-import { createCounterIds, systemClock } from "../../../src/domain/ports.js";
-import { createTradingCore } from "../../../src/rpc/trading-service.js";
+import { systemClock } from "../../../src/domain/ports.js";
+import { createCounterIds } from "../../helpers/counter-ids.js";
+import { createOrderPipeline } from "../../../src/composition-root.js";
 import { createVenuePoller, type VenuePoller } from "../../../src/adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
@@ -16,6 +17,7 @@ import { startFakeVenues, venueCases, venueEnv } from "../../helpers/fake-venues
 import { fakeCommission } from "../../helpers/fake-venues/binance.js";
 import { MARKET_PRICE } from "../../helpers/fake-venues/fake-venue-server.js";
 import { startServer, type StartedServer } from "../../helpers/start-server.js";
+import { resolveVenues } from "../../helpers/venue-config.js";
 
 /**
  * gRPC (HTTP/2, real socket) -> gateway (real pipeline and order manager)
@@ -27,14 +29,14 @@ let server: StartedServer;
 let client: Client<typeof TradingGateway>;
 let poller: VenuePoller;
 let venues: ReturnType<typeof createVenues>;
-let core: ReturnType<typeof createTradingCore>;
+let core: ReturnType<typeof createOrderPipeline>;
 const shutdown = new AbortController();
 
 before(async () => {
   fakes = await startFakeVenues();
   const metrics = createVenueMetrics(new Registry());
-  venues = createVenues(fakes.file, { clock: systemClock, ids: createCounterIds("p"), metrics, env: venueEnv });
-  core = createTradingCore({
+  venues = createVenues(resolveVenues(fakes.file, venueEnv), { clock: systemClock, ids: createCounterIds("p"), metrics });
+  core = createOrderPipeline({
     venues,
     audit: createNullAuditSink(),
     fills: createFillHub({ retain: 1000, subscriberBuffer: 64 }),

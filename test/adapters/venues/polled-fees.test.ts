@@ -6,16 +6,18 @@ import { OrderStatus, OrderType, Side, TimeInForce } from "../../../gen/trading/
 import { decodeAuditLine, encodeAuditEvent } from "../../../src/adapters/audit/audit-codec.js";
 import type { AuditEvent, AuditSink } from "../../../src/use-cases/audit-sink.js";
 import { createFillHub } from "../../../src/use-cases/fill-hub.js";
-import { ANONYMOUS } from "../../../src/rpc/interceptors/context-keys.js";
+import { ANONYMOUS } from "../../../src/domain/principal.js";
 import { recoverState, type RecoveredState } from "../../../src/use-cases/recover.js";
-import { createCounterIds, systemClock } from "../../../src/domain/ports.js";
-import { createTradingCore } from "../../../src/rpc/trading-service.js";
+import { systemClock } from "../../../src/domain/ports.js";
+import { createCounterIds } from "../../helpers/counter-ids.js";
+import { createOrderPipeline } from "../../../src/composition-root.js";
 import { createVenuePoller } from "../../../src/adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
 import { coinbaseFee } from "../../helpers/fake-venues/coinbase.js";
 import { startFakeVenues, venueEnv, type FakeVenues } from "../../helpers/fake-venues/contract-venues.js";
 import { krakenFee } from "../../helpers/fake-venues/kraken.js";
+import { resolveVenues } from "../../helpers/venue-config.js";
 
 /**
  * Kraken (QueryOrders `fee`) and Coinbase (`total_fees`) report an order's running fee total,
@@ -30,7 +32,7 @@ const metrics = createVenueMetrics(new Registry());
 
 before(async () => {
   fakes = await startFakeVenues();
-  venues = createVenues(fakes.file, { clock: systemClock, ids: createCounterIds("p"), metrics, env: venueEnv });
+  venues = createVenues(resolveVenues(fakes.file, venueEnv), { clock: systemClock, ids: createCounterIds("p"), metrics });
 });
 
 after(async () => {
@@ -60,7 +62,7 @@ function recordingSink(): AuditSink & { readonly lines: string[]; events(): Audi
 }
 
 function boot(audit: AuditSink, recovered?: RecoveredState) {
-  const core = createTradingCore({
+  const core = createOrderPipeline({
     venues,
     audit,
     fills: createFillHub({ retain: 1000, subscriberBuffer: 64, ...(recovered !== undefined ? { startAfterSequence: recovered.lastFillSequence } : {}) }),

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Registry } from "prom-client";
-import { parseVenuesFile } from "../../../src/config/venues-file.js";
+import { resolveVenueCredentials } from "../../../src/config/venues-file.js";
+import { parseVenues as parseVenuesFile, resolveVenues } from "../../helpers/venue-config.js";
 import { OrderStatus, OrderType, Side, TimeInForce } from "../../../src/domain/order.js";
-import { createCounterIds, systemClock } from "../../../src/domain/ports.js";
-import { closeVenues, createVenues, VenueConfigError } from "../../../src/adapters/venues/registry.js";
+import { systemClock } from "../../../src/domain/ports.js";
+import { createCounterIds } from "../../helpers/counter-ids.js";
+import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
 import { binanceDialect } from "../../helpers/fake-venues/binance.js";
 import type { FakeVenue } from "../../helpers/fake-venues/fake-venue-server.js";
 import { startFakeVenue } from "../../helpers/fake-venues/fake-venue-server.js";
@@ -21,7 +23,7 @@ test("paper venues come from B1's paper venue, named by the file; every venue re
   const file = parseVenuesFile({ venues: [{ name: "sim", kind: "paper", paper: { referencePrices: { "BTC-USD": "100" } } }] }, "v.yaml");
   assert.ok(file.ok);
   const health: Array<[string, boolean]> = [];
-  const venues = createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env, onHealth: (v, s) => health.push([v, s]) });
+  const venues = createVenues(resolveVenues(file.value, env), { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), onHealth: (v, s) => health.push([v, s]) });
   t.after(() => closeVenues(venues));
   const sim = venues.get("sim")!;
   assert.equal(sim.name, "sim");
@@ -44,7 +46,7 @@ test("venues sharing a credential share one outbound budget", async (t) => {
   });
   const file = parseVenuesFile({ venues: [entry("b1"), entry("b2")] }, "v.yaml");
   assert.ok(file.ok);
-  const venues = createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env });
+  const venues = createVenues(resolveVenues(file.value, env), { clock: systemClock, ids: createCounterIds("p"), registry: new Registry() });
   t.after(() => closeVenues(venues));
   const ctx = { signal: new AbortController().signal };
   const a = await venues.get("b1")!.placeOrder(makeOrder({ venueClientOrderId: "reg-1" }), ctx);
@@ -55,16 +57,14 @@ test("venues sharing a credential share one outbound budget", async (t) => {
   assert.equal(fake.requests.length, before, "refused before sending");
 });
 
-test("a missing credential throws VenueConfigError naming the variable, not a value", () => {
+test("a missing credential stops the configuration (config/, before any venue is built) naming the variable, not a value", () => {
   const file = parseVenuesFile(
     { venues: [{ name: "b", kind: "binance", baseUrl: fake.url, credentials: { apiKey: { env: "BK" }, apiSecret: { env: "NOPE" } } }] },
     "/etc/venues.yaml",
   );
   assert.ok(file.ok);
-  assert.throws(
-    () => createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env }),
-    (e: unknown) => e instanceof VenueConfigError && e.message === "/etc/venues.yaml: venue b: credentials.apiSecret: environment variable NOPE is not set",
-  );
+  const resolved = resolveVenueCredentials(file.value, env);
+  assert.ok(!resolved.ok && resolved.error === "/etc/venues.yaml: venue b: credentials.apiSecret: environment variable NOPE is not set");
 });
 
 test("rule overrides from the venue file reach the wire", async (t) => {
@@ -83,7 +83,7 @@ test("rule overrides from the venue file reach the wire", async (t) => {
     "v.yaml",
   );
   assert.ok(file.ok, file.ok ? "" : file.error);
-  const venues = createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env });
+  const venues = createVenues(resolveVenues(file.value, env), { clock: systemClock, ids: createCounterIds("p"), registry: new Registry() });
   t.after(() => closeVenues(venues));
   const r = await venues.get("bx")!.placeOrder(makeOrder({ venueClientOrderId: "reg-stp" }), { signal: new AbortController().signal });
   assert.ok(r.ok, JSON.stringify(r));
@@ -100,7 +100,7 @@ test("Binance's X-MBX-USED-WEIGHT-1M caps the local budget (another process shar
     "v.yaml",
   );
   assert.ok(file.ok);
-  const venues = createVenues(file.value, { clock: systemClock, ids: createCounterIds("p"), registry: new Registry(), env });
+  const venues = createVenues(resolveVenues(file.value, env), { clock: systemClock, ids: createCounterIds("p"), registry: new Registry() });
   t.after(() => closeVenues(venues));
   const ctx = { signal: new AbortController().signal };
   const order = makeOrder({ venueClientOrderId: "w-1" });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { loadVenuesFile, type VenuesFile } from "../../../src/config/venues-file.js";
+import type { VenuesFile } from "../../../src/config/venues-file.js";
 import { alpacaDialect } from "./alpaca.js";
 import { binanceDialect } from "./binance.js";
 import { coinbaseDialect } from "./coinbase.js";
@@ -9,6 +9,7 @@ import type { FakeDialect, FakeVenue } from "./fake-venue-server.js";
 import { startFakeVenue } from "./fake-venue-server.js";
 import { krakenDialect } from "./kraken.js";
 import { restJsonDialect } from "./rest-json.js";
+import { loadVenues } from "../venue-config.js";
 
 /**
  * Every fake venue plus test/fixtures/venues/contract-venues.yaml pointed at
@@ -125,7 +126,7 @@ export async function startFakeVenues(): Promise<FakeVenues> {
   const fakes = new Map<string, FakeVenue>();
   for (const c of venueCases) fakes.set(c.venue, await startFakeVenue(c.dialect()));
   const urls = Object.fromEntries(venueCases.map((c) => [c.urlVar, fakes.get(c.venue)!.url]));
-  const loaded = loadVenuesFile(contractFixturePath, (p) => readFileSync(p, "utf8").replace(/\$\{(\w+)\}/g, (_, n: string) => urls[n] ?? ""));
+  const loaded = loadVenues(contractFixturePath, (p) => readFileSync(p, "utf8").replace(/\$\{(\w+)\}/g, (_, n: string) => urls[n] ?? ""));
   assert.ok(loaded.ok, loaded.ok ? "" : loaded.error);
   return {
     fakes,

@@ -8,7 +8,7 @@ import { createInterceptors } from "../../../src/rpc/interceptors/index.js";
 import { lazyChildLogger } from "../../../src/rpc/interceptors/lazy-logger.js";
 import { createRequestIdSource } from "../../../src/rpc/interceptors/request-id.js";
 import { createRpcMetrics } from "../../../src/adapters/metrics/metrics.js";
-import { createRoutes } from "../../../src/rpc/routes.js";
+import { createRoutes } from "../../../src/server/routes.js";
 import { createHealthRegistry } from "../../../src/server/health.js";
 import { createFakeTradingService } from "../../helpers/fake-trading-service.js";
 import { createInMemoryGateway } from "../../helpers/in-memory-gateway.js";

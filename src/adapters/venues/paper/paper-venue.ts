@@ -1,8 +1,8 @@
-import { checkPositiveDecimal, compare, formatDecimal, min, mul } from "../../../domain/decimal.js";
+import { compare, formatDecimal, min, mul } from "../../../domain/decimal.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../domain/order.js";
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
-import { createLinkedMap } from "../../stores/linked-map.js";
+import { createLinkedMap } from "../../../shared/linked-map.js";
 import type { VenueAdapter, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {
@@ -252,23 +252,3 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
 }
 
 
-/**
- * Parses PAPER_PRICES ("BTC-USD=65000,ETH-USD=3500") into reference prices.
- * Empty -> undefined (use the defaults). Errors name the offending entry.
- */
-export function parseReferencePrices(raw: string): Result<Readonly<Record<string, string>> | undefined, string> {
-  const s = raw.trim();
-  if (s === "") return ok(undefined);
-  const out: Record<string, string> = {};
-  for (const part of s.split(",")) {
-    const entry = part.trim();
-    const eq = entry.indexOf("=");
-    const symbol = eq > 0 ? entry.slice(0, eq).trim() : "";
-    const price = eq > 0 ? entry.slice(eq + 1).trim() : "";
-    if (symbol === "" || checkPositiveDecimal(price) !== undefined) {
-      return err(`PAPER_PRICES entry "${entry}" must be SYMBOL=price with a positive decimal price`);
-    }
-    out[symbol] = price;
-  }
-  return ok(out);
-}

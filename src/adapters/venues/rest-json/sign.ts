@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
-import { closestName } from "../../../config/strict-fields.js";
+import { closestName } from "../../../shared/strict-fields.js";
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
 import type { HttpRequest } from "../http-client.js";

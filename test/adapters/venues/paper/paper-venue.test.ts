@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../../src/domain/order.js";
-import { createCounterIds } from "../../../../src/domain/ports.js";
+import { createCounterIds } from "../../../helpers/counter-ids.js";
 import { makeOrder } from "../make-order.js";
-import { createPaperVenue, parseReferencePrices, type PaperVenueOptions } from "../../../../src/adapters/venues/paper/paper-venue.js";
+import { createPaperVenue, type PaperVenueOptions } from "../../../../src/adapters/venues/paper/paper-venue.js";
+import { parseReferencePrices } from "../../../../src/config/paper-prices.js";
 
 const clock = { nowMs: () => 1_000 };
 const ctx = { signal: new AbortController().signal };

@@ -3,10 +3,10 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Registry } from "prom-client";
-import { loadVenuesFile, type VenueFileEntry, type VenuesFile } from "../../../../src/config/venues-file.js";
+import type { VenueFileEntry, VenuesFile } from "../../../../src/config/venues-file.js";
 import { OrderStatus } from "../../../../src/domain/order.js";
 import type { VenueAdapter } from "../../../../src/use-cases/venue-adapter.js";
-import { deriveVenueClientOrderId } from "../../../../src/adapters/venues/client-order-id.js";
+import { deriveVenueClientOrderId } from "../../../../src/use-cases/client-order-id.js";
 import type { RestJsonHmacAuth } from "../../../../src/adapters/venues/rest-json/describe.js";
 import { closeVenues, createVenues, VenueConfigError } from "../../../../src/adapters/venues/registry.js";
 import { binanceDialect } from "../../../helpers/fake-venues/binance.js";
@@ -14,6 +14,7 @@ import { contractFixturePath, venueEnv } from "../../../helpers/fake-venues/cont
 import { startFakeVenue, type FakeVenue } from "../../../helpers/fake-venues/fake-venue-server.js";
 import { restJsonDialect } from "../../../helpers/fake-venues/rest-json.js";
 import { makeOrder } from "../make-order.js";
+import { loadVenues, resolveVenues } from "../../../helpers/venue-config.js";
 
 /**
  * rest-json venues that sign with HMAC rules from the venue file, against
@@ -25,13 +26,13 @@ const ctx = () => ({ signal: new AbortController().signal });
 let seq = 0;
 
 function load(path: string, urls: Record<string, string>): VenuesFile {
-  const r = loadVenuesFile(path, (p) => readFileSync(p, "utf8").replace(/\$\{(\w+)\}/g, (_, n: string) => urls[n] ?? "http://127.0.0.1:1"));
+  const r = loadVenues(path, (p) => readFileSync(p, "utf8").replace(/\$\{(\w+)\}/g, (_, n: string) => urls[n] ?? "http://127.0.0.1:1"));
   assert.ok(r.ok, r.ok ? "" : r.error);
   return r.value;
 }
 
 function build(t: { after: (fn: () => Promise<void>) => void }, file: VenuesFile, env: Record<string, string> = venueEnv): ReadonlyMap<string, VenueAdapter> {
-  const venues = createVenues(file, { clock: { nowMs: () => Date.now() }, ids: { next: () => `id-${++seq}` }, registry: new Registry(), env });
+  const venues = createVenues(resolveVenues(file, env), { clock: { nowMs: () => Date.now() }, ids: { next: () => `id-${++seq}` }, registry: new Registry() });
   t.after(() => closeVenues(venues));
   return venues;
 }
@@ -131,7 +132,7 @@ test("venues sharing an HMAC key share one strictly increasing {nonce} sequence"
 test("an HMAC key that is not what secretEncoding says stops the configuration, naming the credential, not the value", () => {
   const file: VenuesFile = { path: "/etc/venues.yaml", pollIntervalMs: 1000, venues: [acmeSigned("http://127.0.0.1:1")] };
   assert.throws(
-    () => createVenues(file, { clock: { nowMs: () => 0 }, ids: { next: () => "x" }, registry: new Registry(), env: { ...venueEnv, ACME_SIGNED_SECRET: "sec ret!" } }),
+    () => createVenues(resolveVenues(file, { ...venueEnv, ACME_SIGNED_SECRET: "sec ret!" }), { clock: { nowMs: () => 0 }, ids: { next: () => "x" }, registry: new Registry() }),
     (e: unknown) =>
       e instanceof VenueConfigError &&
       e.message === "/etc/venues.yaml: venue acme-signed: credentials.apiSecret: is not valid base64 (auth.secretEncoding says how the HMAC key is written)",

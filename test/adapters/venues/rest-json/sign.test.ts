@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { test } from "node:test";
-import { loadVenuesFile, type VenueFileEntry } from "../../../../src/config/venues-file.js";
+import type { VenueFileEntry } from "../../../../src/config/venues-file.js";
 import { OrderType, Side, TimeInForce } from "../../../../src/domain/order.js";
 import { createRestJsonDialect } from "../../../../src/adapters/venues/rest-json/index.js";
 import { compileRestJsonAuth, formatTimestamp, parseTemplate, signRestJsonRequest } from "../../../../src/adapters/venues/rest-json/sign.js";
 import type { RestJsonAuth } from "../../../../src/adapters/venues/rest-json/describe.js";
-import type { UnsignedRequest } from "../../../../src/adapters/venues/translator.js";
+import type { TranslatorRules, UnsignedRequest } from "../../../../src/adapters/venues/translator.js";
 import { makeOrder } from "../make-order.js";
+import { loadVenues } from "../../../helpers/venue-config.js";
 
 /**
  * HMAC signing described by rules alone: the venue file says what is signed
@@ -40,14 +41,17 @@ function venueFile(place: string, auth: string, baseUrl: string): string {
 `;
 }
 
-function venueOf(text: string): VenueFileEntry {
-  const r = loadVenuesFile("v.yaml", () => text);
+/** A rest-json entry: its options as the rest-json schema (src/adapters/venues/rest-json/config.ts) validated them. */
+type RestJsonEntry = VenueFileEntry & { readonly rules?: TranslatorRules; readonly auth?: RestJsonAuth };
+
+function venueOf(text: string): RestJsonEntry {
+  const r = loadVenues("v.yaml", () => text);
   assert.ok(r.ok, r.ok ? "" : r.error);
   return r.value.venues[0]!;
 }
 
 /** Translate and sign one place request the way the adapter does (the dialect), at a fixed time. */
-function signPlace(venue: VenueFileEntry, credentials: Record<string, string>, nowMs: number, over: Parameters<typeof makeOrder>[0] = {}, venueSymbol = "LTCBTC") {
+function signPlace(venue: RestJsonEntry, credentials: Record<string, string>, nowMs: number, over: Parameters<typeof makeOrder>[0] = {}, venueSymbol = "LTCBTC") {
   const dialect = createRestJsonDialect({
     name: venue.name,
     baseUrl: venue.baseUrl!,
@@ -241,7 +245,7 @@ test("rules that cannot sign are refused, naming the field; key errors never sho
 });
 
 test("the venue file checks HMAC rules against the credentials it names", () => {
-  const withAuth = (auth: string) => loadVenuesFile("v.yaml", () => venueFile(binancePlace, auth, "https://api.binance.com"));
+  const withAuth = (auth: string) => loadVenues("v.yaml", () => venueFile(binancePlace, auth, "https://api.binance.com"));
   const cases: Array<[string, string]> = [
     [binanceAuth.replace("secret: apiSecret", "secret: apiScret"), "v.yaml: venues.v.auth.secret: must name one of the venue's credentials (apiKey, apiSecret, passphrase); the secret itself never goes in this file"],
     [binanceAuth.replace("{credential.apiKey}", "{credential.key}"), 'v.yaml: venues.v.auth.headers.X-MBX-APIKEY: {credential.key}: no credential named "key" (the venue\'s credentials: apiKey, apiSecret, passphrase)'],

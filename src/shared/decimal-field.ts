@@ -1,5 +1,6 @@
 import * as v from "valibot";
-import { Decimal } from "../domain/decimal.js";
+// decimal.js itself, not the domain clone: only construction and toFixed are used (no precision or rounding matters), and src/shared imports nothing of ours.
+import { Decimal } from "decimal.js";
 
 /** A plain decimal as written in a file: digits, an optional fraction, no sign or exponent. */
 const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;

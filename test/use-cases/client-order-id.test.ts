@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { deriveVenueClientOrderId } from "../../../src/adapters/venues/client-order-id.js";
+import { deriveVenueClientOrderId } from "../../src/use-cases/client-order-id.js";
 
 test("deterministic per scope key, different for different keys", () => {
   for (const kind of ["binance", "kraken", "alpaca", "coinbase", "rest-json", "paper"]) {

@@ -1,8 +1,8 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { Health, createHealthService } from "../server/health.js";
-import type { HealthRegistry } from "../server/health.js";
-import { ReflectionV1, ReflectionV1alpha, createReflection } from "../server/reflection.js";
+import { Health, createHealthService } from "./health.js";
+import type { HealthRegistry } from "./health.js";
+import { ReflectionV1, ReflectionV1alpha, createReflection } from "./reflection.js";
 
 export interface RoutesDeps {
   /** The TradingGateway implementation (src/rpc/trading-service.ts, or a test double). */

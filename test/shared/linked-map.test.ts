@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createLinkedMap } from "../../../src/adapters/stores/linked-map.js";
+import { createLinkedMap } from "../../src/shared/linked-map.js";
 
 test("keeps insertion order; set of an existing key and touch move it to the newest end", () => {
   const m = createLinkedMap<string, number>();

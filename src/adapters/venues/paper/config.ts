@@ -1,0 +1,24 @@
+import * as v from "valibot";
+import { decimalField } from "../../../shared/decimal-field.js";
+import { strictFields } from "../../../shared/strict-fields.js";
+import type { VenueKindSchema } from "../../../shared/venue-kind-schema.js";
+import { nonEmpty } from "../translator-schema.js";
+
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** Options of the paper venue (src/adapters/venues/paper/paper-venue.ts); decimals may be written as numbers. */
+const paperSchema = strictFields({
+  referencePrices: v.optional(v.record(nonEmpty, decimalField({ positive: true }))),
+  liquidity: v.optional(v.record(nonEmpty, decimalField())),
+  feeRate: v.optional(decimalField()),
+  maxWorkingOrders: v.optional(positiveInt),
+  maxFinishedOrders: v.optional(positiveInt),
+});
+
+/** What a `kind: paper` entry of the venue file takes (registered in ../registry.ts): no URL, no credentials. */
+export const paperConfig: VenueKindSchema = {
+  kind: "paper",
+  needsBaseUrl: false,
+  requiredCredentials: [],
+  options: { paper: { schema: paperSchema, otherKinds: () => "only kind paper takes paper options" } },
+};

@@ -1,0 +1,12 @@
+import { VENUE_KINDS } from "../../src/adapters/venues/registry.js";
+import { defaultConfig } from "../../src/config/env.js";
+import type { Config } from "../../src/config/env.js";
+import { loadGatewayConfig } from "../../src/config/gateway-config.js";
+import type { GatewayConfig, GatewayConfigSources } from "../../src/config/gateway-config.js";
+
+/** What main.ts does before composing: the settings' files and variables read and validated; throws the config errors. */
+export function gatewayConfig(settings: Partial<Config> = {}, sources: Partial<GatewayConfigSources> = {}): GatewayConfig {
+  const r = loadGatewayConfig({ ...defaultConfig(), ...settings }, { env: {}, venueKinds: VENUE_KINDS, ...sources });
+  if (!r.ok) throw new Error(r.error.join("\n"));
+  return r.value;
+}
