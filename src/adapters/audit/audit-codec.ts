@@ -392,19 +392,41 @@ export interface AuditEncoder {
  * it is in the log whenever a later line of the append is (a file is written in order; a torn tail
  * cuts the end). Appends are a few events: a scan beats a Set.
  */
-function earlierIn(events: readonly AuditEvent[], i: number, orderId: string): boolean {
-  for (let j = 0; j < i; j++) if (events[j]!.order?.orderId === orderId) return true;
+function earlierIn(events: readonly AuditEvent[], i: number, o: Order): boolean {
+  for (let j = 0; j < i; j++) {
+    const x = events[j]!.order;
+    if (x !== undefined && x.orderId === o.orderId) return sameFixed(x, o);
+  }
   return false;
+}
+
+/**
+ * True when the fields a change part leaves out are equal: always for snapshots of one order, but
+ * another order under the same id (another gateway's, in a test) must be written in full.
+ */
+function sameFixed(a: Order, b: Order): boolean {
+  if (a === b) return true;
+  const x = a as unknown as Rec;
+  const y = b as unknown as Rec;
+  for (let i = 0; i < ORDER_FIXED.length; i++) {
+    const k = ORDER_FIXED[i]!.key;
+    if (x[k] !== y[k]) return false;
+  }
+  return true;
 }
 
 export function createAuditEncoder(): AuditEncoder {
   const st = newEncodeState();
-  /** Orders whose full part is in a durable batch. */
-  const onRecord = new Set<string>();
+  /** Orders whose full part is in a durable batch: the order it was written from. */
+  const onRecord = new Map<string, Order>();
   /** Orders whose full part is in a batch not yet durable, with the (earliest) batch. */
-  const pending = new Map<string, number>();
+  const pending = new Map<string, { batch: number; order: Order }>();
   const parts: OrderPart[] = [];
   const ctx: AppendContext = { requestId: undefined, idempotency: undefined };
+  const onRecordAs = (o: Order): boolean => {
+    const r = onRecord.get(o.orderId);
+    return r !== undefined && sameFixed(r, o);
+  };
   return {
     write(b, events, batch) {
       const from = b.len;
@@ -415,7 +437,7 @@ export function createAuditEncoder(): AuditEncoder {
         for (let i = 0; i < events.length; i++) {
           const e = events[i]!;
           const o = e.order;
-          const part: OrderPart = o === undefined ? "full" : o === prev ? "same" : onRecord.has(o.orderId) || earlierIn(events, i, o.orderId) ? "change" : "full";
+          const part: OrderPart = o === undefined ? "full" : o === prev ? "same" : onRecordAs(o) || earlierIn(events, i, o) ? "change" : "full";
           parts[i] = part;
           writeLine(st, b, e, part, ctx);
           // Only the line right before may be referred to (the decoder keeps just that one).
@@ -431,16 +453,16 @@ export function createAuditEncoder(): AuditEncoder {
         if (isTerminal(o.status)) {
           onRecord.delete(o.orderId);
           pending.delete(o.orderId);
-        } else if (parts[i] === "full" && !pending.has(o.orderId) && !onRecord.has(o.orderId)) {
-          pending.set(o.orderId, batch);
+        } else if (parts[i] === "full" && !pending.has(o.orderId) && !onRecordAs(o)) {
+          pending.set(o.orderId, { batch, order: o });
         }
       }
     },
     durable(batch) {
       for (const [id, at] of pending) {
-        if (at <= batch) {
+        if (at.batch <= batch) {
           pending.delete(id);
-          onRecord.add(id);
+          onRecord.set(id, at.order);
         }
       }
     },
