@@ -7,7 +7,7 @@ import { err, ok, type Result } from "../domain/result.js";
 import type { Clock, FillPublisher, IdSource } from "../domain/ports.js";
 import type { OrderUpdateSink, VenueOrderUpdate } from "./venue-adapter.js";
 import { createRecordRing, ringBytes } from "../shared/record-ring.js";
-import { orderFromTuple, orderTupleJson } from "../domain/order-tuple.js";
+import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../domain/order-tuple.js";
 import type { AuditGuard } from "./audit-guard.js";
 
 export interface OrderManagerOptions {
@@ -28,6 +28,8 @@ export interface OrderManagerOptions {
   readonly onError?: (message: string, detail: unknown) => void;
   /** Tripped when a venue update's events (fills from polls) cannot be appended; see audit-guard.ts. */
   readonly auditGuard?: AuditGuard;
+  /** Packs terminal orders; pass the idempotency store's too, to share its memo (order-tuple.ts). Default: its own. */
+  readonly orderTupleJson?: OrderTupleJson;
 }
 
 export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
@@ -109,7 +111,7 @@ const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
 };
 
 /** A terminal order as one JSON string: [order tuple, first trade id, other trade ids...]. */
-function packRec(rec: Rec): string {
+function packRec(orderTupleJson: OrderTupleJson, rec: Rec): string {
   // JSON.stringify([orderToTuple(rec.order), rec.firstTradeId, ...rec.tradeIds]), byte for byte.
   let s = `[${orderTupleJson(rec.order)},${JSON.stringify(rec.firstTradeId)}`;
   if (rec.tradeIds !== undefined) for (const id of rec.tradeIds) s += `,${JSON.stringify(id)}`;
@@ -145,6 +147,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const retentionMs = options.retentionMs ?? DEFAULT_ORDER_RETENTION_MS;
   const maxTerminal = options.maxTerminalOrders ?? DEFAULT_MAX_TERMINAL_ORDERS;
   const onError = options.onError ?? (() => {});
+  const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
   /** Working (non-terminal) orders. */
   const byId = new Map<string, Rec>();
   /** clientKey -> orderId of working orders. */
@@ -187,7 +190,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     const id = next.orderId;
     if (wasTerminal) {
       // Still terminal (a late fill or a repeated final status): re-packed, keeping when it ended.
-      retired.set(id, packRec(rec), retired.get(id)?.stamp ?? nowMs);
+      retired.set(id, packRec(orderTupleJson, rec), retired.get(id)?.stamp ?? nowMs);
       return;
     }
     byId.delete(id);
@@ -197,7 +200,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       byClient.delete(ck);
       retiredClients.set(ck, id, nowMs);
     }
-    retired.set(id, packRec(rec), nowMs);
+    retired.set(id, packRec(orderTupleJson, rec), nowMs);
   }
 
   function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
@@ -435,7 +438,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const ck = clientKey(order.account, order.clientOrderId);
       if (isTerminal(order.status)) {
         const at = terminalAtMs ?? order.updatedAtMs;
-        retired.set(order.orderId, packRec(rec), at);
+        retired.set(order.orderId, packRec(orderTupleJson, rec), at);
         if (indexClientOrderId) retiredClients.set(ck, order.orderId, at);
         return;
       }
