@@ -20,11 +20,17 @@ interface Copy {
   readonly from: string;
   readonly to: string;
   readonly time: boolean;
+  /** An optional domain field's proto value when it is absent (proto3 scalars have no "absent"). */
+  readonly absent: unknown;
 }
 
 function plan(fields: readonly FieldSpec<never>[]): readonly Copy[] {
   const out: Copy[] = [];
-  for (const f of fields) if (f.proto !== undefined) out.push({ from: f.key, to: f.proto, time: f.kind === "ms" });
+  for (const f of fields) {
+    if (f.proto === undefined) continue;
+    const absent = f.kind === "enum" || f.kind === "ms" ? 0 : f.kind === "bigint" ? 0n : "";
+    out.push({ from: f.key, to: f.proto, time: f.kind === "ms", absent });
+  }
   return out;
 }
 
@@ -37,7 +43,7 @@ function copy(typeName: string, steps: readonly Copy[], from: object): Record<st
   const src = from as Record<string, unknown>;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
-    const v = src[s.from];
+    const v = src[s.from] ?? s.absent;
     out[s.to] = s.time ? msToTimestamp(v as number) : v;
   }
   return out;
