@@ -7,8 +7,11 @@ import type { Fill, Order } from "./order.js";
  * in-memory tuple (order-tuple.ts), the audit log (src/adapters/audit/audit-codec.ts), the proto
  * mapping (src/rpc/proto-mapping.ts), and through that mapping the fast path's encoders, which
  * take field numbers from the generated descriptors. Adding a field to Order means: the proto (if
- * clients see it), order.ts, and one entry here (test/domain/order-projections.test.ts proves every
- * projection carries every field, and the compile-time checks below that none is left out here).
+ * clients see it; then `npm run generate`), order.ts, and one entry here
+ * (test/domain/order-projections.test.ts proves every projection carries every field, and the
+ * compile-time checks below that none is left out here). A required (not optional) field also
+ * needs its first value where orders are made (OrderManager.createPending) and in tests' Order
+ * literals: that value is behaviour, not a projection.
  *
  * Kinds: `string` (text, ids), `decimal` (a decimal string, never a JS number), `enum` (a proto enum
  * number; written by name in the audit log), `ms` (epoch milliseconds; a google.protobuf.Timestamp

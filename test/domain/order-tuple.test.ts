@@ -29,6 +29,7 @@ test("orderTupleJson is the tuple's JSON, for each order object it is given; two
 test("an absent optional field stays absent, and a trailing one takes no room in the tuple", () => {
   const { venueFeeTotal: _fee, ...noFee } = everyField;
   const t = orderToTuple(noFee);
-  assert.equal(t.length, ORDER_TUPLE_FIELDS.indexOf("updatedAtMs") + 1, "a trailing absent field is dropped");
+  const lastPresent = ORDER_TUPLE_FIELDS.findLastIndex((k) => (noFee as Record<string, unknown>)[k] !== undefined);
+  assert.equal(t.length, lastPresent + 1, "trailing absent fields are dropped");
   assert.deepEqual(orderFromTuple(JSON.parse(JSON.stringify(t))), noFee);
 });
