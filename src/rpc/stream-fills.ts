@@ -7,6 +7,7 @@ import type { FieldViolation, GatewayError } from "../domain/errors.js";
 import { invalidArgument } from "../domain/errors.js";
 import { loggerKey, mayUseAccount, principalKey, type Principal } from "./interceptors/context-keys.js";
 import { toConnectError } from "./to-connect-error.js";
+import { toProtoFill } from "./proto-mapping.js";
 import type { FillHub } from "../use-cases/fill-hub.js";
 
 /** Filters longer than this cannot match any valid account/venue/symbol; refusing them names the field. */
@@ -20,7 +21,6 @@ export interface StreamFillsHandlerDeps {
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
 export { toProtoFill } from "./proto-mapping.js";
-import { toProtoFill } from "./proto-mapping.js";
 
 /** The request checks, as a value: what the caller asked for and may see, or why not. */
 export function checkStreamFillsRequest(req: StreamFillsRequest, principal: Principal, lastPublished: bigint): GatewayError | undefined {

@@ -22,6 +22,7 @@ import { createStreamFillsHandler } from "./stream-fills.js";
 import { createOrderValidator } from "../use-cases/validate.js";
 import type { VenueAdapter } from "../use-cases/venue-adapter.js";
 import { toConnectError } from "./to-connect-error.js";
+import { toProtoOrder } from "./proto-mapping.js";
 
 type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 
@@ -35,7 +36,6 @@ export interface TradingServiceDeps {
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
 export { toProtoOrder } from "./proto-mapping.js";
-import { toProtoOrder } from "./proto-mapping.js";
 
 function callInfo(ctx: HandlerContext): CallInfo {
   const t = ctx.timeoutMs();
