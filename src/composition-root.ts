@@ -16,6 +16,7 @@ import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
 import { createAuditMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
+import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
 import { closeVenues, createVenues } from "./adapters/venues/registry.js";
@@ -317,7 +318,11 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const { venues, audit, signal } = options;
   const orderIds = options.orderIds ?? createIdSource("o-");
   const fillIds = options.fillIds ?? createIdSource("f-");
+  // One memo for both: a filled order is packed by the order manager's retired ring and then by the
+  // idempotency store, and the second pack is then the first one's string (about 1 us per order).
+  const orderTupleJson = createOrderTupleJson();
   const idempotency = createMemoryIdempotencyStore({
+    orderTupleJson,
     ...(options.idempotencyTtlMs !== undefined ? { ttlMs: options.idempotencyTtlMs } : {}),
     ...(options.idempotencyMaxEntries !== undefined ? { maxEntries: options.idempotencyMaxEntries } : {}),
     prefault: options.prefaultRetention === true,
@@ -326,6 +331,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
   // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
   const orders = createOrderManager({
+    orderTupleJson,
     clock,
     ids: fillIds,
     orderIds,

@@ -1,15 +1,14 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type {
-  Fill as ProtoFill,
   StreamFillsRequest,
   StreamFillsResponse,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { FieldViolation, GatewayError } from "../domain/errors.js";
 import { invalidArgument } from "../domain/errors.js";
-import type { Fill } from "../domain/order.js";
 import { loggerKey, principalKey } from "./interceptors/context-keys.js";
 import { mayUseAccount, type Principal } from "../domain/principal.js";
 import { toConnectError } from "./to-connect-error.js";
+import { toProtoFill } from "./proto-mapping.js";
 import type { FillHub } from "../use-cases/fill-hub.js";
 
 /** Filters longer than this cannot match any valid account/venue/symbol; refusing them names the field. */
@@ -21,29 +20,8 @@ export interface StreamFillsHandlerDeps {
   readonly shutdownSignal?: AbortSignal;
 }
 
-/** Domain fill -> proto Fill, built complete (with $typeName) so connect sends it without a reflective copy. */
-export function toProtoFill(f: Fill): ProtoFill {
-  return {
-    $typeName: "trading.v1.Fill",
-    sequence: f.sequence,
-    fillId: f.fillId,
-    orderId: f.orderId,
-    clientOrderId: f.clientOrderId,
-    account: f.account,
-    venue: f.venue,
-    symbol: f.symbol,
-    side: f.side,
-    quantity: f.quantity,
-    price: f.price,
-    fee: f.fee,
-    feeCurrency: f.feeCurrency,
-    time: {
-      $typeName: "google.protobuf.Timestamp",
-      seconds: BigInt(Math.floor(f.timeMs / 1000)),
-      nanos: (((f.timeMs % 1000) + 1000) % 1000) * 1_000_000,
-    },
-  };
-}
+// Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
+export { toProtoFill } from "./proto-mapping.js";
 
 /** The request checks, as a value: what the caller asked for and may see, or why not. */
 export function checkStreamFillsRequest(req: StreamFillsRequest, principal: Principal, lastPublished: bigint): GatewayError | undefined {

@@ -1,19 +1,17 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   TradingGateway,
   type CancelOrderResponse,
   type GetOrderStatusResponse,
-  type Order as ProtoOrder,
   type PlaceOrderResponse,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
-import type { Order } from "../domain/order.js";
 import { principalKey, requestIdKey } from "./interceptors/context-keys.js";
 import type { CancelOrder } from "../use-cases/cancel-order.js";
 import { findOrder } from "../use-cases/find-order.js";
 import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
 import { toConnectError } from "./to-connect-error.js";
+import { toProtoOrder } from "./proto-mapping.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 
@@ -25,38 +23,8 @@ export interface TradingServiceDeps {
   readonly streamFills: StreamFillsHandler;
 }
 
-function timestamp(ms: number): Timestamp {
-  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
-
-/**
- * Domain order -> proto Order. Built as a complete message (with $typeName)
- * rather than through create(): connect then uses it as is, which saves a
- * reflective copy per call on the hot path.
- */
-export function toProtoOrder(o: Order): ProtoOrder {
-  return {
-    $typeName: "trading.v1.Order",
-    orderId: o.orderId,
-    clientOrderId: o.clientOrderId,
-    account: o.account,
-    venue: o.venue,
-    venueOrderId: o.venueOrderId,
-    symbol: o.symbol,
-    side: o.side,
-    type: o.type,
-    timeInForce: o.timeInForce,
-    quantity: o.quantity,
-    price: o.price,
-    stopPrice: o.stopPrice,
-    status: o.status,
-    filledQuantity: o.filledQuantity,
-    averageFillPrice: o.averageFillPrice,
-    rejectReason: o.rejectReason,
-    createdAt: timestamp(o.createdAtMs),
-    updatedAt: timestamp(o.updatedAtMs),
-  };
-}
+// Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
+export { toProtoOrder } from "./proto-mapping.js";
 
 function callInfo(ctx: HandlerContext): CallInfo {
   const t = ctx.timeoutMs();

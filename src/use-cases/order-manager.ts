@@ -1,13 +1,14 @@
 import type { AuditEvent, AuditEventType, AuditSink } from "./audit-sink.js";
-import { Decimal, compare, dec, div, formatDecimal, mul } from "../domain/decimal.js";
+import type { Decimal } from "../domain/decimal.js";
+import { applyVenueUpdate, fillOf } from "../domain/apply-venue-update.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderStatus, type Fill, type Order, type OrderSpec } from "../domain/order.js";
-import { eventForVenueStatus, isTerminal, isWorking, statusName, transition } from "../domain/order-state.js";
+import { isTerminal, isWorking, statusName, transition } from "../domain/order-state.js";
 import { err, ok, type Result } from "../domain/result.js";
 import type { Clock, FillPublisher, IdSource } from "../domain/ports.js";
-import type { OrderUpdateSink, VenueOrderUpdate } from "./venue-adapter.js";
+import type { OrderUpdateSink, VenueFill, VenueOrderUpdate } from "./venue-adapter.js";
 import { createRecordRing, ringBytes } from "../shared/record-ring.js";
-import { orderFromTuple, orderTupleJson } from "../domain/order-tuple.js";
+import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../domain/order-tuple.js";
 import type { AuditGuard } from "./audit-guard.js";
 
 export interface OrderManagerOptions {
@@ -28,6 +29,8 @@ export interface OrderManagerOptions {
   readonly onError?: (message: string, detail: unknown) => void;
   /** Tripped when a venue update's events (fills from polls) cannot be appended; see audit-guard.ts. */
   readonly auditGuard?: AuditGuard;
+  /** Packs terminal orders; pass the idempotency store's too, to share its memo (order-tuple.ts). Default: its own. */
+  readonly orderTupleJson?: OrderTupleJson;
 }
 
 export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
@@ -109,7 +112,7 @@ const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
 };
 
 /** A terminal order as one JSON string: [order tuple, first trade id, other trade ids...]. */
-function packRec(rec: Rec): string {
+function packRec(orderTupleJson: OrderTupleJson, rec: Rec): string {
   // JSON.stringify([orderToTuple(rec.order), rec.firstTradeId, ...rec.tradeIds]), byte for byte.
   let s = `[${orderTupleJson(rec.order)},${JSON.stringify(rec.firstTradeId)}`;
   if (rec.tradeIds !== undefined) for (const id of rec.tradeIds) s += `,${JSON.stringify(id)}`;
@@ -145,6 +148,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const retentionMs = options.retentionMs ?? DEFAULT_ORDER_RETENTION_MS;
   const maxTerminal = options.maxTerminalOrders ?? DEFAULT_MAX_TERMINAL_ORDERS;
   const onError = options.onError ?? (() => {});
+  const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
   /** Working (non-terminal) orders. */
   const byId = new Map<string, Rec>();
   /** clientKey -> orderId of working orders. */
@@ -187,7 +191,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     const id = next.orderId;
     if (wasTerminal) {
       // Still terminal (a late fill or a repeated final status): re-packed, keeping when it ended.
-      retired.set(id, packRec(rec), retired.get(id)?.stamp ?? nowMs);
+      retired.set(id, packRec(orderTupleJson, rec), retired.get(id)?.stamp ?? nowMs);
       return;
     }
     byId.delete(id);
@@ -197,7 +201,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       byClient.delete(ck);
       retiredClients.set(ck, id, nowMs);
     }
-    retired.set(id, packRec(rec), nowMs);
+    retired.set(id, packRec(orderTupleJson, rec), nowMs);
   }
 
   function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
@@ -220,112 +224,33 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
 
   function apply(rec: Rec, update: VenueOrderUpdate, requestId: string, nowMs: number): Result<Applied, GatewayError> {
     const cur = rec.order;
-    const ev = eventForVenueStatus(update.status);
-    if (ev === undefined) {
-      return err({ kind: "internal", message: `venue reported status ${statusName(update.status)} for order ${cur.orderId}` });
-    }
-    const t = transition(cur.status, ev);
-    if (!t.ok) return t;
-    let next = t.value;
-
-    // New fills, de-duplicated by venue trade id (polls repeat earlier trades).
-    let newFills: Fill[] | undefined;
-    let filled = cur.filledQuantity;
-    let average = cur.averageFillPrice;
-    let notional = rec.notional;
-    // Trade ids this update applies first. They join `rec` only once the update is applied: an update
-    // refused half-way must not mark its trades as seen, or the next poll would drop them for good.
-    let fresh: string[] | undefined;
+    // New executions, de-duplicated by venue trade id (polls repeat earlier trades). They join `rec`
+    // only once the update is applied: an update refused half-way must not mark its trades as seen,
+    // or the next poll would drop them for good.
+    let fresh: VenueFill[] | undefined;
     for (const vf of update.fills) {
       const tid = vf.venueTradeId;
-      if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true || fresh?.includes(tid) === true) continue;
-      (fresh ??= []).push(tid);
-      if (filled === "0" || filled === "") {
-        // First fill: no arithmetic needed (the common MARKET case).
-        filled = vf.quantity;
-        average = vf.price;
-      } else if (average === "") {
-        // Earlier executions came as a venue total without a price: the average stays unknown
-        // rather than guessed (and mul(filled, "") would throw mid-update).
-        filled = formatDecimal(dec(filled).plus(vf.quantity));
-      } else {
-        const prevNotional = notional ?? mul(filled, average);
-        const qty = dec(filled).plus(vf.quantity);
-        notional = prevNotional.plus(mul(vf.quantity, vf.price));
-        filled = formatDecimal(qty);
-        average = formatDecimal(div(notional, qty));
-      }
-      (newFills ??= []).push({
-        sequence: hub.nextSequence(),
-        fillId: ids.next(),
-        orderId: cur.orderId,
-        clientOrderId: cur.clientOrderId,
-        account: cur.account,
-        venue: cur.venue,
-        symbol: cur.symbol,
-        side: cur.side,
-        quantity: vf.quantity,
-        price: vf.price,
-        fee: vf.fee,
-        feeCurrency: vf.feeCurrency,
-        timeMs: vf.timeMs,
-        venueTradeId: vf.venueTradeId,
-      });
+      if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true || fresh?.some((f) => f.venueTradeId === tid) === true) continue;
+      (fresh ??= []).push(vf);
     }
-    // The venue's cumulative figures win when it knows of executions we did not see as trades.
-    const vq = update.filledQuantity;
-    // String equality first: the common answer repeats what the fills already say, and parsing decimals costs.
-    if (vq !== undefined && vq !== "" && vq !== filled && compare(vq, filled === "" ? "0" : filled) > 0) {
-      filled = vq;
-      if (update.averageFillPrice !== undefined && update.averageFillPrice !== "") average = update.averageFillPrice;
-      notional = undefined;
-    }
-    // A venue saying NEW for an order with fills is a stale poll; keep PARTIALLY_FILLED through the table.
-    if (next === OrderStatus.NEW && filled !== "0" && filled !== "") {
-      const pf = transition(next, "partial_fill");
-      if (!pf.ok) return pf;
-      next = pf.value;
-    }
+    // The state change itself is a pure domain function (src/domain/apply-venue-update.ts).
+    const r = applyVenueUpdate(cur, update, fresh ?? [], nowMs, rec.notional);
+    if (!r.ok) return r;
     if (fresh !== undefined) {
-      for (const tid of fresh) {
-        if (rec.firstTradeId === "") rec.firstTradeId = tid;
-        else (rec.tradeIds ??= new Set()).add(tid);
+      for (const vf of fresh) {
+        if (rec.firstTradeId === "") rec.firstTradeId = vf.venueTradeId;
+        else (rec.tradeIds ??= new Set()).add(vf.venueTradeId);
       }
     }
-    rec.notional = notional;
-
-    const venueOrderId = update.venueOrderId !== "" ? update.venueOrderId : cur.venueOrderId;
-    const rejectReason = update.rejectReason ?? cur.rejectReason;
-    if (
-      next === cur.status &&
-      newFills === undefined &&
-      filled === cur.filledQuantity &&
-      venueOrderId === cur.venueOrderId &&
-      rejectReason === cur.rejectReason
-    ) {
-      return ok({ order: cur, events: [], fills: [] });
-    }
-    // The venue's running fee total moves with the fills it paid for (see synthesizeFill): recorded
-    // only when this update brings new fills, and never lowered, so the next slice's fee is the
-    // increase over what the recorded fills already carry.
-    const venueFeeTotal =
-      newFills !== undefined && update.cumulativeFee !== undefined && compare(update.cumulativeFee, cur.venueFeeTotal ?? "0") > 0
-        ? update.cumulativeFee
-        : cur.venueFeeTotal;
-    const order: Order = {
-      ...cur,
-      status: next,
-      venueOrderId,
-      filledQuantity: filled,
-      averageFillPrice: average,
-      rejectReason,
-      ...(venueFeeTotal !== undefined ? { venueFeeTotal } : {}),
-      updatedAtMs: nowMs,
-    };
+    rec.notional = r.value.notional;
+    if (!r.value.changed) return ok({ order: cur, events: [], fills: [] });
+    const order = r.value.order;
+    // Numbered here, in append order: the caller appends `events` before its next await.
+    const newFills = fresh?.map((vf) => fillOf(cur, vf, hub.nextSequence(), ids.next()));
     store(rec, order, nowMs);
     const events: AuditEvent[] = [];
     if (newFills !== undefined) for (const fill of newFills) events.push({ ts: nowMs, type: "fill", requestId, order, fill });
-    const type = next === OrderStatus.PENDING_CANCEL && newFills !== undefined ? "order_partially_filled" : AUDIT_TYPE[next];
+    const type = order.status === OrderStatus.PENDING_CANCEL && newFills !== undefined ? "order_partially_filled" : AUDIT_TYPE[order.status];
     events.push(statusEvent(type, order, requestId, nowMs));
     return ok({ order, events, fills: newFills ?? [] });
   }
@@ -435,7 +360,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const ck = clientKey(order.account, order.clientOrderId);
       if (isTerminal(order.status)) {
         const at = terminalAtMs ?? order.updatedAtMs;
-        retired.set(order.orderId, packRec(rec), at);
+        retired.set(order.orderId, packRec(orderTupleJson, rec), at);
         if (indexClientOrderId) retiredClients.set(ck, order.orderId, at);
         return;
       }

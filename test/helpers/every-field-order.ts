@@ -1,7 +1,7 @@
+import { ORDER_FIELDS } from "../../src/domain/order-fields.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../src/domain/order.js";
 
-/** Every field set, each to a value no other field has, so a swapped position shows. */
-export const everyField: Required<Order> = {
+const chosen: Partial<Order> = {
   orderId: "o-1",
   clientOrderId: "c-1",
   account: "acct-1",
@@ -24,3 +24,18 @@ export const everyField: Required<Order> = {
   updatedAtMs: 1_700_000_000_002,
   venueFeeTotal: "0.0001",
 };
+
+/**
+ * Every field set, each to a value no other field has, so a swapped position shows. Fields declared
+ * (src/domain/order-fields.ts) without a value above get a generated one, distinct by construction,
+ * so a new field is covered by the projection tests without a change here.
+ */
+export const everyField = Object.fromEntries(
+  ORDER_FIELDS.map((f, i) => {
+    const given = (chosen as Record<string, unknown>)[f.key];
+    if (given !== undefined) return [f.key, given];
+    const generated =
+      f.kind === "enum" ? Math.max(...f.enumType.values.map((v) => v.number)) : f.kind === "ms" ? 1_700_000_000_100 + i : `${f.key}-${i}`;
+    return [f.key, generated];
+  }),
+) as unknown as Required<Order>;

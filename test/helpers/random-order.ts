@@ -1,7 +1,7 @@
 /** Inputs for the hand encoders' tests (binary and JSON): seeded random Orders, changed contracts. */
 
 import type { DescMessage } from "@bufbuild/protobuf";
-import { PlaceOrderResponseSchema } from "../../gen/trading/v1/trading_gateway_pb.js";
+import { OrderSchema, PlaceOrderResponseSchema, type Order as ProtoOrder } from "../../gen/trading/v1/trading_gateway_pb.js";
 
 // A seeded generator, so a failure names a case that can be run again.
 export function rng(seed: number): () => number {
@@ -38,31 +38,19 @@ export function randomEnum(r: () => number, max: number): number {
   return p < 0.3 ? 0 : p < 0.95 ? Math.floor(r() * (max + 1)) : 0x7fffffff;
 }
 
-export function randomOrder(r: () => number) {
-  const o = {
-    $typeName: "trading.v1.Order" as const,
-    orderId: randomString(r),
-    clientOrderId: randomString(r),
-    account: randomString(r),
-    venue: randomString(r),
-    venueOrderId: randomString(r),
-    symbol: randomString(r),
-    side: randomEnum(r, 2),
-    type: randomEnum(r, 4),
-    timeInForce: randomEnum(r, 4),
-    quantity: randomString(r),
-    price: randomString(r),
-    stopPrice: randomString(r),
-    status: randomEnum(r, 8),
-    filledQuantity: randomString(r),
-    averageFillPrice: randomString(r),
-    rejectReason: randomString(r),
-    createdAt: randomTimestamp(r),
-    updatedAt: randomTimestamp(r),
-  };
-  return o;
+/**
+ * A random trading.v1.Order, field by field as the generated descriptor lists them (so a field
+ * added to the contract is in every case without a change here).
+ */
+export function randomOrder(r: () => number): ProtoOrder {
+  const o: Record<string, unknown> = { $typeName: "trading.v1.Order" };
+  for (const f of OrderSchema.fields) {
+    if (f.fieldKind === "enum") o[f.localName] = randomEnum(r, Math.max(...f.enum.values.map((v) => v.number)));
+    else if (f.fieldKind === "message") o[f.localName] = randomTimestamp(r);
+    else o[f.localName] = randomString(r);
+  }
+  return o as ProtoOrder;
 }
-
 
 /** PlaceOrderResponse descriptors that differ from the contract the encoders were written for. */
 export function changedContracts(): [string, DescMessage][] {

@@ -1,61 +1,57 @@
 import * as v from "valibot";
+import type { GenEnum } from "@bufbuild/protobuf/codegenv2";
 import type { FieldViolation, GatewayError } from "../../domain/errors.js";
-import { OrderStatus, OrderType, Side, TimeInForce, type Fill, type Order } from "../../domain/order.js";
+import { FILL_FIELDS, FILL_ORDER_REF_FIELDS, ORDER_FIELDS, enumNames, type FieldKind } from "../../domain/order-fields.js";
+import type { Fill, Order } from "../../domain/order.js";
+import { isTerminal } from "../../domain/order-state.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
 
 /**
- * AuditEvent <-> one JSON line.
+ * AuditEvent <-> one JSON line. Two formats; this module writes v2 and reads both, also mixed in
+ * one file (a log a v1 gateway began and a v2 gateway continued).
  *
- * Shape (keys in this order; absent parts are omitted, never null):
+ * v1 (no "v" key; gateways up to commit 99a61b3): every line carries the full order snapshot:
  *   {"ts":"2026-01-02T03:04:05.678Z","event":"order_accepted","request_id":"r1",
  *    "idempotency_key":"<scope key>","fingerprint":"<hash>",
- *    "order_id":..., "client_order_id":..., ...every Order field in snake_case, enums by NAME...,
- *    "fill":{"sequence":"123",...}, "error":{"kind":...,"message":...}}
+ *    "order_id":..., "client_order_id":..., ...every Order field in snake_case, enums by full NAME...,
+ *    "fill":{"sequence":"123",...every Fill field...}, "error":{"kind":...,"message":...}}
  *
+ * v2 ("v":2 first on every line, so a line says its own format wherever it sits):
+ *   {"v":2,"ts":...,"event":...,"request_id":...,["idempotency_key":...,"fingerprint":...,]
+ *    "order_id":"o-1", <order part>, ["fill":{...}], ["error":{...}]}
+ *   The order part is one of three:
+ *   - full: every Order field (recognised by "side": a field that never changes, never left out). Written the
+ *     first time a sink writes the order, and again whenever it cannot be sure that an earlier full
+ *     part is on record (see createAuditEncoder);
+ *   - change: the order's mutable fields (declared in src/domain/order-fields.ts: status, filled
+ *     quantity, average price, venue order id, reject reason, updated_at, venue fee total),
+ *     recognised by "status". The other fields are those of the order's full part earlier in the log;
+ *   - nothing but "order_id": the same order as on the line before (a fill and the status change it
+ *     caused are two events of one append, one order).
+ *   Compactions, all exact: a string field whose value is "" is left out (absent = ""); a
+ *   timestamp equal to the line's "ts" is left out (updated_at nearly always, created_at on the first line);
+ *   an optional field that is absent is left out; "request_id" is left out when it is the line
+ *   before's, and "same_idempotency":true stands for the idempotency_key and fingerprint of the
+ *   last line before that had them (both only within one append: see AppendContext);
+ *   enums are written by their short name (BUY,
+ *   FILLED; an unknown number as a JSON number); a fill leaves out the order fields it repeats
+ *   (order_id, client_order_id, account, venue, symbol, side) when they equal its line's order's.
+ *
+ * In both:
  * - The order's fields sit at the top level (an operator greps `"order_id":"o-1"`). The top-level
  *   `idempotency_key` is the idempotency *scope* key of the event (what de-duplication is keyed on);
  *   the order's own client-supplied key is `client_idempotency_key` so the two never collide.
- * - Enums are written by proto name (ORDER_STATUS_FILLED) so the log stays readable and stable if
- *   enum numbers are ever appended; an unknown number is written as a JSON number so nothing is lost.
  * - Decimal strings stay strings; the bigint fill sequence is a decimal string (JSON numbers lose
  *   precision past 2^53); timestamps are ISO-8601 UTC with milliseconds (exact for integer ms).
  *
- * Encoding is on the hot path (one line per order event), so it writes bytes by hand
- * (writeAuditEvent) with JSON.stringify only for strings that need escaping; decoding runs at
- * start-up and validates everything (valibot).
+ * Field lists come from the one declaration (src/domain/order-fields.ts); nothing here names an
+ * Order or Fill field. Encoding is on the hot path (one line per order event), so it writes bytes
+ * by hand with JSON.stringify only for strings that need escaping; decoding runs at start-up and
+ * for StreamFills catch-up, and validates everything (valibot).
  */
 
-const SIDE_NAMES = ["SIDE_UNSPECIFIED", "SIDE_BUY", "SIDE_SELL"] as const;
-const TYPE_NAMES = [
-  "ORDER_TYPE_UNSPECIFIED",
-  "ORDER_TYPE_MARKET",
-  "ORDER_TYPE_LIMIT",
-  "ORDER_TYPE_STOP",
-  "ORDER_TYPE_STOP_LIMIT",
-] as const;
-const TIF_NAMES = [
-  "TIME_IN_FORCE_UNSPECIFIED",
-  "TIME_IN_FORCE_GTC",
-  "TIME_IN_FORCE_IOC",
-  "TIME_IN_FORCE_FOK",
-  "TIME_IN_FORCE_DAY",
-] as const;
-const STATUS_NAMES = [
-  "ORDER_STATUS_UNSPECIFIED",
-  "ORDER_STATUS_PENDING_NEW",
-  "ORDER_STATUS_NEW",
-  "ORDER_STATUS_PARTIALLY_FILLED",
-  "ORDER_STATUS_FILLED",
-  "ORDER_STATUS_PENDING_CANCEL",
-  "ORDER_STATUS_CANCELED",
-  "ORDER_STATUS_REJECTED",
-  "ORDER_STATUS_EXPIRED",
-] as const;
-
-// Compile-time guard: the name tables must follow the generated enums.
-const _check: [Side.SELL, OrderType.STOP_LIMIT, TimeInForce.DAY, OrderStatus.EXPIRED] = [2, 4, 4, 8];
-void _check;
+export const AUDIT_FORMAT_VERSION = 2;
 
 // A Record so that adding an AuditEventType without teaching the decoder is a compile error.
 const EVENT_TYPE_SET: Record<AuditEventType, true> = {
@@ -139,29 +135,78 @@ function jsonString(b: LineBuffer, s: string): void {
   b.len = at;
 }
 
-// Quoted enum names, built once.
-const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`);
-const SIDE_Q = quoted(SIDE_NAMES);
-const TYPE_Q = quoted(TYPE_NAMES);
-const TIF_Q = quoted(TIF_NAMES);
-const STATUS_Q = quoted(STATUS_NAMES);
 
-// Date#toISOString costs ~0.5 us and a line carries up to three timestamps, mostly within the
-// same second: cache the "YYYY-MM-DDTHH:MM:SS." prefix of the last second seen.
-let isoSecond = Number.NaN;
-let isoPrefix = "";
-function iso(b: LineBuffer, ms: number): void {
+// ---------------------------------------------------------------- the fields, compiled once
+
+/** One declared field as the encoder and decoder use it. */
+interface Field {
+  readonly key: string;
+  readonly audit: string;
+  readonly kind: FieldKind;
+  /** `,"name":`, ready to copy. */
+  readonly prefix: string;
+  readonly optional: boolean;
+  readonly mutable: boolean;
+  /** Enums: quoted short names by number (v2 writes them). */
+  readonly quoted?: readonly string[];
+  readonly fullNames?: readonly string[];
+  readonly shortNames?: readonly string[];
+}
+
+function compile(specs: readonly { key: string; audit: string; kind: FieldKind; enumType?: GenEnum<number>; optional?: true; mutable?: true }[]): Field[] {
+  return specs.map((f) => {
+    const e = f.enumType;
+    const shortNames = e === undefined ? undefined : enumNames(e, "short");
+    return {
+      key: f.key,
+      audit: f.audit,
+      kind: f.kind,
+      prefix: `,"${f.audit}":`,
+      optional: f.optional === true,
+      mutable: f.mutable === true,
+      ...(e !== undefined ? { quoted: shortNames!.map((n) => `"${n}"`), fullNames: enumNames(e, "full"), shortNames } : {}),
+    };
+  });
+}
+
+const ORDER = compile(ORDER_FIELDS);
+/** Order fields after order_id (which opens every order part). */
+const ORDER_REST = ORDER.filter((f) => f.key !== "orderId");
+const ORDER_MUTABLE = ORDER.filter((f) => f.mutable);
+const ORDER_FIXED = ORDER.filter((f) => !f.mutable);
+const FILL = compile(FILL_FIELDS);
+const FILL_REF = new Set<string>(FILL_ORDER_REF_FIELDS);
+/** The full part's marker (see the format above): a field that never changes and is never left out. */
+const FULL_MARKER = ORDER.find((f) => f.kind === "enum" && !f.mutable)!;
+/** The change part's marker: an enum, so never left out. */
+const CHANGE_MARKER = ORDER.find((f) => f.kind === "enum" && f.mutable)!;
+
+type Rec = Record<string, unknown>;
+
+// ---------------------------------------------------------------- encoding
+
+/** Per-encoder state: no module globals, so two sinks (or a test) never share a cache. */
+interface EncodeState {
+  // Date#toISOString costs ~0.5 us and a line carries up to three timestamps, mostly within the
+  // same second: the "YYYY-MM-DDTHH:MM:SS." prefix of the last second seen.
+  isoSecond: number;
+  isoPrefix: string;
+}
+
+const newEncodeState = (): EncodeState => ({ isoSecond: Number.NaN, isoPrefix: "" });
+
+function iso(st: EncodeState, b: LineBuffer, ms: number): void {
   const msInt = Math.floor(ms);
   const sec = Math.floor(msInt / 1000);
-  if (sec !== isoSecond) {
+  if (sec !== st.isoSecond) {
     const full = new Date(sec * 1000).toISOString(); // throws RangeError on NaN: a caller bug, never written
-    isoSecond = sec;
-    isoPrefix = full.slice(0, full.length - 4);
+    st.isoSecond = sec;
+    st.isoPrefix = full.slice(0, full.length - 4);
   }
   const frac = msInt - sec * 1000;
-  reserve(b, isoPrefix.length + 6);
+  reserve(b, st.isoPrefix.length + 6);
   b.buf[b.len++] = 0x22;
-  ascii(b, isoPrefix);
+  ascii(b, st.isoPrefix);
   const buf = b.buf;
   buf[b.len++] = 0x30 + Math.floor(frac / 100);
   buf[b.len++] = 0x30 + (Math.floor(frac / 10) % 10);
@@ -170,147 +215,69 @@ function iso(b: LineBuffer, ms: number): void {
   buf[b.len++] = 0x22;
 }
 
-// One `,"name":value` each; the name is passed with its punctuation, ready to copy.
-function strField(b: LineBuffer, name: string, v: string): void {
-  ascii(b, name);
-  jsonString(b, v);
-}
-
-/** An enum by its quoted name; a number unknown to this build as a JSON number, so nothing is lost. */
-function enumField(b: LineBuffer, name: string, names: readonly string[], n: number): void {
-  ascii(b, name);
-  const quotedName = names[n];
-  ascii(b, quotedName === undefined ? String(n) : quotedName);
-}
-
-function timeField(b: LineBuffer, name: string, ms: number): void {
-  ascii(b, name);
-  iso(b, ms);
-}
-
-/** The fields an order and each of its fills share, in the order both records list them. */
-function writeOrderRef(b: LineBuffer, x: Pick<Order, "orderId" | "clientOrderId" | "account" | "venue" | "symbol" | "side">): void {
-  strField(b, `,"order_id":`, x.orderId);
-  strField(b, `,"client_order_id":`, x.clientOrderId);
-  strField(b, `,"account":`, x.account);
-  strField(b, `,"venue":`, x.venue);
-  strField(b, `,"symbol":`, x.symbol);
-  enumField(b, `,"side":`, SIDE_Q, x.side);
-}
-
-/**
- * The fields of an order that never change after it is created, in the order every line lists
- * them first. Encoded once per order: see writeOrderFieldsOnce.
- */
-function writeOrderPrefix(b: LineBuffer, o: Order): void {
-  writeOrderRef(b, o);
-  enumField(b, `,"type":`, TYPE_Q, o.type);
-  enumField(b, `,"time_in_force":`, TIF_Q, o.timeInForce);
-  strField(b, `,"quantity":`, o.quantity);
-  strField(b, `,"price":`, o.price);
-  strField(b, `,"stop_price":`, o.stopPrice);
-  strField(b, `,"client_idempotency_key":`, o.idempotencyKey);
-  strField(b, `,"venue_client_order_id":`, o.venueClientOrderId);
-}
-
-/** True when writeOrderPrefix writes the same bytes for both (compared by value, not identity). */
-function samePrefix(a: Order, o: Order): boolean {
-  return (
-    a.orderId === o.orderId &&
-    a.clientOrderId === o.clientOrderId &&
-    a.account === o.account &&
-    a.venue === o.venue &&
-    a.symbol === o.symbol &&
-    a.side === o.side &&
-    a.type === o.type &&
-    a.timeInForce === o.timeInForce &&
-    a.quantity === o.quantity &&
-    a.price === o.price &&
-    a.stopPrice === o.stopPrice &&
-    a.idempotencyKey === o.idempotencyKey &&
-    a.venueClientOrderId === o.venueClientOrderId
-  );
-}
-
-/** The fields that follow the prefix: what a state change can move, and the two timestamps. */
-function writeOrderState(b: LineBuffer, o: Order): void {
-  strField(b, `,"venue_order_id":`, o.venueOrderId);
-  enumField(b, `,"status":`, STATUS_Q, o.status);
-  strField(b, `,"filled_quantity":`, o.filledQuantity);
-  strField(b, `,"average_fill_price":`, o.averageFillPrice);
-  strField(b, `,"reject_reason":`, o.rejectReason);
-  timeField(b, `,"created_at":`, o.createdAtMs);
-  timeField(b, `,"updated_at":`, o.updatedAtMs);
-  // Only for venues that report a running fee total; older lines simply lack it.
-  if (o.venueFeeTotal !== undefined) {
-    strField(b, `,"venue_fee_total":`, o.venueFeeTotal);
+/** One field's `,"name":value`, unless v2 leaves it out (see the format). `ts`: the line's. */
+function writeField(st: EncodeState, b: LineBuffer, f: Field, value: unknown, ts: number): void {
+  switch (f.kind) {
+    case "string":
+    case "decimal":
+      if (value === undefined || value === "") return;
+      ascii(b, f.prefix);
+      jsonString(b, value as string);
+      return;
+    case "enum": {
+      ascii(b, f.prefix);
+      const name = f.quoted![value as number];
+      ascii(b, name === undefined ? String(value) : name);
+      return;
+    }
+    case "ms":
+      if (value === undefined || value === ts) {
+        // NaN is never equal: it reaches iso() and throws, as a caller bug should.
+        return;
+      }
+      ascii(b, f.prefix);
+      iso(st, b, value as number);
+      return;
+    case "bigint":
+      ascii(b, f.prefix);
+      ascii(b, `"${(value as bigint).toString()}"`);
+      return;
   }
 }
 
-/**
- * The bytes of the last order object written, and how many of them are its prefix. Two levels:
- * - the same object again (a fill and the status change it caused are two events of one append
- *   carrying the same Order, and orders are immutable values): the ~700 bytes are copied;
- * - another snapshot of the same order (order_received, then the filled order a few microseconds
- *   later): its prefix (about 60% of the bytes) is copied when samePrefix says the values are
- *   equal, and only the state fields are encoded. Under callgrind (the server at 300 PlaceOrder/s,
- *   paper venue, buffered audit) a call took about 10,000 fewer instructions of its ~695,000.
- */
-let memoOrder: Order | undefined;
-let memo = Buffer.allocUnsafe(0);
-let memoLen = 0;
-let memoPrefixLen = 0;
-/** An order whose fields take more (a very long reject reason) is encoded each time, not kept. */
-const MEMO_MAX_BYTES = 16 * 1024;
+type OrderPart = "full" | "change" | "same";
 
-function copyMemo(b: LineBuffer, n: number): void {
-  reserve(b, n);
-  memo.copy(b.buf, b.len, 0, n);
-  b.len += n;
+function writeOrder(st: EncodeState, b: LineBuffer, o: Order, part: OrderPart, ts: number): void {
+  ascii(b, `,"order_id":`);
+  jsonString(b, o.orderId);
+  if (part === "same") return;
+  const fields = part === "full" ? ORDER_REST : ORDER_MUTABLE;
+  const r = o as unknown as Rec;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    writeField(st, b, f, r[f.key], ts);
+  }
 }
 
-function writeOrderFieldsOnce(b: LineBuffer, o: Order): void {
-  if (o === memoOrder) {
-    copyMemo(b, memoLen);
-    return;
+function writeFill(st: EncodeState, b: LineBuffer, fill: Fill, order: Order | undefined, ts: number): void {
+  ascii(b, `,"fill":{"sequence":"`);
+  ascii(b, fill.sequence.toString());
+  ascii(b, `"`);
+  const r = fill as unknown as Rec;
+  const or = order as unknown as Rec | undefined;
+  for (let i = 1; i < FILL.length; i++) {
+    const f = FILL[i]!;
+    const value = r[f.key];
+    if (FILL_REF.has(f.key)) {
+      if (or !== undefined && or[f.key] === value) continue;
+      // Written even when "", so that absent always means "the order's".
+      ascii(b, f.prefix);
+      if (f.kind === "enum") writeField(st, b, { ...f, prefix: "" }, value, ts);
+      else jsonString(b, value as string);
+      continue;
+    }
+    writeField(st, b, f, value, ts);
   }
-  const from = b.len;
-  let prefixLen: number;
-  if (memoOrder !== undefined && samePrefix(memoOrder, o)) {
-    prefixLen = memoPrefixLen;
-    copyMemo(b, prefixLen);
-  } else {
-    writeOrderPrefix(b, o);
-    prefixLen = b.len - from;
-  }
-  // A throw here (a NaN timestamp) leaves the memo as it was: it is only replaced below.
-  writeOrderState(b, o);
-  const n = b.len - from;
-  if (n > MEMO_MAX_BYTES) {
-    memoOrder = undefined;
-    return;
-  }
-  if (n > memo.length) {
-    // The prefix about to be kept may be the old memo's own bytes: copy from b, not from memo.
-    memo = Buffer.allocUnsafe(Math.max(1024, n * 2));
-  }
-  b.buf.copy(memo, 0, from, b.len);
-  memoLen = n;
-  memoPrefixLen = prefixLen;
-  memoOrder = o;
-}
-
-function writeFill(b: LineBuffer, f: Fill): void {
-  ascii(b, `{"sequence":"`);
-  ascii(b, f.sequence.toString());
-  strField(b, `","fill_id":`, f.fillId);
-  writeOrderRef(b, f);
-  strField(b, `,"quantity":`, f.quantity);
-  strField(b, `,"price":`, f.price);
-  strField(b, `,"fee":`, f.fee);
-  strField(b, `,"fee_currency":`, f.feeCurrency);
-  timeField(b, `,"time":`, f.timeMs);
-  strField(b, `,"venue_trade_id":`, f.venueTradeId);
   ascii(b, "}");
 }
 
@@ -351,38 +318,176 @@ function encodeError(e: GatewayError): string {
   return `${s}}`;
 }
 
+
 /**
- * Appends one event as one JSON line, newline included. On a throw (a NaN timestamp: a caller
- * bug) nothing is left behind: the buffer is back where it was.
+ * What the lines before, in the same append, said: a line may refer to them (they are in the same
+ * batch, so in the log whenever it is). Undefined for a line written alone.
+ */
+interface AppendContext {
+  requestId: string | undefined;
+  idempotency: AuditEvent["idempotency"];
+}
+
+/** One event, newline included; `part` says how much of its order to write. Throws on a NaN timestamp. */
+function writeLine(st: EncodeState, b: LineBuffer, e: AuditEvent, part: OrderPart, ctx: AppendContext | undefined): void {
+  ascii(b, `{"v":2,"ts":`);
+  iso(st, b, e.ts);
+  ascii(b, `,"event":"`);
+  ascii(b, e.type);
+  ascii(b, `"`);
+  if (ctx === undefined || e.requestId !== ctx.requestId) {
+    ascii(b, `,"request_id":`);
+    jsonString(b, e.requestId);
+  }
+  const idem = e.idempotency;
+  if (idem !== undefined) {
+    const last = ctx?.idempotency;
+    if (last !== undefined && last.key === idem.key && last.fingerprint === idem.fingerprint) {
+      ascii(b, `,"same_idempotency":true`);
+    } else {
+      ascii(b, `,"idempotency_key":`);
+      jsonString(b, idem.key);
+      ascii(b, `,"fingerprint":`);
+      jsonString(b, idem.fingerprint);
+    }
+  }
+  if (e.order !== undefined) writeOrder(st, b, e.order, part, e.ts);
+  if (e.fill !== undefined) writeFill(st, b, e.fill, e.order, e.ts);
+  if (e.error !== undefined) {
+    ascii(b, `,"error":`);
+    utf8(b, encodeError(e.error));
+  }
+  ascii(b, "}\n");
+  if (ctx !== undefined) {
+    ctx.requestId = e.requestId;
+    if (idem !== undefined) ctx.idempotency = idem;
+  }
+}
+
+/**
+ * A sink's encoder. It writes an order's full part once and afterwards only what can change, and
+ * for that keeps, per sink, which orders have a full part *on record*: a change part is written
+ * only for an order whose full part is in a batch the sink has confirmed durable (`durable`).
+ * or earlier in the same append (same batch). Otherwise (the full part's batch still in flight, or
+ * lost to a failed write) the order is written in full again, so no line depends on one that may
+ * not be in the log. Terminal
+ * orders are forgotten (a late event writes the order in full again), which bounds the state by
+ * the open orders. After a failed write the sink calls `reset` and starts over with full parts.
+ */
+export interface AuditEncoder {
+  /**
+   * Appends the events of one append as lines, into the batch numbered `batch` (increasing; see
+   * durable). All or nothing: on a throw (a NaN timestamp: a caller bug) the buffer and the state
+   * are as they were.
+   */
+  write(b: LineBuffer, events: readonly AuditEvent[], batch: number): void;
+  /** Every batch numbered up to `batch` is durable: its full parts are on record. */
+  durable(batch: number): void;
+  /** Forgets what is on record (a failed write): every order's next line is full. */
+  reset(): void;
+}
+
+/**
+ * True if an event before `i` of this append is about the order: its line is in the same batch, so
+ * it is in the log whenever a later line of the append is (a file is written in order; a torn tail
+ * cuts the end). Appends are a few events: a scan beats a Set.
+ */
+function earlierIn(events: readonly AuditEvent[], i: number, o: Order): boolean {
+  for (let j = 0; j < i; j++) {
+    const x = events[j]!.order;
+    if (x !== undefined && x.orderId === o.orderId) return sameFixed(x, o);
+  }
+  return false;
+}
+
+/**
+ * True when the fields a change part leaves out are equal: always for snapshots of one order, but
+ * another order under the same id (another gateway's, in a test) must be written in full.
+ */
+function sameFixed(a: Order, b: Order): boolean {
+  if (a === b) return true;
+  const x = a as unknown as Rec;
+  const y = b as unknown as Rec;
+  for (let i = 0; i < ORDER_FIXED.length; i++) {
+    const k = ORDER_FIXED[i]!.key;
+    if (x[k] !== y[k]) return false;
+  }
+  return true;
+}
+
+export function createAuditEncoder(): AuditEncoder {
+  const st = newEncodeState();
+  /** Orders whose full part is in a durable batch: the order it was written from. */
+  const onRecord = new Map<string, Order>();
+  /** Orders whose full part is in a batch not yet durable, with the (earliest) batch. */
+  const pending = new Map<string, { batch: number; order: Order }>();
+  const parts: OrderPart[] = [];
+  const ctx: AppendContext = { requestId: undefined, idempotency: undefined };
+  const onRecordAs = (o: Order): boolean => {
+    const r = onRecord.get(o.orderId);
+    return r !== undefined && sameFixed(r, o);
+  };
+  return {
+    write(b, events, batch) {
+      const from = b.len;
+      ctx.requestId = undefined;
+      ctx.idempotency = undefined;
+      try {
+        let prev: Order | undefined;
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i]!;
+          const o = e.order;
+          const part: OrderPart = o === undefined ? "full" : o === prev ? "same" : onRecordAs(o) || earlierIn(events, i, o) ? "change" : "full";
+          parts[i] = part;
+          writeLine(st, b, e, part, ctx);
+          // Only the line right before may be referred to (the decoder keeps just that one).
+          prev = o;
+        }
+      } catch (x) {
+        b.len = from;
+        throw x;
+      }
+      for (let i = 0; i < events.length; i++) {
+        const o = events[i]!.order;
+        if (o === undefined) continue;
+        if (isTerminal(o.status)) {
+          onRecord.delete(o.orderId);
+          pending.delete(o.orderId);
+        } else if (parts[i] === "full" && !pending.has(o.orderId) && !onRecordAs(o)) {
+          pending.set(o.orderId, { batch, order: o });
+        }
+      }
+    },
+    durable(batch) {
+      for (const [id, at] of pending) {
+        if (at.batch <= batch) {
+          pending.delete(id);
+          onRecord.set(id, at.order);
+        }
+      }
+    },
+    reset() {
+      onRecord.clear();
+      pending.clear();
+    },
+  };
+}
+
+/**
+ * Appends events as self-contained lines (every order part full), newline included. For callers
+ * without a sink's state (tests, tools); on a throw nothing is left behind.
  */
 export function writeAuditEvent(b: LineBuffer, e: AuditEvent): void {
   const from = b.len;
   try {
-    timeField(b, `{"ts":`, e.ts);
-    ascii(b, `,"event":"`);
-    ascii(b, e.type);
-    strField(b, `","request_id":`, e.requestId);
-    if (e.idempotency !== undefined) {
-      strField(b, `,"idempotency_key":`, e.idempotency.key);
-      strField(b, `,"fingerprint":`, e.idempotency.fingerprint);
-    }
-    if (e.order !== undefined) writeOrderFieldsOnce(b, e.order);
-    if (e.fill !== undefined) {
-      ascii(b, `,"fill":`);
-      writeFill(b, e.fill);
-    }
-    if (e.error !== undefined) {
-      ascii(b, `,"error":`);
-      utf8(b, encodeError(e.error));
-    }
-    ascii(b, "}\n");
+    writeLine(newEncodeState(), b, e, "full", undefined);
   } catch (x) {
     b.len = from;
     throw x;
   }
 }
 
-/** One event as one JSON line, newline included (the same bytes writeAuditEvent appends). */
+/** One event as one self-contained v2 line, newline included (the same bytes writeAuditEvent appends). */
 export function encodeAuditEvent(e: AuditEvent): string {
   const b = createLineBuffer(1024);
   writeAuditEvent(b, e);
@@ -398,12 +503,17 @@ const isoTime = v.pipe(
   v.check((n) => Number.isFinite(n), "invalid timestamp"),
 );
 
-function enumIn(names: readonly string[]) {
-  // By name (what we write) or by number (an enum value unknown when the line was written).
+function enumIn(f: Field) {
+  // By full name (v1), short name (v2) or number (an enum value unknown when the line was written).
+  const full = f.fullNames!;
+  const short = f.shortNames!;
   return v.union([
     v.pipe(
-      v.picklist(names as readonly [string, ...string[]]),
-      v.transform((s) => names.indexOf(s)),
+      v.picklist([...full, ...short] as [string, ...string[]]),
+      v.transform((s) => {
+        const i = full.indexOf(s);
+        return i >= 0 ? i : short.indexOf(s);
+      }),
     ),
     v.pipe(v.number(), v.integer(), v.minValue(0)),
   ]);
@@ -417,22 +527,33 @@ const sequence = v.pipe(
   v.check((n) => n <= 0xffff_ffff_ffff_ffffn, "sequence exceeds uint64"),
 );
 
-const fillSchema = v.object({
-  sequence,
-  fill_id: str,
-  order_id: str,
-  client_order_id: str,
-  account: str,
-  venue: str,
-  symbol: str,
-  side: enumIn(SIDE_NAMES),
-  quantity: str,
-  price: str,
-  fee: str,
-  fee_currency: str,
-  time: isoTime,
-  venue_trade_id: str,
-});
+function valueSchema(f: Field) {
+  switch (f.kind) {
+    case "string":
+    case "decimal":
+      return str;
+    case "enum":
+      return enumIn(f);
+    case "ms":
+      return isoTime;
+    case "bigint":
+      return sequence;
+  }
+}
+
+/**
+ * A valibot object over `fields`. `lean`: v2's rules (a string or a timestamp may be absent);
+ * otherwise v1's (every non-optional field present).
+ */
+function objectOf(fields: readonly Field[], lean: boolean, alsoOptional: ReadonlySet<string> = new Set()) {
+  const entries: Record<string, v.GenericSchema> = {};
+  for (const f of fields) {
+    const s = valueSchema(f) as v.GenericSchema;
+    const mayBeAbsent = f.optional || alsoOptional.has(f.key) || (lean && (f.kind === "string" || f.kind === "decimal" || f.kind === "ms"));
+    entries[f.audit] = mayBeAbsent ? v.optional(s) : s;
+  }
+  return v.object(entries);
+}
 
 const errorSchema = v.variant("kind", [
   v.object({
@@ -455,41 +576,25 @@ const errorSchema = v.variant("kind", [
   }),
 ]);
 
-const orderFields = {
-  order_id: str,
-  client_order_id: str,
-  account: str,
-  venue: str,
-  symbol: str,
-  side: enumIn(SIDE_NAMES),
-  type: enumIn(TYPE_NAMES),
-  time_in_force: enumIn(TIF_NAMES),
-  quantity: str,
-  price: str,
-  stop_price: str,
-  client_idempotency_key: str,
-  venue_client_order_id: str,
-  venue_order_id: str,
-  status: enumIn(STATUS_NAMES),
-  filled_quantity: str,
-  average_fill_price: str,
-  reject_reason: str,
-  created_at: isoTime,
-  updated_at: isoTime,
-  venue_fee_total: v.optional(str),
-};
+
+const fillV1 = objectOf(FILL, false);
+const fillV2 = objectOf(FILL, true, FILL_REF);
 
 const headSchema = v.object({
+  v: v.optional(v.literal(2, "unsupported audit format version (this gateway reads v1 and v2)")),
   ts: isoTime,
   event: v.picklist(EVENT_TYPES),
-  request_id: str,
+  request_id: v.optional(str),
+  same_idempotency: v.optional(v.literal(true)),
   idempotency_key: v.optional(str),
   fingerprint: v.optional(str),
   order_id: v.optional(str),
-  fill: v.optional(fillSchema),
+  fill: v.optional(v.record(v.string(), v.unknown())),
   error: v.optional(errorSchema),
 });
-const orderSchema = v.object(orderFields);
+const orderV1 = objectOf(ORDER, false);
+const orderV2Full = objectOf(ORDER, true);
+const orderV2Change = objectOf(ORDER_MUTABLE, true);
 
 function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues
@@ -501,77 +606,149 @@ function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
     .join("; ");
 }
 
-/** Validates an already-parsed record (a JSON line, or a jsonb row from PostgreSQL). */
-export function decodeAuditRecord(record: unknown): Result<AuditEvent, string> {
-  const head = v.safeParse(headSchema, record);
-  if (!head.success) return err(issuesText(head.issues));
-  const h = head.output;
-  if ((h.idempotency_key === undefined) !== (h.fingerprint === undefined)) {
-    return err("idempotency_key and fingerprint must appear together");
+
+/**
+ * Domain values from validated `x` (keyed by audit name); absent lean fields take their v2 meaning
+ * (a fill's order fields: its line's `order`'s).
+ */
+function fromRecord(fields: readonly Field[], x: Rec, ts: number, into: Rec, order?: Rec): void {
+  for (const f of fields) {
+    const value = x[f.audit];
+    if (value !== undefined) into[f.key] = value;
+    else if (order !== undefined && FILL_REF.has(f.key)) into[f.key] = order[f.key];
+    else if (f.optional) delete into[f.key];
+    else if (f.kind === "ms") into[f.key] = ts;
+    else into[f.key] = "";
   }
-  let order: Order | undefined;
-  if (h.order_id !== undefined) {
-    const o = v.safeParse(orderSchema, record);
-    if (!o.success) return err(issuesText(o.issues));
-    const x = o.output;
-    order = {
-      orderId: x.order_id,
-      clientOrderId: x.client_order_id,
-      account: x.account,
-      venue: x.venue,
-      symbol: x.symbol,
-      side: x.side,
-      type: x.type,
-      timeInForce: x.time_in_force,
-      quantity: x.quantity,
-      price: x.price,
-      stopPrice: x.stop_price,
-      idempotencyKey: x.client_idempotency_key,
-      venueClientOrderId: x.venue_client_order_id,
-      venueOrderId: x.venue_order_id,
-      status: x.status,
-      filledQuantity: x.filled_quantity,
-      averageFillPrice: x.average_fill_price,
-      rejectReason: x.reject_reason,
-      createdAtMs: x.created_at,
-      updatedAtMs: x.updated_at,
-      ...(x.venue_fee_total !== undefined ? { venueFeeTotal: x.venue_fee_total } : {}),
+}
+
+/**
+ * A reader's decoder: v1 and v2 lines, in log order. It keeps the last order of every open order
+ * (a v2 change part completes it) and the order of the line before (a v2 "same" part is it);
+ * terminal orders are dropped, as the encoder drops them, so the state is bounded by open orders.
+ */
+export interface AuditDecoder {
+  /** Parses and validates one line (with or without its trailing newline). */
+  line(line: string): Result<AuditEvent, string>;
+  /** Validates an already-parsed record. */
+  record(record: unknown): Result<AuditEvent, string>;
+}
+
+export function createAuditDecoder(): AuditDecoder {
+  const open = new Map<string, Order>();
+  /** The line before's order, request id, and the last idempotency pair seen (v2 lines refer to them). */
+  let prev: Order | undefined;
+  let prevRequestId: string | undefined;
+  let prevIdempotency: AuditEvent["idempotency"];
+
+  function orderOf(h: { v?: 2 | undefined; order_id?: string | undefined; ts: number }, record: Rec): Result<Order | undefined, string> {
+    if (h.order_id === undefined) return ok(undefined);
+    if (h.v === undefined) {
+      const o = v.safeParse(orderV1, record);
+      if (!o.success) return err(issuesText(o.issues));
+      const out: Rec = {};
+      fromRecord(ORDER, o.output as Rec, h.ts, out);
+      return ok(out as unknown as Order);
+    }
+    if (record[FULL_MARKER.audit] !== undefined) {
+      const o = v.safeParse(orderV2Full, record);
+      if (!o.success) return err(issuesText(o.issues));
+      const out: Rec = {};
+      fromRecord(ORDER, o.output as Rec, h.ts, out);
+      return ok(out as unknown as Order);
+    }
+    if (record[CHANGE_MARKER.audit] !== undefined) {
+      const base = open.get(h.order_id);
+      if (base === undefined) return err(`order ${h.order_id}: a change with no earlier full record of the order`);
+      const o = v.safeParse(orderV2Change, record);
+      if (!o.success) return err(issuesText(o.issues));
+      const out: Rec = {};
+      const b = base as unknown as Rec;
+      for (const f of ORDER_FIXED) out[f.key] = b[f.key];
+      fromRecord(ORDER_MUTABLE, o.output as Rec, h.ts, out);
+      return ok(out as unknown as Order);
+    }
+    if (prev === undefined || prev.orderId !== h.order_id) return err(`order ${h.order_id}: no order fields, and the line before is not about this order`);
+    return ok(prev);
+  }
+
+  function fillOf(h: { v?: 2 | undefined; ts: number; fill?: Rec | undefined }, order: Order | undefined): Result<Fill | undefined, string> {
+    if (h.fill === undefined) return ok(undefined);
+    const f = v.safeParse(h.v === undefined ? fillV1 : fillV2, h.fill);
+    if (!f.success) return err(issuesText(f.issues).replace(/^/, "fill."));
+    const x = f.output as Rec;
+    const out: Rec = {};
+    if (h.v !== undefined) {
+      for (const key of FILL_REF) {
+        const field = FILL.find((ff) => ff.key === key)!;
+        if (x[field.audit] === undefined && order === undefined) return err(`fill.${field.audit}: missing, and the line has no order to take it from`);
+      }
+    }
+    fromRecord(FILL, x, h.ts, out, order as unknown as Rec | undefined);
+    return ok(out as unknown as Fill);
+  }
+
+  function record(record: unknown): Result<AuditEvent, string> {
+    const head = v.safeParse(headSchema, record);
+    if (!head.success) return err(issuesText(head.issues));
+    const h = head.output;
+    if ((h.idempotency_key === undefined) !== (h.fingerprint === undefined)) {
+      return err("idempotency_key and fingerprint must appear together");
+    }
+    let requestId = h.request_id;
+    let idempotency = h.idempotency_key !== undefined && h.fingerprint !== undefined ? { key: h.idempotency_key, fingerprint: h.fingerprint } : undefined;
+    if (h.v === undefined) {
+      if (requestId === undefined) return err("request_id: missing");
+      if (h.same_idempotency !== undefined) return err("same_idempotency: not a v1 field");
+    } else {
+      if (requestId === undefined) requestId = prevRequestId;
+      if (requestId === undefined) return err("request_id: missing, and no line before has one");
+      if (h.same_idempotency !== undefined) {
+        if (idempotency !== undefined) return err("same_idempotency with idempotency_key");
+        if (prevIdempotency === undefined) return err("same_idempotency: no line before has an idempotency key");
+        idempotency = prevIdempotency;
+      }
+    }
+    const o = orderOf(h, record as Rec);
+    if (!o.ok) return o;
+    const order = o.value;
+    const fl = fillOf(h, order);
+    if (!fl.ok) return fl;
+    const fill = fl.value;
+    let error: GatewayError | undefined;
+    if (h.error !== undefined) error = toGatewayError(h.error);
+    // State moves only for a line that decoded: a corrupt line changes nothing.
+    prev = order;
+    prevRequestId = requestId;
+    if (idempotency !== undefined) prevIdempotency = idempotency;
+    if (order !== undefined) {
+      if (isTerminal(order.status)) open.delete(order.orderId);
+      else open.set(order.orderId, order);
+    }
+    const event: AuditEvent = {
+      ts: h.ts,
+      type: h.event,
+      requestId,
+      ...(idempotency !== undefined ? { idempotency } : {}),
+      ...(order !== undefined ? { order } : {}),
+      ...(fill !== undefined ? { fill } : {}),
+      ...(error !== undefined ? { error } : {}),
     };
+    return ok(event);
   }
-  let fill: Fill | undefined;
-  if (h.fill !== undefined) {
-    const f = h.fill;
-    fill = {
-      sequence: f.sequence,
-      fillId: f.fill_id,
-      orderId: f.order_id,
-      clientOrderId: f.client_order_id,
-      account: f.account,
-      venue: f.venue,
-      symbol: f.symbol,
-      side: f.side,
-      quantity: f.quantity,
-      price: f.price,
-      fee: f.fee,
-      feeCurrency: f.fee_currency,
-      timeMs: f.time,
-      venueTradeId: f.venue_trade_id,
-    };
-  }
-  let error: GatewayError | undefined;
-  if (h.error !== undefined) error = toGatewayError(h.error);
-  const event: AuditEvent = {
-    ts: h.ts,
-    type: h.event,
-    requestId: h.request_id,
-    ...(h.idempotency_key !== undefined && h.fingerprint !== undefined
-      ? { idempotency: { key: h.idempotency_key, fingerprint: h.fingerprint } }
-      : {}),
-    ...(order !== undefined ? { order } : {}),
-    ...(fill !== undefined ? { fill } : {}),
-    ...(error !== undefined ? { error } : {}),
+
+  return {
+    record,
+    line(line: string): Result<AuditEvent, string> {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch (e) {
+        return err(`not JSON: ${(e as Error).message}`);
+      }
+      return record(parsed);
+    },
   };
-  return ok(event);
 }
 
 function toGatewayError(e: v.InferOutput<typeof errorSchema>): GatewayError {
@@ -594,13 +771,13 @@ function toGatewayError(e: v.InferOutput<typeof errorSchema>): GatewayError {
   }
 }
 
-/** Parses and validates one line (with or without its trailing newline). */
+
+/** Validates one self-contained record (v1, or v2 with a full order part), without a reader's state. */
+export function decodeAuditRecord(record: unknown): Result<AuditEvent, string> {
+  return createAuditDecoder().record(record);
+}
+
+/** Parses and validates one self-contained line (with or without its trailing newline). */
 export function decodeAuditLine(line: string): Result<AuditEvent, string> {
-  let record: unknown;
-  try {
-    record = JSON.parse(line);
-  } catch (e) {
-    return err(`not JSON: ${(e as Error).message}`);
-  }
-  return decodeAuditRecord(record);
+  return createAuditDecoder().line(line);
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
-import { decodeAuditLine } from "./audit-codec.js";
+import { createAuditDecoder } from "./audit-codec.js";
 import type { AuditEvent } from "../../use-cases/audit-sink.js";
 
 /**
@@ -145,6 +145,8 @@ export async function* readAuditLog(opts: ReadAuditLogOptions): AsyncGenerator<A
   const { logger, onCorrupt = "skip", live = false } = opts;
   const stats = opts.stats ?? { segments: 0, events: 0, corruptLines: 0, tornBytes: 0 };
   const segments = listSegmentsSync(opts.path);
+  // One decoder across segments: a v2 line may complete an order written in full in an older one.
+  const decoder = createAuditDecoder();
   for (let s = 0; s < segments.length; s++) {
     const seg = segments[s]!;
     const isLast = s === segments.length - 1;
@@ -173,7 +175,7 @@ export async function* readAuditLog(opts: ReadAuditLogOptions): AsyncGenerator<A
           if (nl < 0) break;
           lineNo++;
           if (nl > start) {
-            const decoded = decodeAuditLine(data.toString("utf8", start, nl));
+            const decoded = decoder.line(data.toString("utf8", start, nl));
             if (decoded.ok) {
               stats.events++;
               yield decoded.value;

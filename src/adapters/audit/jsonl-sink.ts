@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Logger } from "pino";
-import { createLineBuffer, writeAuditEvent, type LineBuffer } from "./audit-codec.js";
+import { createAuditEncoder, createLineBuffer, type LineBuffer } from "./audit-codec.js";
 import { listSegmentsSync, repairTornTailSync } from "./audit-reader.js";
 import type { AuditSink } from "../../use-cases/audit-sink.js";
 import { acquireFileLock } from "./file-lock.js";
@@ -80,6 +80,8 @@ interface Batch {
   /** The batch's lines, encoded in place (see LineBuffer). */
   out: LineBuffer;
   lines: number;
+  /** Its number for the audit encoder (increasing: batches are committed in this order). */
+  seq: number;
 }
 
 /**
@@ -176,6 +178,9 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
   }
 
   const spare: LineBuffer[] = [];
+  /** This sink's audit v2 state: which orders' full records are on record (see createAuditEncoder). */
+  const encoder = createAuditEncoder();
+  let batchSeq = 0;
   function release(out: LineBuffer): void {
     out.len = 0;
     if (spare.length < SPARE_BUFFERS && out.buf.length <= SPARE_MAX_BYTES) spare.push(out);
@@ -242,11 +247,11 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     batchMaxMs,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     ...(opts.onBackgroundError !== undefined ? { onBackgroundError: opts.onBackgroundError } : {}),
-    empty: () => ({ out: spare.pop() ?? createLineBuffer(), lines: 0 }),
+    empty: () => ({ out: spare.pop() ?? createLineBuffer(), lines: 0, seq: ++batchSeq }),
     add(b, events) {
       const from = b.out.len;
       try {
-        for (let i = 0; i < events.length; i++) writeAuditEvent(b.out, events[i]!);
+        encoder.write(b.out, events, b.seq);
       } catch (e) {
         // All of this append or none of it: the caller is told it failed.
         b.out.len = from;
@@ -275,6 +280,8 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
       st.batches++;
       st.lines += b.lines;
       st.bytes += length;
+      // Its full order records are in the file (durable in fsync mode; buffered mode promises no more).
+      encoder.durable(b.seq);
       if (gone !== undefined) {
         noticeVanished(gone);
         throw new AuditFileVanishedError(`audit log ${file} is no longer the file this gateway writes: ${gone}`);
@@ -282,6 +289,8 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
     },
     onError(e, b) {
       st.errors++;
+      // Lines may be missing from the file: from now on every order is written in full again.
+      encoder.reset();
       if (e instanceof AuditFileVanishedError) {
         // Nothing to cut: the lines are whole, and they are the operator's copy of what happened.
         logger?.error({ err: e, file, lines: b.lines }, "audit log write refused: the audit file is gone from its path");

@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { Logger } from "pino";
-import { decodeAuditLine, encodeAuditEvent } from "./audit-codec.js";
+import { createAuditDecoder, createAuditEncoder, createLineBuffer } from "./audit-codec.js";
 import { AuditLogCorruptError } from "./audit-reader.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AuditOutageError, type AuditAvailability, type AuditEvent, type AuditSink } from "../../use-cases/audit-sink.js";
@@ -173,9 +173,11 @@ interface Batch {
   event: string[];
   orderId: (string | null)[];
   line: string[];
+  /** The group commit's batch number, for the audit encoder (0 for the kept-through-an-outage lists). */
+  seq: number;
 }
 
-const emptyBatch = (): Batch => ({ lines: 0, ts: [], event: [], orderId: [], line: [] });
+const emptyBatch = (): Batch => ({ lines: 0, ts: [], event: [], orderId: [], line: [], seq: 0 });
 
 /**
  * A failure after which the outcome of an INSERT is unknown, or a retry may succeed: the
@@ -372,6 +374,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
           event: retained.event.slice(k),
           orderId: retained.orderId.slice(k),
           line: retained.line.slice(k),
+          seq: 0,
         };
         lastId = ours.rows[k - 1]!.id;
       }
@@ -514,18 +517,30 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     lastId = r.rows[0]?.last ?? lastId;
     st.batches++;
     st.lines += all.lines;
+    // Its full order records are committed: later lines may refer to them.
+    encoder.durable(b.seq);
   }
 
+  /** This sink's audit v2 state (which orders' full records are committed) and its line scratch. */
+  const encoder = createAuditEncoder();
+  const scratch = createLineBuffer(4096);
+  let batchSeq = 0;
   const group = createGroupCommit<Batch>({
     mode,
     batchMaxLines,
     batchMaxMs,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     ...(opts.onBackgroundError !== undefined ? { onBackgroundError: opts.onBackgroundError } : {}),
-    empty: emptyBatch,
+    empty: () => ({ ...emptyBatch(), seq: ++batchSeq }),
     add(b, events) {
-      for (const e of events) {
-        b.line.push(encodeAuditEvent(e).slice(0, -1));
+      scratch.len = 0;
+      encoder.write(scratch, events, b.seq);
+      // One row per line; a JSON line never holds a raw newline, so splitting on them is exact.
+      const text = scratch.buf.toString("utf8", 0, scratch.len - 1);
+      const lines = events.length === 1 ? [text] : text.split("\n");
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        b.line.push(lines[i]!);
         b.ts.push(new Date(e.ts).toISOString());
         b.event.push(e.type);
         b.orderId.push(e.order?.orderId ?? e.fill?.orderId ?? null);
@@ -538,6 +553,8 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     },
     onError(e, b) {
       st.errors++;
+      // Kept lines are written later, in order; anything else may be lost: every order in full again.
+      if (!(e instanceof AuditOutageError)) encoder.reset();
       if (e instanceof AuditOutageError) logger?.warn({ table, lines: b.lines }, "audit: batch kept for the audit database to come back; its callers are refused");
       else logger?.error({ err: e, table, lines: b.lines }, "audit insert failed");
     },
@@ -546,13 +563,14 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   async function* read(ro: { readonly onCorrupt?: "skip" | "fail" } = {}): AsyncGenerator<AuditEvent, void, undefined> {
     // Keyset pages keep memory flat on a long log without a server-side cursor dependency.
     let after = "0";
+    const decoder = createAuditDecoder();
     for (;;) {
       const r = await pool.query<{ row_id: string; line: string }>(
         `SELECT id::text AS row_id, line FROM ${t} WHERE id > $1::bigint ORDER BY id LIMIT 2000`,
         [after],
       );
       for (const row of r.rows) {
-        const d = decodeAuditLine(row.line);
+        const d = decoder.line(row.line);
         if (d.ok) yield d.value;
         else if (ro.onCorrupt === "fail") throw new AuditLogCorruptError(`${table}#id`, Number(row.row_id), d.error);
         else logger?.warn({ table, id: row.row_id, reason: d.error }, "audit log: corrupt row skipped");

@@ -1,4 +1,4 @@
-import { orderFromTuple, orderTupleJson } from "../../domain/order-tuple.js";
+import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../../domain/order-tuple.js";
 import { err, ok } from "../../domain/result.js";
 import type { GatewayError } from "../../domain/errors.js";
 import { createRecordRing, ringBytes } from "../../shared/record-ring.js";
@@ -17,6 +17,8 @@ export interface MemoryIdempotencyStoreOptions {
   readonly capacityBytes?: number;
   /** Take the ring's memory up front (see record-ring.ts). Production does; tests need not. */
   readonly prefault?: boolean;
+  /** Packs orders; pass the order manager's too, to share its memo (order-tuple.ts). Default: its own. */
+  readonly orderTupleJson?: OrderTupleJson;
 }
 
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -25,7 +27,7 @@ export const DEFAULT_IDEMPOTENCY_MAX_ENTRIES = 100_000;
 export const BYTES_PER_RECORD = 384;
 
 /** [fingerprint or 0, 1, order tuple] or [fingerprint or 0, 0, error]. */
-function encode(rec: IdempotencyRecord): string {
+function encode(orderTupleJson: OrderTupleJson, rec: IdempotencyRecord): string {
   const o = rec.outcome;
   // The order's part is the very string the order manager packed it into (orderTupleJson).
   if (o.ok) return `[${JSON.stringify(rec.fingerprint ?? 0)},1,${orderTupleJson(o.value)}]`;
@@ -52,6 +54,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
   const ttlMs = options.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
   const maxEntries = options.maxEntries ?? DEFAULT_IDEMPOTENCY_MAX_ENTRIES;
   if (!(ttlMs > 0) || !(maxEntries > 0)) throw new Error("idempotency store: ttlMs and maxEntries must be positive");
+  const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
   const ring = createRecordRing({
     maxEntries,
     capacityBytes: options.capacityBytes ?? ringBytes(maxEntries, BYTES_PER_RECORD),
@@ -71,7 +74,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
     },
     set(key: string, record: IdempotencyRecord, nowMs: number): void {
       // A record larger than the whole ring cannot be kept; it is then not de-duplicated, as if evicted.
-      ring.set(key, encode(record), record.storedAtMs);
+      ring.set(key, encode(orderTupleJson, record), record.storedAtMs);
       // Bounded work per call keeps the hot path steady.
       for (let i = 0; i < 4; i++) {
         const stamp = ring.oldestStamp();

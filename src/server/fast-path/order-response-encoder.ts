@@ -1,5 +1,7 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { OrderSchema } from "../../../gen/trading/v1/trading_gateway_pb.js";
+import { ORDER_FIELDS } from "../../domain/order-fields.js";
 
 /**
  * The protobuf binary encoding of the three responses that carry one Order (PlaceOrder,
@@ -28,26 +30,31 @@ const TIMESTAMP: readonly FieldShape[] = [
   ["nanos", 2, "int32"],
 ];
 
-const ORDER: readonly FieldShape[] = [
-  ["orderId", 1, "string"],
-  ["clientOrderId", 2, "string"],
-  ["account", 3, "string"],
-  ["venue", 4, "string"],
-  ["venueOrderId", 5, "string"],
-  ["symbol", 6, "string"],
-  ["side", 7, "enum"],
-  ["type", 8, "enum"],
-  ["timeInForce", 9, "enum"],
-  ["quantity", 10, "string"],
-  ["price", 11, "string"],
-  ["stopPrice", 12, "string"],
-  ["status", 13, "enum"],
-  ["filledQuantity", 14, "string"],
-  ["averageFillPrice", 15, "string"],
-  ["rejectReason", 16, "string"],
-  ["createdAt", 17, "message", "google.protobuf.Timestamp"],
-  ["updatedAt", 18, "message", "google.protobuf.Timestamp"],
-];
+/**
+ * trading.v1.Order as the field declaration (src/domain/order-fields.ts) maps it to the contract,
+ * with the numbers of the generated descriptor (no field number is written here): every declared
+ * field that has a proto name, in field-number order. A declared field missing from the
+ * descriptor, or a descriptor field nobody declared, makes `matches` fail: toBinary then.
+ */
+const ORDER: readonly FieldShape[] = ORDER_FIELDS.flatMap((f): FieldShape[] => {
+  if (!("proto" in f)) return [];
+  const d = OrderSchema.field[f.proto];
+  if (d === undefined) return [["<undeclared in the descriptor>", -1, "string"]];
+  return [f.kind === "ms" ? [f.proto, d.number, "message", "google.protobuf.Timestamp"] : [f.proto, d.number, f.kind === "enum" ? "enum" : "string"]];
+}).sort((a, b) => a[1] - b[1]);
+
+/** A field's tag as tagBytes takes it (varint, low byte first); fields 1..2047. */
+function tagOf(no: number, wireType: number): number {
+  const v = (no << 3) | wireType;
+  return v < 0x80 ? v : (v & 0x7f) | 0x80 | ((v >>> 7) << 8);
+}
+
+/** How writeOrder writes each Order field, from ORDER. */
+const ORDER_PLAN: readonly { readonly name: string; readonly kind: FieldShape[2]; readonly tag: number }[] = ORDER.map(([name, no, kind]) => ({
+  name,
+  kind,
+  tag: tagOf(no, kind === "enum" ? 0 : 2),
+}));
 
 const RESPONSES: Readonly<Record<string, readonly FieldShape[]>> = {
   "trading.v1.PlaceOrderResponse": [
@@ -150,37 +157,24 @@ function writeOrder(w: Writer, v: unknown): boolean {
   if (typeof v !== "object" || v === null) return false;
   const o = v as Msg;
   if (o.$typeName !== "trading.v1.Order" || hasUnknown(o)) return false;
-  return (
-    w.string(0x0a, o["orderId"]) &&
-    w.string(0x12, o["clientOrderId"]) &&
-    w.string(0x1a, o["account"]) &&
-    w.string(0x22, o["venue"]) &&
-    w.string(0x2a, o["venueOrderId"]) &&
-    w.string(0x32, o["symbol"]) &&
-    w.enumValue(0x38, o["side"]) &&
-    w.enumValue(0x40, o["type"]) &&
-    w.enumValue(0x48, o["timeInForce"]) &&
-    w.string(0x52, o["quantity"]) &&
-    w.string(0x5a, o["price"]) &&
-    w.string(0x62, o["stopPrice"]) &&
-    w.enumValue(0x68, o["status"]) &&
-    w.string(0x72, o["filledQuantity"]) &&
-    w.string(0x7a, o["averageFillPrice"]) &&
-    w.string(0x82 | (0x01 << 8), o["rejectReason"]) &&
-    writeTimestampField(w, 0x8a, o, "createdAt") &&
-    writeTimestampField(w, 0x92, o, "updatedAt")
-  );
+  for (let i = 0; i < ORDER_PLAN.length; i++) {
+    const f = ORDER_PLAN[i]!;
+    const x = o[f.name];
+    const done = f.kind === "string" ? w.string(f.tag, x) : f.kind === "enum" ? w.enumValue(f.tag, x) : writeTimestampField(w, f.tag, o, f.name);
+    if (!done) return false;
+  }
+  return true;
 }
 
-/** A Timestamp field (explicit presence: written when set, even if all zero); tags 17 and 18 take two bytes. */
-function writeTimestampField(w: Writer, tagLow: number, o: Msg, name: string): boolean {
+/** A Timestamp field (explicit presence: written when set, even if all zero). Tag as in tagBytes. */
+function writeTimestampField(w: Writer, tag: number, o: Msg, name: string): boolean {
   const t = o[name];
   if (t === undefined || !own(o, name)) return true;
   if (typeof t !== "object" || t === null) return false;
   const ts = t as Msg;
   if (ts.$typeName !== "google.protobuf.Timestamp" || hasUnknown(ts)) return false;
-  w.tag(tagLow);
-  w.tag(0x01);
+  w.ensure(2);
+  w.tagBytes(tag);
   const at = w.fork();
   const seconds = ts["seconds"];
   const nanos = ts["nanos"];
@@ -217,7 +211,7 @@ class Writer {
   }
 
   /** A tag given as its bytes, low byte first (`0x82 | (0x01 << 8)` is field 16, wire type 2). */
-  private tagBytes(t: number): void {
+  tagBytes(t: number): void {
     const buf = this.buf;
     buf[this.pos++] = t & 0xff;
     if (t > 0xff) buf[this.pos++] = t >>> 8;

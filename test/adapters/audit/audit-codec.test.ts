@@ -25,10 +25,11 @@ test("an accepted order round-trips exactly, decimals as strings and enums by na
   assert.equal(obj.idempotency_key, "acct-1\u0000c-7");
   assert.equal(obj.fingerprint, "fp-7");
   assert.equal(obj.order_id, "o-7");
-  assert.equal(obj.side, "SIDE_BUY");
-  assert.equal(obj.type, "ORDER_TYPE_LIMIT");
-  assert.equal(obj.time_in_force, "TIME_IN_FORCE_GTC");
-  assert.equal(obj.status, "ORDER_STATUS_PARTIALLY_FILLED");
+  assert.equal(obj.v, 2);
+  assert.equal(obj.side, "BUY");
+  assert.equal(obj.type, "LIMIT");
+  assert.equal(obj.time_in_force, "GTC");
+  assert.equal(obj.status, "PARTIALLY_FILLED");
   assert.equal(obj.quantity, "0.10000000000000000001", "a decimal string is never turned into a float");
   assert.equal(obj.client_idempotency_key, "idem-1");
 });
@@ -51,7 +52,7 @@ test("every line carries the order's current fields, never those of an earlier l
     const decoded = line(other);
     for (const [k, v] of Object.entries(change)) {
       const field = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      assert.equal(decoded[field], typeof v === "number" ? ["SIDE_UNSPECIFIED", "SIDE_BUY", "SIDE_SELL"][v] : v, `${k} after a cached line`);
+      assert.equal(decoded[field], typeof v === "number" ? ["UNSPECIFIED", "BUY", "SELL"][v] : v, `${k} after a cached line`);
     }
   }
 });
@@ -137,21 +138,42 @@ test("an order's venue fee total round-trips; an order without one decodes witho
   assert.equal("venueFeeTotal" in d.value.order!, false);
 });
 
-test("the line format is pinned byte for byte (files written by earlier versions must stay readable)", () => {
+// Lines a v1 gateway wrote (up to commit 99a61b3), byte for byte: the reader must keep reading them.
+const V1_ACCEPTED =
+  '{"ts":"2025-12-29T09:20:00.007Z","event":"order_accepted","request_id":"req-7","idempotency_key":"acct-1\\u0000c-7","fingerprint":"fp-7",' +
+  '"order_id":"o-7","client_order_id":"c-7","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT",' +
+  '"time_in_force":"TIME_IN_FORCE_GTC","quantity":"0.10000000000000000001","price":"65000.5","stop_price":"","client_idempotency_key":"idem-1",' +
+  '"venue_client_order_id":"gw-abc","venue_order_id":"v-9","status":"ORDER_STATUS_PARTIALLY_FILLED","filled_quantity":"0.05",' +
+  '"average_fill_price":"65000.25","reject_reason":"","created_at":"2025-12-29T09:20:00.123Z","updated_at":"2025-12-29T09:20:00.456Z"}\n';
+const V1_FILL =
+  '{"ts":"2025-12-29T09:20:00.400Z","event":"fill","request_id":"r","fill":{"sequence":"12","fill_id":"f-12","order_id":"o-1",' +
+  '"client_order_id":"c-1","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"SIDE_BUY","quantity":"0.05","price":"65000.25",' +
+  '"fee":"0.0001","fee_currency":"USD","time":"2025-12-29T09:20:00.400Z","venue_trade_id":"t-12"}}\n';
+
+test("v1 lines (files written by earlier versions) are still read, byte for byte as they were written", () => {
+  assert.deepEqual(decodeAuditLine(V1_ACCEPTED), { ok: true, value: sampleEvent(7) });
+  assert.deepEqual(decodeAuditLine(V1_FILL), { ok: true, value: { ts: 1_767_000_000_400, type: "fill", requestId: "r", fill: sampleFill(12n) } });
+  // v1 is strict as it always was: a field missing from a v1 line is damage, not a v2 default.
+  const missing = decodeAuditLine(V1_ACCEPTED.replace('"stop_price":"",', ""));
+  assert.equal(missing.ok, false);
+  if (!missing.ok) assert.match(missing.error, /stop_price/);
+});
+
+test("the v2 line format is pinned byte for byte (files written now must stay readable)", () => {
   assert.equal(
     encodeAuditEvent(sampleEvent(7)),
-    '{"ts":"2025-12-29T09:20:00.007Z","event":"order_accepted","request_id":"req-7","idempotency_key":"acct-1\\u0000c-7","fingerprint":"fp-7",' +
-      '"order_id":"o-7","client_order_id":"c-7","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT",' +
-      '"time_in_force":"TIME_IN_FORCE_GTC","quantity":"0.10000000000000000001","price":"65000.5","stop_price":"","client_idempotency_key":"idem-1",' +
-      '"venue_client_order_id":"gw-abc","venue_order_id":"v-9","status":"ORDER_STATUS_PARTIALLY_FILLED","filled_quantity":"0.05",' +
-      '"average_fill_price":"65000.25","reject_reason":"","created_at":"2025-12-29T09:20:00.123Z","updated_at":"2025-12-29T09:20:00.456Z"}\n',
+    '{"v":2,"ts":"2025-12-29T09:20:00.007Z","event":"order_accepted","request_id":"req-7","idempotency_key":"acct-1\\u0000c-7","fingerprint":"fp-7",' +
+      '"order_id":"o-7","client_order_id":"c-7","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"BUY","type":"LIMIT",' +
+      '"time_in_force":"GTC","quantity":"0.10000000000000000001","price":"65000.5","client_idempotency_key":"idem-1",' +
+      '"venue_client_order_id":"gw-abc","venue_order_id":"v-9","status":"PARTIALLY_FILLED","filled_quantity":"0.05",' +
+      '"average_fill_price":"65000.25","created_at":"2025-12-29T09:20:00.123Z","updated_at":"2025-12-29T09:20:00.456Z"}\n',
   );
   const fill = encodeAuditEvent({ ts: 1_767_000_000_400, type: "fill", requestId: "r", fill: sampleFill(12n) });
   assert.equal(
     fill,
-    '{"ts":"2025-12-29T09:20:00.400Z","event":"fill","request_id":"r","fill":{"sequence":"12","fill_id":"f-12","order_id":"o-1",' +
-      '"client_order_id":"c-1","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"SIDE_BUY","quantity":"0.05","price":"65000.25",' +
-      '"fee":"0.0001","fee_currency":"USD","time":"2025-12-29T09:20:00.400Z","venue_trade_id":"t-12"}}\n',
+    '{"v":2,"ts":"2025-12-29T09:20:00.400Z","event":"fill","request_id":"r","fill":{"sequence":"12","fill_id":"f-12","order_id":"o-1",' +
+      '"client_order_id":"c-1","account":"acct-1","venue":"paper","symbol":"BTC-USD","side":"BUY","quantity":"0.05","price":"65000.25",' +
+      '"fee":"0.0001","fee_currency":"USD","venue_trade_id":"t-12"}}\n',
   );
 });
 

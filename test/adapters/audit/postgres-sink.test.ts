@@ -6,6 +6,14 @@ import { createPostgresAuditSink, quoteTableName } from "../../../src/adapters/a
 import { createAuditSink } from "../../../src/adapters/audit/create-audit-sink.js";
 import type { AuditEvent } from "../../../src/use-cases/audit-sink.js";
 import { captureLogger, sampleEvent, sampleFill } from "./fixtures.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { recoverState } from "../../../src/use-cases/recover.js";
+import { runAuditScenario } from "../../helpers/audit-scenario.js";
+import { snapshotEvents, snapshotState } from "../../fixtures/audit/snapshot.js";
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures/audit");
 
 const url = process.env.AUDIT_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -170,5 +178,41 @@ describe("postgres audit sink", { skip }, () => {
     await p;
     assert.deepEqual((await collect(audit.read())).map((e) => e.requestId), ["req-1", "req-2"]);
     await audit.close();
+  });
+
+  test("audit v2 in PostgreSQL: the fixture's orders are stored as the same lean lines, one per row, and read back as the v1 log was", async () => {
+    const table = `${schema}.audit_v2`;
+    const sink = await createPostgresAuditSink({ pool, table, mode: "fsync", batchMaxMs: 0 });
+    const nowMs = await runAuditScenario(sink);
+    const events = await collect(sink.read());
+    await sink.close();
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, "v1-gateway.expected.json"), "utf8"));
+    assert.deepEqual(snapshotEvents(events), expected.events);
+    assert.deepEqual(snapshotState(await recoverState(events, { nowMs, idempotencyTtlMs: 3_600_000, idempotencyMaxEntries: 1000, orderRetentionMs: 3_600_000, maxTerminalOrders: 1000 })), expected.state);
+    const { rows } = await pool.query<{ event: string; order_id: string | null; line: string }>(`SELECT event, order_id, line FROM ${table} ORDER BY id`);
+    assert.equal(rows.length, events.length);
+    rows.forEach((r, i) => {
+      assert.ok(r.line.startsWith('{"v":2,') && !r.line.includes("\n"), r.line);
+      assert.equal(r.event, events[i]!.type);
+      assert.equal(r.order_id, events[i]!.order?.orderId ?? events[i]!.fill?.orderId ?? null);
+    });
+    const v1Bytes = fs.statSync(path.join(fixtures, "v1-gateway.jsonl")).size;
+    assert.ok(rows.reduce((n, r) => n + Buffer.byteLength(r.line) + 1, 0) * 2 < v1Bytes, "half the bytes of the v1 lines or less");
+  });
+
+  test("a v1 log in PostgreSQL (lines a v1 gateway stored) is still read", async () => {
+    const table = `${schema}.audit_v1`;
+    const sink = await createPostgresAuditSink({ pool, table, mode: "fsync" });
+    await sink.close();
+    const lines = fs.readFileSync(path.join(fixtures, "v1-gateway.jsonl"), "utf8").trimEnd().split("\n");
+    await pool.query(
+      `INSERT INTO ${table} (ts, event, order_id, line) SELECT now(), j->>'event', j->>'order_id', l FROM unnest($1::text[]) WITH ORDINALITY AS u(l, n), LATERAL (SELECT l::jsonb AS j) x ORDER BY n`,
+      [lines],
+    );
+    const again = await createPostgresAuditSink({ pool, table, mode: "fsync" });
+    const events = await collect(again.read());
+    await again.close();
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, "v1-gateway.expected.json"), "utf8"));
+    assert.deepEqual(snapshotEvents(events), expected.events);
   });
 });
