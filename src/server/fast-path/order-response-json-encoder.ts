@@ -27,15 +27,16 @@ export function createOrderResponseJsonEncoder(desc: DescMessage, options?: Part
   if (orderDesc === undefined) return undefined;
   const orderKey = key(orderField);
   const replayedKey = shape.length > 1 ? key(byNumber(desc, 2)) : undefined;
-  const plan = ORDER_PLAN_CACHE.get(orderDesc) ?? planOrder(orderDesc);
-  ORDER_PLAN_CACHE.set(orderDesc, plan);
+  const plan = planOrder(orderDesc);
+  // Per encoder, not per module: created and updated are mostly the same few seconds.
+  const seconds: SecondsMemo = { seconds: -1n, prefix: "" };
   return (message) => {
     const m = message as Msg;
     if (m.$typeName !== typeName) return undefined;
     let s = "";
     const order = m["order"];
     if (order !== undefined && own(m, "order")) {
-      const o = orderJson(plan, order);
+      const o = orderJson(plan, order, seconds);
       if (o === undefined) return undefined;
       s += orderKey + o;
     }
@@ -83,7 +84,6 @@ interface PlanField {
   readonly zero?: number;
 }
 
-const ORDER_PLAN_CACHE = new WeakMap<DescMessage, readonly PlanField[]>();
 
 function planOrder(order: DescMessage): readonly PlanField[] {
   return order.fields
@@ -113,7 +113,7 @@ function plain(x: string): boolean {
   return true;
 }
 
-function orderJson(plan: readonly PlanField[], v: unknown): string | undefined {
+function orderJson(plan: readonly PlanField[], v: unknown, memo: SecondsMemo): string | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const o = v as Msg;
   if (o.$typeName !== "trading.v1.Order") return undefined;
@@ -137,7 +137,7 @@ function orderJson(plan: readonly PlanField[], v: unknown): string | undefined {
       default: {
         // A Timestamp (explicit presence: written when set, even if all zero).
         if (x === undefined || !own(o, f.localName)) continue;
-        const t = timestampJson(x);
+        const t = timestampJson(x, memo);
         if (t === undefined) return undefined;
         s += f.key + t;
       }
@@ -146,14 +146,16 @@ function orderJson(plan: readonly PlanField[], v: unknown): string | undefined {
   return s === "" ? "{}" : `{${s.slice(1)}}`;
 }
 
-/** Last seconds formatted, per Timestamp: created and updated are mostly the same few seconds. */
-let lastSeconds = -1n;
-let lastPrefix = "";
+/** The last whole second formatted, and its RFC 3339 text up to the seconds. */
+interface SecondsMemo {
+  seconds: bigint;
+  prefix: string;
+}
 /** 9999-12-31T23:59:59Z, the last second toJson accepts; earlier than 1970 is left to it too. */
 const MAX_SECONDS = 253402300799n;
 
 /** RFC 3339 as protobuf-es writes it: no fraction, or 3, 6 or 9 digits as the nanos need. */
-function timestampJson(v: unknown): string | undefined {
+function timestampJson(v: unknown, memo: SecondsMemo): string | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const t = v as Msg;
   if (t.$typeName !== "google.protobuf.Timestamp") return undefined;
@@ -161,11 +163,12 @@ function timestampJson(v: unknown): string | undefined {
   const nanos = t["nanos"];
   if (typeof seconds !== "bigint" || seconds < 0n || seconds > MAX_SECONDS) return undefined;
   if (typeof nanos !== "number" || !Number.isInteger(nanos) || nanos < 0 || nanos > 999_999_999) return undefined;
-  if (seconds !== lastSeconds) {
+  if (seconds !== memo.seconds) {
     // Whole seconds: toISOString always ends in ".000Z" here.
-    lastPrefix = new Date(Number(seconds) * 1000).toISOString().slice(0, -5);
-    lastSeconds = seconds;
+    memo.prefix = new Date(Number(seconds) * 1000).toISOString().slice(0, -5);
+    memo.seconds = seconds;
   }
+  const lastPrefix = memo.prefix;
   if (nanos === 0) return `"${lastPrefix}Z"`;
   const digits = String(nanos + 1_000_000_000).slice(1);
   const frac = digits.endsWith("000000") ? digits.slice(0, 3) : digits.endsWith("000") ? digits.slice(0, 6) : digits;
