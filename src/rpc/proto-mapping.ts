@@ -37,24 +37,34 @@ function plan(fields: readonly FieldSpec<never>[]): readonly Copy[] {
 const ORDER_COPY = plan(ORDER_FIELDS as readonly FieldSpec<never>[]);
 const FILL_COPY = plan(FILL_FIELDS as readonly FieldSpec<never>[]);
 
-function copy(typeName: string, steps: readonly Copy[], from: object): Record<string, unknown> {
-  // Properties are always added in the same order, so every message of a type shares one shape.
-  const out: Record<string, unknown> = { $typeName: typeName };
-  const src = from as Record<string, unknown>;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
-    const v = src[s.from] ?? s.absent;
-    out[s.to] = s.time ? msToTimestamp(v as number) : v;
-  }
-  return out;
+/**
+ * The copy as one straight-line function, compiled once at start-up from the declaration: an
+ * object literal in declaration order with a property read per field. A loop over the plan with
+ * keyed reads and writes (`out[s.to] = src[s.from]`) cost about 2% of PlaceOrder's CPU in a
+ * profile (20 fields, two keyed accesses each, on every answer); this is the same derivation at
+ * the cost of a hand-written mapping. Keys come from the field declaration and are checked to be
+ * plain identifiers before they reach the generated code.
+ */
+function compile(typeName: string, steps: readonly Copy[]): (from: object) => Record<string, unknown> {
+  const ident = /^[A-Za-z_$][\w$]*$/;
+  const props = steps.map((s, i) => {
+    if (!ident.test(s.from) || !ident.test(s.to)) throw new Error(`proto mapping: field ${s.from} -> ${s.to} is not a plain identifier`);
+    const read = `(from.${s.from} ?? absent[${i}])`;
+    return `${s.to}: ${s.time ? `ms(${read})` : read}`;
+  });
+  const body = `return function copy(from) { return { $typeName: ${JSON.stringify(typeName)}, ${props.join(", ")} }; };`;
+  return new Function("ms", "absent", body)(msToTimestamp, steps.map((s) => s.absent)) as (from: object) => Record<string, unknown>;
 }
+
+const copyOrder = compile("trading.v1.Order", ORDER_COPY);
+const copyFill = compile("trading.v1.Fill", FILL_COPY);
 
 /** Domain order -> proto Order. */
 export function toProtoOrder(o: Order): ProtoOrder {
-  return copy("trading.v1.Order", ORDER_COPY, o) as unknown as ProtoOrder;
+  return copyOrder(o) as unknown as ProtoOrder;
 }
 
 /** Domain fill -> proto Fill. */
 export function toProtoFill(f: Fill): ProtoFill {
-  return copy("trading.v1.Fill", FILL_COPY, f) as unknown as ProtoFill;
+  return copyFill(f) as unknown as ProtoFill;
 }
