@@ -15,22 +15,10 @@ import { createPostgresAuditSink } from "../../../src/adapters/audit/postgres-si
 import { AuditOutageError, type AuditAvailability } from "../../../src/use-cases/audit-sink.js";
 import { captureLogger, sampleEvent } from "./fixtures.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { pgUnreachable, testPgUrl } from "../../helpers/test-postgres.js";
 
-const url = process.env.AUDIT_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function reachable(): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    return undefined;
-  } catch (e) {
-    return `PostgreSQL unreachable at ${url} (${(e as Error).message}): skipped; .ci/run starts it`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-const skip = await reachable();
+const url = testPgUrl;
+const skip = await pgUnreachable();
 
 /** The sink's view of availability, as the gateway's guard sees it. */
 function recorder() {

@@ -12,25 +12,12 @@ import { fileURLToPath } from "node:url";
 import { recoverState } from "../../../src/use-cases/recover.js";
 import { runAuditScenario } from "../../helpers/audit-scenario.js";
 import { snapshotEvents, snapshotState } from "../../fixtures/audit/snapshot.js";
+import { pgUnreachable, testPgUrl } from "../../helpers/test-postgres.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures/audit");
 
-const url = process.env.AUDIT_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-
-async function reachable(): Promise<string | undefined> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query("SELECT 1");
-    return undefined;
-  } catch (e) {
-    return `PostgreSQL unreachable at ${url} (${(e as Error).message}): skipped; .ci/run starts it`;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
-const skip = await reachable();
+const url = testPgUrl;
+const skip = await pgUnreachable();
 
 async function collect(it: AsyncIterable<AuditEvent>): Promise<AuditEvent[]> {
   const out: AuditEvent[] = [];
