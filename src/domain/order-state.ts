@@ -25,7 +25,13 @@ export type OrderEvent =
   /** The order ended by time in force (FOK not fillable, DAY at the close). */
   | "expired"
   /** The venue says it has the order but has not acknowledged it yet. */
-  | "pending";
+  | "pending"
+  /** The gateway sent a replace (amend, or cancel-then-new) to the venue. */
+  | "replace_requested"
+  /** The venue confirmed the replace; the order works with its new fields. */
+  | "replaced"
+  /** The venue refused the replace (or it could not be sent); the order works unchanged. */
+  | "replace_rejected";
 
 const S = OrderStatus;
 
@@ -53,6 +59,7 @@ const TABLE: Readonly<Record<OrderStatus, Readonly<Partial<Record<OrderEvent, Or
   },
   [S.NEW]: {
     pending: S.NEW,
+    replace_requested: S.PENDING_REPLACE,
     accepted: S.NEW,
     partial_fill: S.PARTIALLY_FILLED,
     fill: S.FILLED,
@@ -64,6 +71,7 @@ const TABLE: Readonly<Record<OrderStatus, Readonly<Partial<Record<OrderEvent, Or
   },
   [S.PARTIALLY_FILLED]: {
     partial_fill: S.PARTIALLY_FILLED,
+    replace_requested: S.PENDING_REPLACE,
     fill: S.FILLED,
     cancel_requested: S.PENDING_CANCEL,
     canceled: S.CANCELED,
@@ -79,6 +87,17 @@ const TABLE: Readonly<Record<OrderStatus, Readonly<Partial<Record<OrderEvent, Or
     // Back to working; the order manager then re-applies `partial_fill` if something had filled,
     // so PARTIALLY_FILLED is reached through the table as well.
     cancel_rejected: S.NEW,
+  },
+  [S.PENDING_REPLACE]: {
+    accepted: S.PENDING_REPLACE,
+    partial_fill: S.PENDING_REPLACE,
+    fill: S.FILLED,
+    canceled: S.CANCELED,
+    expired: S.EXPIRED,
+    // Both go back to working; as after cancel_rejected, `partial_fill` is then re-applied if
+    // something had filled, so PARTIALLY_FILLED is reached through the table.
+    replaced: S.NEW,
+    replace_rejected: S.NEW,
   },
   [S.FILLED]: { fill: S.FILLED },
   [S.CANCELED]: { canceled: S.CANCELED },
@@ -117,6 +136,8 @@ export function eventForVenueStatus(status: OrderStatus): OrderEvent | undefined
       return "rejected";
     case S.EXPIRED:
       return "expired";
+    case S.PENDING_REPLACE:
+      return "replace_requested";
     default:
       return undefined;
   }
@@ -148,4 +169,7 @@ export const ORDER_EVENTS: readonly OrderEvent[] = [
   "cancel_rejected",
   "expired",
   "pending",
+  "replace_requested",
+  "replaced",
+  "replace_rejected",
 ];

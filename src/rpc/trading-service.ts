@@ -1,4 +1,4 @@
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   TradingGateway,
   type CancelOrderResponse,
@@ -60,5 +60,36 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
       return { $typeName: "trading.v1.GetOrderStatusResponse", order: toProtoOrder(r.value) };
     },
     streamFills: deps.streamFills,
+    // Issue 20: order management.
+    listOrders: notYet("ListOrders"),
+    // (ListFills)
+    listFills: notYet("ListFills"),
+    // (StreamOrderEvents)
+    streamOrderEvents: notYetStream("StreamOrderEvents"),
+    // (CancelAllOrders)
+    cancelAllOrders: notYet("CancelAllOrders"),
+    // (ReplaceOrder)
+    replaceOrder: notYet("ReplaceOrder"),
+    // Issue 21: risk.
+    getPositions: notYet("GetPositions"),
+    // (GetBalances)
+    getBalances: notYet("GetBalances"),
+    // (SetTradingState)
+    setTradingState: notYet("SetTradingState"),
+    // (GetTradingState)
+    getTradingState: notYet("GetTradingState"),
+  };
+}
+
+// Placeholders while the RPCs are built (issues 20 and 21); each is replaced by its handler.
+function notYet(name: string): () => never {
+  return () => {
+    throw new ConnectError(`${name} is not implemented yet`, Code.Unimplemented);
+  };
+}
+function notYetStream(name: string): () => AsyncGenerator<never> {
+  return async function* () {
+    yield* [];
+    throw new ConnectError(`${name} is not implemented yet`, Code.Unimplemented);
   };
 }

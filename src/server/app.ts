@@ -1,5 +1,4 @@
 import { Code, ConnectError, cors as connectCors, createContextValues } from "@connectrpc/connect";
-import type { ServiceImpl } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import underPressure from "@fastify/under-pressure";
@@ -7,12 +6,11 @@ import Fastify, { LogController } from "fastify";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Http2Server } from "node:http2";
 import type { Logger } from "pino";
-import type { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { ServerSettings } from "./server-settings.js";
 import { peerKey } from "../rpc/interceptors/context-keys.js";
 import { createInterceptors } from "../rpc/interceptors/index.js";
 import type { RpcMetrics } from "../adapters/metrics/metrics.js";
-import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes } from "./routes.js";
+import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes, type TradingImpl } from "./routes.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
 import { formatPeer } from "./format-peer.js";
 import type { HealthRegistry } from "./health.js";
@@ -25,7 +23,7 @@ export interface AppDeps {
   readonly config: ServerSettings;
   readonly logger: Logger;
   /** The TradingGateway implementation: createTradingService(...) or a test double. */
-  readonly trading: ServiceImpl<typeof TradingGateway>;
+  readonly trading: TradingImpl;
   readonly health: HealthRegistry;
   readonly metrics: RpcMetrics;
   /** TLS material read by main from TLS_*_FILE (buildApp does no file I/O). */

@@ -4,9 +4,12 @@ import { Health, createHealthService } from "./health.js";
 import type { HealthRegistry } from "./health.js";
 import { ReflectionV1, ReflectionV1alpha, createReflection } from "./reflection.js";
 
+/** A TradingGateway implementation; a method left out answers UNIMPLEMENTED (test doubles implement only what they test). */
+export type TradingImpl = Partial<ServiceImpl<typeof TradingGateway>>;
+
 export interface RoutesDeps {
   /** The TradingGateway implementation (src/rpc/trading-service.ts, or a test double). */
-  readonly trading: ServiceImpl<typeof TradingGateway>;
+  readonly trading: TradingImpl;
   readonly health: HealthRegistry;
 }
 

@@ -13,6 +13,8 @@ export type AuditEventType =
   | "cancel_rejected"
   | "order_canceled"
   | "order_expired"
+  /** A replace was sent; the order is PENDING_REPLACE. */
+  | "replace_requested"
   | "fill";
 
 /**

@@ -109,6 +109,7 @@ const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
   [OrderStatus.CANCELED]: "order_canceled",
   [OrderStatus.REJECTED]: "order_rejected",
   [OrderStatus.EXPIRED]: "order_expired",
+  [OrderStatus.PENDING_REPLACE]: "replace_requested",
 };
 
 /** A terminal order as one JSON string: [order tuple, first trade id, other trade ids...]. */

@@ -40,13 +40,22 @@ const ALLOWED: ReadonlyArray<[S, OrderEvent, S]> = [
   [S.PENDING_CANCEL, "canceled", S.CANCELED],
   [S.PENDING_CANCEL, "expired", S.EXPIRED],
   [S.PENDING_CANCEL, "cancel_rejected", S.NEW],
+  [S.NEW, "replace_requested", S.PENDING_REPLACE],
+  [S.PARTIALLY_FILLED, "replace_requested", S.PENDING_REPLACE],
+  [S.PENDING_REPLACE, "accepted", S.PENDING_REPLACE],
+  [S.PENDING_REPLACE, "partial_fill", S.PENDING_REPLACE],
+  [S.PENDING_REPLACE, "fill", S.FILLED],
+  [S.PENDING_REPLACE, "canceled", S.CANCELED],
+  [S.PENDING_REPLACE, "expired", S.EXPIRED],
+  [S.PENDING_REPLACE, "replaced", S.NEW],
+  [S.PENDING_REPLACE, "replace_rejected", S.NEW],
   [S.FILLED, "fill", S.FILLED],
   [S.CANCELED, "canceled", S.CANCELED],
   [S.REJECTED, "rejected", S.REJECTED],
   [S.EXPIRED, "expired", S.EXPIRED],
 ];
 
-const STATUSES = [S.UNSPECIFIED, S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.REJECTED, S.EXPIRED];
+const STATUSES = [S.UNSPECIFIED, S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.REJECTED, S.EXPIRED, S.PENDING_REPLACE];
 
 // The test's own list of events, not the module's ORDER_EVENTS (which it checks): the compiler
 // insists on one entry per member of the OrderEvent union, so a new event cannot be left out.
@@ -58,6 +67,9 @@ const EVENT_SET: Record<OrderEvent, true> = {
   cancel_requested: true,
   canceled: true,
   cancel_rejected: true,
+  replace_requested: true,
+  replaced: true,
+  replace_rejected: true,
   expired: true,
   pending: true,
 };

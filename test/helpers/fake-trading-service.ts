@@ -13,7 +13,7 @@ import { principalKey } from "../../src/rpc/interceptors/context-keys.js";
  * sends pushed fills until the client leaves or `shutdownSignal` aborts.
  */
 export interface FakeTrading {
-  readonly service: ServiceImpl<typeof TradingGateway>;
+  readonly service: Pick<ServiceImpl<typeof TradingGateway>, "placeOrder" | "cancelOrder" | "getOrderStatus" | "streamFills">;
   /** Lets every waiting "SLOW" call finish. */
   release(): void;
   /** Calls of PlaceOrder currently waiting on release(). */
@@ -32,7 +32,7 @@ export function createFakeTradingService(opts: { shutdownSignal?: AbortSignal } 
   let openStreams = 0;
   let lastKeyId: string | undefined;
   const subscribers = new Set<(f: Fill) => void>();
-  const service: ServiceImpl<typeof TradingGateway> = {
+  const service: FakeTrading["service"] = {
     async placeOrder(req, ctx) {
       lastKeyId = ctx.values.get(principalKey).keyId;
       if (req.symbol === "PANIC") throw new Error("boom: secret internals /etc/passwd");

@@ -21,7 +21,7 @@ const TEST_PEER_HEADER = "x-test-peer";
 export interface InMemoryGatewayOptions {
   readonly apiKeys?: readonly ApiKeyEntry[];
   readonly rateLimit?: { ratePerSecond: number; burst: number; maxBuckets?: number; idleMs?: number };
-  readonly trading?: ServiceImpl<typeof TradingGateway>;
+  readonly trading?: Partial<ServiceImpl<typeof TradingGateway>>;
   /** Fake monotonic clock (ms) shared by logging, metrics and rate limiting. */
   readonly now?: () => number;
   readonly newRequestId?: () => string;

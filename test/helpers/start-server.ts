@@ -22,7 +22,7 @@ export interface StartServerOptions {
   /** Config overrides on top of the defaults (host/port are always 127.0.0.1:0). */
   readonly config?: Partial<Config>;
   /** The TradingGateway implementation; default: the fake from fake-trading-service.ts. */
-  readonly trading?: ServiceImpl<typeof TradingGateway>;
+  readonly trading?: Partial<ServiceImpl<typeof TradingGateway>>;
   readonly health?: HealthRegistry;
   readonly metrics?: RpcMetrics;
   /** A logger; default: an in-memory capture (see `logs`). */

@@ -30,7 +30,7 @@ const trading = {
     return {};
   },
   async *streamFills() {},
-} satisfies ServiceImpl<typeof TradingGateway>;
+} satisfies Partial<ServiceImpl<typeof TradingGateway>>;
 
 // [text, grpc-message on the wire as the gRPC spec has it]
 const texts: [string, string][] = [

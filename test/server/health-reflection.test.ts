@@ -73,7 +73,7 @@ test("end to end over gRPC: Watch streams changes and NOT_SERVING on shutdown; r
     const names = (file.value as { fileDescriptorProto: Uint8Array[] }).fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
     assert.deepEqual(names, ["trading/v1/trading_gateway.proto", "google/protobuf/timestamp.proto"]);
     const tradingFile = fromBinary(FileDescriptorProtoSchema, (file.value as { fileDescriptorProto: Uint8Array[] }).fileDescriptorProto[0]!);
-    assert.deepEqual(tradingFile.service[0]!.method.map((m) => m.name), ["PlaceOrder", "CancelOrder", "GetOrderStatus", "StreamFills"]);
+    assert.deepEqual(tradingFile.service[0]!.method.map((m) => m.name), ["PlaceOrder", "CancelOrder", "GetOrderStatus", "StreamFills", "ListOrders", "ListFills", "StreamOrderEvents", "CancelAllOrders", "ReplaceOrder", "GetPositions", "GetBalances", "SetTradingState", "GetTradingState"]);
     assert.equal(res[2]!.messageResponse.case, "fileDescriptorResponse");
     assert.equal(res[3]!.messageResponse.case, "errorResponse");
     assert.equal((res[3]!.messageResponse.value as { errorCode: number }).errorCode, 5);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trading/v1/trading_gateway.proto.
  */
 export const file_trading_v1_trading_gateway: GenFile = /*@__PURE__*/
-  fileDesc("CiB0cmFkaW5nL3YxL3RyYWRpbmdfZ2F0ZXdheS5wcm90bxIKdHJhZGluZy52MSKfAgoRUGxhY2VPcmRlclJlcXVlc3QSFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEg8KB2FjY291bnQYAiABKAkSDQoFdmVudWUYAyABKAkSDgoGc3ltYm9sGAQgASgJEh4KBHNpZGUYBSABKA4yEC50cmFkaW5nLnYxLlNpZGUSIwoEdHlwZRgGIAEoDjIVLnRyYWRpbmcudjEuT3JkZXJUeXBlEi4KDXRpbWVfaW5fZm9yY2UYByABKA4yFy50cmFkaW5nLnYxLlRpbWVJbkZvcmNlEhAKCHF1YW50aXR5GAggASgJEg0KBXByaWNlGAkgASgJEhIKCnN0b3BfcHJpY2UYCiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAsgASgJIvkDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDwoHYWNjb3VudBgDIAEoCRINCgV2ZW51ZRgEIAEoCRIWCg52ZW51ZV9vcmRlcl9pZBgFIAEoCRIOCgZzeW1ib2wYBiABKAkSHgoEc2lkZRgHIAEoDjIQLnRyYWRpbmcudjEuU2lkZRIjCgR0eXBlGAggASgOMhUudHJhZGluZy52MS5PcmRlclR5cGUSLgoNdGltZV9pbl9mb3JjZRgJIAEoDjIXLnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYCiABKAkSDQoFcHJpY2UYCyABKAkSEgoKc3RvcF9wcmljZRgMIAEoCRInCgZzdGF0dXMYDSABKA4yFy50cmFkaW5nLnYxLk9yZGVyU3RhdHVzEhcKD2ZpbGxlZF9xdWFudGl0eRgOIAEoCRIaChJhdmVyYWdlX2ZpbGxfcHJpY2UYDyABKAkSFQoNcmVqZWN0X3JlYXNvbhgQIAEoCRIuCgpjcmVhdGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJIChJQbGFjZU9yZGVyUmVzcG9uc2USIAoFb3JkZXIYASABKAsyES50cmFkaW5nLnYxLk9yZGVyEhAKCHJlcGxheWVkGAIgASgIIlAKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDwoHYWNjb3VudBgDIAEoCSI3ChNDYW5jZWxPcmRlclJlc3BvbnNlEiAKBW9yZGVyGAEgASgLMhEudHJhZGluZy52MS5PcmRlciJTChVHZXRPcmRlclN0YXR1c1JlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJEg8KB2FjY291bnQYAyABKAkiOgoWR2V0T3JkZXJTdGF0dXNSZXNwb25zZRIgCgVvcmRlchgBIAEoCzIRLnRyYWRpbmcudjEuT3JkZXIiXAoSU3RyZWFtRmlsbHNSZXF1ZXN0Eg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAQgASgEIpICCgRGaWxsEhAKCHNlcXVlbmNlGAEgASgEEg8KB2ZpbGxfaWQYAiABKAkSEAoIb3JkZXJfaWQYAyABKAkSFwoPY2xpZW50X29yZGVyX2lkGAQgASgJEg8KB2FjY291bnQYBSABKAkSDQoFdmVudWUYBiABKAkSDgoGc3ltYm9sGAcgASgJEh4KBHNpZGUYCCABKA4yEC50cmFkaW5nLnYxLlNpZGUSEAoIcXVhbnRpdHkYCSABKAkSDQoFcHJpY2UYCiABKAkSCwoDZmVlGAsgASgJEhQKDGZlZV9jdXJyZW5jeRgMIAEoCRIoCgR0aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChNTdHJlYW1GaWxsc1Jlc3BvbnNlEh4KBGZpbGwYASABKAsyEC50cmFkaW5nLnYxLkZpbGwqOQoEU2lkZRIUChBTSURFX1VOU1BFQ0lGSUVEEAASDAoIU0lERV9CVVkQARINCglTSURFX1NFTEwQAiqEAQoJT3JkZXJUeXBlEhoKFk9SREVSX1RZUEVfVU5TUEVDSUZJRUQQABIVChFPUkRFUl9UWVBFX01BUktFVBABEhQKEE9SREVSX1RZUEVfTElNSVQQAhITCg9PUkRFUl9UWVBFX1NUT1AQAxIZChVPUkRFUl9UWVBFX1NUT1BfTElNSVQQBCqIAQoLVGltZUluRm9yY2USHQoZVElNRV9JTl9GT1JDRV9VTlNQRUNJRklFRBAAEhUKEVRJTUVfSU5fRk9SQ0VfR1RDEAESFQoRVElNRV9JTl9GT1JDRV9JT0MQAhIVChFUSU1FX0lOX0ZPUkNFX0ZPSxADEhUKEVRJTUVfSU5fRk9SQ0VfREFZEAQqjAIKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGE9SREVSX1NUQVRVU19QRU5ESU5HX05FVxABEhQKEE9SREVSX1NUQVRVU19ORVcQAhIhCh1PUkRFUl9TVEFUVVNfUEFSVElBTExZX0ZJTExFRBADEhcKE09SREVSX1NUQVRVU19GSUxMRUQQBBIfChtPUkRFUl9TVEFUVVNfUEVORElOR19DQU5DRUwQBRIZChVPUkRFUl9TVEFUVVNfQ0FOQ0VMRUQQBhIZChVPUkRFUl9TVEFUVVNfUkVKRUNURUQQBxIYChRPUkRFUl9TVEFUVVNfRVhQSVJFRBAIMt0CCg5UcmFkaW5nR2F0ZXdheRJLCgpQbGFjZU9yZGVyEh0udHJhZGluZy52MS5QbGFjZU9yZGVyUmVxdWVzdBoeLnRyYWRpbmcudjEuUGxhY2VPcmRlclJlc3BvbnNlEk4KC0NhbmNlbE9yZGVyEh4udHJhZGluZy52MS5DYW5jZWxPcmRlclJlcXVlc3QaHy50cmFkaW5nLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2USXAoOR2V0T3JkZXJTdGF0dXMSIS50cmFkaW5nLnYxLkdldE9yZGVyU3RhdHVzUmVxdWVzdBoiLnRyYWRpbmcudjEuR2V0T3JkZXJTdGF0dXNSZXNwb25zZSIDkAIBElAKC1N0cmVhbUZpbGxzEh4udHJhZGluZy52MS5TdHJlYW1GaWxsc1JlcXVlc3QaHy50cmFkaW5nLnYxLlN0cmVhbUZpbGxzUmVzcG9uc2UwAUInWiV0cmFkaW5nYmVuY2gvZ2VuL3RyYWRpbmcvdjE7dHJhZGluZ3YxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiB0cmFkaW5nL3YxL3RyYWRpbmdfZ2F0ZXdheS5wcm90bxIKdHJhZGluZy52MSKfAgoRUGxhY2VPcmRlclJlcXVlc3QSFwoPY2xpZW50X29yZGVyX2lkGAEgASgJEg8KB2FjY291bnQYAiABKAkSDQoFdmVudWUYAyABKAkSDgoGc3ltYm9sGAQgASgJEh4KBHNpZGUYBSABKA4yEC50cmFkaW5nLnYxLlNpZGUSIwoEdHlwZRgGIAEoDjIVLnRyYWRpbmcudjEuT3JkZXJUeXBlEi4KDXRpbWVfaW5fZm9yY2UYByABKA4yFy50cmFkaW5nLnYxLlRpbWVJbkZvcmNlEhAKCHF1YW50aXR5GAggASgJEg0KBXByaWNlGAkgASgJEhIKCnN0b3BfcHJpY2UYCiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAsgASgJIvkDCgVPcmRlchIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDwoHYWNjb3VudBgDIAEoCRINCgV2ZW51ZRgEIAEoCRIWCg52ZW51ZV9vcmRlcl9pZBgFIAEoCRIOCgZzeW1ib2wYBiABKAkSHgoEc2lkZRgHIAEoDjIQLnRyYWRpbmcudjEuU2lkZRIjCgR0eXBlGAggASgOMhUudHJhZGluZy52MS5PcmRlclR5cGUSLgoNdGltZV9pbl9mb3JjZRgJIAEoDjIXLnRyYWRpbmcudjEuVGltZUluRm9yY2USEAoIcXVhbnRpdHkYCiABKAkSDQoFcHJpY2UYCyABKAkSEgoKc3RvcF9wcmljZRgMIAEoCRInCgZzdGF0dXMYDSABKA4yFy50cmFkaW5nLnYxLk9yZGVyU3RhdHVzEhcKD2ZpbGxlZF9xdWFudGl0eRgOIAEoCRIaChJhdmVyYWdlX2ZpbGxfcHJpY2UYDyABKAkSFQoNcmVqZWN0X3JlYXNvbhgQIAEoCRIuCgpjcmVhdGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJIChJQbGFjZU9yZGVyUmVzcG9uc2USIAoFb3JkZXIYASABKAsyES50cmFkaW5nLnYxLk9yZGVyEhAKCHJlcGxheWVkGAIgASgIIlAKEkNhbmNlbE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSDwoHYWNjb3VudBgDIAEoCSI3ChNDYW5jZWxPcmRlclJlc3BvbnNlEiAKBW9yZGVyGAEgASgLMhEudHJhZGluZy52MS5PcmRlciJTChVHZXRPcmRlclN0YXR1c1JlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJEg8KB2FjY291bnQYAyABKAkiOgoWR2V0T3JkZXJTdGF0dXNSZXNwb25zZRIgCgVvcmRlchgBIAEoCzIRLnRyYWRpbmcudjEuT3JkZXIiXAoSU3RyZWFtRmlsbHNSZXF1ZXN0Eg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAQgASgEIpICCgRGaWxsEhAKCHNlcXVlbmNlGAEgASgEEg8KB2ZpbGxfaWQYAiABKAkSEAoIb3JkZXJfaWQYAyABKAkSFwoPY2xpZW50X29yZGVyX2lkGAQgASgJEg8KB2FjY291bnQYBSABKAkSDQoFdmVudWUYBiABKAkSDgoGc3ltYm9sGAcgASgJEh4KBHNpZGUYCCABKA4yEC50cmFkaW5nLnYxLlNpZGUSEAoIcXVhbnRpdHkYCSABKAkSDQoFcHJpY2UYCiABKAkSCwoDZmVlGAsgASgJEhQKDGZlZV9jdXJyZW5jeRgMIAEoCRIoCgR0aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI1ChNTdHJlYW1GaWxsc1Jlc3BvbnNlEh4KBGZpbGwYASABKAsyEC50cmFkaW5nLnYxLkZpbGwijwIKEUxpc3RPcmRlcnNSZXF1ZXN0Eg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEikKCHN0YXR1c2VzGAQgAygOMhcudHJhZGluZy52MS5PcmRlclN0YXR1cxIRCglvcGVuX29ubHkYBSABKAgSMQoNY3JlYXRlZF9hZnRlchgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgIIAEoDRISCgpwYWdlX3Rva2VuGAkgASgJIlAKEkxpc3RPcmRlcnNSZXNwb25zZRIhCgZvcmRlcnMYASADKAsyES50cmFkaW5nLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLcAQoQTGlzdEZpbGxzUmVxdWVzdBIPCgdhY2NvdW50GAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEg4KBnN5bWJvbBgDIAEoCRINCgV2ZW51ZRgEIAEoCRIuCgp0aW1lX2FmdGVyGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt0aW1lX2JlZm9yZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAcgASgNEhIKCnBhZ2VfdG9rZW4YCCABKAkiTQoRTGlzdEZpbGxzUmVzcG9uc2USHwoFZmlsbHMYASADKAsyEC50cmFkaW5nLnYxLkZpbGwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrUCCgpPcmRlckV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEigKBHR5cGUYAiABKA4yGi50cmFkaW5nLnYxLk9yZGVyRXZlbnRUeXBlEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2FjY291bnQYBCABKAkSIAoFb3JkZXIYBSABKAsyES50cmFkaW5nLnYxLk9yZGVyEh4KBGZpbGwYBiABKAsyEC50cmFkaW5nLnYxLkZpbGwSJgoIcG9zaXRpb24YByABKAsyFC50cmFkaW5nLnYxLlBvc2l0aW9uEjYKDXRyYWRpbmdfc3RhdGUYCCABKAsyHy50cmFkaW5nLnYxLlRyYWRpbmdTdGF0ZVNldHRpbmcSDgoGcmVhc29uGAkgASgJIlkKEkNhbmNlbE9uRGlzY29ubmVjdBISCgpzZXNzaW9uX2lkGAEgASgJEhAKCGdyYWNlX21zGAIgASgNEg0KBXZlbnVlGAMgASgJEg4KBnN5bWJvbBgEIAEoCSKgAQoYU3RyZWFtT3JkZXJFdmVudHNSZXF1ZXN0Eg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEhYKDmFmdGVyX3NlcXVlbmNlGAQgASgEEjwKFGNhbmNlbF9vbl9kaXNjb25uZWN0GAUgASgLMh4udHJhZGluZy52MS5DYW5jZWxPbkRpc2Nvbm5lY3QiQgoZU3RyZWFtT3JkZXJFdmVudHNSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLnRyYWRpbmcudjEuT3JkZXJFdmVudCJoChZDYW5jZWxBbGxPcmRlcnNSZXF1ZXN0Eg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEh4KBHNpZGUYBCABKA4yEC50cmFkaW5nLnYxLlNpZGUiewoMQ2FuY2VsUmVzdWx0EiAKBW9yZGVyGAEgASgLMhEudHJhZGluZy52MS5PcmRlchIqCgdvdXRjb21lGAIgASgOMhkudHJhZGluZy52MS5DYW5jZWxPdXRjb21lEgwKBGNvZGUYAyABKAkSDwoHbWVzc2FnZRgEIAEoCSJEChdDYW5jZWxBbGxPcmRlcnNSZXNwb25zZRIpCgdyZXN1bHRzGAEgAygLMhgudHJhZGluZy52MS5DYW5jZWxSZXN1bHQiowEKE1JlcGxhY2VPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJEg8KB2FjY291bnQYAyABKAkSGwoTbmV3X2NsaWVudF9vcmRlcl9pZBgEIAEoCRIQCghxdWFudGl0eRgFIAEoCRINCgVwcmljZRgGIAEoCRISCgpzdG9wX3ByaWNlGAcgASgJIj4KC1JlcGxhY2VTdGVwEgwKBHN0ZXAYASABKAkSEQoJc3VjY2VlZGVkGAIgASgIEg4KBmRldGFpbBgDIAEoCSKdAQoUUmVwbGFjZU9yZGVyUmVzcG9uc2USIAoFb3JkZXIYASABKAsyES50cmFkaW5nLnYxLk9yZGVyEhAKCHJlcGxheWVkGAIgASgIEikKBm1ldGhvZBgDIAEoDjIZLnRyYWRpbmcudjEuUmVwbGFjZU1ldGhvZBImCgVzdGVwcxgEIAMoCzIXLnRyYWRpbmcudjEuUmVwbGFjZVN0ZXAigQIKCFBvc2l0aW9uEg8KB2FjY291bnQYASABKAkSDQoFdmVudWUYAiABKAkSDgoGc3ltYm9sGAMgASgJEhAKCHF1YW50aXR5GAQgASgJEhsKE2F2ZXJhZ2VfZW50cnlfcHJpY2UYBSABKAkSFAoMcmVhbGl6ZWRfcG5sGAYgASgJEgwKBGZlZXMYByABKAkSJgoKb3RoZXJfZmVlcxgIIAMoCzISLnRyYWRpbmcudjEuQW1vdW50Ei4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmxhc3RfZmlsbF9zZXF1ZW5jZRgKIAEoBCIqCgZBbW91bnQSEAoIY3VycmVuY3kYASABKAkSDgoGYW1vdW50GAIgASgJIkUKE0dldFBvc2l0aW9uc1JlcXVlc3QSDwoHYWNjb3VudBgBIAEoCRINCgV2ZW51ZRgCIAEoCRIOCgZzeW1ib2wYAyABKAkiPwoUR2V0UG9zaXRpb25zUmVzcG9uc2USJwoJcG9zaXRpb25zGAEgAygLMhQudHJhZGluZy52MS5Qb3NpdGlvbiI0ChJHZXRCYWxhbmNlc1JlcXVlc3QSDwoHYWNjb3VudBgBIAEoCRINCgV2ZW51ZRgCIAEoCSI2CgdCYWxhbmNlEg0KBWFzc2V0GAEgASgJEgwKBGZyZWUYAiABKAkSDgoGbG9ja2VkGAMgASgJIo8BCg1WZW51ZUJhbGFuY2VzEg0KBXZlbnVlGAEgASgJEiUKCGJhbGFuY2VzGAIgAygLMhMudHJhZGluZy52MS5CYWxhbmNlEikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhZ2VfbXMYBCABKAQSDQoFZXJyb3IYBSABKAkiQAoTR2V0QmFsYW5jZXNSZXNwb25zZRIpCgZ2ZW51ZXMYASADKAsyGS50cmFkaW5nLnYxLlZlbnVlQmFsYW5jZXMiqgEKE1RyYWRpbmdTdGF0ZVNldHRpbmcSDwoHYWNjb3VudBgBIAEoCRINCgV2ZW51ZRgCIAEoCRInCgVzdGF0ZRgDIAEoDjIYLnRyYWRpbmcudjEuVHJhZGluZ1N0YXRlEg4KBnJlYXNvbhgEIAEoCRIOCgZzZXRfYnkYBSABKAkSKgoGc2V0X2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKNAQoWU2V0VHJhZGluZ1N0YXRlUmVxdWVzdBIPCgdhY2NvdW50GAEgASgJEg0KBXZlbnVlGAIgASgJEicKBXN0YXRlGAMgASgOMhgudHJhZGluZy52MS5UcmFkaW5nU3RhdGUSDgoGcmVhc29uGAQgASgJEhoKEmNhbmNlbF9vcGVuX29yZGVycxgFIAEoCCJ3ChdTZXRUcmFkaW5nU3RhdGVSZXNwb25zZRIwCgdzZXR0aW5nGAEgASgLMh8udHJhZGluZy52MS5UcmFkaW5nU3RhdGVTZXR0aW5nEioKCGNhbmNlbGVkGAIgAygLMhgudHJhZGluZy52MS5DYW5jZWxSZXN1bHQiOAoWR2V0VHJhZGluZ1N0YXRlUmVxdWVzdBIPCgdhY2NvdW50GAEgASgJEg0KBXZlbnVlGAIgASgJInkKF0dldFRyYWRpbmdTdGF0ZVJlc3BvbnNlEisKCWVmZmVjdGl2ZRgBIAEoDjIYLnRyYWRpbmcudjEuVHJhZGluZ1N0YXRlEjEKCHNldHRpbmdzGAIgAygLMh8udHJhZGluZy52MS5UcmFkaW5nU3RhdGVTZXR0aW5nKjkKBFNpZGUSFAoQU0lERV9VTlNQRUNJRklFRBAAEgwKCFNJREVfQlVZEAESDQoJU0lERV9TRUxMEAIqhAEKCU9yZGVyVHlwZRIaChZPUkRFUl9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRT1JERVJfVFlQRV9NQVJLRVQQARIUChBPUkRFUl9UWVBFX0xJTUlUEAISEwoPT1JERVJfVFlQRV9TVE9QEAMSGQoVT1JERVJfVFlQRV9TVE9QX0xJTUlUEAQqiAEKC1RpbWVJbkZvcmNlEh0KGVRJTUVfSU5fRk9SQ0VfVU5TUEVDSUZJRUQQABIVChFUSU1FX0lOX0ZPUkNFX0dUQxABEhUKEVRJTUVfSU5fRk9SQ0VfSU9DEAISFQoRVElNRV9JTl9GT1JDRV9GT0sQAxIVChFUSU1FX0lOX0ZPUkNFX0RBWRAEKq4CCgtPcmRlclN0YXR1cxIcChhPUkRFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIcChhPUkRFUl9TVEFUVVNfUEVORElOR19ORVcQARIUChBPUkRFUl9TVEFUVVNfTkVXEAISIQodT1JERVJfU1RBVFVTX1BBUlRJQUxMWV9GSUxMRUQQAxIXChNPUkRFUl9TVEFUVVNfRklMTEVEEAQSHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfQ0FOQ0VMEAUSGQoVT1JERVJfU1RBVFVTX0NBTkNFTEVEEAYSGQoVT1JERVJfU1RBVFVTX1JFSkVDVEVEEAcSGAoUT1JERVJfU1RBVFVTX0VYUElSRUQQCBIgChxPUkRFUl9TVEFUVVNfUEVORElOR19SRVBMQUNFEAkq1QQKDk9yZGVyRXZlbnRUeXBlEiAKHE9SREVSX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIdChlPUkRFUl9FVkVOVF9UWVBFX0FDQ0VQVEVEEAESGAoUT1JERVJfRVZFTlRfVFlQRV9ORVcQAhIlCiFPUkRFUl9FVkVOVF9UWVBFX1BBUlRJQUxMWV9GSUxMRUQQAxIbChdPUkRFUl9FVkVOVF9UWVBFX0ZJTExFRBAEEiUKIU9SREVSX0VWRU5UX1RZUEVfQ0FOQ0VMX1JFUVVFU1RFRBAFEh0KGU9SREVSX0VWRU5UX1RZUEVfQ0FOQ0VMRUQQBhIkCiBPUkRFUl9FVkVOVF9UWVBFX0NBTkNFTF9SRUpFQ1RFRBAHEiYKIk9SREVSX0VWRU5UX1RZUEVfUkVQTEFDRV9SRVFVRVNURUQQCBIdChlPUkRFUl9FVkVOVF9UWVBFX1JFUExBQ0VEEAkSJQohT1JERVJfRVZFTlRfVFlQRV9SRVBMQUNFX1JFSkVDVEVEEAoSHQoZT1JERVJfRVZFTlRfVFlQRV9SRUpFQ1RFRBALEhwKGE9SREVSX0VWRU5UX1RZUEVfRVhQSVJFRBAMEhkKFU9SREVSX0VWRU5UX1RZUEVfRklMTBANEh8KG09SREVSX0VWRU5UX1RZUEVfUkVDT05DSUxFRBAOEiUKIU9SREVSX0VWRU5UX1RZUEVfUE9TSVRJT05fVVBEQVRFRBAPEioKJk9SREVSX0VWRU5UX1RZUEVfVFJBRElOR19TVEFURV9DSEFOR0VEEBAqqAEKDUNhbmNlbE91dGNvbWUSHgoaQ0FOQ0VMX09VVENPTUVfVU5TUEVDSUZJRUQQABIbChdDQU5DRUxfT1VUQ09NRV9DQU5DRUxFRBABEiMKH0NBTkNFTF9PVVRDT01FX0FMUkVBRFlfVEVSTUlOQUwQAhIaChZDQU5DRUxfT1VUQ09NRV9QRU5ESU5HEAMSGQoVQ0FOQ0VMX09VVENPTUVfRkFJTEVEEAQqbQoNUmVwbGFjZU1ldGhvZBIeChpSRVBMQUNFX01FVEhPRF9VTlNQRUNJRklFRBAAEhgKFFJFUExBQ0VfTUVUSE9EX0FNRU5EEAESIgoeUkVQTEFDRV9NRVRIT0RfQ0FOQ0VMX1RIRU5fTkVXEAIqgAEKDFRyYWRpbmdTdGF0ZRIdChlUUkFESU5HX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUVFJBRElOR19TVEFURV9BQ1RJVkUQARIdChlUUkFESU5HX1NUQVRFX1JFRFVDRV9PTkxZEAISGAoUVFJBRElOR19TVEFURV9IQUxURUQQAzL7CAoOVHJhZGluZ0dhdGV3YXkSSwoKUGxhY2VPcmRlchIdLnRyYWRpbmcudjEuUGxhY2VPcmRlclJlcXVlc3QaHi50cmFkaW5nLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJOCgtDYW5jZWxPcmRlchIeLnRyYWRpbmcudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0Gh8udHJhZGluZy52MS5DYW5jZWxPcmRlclJlc3BvbnNlElwKDkdldE9yZGVyU3RhdHVzEiEudHJhZGluZy52MS5HZXRPcmRlclN0YXR1c1JlcXVlc3QaIi50cmFkaW5nLnYxLkdldE9yZGVyU3RhdHVzUmVzcG9uc2UiA5ACARJQCgtTdHJlYW1GaWxscxIeLnRyYWRpbmcudjEuU3RyZWFtRmlsbHNSZXF1ZXN0Gh8udHJhZGluZy52MS5TdHJlYW1GaWxsc1Jlc3BvbnNlMAESUAoKTGlzdE9yZGVycxIdLnRyYWRpbmcudjEuTGlzdE9yZGVyc1JlcXVlc3QaHi50cmFkaW5nLnYxLkxpc3RPcmRlcnNSZXNwb25zZSIDkAIBEk0KCUxpc3RGaWxscxIcLnRyYWRpbmcudjEuTGlzdEZpbGxzUmVxdWVzdBodLnRyYWRpbmcudjEuTGlzdEZpbGxzUmVzcG9uc2UiA5ACARJiChFTdHJlYW1PcmRlckV2ZW50cxIkLnRyYWRpbmcudjEuU3RyZWFtT3JkZXJFdmVudHNSZXF1ZXN0GiUudHJhZGluZy52MS5TdHJlYW1PcmRlckV2ZW50c1Jlc3BvbnNlMAESWgoPQ2FuY2VsQWxsT3JkZXJzEiIudHJhZGluZy52MS5DYW5jZWxBbGxPcmRlcnNSZXF1ZXN0GiMudHJhZGluZy52MS5DYW5jZWxBbGxPcmRlcnNSZXNwb25zZRJRCgxSZXBsYWNlT3JkZXISHy50cmFkaW5nLnYxLlJlcGxhY2VPcmRlclJlcXVlc3QaIC50cmFkaW5nLnYxLlJlcGxhY2VPcmRlclJlc3BvbnNlElYKDEdldFBvc2l0aW9ucxIfLnRyYWRpbmcudjEuR2V0UG9zaXRpb25zUmVxdWVzdBogLnRyYWRpbmcudjEuR2V0UG9zaXRpb25zUmVzcG9uc2UiA5ACARJTCgtHZXRCYWxhbmNlcxIeLnRyYWRpbmcudjEuR2V0QmFsYW5jZXNSZXF1ZXN0Gh8udHJhZGluZy52MS5HZXRCYWxhbmNlc1Jlc3BvbnNlIgOQAgESWgoPU2V0VHJhZGluZ1N0YXRlEiIudHJhZGluZy52MS5TZXRUcmFkaW5nU3RhdGVSZXF1ZXN0GiMudHJhZGluZy52MS5TZXRUcmFkaW5nU3RhdGVSZXNwb25zZRJfCg9HZXRUcmFkaW5nU3RhdGUSIi50cmFkaW5nLnYxLkdldFRyYWRpbmdTdGF0ZVJlcXVlc3QaIy50cmFkaW5nLnYxLkdldFRyYWRpbmdTdGF0ZVJlc3BvbnNlIgOQAgFCJ1oldHJhZGluZ2JlbmNoL2dlbi90cmFkaW5nL3YxO3RyYWRpbmd2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A new order. Field rules are checked all at once: an invalid request gets one
@@ -592,6 +592,1167 @@ export const StreamFillsResponseSchema: GenMessage<StreamFillsResponse> = /*@__P
   messageDesc(file_trading_v1_trading_gateway, 9);
 
 /**
+ * Which orders to list. account is required; other filters are optional and
+ * combine with AND.
+ *
+ * @generated from message trading.v1.ListOrdersRequest
+ */
+export type ListOrdersRequest = Message<"trading.v1.ListOrdersRequest"> & {
+  /**
+   * Required. The account whose orders to list: 1-64 characters of
+   * [A-Za-z0-9._:@-]; the API key must be allowed to use it.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. Only orders on this venue (exact match).
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * Optional. Only orders of this symbol (exact match).
+   *
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * Optional. Only orders in one of these statuses (UNSPECIFIED is refused).
+   *
+   * @generated from field: repeated trading.v1.OrderStatus statuses = 4;
+   */
+  statuses: OrderStatus[];
+
+  /**
+   * Optional. Only orders that are not final (PENDING_NEW, NEW,
+   * PARTIALLY_FILLED, PENDING_CANCEL, PENDING_REPLACE); combined with
+   * statuses, both must hold.
+   *
+   * @generated from field: bool open_only = 5;
+   */
+  openOnly: boolean;
+
+  /**
+   * Optional. Only orders created at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_after = 6;
+   */
+  createdAfter?: Timestamp | undefined;
+
+  /**
+   * Optional. Only orders created before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp created_before = 7;
+   */
+  createdBefore?: Timestamp | undefined;
+
+  /**
+   * Optional. Most orders in one page: 1-1000; 0 means 100.
+   *
+   * @generated from field: uint32 page_size = 8;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. next_page_token from the previous page of the same query (same
+   * filters); empty for the first page. Opaque: do not build or parse it.
+   *
+   * @generated from field: string page_token = 9;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trading.v1.ListOrdersRequest.
+ * Use `create(ListOrdersRequestSchema)` to create a new message.
+ */
+export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 10);
+
+/**
+ * One page of ListOrders.
+ *
+ * @generated from message trading.v1.ListOrdersResponse
+ */
+export type ListOrdersResponse = Message<"trading.v1.ListOrdersResponse"> & {
+  /**
+   * The orders, newest first (created_at, then order_id, descending).
+   *
+   * @generated from field: repeated trading.v1.Order orders = 1;
+   */
+  orders: Order[];
+
+  /**
+   * Pass as page_token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trading.v1.ListOrdersResponse.
+ * Use `create(ListOrdersResponseSchema)` to create a new message.
+ */
+export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 11);
+
+/**
+ * Which fills to list. account is required; other filters are optional and
+ * combine with AND.
+ *
+ * @generated from message trading.v1.ListFillsRequest
+ */
+export type ListFillsRequest = Message<"trading.v1.ListFillsRequest"> & {
+  /**
+   * Required. The account whose fills to list (as ListOrdersRequest.account).
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. Only fills of this order (Order.order_id).
+   *
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * Optional. Only fills of this symbol (exact match).
+   *
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * Optional. Only fills on this venue (exact match).
+   *
+   * @generated from field: string venue = 4;
+   */
+  venue: string;
+
+  /**
+   * Optional. Only fills executed at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp time_after = 5;
+   */
+  timeAfter?: Timestamp | undefined;
+
+  /**
+   * Optional. Only fills executed before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp time_before = 6;
+   */
+  timeBefore?: Timestamp | undefined;
+
+  /**
+   * Optional. Most fills in one page: 1-1000; 0 means 100.
+   *
+   * @generated from field: uint32 page_size = 7;
+   */
+  pageSize: number;
+
+  /**
+   * Optional. next_page_token from the previous page of the same query.
+   *
+   * @generated from field: string page_token = 8;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trading.v1.ListFillsRequest.
+ * Use `create(ListFillsRequestSchema)` to create a new message.
+ */
+export const ListFillsRequestSchema: GenMessage<ListFillsRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 12);
+
+/**
+ * One page of ListFills.
+ *
+ * @generated from message trading.v1.ListFillsResponse
+ */
+export type ListFillsResponse = Message<"trading.v1.ListFillsResponse"> & {
+  /**
+   * The fills, newest first (by sequence, descending).
+   *
+   * @generated from field: repeated trading.v1.Fill fills = 1;
+   */
+  fills: Fill[];
+
+  /**
+   * Pass as page_token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trading.v1.ListFillsResponse.
+ * Use `create(ListFillsResponseSchema)` to create a new message.
+ */
+export const ListFillsResponseSchema: GenMessage<ListFillsResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 13);
+
+/**
+ * One event recorded by the gateway.
+ *
+ * @generated from message trading.v1.OrderEvent
+ */
+export type OrderEvent = Message<"trading.v1.OrderEvent"> & {
+  /**
+   * Gateway-wide position of this event: strictly increasing across all
+   * accounts and venues and across restarts, starting at 1 (its own series,
+   * not Fill.sequence). The resume point for
+   * StreamOrderEventsRequest.after_sequence.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * What happened.
+   *
+   * @generated from field: trading.v1.OrderEventType type = 2;
+   */
+  type: OrderEventType;
+
+  /**
+   * When the gateway recorded it.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 3;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The account concerned; empty for a trading state set on everything or on
+   * a venue.
+   *
+   * @generated from field: string account = 4;
+   */
+  account: string;
+
+  /**
+   * The order after the event; set for every order and fill event.
+   *
+   * @generated from field: trading.v1.Order order = 5;
+   */
+  order?: Order | undefined;
+
+  /**
+   * The execution; set for ORDER_EVENT_TYPE_FILL.
+   *
+   * @generated from field: trading.v1.Fill fill = 6;
+   */
+  fill?: Fill | undefined;
+
+  /**
+   * The position after the fill; set for ORDER_EVENT_TYPE_POSITION_UPDATED.
+   *
+   * @generated from field: trading.v1.Position position = 7;
+   */
+  position?: Position | undefined;
+
+  /**
+   * The setting; set for ORDER_EVENT_TYPE_TRADING_STATE_CHANGED.
+   *
+   * @generated from field: trading.v1.TradingStateSetting trading_state = 8;
+   */
+  tradingState?: TradingStateSetting | undefined;
+
+  /**
+   * Why, when the gateway acted on its own or corrected a record
+   * (human-readable, not for parsing); empty otherwise.
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message trading.v1.OrderEvent.
+ * Use `create(OrderEventSchema)` to create a new message.
+ */
+export const OrderEventSchema: GenMessage<OrderEvent> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 14);
+
+/**
+ * Cancel-on-disconnect for one StreamOrderEvents stream.
+ *
+ * @generated from message trading.v1.CancelOnDisconnect
+ */
+export type CancelOnDisconnect = Message<"trading.v1.CancelOnDisconnect"> & {
+  /**
+   * Required: the client's name for its session, 1-128 characters of
+   * [A-Za-z0-9._:-]. A stream resumed with the same session_id within
+   * grace_ms keeps the orders alive.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * How long after an unclean end the gateway waits for a resume before it
+   * cancels: 0-300000 ms; 0 means 5000.
+   *
+   * @generated from field: uint32 grace_ms = 2;
+   */
+  graceMs: number;
+
+  /**
+   * Optional. Only the account's orders on this venue.
+   *
+   * @generated from field: string venue = 3;
+   */
+  venue: string;
+
+  /**
+   * Optional. Only the account's orders of this symbol.
+   *
+   * @generated from field: string symbol = 4;
+   */
+  symbol: string;
+};
+
+/**
+ * Describes the message trading.v1.CancelOnDisconnect.
+ * Use `create(CancelOnDisconnectSchema)` to create a new message.
+ */
+export const CancelOnDisconnectSchema: GenMessage<CancelOnDisconnect> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 15);
+
+/**
+ * Which events to stream. Empty filters match everything the caller may see
+ * (with authentication on: the accounts of its API key; global and venue
+ * trading-state events go to every stream).
+ *
+ * @generated from message trading.v1.StreamOrderEventsRequest
+ */
+export type StreamOrderEventsRequest = Message<"trading.v1.StreamOrderEventsRequest"> & {
+  /**
+   * Optional (required with cancel_on_disconnect). Only events of this
+   * account.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. Only events on this venue.
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * Optional. Only events of this symbol.
+   *
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * Optional. Resume point: only events with a greater sequence. 0: every
+   * event the gateway still has, then live ones. Must not exceed the last
+   * sequence issued (FAILED_PRECONDITION AFTER_SEQUENCE_AHEAD).
+   *
+   * @generated from field: uint64 after_sequence = 4;
+   */
+  afterSequence: bigint;
+
+  /**
+   * Optional. Guard the account's open orders while this stream lives.
+   *
+   * @generated from field: trading.v1.CancelOnDisconnect cancel_on_disconnect = 5;
+   */
+  cancelOnDisconnect?: CancelOnDisconnect | undefined;
+};
+
+/**
+ * Describes the message trading.v1.StreamOrderEventsRequest.
+ * Use `create(StreamOrderEventsRequestSchema)` to create a new message.
+ */
+export const StreamOrderEventsRequestSchema: GenMessage<StreamOrderEventsRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 16);
+
+/**
+ * One message of the StreamOrderEvents stream.
+ *
+ * @generated from message trading.v1.StreamOrderEventsResponse
+ */
+export type StreamOrderEventsResponse = Message<"trading.v1.StreamOrderEventsResponse"> & {
+  /**
+   * The next event matching the request.
+   *
+   * @generated from field: trading.v1.OrderEvent event = 1;
+   */
+  event?: OrderEvent | undefined;
+};
+
+/**
+ * Describes the message trading.v1.StreamOrderEventsResponse.
+ * Use `create(StreamOrderEventsResponseSchema)` to create a new message.
+ */
+export const StreamOrderEventsResponseSchema: GenMessage<StreamOrderEventsResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 17);
+
+/**
+ * Which orders CancelAllOrders cancels: the account's open orders, narrowed by
+ * the optional filters.
+ *
+ * @generated from message trading.v1.CancelAllOrdersRequest
+ */
+export type CancelAllOrdersRequest = Message<"trading.v1.CancelAllOrdersRequest"> & {
+  /**
+   * Required. The account (as PlaceOrderRequest.account).
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. Only orders on this venue (must be configured).
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * Optional. Only orders of this symbol.
+   *
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * Optional. Only orders of this side; UNSPECIFIED means both.
+   *
+   * @generated from field: trading.v1.Side side = 4;
+   */
+  side: Side;
+};
+
+/**
+ * Describes the message trading.v1.CancelAllOrdersRequest.
+ * Use `create(CancelAllOrdersRequestSchema)` to create a new message.
+ */
+export const CancelAllOrdersRequestSchema: GenMessage<CancelAllOrdersRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 18);
+
+/**
+ * One order's result in CancelAllOrders.
+ *
+ * @generated from message trading.v1.CancelResult
+ */
+export type CancelResult = Message<"trading.v1.CancelResult"> & {
+  /**
+   * The order after the attempt.
+   *
+   * @generated from field: trading.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * What happened.
+   *
+   * @generated from field: trading.v1.CancelOutcome outcome = 2;
+   */
+  outcome: CancelOutcome;
+
+  /**
+   * For FAILED: the gRPC code name that CancelOrder would have returned
+   * (e.g. "UNAVAILABLE", "RESOURCE_EXHAUSTED"); empty otherwise.
+   *
+   * @generated from field: string code = 3;
+   */
+  code: string;
+
+  /**
+   * For FAILED: why, for a person; empty otherwise.
+   *
+   * @generated from field: string message = 4;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message trading.v1.CancelResult.
+ * Use `create(CancelResultSchema)` to create a new message.
+ */
+export const CancelResultSchema: GenMessage<CancelResult> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 19);
+
+/**
+ * The answer to CancelAllOrders.
+ *
+ * @generated from message trading.v1.CancelAllOrdersResponse
+ */
+export type CancelAllOrdersResponse = Message<"trading.v1.CancelAllOrdersResponse"> & {
+  /**
+   * One result per order that was open in the scope, oldest order first.
+   *
+   * @generated from field: repeated trading.v1.CancelResult results = 1;
+   */
+  results: CancelResult[];
+};
+
+/**
+ * Describes the message trading.v1.CancelAllOrdersResponse.
+ * Use `create(CancelAllOrdersResponseSchema)` to create a new message.
+ */
+export const CancelAllOrdersResponseSchema: GenMessage<CancelAllOrdersResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 20);
+
+/**
+ * Which order to replace and what to change.
+ *
+ * @generated from message trading.v1.ReplaceOrderRequest
+ */
+export type ReplaceOrderRequest = Message<"trading.v1.ReplaceOrderRequest"> & {
+  /**
+   * The gateway's order id. Required unless client_order_id and account are
+   * given.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * The order's current (or an earlier) client id; with order_id it must
+   * match that order.
+   *
+   * @generated from field: string client_order_id = 2;
+   */
+  clientOrderId: string;
+
+  /**
+   * The order's account. Required with client_order_id alone.
+   *
+   * @generated from field: string account = 3;
+   */
+  account: string;
+
+  /**
+   * Required. The order's client id after the replace (the rules of
+   * PlaceOrderRequest.client_order_id), unused in the account; also the
+   * replace's idempotency key.
+   *
+   * @generated from field: string new_client_order_id = 4;
+   */
+  newClientOrderId: string;
+
+  /**
+   * Optional. The new total quantity (decimal string), above filled_quantity.
+   *
+   * @generated from field: string quantity = 5;
+   */
+  quantity: string;
+
+  /**
+   * Optional. The new limit price; only for LIMIT and STOP_LIMIT orders.
+   *
+   * @generated from field: string price = 6;
+   */
+  price: string;
+
+  /**
+   * Optional. The new stop price; only for STOP and STOP_LIMIT orders.
+   *
+   * @generated from field: string stop_price = 7;
+   */
+  stopPrice: string;
+};
+
+/**
+ * Describes the message trading.v1.ReplaceOrderRequest.
+ * Use `create(ReplaceOrderRequestSchema)` to create a new message.
+ */
+export const ReplaceOrderRequestSchema: GenMessage<ReplaceOrderRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 21);
+
+/**
+ * One step of a replace.
+ *
+ * @generated from message trading.v1.ReplaceStep
+ */
+export type ReplaceStep = Message<"trading.v1.ReplaceStep"> & {
+  /**
+   * "amend", "cancel" or "new".
+   *
+   * @generated from field: string step = 1;
+   */
+  step: string;
+
+  /**
+   * True when the venue confirmed the step.
+   *
+   * @generated from field: bool succeeded = 2;
+   */
+  succeeded: boolean;
+
+  /**
+   * What the venue said, for a person; empty when it just succeeded.
+   *
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message trading.v1.ReplaceStep.
+ * Use `create(ReplaceStepSchema)` to create a new message.
+ */
+export const ReplaceStepSchema: GenMessage<ReplaceStep> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 22);
+
+/**
+ * The answer to ReplaceOrder.
+ *
+ * @generated from message trading.v1.ReplaceOrderResponse
+ */
+export type ReplaceOrderResponse = Message<"trading.v1.ReplaceOrderResponse"> & {
+  /**
+   * The order after the replace (or, when replayed, in its current state).
+   *
+   * @generated from field: trading.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * True when this request was a retry answered from the stored outcome.
+   *
+   * @generated from field: bool replayed = 2;
+   */
+  replayed: boolean;
+
+  /**
+   * How the venue was asked.
+   *
+   * @generated from field: trading.v1.ReplaceMethod method = 3;
+   */
+  method: ReplaceMethod;
+
+  /**
+   * Each step sent to the venue, in order.
+   *
+   * @generated from field: repeated trading.v1.ReplaceStep steps = 4;
+   */
+  steps: ReplaceStep[];
+};
+
+/**
+ * Describes the message trading.v1.ReplaceOrderResponse.
+ * Use `create(ReplaceOrderResponseSchema)` to create a new message.
+ */
+export const ReplaceOrderResponseSchema: GenMessage<ReplaceOrderResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 23);
+
+/**
+ * An account's holding of one symbol on one venue, kept from its fills.
+ *
+ * @generated from message trading.v1.Position
+ */
+export type Position = Message<"trading.v1.Position"> & {
+  /**
+   * The account.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * The venue.
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * The symbol.
+   *
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+
+  /**
+   * Signed quantity (decimal string): positive long, negative short, "0"
+   * flat.
+   *
+   * @generated from field: string quantity = 4;
+   */
+  quantity: string;
+
+  /**
+   * Volume-weighted price of the fills that opened the current position
+   * (fees not included); empty when flat.
+   *
+   * @generated from field: string average_entry_price = 5;
+   */
+  averageEntryPrice: string;
+
+  /**
+   * Profit or loss booked by fills that reduced the position, in the quote
+   * currency, before fees (signed decimal string).
+   *
+   * @generated from field: string realized_pnl = 6;
+   */
+  realizedPnl: string;
+
+  /**
+   * Fees charged in the quote currency, summed (decimal string).
+   *
+   * @generated from field: string fees = 7;
+   */
+  fees: string;
+
+  /**
+   * Fees charged in other currencies (e.g. BNB), summed per currency.
+   *
+   * @generated from field: repeated trading.v1.Amount other_fees = 8;
+   */
+  otherFees: Amount[];
+
+  /**
+   * When the position last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp updated_at = 9;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * Fill.sequence of the last fill applied.
+   *
+   * @generated from field: uint64 last_fill_sequence = 10;
+   */
+  lastFillSequence: bigint;
+};
+
+/**
+ * Describes the message trading.v1.Position.
+ * Use `create(PositionSchema)` to create a new message.
+ */
+export const PositionSchema: GenMessage<Position> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 24);
+
+/**
+ * An amount of one currency or asset.
+ *
+ * @generated from message trading.v1.Amount
+ */
+export type Amount = Message<"trading.v1.Amount"> & {
+  /**
+   * The currency or asset, as the venue names it.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency: string;
+
+  /**
+   * A decimal string.
+   *
+   * @generated from field: string amount = 2;
+   */
+  amount: string;
+};
+
+/**
+ * Describes the message trading.v1.Amount.
+ * Use `create(AmountSchema)` to create a new message.
+ */
+export const AmountSchema: GenMessage<Amount> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 25);
+
+/**
+ * Whose positions.
+ *
+ * @generated from message trading.v1.GetPositionsRequest
+ */
+export type GetPositionsRequest = Message<"trading.v1.GetPositionsRequest"> & {
+  /**
+   * Required. The account.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. Only this venue.
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * Optional. Only this symbol.
+   *
+   * @generated from field: string symbol = 3;
+   */
+  symbol: string;
+};
+
+/**
+ * Describes the message trading.v1.GetPositionsRequest.
+ * Use `create(GetPositionsRequestSchema)` to create a new message.
+ */
+export const GetPositionsRequestSchema: GenMessage<GetPositionsRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 26);
+
+/**
+ * The answer to GetPositions.
+ *
+ * @generated from message trading.v1.GetPositionsResponse
+ */
+export type GetPositionsResponse = Message<"trading.v1.GetPositionsResponse"> & {
+  /**
+   * The positions, by venue then symbol; flat positions with booked P&L are
+   * included.
+   *
+   * @generated from field: repeated trading.v1.Position positions = 1;
+   */
+  positions: Position[];
+};
+
+/**
+ * Describes the message trading.v1.GetPositionsResponse.
+ * Use `create(GetPositionsResponseSchema)` to create a new message.
+ */
+export const GetPositionsResponseSchema: GenMessage<GetPositionsResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 27);
+
+/**
+ * Whose balances.
+ *
+ * @generated from message trading.v1.GetBalancesRequest
+ */
+export type GetBalancesRequest = Message<"trading.v1.GetBalancesRequest"> & {
+  /**
+   * Required. The account asking (checked against the API key).
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. Only this venue (must be configured).
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+};
+
+/**
+ * Describes the message trading.v1.GetBalancesRequest.
+ * Use `create(GetBalancesRequestSchema)` to create a new message.
+ */
+export const GetBalancesRequestSchema: GenMessage<GetBalancesRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 28);
+
+/**
+ * One asset's balance at a venue.
+ *
+ * @generated from message trading.v1.Balance
+ */
+export type Balance = Message<"trading.v1.Balance"> & {
+  /**
+   * The asset, as the venue names it (e.g. "BTC", "USD").
+   *
+   * @generated from field: string asset = 1;
+   */
+  asset: string;
+
+  /**
+   * Available to trade (decimal string).
+   *
+   * @generated from field: string free = 2;
+   */
+  free: string;
+
+  /**
+   * Held by open orders or otherwise unavailable (decimal string).
+   *
+   * @generated from field: string locked = 3;
+   */
+  locked: string;
+};
+
+/**
+ * Describes the message trading.v1.Balance.
+ * Use `create(BalanceSchema)` to create a new message.
+ */
+export const BalanceSchema: GenMessage<Balance> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 29);
+
+/**
+ * One venue's balances.
+ *
+ * @generated from message trading.v1.VenueBalances
+ */
+export type VenueBalances = Message<"trading.v1.VenueBalances"> & {
+  /**
+   * The venue.
+   *
+   * @generated from field: string venue = 1;
+   */
+  venue: string;
+
+  /**
+   * The balances, by asset; empty when `error` is set.
+   *
+   * @generated from field: repeated trading.v1.Balance balances = 2;
+   */
+  balances: Balance[];
+
+  /**
+   * When the venue reported them.
+   *
+   * @generated from field: google.protobuf.Timestamp as_of = 3;
+   */
+  asOf?: Timestamp | undefined;
+
+  /**
+   * Their age when this answer was made, in milliseconds.
+   *
+   * @generated from field: uint64 age_ms = 4;
+   */
+  ageMs: bigint;
+
+  /**
+   * Why there are no balances (venue down, credentials refused, not
+   * supported), for a person; empty when balances are set.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message trading.v1.VenueBalances.
+ * Use `create(VenueBalancesSchema)` to create a new message.
+ */
+export const VenueBalancesSchema: GenMessage<VenueBalances> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 30);
+
+/**
+ * The answer to GetBalances.
+ *
+ * @generated from message trading.v1.GetBalancesResponse
+ */
+export type GetBalancesResponse = Message<"trading.v1.GetBalancesResponse"> & {
+  /**
+   * One entry per venue asked about.
+   *
+   * @generated from field: repeated trading.v1.VenueBalances venues = 1;
+   */
+  venues: VenueBalances[];
+};
+
+/**
+ * Describes the message trading.v1.GetBalancesResponse.
+ * Use `create(GetBalancesResponseSchema)` to create a new message.
+ */
+export const GetBalancesResponseSchema: GenMessage<GetBalancesResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 31);
+
+/**
+ * One trading-state setting.
+ *
+ * @generated from message trading.v1.TradingStateSetting
+ */
+export type TradingStateSetting = Message<"trading.v1.TradingStateSetting"> & {
+  /**
+   * The account it applies to; empty: every account.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * The venue it applies to; empty: every venue.
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * The state set.
+   *
+   * @generated from field: trading.v1.TradingState state = 3;
+   */
+  state: TradingState;
+
+  /**
+   * Why, as given by whoever set it (or by the gateway, e.g. the daily loss
+   * limit).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Who set it: the API key's name, "gateway" for the gateway's own
+   * settings, or "anonymous" with authentication off.
+   *
+   * @generated from field: string set_by = 5;
+   */
+  setBy: string;
+
+  /**
+   * When it was set.
+   *
+   * @generated from field: google.protobuf.Timestamp set_at = 6;
+   */
+  setAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message trading.v1.TradingStateSetting.
+ * Use `create(TradingStateSettingSchema)` to create a new message.
+ */
+export const TradingStateSettingSchema: GenMessage<TradingStateSetting> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 32);
+
+/**
+ * A new trading state for a scope.
+ *
+ * @generated from message trading.v1.SetTradingStateRequest
+ */
+export type SetTradingStateRequest = Message<"trading.v1.SetTradingStateRequest"> & {
+  /**
+   * Optional. The account; empty: every account.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. The venue (must be configured); empty: every venue.
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+
+  /**
+   * Required. The new state; ACTIVE clears the scope's restriction.
+   *
+   * @generated from field: trading.v1.TradingState state = 3;
+   */
+  state: TradingState;
+
+  /**
+   * Required. Why, for the record: 1-256 characters.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * Optional, HALTED only: also cancel the scope's open orders.
+   *
+   * @generated from field: bool cancel_open_orders = 5;
+   */
+  cancelOpenOrders: boolean;
+};
+
+/**
+ * Describes the message trading.v1.SetTradingStateRequest.
+ * Use `create(SetTradingStateRequestSchema)` to create a new message.
+ */
+export const SetTradingStateRequestSchema: GenMessage<SetTradingStateRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 33);
+
+/**
+ * The answer to SetTradingState.
+ *
+ * @generated from message trading.v1.SetTradingStateResponse
+ */
+export type SetTradingStateResponse = Message<"trading.v1.SetTradingStateResponse"> & {
+  /**
+   * The setting as recorded.
+   *
+   * @generated from field: trading.v1.TradingStateSetting setting = 1;
+   */
+  setting?: TradingStateSetting | undefined;
+
+  /**
+   * With cancel_open_orders: one result per order canceled.
+   *
+   * @generated from field: repeated trading.v1.CancelResult canceled = 2;
+   */
+  canceled: CancelResult[];
+};
+
+/**
+ * Describes the message trading.v1.SetTradingStateResponse.
+ * Use `create(SetTradingStateResponseSchema)` to create a new message.
+ */
+export const SetTradingStateResponseSchema: GenMessage<SetTradingStateResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 34);
+
+/**
+ * Which scope to report.
+ *
+ * @generated from message trading.v1.GetTradingStateRequest
+ */
+export type GetTradingStateRequest = Message<"trading.v1.GetTradingStateRequest"> & {
+  /**
+   * Optional. The account; empty: every account.
+   *
+   * @generated from field: string account = 1;
+   */
+  account: string;
+
+  /**
+   * Optional. The venue; empty: every venue.
+   *
+   * @generated from field: string venue = 2;
+   */
+  venue: string;
+};
+
+/**
+ * Describes the message trading.v1.GetTradingStateRequest.
+ * Use `create(GetTradingStateRequestSchema)` to create a new message.
+ */
+export const GetTradingStateRequestSchema: GenMessage<GetTradingStateRequest> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 35);
+
+/**
+ * The answer to GetTradingState.
+ *
+ * @generated from message trading.v1.GetTradingStateResponse
+ */
+export type GetTradingStateResponse = Message<"trading.v1.GetTradingStateResponse"> & {
+  /**
+   * The state that applies to the scope: the strictest setting that
+   * contains it.
+   *
+   * @generated from field: trading.v1.TradingState effective = 1;
+   */
+  effective: TradingState;
+
+  /**
+   * The settings that contain the scope and are not ACTIVE, strictest first;
+   * empty when ACTIVE everywhere.
+   *
+   * @generated from field: repeated trading.v1.TradingStateSetting settings = 2;
+   */
+  settings: TradingStateSetting[];
+};
+
+/**
+ * Describes the message trading.v1.GetTradingStateResponse.
+ * Use `create(GetTradingStateResponseSchema)` to create a new message.
+ */
+export const GetTradingStateResponseSchema: GenMessage<GetTradingStateResponse> = /*@__PURE__*/
+  messageDesc(file_trading_v1_trading_gateway, 36);
+
+/**
  * Buy or sell.
  *
  * @generated from enum trading.v1.Side
@@ -803,6 +1964,14 @@ export enum OrderStatus {
    * @generated from enum value: ORDER_STATUS_EXPIRED = 8;
    */
   EXPIRED = 8,
+
+  /**
+   * A replace (ReplaceOrder) was sent and is not confirmed yet. The order may
+   * still execute, or go back to working unchanged if the venue refuses.
+   *
+   * @generated from enum value: ORDER_STATUS_PENDING_REPLACE = 9;
+   */
+  PENDING_REPLACE = 9,
 }
 
 /**
@@ -810,6 +1979,271 @@ export enum OrderStatus {
  */
 export const OrderStatusSchema: GenEnum<OrderStatus> = /*@__PURE__*/
   enumDesc(file_trading_v1_trading_gateway, 3);
+
+/**
+ * What an OrderEvent reports.
+ *
+ * @generated from enum trading.v1.OrderEventType
+ */
+export enum OrderEventType {
+  /**
+   * Not set; never sent by the gateway.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The gateway accepted the order and is sending it (status PENDING_NEW).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_ACCEPTED = 1;
+   */
+  ACCEPTED = 1,
+
+  /**
+   * The venue acknowledged the order; it is working (status NEW).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_NEW = 2;
+   */
+  NEW = 2,
+
+  /**
+   * Part of the order executed (status PARTIALLY_FILLED); `fill` is set on
+   * the FILL event before it.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_PARTIALLY_FILLED = 3;
+   */
+  PARTIALLY_FILLED = 3,
+
+  /**
+   * The whole order executed (status FILLED).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_FILLED = 4;
+   */
+  FILLED = 4,
+
+  /**
+   * A cancel was sent (status PENDING_CANCEL).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_CANCEL_REQUESTED = 5;
+   */
+  CANCEL_REQUESTED = 5,
+
+  /**
+   * The order was canceled (status CANCELED); `reason` says why when the
+   * gateway canceled it on its own (cancel-on-disconnect, halt).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_CANCELED = 6;
+   */
+  CANCELED = 6,
+
+  /**
+   * The venue refused a cancel; the order is working again.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_CANCEL_REJECTED = 7;
+   */
+  CANCEL_REJECTED = 7,
+
+  /**
+   * A replace was sent (status PENDING_REPLACE).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_REPLACE_REQUESTED = 8;
+   */
+  REPLACE_REQUESTED = 8,
+
+  /**
+   * The replace took effect: `order` has the new client id and fields.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_REPLACED = 9;
+   */
+  REPLACED = 9,
+
+  /**
+   * The venue refused the replace; the order is working unchanged (or
+   * finished, if it filled meanwhile). `reason` says why.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_REPLACE_REJECTED = 10;
+   */
+  REPLACE_REJECTED = 10,
+
+  /**
+   * The venue refused the order (status REJECTED).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_REJECTED = 11;
+   */
+  REJECTED = 11,
+
+  /**
+   * The order ended by its time in force or the venue's expiry.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_EXPIRED = 12;
+   */
+  EXPIRED = 12,
+
+  /**
+   * An execution: `fill` and the order after it are set.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_FILL = 13;
+   */
+  FILL = 13,
+
+  /**
+   * Reconciliation with the venue corrected the order (`reason` says what
+   * differed), or adopted an order placed outside the gateway
+   * (Order.external).
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_RECONCILED = 14;
+   */
+  RECONCILED = 14,
+
+  /**
+   * A position changed after a fill: `position` is set.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_POSITION_UPDATED = 15;
+   */
+  POSITION_UPDATED = 15,
+
+  /**
+   * A trading state was set: `trading_state` is set.
+   *
+   * @generated from enum value: ORDER_EVENT_TYPE_TRADING_STATE_CHANGED = 16;
+   */
+  TRADING_STATE_CHANGED = 16,
+}
+
+/**
+ * Describes the enum trading.v1.OrderEventType.
+ */
+export const OrderEventTypeSchema: GenEnum<OrderEventType> = /*@__PURE__*/
+  enumDesc(file_trading_v1_trading_gateway, 4);
+
+/**
+ * What happened to one order in CancelAllOrders.
+ *
+ * @generated from enum trading.v1.CancelOutcome
+ */
+export enum CancelOutcome {
+  /**
+   * Not set; never sent by the gateway.
+   *
+   * @generated from enum value: CANCEL_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The venue confirmed the cancel.
+   *
+   * @generated from enum value: CANCEL_OUTCOME_CANCELED = 1;
+   */
+  CANCELED = 1,
+
+  /**
+   * The order had already finished (filled, canceled, rejected, expired)
+   * before the cancel reached it; `order` says how.
+   *
+   * @generated from enum value: CANCEL_OUTCOME_ALREADY_TERMINAL = 2;
+   */
+  ALREADY_TERMINAL = 2,
+
+  /**
+   * The cancel was sent but its answer was lost: the order is
+   * PENDING_CANCEL and the gateway reconciles it.
+   *
+   * @generated from enum value: CANCEL_OUTCOME_PENDING = 3;
+   */
+  PENDING = 3,
+
+  /**
+   * The cancel failed; `code` and `message` say why. The order may still be
+   * working.
+   *
+   * @generated from enum value: CANCEL_OUTCOME_FAILED = 4;
+   */
+  FAILED = 4,
+}
+
+/**
+ * Describes the enum trading.v1.CancelOutcome.
+ */
+export const CancelOutcomeSchema: GenEnum<CancelOutcome> = /*@__PURE__*/
+  enumDesc(file_trading_v1_trading_gateway, 5);
+
+/**
+ * How ReplaceOrder reached the venue.
+ *
+ * @generated from enum trading.v1.ReplaceMethod
+ */
+export enum ReplaceMethod {
+  /**
+   * Not set (a replayed answer from before methods were recorded).
+   *
+   * @generated from enum value: REPLACE_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The venue amended the order in place (same venue order, or the venue's
+   * own atomic cancel-replace).
+   *
+   * @generated from enum value: REPLACE_METHOD_AMEND = 1;
+   */
+  AMEND = 1,
+
+  /**
+   * The gateway canceled the venue order, then placed a new one; `steps`
+   * reports each.
+   *
+   * @generated from enum value: REPLACE_METHOD_CANCEL_THEN_NEW = 2;
+   */
+  CANCEL_THEN_NEW = 2,
+}
+
+/**
+ * Describes the enum trading.v1.ReplaceMethod.
+ */
+export const ReplaceMethodSchema: GenEnum<ReplaceMethod> = /*@__PURE__*/
+  enumDesc(file_trading_v1_trading_gateway, 6);
+
+/**
+ * Whether orders may trade.
+ *
+ * @generated from enum trading.v1.TradingState
+ */
+export enum TradingState {
+  /**
+   * Not set; refused in requests.
+   *
+   * @generated from enum value: TRADING_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Orders trade normally (within the risk limits).
+   *
+   * @generated from enum value: TRADING_STATE_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Only orders that reduce the absolute position pass.
+   *
+   * @generated from enum value: TRADING_STATE_REDUCE_ONLY = 2;
+   */
+  REDUCE_ONLY = 2,
+
+  /**
+   * No new orders or replaces; cancels still pass.
+   *
+   * @generated from enum value: TRADING_STATE_HALTED = 3;
+   */
+  HALTED = 3,
+}
+
+/**
+ * Describes the enum trading.v1.TradingState.
+ */
+export const TradingStateSchema: GenEnum<TradingState> = /*@__PURE__*/
+  enumDesc(file_trading_v1_trading_gateway, 7);
 
 /**
  * An order gateway: places, cancels and reports orders on the configured
@@ -971,6 +2405,196 @@ export const TradingGateway: GenService<{
     methodKind: "server_streaming";
     input: typeof StreamFillsRequestSchema;
     output: typeof StreamFillsResponseSchema;
+  },
+  /**
+   * Lists the orders of one account the gateway has on record, newest first
+   * (by created_at, then order_id), filtered and paged. Open orders come from
+   * memory; finished ones from memory and, beyond ORDER_RETENTION_MS, from the
+   * store (an index of the audit log, or PostgreSQL): every order ever
+   * recorded can be listed. Pages are stable: an order created after the
+   * first page was read never shifts or repeats later pages.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (account missing or malformed, a
+   * page_size over 1000, a page_token not from this RPC with the same
+   * filters, created_after not before created_before);
+   * PERMISSION_DENIED (an account the API key may not use); UNAVAILABLE +
+   * RetryInfo (the store cannot be read; retry).
+   *
+   * @generated from rpc trading.v1.TradingGateway.ListOrders
+   */
+  listOrders: {
+    methodKind: "unary";
+    input: typeof ListOrdersRequestSchema;
+    output: typeof ListOrdersResponseSchema;
+  },
+  /**
+   * Lists the fills of one account, newest first (by sequence), filtered and
+   * paged like ListOrders. Every fill ever recorded can be listed.
+   *
+   * Errors: as ListOrders.
+   *
+   * @generated from rpc trading.v1.TradingGateway.ListFills
+   */
+  listFills: {
+    methodKind: "unary";
+    input: typeof ListFillsRequestSchema;
+    output: typeof ListFillsResponseSchema;
+  },
+  /**
+   * Streams every event the gateway records for orders, fills, positions and
+   * trading states, in one gateway-wide `sequence` (OrderEvent.sequence;
+   * strictly increasing across restarts, starting at 1; a filtered stream
+   * skips numbers). To resume, pass the last sequence received as
+   * after_sequence: every later event the gateway has (from memory or read
+   * back from the audit log), then live ones, with no gap and no duplicate.
+   *
+   * With cancel_on_disconnect set, the stream also guards the account: if it
+   * ends without a clean client close (connection lost, client killed) and no
+   * stream with the same session_id resumes within grace_ms, the gateway
+   * cancels the account's open orders in the given scope, audits why and
+   * emits the events. Where the venue has a dead-man switch (Kraken
+   * CancelAllOrdersAfter) it is armed too and refreshed while the stream
+   * lives.
+   *
+   * The stream runs until the client cancels it. It ends with OK when the
+   * gateway shuts down (reconnect and resume), and with RESOURCE_EXHAUSTED
+   * (ErrorInfo SUBSCRIBER_TOO_SLOW, metadata "resume_after_sequence") when the
+   * client reads too slowly: resume from the last sequence received.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (a malformed filter;
+   * cancel_on_disconnect without account or session_id; grace_ms over
+   * 300000); PERMISSION_DENIED (an account the key may not use);
+   * FAILED_PRECONDITION + ErrorInfo AFTER_SEQUENCE_AHEAD (after_sequence is
+   * beyond the last event); UNAVAILABLE + RetryInfo (history could not be
+   * read, or shutting down; retry).
+   *
+   * @generated from rpc trading.v1.TradingGateway.StreamOrderEvents
+   */
+  streamOrderEvents: {
+    methodKind: "server_streaming";
+    input: typeof StreamOrderEventsRequestSchema;
+    output: typeof StreamOrderEventsResponseSchema;
+  },
+  /**
+   * Cancels every open order of an account, optionally only on one venue,
+   * one symbol or one side. Uses the venue's native mass cancel where it fits
+   * the scope (Binance per symbol, Kraken CancelAll, Alpaca DELETE
+   * /v2/orders, Coinbase batch_cancel), otherwise cancels one order at a time
+   * within the venue's rate limit. Every cancel is recorded before it is
+   * sent. Idempotent: calling it again cancels what is still open, and an
+   * order already finished is reported ALREADY_TERMINAL.
+   *
+   * The answer has one result per order in the scope that was open when the
+   * call began. Orders of an unreachable venue are reported FAILED with the
+   * code; the call itself fails only for a bad request.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (account missing, a malformed
+   * filter, an unknown venue); PERMISSION_DENIED; UNAVAILABLE (the audit log
+   * cannot be written: nothing was canceled).
+   *
+   * @generated from rpc trading.v1.TradingGateway.CancelAllOrders
+   */
+  cancelAllOrders: {
+    methodKind: "unary";
+    input: typeof CancelAllOrdersRequestSchema;
+    output: typeof CancelAllOrdersResponseSchema;
+  },
+  /**
+   * Changes a working order's quantity, price or stop price (FIX
+   * cancel/replace). The order keeps its order_id and takes
+   * new_client_order_id; its earlier client ids stay in
+   * Order.replaced_client_order_ids, and GetOrderStatus finds it by any of
+   * them. Uses the venue's native amend where it has one (Kraken AmendOrder,
+   * Alpaca PATCH, Coinbase edit, Binance amend or cancelReplace); otherwise
+   * cancel-then-new, reporting each step. There is never more than one live
+   * venue order for one order_id.
+   *
+   * Idempotent by new_client_order_id: a retry with the same fields is
+   * answered with the stored outcome and replayed = true, never replacing
+   * twice. A replace that races a fill answers with what happened (the order
+   * FILLED and REPLACE_REJECTED, or the replacement working with the fill
+   * counted). The new quantity is the order's total: it must exceed what has
+   * already filled.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (no order named, new_client_order_id
+   * missing, nothing to change, a malformed or inapplicable field, quantity
+   * not above filled_quantity); NOT_FOUND; ALREADY_EXISTS
+   * (DUPLICATE_CLIENT_ORDER_ID, or IDEMPOTENCY_KEY_REUSED for a retry with
+   * other fields); FAILED_PRECONDITION + ErrorInfo (ORDER_TERMINAL,
+   * ORDER_NOT_REPLACEABLE while PENDING_NEW, PENDING_CANCEL or
+   * PENDING_REPLACE; REPLACE_REJECTED by the venue; a risk limit or trading
+   * state); RESOURCE_EXHAUSTED; UNAVAILABLE (as PlaceOrder).
+   *
+   * @generated from rpc trading.v1.TradingGateway.ReplaceOrder
+   */
+  replaceOrder: {
+    methodKind: "unary";
+    input: typeof ReplaceOrderRequestSchema;
+    output: typeof ReplaceOrderResponseSchema;
+  },
+  /**
+   * The positions of one account, kept from its fills: signed quantity,
+   * average entry price, realized P&L and fees. Reads memory only.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (account missing or malformed);
+   * PERMISSION_DENIED.
+   *
+   * @generated from rpc trading.v1.TradingGateway.GetPositions
+   */
+  getPositions: {
+    methodKind: "unary";
+    input: typeof GetPositionsRequestSchema;
+    output: typeof GetPositionsResponseSchema;
+  },
+  /**
+   * The balances the venues report for the gateway's credentials there,
+   * cached and refreshed on BALANCE_REFRESH_MS and after fills; each venue
+   * says how old its figures are, or why it has none.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (account missing or malformed, an
+   * unknown venue); PERMISSION_DENIED.
+   *
+   * @generated from rpc trading.v1.TradingGateway.GetBalances
+   */
+  getBalances: {
+    methodKind: "unary";
+    input: typeof GetBalancesRequestSchema;
+    output: typeof GetBalancesResponseSchema;
+  },
+  /**
+   * Sets the trading state of a scope: everything (account and venue empty),
+   * one venue, one account, or one account on one venue. The state that
+   * applies to an order is the strictest of the scopes that contain it.
+   * HALTED refuses new orders and replaces (cancels still pass); REDUCE_ONLY
+   * lets through only orders that reduce the absolute position. Recorded in
+   * the audit log (it survives restarts) and emitted on StreamOrderEvents.
+   * Needs an API key with the admin role when authentication is on.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (state missing, reason missing or
+   * longer than 256 characters, an unknown venue, cancel_open_orders without
+   * HALTED); PERMISSION_DENIED (not an admin key); UNAVAILABLE (the audit log
+   * cannot be written: the state did not change).
+   *
+   * @generated from rpc trading.v1.TradingGateway.SetTradingState
+   */
+  setTradingState: {
+    methodKind: "unary";
+    input: typeof SetTradingStateRequestSchema;
+    output: typeof SetTradingStateResponseSchema;
+  },
+  /**
+   * The trading state that applies to a scope (the strictest of the settings
+   * that contain it), and every setting that is not ACTIVE.
+   *
+   * Errors: INVALID_ARGUMENT + BadRequest (a malformed field);
+   * PERMISSION_DENIED (an account the key may not use).
+   *
+   * @generated from rpc trading.v1.TradingGateway.GetTradingState
+   */
+  getTradingState: {
+    methodKind: "unary";
+    input: typeof GetTradingStateRequestSchema;
+    output: typeof GetTradingStateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trading_v1_trading_gateway, 0);

@@ -65,6 +65,7 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   cancel_rejected: true,
   order_canceled: true,
   order_expired: true,
+  replace_requested: true,
   fill: true,
 };
 const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as [AuditEventType, ...AuditEventType[]];
