@@ -15,9 +15,11 @@ import type { Fill, Order } from "./order.js";
  *
  * Kinds: `string` (text, ids), `decimal` (a decimal string, never a JS number), `enum` (a proto enum
  * number; written by name in the audit log), `ms` (epoch milliseconds; a google.protobuf.Timestamp
- * in the contract, ISO-8601 in the audit log), `bigint` (a uint64, a decimal string in the log).
+ * in the contract, ISO-8601 in the audit log), `bigint` (a uint64, a decimal string in the log),
+ * `strings` (a list of text; a repeated string in the contract, a JSON array in the log), `flag`
+ * (true or absent; a bool in the contract, `true` in the log).
  */
-export type FieldKind = "string" | "decimal" | "enum" | "ms" | "bigint";
+export type FieldKind = "string" | "decimal" | "enum" | "ms" | "bigint" | "strings" | "flag";
 
 export interface FieldSpec<T> {
   /** The domain property. */
@@ -64,6 +66,8 @@ export const ORDER_FIELDS = [
   { key: "createdAtMs", audit: "created_at", proto: "createdAt", kind: "ms" },
   { key: "updatedAtMs", audit: "updated_at", proto: "updatedAt", kind: "ms", mutable: true },
   { key: "venueFeeTotal", audit: "venue_fee_total", kind: "decimal", optional: true, mutable: true },
+  { key: "replacedClientOrderIds", audit: "replaced_client_order_ids", proto: "replacedClientOrderIds", kind: "strings", optional: true, mutable: true },
+  { key: "external", audit: "external", proto: "external", kind: "flag", optional: true },
 ] as const satisfies readonly FieldSpec<Order>[];
 
 export const FILL_FIELDS = [

@@ -46,6 +46,13 @@ export interface Order extends OrderSpec {
   readonly venueFeeTotal?: string;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
+  /**
+   * The client order ids the order had before ReplaceOrder gave it `clientOrderId`, oldest first.
+   * Absent for an order never replaced (nearly all: no array per order).
+   */
+  readonly replacedClientOrderIds?: readonly string[];
+  /** Placed at the venue outside the gateway and adopted by reconciliation. Absent otherwise. */
+  readonly external?: true;
 }
 
 /** One execution, gateway-wide ordered by `sequence`. */

@@ -28,7 +28,8 @@ function plan(fields: readonly FieldSpec<never>[]): readonly Copy[] {
   const out: Copy[] = [];
   for (const f of fields) {
     if (f.proto === undefined) continue;
-    const absent = f.kind === "enum" || f.kind === "ms" ? 0 : f.kind === "bigint" ? 0n : "";
+    // Frozen: one empty list is shared by every message made without replaced ids.
+    const absent = f.kind === "enum" || f.kind === "ms" ? 0 : f.kind === "bigint" ? 0n : f.kind === "strings" ? Object.freeze([]) : f.kind === "flag" ? false : "";
     out.push({ from: f.key, to: f.proto, time: f.kind === "ms", absent });
   }
   return out;

@@ -71,7 +71,7 @@ test("audit v2: every field survives a full record, and each mutable field a cha
     if (!("mutable" in f)) continue;
     const v = everyField[f.key];
     // The status moves to one that is not terminal (a terminal order is written in full again).
-    changes.push({ [f.key]: f.kind === "enum" ? 3 : typeof v === "number" ? v + 1000 : `${v}-changed` });
+    changes.push({ [f.key]: f.kind === "enum" ? 3 : typeof v === "number" ? v + 1000 : Array.isArray(v) ? [...(v as string[]), "changed"] : `${v}-changed` });
   }
   let last: Order = base;
   const events = [{ ts: 1, type: "order_accepted" as const, requestId: "r", order: base }];

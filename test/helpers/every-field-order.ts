@@ -35,7 +35,15 @@ export const everyField = Object.fromEntries(
     const given = (chosen as Record<string, unknown>)[f.key];
     if (given !== undefined) return [f.key, given];
     const generated =
-      f.kind === "enum" ? Math.max(...f.enumType.values.map((v) => v.number)) : f.kind === "ms" ? 1_700_000_000_100 + i : `${f.key}-${i}`;
+      f.kind === "enum"
+        ? Math.max(...f.enumType.values.map((v) => v.number))
+        : f.kind === "ms"
+          ? 1_700_000_000_100 + i
+          : f.kind === "strings"
+            ? [`${f.key}-${i}`, `${f.key}-${i}-b`]
+            : f.kind === "flag"
+              ? true
+              : `${f.key}-${i}`;
     return [f.key, generated];
   }),
 ) as unknown as Required<Order>;

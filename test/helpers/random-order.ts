@@ -1,6 +1,6 @@
 /** Inputs for the hand encoders' tests (binary and JSON): seeded random Orders, changed contracts. */
 
-import type { DescMessage } from "@bufbuild/protobuf";
+import { ScalarType, type DescMessage } from "@bufbuild/protobuf";
 import { OrderSchema, PlaceOrderResponseSchema, type Order as ProtoOrder } from "../../gen/trading/v1/trading_gateway_pb.js";
 
 // A seeded generator, so a failure names a case that can be run again.
@@ -47,6 +47,8 @@ export function randomOrder(r: () => number): ProtoOrder {
   for (const f of OrderSchema.fields) {
     if (f.fieldKind === "enum") o[f.localName] = randomEnum(r, Math.max(...f.enum.values.map((v) => v.number)));
     else if (f.fieldKind === "message") o[f.localName] = randomTimestamp(r);
+    else if (f.fieldKind === "list") o[f.localName] = Array.from({ length: r() < 0.7 ? 0 : 1 + Math.floor(r() * 4) }, () => randomString(r) || "x");
+    else if (f.fieldKind === "scalar" && f.scalar === ScalarType.BOOL) o[f.localName] = r() < 0.5;
     else o[f.localName] = randomString(r);
   }
   return o as ProtoOrder;

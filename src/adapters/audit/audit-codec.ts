@@ -243,6 +243,23 @@ function writeField(st: EncodeState, b: LineBuffer, f: Field, value: unknown, ts
       ascii(b, f.prefix);
       ascii(b, `"${(value as bigint).toString()}"`);
       return;
+    case "strings": {
+      if (value === undefined) return;
+      const list = value as readonly string[];
+      ascii(b, f.prefix);
+      ascii(b, "[");
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) ascii(b, ",");
+        jsonString(b, list[i]!);
+      }
+      ascii(b, "]");
+      return;
+    }
+    case "flag":
+      if (value !== true) return;
+      ascii(b, f.prefix);
+      ascii(b, "true");
+      return;
   }
 }
 
@@ -539,6 +556,10 @@ function valueSchema(f: Field) {
       return isoTime;
     case "bigint":
       return sequence;
+    case "strings":
+      return v.array(str);
+    case "flag":
+      return v.literal(true);
   }
 }
 
@@ -665,7 +686,11 @@ export function createAuditDecoder(): AuditDecoder {
       if (!o.success) return err(issuesText(o.issues));
       const out: Rec = {};
       const b = base as unknown as Rec;
-      for (const f of ORDER_FIXED) out[f.key] = b[f.key];
+      for (const f of ORDER_FIXED) {
+        // An absent optional field (external) stays absent, not a key holding undefined.
+        const x = b[f.key];
+        if (x !== undefined) out[f.key] = x;
+      }
       fromRecord(ORDER_MUTABLE, o.output as Rec, h.ts, out);
       return ok(out as unknown as Order);
     }

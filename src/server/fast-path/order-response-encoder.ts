@@ -23,7 +23,7 @@ import { ORDER_FIELDS } from "../../domain/order-fields.js";
 export type OrderResponseEncoder = (message: object) => Uint8Array | undefined;
 
 /** What `toBinary` needs to know about a field, as the checks below compare it. */
-export type FieldShape = readonly [localName: string, number: number, kind: "string" | "bool" | "enum" | "int64" | "int32" | "message", type?: string];
+export type FieldShape = readonly [localName: string, number: number, kind: "string" | "strings" | "bool" | "enum" | "int64" | "int32" | "message", type?: string];
 
 const TIMESTAMP: readonly FieldShape[] = [
   ["seconds", 1, "int64"],
@@ -40,7 +40,8 @@ const ORDER: readonly FieldShape[] = ORDER_FIELDS.flatMap((f): FieldShape[] => {
   if (!("proto" in f)) return [];
   const d = OrderSchema.field[f.proto];
   if (d === undefined) return [["<undeclared in the descriptor>", -1, "string"]];
-  return [f.kind === "ms" ? [f.proto, d.number, "message", "google.protobuf.Timestamp"] : [f.proto, d.number, f.kind === "enum" ? "enum" : "string"]];
+  if (f.kind === "ms") return [[f.proto, d.number, "message", "google.protobuf.Timestamp"]];
+  return [[f.proto, d.number, f.kind === "enum" ? "enum" : f.kind === "strings" ? "strings" : f.kind === "flag" ? "bool" : "string"]];
 }).sort((a, b) => a[1] - b[1]);
 
 /** A field's tag as tagBytes takes it (varint, low byte first); fields 1..2047. */
@@ -53,7 +54,7 @@ function tagOf(no: number, wireType: number): number {
 const ORDER_PLAN: readonly { readonly name: string; readonly kind: FieldShape[2]; readonly tag: number }[] = ORDER.map(([name, no, kind]) => ({
   name,
   kind,
-  tag: tagOf(no, kind === "enum" ? 0 : 2),
+  tag: tagOf(no, kind === "enum" || kind === "bool" ? 0 : 2),
 }));
 
 const RESPONSES: Readonly<Record<string, readonly FieldShape[]>> = {
@@ -66,6 +67,8 @@ const RESPONSES: Readonly<Record<string, readonly FieldShape[]>> = {
 };
 
 function kindOf(f: DescField): FieldShape[2] | undefined {
+  // Repeated strings: always unpacked, no presence.
+  if (f.fieldKind === "list") return f.listKind === "scalar" && f.scalar === ScalarType.STRING ? "strings" : undefined;
   // Only proto3 implicit presence for scalars: explicit presence (proto3 `optional`) has other rules.
   if (f.fieldKind === "message") return f.oneof === undefined && !f.delimitedEncoding ? "message" : undefined;
   if (f.oneof !== undefined || f.presence !== 2 /* IMPLICIT */) return undefined;
@@ -160,9 +163,38 @@ function writeOrder(w: Writer, v: unknown): boolean {
   for (let i = 0; i < ORDER_PLAN.length; i++) {
     const f = ORDER_PLAN[i]!;
     const x = o[f.name];
-    const done = f.kind === "string" ? w.string(f.tag, x) : f.kind === "enum" ? w.enumValue(f.tag, x) : writeTimestampField(w, f.tag, o, f.name);
+    const done =
+      f.kind === "string"
+        ? w.string(f.tag, x)
+        : f.kind === "enum"
+          ? w.enumValue(f.tag, x)
+          : f.kind === "strings"
+            ? writeStrings(w, f.tag, x)
+            : f.kind === "bool"
+              ? writeBool(w, f.tag, x)
+              : writeTimestampField(w, f.tag, o, f.name);
     if (!done) return false;
   }
+  return true;
+}
+
+/** A repeated string: every element, empty ones too (w.string leaves "" out, so those go to toBinary). */
+function writeStrings(w: Writer, tag: number, x: unknown): boolean {
+  if (!Array.isArray(x)) return false;
+  for (let i = 0; i < x.length; i++) {
+    const s: unknown = x[i];
+    if (s === "" || !w.string(tag, s)) return false;
+  }
+  return true;
+}
+
+/** A bool with implicit presence: written only when true. */
+function writeBool(w: Writer, tag: number, x: unknown): boolean {
+  if (x === false) return true;
+  if (x !== true) return false;
+  w.ensure(3);
+  w.tagBytes(tag);
+  w.tag(1);
   return true;
 }
 

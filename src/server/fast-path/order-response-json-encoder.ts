@@ -1,4 +1,4 @@
-import type { DescField, DescMessage, JsonWriteOptions } from "@bufbuild/protobuf";
+import { ScalarType, type DescField, type DescMessage, type JsonWriteOptions } from "@bufbuild/protobuf";
 import { orderResponseShape, type FieldShape, type OrderResponseEncoder } from "./order-response-encoder.js";
 
 /**
@@ -96,6 +96,8 @@ function planOrder(order: DescMessage): readonly PlanField[] {
         for (const v of f.enum.values) if (v.number >= 0 && v.number < 1024) names[v.number] = JSON.stringify(v.jsonName);
         return { ...base, kind: "enum", names, zero: f.enum.values[0]!.number };
       }
+      if (f.fieldKind === "list") return { ...base, kind: "strings" };
+      if (f.fieldKind === "scalar" && f.scalar === ScalarType.BOOL) return { ...base, kind: "bool" };
       return { ...base, kind: f.fieldKind === "message" ? "message" : "string" };
     });
 }
@@ -126,6 +128,18 @@ function orderJson(plan: readonly PlanField[], v: unknown, memo: SecondsMemo): s
         if (x === "") continue;
         if (typeof x !== "string") return undefined;
         s += f.key + (plain(x) ? `"${x}"` : JSON.stringify(x));
+        break;
+      case "strings":
+        // toJson leaves an empty list out; strings as JSON.stringify writes them.
+        if (!Array.isArray(x)) return undefined;
+        if (x.length === 0) continue;
+        for (const e of x) if (typeof e !== "string") return undefined;
+        s += f.key + JSON.stringify(x);
+        break;
+      case "bool":
+        if (x === false) continue;
+        if (x !== true) return undefined;
+        s += `${f.key}true`;
         break;
       case "enum": {
         if (x === f.zero) continue;
