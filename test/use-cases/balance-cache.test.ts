@@ -182,3 +182,19 @@ test("the order pipeline tells the cache about fills: a paper fill shows in the 
   cache.close();
   hub.close();
 });
+
+test("start() refreshes every venue on the interval; close() stops it (later refreshes are no-ops)", async () => {
+  const clock = createManualClock();
+  const v = scriptedBalances("v1");
+  const cache = createBalanceCache({ venues: new Map([["v1", v.adapter]]), clock, refreshMs: 5 });
+  cache.start();
+  await waitFor(() => v.calls >= 3, { what: "three interval refreshes" });
+  cache.close();
+  const calls = v.calls;
+  // After close neither a fill nor a request fetches: the figures are served as they were.
+  cache.noteFill("v1");
+  clock.advance(60_000);
+  const [s] = await cache.get(["v1"]);
+  assert.equal(s!.balances.length, 1);
+  assert.equal(v.calls, calls);
+});
