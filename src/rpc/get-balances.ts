@@ -23,7 +23,9 @@ export function toProtoVenueBalances(s: VenueBalanceSnapshot, nowMs: number): Ve
 
 export function createGetBalancesHandler(deps: { readonly getBalances: GetBalances; readonly clock: Clock }): GetBalancesHandler {
   return async (req, ctx) => {
-    const r = await deps.getBalances({ account: req.account, venue: req.venue }, ctx.values.get(principalKey));
+    const timeout = ctx.timeoutMs();
+    const deadlineMs = timeout === undefined ? undefined : deps.clock.nowMs() + timeout;
+    const r = await deps.getBalances({ account: req.account, venue: req.venue }, ctx.values.get(principalKey), deadlineMs);
     if (!r.ok) throw toConnectError(r.error);
     const now = deps.clock.nowMs();
     return { $typeName: "trading.v1.GetBalancesResponse", venues: r.value.map((s) => toProtoVenueBalances(s, now)) };

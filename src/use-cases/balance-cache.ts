@@ -35,9 +35,11 @@ export interface BalanceCache {
   /**
    * The balances of `venues` (names of configured venues, in that order). Waits for a venue's
    * first fetch (and, with refreshMs 0, for a fetch when the figures are older than
-   * onDemandMinAgeMs); otherwise answers from the cache at once.
+   * onDemandMinAgeMs); otherwise answers from the cache at once. With `deadlineMs` (epoch ms,
+   * the RPC deadline) it stops waiting a little before it and answers what it has: a venue still
+   * on its first request then has no balances and an error saying so.
    */
-  get(venues: readonly string[]): Promise<VenueBalanceSnapshot[]>;
+  get(venues: readonly string[], deadlineMs?: number): Promise<VenueBalanceSnapshot[]>;
   /** A fill happened at `venue`: schedule a refresh (debounced). Cheap; never fetches inline. */
   noteFill(venue: string): void;
   /** Starts the interval refresh (and a first refresh of every venue); no-op with refreshMs 0. */
@@ -45,6 +47,9 @@ export interface BalanceCache {
   /** Stops timers and aborts fetches in flight; idempotent. */
   close(): void;
 }
+
+/** How long before the caller's deadline get() stops waiting for venues and answers. */
+const DEADLINE_MARGIN_MS = 50;
 
 interface VenueState {
   balances: readonly VenueBalance[];
@@ -134,11 +139,14 @@ export function createBalanceCache(options: BalanceCacheOptions): BalanceCache {
     if (st === undefined) {
       return { venue: name, balances: [], asOfMs: undefined, error: `venue ${name} does not report balances` };
     }
+    if (st.attemptedMs === undefined) {
+      return { venue: name, balances: [], asOfMs: undefined, error: `venue ${name} has not answered the first balance request yet` };
+    }
     return { venue: name, balances: st.balances, asOfMs: st.asOfMs, error: st.error };
   }
 
   return {
-    async get(names) {
+    async get(names, deadlineMs) {
       const waits: Promise<void>[] = [];
       const now = clock.nowMs();
       for (const name of names) {
@@ -148,7 +156,17 @@ export function createBalanceCache(options: BalanceCacheOptions): BalanceCache {
         if (st.attemptedMs === undefined || stale) waits.push(refresh(name));
         else if (st.inflight !== undefined && st.asOfMs === undefined) waits.push(st.inflight);
       }
-      await Promise.all(waits);
+      if (waits.length > 0) {
+        const all = Promise.all(waits);
+        if (deadlineMs === undefined) await all;
+        else {
+          // Answer before the caller's deadline rather than let the RPC fail: the fetch goes on.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const margin = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadlineMs - now - DEADLINE_MARGIN_MS))));
+          await Promise.race([all, margin]);
+          clearTimeout(timer);
+        }
+      }
       return names.map(snapshot);
     },
     noteFill(venue) {

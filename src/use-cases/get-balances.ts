@@ -9,7 +9,8 @@ export interface GetBalancesInput {
   readonly venue: string;
 }
 
-export type GetBalances = (input: GetBalancesInput, principal: Principal) => Promise<Result<VenueBalanceSnapshot[], GatewayError>>;
+/** `deadlineMs`: the RPC deadline (epoch ms); the answer comes before it with what is known by then. */
+export type GetBalances = (input: GetBalancesInput, principal: Principal, deadlineMs?: number) => Promise<Result<VenueBalanceSnapshot[], GatewayError>>;
 
 /**
  * GetBalances: the account is required and must be one the caller may use; an optional venue must
@@ -18,7 +19,7 @@ export type GetBalances = (input: GetBalancesInput, principal: Principal) => Pro
  */
 export function createGetBalances(deps: { readonly cache: BalanceCache; readonly venueNames: readonly string[] }): GetBalances {
   const known = new Set(deps.venueNames);
-  return async (input, principal) => {
+  return async (input, principal, deadlineMs) => {
     const violations: FieldViolation[] = [];
     if (input.account === "") violations.push({ field: "account", description: "is required" });
     else if (!ACCOUNT_PATTERN.test(input.account)) violations.push({ field: "account", description: "must be 1..64 characters of [A-Za-z0-9._:@-]" });
@@ -30,6 +31,6 @@ export function createGetBalances(deps: { readonly cache: BalanceCache; readonly
     if (!mayUseAccount(principal, input.account)) {
       return err({ kind: "permission_denied", message: `this API key may not see account ${input.account}` });
     }
-    return ok(await deps.cache.get(input.venue === "" ? deps.venueNames : [input.venue]));
+    return ok(await deps.cache.get(input.venue === "" ? deps.venueNames : [input.venue], deadlineMs));
   };
 }

@@ -198,3 +198,15 @@ test("start() refreshes every venue on the interval; close() stops it (later ref
   assert.equal(s!.balances.length, 1);
   assert.equal(v.calls, calls);
 });
+
+test("with a deadline, a venue still on its first request is answered as such before the deadline", async () => {
+  const clock = createManualClock();
+  const hung = scriptedBalances("hung");
+  hung.holdUntil(new Promise(() => {}));
+  const ok = scriptedBalances("ok");
+  const cache = createBalanceCache({ venues: new Map([["hung", hung.adapter], ["ok", ok.adapter]]), clock, refreshMs: 60_000 });
+  const [h, o] = await cache.get(["hung", "ok"], clock.nowMs() + 80);
+  assert.deepEqual(h, { venue: "hung", balances: [], asOfMs: undefined, error: "venue hung has not answered the first balance request yet" });
+  assert.equal(o!.balances.length, 1);
+  cache.close();
+});
