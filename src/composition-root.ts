@@ -27,6 +27,10 @@ import { createIdSource, systemClock } from "./domain/ports.js";
 import type { Clock, IdSource } from "./domain/ports.js";
 import { createStreamFillsHandler } from "./rpc/stream-fills.js";
 import { createTradingService } from "./rpc/trading-service.js";
+import { createGetBalancesHandler } from "./rpc/get-balances.js";
+import { createBalanceCache, withFillListener } from "./use-cases/balance-cache.js";
+import type { BalanceCache } from "./use-cases/balance-cache.js";
+import { createGetBalances } from "./use-cases/get-balances.js";
 import type { StreamFillsHandler } from "./rpc/trading-service.js";
 import type { HealthRegistry } from "./server/health.js";
 import { ServingStatus } from "./server/health.js";
@@ -199,7 +203,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
+  const balances = createBalanceCache({ venues, clock, refreshMs: config.balanceRefreshMs, logger });
   const pipeline = createOrderPipeline({
+    balances,
     venues,
     audit,
     fills,
@@ -225,6 +231,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics: venueMetrics,
   });
   poller.start();
+  balances.start();
   logger.info(
     {
       venues: [...venues.keys()],
@@ -243,6 +250,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     close: () =>
       (closed ??= (async () => {
         venueAbort.abort();
+        balances.close();
         await poller.stop();
         fills.close();
         await closeVenues(venues);
@@ -255,6 +263,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 export interface OrderPipelineOptions {
   /** Configured venues by name (the paper venue included if wanted). */
   readonly venues: ReadonlyMap<string, VenueAdapter>;
+  /**
+   * The balance cache behind GetBalances (the caller starts and closes it); its refresh is
+   * scheduled after each fill. Default: one that fetches on demand only, never closed by
+   * anyone (it has no timers then).
+   */
+  readonly balances?: BalanceCache;
   readonly audit: AuditSink;
   /** The fill hub (src/use-cases/fill-hub.ts): sequences, publish after durability, subscriptions. */
   readonly fills: FillHub;
@@ -330,13 +344,15 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const onError = options.onError ?? (() => {});
   const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
   // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
+  const balances = options.balances ?? createBalanceCache({ venues, clock, refreshMs: 0 });
   const orders = createOrderManager({
     orderTupleJson,
     clock,
     ids: fillIds,
     orderIds,
     audit,
-    fills: options.fills,
+    // A fill schedules a refresh of its venue's balances (a timer, no I/O on this path).
+    fills: withFillListener(options.fills, (f) => balances.noteFill(f.venue)),
     onError,
     auditGuard,
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
@@ -359,6 +375,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
+  const getBalances = createGetBalancesHandler({ getBalances: createGetBalances({ cache: balances, venueNames: [...venues.keys()] }), clock });
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, getBalances });
   return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
 }

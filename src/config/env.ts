@@ -256,6 +256,13 @@ export const settings = {
   riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", "Per-account risk limits; unset: built-in defaults.", optionalString),
   venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
   fillRetain: setting("FILL_RETAIN", "10000", "an integer >= 0", "Fills kept in memory for StreamFills replay (after_sequence).", int(0, 100_000_000)),
+  balanceRefreshMs: setting(
+    "BALANCE_REFRESH_MS",
+    "30000",
+    "an integer >= 0 (ms)",
+    "How often GetBalances' cache asks every venue for its balances (also about 0.5 s after a fill); 0 = only when GetBalances is called.",
+    int(0, 86_400_000),
+  ),
   fillSubscriberBuffer: setting("FILL_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Fills buffered per slow StreamFills subscriber before it is cut off.", int(1, 10_000_000)),
 } as const;
 

@@ -11,6 +11,7 @@ import { findOrder } from "../use-cases/find-order.js";
 import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
 import { toConnectError } from "./to-connect-error.js";
+import type { GetBalancesHandler } from "./get-balances.js";
 import { toProtoOrder } from "./proto-mapping.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
@@ -21,6 +22,8 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** The GetBalances handler (src/rpc/get-balances.ts); absent = UNIMPLEMENTED. */
+  readonly getBalances?: GetBalancesHandler;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -73,7 +76,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // Issue 21: risk.
     getPositions: notYet("GetPositions"),
     // (GetBalances)
-    getBalances: notYet("GetBalances"),
+    getBalances: deps.getBalances ?? notYet("GetBalances"),
     // (SetTradingState)
     setTradingState: notYet("SetTradingState"),
     // (GetTradingState)

@@ -49,6 +49,18 @@ export type VenueError =
   /** The venue answered something we cannot interpret (unknown status, malformed JSON). */
   | { readonly kind: "protocol"; readonly reason: string };
 
+/**
+ * One asset's balance as the venue reports it for the gateway's credentials there. Decimal
+ * strings; the asset is named as the venue names it (Kraken "XXBT", Coinbase "BTC").
+ */
+export interface VenueBalance {
+  readonly asset: string;
+  /** Available to trade. */
+  readonly free: string;
+  /** Held by open orders or otherwise unavailable ("0" where the venue reports no held amount). */
+  readonly locked: string;
+}
+
 export interface VenueCallContext {
   /** Aborts the venue call when the RPC is cancelled or the gateway shuts down. */
   readonly signal: AbortSignal;
@@ -77,6 +89,11 @@ export interface VenueAdapter {
   cancelOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */
   queryOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  /**
+   * Optional: the balances of the gateway's credentials at the venue, zero balances left out.
+   * Absent = the venue does not report balances (GetBalances says so per venue).
+   */
+  fetchBalances?(ctx: VenueCallContext): Promise<Result<VenueBalance[], VenueError>>;
   /** Releases connection pools and timers. */
   close(): Promise<void>;
 }

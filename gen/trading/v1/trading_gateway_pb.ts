@@ -1520,14 +1520,17 @@ export type VenueBalances = Message<"trading.v1.VenueBalances"> & {
   venue: string;
 
   /**
-   * The balances, by asset; empty when `error` is set.
+   * The balances, by asset (zero balances left out): the last figures the
+   * venue reported. After a failed refresh they are kept, with their true
+   * `as_of` and `age_ms`, and `error` says why they are not current; empty
+   * only when the venue has never reported any (then `error` says why).
    *
    * @generated from field: repeated trading.v1.Balance balances = 2;
    */
   balances: Balance[];
 
   /**
-   * When the venue reported them.
+   * When the venue reported them; unset when there are none.
    *
    * @generated from field: google.protobuf.Timestamp as_of = 3;
    */
@@ -1541,8 +1544,9 @@ export type VenueBalances = Message<"trading.v1.VenueBalances"> & {
   ageMs: bigint;
 
   /**
-   * Why there are no balances (venue down, credentials refused, not
-   * supported), for a person; empty when balances are set.
+   * Why the figures are missing or not current (venue down, credentials
+   * refused, not supported), for a person; empty when the last refresh
+   * succeeded.
    *
    * @generated from field: string error = 5;
    */

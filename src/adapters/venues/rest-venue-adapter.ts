@@ -3,8 +3,8 @@ import type { Order, OrderType, TimeInForce } from "../../domain/order.js";
 import type { Clock } from "../../domain/ports.js";
 import type { Result } from "../../domain/result.js";
 import { err, ok } from "../../domain/result.js";
-import { compare } from "../../domain/decimal.js";
-import type { VenueAdapter, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate } from "../../use-cases/venue-adapter.js";
+import { add, compare, formatDecimal, isZero } from "../../domain/decimal.js";
+import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate } from "../../use-cases/venue-adapter.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.js";
 import { createHttpClient } from "./http-client.js";
 import type { OutboundLimiter } from "./outbound-limiter.js";
@@ -42,6 +42,8 @@ export interface VenueDialect {
    * to synthesizing: a fill without its fee beats a missing fill.
    */
   readonly trades?: TradesHook;
+  /** How the venue lists the account's balances; absent = the venue does not report them. */
+  readonly balances?: BalancesHook;
   /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
   usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
   /** Default back-off when a 429/418 carries no Retry-After. */
@@ -57,6 +59,25 @@ export interface TradesHook {
   /** Every execution of the order, oldest first. */
   parse(response: HttpResponse): Result<VenueFill[], VenueError>;
 }
+
+/** One page of a balances answer. */
+export interface BalancesPage {
+  readonly balances: readonly VenueBalance[];
+  /** The cursor of the next page; undefined = this was the last one. */
+  readonly next?: string | undefined;
+}
+
+/** How a venue lists its balances (translate and parse; the shell signs and sends). */
+export interface BalancesHook {
+  /** Outbound-limit weight of one request (Binance /api/v3/account: 20). */
+  readonly weight: number;
+  /** The request for one page; `cursor` undefined = the first page. */
+  request(cursor: string | undefined): UnsignedRequest;
+  parse(response: HttpResponse): Result<BalancesPage, VenueError>;
+}
+
+/** More pages than this is a venue (or cursor) gone wrong, not an account: refuse instead of looping. */
+const MAX_BALANCE_PAGES = 40;
 
 /** The parts of a dialect each venue writes itself; the rest comes from its translator rules (see rulesDialect). */
 export type OwnDialectParts = Omit<VenueDialect, "kind" | "weights" | "defaultBackoffMs" | "checkOrderShape" | "translate"> &
@@ -235,6 +256,62 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     return result.value;
   }
 
+  /**
+   * Every page of the venue's balances under the same limits, back-off, deadline and health as an
+   * order call. Entries of one asset on several pages (Coinbase lists one account per wallet) are summed.
+   */
+  async function fetchBalances(hook: BalancesHook, ctx: VenueCallContext): Promise<Result<VenueBalance[], VenueError>> {
+    const started = performance.now();
+    const result = await fetchBalancePages(hook, ctx);
+    deps.metrics.observeRequest(config.name, "balances", result.ok ? "ok" : result.error.kind, (performance.now() - started) / 1000);
+    if (!result.ok) deps.logger?.info({ venue: config.name, op: "balances", error: result.error }, "venue call failed");
+    return result;
+  }
+
+  async function fetchBalancePages(hook: BalancesHook, ctx: VenueCallContext): Promise<Result<VenueBalance[], VenueError>> {
+    const pages: VenueBalance[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_BALANCE_PAGES; page++) {
+      const now = deps.clock.nowMs();
+      if (now < backoffUntil) {
+        return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
+      }
+      const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+      if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
+      const acquired = deps.limiter?.tryAcquire(config.limiterKey, hook.weight) ?? { ok: true };
+      if (!acquired.ok) {
+        return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
+      }
+      const signed = dialect.sign(hook.request(cursor), config.baseUrl, now);
+      if (!signed.ok) return signed;
+      const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+      if (!sent.ok) {
+        failures++;
+        if (failures >= threshold) setServing(false);
+        // A read: nothing to reconcile whatever happened.
+        return err({ kind: "unavailable", reason: sent.error.reason });
+      }
+      const limited = observeLimits(sent.value);
+      if (limited !== undefined) return err(limited);
+      if (sent.value.status >= 500) {
+        failures++;
+        if (failures >= threshold) setServing(false);
+        return err({ kind: "unavailable", reason: `venue ${config.name} answered HTTP ${sent.value.status}` });
+      }
+      failures = 0;
+      setServing(true);
+      const parsed = hook.parse(sent.value);
+      if (!parsed.ok) {
+        if (parsed.error.kind === "rate_limited") backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
+        return parsed;
+      }
+      pages.push(...parsed.value.balances);
+      if (parsed.value.next === undefined || parsed.value.next === "") return ok(sumByAsset(pages));
+      cursor = parsed.value.next;
+    }
+    return err({ kind: "protocol", reason: `venue ${config.name} listed balances over more than ${MAX_BALANCE_PAGES} pages` });
+  }
+
   /** For venues that cancel/query only by their own id: learn it first from the client order id. */
   async function withVenueOrderId(op: Operation, order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>> {
     if (dialect.needsVenueOrderId?.has(op) && order.venueOrderId === "") {
@@ -258,8 +335,30 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     placeOrder: (order, ctx) => call("place", order, ctx),
     cancelOrder: (order, ctx) => withVenueOrderId("cancel", order, ctx),
     queryOrder: (order, ctx) => withVenueOrderId("query", order, ctx),
+    ...(dialect.balances !== undefined ? { fetchBalances: (ctx: VenueCallContext) => fetchBalances(dialect.balances!, ctx) } : {}),
     close: () => http.close(),
   };
+}
+
+/** One entry per asset (sums repeated assets), zero balances left out, in the venue's order. */
+export function sumByAsset(list: readonly VenueBalance[]): VenueBalance[] {
+  const byAsset = new Map<string, { free: string; locked: string }>();
+  for (const b of list) {
+    const cur = byAsset.get(b.asset);
+    byAsset.set(b.asset, cur === undefined ? { free: b.free, locked: b.locked } : { free: formatDecimal(add(cur.free, b.free)), locked: formatDecimal(add(cur.locked, b.locked)) });
+  }
+  const out: VenueBalance[] = [];
+  for (const [asset, v] of byAsset) {
+    if (isZero(v.free) && isZero(v.locked)) continue;
+    out.push({ asset, free: formatDecimal(v.free), locked: formatDecimal(v.locked) });
+  }
+  return out;
+}
+
+/** A venue decimal field (string or JSON number) as a decimal string, or undefined when it is not one. */
+export function venueDecimal(v: unknown): string | undefined {
+  const s = typeof v === "number" && Number.isFinite(v) ? String(v) : typeof v === "string" ? v.trim() : undefined;
+  return s !== undefined && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(s) ? formatDecimal(s) : undefined;
 }
 
 /** Retry-After in seconds (HTTP-date form also accepted). */

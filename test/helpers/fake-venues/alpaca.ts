@@ -27,6 +27,7 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
   return {
     name: "alpaca",
     operation(req) {
+      if (req.method === "GET" && req.path === "/v2/account") return "balances";
       if (req.method === "POST" && req.path === "/v2/orders") return "place";
       if (req.method === "GET" && req.path === "/v2/orders:by_client_order_id") return "query";
       if (req.method === "DELETE" && req.path.startsWith("/v2/orders/")) return "cancel";
@@ -39,6 +40,25 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
       return undefined;
     },
     handle(op, req, engine, behaviour) {
+      if (op === "balances") {
+        // The account object: cash in the account currency; the USD entry of the fake account is the cash.
+        const cash = engine.balances.find((b) => b.asset === "USD")?.free ?? "0";
+        return {
+          status: 200,
+          body: {
+            id: "e6fe16f3-64a4-4921-8928-cadf02f92f98",
+            account_number: "010203ABCD",
+            status: "ACTIVE",
+            currency: "USD",
+            cash,
+            buying_power: String(Number(cash) * 2),
+            non_marginable_buying_power: cash,
+            equity: cash,
+            multiplier: "2",
+            trading_blocked: false,
+          },
+        };
+      }
       if (op === "place") {
         if (behaviour === "reject") return fail(403, 40310000, "insufficient buying power");
         const b = JSON.parse(req.rawBody) as Record<string, unknown>;

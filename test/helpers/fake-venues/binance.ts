@@ -64,6 +64,7 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
     name: "binance",
     operation(req) {
       if (req.path === "/api/v3/myTrades") return req.method === "GET" ? "trades" : undefined;
+      if (req.path === "/api/v3/account") return req.method === "GET" ? "balances" : undefined;
       if (req.path !== "/api/v3/order") return undefined;
       return req.method === "POST" ? "place" : req.method === "DELETE" ? "cancel" : req.method === "GET" ? "query" : undefined;
     },
@@ -105,6 +106,18 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
         // Documented default: FULL for MARKET and LIMIT, ACK for the other types.
         const respType = p.get("newOrderRespType") ?? (type === "MARKET" || type === "LIMIT" ? "FULL" : "ACK");
         return { status: 200, headers: weightHeader(), body: render(o, behaviour, true, respType) };
+      }
+      if (op === "balances") {
+        // Documented: omitZeroBalances=true "emits only the non-zero balances of an account".
+        const omitZero = p.get("omitZeroBalances") === "true";
+        const balances = engine.balances
+          .filter((b) => !omitZero || Number(b.free) !== 0 || Number(b.locked) !== 0)
+          .map((b) => ({ asset: b.asset, free: new Decimal(b.free).toFixed(8), locked: new Decimal(b.locked).toFixed(8) }));
+        return {
+          status: 200,
+          headers: weightHeader(),
+          body: { makerCommission: 15, takerCommission: 15, canTrade: true, canWithdraw: true, canDeposit: true, updateTime: Date.now(), accountType: "SPOT", balances, permissions: ["SPOT"], uid: 354937868 },
+        };
       }
       if (op === "trades") {
         if (!p.get("symbol")) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");

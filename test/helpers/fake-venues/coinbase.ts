@@ -35,6 +35,7 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
   return {
     name: "coinbase",
     operation(req) {
+      if (req.method === "GET" && req.path === "/api/v3/brokerage/accounts") return "balances";
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders") return "place";
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders/batch_cancel") return "cancel";
       if (req.method === "GET" && req.path.startsWith("/api/v3/brokerage/orders/historical/")) return "query";
@@ -60,6 +61,33 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
       }
     },
     handle(op, req, engine, behaviour) {
+      if (op === "balances") {
+        // List Accounts: limit (default 49, max 250), cursor = where the previous page ended.
+        const limit = Math.min(250, Number(req.query.get("limit") ?? "49"));
+        const start = Number(req.query.get("cursor") ?? "0");
+        const page = engine.balances.slice(start, start + limit);
+        const end = start + page.length;
+        const hasNext = end < engine.balances.length;
+        return {
+          status: 200,
+          body: {
+            accounts: page.map((b, i) => ({
+              uuid: `acct-${start + i}`,
+              name: `${b.asset} Wallet`,
+              currency: b.asset,
+              available_balance: { value: b.free, currency: b.asset },
+              default: true,
+              active: true,
+              type: "ACCOUNT_TYPE_CRYPTO",
+              ready: true,
+              hold: { value: b.locked, currency: b.asset },
+            })),
+            has_next: hasNext,
+            cursor: hasNext ? String(end) : "",
+            size: page.length,
+          },
+        };
+      }
       if (op === "place") {
         const b = JSON.parse(req.rawBody) as Record<string, unknown>;
         if (behaviour === "reject") {

@@ -9,8 +9,15 @@ import type { AddressInfo } from "node:net";
  * dropped connections after accepting the order).
  */
 
-/** "trades": an order's execution list, for venues that have one (Binance myTrades). */
-export type Operation = "place" | "cancel" | "query" | "trades";
+/** "trades": an order's execution list, for venues that have one (Binance myTrades); "balances": the account's balances. */
+export type Operation = "place" | "cancel" | "query" | "trades" | "balances";
+
+/** One asset of the fake account, as tests set it; each dialect renders it in its venue's shape. */
+export interface FakeBalance {
+  readonly asset: string;
+  readonly free: string;
+  readonly locked: string;
+}
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -71,6 +78,8 @@ export interface PlaceParams {
 /** What a dialect gets to work with. */
 export interface FakeEngine {
   readonly orders: Map<string, FakeOrder>;
+  /** The account's balances (tests replace the contents); zero entries are kept, as venues list them. */
+  readonly balances: FakeBalance[];
   /** Per client order id: how many place requests carried it (must never exceed 1). */
   readonly placeAttempts: Map<string, number>;
   /** Creates the order; undefined if the client order id is already used (a duplicate). */
@@ -132,6 +141,11 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
 
   const engine: FakeEngine = {
     orders,
+    balances: [
+      { asset: "BTC", free: "1.5", locked: "0.25" },
+      { asset: "USD", free: "10000", locked: "0" },
+      { asset: "ETH", free: "0", locked: "0" },
+    ],
     placeAttempts,
     place(p) {
       placeAttempts.set(p.clientOrderId, (placeAttempts.get(p.clientOrderId) ?? 0) + 1);

@@ -23,6 +23,7 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
     name: "kraken",
     operation(req) {
       if (req.method !== "POST") return undefined;
+      if (req.path === "/0/private/BalanceEx") return "balances";
       return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
     },
     authenticate(req: FakeRequest) {
@@ -41,6 +42,19 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
     },
     handle(op, req, engine, behaviour) {
       const p = new URLSearchParams(req.rawBody);
+      if (op === "balances") {
+        // BalanceEx: balance is the total (free + held); hold_trade the part held by open orders.
+        // Kraken names assets its own way (XXBT, ZUSD); credit fields appear for some assets only.
+        const name: Record<string, string> = { BTC: "XXBT", USD: "ZUSD", ETH: "XETH" };
+        return okBody(
+          Object.fromEntries(
+            engine.balances.map((b) => [
+              name[b.asset] ?? b.asset,
+              { balance: new Decimal(b.free).plus(b.locked).toFixed(4), hold_trade: new Decimal(b.locked).toFixed(4), ...(b.asset === "BTC" ? { credit: "0.0000", credit_used: "0.0000" } : {}) },
+            ]),
+          ),
+        );
+      }
       if (op === "place") {
         if (behaviour === "reject") return fail("EOrder:Insufficient funds");
         const ordertype = p.get("ordertype") ?? "";

@@ -4,6 +4,8 @@ import type { TranslatorRules } from "../translator.js";
 export const ALPACA = {
   baseUrl: "https://api.alpaca.markets",
   paperBaseUrl: "https://paper-api.alpaca.markets",
+  /** Get the account: cash, buying_power, currency, ... (strings). */
+  accountPath: "/v2/account",
   /** 200 requests per minute per API key. */
   defaultLimit: { capacity: 200, refillPerSecond: 200 / 60 },
   weights: { place: 1, cancel: 1, query: 1 },

@@ -12,6 +12,9 @@ export const BINANCE = {
   /** Account trade list: GET, symbol + orderId, weight 20 with orderId. */
   myTradesPath: "/api/v3/myTrades",
   myTradesWeight: 20,
+  /** Account information (USER_DATA): GET, weight 20; omitZeroBalances=true lists non-zero balances only. */
+  accountPath: "/api/v3/account",
+  accountWeight: 20,
   /** Documented default; at most 60000. */
   recvWindowMs: 5000,
   /** Request weights: new order 1, cancel 1, query order 4. */

@@ -1,8 +1,9 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
-import type { VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { VenueBalance, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import { parseJsonAnswer } from "../rest-venue-adapter.js";
+import type { BalancesPage } from "../rest-venue-adapter.js";
+import { parseJsonAnswer, venueDecimal } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseFills, parseOrderAnswer } from "../translator.js";
 import { BINANCE, binanceRules, binanceTradeFields } from "./describe.js";
@@ -51,4 +52,28 @@ export function fromBinanceTrades(res: HttpResponse): Result<VenueFill[], VenueE
   };
   if (!fills.value.every((f) => /^[0-9]+$/.test(f.venueTradeId))) return err({ kind: "protocol", reason: "venue trade id is not a number" });
   return ok(fills.value.sort(byId));
+}
+
+/** GET /api/v3/account with omitZeroBalances (one page: Binance does not paginate it). */
+export function toBinanceBalancesRequest(): UnsignedRequest {
+  return { method: "GET", path: BINANCE.accountPath, query: [["omitZeroBalances", "true"]], body: "" };
+}
+
+/** {"balances":[{"asset":"BTC","free":"4723846.89208129","locked":"0.00000000"}, ...], "updateTime":..., ...} */
+export function fromBinanceBalances(res: HttpResponse): Result<BalancesPage, VenueError> {
+  const json = parseJsonAnswer(res, (status, body) => mapBinanceError(status, body, res.headers));
+  if (!json.ok) return json;
+  const list = (json.value as { balances?: unknown } | null)?.balances;
+  if (!Array.isArray(list)) return err({ kind: "protocol", reason: "venue account answer lacks balances" });
+  const balances: VenueBalance[] = [];
+  for (const b of list) {
+    const e = b as { asset?: unknown; free?: unknown; locked?: unknown } | null;
+    const free = venueDecimal(e?.free);
+    const locked = venueDecimal(e?.locked);
+    if (typeof e?.asset !== "string" || e.asset === "" || free === undefined || locked === undefined) {
+      return err({ kind: "protocol", reason: "venue balance entry lacks asset, free or locked" });
+    }
+    balances.push({ asset: e.asset, free, locked });
+  }
+  return ok({ balances });
 }

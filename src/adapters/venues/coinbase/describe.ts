@@ -10,6 +10,9 @@ export const COINBASE = {
   cancelPath: "/api/v3/brokerage/orders/batch_cancel",
   getPathPrefix: "/api/v3/brokerage/orders/historical/",
   listPath: "/api/v3/brokerage/orders/historical/batch",
+  /** List Accounts: limit (default 49, max 250), cursor; answers has_next and cursor. */
+  accountsPath: "/api/v3/brokerage/accounts",
+  accountsPageLimit: 250,
   /** "Your JWT expires after 2 minutes". */
   jwtLifetimeSeconds: 120,
   weights: { place: 1, cancel: 1, query: 1 },

@@ -1,9 +1,10 @@
 import { OrderStatus } from "../../../domain/order.js";
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
-import type { VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { VenueBalance, VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import { parseJsonAnswer } from "../rest-venue-adapter.js";
+import type { BalancesPage } from "../rest-venue-adapter.js";
+import { parseJsonAnswer, venueDecimal } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseOrderAnswer, translateRequest } from "../translator.js";
 import { COINBASE, coinbaseRules } from "./describe.js";
@@ -74,4 +75,38 @@ export function fromCoinbaseResponse(
       return parseOrderAnswer(body, rules);
     }
   }
+}
+
+/** GET /api/v3/brokerage/accounts, the largest page, from `cursor` when given. */
+export function toCoinbaseBalancesRequest(cursor: string | undefined): UnsignedRequest {
+  const query: Array<[string, string]> = [["limit", String(COINBASE.accountsPageLimit)]];
+  if (cursor !== undefined) query.push(["cursor", cursor]);
+  return { method: "GET", path: COINBASE.accountsPath, query, body: "" };
+}
+
+/**
+ * {"accounts":[{"uuid":"...","currency":"BTC","available_balance":{"value":"1.2","currency":"BTC"},
+ *  "hold":{"value":"0.1","currency":"BTC"},...}],"has_next":true,"cursor":"789100","size":1}
+ * free = available_balance.value, locked = hold.value.
+ */
+export function fromCoinbaseBalances(res: HttpResponse): Result<BalancesPage, VenueError> {
+  const json = parseJsonAnswer(res, mapCoinbaseHttpError);
+  if (!json.ok) return json;
+  const body = json.value as { accounts?: unknown; has_next?: unknown; cursor?: unknown } | null;
+  if (!Array.isArray(body?.accounts)) return err({ kind: "protocol", reason: "venue answer lacks accounts" });
+  const balances: VenueBalance[] = [];
+  for (const a of body.accounts) {
+    const e = a as { currency?: unknown; available_balance?: { value?: unknown }; hold?: { value?: unknown } } | null;
+    const free = venueDecimal(e?.available_balance?.value);
+    const locked = e?.hold === undefined ? "0" : venueDecimal(e.hold?.value);
+    if (typeof e?.currency !== "string" || e.currency === "" || free === undefined || locked === undefined) {
+      return err({ kind: "protocol", reason: "venue account entry lacks currency, available_balance or hold" });
+    }
+    balances.push({ asset: e.currency, free, locked });
+  }
+  if (body.has_next === true) {
+    if (typeof body.cursor !== "string" || body.cursor === "") return err({ kind: "protocol", reason: "venue answer has_next without a cursor" });
+    return ok({ balances, next: body.cursor });
+  }
+  return ok({ balances });
 }

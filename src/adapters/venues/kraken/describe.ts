@@ -6,6 +6,11 @@ export const KRAKEN = {
   addOrderPath: "/0/private/AddOrder",
   cancelOrderPath: "/0/private/CancelOrder",
   queryOrdersPath: "/0/private/QueryOrders",
+  /**
+   * Get Extended Balance: per asset balance, credit, credit_used and hold_trade, so the held part
+   * is known (Balance has the total only). Available = balance + credit - credit_used - hold_trade.
+   */
+  balanceExPath: "/0/private/BalanceEx",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

@@ -1,9 +1,11 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
 import { OrderStatus } from "../../../domain/order.js";
-import type { VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { VenueBalance, VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import { parseJson } from "../rest-venue-adapter.js";
+import type { BalancesPage } from "../rest-venue-adapter.js";
+import { parseJson, venueDecimal } from "../rest-venue-adapter.js";
+import { add, formatDecimal, sub } from "../../../domain/decimal.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
@@ -34,17 +36,9 @@ export function fromKrakenResponse(
   input: TranslateInput,
   rules: TranslatorRules = krakenRules,
 ): Result<VenueOrderUpdate, VenueError> {
-  const json = parseJson(res.bodyText);
-  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
-  if (!json.ok) return json;
-  const body = json.value as { error?: unknown; result?: unknown } | null;
-  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
-  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
-    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
-  }
-  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
-  const result = body.result as Record<string, unknown> | undefined;
-  if (result === undefined || result === null || typeof result !== "object") return err({ kind: "protocol", reason: "venue answer lacks result" });
+  const envelope = krakenResult(res);
+  if (!envelope.ok) return envelope;
+  const result = envelope.value;
   switch (op) {
     case "place": {
       const txid = Array.isArray(result["txid"]) ? result["txid"][0] : undefined;
@@ -66,4 +60,45 @@ export function fromKrakenResponse(
       return parseOrderAnswer({ ...(order as object), txid }, rules);
     }
   }
+}
+
+/** Kraken's envelope {"error":[...],"result":{...}}: the result object, or the mapped error. */
+function krakenResult(res: HttpResponse): Result<Record<string, unknown>, VenueError> {
+  const json = parseJson(res.bodyText);
+  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
+  if (!json.ok) return json;
+  const body = json.value as { error?: unknown; result?: unknown } | null;
+  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
+  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
+    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
+  }
+  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
+  const result = body.result as Record<string, unknown> | undefined;
+  if (result === undefined || result === null || typeof result !== "object") return err({ kind: "protocol", reason: "venue answer lacks result" });
+  return ok(result);
+}
+
+/** POST /0/private/BalanceEx: only the nonce (the signer adds it). */
+export function toKrakenBalancesRequest(): UnsignedRequest {
+  return { method: "POST", path: KRAKEN.balanceExPath, query: [], body: "", contentType: "application/x-www-form-urlencoded" };
+}
+
+/**
+ * {"error":[],"result":{"ZUSD":{"balance":"25435.21","hold_trade":"8249.76"},"XXBT":{"balance":"1.2","credit":"0","credit_used":"0","hold_trade":"0"}}}
+ * free = balance + credit - credit_used - hold_trade (Kraken's "available balance"); locked = hold_trade.
+ */
+export function fromKrakenBalances(res: HttpResponse): Result<BalancesPage, VenueError> {
+  const envelope = krakenResult(res);
+  if (!envelope.ok) return envelope;
+  const balances: VenueBalance[] = [];
+  for (const [asset, entry] of Object.entries(envelope.value)) {
+    const e = entry as Record<string, unknown> | null;
+    const balance = venueDecimal(e?.["balance"]);
+    if (e === null || typeof e !== "object" || balance === undefined) return err({ kind: "protocol", reason: `venue balance of ${asset.slice(0, 32)} lacks balance` });
+    const part = (k: string): string => venueDecimal(e[k]) ?? "0";
+    const hold = part("hold_trade");
+    const free = formatDecimal(sub(sub(add(balance, part("credit")), part("credit_used")), hold));
+    balances.push({ asset, free, locked: hold });
+  }
+  return ok({ balances });
 }

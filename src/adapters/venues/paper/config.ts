@@ -11,6 +11,8 @@ const paperSchema = strictFields({
   referencePrices: v.optional(v.record(nonEmpty, decimalField({ positive: true }))),
   liquidity: v.optional(v.record(nonEmpty, decimalField())),
   feeRate: v.optional(decimalField()),
+  /** Starting balances by asset; fills move them (see PaperVenueOptions.balances). */
+  balances: v.optional(v.record(nonEmpty, decimalField())),
   maxWorkingOrders: v.optional(positiveInt),
   maxFinishedOrders: v.optional(positiveInt),
 });

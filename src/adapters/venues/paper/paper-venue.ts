@@ -1,9 +1,10 @@
-import { compare, formatDecimal, min, mul } from "../../../domain/decimal.js";
+import { add, compare, formatDecimal, isZero, min, mul, sub } from "../../../domain/decimal.js";
+import type { Decimal } from "decimal.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../domain/order.js";
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
 import { createLinkedMap } from "../../../shared/linked-map.js";
-import type { VenueAdapter, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {
   /** Venue name used in requests; default "paper". */
@@ -17,6 +18,14 @@ export interface PaperVenueOptions {
   readonly liquidity?: Readonly<Record<string, string>>;
   /** Fee as a fraction of the fill notional, e.g. "0.001" (10 bp). Default "0.001". */
   readonly feeRate?: string;
+  /**
+   * asset -> starting balance (decimal string). When given, the venue reports balances
+   * (fetchBalances) and its fills move them: a BUY adds the base asset and takes the quote
+   * notional plus the fee, a SELL the reverse. Nothing is reserved for resting orders (locked is
+   * always "0") and no order is refused for want of funds. Unset: the venue reports no balances,
+   * and fills cost nothing extra (the benchmark's hot path).
+   */
+  readonly balances?: Readonly<Record<string, string>>;
   /** Most orders resting at once; beyond, new resting orders are rejected (bounded memory). Default 100,000. */
   readonly maxWorkingOrders?: number;
   /** Finished orders remembered for queries and duplicate detection. Default 10,000. */
@@ -81,6 +90,23 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
   // A linked map: evicting the oldest is O(1) (a plain Map's keys().next() is not, see linked-map.ts).
   const finished = createLinkedMap<string, PaperOrder>();
   const feeCurrency = new Map<string, string>();
+  const wallet = options.balances === undefined ? undefined : new Map<string, Decimal | string>(Object.entries(options.balances));
+
+  /** Moves the wallet by one fill (only when balances are configured). */
+  function book(order: Order, fill: VenueFill): void {
+    if (wallet === undefined) return;
+    const quote = quoteCurrency(order.symbol);
+    const base = order.symbol.slice(0, Math.max(0, order.symbol.length - quote.length - 1)) || order.symbol;
+    const notional = mul(fill.quantity, fill.price);
+    const get = (asset: string): Decimal | string => wallet.get(asset) ?? "0";
+    if (order.side === Side.BUY) {
+      wallet.set(base, add(get(base), fill.quantity));
+      wallet.set(quote, sub(sub(get(quote), notional), fill.fee));
+    } else {
+      wallet.set(base, sub(get(base), fill.quantity));
+      wallet.set(quote, sub(add(get(quote), notional), fill.fee));
+    }
+  }
 
   function quoteCurrency(symbol: string): string {
     let c = feeCurrency.get(symbol);
@@ -169,6 +195,7 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
         feeCurrency: quoteCurrency(order.symbol),
         timeMs: clock.nowMs(),
       });
+      book(order, fills[0]!);
     }
     const po: PaperOrder = {
       venueOrderId: `${name}-${ids.next()}`,
@@ -244,6 +271,15 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
       if (po === undefined) return err({ kind: "not_found", reason: `unknown order ${key}` });
       return ok(toUpdate(po, po.fills));
     },
+    ...(wallet !== undefined
+      ? {
+          async fetchBalances(): Promise<Result<VenueBalance[], VenueError>> {
+            const out: VenueBalance[] = [];
+            for (const [asset, amount] of wallet) if (!isZero(amount)) out.push({ asset, free: formatDecimal(amount), locked: "0" });
+            return ok(out);
+          },
+        }
+      : {}),
     async close(): Promise<void> {
       working.clear();
       finished.clear();
