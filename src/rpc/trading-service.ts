@@ -12,6 +12,8 @@ import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
 import { toConnectError } from "./to-connect-error.js";
 import { toProtoOrder } from "./proto-mapping.js";
+import type { CancelAllOrders } from "../use-cases/cancel-all-orders.js";
+import { createCancelAllOrdersHandler } from "./cancel-all-orders.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 
@@ -21,6 +23,8 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** CancelAllOrders (src/use-cases/cancel-all-orders.ts); UNIMPLEMENTED without it. */
+  readonly cancelAllOrders?: CancelAllOrders;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -67,7 +71,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (StreamOrderEvents)
     streamOrderEvents: notYetStream("StreamOrderEvents"),
     // (CancelAllOrders)
-    cancelAllOrders: notYet("CancelAllOrders"),
+    cancelAllOrders: deps.cancelAllOrders === undefined ? notYet("CancelAllOrders") : createCancelAllOrdersHandler(deps.cancelAllOrders, callInfo),
     // (ReplaceOrder)
     replaceOrder: notYet("ReplaceOrder"),
     // Issue 21: risk.

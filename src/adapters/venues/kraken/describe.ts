@@ -6,6 +6,8 @@ export const KRAKEN = {
   addOrderPath: "/0/private/AddOrder",
   cancelOrderPath: "/0/private/CancelOrder",
   queryOrdersPath: "/0/private/QueryOrders",
+  /** Cancels every open order of the API key (untriggered ones too); no parameters but the nonce; result {"count": n}. */
+  cancelAllPath: "/0/private/CancelAll",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

@@ -6,12 +6,14 @@ import type { TranslatorRules } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import type { KrakenCredentials } from "./sign.js";
 import { createKrakenNonceSource, signKrakenRequest } from "./sign.js";
-import { fromKrakenResponse, toKrakenRequest } from "./translate.js";
+import { fromKrakenMassCancel, fromKrakenResponse, planKrakenMassCancel, toKrakenRequest } from "./translate.js";
 
 export interface KrakenAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: KrakenCredentials;
   /** The built-in rules with the venue file's overrides applied; default krakenRules. */
   readonly rules?: TranslatorRules;
+  /** Only the gateway uses the key: CancelAll may be used (see translator-schema.ts exclusiveKeyOption). */
+  readonly exclusiveKey?: boolean;
 }
 
 export interface KrakenAdapterDeps extends VenueAdapterDeps {
@@ -27,6 +29,11 @@ export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: 
     sign: (req, baseUrl, nowMs) => ok(signKrakenRequest(req, config.credentials, nonce(nowMs), baseUrl)),
     parse: (op, res, input) => fromKrakenResponse(op, res, input, rules),
     cumulativeFillsOnly: true,
+    massCancel: {
+      weight: KRAKEN.weights.cancel,
+      plan: (orders, others) => planKrakenMassCancel(orders, others, config.exclusiveKey === true),
+      parse: fromKrakenMassCancel,
+    },
   });
 }
 

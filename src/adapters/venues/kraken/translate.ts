@@ -5,6 +5,7 @@ import type { VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adap
 import type { HttpResponse } from "../http-client.js";
 import { parseJson } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
+import type { MassCancelRequest } from "../rest-venue-adapter.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import { mapKrakenError } from "./errors.js";
@@ -22,6 +23,22 @@ export function toKrakenRequest(op: Operation, input: TranslateInput, rules: Tra
   return translateRequest(op, input, rules);
 }
 
+/** The `result` object of an answer {"error":[...],"result":{...}}, or the venue's error. */
+function krakenResult(res: HttpResponse): Result<Record<string, unknown>, VenueError> {
+  const json = parseJson(res.bodyText);
+  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
+  if (!json.ok) return json;
+  const body = json.value as { error?: unknown; result?: unknown } | null;
+  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
+  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
+    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
+  }
+  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
+  const result = body.result as Record<string, unknown> | undefined;
+  if (result === undefined || result === null || typeof result !== "object") return err({ kind: "protocol", reason: "venue answer lacks result" });
+  return ok(result);
+}
+
 /**
  * Kraken answers HTTP 200 with {"error":[...],"result":{...}}.
  * - AddOrder:   {"error":[],"result":{"descr":{"order":"buy 1.45 XBTUSD @ limit 27500.0"},"txid":["OU22CG-KLAF2-FWUDD7"]}}
@@ -34,17 +51,9 @@ export function fromKrakenResponse(
   input: TranslateInput,
   rules: TranslatorRules = krakenRules,
 ): Result<VenueOrderUpdate, VenueError> {
-  const json = parseJson(res.bodyText);
-  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
-  if (!json.ok) return json;
-  const body = json.value as { error?: unknown; result?: unknown } | null;
-  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
-  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
-    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
-  }
-  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
-  const result = body.result as Record<string, unknown> | undefined;
-  if (result === undefined || result === null || typeof result !== "object") return err({ kind: "protocol", reason: "venue answer lacks result" });
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  const result = r.value;
   switch (op) {
     case "place": {
       const txid = Array.isArray(result["txid"]) ? result["txid"][0] : undefined;
@@ -66,4 +75,25 @@ export function fromKrakenResponse(
       return parseOrderAnswer({ ...(order as object), txid }, rules);
     }
   }
+}
+
+/**
+ * CancelAll cancels every open order of the API key, so it fits only when the key is the
+ * gateway's alone (exclusiveKey) and the scope holds every open gateway order on this venue.
+ */
+export function planKrakenMassCancel(orders: readonly TranslateInput[], others: readonly TranslateInput[], exclusiveKey: boolean): MassCancelRequest[] | undefined {
+  if (!exclusiveKey || orders.length === 0 || others.length > 0) return undefined;
+  return [{ request: { method: "POST", path: KRAKEN.cancelAllPath, query: [], body: "", contentType: "application/x-www-form-urlencoded" }, covers: orders }];
+}
+
+/**
+ * {"error":[],"result":{"count":4}}: how many orders were canceled, not which. Every covered
+ * order is reported cancel-accepted (PENDING_CANCEL) and the caller confirms each by a query,
+ * which also finds one that filled before the cancel.
+ */
+export function fromKrakenMassCancel(res: HttpResponse, covers: readonly TranslateInput[]): Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError> {
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  if (!Number.isFinite(Number(r.value["count"]))) return err({ kind: "protocol", reason: "venue answer lacks count" });
+  return ok(new Map(covers.map((c) => [c.order.orderId, ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: c.order.venueOrderId, fills: [] })])));
 }
