@@ -96,7 +96,8 @@ function byAge(a: CancelResult, b: CancelResult): number {
  *      (a fill racing the cancel ends FILLED, never CANCELED);
  *    - accepted but not final (PENDING_CANCEL), refused, unknown to the venue, or the answer
  *      was lost: the order is queried; a final state is applied (CANCELED when the cancel was
- *      accepted, else ALREADY_TERMINAL);
+ *      accepted or its answer lost, ALREADY_TERMINAL when the venue refused it or did not know
+ *      the order);
  *    - refused and still working: back to working, FAILED (FAILED_PRECONDITION CANCEL_REJECTED);
  *      rate limited: FAILED RESOURCE_EXHAUSTED; venue unreachable: FAILED UNAVAILABLE;
  *    - still unknown after the query: stays PENDING_CANCEL, PENDING (reconciliation settles it).
@@ -185,8 +186,10 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     } else {
       const e = answer.error;
       if (e.kind === "rate_limited" || e.kind === "unavailable" || e.kind === "auth") return refused(order, cancelFailure(e)!, requestId);
-      // Refused or unknown to the venue (it may have finished already), or the answer was lost.
+      // Refused or unknown to the venue (it may have finished already): a final state found
+      // now is not this cancel's doing. The answer was lost: a CANCELED found now most likely is.
       if (e.kind === "rejected" || e.kind === "not_found") refusal = cancelFailure(e);
+      else accepted = true;
     }
     const q = await adapter.queryOrder(order, ctx).catch((e: unknown): Result<VenueOrderUpdate, VenueError> => {
       onError(`venue ${adapter.name} threw on queryOrder for order ${order.orderId}`, e);

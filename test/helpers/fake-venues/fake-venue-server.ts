@@ -9,8 +9,12 @@ import type { AddressInfo } from "node:net";
  * dropped connections after accepting the order).
  */
 
-/** "trades": an order's execution list, for venues that have one (Binance myTrades). */
-export type Operation = "place" | "cancel" | "query" | "trades";
+/**
+ * "trades": an order's execution list, for venues that have one (Binance myTrades).
+ * "cancelAll": the venue's mass cancel (Binance DELETE openOrders, Kraken CancelAll, Alpaca
+ * DELETE /v2/orders); Coinbase's batch_cancel is its "cancel" for one id or many.
+ */
+export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -77,6 +81,8 @@ export interface FakeEngine {
   place(p: PlaceParams): FakeOrder | undefined;
   byVenueId(id: string): FakeOrder | undefined;
   cancel(o: FakeOrder): void;
+  /** Open (new or partly filled) orders, oldest first. */
+  open(): FakeOrder[];
   /** The behaviour scripted for the next request of this operation, consumed. */
   take(op: Operation): Behaviour | undefined;
 }
@@ -160,6 +166,9 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
     },
     cancel(o) {
       if (o.state === "new" || o.state === "partial") o.state = "canceled";
+    },
+    open() {
+      return [...orders.values()].filter((o) => o.state === "new" || o.state === "partial");
     },
     take(op) {
       const i = script.findIndex((s) => s.op === op);
