@@ -38,6 +38,10 @@ test("the composed gateway serves CancelAllOrders: the cancels are in the audit 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config: Partial<Config> = { auditMode: "fsync", auditFile: join(dir, "audit.jsonl"), paperPrices: "BTC-USD=50000" };
   const first = await boot(config);
+  let firstClosed = false;
+  t.after(async () => {
+    if (!firstClosed) await first.close();
+  });
   const resting = { ...MARKET_ORDER_FIELDS, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "1" };
   const a = await first.client.placeOrder({ ...resting, clientOrderId: "ca-1" });
   const b = await first.client.placeOrder({ ...resting, clientOrderId: "ca-2" });
@@ -45,6 +49,7 @@ test("the composed gateway serves CancelAllOrders: the cancels are in the audit 
   assert.deepEqual(r.results.map((x) => x.outcome), [CancelOutcome.CANCELED, CancelOutcome.CANCELED]);
   const scrape = await first.metrics.registry.metrics();
   assert.match(scrape, /gateway_cancels_total\{venue="paper",outcome="canceled",via="native"\} 2/);
+  firstClosed = true;
   await first.close();
 
   // Each cancel is on record before its outcome.
