@@ -14,7 +14,7 @@ import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createAuditMetrics } from "./adapters/metrics/metrics.js";
+import { createAuditMetrics, createCancelMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
@@ -38,6 +38,7 @@ import type { AuditSink } from "./use-cases/audit-sink.js";
 import { createAuditGuard } from "./use-cases/audit-guard.js";
 import type { AuditFailureListener, AuditGuard } from "./use-cases/audit-guard.js";
 import { createCancelOrder } from "./use-cases/cancel-order.js";
+import { createCancelAllOrders, type CancelAllOrders, type CancelOutcome, type CancelVia } from "./use-cases/cancel-all-orders.js";
 import type { CancelOrder } from "./use-cases/cancel-order.js";
 import { createFillHub } from "./use-cases/fill-hub.js";
 import type { FillHub } from "./use-cases/fill-hub.js";
@@ -221,6 +222,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     recovered,
     onError: (message, detail) => logger.error({ err: detail }, message),
     auditGuard,
+    onCancelResult: createCancelMetrics(deps.registry),
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -309,12 +311,16 @@ export interface OrderPipelineOptions {
    * When given, `onAuditFailure` is not used.
    */
   readonly auditGuard?: AuditGuard;
+  /** Told each CancelAllOrders result (the cancels counter). */
+  readonly onCancelResult?: (venue: string, outcome: CancelOutcome, via: CancelVia) => void;
 }
 
 export interface OrderPipeline {
   readonly service: ServiceImpl<typeof TradingGateway>;
   readonly placeOrder: PlaceOrder;
   readonly cancelOrder: CancelOrder;
+  /** Also called by cancel-on-disconnect and the kill switch (with a reason). */
+  readonly cancelAllOrders: CancelAllOrders;
   /** Also the OrderUpdateSink for venue pollers / reconcilers. */
   readonly orders: OrderManager;
   readonly idempotency: IdempotencyStore;
@@ -376,6 +382,15 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
   const getBalances = createGetBalancesHandler({ getBalances: createGetBalances({ cache: balances, venueNames: [...venues.keys()] }), clock });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, getBalances });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
+  const cancelAllOrders = createCancelAllOrders({
+    clock,
+    orders,
+    venues,
+    signal,
+    onError,
+    auditGuard,
+    ...(options.onCancelResult !== undefined ? { onResult: options.onCancelResult } : {}),
+  });
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, getBalances, cancelAllOrders });
+  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard };
 }

@@ -27,6 +27,15 @@ const codes: Record<GatewayErrorKind, Code> = {
 };
 
 /**
+ * The gRPC code name ("UNAVAILABLE", "RESOURCE_EXHAUSTED", ...) a domain error is answered with,
+ * from the same table as toConnectError: for results that carry an error inside a successful
+ * answer (CancelAllOrders' CancelResult.code).
+ */
+export function grpcCodeName(kind: GatewayErrorKind): string {
+  return Code[codes[kind]].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/**
  * The one place where domain errors become Connect errors. Details are the
  * standard google.rpc messages so that gRPC (grpc-status-details-bin),
  * gRPC-Web and Connect clients can all decode them.

@@ -13,6 +13,8 @@ import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
 import { toConnectError } from "./to-connect-error.js";
 import type { GetBalancesHandler } from "./get-balances.js";
 import { toProtoOrder } from "./proto-mapping.js";
+import type { CancelAllOrders } from "../use-cases/cancel-all-orders.js";
+import { createCancelAllOrdersHandler } from "./cancel-all-orders.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 
@@ -24,6 +26,8 @@ export interface TradingServiceDeps {
   readonly streamFills: StreamFillsHandler;
   /** The GetBalances handler (src/rpc/get-balances.ts); absent = UNIMPLEMENTED. */
   readonly getBalances?: GetBalancesHandler;
+  /** CancelAllOrders (src/use-cases/cancel-all-orders.ts); UNIMPLEMENTED without it. */
+  readonly cancelAllOrders?: CancelAllOrders;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -70,7 +74,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (StreamOrderEvents)
     streamOrderEvents: notYetStream("StreamOrderEvents"),
     // (CancelAllOrders)
-    cancelAllOrders: notYet("CancelAllOrders"),
+    cancelAllOrders: deps.cancelAllOrders === undefined ? notYet("CancelAllOrders") : createCancelAllOrdersHandler(deps.cancelAllOrders, callInfo),
     // (ReplaceOrder)
     replaceOrder: notYet("ReplaceOrder"),
     // Issue 21: risk.

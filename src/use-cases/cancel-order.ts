@@ -4,7 +4,7 @@ import { err, ok, type Result } from "../domain/result.js";
 import { createAuditGuard, outcomeNotRecorded, settleQuietly, type AuditGuard } from "./audit-guard.js";
 import type { CallInfo } from "./place-order.js";
 import type { Clock } from "../domain/ports.js";
-import type { VenueAdapter } from "./venue-adapter.js";
+import type { VenueAdapter, VenueError } from "./venue-adapter.js";
 import { findOrder, type OrderRef } from "./find-order.js";
 import type { Applied, OrderManager } from "./order-manager.js";
 
@@ -22,6 +22,26 @@ export interface CancelOrderDeps {
 export type CancelOrder = (ref: OrderRef, call: CallInfo) => Promise<Result<Order, GatewayError>>;
 
 const noop = (): void => {};
+
+/**
+ * What a cancel the venue did not confirm is answered with; undefined when its outcome is unknown
+ * (timeout, 5xx, an answer we cannot read): the order stays PENDING_CANCEL and is reconciled.
+ * Shared with CancelAllOrders.
+ */
+export function cancelFailure(e: VenueError): GatewayError | undefined {
+  switch (e.kind) {
+    case "unknown_outcome":
+    case "protocol":
+      return undefined;
+    case "rate_limited":
+      return { kind: "resource_exhausted", message: `venue rate limit: ${e.reason}`, retryAfterMs: e.retryAfterMs };
+    case "unavailable":
+    case "auth":
+      return { kind: "unavailable", message: `venue unavailable: ${e.reason}` };
+    default:
+      return { kind: "failed_precondition", reason: "CANCEL_REJECTED", message: `the venue refused the cancel: ${e.reason}` };
+  }
+}
 
 /**
  * CancelOrder. A working order (NEW, PARTIALLY_FILLED) goes PENDING_CANCEL
@@ -87,24 +107,11 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
         applied = { order: requested.value.order, events: [], fills: [] };
       }
     } else {
-      const e = res.error;
-      switch (e.kind) {
-        case "unknown_outcome":
-        case "protocol":
-          applied = { order: orders.get(requested.value.order.orderId) ?? requested.value.order, events: [], fills: [] };
-          break;
-        case "rate_limited":
-          failure = { kind: "resource_exhausted", message: `venue rate limit: ${e.reason}`, retryAfterMs: e.retryAfterMs };
-          break;
-        case "unavailable":
-        case "auth":
-          failure = { kind: "unavailable", message: `venue unavailable: ${e.reason}` };
-          break;
-        default:
-          failure = { kind: "failed_precondition", reason: "CANCEL_REJECTED", message: `the venue refused the cancel: ${e.reason}` };
-          break;
-      }
-      applied ??= orders.cancelRejected(requested.value.order.orderId, failure!.message, call.requestId, now);
+      failure = cancelFailure(res.error);
+      applied =
+        failure === undefined
+          ? { order: orders.get(requested.value.order.orderId) ?? requested.value.order, events: [], fills: [] }
+          : orders.cancelRejected(requested.value.order.orderId, failure.message, call.requestId, now);
     }
     try {
       const p = orders.commit(applied);

@@ -65,8 +65,13 @@ export interface OrderManager extends OrderUpdateSink {
   applyUpdate(orderId: string, update: VenueOrderUpdate, requestId: string, nowMs: number): Result<Applied, GatewayError>;
   /** PENDING_NEW (or working) -> REJECTED with a reason; `error` marks a transient failure (the key is released). */
   reject(orderId: string, reason: string, requestId: string, nowMs: number, error?: GatewayError): Result<Applied, GatewayError>;
-  /** Working -> PENDING_CANCEL; terminal or not cancelable -> failed_precondition naming the status. */
-  requestCancel(orderId: string, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /**
+   * Working -> PENDING_CANCEL; terminal or not cancelable -> failed_precondition naming the status.
+   * `resend`: a PENDING_CANCEL order takes the cancel again (the table's PENDING_CANCEL +
+   * cancel_requested self-loop), recorded like the first one; CancelAllOrders re-sends a cancel
+   * whose answer was lost.
+   */
+  requestCancel(orderId: string, requestId: string, nowMs: number, resend?: boolean): Result<Applied, GatewayError>;
   /** PENDING_CANCEL -> NEW (then PARTIALLY_FILLED if something filled); a no-op if the order moved on meanwhile. */
   cancelRejected(orderId: string, reason: string, requestId: string, nowMs: number): Applied;
   /** Frees (account, client_order_id) after a transient failure so the client can retry with the same id. */
@@ -313,14 +318,14 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const ev: AuditEvent = error === undefined ? statusEvent("order_rejected", order, requestId, nowMs) : { ts: nowMs, type: "order_rejected", requestId, order, error };
       return ok({ order, events: [ev], fills: [] });
     },
-    requestCancel(orderId: string, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+    requestCancel(orderId: string, requestId: string, nowMs: number, resend = false): Result<Applied, GatewayError> {
       const rec = recOf(orderId);
       if (rec === undefined) return err(notFound(orderId));
       const cur = rec.order;
       if (isTerminal(cur.status)) {
         return err({ kind: "failed_precondition", reason: "ORDER_TERMINAL", message: `order ${orderId} is ${statusName(cur.status)}: it can no longer be canceled` });
       }
-      if (!isWorking(cur.status)) {
+      if (!isWorking(cur.status) && !(resend && cur.status === OrderStatus.PENDING_CANCEL)) {
         const why = cur.status === OrderStatus.PENDING_CANCEL ? "a cancel is already in progress" : "the venue has not acknowledged it yet; retry shortly";
         return err({ kind: "failed_precondition", reason: "ORDER_NOT_CANCELABLE", message: `order ${orderId} is ${statusName(cur.status)}: ${why}` });
       }

@@ -61,6 +61,24 @@ export interface VenueBalance {
   readonly locked: string;
 }
 
+/**
+ * What CancelAllOrders asks a venue to cancel at once. Every order in `orders` is this venue's,
+ * PENDING_CANCEL, and its cancel is already on record in the audit log.
+ */
+export interface MassCancelScope {
+  /** The orders to cancel. */
+  readonly orders: readonly Order[];
+  /**
+   * The gateway's other open orders on this venue (other accounts, sides, symbols, or orders
+   * not acknowledged yet). A venue-wide or per-symbol cancel-all would cancel these too, so it
+   * fits only when none of them is in its reach.
+   */
+  readonly others: readonly Order[];
+}
+
+/** The venue's answer per order id (Order.orderId); an order missing from it is settled by a query. */
+export type MassCancelAnswer = ReadonlyMap<string, Result<VenueOrderUpdate, VenueError>>;
+
 export interface VenueCallContext {
   /** Aborts the venue call when the RPC is cancelled or the gateway shuts down. */
   readonly signal: AbortSignal;
@@ -87,6 +105,15 @@ export interface VenueAdapter {
   referencePrice?(symbol: string): string | undefined;
   placeOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   cancelOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  /**
+   * Optional: the venue's native mass cancel (Binance DELETE openOrders, Kraken CancelAll,
+   * Alpaca DELETE /v2/orders, Coinbase batch_cancel). Returns undefined, synchronously and
+   * without sending anything, when the native call does not fit the scope (it would reach
+   * orders in `scope.others` or orders placed outside the gateway): the caller then cancels one
+   * by one. Otherwise one result per order it could say something about; a failure of the
+   * whole call is reported for each order it covered.
+   */
+  cancelAll?(scope: MassCancelScope, ctx: VenueCallContext): Promise<MassCancelAnswer> | undefined;
   /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */
   queryOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   /**

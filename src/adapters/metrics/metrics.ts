@@ -164,3 +164,19 @@ export function createAuditMetrics(registry: Registry): AuditMetrics {
     },
   };
 }
+
+/** Counts CancelAllOrders results (gateway_cancels_total); labels are bounded: configured venues, 4 outcomes, 2 ways. */
+export type CancelResultCounter = (venue: string, outcome: "canceled" | "already_terminal" | "pending" | "failed", via: "native" | "single") => void;
+
+export function createCancelMetrics(registry: Registry): CancelResultCounter {
+  const name = "gateway_cancels_total";
+  const counter =
+    (registry.getSingleMetric(name) as Counter<"venue" | "outcome" | "via"> | undefined) ??
+    new Counter({
+      name,
+      help: "Orders CancelAllOrders tried to cancel, by venue, outcome and whether the venue's native mass cancel was used",
+      labelNames: ["venue", "outcome", "via"] as const,
+      registers: [registry],
+    });
+  return (venue, outcome, via) => counter.inc({ venue, outcome, via });
+}

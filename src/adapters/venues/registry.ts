@@ -59,6 +59,7 @@ interface VenueOptions {
   readonly errors?: { readonly messagePath?: string; readonly codePath?: string };
   readonly weights?: { readonly place: number; readonly cancel: number; readonly query: number };
   readonly paper?: Readonly<Record<string, unknown>>;
+  readonly exclusiveKey?: boolean;
 }
 
 /** A mistake in the venue configuration found while building the adapters: stops the process. */
@@ -152,12 +153,15 @@ export function createVenues(file: VenueSettingsFile, deps: VenueRegistryDeps): 
     };
     // Built-in rules with the file's overrides merged in (validated by the venue file).
     const rules = venue.rules !== undefined ? { rules: venue.rules } : {};
+    // Binance, Kraken, Alpaca: the venue-wide cancel-all only with a key the gateway alone uses.
+    const exclusive = venue.exclusiveKey === true ? { exclusiveKey: true } : {};
     switch (venue.kind) {
       case "binance":
         return createBinanceAdapter(
           {
             ...base,
             ...rules,
+            ...exclusive,
             credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! },
             ...(venue.recvWindowMs ? { recvWindowMs: venue.recvWindowMs } : {}),
           },
@@ -165,11 +169,11 @@ export function createVenues(file: VenueSettingsFile, deps: VenueRegistryDeps): 
         );
       case "kraken":
         return createKrakenAdapter(
-          { ...base, ...rules, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! } },
+          { ...base, ...rules, ...exclusive, credentials: { apiKey: c["apiKey"]!, apiSecret: c["apiSecret"]! } },
           { ...adapterDeps, nonce: nonceFor(base.limiterKey) },
         );
       case "alpaca":
-        return createAlpacaAdapter({ ...base, ...rules, credentials: { keyId: c["keyId"]!, secretKey: c["secretKey"]! } }, adapterDeps);
+        return createAlpacaAdapter({ ...base, ...rules, ...exclusive, credentials: { keyId: c["keyId"]!, secretKey: c["secretKey"]! } }, adapterDeps);
       case "coinbase":
         return createCoinbaseAdapter({ ...base, ...rules, credentials: { keyName: c["keyName"]!, privateKeyPem: c["privateKey"]! } }, adapterDeps);
       case "rest-json": {

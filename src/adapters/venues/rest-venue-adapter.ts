@@ -4,7 +4,7 @@ import type { Clock } from "../../domain/ports.js";
 import type { Result } from "../../domain/result.js";
 import { err, ok } from "../../domain/result.js";
 import { add, compare, formatDecimal, isZero } from "../../domain/decimal.js";
-import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate } from "../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope } from "../../use-cases/venue-adapter.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.js";
 import { createHttpClient } from "./http-client.js";
 import type { OutboundLimiter } from "./outbound-limiter.js";
@@ -44,10 +44,34 @@ export interface VenueDialect {
   readonly trades?: TradesHook;
   /** How the venue lists the account's balances; absent = the venue does not report them. */
   readonly balances?: BalancesHook;
+  /** The venue's native mass cancel, if it has one (see MassCancelDialect). */
+  readonly massCancel?: MassCancelDialect;
   /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
   usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
   /** Default back-off when a 429/418 carries no Retry-After. */
   readonly defaultBackoffMs?: { readonly 429: number; readonly 418: number };
+}
+
+/** One native mass-cancel request and the orders it covers. */
+export interface MassCancelRequest {
+  readonly request: UnsignedRequest;
+  readonly covers: readonly TranslateInput[];
+}
+
+/**
+ * A venue's native mass cancel (VenueAdapter.cancelAll). Pure parts; the shell sends each
+ * planned request under the same back-off, outbound limit, deadline and metrics as any call.
+ */
+export interface MassCancelDialect {
+  /** Outbound-limit weight of one request. */
+  readonly weight: number;
+  /**
+   * The requests that cancel exactly `orders`, or undefined when the venue's call would reach
+   * further (one of `others`, or orders placed outside the gateway): cancel one by one then.
+   */
+  plan(orders: readonly TranslateInput[], others: readonly TranslateInput[]): MassCancelRequest[] | undefined;
+  /** One answer: a result per covered order it says something about (by Order.orderId), or the error of the whole call. */
+  parse(response: HttpResponse, covers: readonly TranslateInput[]): Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError>;
 }
 
 /** How a venue lists the executions of one order. Pure parts; the shell sends. */
@@ -312,6 +336,64 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     return err({ kind: "protocol", reason: `venue ${config.name} listed balances over more than ${MAX_BALANCE_PAGES} pages` });
   }
 
+  /** One mass-cancel request; an error stands for every order it covers. */
+  async function sendMassCancel(mc: MassCancelDialect, planned: MassCancelRequest, ctx: VenueCallContext): Promise<Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError>> {
+    const now = deps.clock.nowMs();
+    if (now < backoffUntil) {
+      return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
+    }
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
+    const acquired = deps.limiter?.tryAcquire(config.limiterKey, mc.weight) ?? { ok: true };
+    if (!acquired.ok) {
+      return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
+    }
+    const signed = dialect.sign(planned.request, config.baseUrl, now);
+    if (!signed.ok) return signed;
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    if (!sent.ok) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      return err(sent.error);
+    }
+    const res = sent.value;
+    const limited = observeLimits(res);
+    if (limited !== undefined) return err(limited);
+    if (res.status >= 500) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      return err({ kind: "unknown_outcome", reason: `venue ${config.name} answered HTTP ${res.status}` });
+    }
+    failures = 0;
+    setServing(true);
+    const parsed = mc.parse(res, planned.covers);
+    if (!parsed.ok && parsed.error.kind === "rate_limited") {
+      backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
+    }
+    return parsed;
+  }
+
+  /** Sends the planned requests one after the other; answers with totals only get their fills completed. */
+  async function runMassCancel(mc: MassCancelDialect, plan: readonly MassCancelRequest[], ctx: VenueCallContext): Promise<MassCancelAnswer> {
+    const out = new Map<string, Result<VenueOrderUpdate, VenueError>>();
+    for (const planned of plan) {
+      const started = performance.now();
+      const r = await sendMassCancel(mc, planned, ctx);
+      deps.metrics.observeRequest(config.name, "cancel_all", r.ok ? "ok" : r.error.kind, (performance.now() - started) / 1000);
+      if (!r.ok) {
+        deps.logger?.info({ venue: config.name, op: "cancel_all", orders: planned.covers.length, error: r.error }, "venue call failed");
+        for (const c of planned.covers) out.set(c.order.orderId, r);
+        continue;
+      }
+      for (const c of planned.covers) {
+        const one = r.value.get(c.order.orderId);
+        if (one === undefined) continue;
+        out.set(c.order.orderId, one.ok && dialect.cumulativeFillsOnly ? ok(await completeFills(c.order, one.value, c, ctx)) : one);
+      }
+    }
+    return out;
+  }
+
   /** For venues that cancel/query only by their own id: learn it first from the client order id. */
   async function withVenueOrderId(op: Operation, order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>> {
     if (dialect.needsVenueOrderId?.has(op) && order.venueOrderId === "") {
@@ -336,6 +418,16 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     cancelOrder: (order, ctx) => withVenueOrderId("cancel", order, ctx),
     queryOrder: (order, ctx) => withVenueOrderId("query", order, ctx),
     ...(dialect.balances !== undefined ? { fetchBalances: (ctx: VenueCallContext) => fetchBalances(dialect.balances!, ctx) } : {}),
+    ...(dialect.massCancel === undefined
+      ? {}
+      : {
+          cancelAll(scope: MassCancelScope, ctx: VenueCallContext): Promise<MassCancelAnswer> | undefined {
+            const mc = dialect.massCancel!;
+            const input = (order: Order): TranslateInput => ({ order, venueSymbol: venueSymbol(order.symbol) });
+            const plan = mc.plan(scope.orders.map(input), scope.others.map(input));
+            return plan === undefined ? undefined : runMassCancel(mc, plan, ctx);
+          },
+        }),
     close: () => http.close(),
   };
 }

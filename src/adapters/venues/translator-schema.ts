@@ -95,6 +95,17 @@ export function mergeRules(base: unknown, override: unknown): unknown {
 }
 
 
+/**
+ * `exclusiveKey: true`: nothing but this gateway uses the venue credential, so a venue-wide (or
+ * per-symbol) cancel-all reaches only gateway orders. Without it CancelAllOrders never uses such
+ * a call (Binance DELETE openOrders, Kraken CancelAll, Alpaca DELETE /v2/orders): it would cancel
+ * orders a person or another program placed with the same key. Default false.
+ */
+export const exclusiveKeyOption: VenueOption = {
+  schema: v.boolean(),
+  otherKinds: (kind) => `kind ${kind} takes no exclusiveKey (only binance, kraken and alpaca have a venue-wide cancel-all)`,
+};
+
 /** The `overrides` option of a built-in kind: merged over its rules, the result validated like rest-json rules. */
 const overridesOption: VenueOption = {
   schema: v.record(v.string(), v.unknown()),

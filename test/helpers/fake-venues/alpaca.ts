@@ -31,6 +31,7 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
       if (req.method === "POST" && req.path === "/v2/orders") return "place";
       if (req.method === "GET" && req.path === "/v2/orders:by_client_order_id") return "query";
       if (req.method === "DELETE" && req.path.startsWith("/v2/orders/")) return "cancel";
+      if (req.method === "DELETE" && req.path === "/v2/orders") return "cancelAll";
       return undefined;
     },
     authenticate(req: FakeRequest) {
@@ -81,6 +82,12 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
         const o = engine.orders.get(req.query.get("client_order_id") ?? "");
         if (!o) return fail(404, 40410000, "order not found");
         return { status: 200, body: render(o, behaviour === "unknown-status") };
+      }
+      if (op === "cancelAll") {
+        // 207 Multi-Status: one entry per open order of the key, with the HTTP status of its cancel.
+        const open = engine.open();
+        for (const x of open) engine.cancel(x);
+        return { status: 207, body: open.map((x) => ({ id: x.venueOrderId, status: 200, body: render(x, false) })) };
       }
       const o = engine.byVenueId(decodeURIComponent(req.path.slice("/v2/orders/".length)));
       if (!o) return fail(404, 40410000, "order not found");

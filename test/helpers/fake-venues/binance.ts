@@ -65,6 +65,7 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
     operation(req) {
       if (req.path === "/api/v3/myTrades") return req.method === "GET" ? "trades" : undefined;
       if (req.path === "/api/v3/account") return req.method === "GET" ? "balances" : undefined;
+      if (req.path === "/api/v3/openOrders") return req.method === "DELETE" ? "cancelAll" : undefined;
       if (req.path !== "/api/v3/order") return undefined;
       return req.method === "POST" ? "place" : req.method === "DELETE" ? "cancel" : req.method === "GET" ? "query" : undefined;
     },
@@ -123,6 +124,19 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
         if (!p.get("symbol")) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
         const o = [...engine.orders.values()].find((x) => String(venueOrderNumber(x)) === p.get("orderId") && x.symbol === p.get("symbol"));
         return { status: 200, headers: weightHeader(), body: o === undefined ? [] : trades(o) };
+      }
+      if (op === "cancelAll") {
+        // DELETE /api/v3/openOrders: every open order of the symbol, in the cancel layout (origClientOrderId = the order's).
+        const symbol = p.get("symbol");
+        if (!symbol) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+        const open = engine.open().filter((x) => x.symbol === symbol);
+        if (open.length === 0) return err(400, -2011, "Unknown order sent.");
+        for (const x of open) engine.cancel(x);
+        return {
+          status: 200,
+          headers: weightHeader(),
+          body: open.map((x) => ({ ...render(x, behaviour, false), origClientOrderId: x.clientOrderId, clientOrderId: `cancel-${x.clientOrderId}` })),
+        };
       }
       const o = engine.orders.get(p.get("origClientOrderId") ?? "");
       if (!o || o.symbol !== p.get("symbol")) return op === "cancel" ? err(400, -2011, "Unknown order sent.") : err(400, -2013, "Order does not exist.");

@@ -124,6 +124,7 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
       }
       if (op === "cancel") {
         const ids = (JSON.parse(req.rawBody) as { order_ids?: string[] }).order_ids ?? [];
+        if (ids.length === 0 || ids.length > 100) return { status: 400, body: { error: "INVALID_ARGUMENT", message: "order_ids must hold 1 to 100 ids" } };
         return {
           status: 200,
           body: {

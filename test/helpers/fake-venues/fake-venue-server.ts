@@ -9,8 +9,6 @@ import type { AddressInfo } from "node:net";
  * dropped connections after accepting the order).
  */
 
-/** "trades": an order's execution list, for venues that have one (Binance myTrades); "balances": the account's balances. */
-export type Operation = "place" | "cancel" | "query" | "trades" | "balances";
 
 /** One asset of the fake account, as tests set it; each dialect renders it in its venue's shape. */
 export interface FakeBalance {
@@ -18,6 +16,13 @@ export interface FakeBalance {
   readonly free: string;
   readonly locked: string;
 }
+/**
+ * "trades": an order's execution list, for venues that have one (Binance myTrades).
+ * "cancelAll": the venue's mass cancel (Binance DELETE openOrders, Kraken CancelAll, Alpaca
+ * DELETE /v2/orders); Coinbase's batch_cancel is its "cancel" for one id or many.
+ * "balances": the account's balances.
+ */
+export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -86,6 +91,8 @@ export interface FakeEngine {
   place(p: PlaceParams): FakeOrder | undefined;
   byVenueId(id: string): FakeOrder | undefined;
   cancel(o: FakeOrder): void;
+  /** Open (new or partly filled) orders, oldest first. */
+  open(): FakeOrder[];
   /** The behaviour scripted for the next request of this operation, consumed. */
   take(op: Operation): Behaviour | undefined;
 }
@@ -174,6 +181,9 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
     },
     cancel(o) {
       if (o.state === "new" || o.state === "partial") o.state = "canceled";
+    },
+    open() {
+      return [...orders.values()].filter((o) => o.state === "new" || o.state === "partial");
     },
     take(op) {
       const i = script.findIndex((s) => s.op === op);

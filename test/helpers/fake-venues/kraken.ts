@@ -24,6 +24,7 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
     operation(req) {
       if (req.method !== "POST") return undefined;
       if (req.path === "/0/private/BalanceEx") return "balances";
+      if (req.path === "/0/private/CancelAll") return "cancelAll";
       return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
     },
     authenticate(req: FakeRequest) {
@@ -71,6 +72,12 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
         });
         if (!o) return fail("EGeneral:Invalid arguments:cl_ord_id");
         return okBody({ descr: { order: `${p.get("type")} ${o.quantity} ${o.symbol} @ ${ordertype}` }, txid: [o.venueOrderId] });
+      }
+      if (op === "cancelAll") {
+        // Every open order of the key; the answer says how many, not which.
+        const open = engine.open();
+        for (const o of open) engine.cancel(o);
+        return okBody({ count: open.length });
       }
       const txid = p.get("txid");
       if (txid !== null && p.get("cl_ord_id") !== null) return fail("EGeneral:Invalid arguments:txid and cl_ord_id");

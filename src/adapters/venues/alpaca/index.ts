@@ -6,12 +6,14 @@ import type { TranslatorRules } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 import { signAlpacaRequest } from "./sign.js";
-import { fromAlpacaBalances, fromAlpacaResponse, toAlpacaBalancesRequest } from "./translate.js";
+import { fromAlpacaBalances, fromAlpacaResponse, toAlpacaBalancesRequest, fromAlpacaMassCancel, planAlpacaMassCancel } from "./translate.js";
 
 export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: AlpacaCredentials;
   /** The built-in rules with the venue file's overrides applied; default alpacaRules. */
   readonly rules?: TranslatorRules;
+  /** Only the gateway uses the key: DELETE /v2/orders may be used (see translator-schema.ts exclusiveKeyOption). */
+  readonly exclusiveKey?: boolean;
 }
 
 export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
@@ -23,6 +25,11 @@ export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,
     balances: { weight: 1, request: toAlpacaBalancesRequest, parse: fromAlpacaBalances },
+    massCancel: {
+      weight: ALPACA.weights.cancel,
+      plan: (orders, others) => planAlpacaMassCancel(orders, others, config.exclusiveKey === true),
+      parse: (res, covers) => fromAlpacaMassCancel(res, covers, rules),
+    },
   });
 }
 

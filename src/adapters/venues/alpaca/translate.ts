@@ -4,7 +4,7 @@ import { err, ok } from "../../../domain/result.js";
 import type { VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
 import type { BalancesPage } from "../rest-venue-adapter.js";
-import { parseJsonAnswer, venueDecimal } from "../rest-venue-adapter.js";
+import { parseJsonAnswer, venueDecimal, type MassCancelRequest } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseOrderAnswer } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
@@ -46,4 +46,42 @@ export function fromAlpacaBalances(res: HttpResponse): Result<BalancesPage, Venu
   if (cash === undefined) return err({ kind: "protocol", reason: "venue account answer lacks cash" });
   const asset = typeof a?.currency === "string" && a.currency !== "" ? a.currency : "USD";
   return ok({ balances: [{ asset, free: cash, locked: "0" }] });
+}
+
+/**
+ * DELETE /v2/orders cancels every open order of the API key: it fits only when the key is the
+ * gateway's alone (exclusiveKey) and the scope holds every open gateway order on this venue.
+ */
+export function planAlpacaMassCancel(orders: readonly TranslateInput[], others: readonly TranslateInput[], exclusiveKey: boolean): MassCancelRequest[] | undefined {
+  if (!exclusiveKey || orders.length === 0 || others.length > 0) return undefined;
+  return [{ request: { method: "DELETE", path: "/v2/orders", query: [], body: "" }, covers: orders }];
+}
+
+/**
+ * HTTP 207 Multi-Status, one entry per order it tried: [{"id":"<order id>","status":200,"body":{<order>}}, ...].
+ * 200 = cancel accepted (the order object, when present, says more); any other status (500 "no
+ * longer cancelable") = refused, and the caller queries the order. A covered order missing from
+ * the list was not open any more: not_found.
+ */
+export function fromAlpacaMassCancel(res: HttpResponse, covers: readonly TranslateInput[], rules: TranslatorRules = alpacaRules): Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError> {
+  const json = parseJsonAnswer(res, mapAlpacaError);
+  if (!json.ok) return json;
+  if (!Array.isArray(json.value)) return err({ kind: "protocol", reason: "venue mass-cancel answer is not a list" });
+  const out = new Map<string, Result<VenueOrderUpdate, VenueError>>();
+  for (const entry of json.value as unknown[]) {
+    if (entry === null || typeof entry !== "object") continue;
+    const e = entry as Record<string, unknown>;
+    const c = covers.find((x) => x.order.venueOrderId !== "" && x.order.venueOrderId === e["id"]);
+    if (c === undefined) continue;
+    const status = Number(e["status"]);
+    if (status >= 200 && status < 300) {
+      const body = e["body"];
+      const parsed = body !== null && typeof body === "object" && "status" in body ? parseOrderAnswer(body, rules) : undefined;
+      out.set(c.order.orderId, parsed !== undefined && parsed.ok ? parsed : ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: c.order.venueOrderId, fills: [] }));
+    } else {
+      out.set(c.order.orderId, err({ kind: "rejected", reason: `cancel refused (alpaca HTTP ${status} for this order)`, code: String(status) }));
+    }
+  }
+  for (const c of covers) if (!out.has(c.order.orderId)) out.set(c.order.orderId, err({ kind: "not_found", reason: "not among the orders the venue tried to cancel" }));
+  return ok(out);
 }

@@ -9,6 +9,9 @@ export const BINANCE = {
   baseUrl: "https://api.binance.com",
   testnetBaseUrl: "https://testnet.binance.vision",
   orderPath: "/api/v3/order",
+  /** Cancel all open orders on a symbol: DELETE, symbol required, weight 1; answers an array of canceled orders. */
+  openOrdersPath: "/api/v3/openOrders",
+  massCancelWeight: 1,
   /** Account trade list: GET, symbol + orderId, weight 20 with orderId. */
   myTradesPath: "/api/v3/myTrades",
   myTradesWeight: 20,

@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { BINANCE, binanceRules } from "./describe.js";
 import type { BinanceCredentials } from "./sign.js";
 import { signBinanceRequest } from "./sign.js";
-import { fromBinanceBalances, fromBinanceResponse, fromBinanceTrades, toBinanceBalancesRequest, toBinanceTradesRequest } from "./translate.js";
+import { fromBinanceBalances, fromBinanceResponse, fromBinanceTrades, toBinanceBalancesRequest, toBinanceTradesRequest, fromBinanceMassCancel, planBinanceMassCancel } from "./translate.js";
 
 export interface BinanceAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: BinanceCredentials;
@@ -14,6 +14,8 @@ export interface BinanceAdapterConfig extends VenueRuntimeConfig {
   readonly recvWindowMs?: number;
   /** The built-in rules with the venue file's overrides applied; default binanceRules. */
   readonly rules?: TranslatorRules;
+  /** Only the gateway uses the key: DELETE openOrders may be used (see translator-schema.ts exclusiveKeyOption). */
+  readonly exclusiveKey?: boolean;
 }
 
 export function createBinanceDialect(config: BinanceAdapterConfig): VenueDialect {
@@ -30,6 +32,11 @@ export function createBinanceDialect(config: BinanceAdapterConfig): VenueDialect
     cumulativeFillsOnly: true,
     trades: { weight: BINANCE.myTradesWeight, request: toBinanceTradesRequest, parse: fromBinanceTrades },
     balances: { weight: BINANCE.accountWeight, request: toBinanceBalancesRequest, parse: fromBinanceBalances },
+    massCancel: {
+      weight: BINANCE.massCancelWeight,
+      plan: (orders, others) => planBinanceMassCancel(orders, others, config.exclusiveKey === true),
+      parse: (res, covers) => fromBinanceMassCancel(res, covers, rules),
+    },
   });
 }
 

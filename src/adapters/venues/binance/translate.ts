@@ -1,6 +1,7 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
 import type { VenueBalance, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { MassCancelRequest } from "../rest-venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
 import type { BalancesPage } from "../rest-venue-adapter.js";
 import { parseJsonAnswer, venueDecimal } from "../rest-venue-adapter.js";
@@ -76,4 +77,44 @@ export function fromBinanceBalances(res: HttpResponse): Result<BalancesPage, Ven
     balances.push({ asset: e.asset, free, locked });
   }
   return ok({ balances });
+}
+
+/**
+ * DELETE /api/v3/openOrders cancels every open order of the symbol for the API key: it fits only
+ * when the key is the gateway's alone (exclusiveKey) and no other open gateway order is on that
+ * symbol. One request per symbol.
+ */
+export function planBinanceMassCancel(orders: readonly TranslateInput[], others: readonly TranslateInput[], exclusiveKey: boolean): MassCancelRequest[] | undefined {
+  if (!exclusiveKey || orders.length === 0) return undefined;
+  const bySymbol = new Map<string, TranslateInput[]>();
+  for (const o of orders) bySymbol.set(o.venueSymbol, [...(bySymbol.get(o.venueSymbol) ?? []), o]);
+  if (others.some((o) => bySymbol.has(o.venueSymbol))) return undefined;
+  return [...bySymbol].map(([symbol, covers]) => ({
+    request: { method: "DELETE", path: BINANCE.openOrdersPath, query: [["symbol", symbol]], body: "" },
+    covers,
+  }));
+}
+
+/**
+ * The answer is an array of the canceled orders, each in the cancel layout:
+ * [{"symbol":"BTCUSDT","origClientOrderId":"E6APeyTJvkMvLMYMqu1KQ4","orderId":11,"orderListId":-1,
+ *   "clientOrderId":"pXLV6Hz6mprAcVYpVMTGgx","transactTime":1684804350068,"price":"0.089853","origQty":"0.178622",
+ *   "executedQty":"0.000000","cummulativeQuoteQty":"0.000000","status":"CANCELED",...}, ...]
+ * (order-list entries carry "orders" instead and are skipped: the gateway places none). A covered
+ * order missing from it was not open any more: not_found, and the caller queries it.
+ */
+export function fromBinanceMassCancel(res: HttpResponse, covers: readonly TranslateInput[], rules: TranslatorRules = binanceRules): Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError> {
+  const json = parseJsonAnswer(res, (status, body) => mapBinanceError(status, body, res.headers));
+  if (!json.ok) return json;
+  if (!Array.isArray(json.value)) return err({ kind: "protocol", reason: "venue mass-cancel answer is not a list" });
+  const out = new Map<string, Result<VenueOrderUpdate, VenueError>>();
+  for (const entry of json.value as unknown[]) {
+    if (entry === null || typeof entry !== "object") continue;
+    const e = entry as Record<string, unknown>;
+    const orig = e["origClientOrderId"];
+    const c = covers.find((x) => x.order.venueClientOrderId === orig || (x.order.venueOrderId !== "" && x.order.venueOrderId === String(e["orderId"])));
+    if (c !== undefined) out.set(c.order.orderId, parseOrderAnswer(entry, rules));
+  }
+  for (const c of covers) if (!out.has(c.order.orderId)) out.set(c.order.orderId, err({ kind: "not_found", reason: "not among the orders the venue canceled" }));
+  return ok(out);
 }

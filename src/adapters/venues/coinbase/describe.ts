@@ -8,6 +8,11 @@ export const COINBASE = {
   baseUrl: "https://api.coinbase.com",
   ordersPath: "/api/v3/brokerage/orders",
   cancelPath: "/api/v3/brokerage/orders/batch_cancel",
+  /**
+   * Ids per batch_cancel request. The API reference states no maximum (UNVERIFIED, docs/venues.md);
+   * 100 keeps a request small and matches the list endpoints' page size.
+   */
+  batchCancelMax: 100,
   getPathPrefix: "/api/v3/brokerage/orders/historical/",
   listPath: "/api/v3/brokerage/orders/historical/batch",
   /** List Accounts: limit (default 49, max 250), cursor; answers has_next and cursor. */

@@ -4,7 +4,7 @@ import { err, ok } from "../../../domain/result.js";
 import type { VenueBalance, VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
 import type { BalancesPage } from "../rest-venue-adapter.js";
-import { parseJsonAnswer, venueDecimal } from "../rest-venue-adapter.js";
+import { parseJsonAnswer, venueDecimal, type MassCancelRequest } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseOrderAnswer, translateRequest } from "../translator.js";
 import { COINBASE, coinbaseRules } from "./describe.js";
@@ -59,10 +59,7 @@ export function fromCoinbaseResponse(
       // {"results":[{"success":true,"failure_reason":"UNKNOWN_CANCEL_FAILURE_REASON","order_id":"..."}]}
       const r = Array.isArray(body["results"]) ? (body["results"][0] as Record<string, unknown> | undefined) : undefined;
       if (r === undefined) return err({ kind: "protocol", reason: "venue answer lacks results" });
-      if (r["success"] === true) return ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: input.order.venueOrderId, fills: [] });
-      const why = typeof r["failure_reason"] === "string" ? r["failure_reason"] : "UNKNOWN_CANCEL_FAILURE_REASON";
-      if (why === "UNKNOWN_CANCEL_ORDER") return err({ kind: "not_found", reason: `venue does not know the order (coinbase ${why})` });
-      return err({ kind: "rejected", reason: `cancel refused (coinbase ${why})`, code: why });
+      return cancelResult(r, input.order.venueOrderId);
     }
     case "query": {
       if (Array.isArray(body["orders"])) {
@@ -109,4 +106,53 @@ export function fromCoinbaseBalances(res: HttpResponse): Result<BalancesPage, Ve
     return ok({ balances, next: body.cursor });
   }
   return ok({ balances });
+}
+
+/** One entry of batch_cancel's `results`. */
+function cancelResult(r: Record<string, unknown>, venueOrderId: string): Result<VenueOrderUpdate, VenueError> {
+  if (r["success"] === true) return ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId, fills: [] });
+  const why = typeof r["failure_reason"] === "string" ? r["failure_reason"] : "UNKNOWN_CANCEL_FAILURE_REASON";
+  if (why === "UNKNOWN_CANCEL_ORDER") return err({ kind: "not_found", reason: `venue does not know the order (coinbase ${why})` });
+  return err({ kind: "rejected", reason: `cancel refused (coinbase ${why})`, code: why });
+}
+
+/**
+ * batch_cancel names orders by id, so it fits any scope: batches of COINBASE.batchCancelMax.
+ * An order whose Coinbase id is not known yet cannot be named: one by one then (the single
+ * cancel looks the id up first).
+ */
+export function planCoinbaseMassCancel(orders: readonly TranslateInput[]): MassCancelRequest[] | undefined {
+  if (orders.length === 0 || orders.some((o) => o.order.venueOrderId === "")) return undefined;
+  const out: MassCancelRequest[] = [];
+  for (let i = 0; i < orders.length; i += COINBASE.batchCancelMax) {
+    const covers = orders.slice(i, i + COINBASE.batchCancelMax);
+    out.push({
+      request: {
+        method: "POST",
+        path: COINBASE.cancelPath,
+        query: [],
+        body: JSON.stringify({ order_ids: covers.map((c) => c.order.venueOrderId) }),
+        contentType: "application/json",
+      },
+      covers,
+    });
+  }
+  return out;
+}
+
+/** {"results":[{"success":true,"failure_reason":"UNKNOWN_CANCEL_FAILURE_REASON","order_id":"..."}, ...]}, matched by order_id. */
+export function fromCoinbaseMassCancel(res: HttpResponse, covers: readonly TranslateInput[]): Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError> {
+  const json = parseJsonAnswer(res, mapCoinbaseHttpError);
+  if (!json.ok) return json;
+  const body = json.value as Record<string, unknown> | null;
+  const results = body !== null && typeof body === "object" && Array.isArray(body["results"]) ? (body["results"] as unknown[]) : undefined;
+  if (results === undefined) return err({ kind: "protocol", reason: "venue answer lacks results" });
+  const out = new Map<string, Result<VenueOrderUpdate, VenueError>>();
+  for (const r of results) {
+    if (r === null || typeof r !== "object") continue;
+    const e = r as Record<string, unknown>;
+    const c = covers.find((x) => x.order.venueOrderId === e["order_id"]);
+    if (c !== undefined) out.set(c.order.orderId, cancelResult(e, c.order.venueOrderId));
+  }
+  return ok(out);
 }

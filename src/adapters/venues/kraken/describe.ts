@@ -11,6 +11,8 @@ export const KRAKEN = {
    * is known (Balance has the total only). Available = balance + credit - credit_used - hold_trade.
    */
   balanceExPath: "/0/private/BalanceEx",
+  /** Cancels every open order of the API key (untriggered ones too); no parameters but the nonce; result {"count": n}. */
+  cancelAllPath: "/0/private/CancelAll",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

@@ -6,12 +6,14 @@ import type { TranslatorRules } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import type { KrakenCredentials } from "./sign.js";
 import { createKrakenNonceSource, signKrakenRequest } from "./sign.js";
-import { fromKrakenBalances, fromKrakenResponse, toKrakenBalancesRequest, toKrakenRequest } from "./translate.js";
+import { fromKrakenBalances, fromKrakenResponse, toKrakenBalancesRequest, toKrakenRequest, fromKrakenMassCancel, planKrakenMassCancel } from "./translate.js";
 
 export interface KrakenAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: KrakenCredentials;
   /** The built-in rules with the venue file's overrides applied; default krakenRules. */
   readonly rules?: TranslatorRules;
+  /** Only the gateway uses the key: CancelAll may be used (see translator-schema.ts exclusiveKeyOption). */
+  readonly exclusiveKey?: boolean;
 }
 
 export interface KrakenAdapterDeps extends VenueAdapterDeps {
@@ -28,6 +30,11 @@ export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: 
     parse: (op, res, input) => fromKrakenResponse(op, res, input, rules),
     cumulativeFillsOnly: true,
     balances: { weight: KRAKEN.weights.query, request: toKrakenBalancesRequest, parse: fromKrakenBalances },
+    massCancel: {
+      weight: KRAKEN.weights.cancel,
+      plan: (orders, others) => planKrakenMassCancel(orders, others, config.exclusiveKey === true),
+      parse: fromKrakenMassCancel,
+    },
   });
 }
 

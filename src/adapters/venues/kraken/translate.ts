@@ -7,6 +7,7 @@ import type { BalancesPage } from "../rest-venue-adapter.js";
 import { parseJson, venueDecimal } from "../rest-venue-adapter.js";
 import { add, formatDecimal, sub } from "../../../domain/decimal.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
+import type { MassCancelRequest } from "../rest-venue-adapter.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import { mapKrakenError } from "./errors.js";
@@ -101,4 +102,25 @@ export function fromKrakenBalances(res: HttpResponse): Result<BalancesPage, Venu
     balances.push({ asset, free, locked: hold });
   }
   return ok({ balances });
+}
+
+/**
+ * CancelAll cancels every open order of the API key, so it fits only when the key is the
+ * gateway's alone (exclusiveKey) and the scope holds every open gateway order on this venue.
+ */
+export function planKrakenMassCancel(orders: readonly TranslateInput[], others: readonly TranslateInput[], exclusiveKey: boolean): MassCancelRequest[] | undefined {
+  if (!exclusiveKey || orders.length === 0 || others.length > 0) return undefined;
+  return [{ request: { method: "POST", path: KRAKEN.cancelAllPath, query: [], body: "", contentType: "application/x-www-form-urlencoded" }, covers: orders }];
+}
+
+/**
+ * {"error":[],"result":{"count":4}}: how many orders were canceled, not which. Every covered
+ * order is reported cancel-accepted (PENDING_CANCEL) and the caller confirms each by a query,
+ * which also finds one that filled before the cancel.
+ */
+export function fromKrakenMassCancel(res: HttpResponse, covers: readonly TranslateInput[]): Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError> {
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  if (!Number.isFinite(Number(r.value["count"]))) return err({ kind: "protocol", reason: "venue answer lacks count" });
+  return ok(new Map(covers.map((c) => [c.order.orderId, ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: c.order.venueOrderId, fills: [] })])));
 }

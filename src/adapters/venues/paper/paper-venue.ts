@@ -4,7 +4,7 @@ import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
 import { createLinkedMap } from "../../../shared/linked-map.js";
-import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {
   /** Venue name used in requests; default "paper". */
@@ -210,6 +210,19 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
     return ok(toUpdate(po, fills));
   }
 
+  function cancelOne(order: Order): Result<VenueOrderUpdate, VenueError> {
+    const key = order.venueClientOrderId;
+    const po = working.get(key);
+    if (po === undefined) {
+      const done = finished.get(key);
+      if (done !== undefined) return err({ kind: "rejected", reason: `order is already ${OrderStatus[done.status]}`, code: "ORDER_CLOSED" });
+      return err({ kind: "not_found", reason: `unknown order ${key}` });
+    }
+    po.status = OrderStatus.CANCELED;
+    finish(key, po);
+    return ok(toUpdate(po, []));
+  }
+
   return {
     name,
     kind: "paper",
@@ -254,16 +267,11 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
       return execute(order, ref);
     },
     async cancelOrder(order: Order): Promise<Result<VenueOrderUpdate, VenueError>> {
-      const key = order.venueClientOrderId;
-      const po = working.get(key);
-      if (po === undefined) {
-        const done = finished.get(key);
-        if (done !== undefined) return err({ kind: "rejected", reason: `order is already ${OrderStatus[done.status]}`, code: "ORDER_CLOSED" });
-        return err({ kind: "not_found", reason: `unknown order ${key}` });
-      }
-      po.status = OrderStatus.CANCELED;
-      finish(key, po);
-      return ok(toUpdate(po, []));
+      return cancelOne(order);
+    },
+    // Every order of the paper venue is the gateway's: its mass cancel always fits the scope.
+    async cancelAll(scope: MassCancelScope): Promise<MassCancelAnswer> {
+      return new Map(scope.orders.map((o) => [o.orderId, cancelOne(o)]));
     },
     async queryOrder(order: Order): Promise<Result<VenueOrderUpdate, VenueError>> {
       const key = order.venueClientOrderId;
