@@ -21,6 +21,9 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** ListOrders and ListFills (src/rpc/list-orders.ts); UNIMPLEMENTED when absent. */
+  readonly listOrders?: ServiceImpl<typeof TradingGateway>["listOrders"];
+  readonly listFills?: ServiceImpl<typeof TradingGateway>["listFills"];
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -61,9 +64,9 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     },
     streamFills: deps.streamFills,
     // Issue 20: order management.
-    listOrders: notYet("ListOrders"),
+    listOrders: deps.listOrders ?? notYet("ListOrders"),
     // (ListFills)
-    listFills: notYet("ListFills"),
+    listFills: deps.listFills ?? notYet("ListFills"),
     // (StreamOrderEvents)
     streamOrderEvents: notYetStream("StreamOrderEvents"),
     // (CancelAllOrders)
