@@ -12,10 +12,9 @@ import { ensureAuditTable, quoteTableName } from "./postgres-sink.js";
  * memory, every page is two queries.
  *
  * 1. Keys: each row carries its order as of the event (account, venue, symbol, status,
- *    created_ms: columns the sink fills). An order's current state is its row with the highest id;
- *    `DISTINCT ON` over the index (account, created_ms DESC, order_id DESC, id DESC) picks it while
- *    walking newest first, and the status filter applies to that row. Fills: the index
- *    (account, fill_seq DESC).
+ *    created_ms: columns the sink fills). An order's current state is its row with the highest id:
+ *    the first one met walking the index (account, created_ms DESC, order_id DESC, id DESC), and
+ *    the status filter applies to that row (orderKeys). Fills: the index (account, fill_seq DESC).
  * 2. Values: the page's orders' rows (index (order_id, id)), decoded in order with one decoder per
  *    order, as the reader decodes the log: a v2 line may carry only what changed since the order's
  *    first line. Lines of one append may leave out request_id and the idempotency pair when the
@@ -81,6 +80,57 @@ export async function createPostgresOrderHistory(opts: PostgresOrderHistoryOptio
     return { orders, fills };
   }
 
+  /**
+   * The ids of the page's orders: rows walked newest first on the index, in chunks; the first row
+   * of an order is its latest (id DESC), whose status decides. (A DISTINCT ON subquery does the same
+   * in SQL, but the planner then sorts every row of the account instead of walking the index.)
+   * Only the filters given become conditions, so each query's plan fits it.
+   */
+  async function orderKeys(q: OrderQuery, statuses: ReadonlySet<number> | undefined): Promise<string[]> {
+    const conds = ["account = $1", "created_ms IS NOT NULL"];
+    const params: unknown[] = [q.account];
+    const param = (v: unknown): string => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (q.venue !== "") conds.push(`venue = ${param(q.venue)}`);
+    if (q.symbol !== "") conds.push(`symbol = ${param(q.symbol)}`);
+    if (q.createdAfterMs !== undefined) conds.push(`created_ms >= ${param(q.createdAfterMs)}::bigint`);
+    if (q.createdBeforeMs !== undefined) conds.push(`created_ms < ${param(q.createdBeforeMs)}::bigint`);
+    const fixed = params.length;
+    const chunk = Math.min(5000, q.limit * 4 + 16);
+    const ids: string[] = [];
+    let prev: string | undefined;
+    let cursor: { c: string | number; o: string; id?: string } | undefined = q.after === undefined ? undefined : { c: q.after.createdAtMs, o: q.after.orderId };
+    for (;;) {
+      params.length = fixed;
+      const where = [...conds];
+      if (cursor !== undefined) {
+        where.push(
+          cursor.id === undefined
+            ? `(created_ms, order_id COLLATE "C") < (${param(cursor.c)}::bigint, ${param(cursor.o)}::text COLLATE "C")`
+            : `(created_ms, order_id COLLATE "C", id) < (${param(cursor.c)}::bigint, ${param(cursor.o)}::text COLLATE "C", ${param(cursor.id)}::bigint)`,
+        );
+      }
+      // row_id, not id: ORDER BY id would sort by the output column (text), not the bigint.
+      const r = await pool.query<{ row_id: string; c: string; order_id: string; status: number }>(
+        `SELECT id::text AS row_id, created_ms::text AS c, order_id, status FROM ${t} WHERE ${where.join(" AND ")}
+          ORDER BY created_ms DESC, order_id COLLATE "C" DESC, id DESC LIMIT ${chunk}`,
+        params,
+      );
+      for (const row of r.rows) {
+        if (row.order_id === prev) continue;
+        prev = row.order_id;
+        if (statuses !== undefined && !statuses.has(row.status)) continue;
+        ids.push(row.order_id);
+        if (ids.length >= q.limit) return ids;
+      }
+      if (r.rows.length < chunk) return ids;
+      const last = r.rows.at(-1)!;
+      cursor = { c: last.c, o: last.order_id, id: last.row_id };
+    }
+  }
+
   return {
     current: false,
     record() {},
@@ -88,32 +138,7 @@ export async function createPostgresOrderHistory(opts: PostgresOrderHistoryOptio
       const statuses = admittedStatuses(q);
       if (statuses?.size === 0) return ok([]);
       try {
-        const keys = await pool.query<{ order_id: string }>(
-          `SELECT order_id FROM (
-             SELECT DISTINCT ON (created_ms, order_id COLLATE "C") order_id COLLATE "C" AS order_id, created_ms, status
-               FROM ${t}
-              WHERE account = $1 AND created_ms IS NOT NULL
-                AND ($2::text = '' OR venue = $2) AND ($3::text = '' OR symbol = $3)
-                AND ($4::bigint IS NULL OR created_ms >= $4) AND ($5::bigint IS NULL OR created_ms < $5)
-                AND ($6::bigint IS NULL OR (created_ms, order_id COLLATE "C") < ($6, $7::text COLLATE "C"))
-              ORDER BY created_ms DESC, order_id COLLATE "C" DESC, id DESC
-           ) latest
-           WHERE ($8::smallint[] IS NULL OR status = ANY($8))
-           ORDER BY created_ms DESC, order_id DESC
-           LIMIT $9`,
-          [
-            q.account,
-            q.venue,
-            q.symbol,
-            q.createdAfterMs ?? null,
-            q.createdBeforeMs ?? null,
-            q.after?.createdAtMs ?? null,
-            q.after?.orderId ?? "",
-            statuses === undefined ? null : [...statuses],
-            q.limit,
-          ],
-        );
-        const ids = keys.rows.map((r) => r.order_id);
+        const ids = await orderKeys(q, statuses);
         const { orders } = await decodeOrders(ids);
         const out: Order[] = [];
         for (const id of ids) {
