@@ -265,6 +265,18 @@ for (const [name, make] of [
       assert.ok(!old.value.items.some((x) => x.orderId === "o-5"), "the newer state no longer matches: left out");
     });
 
+    test("an order recorded late (a clock stepped back) is listed in its place by created_at", { skip }, async () => {
+      const late = order(30_000, { account: "acct-A", createdAtMs: 1_000_004 });
+      await append([created(late)]);
+      const expected = [...truth.values()].filter((o) => o.account === "acct-A").sort(newestFirst);
+      const got = await walk(input({ pageSize: 9 }));
+      assert.deepEqual(
+        got.map((o) => o.orderId),
+        expected.map((o) => o.orderId),
+      );
+      assert.ok(got.some((o) => o.orderId === late.orderId));
+    });
+
     test("page_size: 0 means 100, 1000 is the most, 1001 is INVALID_ARGUMENT naming page_size", { skip }, async () => {
       const list = listOrders();
       const d = await list(input(), ANONYMOUS);
