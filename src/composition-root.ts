@@ -15,6 +15,13 @@ import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
 import { createAuditMetrics, createCancelMetrics } from "./adapters/metrics/metrics.js";
+import { createMemoryOrderHistory } from "./adapters/audit/memory-order-history.js";
+import { createPostgresOrderHistory } from "./adapters/audit/postgres-order-history.js";
+import { createListFillsHandler, createListOrdersHandler } from "./rpc/list-orders.js";
+import { createListFills, createListOrders } from "./use-cases/list-orders.js";
+import { feedingHistory, recordingAudit } from "./use-cases/order-history.js";
+import type { OrderHistory } from "./use-cases/order-history.js";
+import type { OrderTupleJson } from "./domain/order-tuple.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
@@ -164,9 +171,22 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // that cannot be reached: name the setting.
     throw new StartupConfigError(`${auditWhere} (AUDIT_MODE=${config.auditMode}): ${(e as Error).message}`);
   }
+  // ListOrders/ListFills: the JSONL log (or none) is indexed in memory, built by the recovery's
+  // read below; PostgreSQL is queried (use-cases/order-history.ts).
+  const orderTupleJson = createOrderTupleJson();
+  let history: OrderHistory;
+  try {
+    history =
+      config.auditBackend === "postgres" && config.auditMode !== "off"
+        ? await createPostgresOrderHistory({ connectionString: config.auditPgUrl ?? "", table: config.auditPgTable, logger })
+        : createMemoryOrderHistory({ orderTupleJson });
+  } catch (e) {
+    await audit.close().catch(() => {});
+    throw new StartupConfigError(`${auditWhere}: cannot open the order history: ${(e as Error).message}`);
+  }
   let recovered: Awaited<ReturnType<typeof recoverState>>;
   try {
-    recovered = await recoverState(audit.read(), {
+    recovered = await recoverState(feedingHistory(audit.read(), history), {
       nowMs: clock.nowMs(),
       idempotencyTtlMs: config.idempotencyTtlMs,
       idempotencyMaxEntries: config.idempotencyMaxEntries,
@@ -175,6 +195,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     });
   } catch (e) {
     await audit.close().catch(() => {});
+    await history.close().catch(() => {});
     const hint = e instanceof AuditLogCorruptError ? " (AUDIT_ON_CORRUPT=fail; with skip the damaged line is logged and left out)" : "";
     throw new StartupConfigError(`${auditWhere}: cannot recover state from the audit log: ${(e as Error).message}${hint}`);
   }
@@ -223,6 +244,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     onError: (message, detail) => logger.error({ err: detail }, message),
     auditGuard,
     onCancelResult: createCancelMetrics(deps.registry),
+    history,
+    orderTupleJson,
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -258,6 +281,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         await closeVenues(venues);
         // Last: every accepted order's events are on disk before the process exits.
         await audit.close();
+        await history.close();
       })()),
   };
 }
@@ -313,6 +337,10 @@ export interface OrderPipelineOptions {
   readonly auditGuard?: AuditGuard;
   /** Told each CancelAllOrders result (the cancels counter). */
   readonly onCancelResult?: (venue: string, outcome: CancelOutcome, via: CancelVia) => void;
+  /** ListOrders/ListFills' order history; default: an index in memory fed by this pipeline's appends. */
+  readonly history?: OrderHistory;
+  /** The order packer to share with the history (order-tuple.ts); default: a new one. */
+  readonly orderTupleJson?: OrderTupleJson;
 }
 
 export interface OrderPipeline {
@@ -326,6 +354,7 @@ export interface OrderPipeline {
   readonly idempotency: IdempotencyStore;
   /** `healthy` is false once an audit append failed. */
   readonly auditGuard: AuditGuard;
+  readonly history: OrderHistory;
 }
 
 /**
@@ -335,12 +364,15 @@ export interface OrderPipeline {
  */
 export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
   const clock = options.clock ?? systemClock;
-  const { venues, audit, signal } = options;
+  const { venues, signal } = options;
   const orderIds = options.orderIds ?? createIdSource("o-");
   const fillIds = options.fillIds ?? createIdSource("f-");
   // One memo for both: a filled order is packed by the order manager's retired ring and then by the
   // idempotency store, and the second pack is then the first one's string (about 1 us per order).
-  const orderTupleJson = createOrderTupleJson();
+  const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
+  const history = options.history ?? createMemoryOrderHistory({ orderTupleJson });
+  // Every appended event also goes to the history's index (when it keeps one).
+  const audit = recordingAudit(options.audit, history);
   const idempotency = createMemoryIdempotencyStore({
     orderTupleJson,
     ...(options.idempotencyTtlMs !== undefined ? { ttlMs: options.idempotencyTtlMs } : {}),
@@ -391,6 +423,16 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     auditGuard,
     ...(options.onCancelResult !== undefined ? { onResult: options.onCancelResult } : {}),
   });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, getBalances, cancelAllOrders });
-  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard };
+  const listDeps = { history, live: (orderId: string) => orders.get(orderId) };
+  const service = createTradingService({
+    placeOrder,
+    cancelOrder,
+    orders,
+    streamFills,
+    getBalances,
+    cancelAllOrders,
+    listOrders: createListOrdersHandler(createListOrders(listDeps)),
+    listFills: createListFillsHandler(createListFills(listDeps)),
+  });
+  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history };
 }

@@ -28,6 +28,9 @@ export interface TradingServiceDeps {
   readonly getBalances?: GetBalancesHandler;
   /** CancelAllOrders (src/use-cases/cancel-all-orders.ts); UNIMPLEMENTED without it. */
   readonly cancelAllOrders?: CancelAllOrders;
+  /** ListOrders and ListFills (src/rpc/list-orders.ts); UNIMPLEMENTED when absent. */
+  readonly listOrders?: ServiceImpl<typeof TradingGateway>["listOrders"];
+  readonly listFills?: ServiceImpl<typeof TradingGateway>["listFills"];
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -68,9 +71,9 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     },
     streamFills: deps.streamFills,
     // Issue 20: order management.
-    listOrders: notYet("ListOrders"),
+    listOrders: deps.listOrders ?? notYet("ListOrders"),
     // (ListFills)
-    listFills: notYet("ListFills"),
+    listFills: deps.listFills ?? notYet("ListFills"),
     // (StreamOrderEvents)
     streamOrderEvents: notYetStream("StreamOrderEvents"),
     // (CancelAllOrders)

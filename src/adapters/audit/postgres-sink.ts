@@ -110,6 +110,22 @@ export async function ensureAuditTable(pool: pg.Pool, table: string): Promise<vo
       order_id text,
       line text NOT NULL
     )`);
+    // The order history (postgres-order-history.ts) lists orders and fills from these columns:
+    // each row's order as of the event (account, venue, symbol, status, created_at in ms) and
+    // its fill (sequence, time). Added to a table made before them as nullable columns (a
+    // catalog-only change): rows written before have them null and are not listed.
+    await client.query(`ALTER TABLE ${t}
+      ADD COLUMN IF NOT EXISTS account text, ADD COLUMN IF NOT EXISTS venue text, ADD COLUMN IF NOT EXISTS symbol text,
+      ADD COLUMN IF NOT EXISTS status smallint, ADD COLUMN IF NOT EXISTS created_ms bigint,
+      ADD COLUMN IF NOT EXISTS fill_seq bigint, ADD COLUMN IF NOT EXISTS fill_ms bigint`);
+    const base = parts.at(-1)!;
+    // ListOrders walks (account, created_ms, order_id) newest first; ListFills (account, fill_seq);
+    // both then read the page's orders' rows by order_id. order_id sorts COLLATE "C" (code units, as
+    // the memory index compares them).
+    await client.query(`CREATE INDEX IF NOT EXISTS "${base}_list_orders" ON ${t}
+      (account, created_ms DESC, order_id COLLATE "C" DESC, id DESC) WHERE created_ms IS NOT NULL`);
+    await client.query(`CREATE INDEX IF NOT EXISTS "${base}_list_fills" ON ${t} (account, fill_seq DESC) WHERE fill_seq IS NOT NULL`);
+    await client.query(`CREATE INDEX IF NOT EXISTS "${base}_order_rows" ON ${t} (order_id, id) WHERE order_id IS NOT NULL`);
     await client.query(`CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'audit log % is append-only (% refused)', TG_TABLE_NAME, TG_OP; END $$`);
     await client.query(`CREATE OR REPLACE TRIGGER append_only_rows BEFORE UPDATE OR DELETE ON ${t}
@@ -173,11 +189,30 @@ interface Batch {
   event: string[];
   orderId: (string | null)[];
   line: string[];
+  /** The order history's columns (ensureAuditTable), one entry per line. */
+  cols: Cols;
   /** The group commit's batch number, for the audit encoder (0 for the kept-through-an-outage lists). */
   seq: number;
 }
 
-const emptyBatch = (): Batch => ({ lines: 0, ts: [], event: [], orderId: [], line: [], seq: 0 });
+interface Cols {
+  account: (string | null)[];
+  venue: (string | null)[];
+  symbol: (string | null)[];
+  status: (number | null)[];
+  createdMs: (number | null)[];
+  fillSeq: (string | null)[];
+  fillMs: (number | null)[];
+}
+const COL_KEYS = ["account", "venue", "symbol", "status", "createdMs", "fillSeq", "fillMs"] as const;
+const emptyCols = (): Cols => ({ account: [], venue: [], symbol: [], status: [], createdMs: [], fillSeq: [], fillMs: [] });
+const emptyBatch = (): Batch => ({ lines: 0, ts: [], event: [], orderId: [], line: [], cols: emptyCols(), seq: 0 });
+
+/** The INSERT's parameters: the arrays unnested server-side, in column order. */
+function insertParams(b: Batch): unknown[] {
+  const c = b.cols;
+  return [b.ts, b.event, b.orderId, b.line, c.account, c.venue, c.symbol, c.status, c.createdMs, c.fillSeq, c.fillMs];
+}
 
 /**
  * A failure after which the outcome of an INSERT is unknown, or a retry may succeed: the
@@ -227,9 +262,10 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   pool.on("error", onPoolError);
 
   const insertSql =
-    `WITH ins AS (INSERT INTO ${t} (ts, event, order_id, line) ` +
-    `SELECT ts, event, order_id, line FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[]) ` +
-    `WITH ORDINALITY AS u(ts, event, order_id, line, n) ORDER BY n RETURNING id) ` +
+    `WITH ins AS (INSERT INTO ${t} (ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms) ` +
+    `SELECT ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], ` +
+    `$5::text[], $6::text[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::bigint[]) ` +
+    `WITH ORDINALITY AS u(ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms, n) ORDER BY n RETURNING id) ` +
     `SELECT max(id)::text AS last FROM ins`;
 
   /** up: commits go to `writer`. down: reconnecting; appends are kept in `retained`. failed: for good. */
@@ -310,6 +346,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
       to.event.push(b.event[i]!);
       to.orderId.push(b.orderId[i]!);
       to.line.push(b.line[i]!);
+      for (const k of COL_KEYS) (to.cols[k] as unknown[]).push(b.cols[k][i]);
     }
   }
 
@@ -374,6 +411,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
           event: retained.event.slice(k),
           orderId: retained.orderId.slice(k),
           line: retained.line.slice(k),
+          cols: Object.fromEntries(COL_KEYS.map((c) => [c, retained.cols[c].slice(k)])) as unknown as Cols,
           seq: 0,
         };
         lastId = ours.rows[k - 1]!.id;
@@ -393,7 +431,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     if (retained.lines === 0) return;
     const b = takeRetained();
     try {
-      const r = await w.client.query<{ last: string | null }>(insertSql, [b.ts, b.event, b.orderId, b.line]);
+      const r = await w.client.query<{ last: string | null }>(insertSql, insertParams(b));
       lastId = r.rows[0]?.last ?? lastId;
     } catch (e) {
       // In doubt again: it goes back first, and the next attempt checks whether it landed.
@@ -502,7 +540,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     let r: pg.QueryResult<{ last: string | null }>;
     try {
       // A single statement is its own transaction: it returns after COMMIT (synchronous_commit on = durable).
-      r = await w.client.query<{ last: string | null }>(insertSql, [all.ts, all.event, all.orderId, all.line]);
+      r = await w.client.query<{ last: string | null }>(insertSql, insertParams(all));
     } catch (e) {
       if (!isConnectionLoss(e, w)) {
         // Refused by the database: definite, and the gateway's guard trips for good on it.
@@ -544,6 +582,15 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
         b.ts.push(new Date(e.ts).toISOString());
         b.event.push(e.type);
         b.orderId.push(e.order?.orderId ?? e.fill?.orderId ?? null);
+        const o = e.order;
+        const c = b.cols;
+        c.account.push(o?.account ?? e.fill?.account ?? null);
+        c.venue.push(o?.venue ?? e.fill?.venue ?? null);
+        c.symbol.push(o?.symbol ?? e.fill?.symbol ?? null);
+        c.status.push(o?.status ?? null);
+        c.createdMs.push(o?.createdAtMs ?? null);
+        c.fillSeq.push(e.fill !== undefined ? e.fill.sequence.toString() : null);
+        c.fillMs.push(e.fill?.timeMs ?? null);
       }
     },
     commit(b) {
