@@ -24,8 +24,14 @@ import { createVenueMetrics } from "./adapters/venues/venue-metrics.js";
 import { redactPgUrl } from "./config/env.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { createIdSource, systemClock } from "./domain/ports.js";
+import { ANONYMOUS } from "./domain/principal.js";
 import type { Clock, IdSource } from "./domain/ports.js";
 import { createStreamFillsHandler } from "./rpc/stream-fills.js";
+import { createStreamOrderEventsHandler } from "./rpc/stream-order-events.js";
+import { createCancelOnDisconnect } from "./use-cases/cancel-on-disconnect.js";
+import type { CancelOnDisconnect, CancelOpenOrders, DisconnectTimers } from "./use-cases/cancel-on-disconnect.js";
+import { createOrderEventArchive, createOrderEventHub, createOrderEventLog } from "./use-cases/order-events.js";
+import type { OrderEventHub } from "./use-cases/order-events.js";
 import { createTradingService } from "./rpc/trading-service.js";
 import type { StreamFillsHandler } from "./rpc/trading-service.js";
 import type { HealthRegistry } from "./server/health.js";
@@ -84,6 +90,8 @@ export interface Gateway {
   readonly trading: ServiceImpl<typeof TradingGateway>;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
+  /** The order-event hub behind StreamOrderEvents. */
+  readonly orderEvents: OrderEventHub;
   /**
    * Cancels venue calls still running (the end of the shutdown grace period): each settles as an
    * unknown outcome, so its order stays PENDING_NEW, is recorded and answered as such.
@@ -182,6 +190,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     readArchive: createAuditFillArchive((o) => audit.read(o)),
     logger,
   });
+  const orderEvents = createOrderEventHub({
+    retain: config.orderEventRetain,
+    subscriberBuffer: config.orderEventSubscriberBuffer,
+    startAfterSequence: recovered.lastEventSequence,
+    readArchive: createOrderEventArchive((o) => audit.read(o)),
+    logger,
+  });
   const venueMetrics = createVenueMetrics(deps.registry);
   let venues: ReadonlyMap<string, VenueAdapter>;
   try {
@@ -204,6 +219,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     audit,
     fills,
     streamFills: createStreamFillsHandler({ hub: fills, shutdownSignal: deps.shutdownSignal }),
+    orderEvents,
+    shutdownSignal: deps.shutdownSignal,
+    logger,
     signal: venueAbort.signal,
     clock,
     idempotencyTtlMs: config.idempotencyTtlMs,
@@ -239,12 +257,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     trading: pipeline.service,
     venues,
     fills,
+    orderEvents,
     abortVenueCalls: () => venueAbort.abort(),
     close: () =>
       (closed ??= (async () => {
         venueAbort.abort();
         await poller.stop();
         fills.close();
+        pipeline.cancelOnDisconnect?.close();
+        orderEvents.close();
         await closeVenues(venues);
         // Last: every accepted order's events are on disk before the process exits.
         await audit.close();
@@ -260,6 +281,19 @@ export interface OrderPipelineOptions {
   readonly fills: FillHub;
   /** The StreamFills handler; default createStreamFillsHandler({ hub: fills }). */
   readonly streamFills?: StreamFillsHandler;
+  /**
+   * The order-event hub (StreamOrderEvents): when given, every audit append goes through the
+   * order-event log (numbered, then published once durable: use-cases/order-events.ts) and
+   * StreamOrderEvents (with cancel-on-disconnect) is served. Absent: UNIMPLEMENTED.
+   */
+  readonly orderEvents?: OrderEventHub;
+  /** Aborted when shutdown starts: event streams end (UNAVAILABLE), no cancel-on-disconnect fires. */
+  readonly shutdownSignal?: AbortSignal;
+  /** Cancel-on-disconnect's grace timers; default setTimeout (tests fire them by hand). */
+  readonly disconnectTimers?: DisconnectTimers;
+  /** Cancel-on-disconnect's mass cancel; default the temporary loop over cancelOrder below. */
+  readonly cancelOpenOrders?: CancelOpenOrders;
+  readonly logger?: Logger;
   /** Aborted on shutdown; passed to venue calls. */
   readonly signal: AbortSignal;
   readonly clock?: Clock;
@@ -306,6 +340,8 @@ export interface OrderPipeline {
   readonly idempotency: IdempotencyStore;
   /** `healthy` is false once an audit append failed. */
   readonly auditGuard: AuditGuard;
+  /** Present with `orderEvents`: the sessions StreamOrderEvents guards. */
+  readonly cancelOnDisconnect?: CancelOnDisconnect;
 }
 
 /**
@@ -315,7 +351,9 @@ export interface OrderPipeline {
  */
 export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
   const clock = options.clock ?? systemClock;
-  const { venues, audit, signal } = options;
+  const { venues, signal } = options;
+  // Every producer appends through the order-event log when events are streamed: one numbering point.
+  const audit = options.orderEvents !== undefined ? createOrderEventLog({ inner: options.audit, hub: options.orderEvents, ...(options.logger !== undefined ? { logger: options.logger } : {}) }) : options.audit;
   const orderIds = options.orderIds ?? createIdSource("o-");
   const fillIds = options.fillIds ?? createIdSource("f-");
   // One memo for both: a filled order is packed by the order manager's retired ring and then by the
@@ -359,6 +397,35 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
+  let cancelOnDisconnect: CancelOnDisconnect | undefined;
+  let streamOrderEvents: ReturnType<typeof createStreamOrderEventsHandler> | undefined;
+  if (options.orderEvents !== undefined) {
+    // Replaced by CancelAllOrders at merge: until then, one cancelOrder per open order in scope.
+    const cancelOpenOrders: CancelOpenOrders =
+      options.cancelOpenOrders ??
+      (async (scope, reason) => {
+        const targets: { orderId: string; account: string }[] = [];
+        for (const venue of scope.venue !== undefined ? [scope.venue] : venues.keys()) {
+          for (const o of orders.openOrders(venue)) {
+            if (o.account === scope.account && (scope.symbol === undefined || o.symbol === scope.symbol)) targets.push(o);
+          }
+        }
+        for (const o of targets) {
+          const r = await cancelOrder({ orderId: o.orderId, clientOrderId: "", account: o.account }, { requestId: `cancel-on-disconnect-${o.orderId}`, principal: ANONYMOUS, reason });
+          if (!r.ok) onError(`${reason}: order ${o.orderId} not canceled: ${r.error.message}`, r.error);
+        }
+      });
+    cancelOnDisconnect = createCancelOnDisconnect({
+      cancelOpenOrders,
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(options.disconnectTimers !== undefined ? { timers: options.disconnectTimers } : {}),
+    });
+    streamOrderEvents = createStreamOrderEventsHandler({
+      hub: options.orderEvents,
+      cancelOnDisconnect,
+      ...(options.shutdownSignal !== undefined ? { shutdownSignal: options.shutdownSignal } : {}),
+    });
+  }
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, ...(streamOrderEvents !== undefined ? { streamOrderEvents } : {}) });
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
 }

@@ -257,6 +257,8 @@ export const settings = {
   venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
   fillRetain: setting("FILL_RETAIN", "10000", "an integer >= 0", "Fills kept in memory for StreamFills replay (after_sequence).", int(0, 100_000_000)),
   fillSubscriberBuffer: setting("FILL_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Fills buffered per slow StreamFills subscriber before it is cut off.", int(1, 10_000_000)),
+  orderEventRetain: setting("ORDER_EVENT_RETAIN", "10000", "an integer >= 0", "Order events kept in memory for StreamOrderEvents replay (after_sequence); older ones are read back from the audit log.", int(0, 100_000_000)),
+  orderEventSubscriberBuffer: setting("ORDER_EVENT_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Order events buffered per slow StreamOrderEvents subscriber before it is cut off (RESOURCE_EXHAUSTED, resume).", int(1, 10_000_000)),
 } as const;
 
 export type SettingKey = keyof typeof settings;

@@ -14,6 +14,7 @@ import { toConnectError } from "./to-connect-error.js";
 import { toProtoOrder } from "./proto-mapping.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
+export type StreamOrderEventsHandler = ServiceImpl<typeof TradingGateway>["streamOrderEvents"];
 
 export interface TradingServiceDeps {
   readonly placeOrder: PlaceOrder;
@@ -21,6 +22,8 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** The StreamOrderEvents handler (src/rpc/stream-order-events.ts); absent: UNIMPLEMENTED. */
+  readonly streamOrderEvents?: StreamOrderEventsHandler;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -65,7 +68,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (ListFills)
     listFills: notYet("ListFills"),
     // (StreamOrderEvents)
-    streamOrderEvents: notYetStream("StreamOrderEvents"),
+    streamOrderEvents: deps.streamOrderEvents ?? notYetStream("StreamOrderEvents"),
     // (CancelAllOrders)
     cancelAllOrders: notYet("CancelAllOrders"),
     // (ReplaceOrder)
