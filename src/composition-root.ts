@@ -419,6 +419,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
       cancelOpenOrders,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.disconnectTimers !== undefined ? { timers: options.disconnectTimers } : {}),
+      deadMan: { venues, signal },
     });
     streamOrderEvents = createStreamOrderEventsHandler({
       hub: options.orderEvents,

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { VenueAdapter } from "./venue-adapter.js";
 
 /** Which open orders a cancel-on-disconnect session guards (and a mass cancel cancels). */
 export interface CancelScope {
@@ -23,6 +24,20 @@ export interface CancelOnDisconnectDeps {
   readonly logger?: Logger;
   /** Default setTimeout/clearTimeout; tests pass manual timers to fire the grace period at will. */
   readonly timers?: DisconnectTimers;
+  /**
+   * The venues' own dead-man switches (Kraken CancelAllOrdersAfter), a second line of defence if
+   * the gateway itself dies: armed while a session covering the venue lives (open or in its grace
+   * period), refreshed every `refreshMs`, disarmed (0) when no session covers it any more.
+   * Caveat: the venue's switch covers its whole API key, not one account.
+   */
+  readonly deadMan?: {
+    readonly venues: ReadonlyMap<string, VenueAdapter>;
+    /** Default 60 (Kraken's recommendation: 60 s, refreshed every 15-30 s). */
+    readonly timeoutSeconds?: number;
+    /** Default 20,000. */
+    readonly refreshMs?: number;
+    readonly signal?: AbortSignal;
+  };
 }
 
 export interface GuardedSession extends CancelScope {
@@ -77,10 +92,54 @@ export function createCancelOnDisconnect(deps: CancelOnDisconnectDeps): CancelOn
   const pending = new Map<string, unknown>();
   let closed = false;
   const keyOf = (s: { account: string; sessionId: string }): string => `${s.account}\u0000${s.sessionId}`;
+  /** The venue each live session (open or in grace) is scoped to ("" = every venue). */
+  const scopeOf = new Map<string, string>();
+
+  // ---- the venues' dead-man switches
+  const dm = deps.deadMan;
+  const switches = new Map<string, VenueAdapter>();
+  if (dm !== undefined) for (const [name, a] of dm.venues) if (a.deadManSwitch !== undefined) switches.set(name, a);
+  const armSeconds = dm?.timeoutSeconds ?? 60;
+  const refreshMs = dm?.refreshMs ?? 20_000;
+  const armed = new Set<string>();
+  let refresh: unknown;
+  function callSwitch(venue: string, seconds: number): void {
+    const a = switches.get(venue)!;
+    a.deadManSwitch!(seconds, { signal: dm?.signal ?? new AbortController().signal, deadlineMs: undefined })
+      .then((r) => {
+        if (!r.ok) logger?.warn({ venue, timeoutSeconds: seconds, error: r.error }, "venue dead-man switch call failed");
+      })
+      .catch((e: unknown) => logger?.error({ err: e, venue }, "venue dead-man switch call threw"));
+  }
+  function syncSwitches(): void {
+    if (switches.size === 0) return;
+    const needed = new Set<string>();
+    for (const [key, venue] of scopeOf) {
+      if ((open.get(key) ?? 0) === 0 && !pending.has(key)) continue;
+      if (venue === "") for (const v of switches.keys()) needed.add(v);
+      else if (switches.has(venue)) needed.add(venue);
+    }
+    for (const v of needed) if (!armed.has(v)) (armed.add(v), callSwitch(v, armSeconds));
+    for (const v of [...armed]) if (!needed.has(v)) (armed.delete(v), callSwitch(v, 0));
+    if (armed.size > 0 && refresh === undefined) refresh = timers.set(refreshAll, refreshMs);
+    if (armed.size === 0 && refresh !== undefined) (timers.clear(refresh), (refresh = undefined));
+  }
+  function refreshAll(): void {
+    refresh = undefined;
+    if (closed) return;
+    for (const v of armed) callSwitch(v, armSeconds);
+    if (armed.size > 0) refresh = timers.set(refreshAll, refreshMs);
+  }
+  function forget(key: string): void {
+    if ((open.get(key) ?? 0) === 0 && !pending.has(key)) scopeOf.delete(key);
+  }
 
   function fire(key: string, s: GuardedSession): void {
     pending.delete(key);
     if (closed || (open.get(key) ?? 0) > 0) return;
+    // The gateway cancels now: the venue's switch is no longer needed for this session.
+    forget(key);
+    syncSwitches();
     const reason = `cancel-on-disconnect session ${s.sessionId}`;
     const scope: CancelScope = { account: s.account, ...(s.venue ? { venue: s.venue } : {}), ...(s.symbol ? { symbol: s.symbol } : {}) };
     logger?.warn({ session: s.sessionId, ...scope }, "cancel-on-disconnect: the session was not resumed within its grace period; canceling its open orders");
@@ -97,6 +156,8 @@ export function createCancelOnDisconnect(deps: CancelOnDisconnectDeps): CancelOn
         logger?.info({ session: s.sessionId, account: s.account }, "cancel-on-disconnect: session resumed within its grace period");
       }
       open.set(key, (open.get(key) ?? 0) + 1);
+      scopeOf.set(key, s.venue ?? "");
+      syncSwitches();
       let ended = false;
       return {
         end(clean) {
@@ -105,7 +166,11 @@ export function createCancelOnDisconnect(deps: CancelOnDisconnectDeps): CancelOn
           const left = (open.get(key) ?? 1) - 1;
           if (left > 0) open.set(key, left);
           else open.delete(key);
-          if (clean || closed || left > 0) return;
+          if (clean || closed || left > 0) {
+            forget(key);
+            syncSwitches();
+            return;
+          }
           logger?.info({ session: s.sessionId, account: s.account, graceMs: s.graceMs }, "cancel-on-disconnect: stream lost; waiting for the session to resume");
           const prev = pending.get(key);
           if (prev !== undefined) timers.clear(prev);
@@ -118,6 +183,9 @@ export function createCancelOnDisconnect(deps: CancelOnDisconnectDeps): CancelOn
       closed = true;
       for (const t of pending.values()) timers.clear(t);
       pending.clear();
+      // Armed switches stay armed: the gateway going away is what they guard against.
+      if (refresh !== undefined) timers.clear(refresh);
+      refresh = undefined;
     },
   };
 }

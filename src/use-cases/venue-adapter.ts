@@ -77,6 +77,12 @@ export interface VenueAdapter {
   cancelOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */
   queryOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  /**
+   * Optional: the venue's dead-man switch (Kraken CancelAllOrdersAfter): the venue cancels every
+   * order of this API key unless called again within `timeoutSeconds`; 0 disarms it. Only venues
+   * that have one implement it (cancel-on-disconnect arms it as a second line of defence).
+   */
+  deadManSwitch?(timeoutSeconds: number, ctx: VenueCallContext): Promise<Result<void, VenueError>>;
   /** Releases connection pools and timers. */
   close(): Promise<void>;
 }

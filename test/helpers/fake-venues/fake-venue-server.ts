@@ -9,8 +9,8 @@ import type { AddressInfo } from "node:net";
  * dropped connections after accepting the order).
  */
 
-/** "trades": an order's execution list, for venues that have one (Binance myTrades). */
-export type Operation = "place" | "cancel" | "query" | "trades";
+/** "trades": an order's execution list, for venues that have one (Binance myTrades); "dead_man": Kraken CancelAllOrdersAfter. */
+export type Operation = "place" | "cancel" | "query" | "trades" | "dead_man";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */

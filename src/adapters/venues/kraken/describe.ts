@@ -6,6 +6,8 @@ export const KRAKEN = {
   addOrderPath: "/0/private/AddOrder",
   cancelOrderPath: "/0/private/CancelOrder",
   queryOrdersPath: "/0/private/QueryOrders",
+  /** Dead-man switch: docs.kraken.com/api-reference/trading/cancel-all-orders-after (docs/venues.md). */
+  cancelAllOrdersAfterPath: "/0/private/CancelAllOrdersAfter",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

@@ -67,3 +67,31 @@ export function fromKrakenResponse(
     }
   }
 }
+
+/** CancelAllOrdersAfter: form body `timeout=<seconds>` (0 disables the timer). */
+export function toKrakenDeadManRequest(timeoutSeconds: number): UnsignedRequest {
+  return {
+    method: "POST",
+    path: KRAKEN.cancelAllOrdersAfterPath,
+    query: [],
+    body: encodeParams([["timeout", String(Math.max(0, Math.floor(timeoutSeconds)))]]),
+    contentType: "application/x-www-form-urlencoded",
+  };
+}
+
+/** CancelAllOrdersAfter answers {"error":[],"result":{"currentTime":"...","triggerTime":"..."}} (triggerTime "0" when disabled). */
+export function fromKrakenDeadManResponse(res: HttpResponse): Result<void, VenueError> {
+  const json = parseJson(res.bodyText);
+  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
+  if (!json.ok) return json;
+  const body = json.value as { error?: unknown; result?: unknown } | null;
+  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
+  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
+    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
+  }
+  const result = body.result as { triggerTime?: unknown } | undefined;
+  if (res.status < 200 || res.status >= 300 || result === undefined || result === null || typeof result.triggerTime !== "string") {
+    return err({ kind: "protocol", reason: "venue answer lacks result.triggerTime" });
+  }
+  return ok(undefined);
+}
