@@ -8,19 +8,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { OrderType, Side, TimeInForce } from "../../src/domain/order.js";
+import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
 import { connectChildGateway, startChildGateway, stopChildGateway } from "../helpers/child-gateway.js";
 
-const order = (i: number) => ({
-  clientOrderId: `r-${i}`,
-  account: "acct-1",
-  venue: "paper",
-  symbol: "BTC-USD",
-  side: Side.BUY,
-  type: OrderType.MARKET,
-  timeInForce: TimeInForce.IOC,
-  quantity: "0.01",
-});
+const order = (i: number) => ({ ...MARKET_ORDER_FIELDS, clientOrderId: `r-${i}`, quantity: "0.01" });
 
 async function read(trading: ReturnType<typeof connectChildGateway>["trading"], after: bigint, n: number): Promise<bigint[]> {
   const ac = new AbortController();

@@ -10,11 +10,11 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { OrderEventType, TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { createOrderEventHub } from "../../src/use-cases/order-events.js";
-import type { DisconnectTimers } from "../../src/use-cases/cancel-on-disconnect.js";
 import { OrderStatus, OrderType, TimeInForce } from "../../src/domain/order.js";
 import { startServer } from "../helpers/start-server.js";
 import { createTestTradingCore, MARKET_ORDER_FIELDS } from "../helpers/trading-core.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { createManualTimers } from "../helpers/manual-timers.js";
 
 const protocols: Array<[string, (baseUrl: string, sm: Http2SessionManager) => Transport]> = [
   ["gRPC", (baseUrl, sessionManager) => createGrpcTransport({ baseUrl, sessionManager })],
@@ -22,23 +22,9 @@ const protocols: Array<[string, (baseUrl: string, sm: Http2SessionManager) => Tr
   ["Connect JSON", (baseUrl, sessionManager) => createConnectTransport({ baseUrl, httpVersion: "2", sessionManager, useBinaryFormat: false })],
 ];
 
-function manualTimers(): DisconnectTimers & { fireAll(): void } {
-  const due = new Map<number, () => void>();
-  let n = 0;
-  return {
-    set: (fn) => (due.set(++n, fn), n),
-    clear: (h) => void due.delete(h as number),
-    fireAll() {
-      const fns = [...due.values()];
-      due.clear();
-      for (const f of fns) f();
-    },
-  };
-}
-
 async function setup(t: { after: (fn: () => Promise<void> | void) => void }) {
   const hub = createOrderEventHub({ retain: 1000, subscriberBuffer: 100 });
-  const timers = manualTimers();
+  const timers = createManualTimers();
   const core = createTestTradingCore({ orderEvents: hub, disconnectTimers: timers });
   const srv = await startServer({ trading: core.core.service });
   const managers: Http2SessionManager[] = [];

@@ -18,7 +18,7 @@ import {
   type OrderEventDeriver,
   type OrderEventKind,
 } from "../../src/use-cases/order-events.js";
-import { createCancelOnDisconnect, type DisconnectTimers } from "../../src/use-cases/cancel-on-disconnect.js";
+import { createCancelOnDisconnect } from "../../src/use-cases/cancel-on-disconnect.js";
 import { createAuditDecoder, encodeAuditEvent } from "../../src/adapters/audit/audit-codec.js";
 import { recoverState } from "../../src/use-cases/recover.js";
 import { OrderStatus, OrderType, TimeInForce } from "../../src/domain/order.js";
@@ -26,6 +26,7 @@ import { createTestTradingCore, MARKET_ORDER_FIELDS, rpcError } from "../helpers
 import { createMemoryAudit } from "./support.js";
 import { sampleFill, sampleOrder } from "../adapters/audit/fixtures.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { createManualTimers } from "../helpers/manual-timers.js";
 
 const EXPECTED: Record<AuditEventType, OrderEventKind[]> = {
   order_received: ["accepted"],
@@ -219,25 +220,8 @@ test("a slow consumer ends with RESOURCE_EXHAUSTED, reason SUBSCRIBER_TOO_SLOW a
   assert.equal(sub.error.metadata?.["resume_after_sequence"], String(1n + BigInt(rest.length)));
 });
 
-function manualTimers(): DisconnectTimers & { fireAll(): void; readonly count: number } {
-  const due = new Map<number, () => void>();
-  let n = 0;
-  return {
-    set: (fn) => (due.set(++n, fn), n),
-    clear: (h) => void due.delete(h as number),
-    fireAll() {
-      const fns = [...due.values()];
-      due.clear();
-      for (const f of fns) f();
-    },
-    get count() {
-      return due.size;
-    },
-  };
-}
-
 test("cancel-on-disconnect: an unclean end cancels after the grace period, a resume or a clean close does not", () => {
-  const timers = manualTimers();
+  const timers = createManualTimers();
   const calls: [unknown, string][] = [];
   const cod = createCancelOnDisconnect({ timers, cancelOpenOrders: async (scope, reason) => void calls.push([scope, reason]) });
   const session = { account: "a", sessionId: "s1", graceMs: 5000, venue: "paper" };
@@ -267,7 +251,7 @@ test("cancel-on-disconnect: an unclean end cancels after the grace period, a res
 
 test("cancel-on-disconnect through the pipeline: the order is CANCELED with the reason, on the audit line and the stream", async () => {
   const hub = createOrderEventHub({ retain: 100, subscriberBuffer: 100 });
-  const timers = manualTimers();
+  const timers = createManualTimers();
   const core = createTestTradingCore({ orderEvents: hub, disconnectTimers: timers });
   const lease = core.core.cancelOnDisconnect!.open({ account: "acct-1", sessionId: "s9", graceMs: 10 });
   const placed = await core.client.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: "l9", type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "1" });

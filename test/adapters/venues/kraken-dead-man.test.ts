@@ -11,10 +11,11 @@ import { Registry } from "prom-client";
 import { createKrakenAdapter } from "../../../src/adapters/venues/kraken/index.js";
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
 import { systemClock } from "../../../src/domain/ports.js";
-import { createCancelOnDisconnect, type DisconnectTimers } from "../../../src/use-cases/cancel-on-disconnect.js";
+import { createCancelOnDisconnect } from "../../../src/use-cases/cancel-on-disconnect.js";
 import { startFakeVenue } from "../../helpers/fake-venues/fake-venue-server.js";
 import { krakenDialect } from "../../helpers/fake-venues/kraken.js";
 import { waitFor } from "../../helpers/wait-for.js";
+import { createManualTimers } from "../../helpers/manual-timers.js";
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }, secret = randomBytes(64).toString("base64")) {
   const realSecret = randomBytes(64).toString("base64");
@@ -47,23 +48,9 @@ test("a wrong secret is refused by the fake's signature check (auth error)", asy
   // Break tried: signing without the nonce in the body -> "EAPI:Invalid signature" in the first test.
 });
 
-function manualTimers(): DisconnectTimers & { fireAll(): void } {
-  const due = new Map<number, () => void>();
-  let n = 0;
-  return {
-    set: (fn) => (due.set(++n, fn), n),
-    clear: (h) => void due.delete(h as number),
-    fireAll() {
-      const fns = [...due.values()];
-      due.clear();
-      for (const f of fns) f();
-    },
-  };
-}
-
 test("cancel-on-disconnect arms the switch of a venue it covers, refreshes it, keeps it through the grace period, disarms it after", async (t) => {
   const { dialect, adapter } = await setup(t, "");
-  const timers = manualTimers();
+  const timers = createManualTimers();
   const canceled: string[] = [];
   const cod = createCancelOnDisconnect({
     timers,

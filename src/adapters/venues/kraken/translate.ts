@@ -34,17 +34,9 @@ export function fromKrakenResponse(
   input: TranslateInput,
   rules: TranslatorRules = krakenRules,
 ): Result<VenueOrderUpdate, VenueError> {
-  const json = parseJson(res.bodyText);
-  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
-  if (!json.ok) return json;
-  const body = json.value as { error?: unknown; result?: unknown } | null;
-  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
-  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
-    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
-  }
-  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
-  const result = body.result as Record<string, unknown> | undefined;
-  if (result === undefined || result === null || typeof result !== "object") return err({ kind: "protocol", reason: "venue answer lacks result" });
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  const result = r.value;
   switch (op) {
     case "place": {
       const txid = Array.isArray(result["txid"]) ? result["txid"][0] : undefined;
@@ -81,6 +73,14 @@ export function toKrakenDeadManRequest(timeoutSeconds: number): UnsignedRequest 
 
 /** CancelAllOrdersAfter answers {"error":[],"result":{"currentTime":"...","triggerTime":"..."}} (triggerTime "0" when disabled). */
 export function fromKrakenDeadManResponse(res: HttpResponse): Result<void, VenueError> {
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  if (typeof r.value["triggerTime"] !== "string") return err({ kind: "protocol", reason: "venue answer lacks result.triggerTime" });
+  return ok(undefined);
+}
+
+/** The `result` object of a Kraken answer, or the error it carries (HTTP 200 with {"error":[...]}). */
+function krakenResult(res: HttpResponse): Result<Record<string, unknown>, VenueError> {
   const json = parseJson(res.bodyText);
   if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
   if (!json.ok) return json;
@@ -89,9 +89,8 @@ export function fromKrakenDeadManResponse(res: HttpResponse): Result<void, Venue
   if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
     return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
   }
-  const result = body.result as { triggerTime?: unknown } | undefined;
-  if (res.status < 200 || res.status >= 300 || result === undefined || result === null || typeof result.triggerTime !== "string") {
-    return err({ kind: "protocol", reason: "venue answer lacks result.triggerTime" });
-  }
-  return ok(undefined);
+  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
+  const result = body.result as Record<string, unknown> | undefined;
+  if (result === undefined || result === null || typeof result !== "object") return err({ kind: "protocol", reason: "venue answer lacks result" });
+  return ok(result);
 }
