@@ -2,9 +2,11 @@
  * StreamOrderEvents over real sockets (buildApp on port 0) with a real order pipeline: events over
  * gRPC, gRPC-Web and Connect (server streaming, JSON), and cancel-on-disconnect against a real
  * HTTP/2 connection: a lost connection cancels after the grace period, a client's cancel of the
- * stream (RST_STREAM on a live connection) does not, a resume within the grace period keeps the order.
+ * stream (RST_STREAM on a live connection) does not, a resume within the grace period keeps the order,
+ * and a client process killed with SIGKILL (test/helpers/guarded-stream-client.ts) loses its orders.
  */
 import { test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
@@ -38,7 +40,7 @@ async function setup(t: { after: (fn: () => Promise<void> | void) => void }) {
     managers.push(sm);
     return { client: createClient(TradingGateway, make(srv.baseUrl, sm)), sm };
   };
-  return { hub, timers, core, connect };
+  return { hub, timers, core, connect, baseUrl: srv.baseUrl };
 }
 
 const restingOrder = (clientOrderId: string) => ({ ...MARKET_ORDER_FIELDS, clientOrderId, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "1" });
@@ -115,4 +117,20 @@ test("cancel-on-disconnect: a client's cancel of the stream (RST_STREAM, connect
   timers.fireAll();
   assert.equal(core.core.orders.get(placed.order!.orderId)?.status, OrderStatus.NEW);
   ac3.abort();
+});
+
+test("cancel-on-disconnect after a client SIGKILL: the client process dies with an order open; after the grace period it is CANCELED", async (t) => {
+  const { core, timers, connect, baseUrl } = await setup(t);
+  const { client } = connect(protocols[0]![1]);
+  const placed = await client.placeOrder(restingOrder("k9"));
+  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/guarded-stream-client.ts", baseUrl, "acct-1", "killed-bot"], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => void child.kill("SIGKILL"));
+  let out = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  await waitFor(() => out.startsWith("ready"), { what: "client stream open", timeoutMs: 60_000 });
+  child.kill("SIGKILL");
+  await waitFor(() => core.core.cancelOnDisconnect!.pendingCount() === 1, { what: "grace period started" });
+  timers.fireAll();
+  await waitFor(() => core.core.orders.get(placed.order!.orderId)?.status === OrderStatus.CANCELED, { what: "order canceled" });
+  assert.equal(core.audit.events.find((e) => e.type === "order_canceled")?.reason, "cancel-on-disconnect session killed-bot");
 });
