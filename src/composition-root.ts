@@ -342,6 +342,11 @@ export interface OrderPipeline {
   readonly auditGuard: AuditGuard;
   /** Present with `orderEvents`: the sessions StreamOrderEvents guards. */
   readonly cancelOnDisconnect?: CancelOnDisconnect;
+  /**
+   * The sink every producer must append through: with `orderEvents`, the order-event log (it
+   * numbers and streams what is appended); otherwise `options.audit`.
+   */
+  readonly audit: AuditSink;
 }
 
 /**
@@ -428,5 +433,5 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     });
   }
   const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, ...(streamOrderEvents !== undefined ? { streamOrderEvents } : {}) });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, audit, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
 }
