@@ -31,8 +31,14 @@ import { createVenueMetrics } from "./adapters/venues/venue-metrics.js";
 import { redactPgUrl } from "./config/env.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { createIdSource, systemClock } from "./domain/ports.js";
+import { ANONYMOUS } from "./domain/principal.js";
 import type { Clock, IdSource } from "./domain/ports.js";
 import { createStreamFillsHandler } from "./rpc/stream-fills.js";
+import { createStreamOrderEventsHandler } from "./rpc/stream-order-events.js";
+import { createCancelOnDisconnect } from "./use-cases/cancel-on-disconnect.js";
+import type { CancelOnDisconnect, CancelOpenOrders, DisconnectTimers } from "./use-cases/cancel-on-disconnect.js";
+import { createOrderEventArchive, createOrderEventHub, createOrderEventLog } from "./use-cases/order-events.js";
+import type { OrderEventHub } from "./use-cases/order-events.js";
 import { createTradingService } from "./rpc/trading-service.js";
 import { createGetBalancesHandler } from "./rpc/get-balances.js";
 import { createBalanceCache, withFillListener } from "./use-cases/balance-cache.js";
@@ -96,6 +102,8 @@ export interface Gateway {
   readonly trading: ServiceImpl<typeof TradingGateway>;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
+  /** The order-event hub behind StreamOrderEvents. */
+  readonly orderEvents: OrderEventHub;
   /**
    * Cancels venue calls still running (the end of the shutdown grace period): each settles as an
    * unknown outcome, so its order stays PENDING_NEW, is recorded and answered as such.
@@ -208,6 +216,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     readArchive: createAuditFillArchive((o) => audit.read(o)),
     logger,
   });
+  const orderEvents = createOrderEventHub({
+    retain: config.orderEventRetain,
+    subscriberBuffer: config.orderEventSubscriberBuffer,
+    startAfterSequence: recovered.lastEventSequence,
+    readArchive: createOrderEventArchive((o) => audit.read(o)),
+    logger,
+  });
   const venueMetrics = createVenueMetrics(deps.registry);
   let venues: ReadonlyMap<string, VenueAdapter>;
   try {
@@ -232,6 +247,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     audit,
     fills,
     streamFills: createStreamFillsHandler({ hub: fills, shutdownSignal: deps.shutdownSignal }),
+    orderEvents,
+    shutdownSignal: deps.shutdownSignal,
+    logger,
     signal: venueAbort.signal,
     clock,
     idempotencyTtlMs: config.idempotencyTtlMs,
@@ -271,6 +289,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     trading: pipeline.service,
     venues,
     fills,
+    orderEvents,
     abortVenueCalls: () => venueAbort.abort(),
     close: () =>
       (closed ??= (async () => {
@@ -278,6 +297,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         balances.close();
         await poller.stop();
         fills.close();
+        pipeline.cancelOnDisconnect?.close();
+        orderEvents.close();
         await closeVenues(venues);
         // Last: every accepted order's events are on disk before the process exits.
         await audit.close();
@@ -300,6 +321,19 @@ export interface OrderPipelineOptions {
   readonly fills: FillHub;
   /** The StreamFills handler; default createStreamFillsHandler({ hub: fills }). */
   readonly streamFills?: StreamFillsHandler;
+  /**
+   * The order-event hub (StreamOrderEvents): when given, every audit append goes through the
+   * order-event log (numbered, then published once durable: use-cases/order-events.ts) and
+   * StreamOrderEvents (with cancel-on-disconnect) is served. Absent: UNIMPLEMENTED.
+   */
+  readonly orderEvents?: OrderEventHub;
+  /** Aborted when shutdown starts: event streams end (UNAVAILABLE), no cancel-on-disconnect fires. */
+  readonly shutdownSignal?: AbortSignal;
+  /** Cancel-on-disconnect's grace timers; default setTimeout (tests fire them by hand). */
+  readonly disconnectTimers?: DisconnectTimers;
+  /** Cancel-on-disconnect's mass cancel; default the temporary loop over cancelOrder below. */
+  readonly cancelOpenOrders?: CancelOpenOrders;
+  readonly logger?: Logger;
   /** Aborted on shutdown; passed to venue calls. */
   readonly signal: AbortSignal;
   readonly clock?: Clock;
@@ -355,6 +389,13 @@ export interface OrderPipeline {
   /** `healthy` is false once an audit append failed. */
   readonly auditGuard: AuditGuard;
   readonly history: OrderHistory;
+  /** Present with `orderEvents`: the sessions StreamOrderEvents guards. */
+  readonly cancelOnDisconnect?: CancelOnDisconnect;
+  /**
+   * The sink every producer must append through: with `orderEvents`, the order-event log (it
+   * numbers and streams what is appended); otherwise `options.audit`.
+   */
+  readonly audit: AuditSink;
 }
 
 /**
@@ -365,6 +406,8 @@ export interface OrderPipeline {
 export function createOrderPipeline(options: OrderPipelineOptions): OrderPipeline {
   const clock = options.clock ?? systemClock;
   const { venues, signal } = options;
+  // Every producer appends through the order-event log when events are streamed: one numbering point.
+  const numbered = options.orderEvents !== undefined ? createOrderEventLog({ inner: options.audit, hub: options.orderEvents, ...(options.logger !== undefined ? { logger: options.logger } : {}) }) : options.audit;
   const orderIds = options.orderIds ?? createIdSource("o-");
   const fillIds = options.fillIds ?? createIdSource("f-");
   // One memo for both: a filled order is packed by the order manager's retired ring and then by the
@@ -372,7 +415,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
   const history = options.history ?? createMemoryOrderHistory({ orderTupleJson });
   // Every appended event also goes to the history's index (when it keeps one).
-  const audit = recordingAudit(options.audit, history);
+  const audit = recordingAudit(numbered, history);
   const idempotency = createMemoryIdempotencyStore({
     orderTupleJson,
     ...(options.idempotencyTtlMs !== undefined ? { ttlMs: options.idempotencyTtlMs } : {}),
@@ -423,6 +466,33 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     auditGuard,
     ...(options.onCancelResult !== undefined ? { onResult: options.onCancelResult } : {}),
   });
+  let cancelOnDisconnect: CancelOnDisconnect | undefined;
+  let streamOrderEvents: ReturnType<typeof createStreamOrderEventsHandler> | undefined;
+  if (options.orderEvents !== undefined) {
+    // The session's scope through CancelAllOrders (native mass cancel where it fits), with the reason on every event.
+    const cancelOpenOrders: CancelOpenOrders =
+      options.cancelOpenOrders ??
+      (async (scope, reason) => {
+        const r = await cancelAllOrders(
+          { account: scope.account, ...(scope.venue !== undefined ? { venue: scope.venue } : {}), ...(scope.symbol !== undefined ? { symbol: scope.symbol } : {}) },
+          { requestId: `cancel-on-disconnect-${scope.account}`, principal: ANONYMOUS, reason },
+          reason,
+        );
+        if (!r.ok) onError(`${reason}: cancel-all failed: ${r.error.message}`, r.error);
+        else for (const x of r.value) if (x.outcome === "failed") onError(`${reason}: order ${x.order.orderId} not canceled: ${x.error?.message ?? ""}`, x.error);
+      });
+    cancelOnDisconnect = createCancelOnDisconnect({
+      cancelOpenOrders,
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(options.disconnectTimers !== undefined ? { timers: options.disconnectTimers } : {}),
+      deadMan: { venues, signal },
+    });
+    streamOrderEvents = createStreamOrderEventsHandler({
+      hub: options.orderEvents,
+      cancelOnDisconnect,
+      ...(options.shutdownSignal !== undefined ? { shutdownSignal: options.shutdownSignal } : {}),
+    });
+  }
   const listDeps = { history, live: (orderId: string) => orders.get(orderId) };
   const service = createTradingService({
     placeOrder,
@@ -433,6 +503,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     cancelAllOrders,
     listOrders: createListOrdersHandler(createListOrders(listDeps)),
     listFills: createListFillsHandler(createListFills(listDeps)),
+    ...(streamOrderEvents !== undefined ? { streamOrderEvents } : {}),
   });
-  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history };
+  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history, audit, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
 }

@@ -264,6 +264,8 @@ export const settings = {
     int(0, 86_400_000),
   ),
   fillSubscriberBuffer: setting("FILL_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Fills buffered per slow StreamFills subscriber before it is cut off.", int(1, 10_000_000)),
+  orderEventRetain: setting("ORDER_EVENT_RETAIN", "10000", "an integer >= 0", "Order events kept in memory for StreamOrderEvents replay (after_sequence); older ones are read back from the audit log.", int(0, 100_000_000)),
+  orderEventSubscriberBuffer: setting("ORDER_EVENT_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Order events buffered per slow StreamOrderEvents subscriber before it is cut off (RESOURCE_EXHAUSTED, resume).", int(1, 10_000_000)),
 } as const;
 
 export type SettingKey = keyof typeof settings;

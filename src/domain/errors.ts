@@ -21,7 +21,14 @@ export type GatewayError =
   | { readonly kind: "unauthenticated"; readonly message: string }
   | { readonly kind: "permission_denied"; readonly message: string }
   /** Our own or a venue's rate limit; retryAfterMs becomes google.rpc.RetryInfo. */
-  | { readonly kind: "resource_exhausted"; readonly message: string; readonly retryAfterMs?: number }
+  | {
+      readonly kind: "resource_exhausted";
+      readonly message: string;
+      readonly retryAfterMs?: number;
+      /** Becomes google.rpc.ErrorInfo (e.g. SUBSCRIBER_TOO_SLOW with resume_after_sequence). */
+      readonly reason?: string;
+      readonly metadata?: Readonly<Record<string, string>>;
+    }
   /** A dependency (venue, storage) is down or shedding load; safe to retry after retryAfterMs. */
   | { readonly kind: "unavailable"; readonly message: string; readonly retryAfterMs?: number }
   | { readonly kind: "deadline_exceeded"; readonly message: string }

@@ -3,16 +3,13 @@ import type {
   StreamFillsRequest,
   StreamFillsResponse,
 } from "../../gen/trading/v1/trading_gateway_pb.js";
-import type { FieldViolation, GatewayError } from "../domain/errors.js";
-import { invalidArgument } from "../domain/errors.js";
-import { loggerKey, principalKey } from "./interceptors/context-keys.js";
-import { mayUseAccount, type Principal } from "../domain/principal.js";
+import type { GatewayError } from "../domain/errors.js";
+import { principalKey } from "./interceptors/context-keys.js";
+import type { Principal } from "../domain/principal.js";
+import { checkSequencedStreamRequest, pumpSubscription } from "./stream-subscription.js";
 import { toConnectError } from "./to-connect-error.js";
 import { toProtoFill } from "./proto-mapping.js";
 import type { FillHub } from "../use-cases/fill-hub.js";
-
-/** Filters longer than this cannot match any valid account/venue/symbol; refusing them names the field. */
-const MAX_FILTER_LENGTH = 128;
 
 export interface StreamFillsHandlerDeps {
   readonly hub: FillHub;
@@ -25,23 +22,7 @@ export { toProtoFill } from "./proto-mapping.js";
 
 /** The request checks, as a value: what the caller asked for and may see, or why not. */
 export function checkStreamFillsRequest(req: StreamFillsRequest, principal: Principal, lastPublished: bigint): GatewayError | undefined {
-  const violations: FieldViolation[] = [];
-  for (const field of ["account", "venue", "symbol"] as const) {
-    if (req[field].length > MAX_FILTER_LENGTH) violations.push({ field, description: `must be at most ${MAX_FILTER_LENGTH} characters` });
-  }
-  if (violations.length > 0) return invalidArgument(violations);
-  if (req.account !== "" && !mayUseAccount(principal, req.account)) {
-    return { kind: "permission_denied", message: `not allowed to see fills of account ${JSON.stringify(req.account)}` };
-  }
-  if (req.afterSequence > lastPublished) {
-    // Resuming past the end would silently skip every fill up to that number: refuse instead.
-    return {
-      kind: "failed_precondition",
-      message: `after_sequence ${req.afterSequence} is ahead of the last fill sequence ${lastPublished}`,
-      reason: "AFTER_SEQUENCE_AHEAD",
-    };
-  }
-  return undefined;
+  return checkSequencedStreamRequest(req, principal, lastPublished, "fill");
 }
 
 /**
@@ -64,27 +45,6 @@ export function createStreamFillsHandler(deps: StreamFillsHandlerDeps) {
       allowedAccounts: principal.accounts,
       afterSequence: req.afterSequence,
     });
-    const onAbort = (): void => sub.close();
-    const signals = deps.shutdownSignal !== undefined ? [ctx.signal, deps.shutdownSignal] : [ctx.signal];
-    for (const s of signals) {
-      if (s.aborted) sub.close();
-      else s.addEventListener("abort", onAbort, { once: true });
-    }
-    try {
-      for await (const f of sub) {
-        yield { $typeName: "trading.v1.StreamFillsResponse", fill: toProtoFill(f) };
-      }
-    } finally {
-      for (const s of signals) s.removeEventListener("abort", onAbort);
-      sub.close();
-    }
-    if (sub.error !== undefined) {
-      ctx.values.get(loggerKey)?.info({ reason: sub.error.kind, cursor: String(sub.cursor) }, "fill stream ended");
-      throw toConnectError(sub.error);
-    }
-    if (deps.shutdownSignal?.aborted === true && !ctx.signal.aborted) {
-      // A fill stream never ends by itself: an OK end would leave the client wondering why.
-      throw toConnectError({ kind: "unavailable", message: "the gateway is shutting down; reconnect and resume with after_sequence = the last sequence received", retryAfterMs: 1000 });
-    }
+    yield* pumpSubscription(sub, ctx, deps.shutdownSignal, (f): StreamFillsResponse => ({ $typeName: "trading.v1.StreamFillsResponse", fill: toProtoFill(f) }), "fill");
   };
 }

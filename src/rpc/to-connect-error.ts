@@ -66,6 +66,9 @@ export function toConnectError(e: GatewayError): ConnectError {
       break;
     case "resource_exhausted":
     case "unavailable":
+      if (e.kind === "resource_exhausted" && e.reason !== undefined) {
+        details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN, metadata: { ...e.metadata } }) });
+      }
       if (e.retryAfterMs !== undefined) {
         details.push({
           desc: RetryInfoSchema,

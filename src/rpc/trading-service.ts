@@ -17,6 +17,7 @@ import type { CancelAllOrders } from "../use-cases/cancel-all-orders.js";
 import { createCancelAllOrdersHandler } from "./cancel-all-orders.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
+export type StreamOrderEventsHandler = ServiceImpl<typeof TradingGateway>["streamOrderEvents"];
 
 export interface TradingServiceDeps {
   readonly placeOrder: PlaceOrder;
@@ -31,6 +32,8 @@ export interface TradingServiceDeps {
   /** ListOrders and ListFills (src/rpc/list-orders.ts); UNIMPLEMENTED when absent. */
   readonly listOrders?: ServiceImpl<typeof TradingGateway>["listOrders"];
   readonly listFills?: ServiceImpl<typeof TradingGateway>["listFills"];
+  /** The StreamOrderEvents handler (src/rpc/stream-order-events.ts); absent: UNIMPLEMENTED. */
+  readonly streamOrderEvents?: StreamOrderEventsHandler;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -75,7 +78,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (ListFills)
     listFills: deps.listFills ?? notYet("ListFills"),
     // (StreamOrderEvents)
-    streamOrderEvents: notYetStream("StreamOrderEvents"),
+    streamOrderEvents: deps.streamOrderEvents ?? notYetStream("StreamOrderEvents"),
     // (CancelAllOrders)
     cancelAllOrders: deps.cancelAllOrders === undefined ? notYet("CancelAllOrders") : createCancelAllOrdersHandler(deps.cancelAllOrders, callInfo),
     // (ReplaceOrder)

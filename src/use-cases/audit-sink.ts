@@ -33,6 +33,15 @@ export interface AuditEvent {
   readonly fill?: Fill;
   /** A business error stored as the outcome of an idempotency key (e.g. a risk-limit breach). */
   readonly error?: GatewayError;
+  /** Why the gateway acted on its own (e.g. "cancel-on-disconnect session s1"); OrderEvent.reason. */
+  readonly reason?: string;
+  /**
+   * The first OrderEvent.sequence of the order events this line yields, and how many numbers it
+   * reserved (absent = 1). Set by the order-event log (use-cases/order-events.ts) at the append;
+   * absent on lines that yield no order event and on lines written before numbering existed.
+   */
+  readonly eventSequence?: bigint;
+  readonly eventCount?: number;
 }
 
 export type AuditMode = "fsync" | "buffered" | "off";

@@ -77,7 +77,7 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
     if (!requested.ok) return requested;
     try {
       // Durable before the venue hears of it, as for new orders (see place-order.ts).
-      const pre = orders.commit(requested.value);
+      const pre = orders.commit(withReason(requested.value, call.reason));
       if (pre !== null) await pre;
     } catch (e) {
       // Not sent: put the order back to working and refuse. A sink in an outage keeps
@@ -114,7 +114,7 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
           : orders.cancelRejected(requested.value.order.orderId, failure.message, call.requestId, now);
     }
     try {
-      const p = orders.commit(applied);
+      const p = orders.commit(withReason(applied, call.reason));
       if (p !== null) await p;
     } catch (e) {
       guard.failed(`cancel events of order ${applied.order.orderId} not recorded`, e);
@@ -122,4 +122,10 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
     }
     return failure === undefined ? ok(applied.order) : err(failure);
   };
+}
+
+/** The gateway's own cancels (cancel-on-disconnect) say why on every event they record. */
+function withReason(applied: Applied, reason: string | undefined): Applied {
+  if (reason === undefined) return applied;
+  return { ...applied, events: applied.events.map((e) => ({ ...e, reason })) };
 }

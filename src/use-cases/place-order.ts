@@ -20,6 +20,8 @@ export interface CallInfo {
   readonly principal: Principal;
   /** Absolute epoch ms of the RPC deadline, if any; bounds the venue call. */
   readonly deadlineMs?: number | undefined;
+  /** Why the gateway itself makes this call (cancel-on-disconnect): recorded on its audit events. */
+  readonly reason?: string;
 }
 
 export interface PlaceOrderResult {

@@ -33,6 +33,8 @@ export interface RecoveredState {
   readonly orders: ReadonlyMap<string, RecoveredOrder>;
   /** Highest fill sequence in the log (0n if none): the fill hub continues after it. */
   readonly lastFillSequence: bigint;
+  /** Highest order-event sequence a line reserved (0n if none): the order-event hub continues after it. */
+  readonly lastEventSequence: bigint;
   readonly events: number;
 }
 
@@ -60,6 +62,7 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
   const orders = new Map<string, MutableOrder>();
   const terminal = createLinkedMap<string, number>();
   let lastSeq = 0n;
+  let lastEventSeq = 0n;
   let count = 0;
 
   for await (const e of events) {
@@ -81,6 +84,10 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
       }
     }
     if (e.fill !== undefined && e.fill.sequence > lastSeq) lastSeq = e.fill.sequence;
+    if (e.eventSequence !== undefined) {
+      const last = e.eventSequence + BigInt((e.eventCount ?? 1) - 1);
+      if (last > lastEventSeq) lastEventSeq = last;
+    }
     if (e.idempotency !== undefined) {
       const { key, fingerprint } = e.idempotency;
       if (e.error !== undefined && releasesKey(e.error)) {
@@ -105,7 +112,7 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
   const idempotency = new Map<string, IdempotencyRecord>();
   for (const [key, rec] of keys.entries()) if (options.nowMs - rec.storedAtMs < options.idempotencyTtlMs) idempotency.set(key, rec);
   for (const [orderId, at] of terminal.entries()) if (options.nowMs - at >= options.orderRetentionMs) orders.delete(orderId);
-  return { idempotency, orders, lastFillSequence: lastSeq, events: count };
+  return { idempotency, orders, lastFillSequence: lastSeq, lastEventSequence: lastEventSeq, events: count };
 }
 
 /** Loads a recovered state into a fresh order manager and idempotency store. */

@@ -121,6 +121,13 @@ export interface VenueAdapter {
    * Absent = the venue does not report balances (GetBalances says so per venue).
    */
   fetchBalances?(ctx: VenueCallContext): Promise<Result<VenueBalance[], VenueError>>;
+
+  /**
+   * Optional: the venue's dead-man switch (Kraken CancelAllOrdersAfter): the venue cancels every
+   * order of this API key unless called again within `timeoutSeconds`; 0 disarms it. Only venues
+   * that have one implement it (cancel-on-disconnect arms it as a second line of defence).
+   */
+  deadManSwitch?(timeoutSeconds: number, ctx: VenueCallContext): Promise<Result<void, VenueError>>;
   /** Releases connection pools and timers. */
   close(): Promise<void>;
 }

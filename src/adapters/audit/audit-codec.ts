@@ -38,6 +38,11 @@ import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
  *   FILLED; an unknown number as a JSON number); a fill leaves out the order fields it repeats
  *   (order_id, client_order_id, account, venue, symbol, side) when they equal its line's order's.
  *
+ *   Since StreamOrderEvents, a line that yields order events carries `"es":"<first OrderEvent
+ *   sequence>"` right after "event", and `"en":<count>` when it reserved more than one; a line
+ *   the gateway wrote on its own initiative may carry `"reason"` (see AuditEvent). Lines without
+ *   them (older v2 lines, every v1 line) read as before.
+ *
  * In both:
  * - The order's fields sit at the top level (an operator greps `"order_id":"o-1"`). The top-level
  *   `idempotency_key` is the idempotency *scope* key of the event (what de-duplication is keyed on);
@@ -353,6 +358,13 @@ function writeLine(st: EncodeState, b: LineBuffer, e: AuditEvent, part: OrderPar
   ascii(b, `,"event":"`);
   ascii(b, e.type);
   ascii(b, `"`);
+  if (e.eventSequence !== undefined) {
+    // Right after the type: the order-event numbers this line reserved (see audit-sink.ts).
+    ascii(b, `,"es":"`);
+    ascii(b, e.eventSequence.toString());
+    ascii(b, `"`);
+    if (e.eventCount !== undefined && e.eventCount !== 1) ascii(b, `,"en":${e.eventCount}`);
+  }
   if (ctx === undefined || e.requestId !== ctx.requestId) {
     ascii(b, `,"request_id":`);
     jsonString(b, e.requestId);
@@ -374,6 +386,10 @@ function writeLine(st: EncodeState, b: LineBuffer, e: AuditEvent, part: OrderPar
   if (e.error !== undefined) {
     ascii(b, `,"error":`);
     utf8(b, encodeError(e.error));
+  }
+  if (e.reason !== undefined) {
+    ascii(b, `,"reason":`);
+    jsonString(b, e.reason);
   }
   ascii(b, "}\n");
   if (ctx !== undefined) {
@@ -606,6 +622,9 @@ const headSchema = v.object({
   v: v.optional(v.literal(2, "unsupported audit format version (this gateway reads v1 and v2)")),
   ts: isoTime,
   event: v.picklist(EVENT_TYPES),
+  es: v.optional(sequence),
+  en: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
+  reason: v.optional(str),
   request_id: v.optional(str),
   same_idempotency: v.optional(v.literal(true)),
   idempotency_key: v.optional(str),
@@ -759,6 +778,9 @@ export function createAuditDecoder(): AuditDecoder {
       ...(order !== undefined ? { order } : {}),
       ...(fill !== undefined ? { fill } : {}),
       ...(error !== undefined ? { error } : {}),
+      ...(h.reason !== undefined ? { reason: h.reason } : {}),
+      ...(h.es !== undefined ? { eventSequence: h.es } : {}),
+      ...(h.en !== undefined ? { eventCount: h.en } : {}),
     };
     return ok(event);
   }

@@ -46,6 +46,8 @@ export interface VenueDialect {
   readonly balances?: BalancesHook;
   /** The venue's native mass cancel, if it has one (see MassCancelDialect). */
   readonly massCancel?: MassCancelDialect;
+  /** The venue's dead-man switch (Kraken CancelAllOrdersAfter), when it has one. */
+  readonly deadMan?: DeadManHook;
   /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
   usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
   /** Default back-off when a 429/418 carries no Retry-After. */
@@ -102,6 +104,14 @@ export interface BalancesHook {
 
 /** More pages than this is a venue (or cursor) gone wrong, not an account: refuse instead of looping. */
 const MAX_BALANCE_PAGES = 40;
+
+/** A venue's dead-man switch: pure request and answer; the shell sends. */
+export interface DeadManHook {
+  readonly weight: number;
+  /** Arms (timeoutSeconds > 0) or disarms (0) the switch. */
+  request(timeoutSeconds: number): UnsignedRequest;
+  parse(response: HttpResponse): Result<void, VenueError>;
+}
 
 /** The parts of a dialect each venue writes itself; the rest comes from its translator rules (see rulesDialect). */
 export type OwnDialectParts = Omit<VenueDialect, "kind" | "weights" | "defaultBackoffMs" | "checkOrderShape" | "translate"> &
@@ -405,7 +415,31 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     return call(op, order, ctx);
   }
 
+  /** One dead-man switch call under the same back-off, limits and timeout as any call. */
+  async function deadManSwitch(hook: DeadManHook, timeoutSeconds: number, ctx: VenueCallContext): Promise<Result<void, VenueError>> {
+    const now = deps.clock.nowMs();
+    if (now < backoffUntil) return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
+    const acquired = deps.limiter?.tryAcquire(config.limiterKey, hook.weight) ?? { ok: true };
+    if (!acquired.ok) return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
+    const signed = dialect.sign(hook.request(timeoutSeconds), config.baseUrl, now);
+    if (!signed.ok) return signed;
+    const started = performance.now();
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    let result: Result<void, VenueError>;
+    if (!sent.ok) result = err(sent.error);
+    else {
+      const limited = observeLimits(sent.value);
+      result = limited !== undefined ? err(limited) : sent.value.status >= 500 ? err({ kind: "unavailable", reason: `venue ${config.name} answered HTTP ${sent.value.status}` }) : hook.parse(sent.value);
+    }
+    deps.metrics.observeRequest(config.name, "dead_man", result.ok ? "ok" : result.error.kind, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  const deadMan = dialect.deadMan;
   return {
+    ...(deadMan !== undefined ? { deadManSwitch: (timeoutSeconds: number, ctx: VenueCallContext) => deadManSwitch(deadMan, timeoutSeconds, ctx) } : {}),
     name: config.name,
     kind: dialect.kind,
     checkSymbol(symbol) {

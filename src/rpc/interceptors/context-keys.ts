@@ -13,3 +13,12 @@ export const loggerKey = createContextKey<Logger | undefined>(undefined, { descr
  * Connect does not expose the socket to interceptors.
  */
 export const peerKey = createContextKey<string>("", { description: "peer address" });
+
+/**
+ * How the call's HTTP/2 stream ended, once it has: "client_cancel" when the client reset just this
+ * stream (RST_STREAM, its connection still open: a deliberate cancel), "connection_lost" when the
+ * connection went away with it. Seeded by src/server/app.ts for HTTP/2 calls; undefined for
+ * HTTP/1.1, where a client's cancel and a lost connection look the same (the socket closes).
+ */
+export type StreamEnd = "client_cancel" | "connection_lost";
+export const streamEndKey = createContextKey<(() => Promise<StreamEnd>) | undefined>(undefined, { description: "how the HTTP/2 stream ended" });

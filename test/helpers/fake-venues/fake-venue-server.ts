@@ -20,9 +20,9 @@ export interface FakeBalance {
  * "trades": an order's execution list, for venues that have one (Binance myTrades).
  * "cancelAll": the venue's mass cancel (Binance DELETE openOrders, Kraken CancelAll, Alpaca
  * DELETE /v2/orders); Coinbase's batch_cancel is its "cancel" for one id or many.
- * "balances": the account's balances.
+ * "balances": the account's balances. "dead_man": Kraken CancelAllOrdersAfter.
  */
-export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances";
+export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */

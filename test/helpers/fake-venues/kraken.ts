@@ -15,16 +15,20 @@ const STATUS: Record<FakeOrder["state"], string> = { new: "open", partial: "open
  * API-Sign = base64(HMAC-SHA512(b64decode(secret), path + SHA256(nonce + body))),
  * errors as HTTP 200 {"error":["EAPI:Invalid signature"]}.
  */
-export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect {
+export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect & { readonly deadManTimeouts: number[] } {
   let lastNonce = 0n;
+  /** Every authenticated CancelAllOrdersAfter `timeout`, in order (0 = disarmed). */
+  const deadManTimeouts: number[] = [];
   const fail = (...errors: string[]): FakeAnswer => ({ status: 200, body: { error: errors } });
   const okBody = (result: unknown): FakeAnswer => ({ status: 200, body: { error: [], result } });
   return {
     name: "kraken",
+    deadManTimeouts,
     operation(req) {
       if (req.method !== "POST") return undefined;
       if (req.path === "/0/private/BalanceEx") return "balances";
       if (req.path === "/0/private/CancelAll") return "cancelAll";
+      if (req.path === "/0/private/CancelAllOrdersAfter") return "dead_man";
       return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
     },
     authenticate(req: FakeRequest) {
@@ -55,6 +59,15 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
             ]),
           ),
         );
+      }
+
+      if (op === "dead_man") {
+        // Documented: `timeout` in seconds is required; 0 disables; the answer carries currentTime and triggerTime.
+        const timeout = p.get("timeout");
+        if (timeout === null || !/^\d+$/.test(timeout)) return fail("EGeneral:Invalid arguments:timeout");
+        deadManTimeouts.push(Number(timeout));
+        const now = new Date();
+        return okBody({ currentTime: now.toISOString(), triggerTime: timeout === "0" ? "0" : new Date(now.getTime() + Number(timeout) * 1000).toISOString() });
       }
       if (op === "place") {
         if (behaviour === "reject") return fail("EOrder:Insufficient funds");

@@ -13,6 +13,8 @@ export const KRAKEN = {
   balanceExPath: "/0/private/BalanceEx",
   /** Cancels every open order of the API key (untriggered ones too); no parameters but the nonce; result {"count": n}. */
   cancelAllPath: "/0/private/CancelAll",
+  /** Dead-man switch: docs.kraken.com/api-reference/trading/cancel-all-orders-after (docs/venues.md). */
+  cancelAllOrdersAfterPath: "/0/private/CancelAllOrdersAfter",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

@@ -124,3 +124,22 @@ export function fromKrakenMassCancel(res: HttpResponse, covers: readonly Transla
   if (!Number.isFinite(Number(r.value["count"]))) return err({ kind: "protocol", reason: "venue answer lacks count" });
   return ok(new Map(covers.map((c) => [c.order.orderId, ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: c.order.venueOrderId, fills: [] })])));
 }
+
+/** CancelAllOrdersAfter: form body `timeout=<seconds>` (0 disables the timer). */
+export function toKrakenDeadManRequest(timeoutSeconds: number): UnsignedRequest {
+  return {
+    method: "POST",
+    path: KRAKEN.cancelAllOrdersAfterPath,
+    query: [],
+    body: encodeParams([["timeout", String(Math.max(0, Math.floor(timeoutSeconds)))]]),
+    contentType: "application/x-www-form-urlencoded",
+  };
+}
+
+/** CancelAllOrdersAfter answers {"error":[],"result":{"currentTime":"...","triggerTime":"..."}} (triggerTime "0" when disabled). */
+export function fromKrakenDeadManResponse(res: HttpResponse): Result<void, VenueError> {
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  if (typeof r.value["triggerTime"] !== "string") return err({ kind: "protocol", reason: "venue answer lacks result.triggerTime" });
+  return ok(undefined);
+}

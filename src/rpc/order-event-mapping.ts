@@ -1,0 +1,44 @@
+import {
+  OrderEventType,
+  type OrderEvent as ProtoOrderEvent,
+} from "../../gen/trading/v1/trading_gateway_pb.js";
+import type { OrderEvent, OrderEventKind } from "../use-cases/order-events.js";
+import { msToTimestamp, toProtoFill, toProtoOrder } from "./proto-mapping.js";
+
+/** A Record, so a new OrderEventKind does not compile until it has its wire value here. */
+const TYPE: Readonly<Record<OrderEventKind, OrderEventType>> = {
+  accepted: OrderEventType.ACCEPTED,
+  new: OrderEventType.NEW,
+  partially_filled: OrderEventType.PARTIALLY_FILLED,
+  filled: OrderEventType.FILLED,
+  cancel_requested: OrderEventType.CANCEL_REQUESTED,
+  canceled: OrderEventType.CANCELED,
+  cancel_rejected: OrderEventType.CANCEL_REJECTED,
+  replace_requested: OrderEventType.REPLACE_REQUESTED,
+  replaced: OrderEventType.REPLACED,
+  replace_rejected: OrderEventType.REPLACE_REJECTED,
+  rejected: OrderEventType.REJECTED,
+  expired: OrderEventType.EXPIRED,
+  fill: OrderEventType.FILL,
+  reconciled: OrderEventType.RECONCILED,
+  position_updated: OrderEventType.POSITION_UPDATED,
+  trading_state_changed: OrderEventType.TRADING_STATE_CHANGED,
+};
+
+/**
+ * The domain order event as the wire's OrderEvent. `position` and `trading_state` are mapped by
+ * the parts that add POSITION_UPDATED and TRADING_STATE_CHANGED (their payload types are theirs):
+ * extend here.
+ */
+export function toProtoOrderEvent(e: OrderEvent): ProtoOrderEvent {
+  return {
+    $typeName: "trading.v1.OrderEvent",
+    sequence: e.sequence,
+    type: TYPE[e.kind],
+    time: msToTimestamp(e.timeMs),
+    account: e.account,
+    ...(e.order !== undefined ? { order: toProtoOrder(e.order) } : {}),
+    ...(e.fill !== undefined ? { fill: toProtoFill(e.fill) } : {}),
+    reason: e.reason,
+  };
+}
