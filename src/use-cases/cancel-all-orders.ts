@@ -191,10 +191,7 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
       if (e.kind === "rejected" || e.kind === "not_found") refusal = cancelFailure(e);
       else accepted = true;
     }
-    const q = await adapter.queryOrder(order, ctx).catch((e: unknown): Result<VenueOrderUpdate, VenueError> => {
-      onError(`venue ${adapter.name} threw on queryOrder for order ${order.orderId}`, e);
-      return err({ kind: "unknown_outcome", reason: "venue adapter failure" });
-    });
+    const q = await withinBudget(() => adapter.queryOrder(order, ctx), `queryOrder for order ${order.orderId}`, adapter.name, ctx);
     if (q.ok) {
       const applied = applyUpdate(order, q.value, requestId, adapter.name);
       const failed = await commitQuietly(applied, "cancel confirmation");
@@ -217,22 +214,49 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     return { order: back.order ?? order, outcome: "failed", error: failed ?? failure };
   }
 
-  /** One cancel through the venue, waiting (within the deadline) while our outbound budget refills. */
-  async function cancelOne(adapter: VenueAdapter, order: Order, requestId: string, ctx: VenueCallContext): Promise<CancelResult> {
-    let res: Result<VenueOrderUpdate, VenueError>;
+  /**
+   * One venue call, repeated (within the deadline) while our outbound budget refills: an
+   * `unavailable` answer with a delay is the outbound limiter (or the venue's own hint), and
+   * nothing was sent. A throw is an adapter bug and the call may have left: unknown outcome.
+   */
+  async function withinBudget(
+    send: () => Promise<Result<VenueOrderUpdate, VenueError>>,
+    what: string,
+    venue: string,
+    ctx: VenueCallContext,
+  ): Promise<Result<VenueOrderUpdate, VenueError>> {
     for (let attempt = 0; ; attempt++) {
+      let res: Result<VenueOrderUpdate, VenueError>;
       try {
-        res = await adapter.cancelOrder(order, ctx);
+        res = await send();
       } catch (e) {
-        onError(`venue ${adapter.name} threw on cancelOrder for order ${order.orderId}`, e);
-        res = err({ kind: "unknown_outcome", reason: "venue adapter failure" });
+        onError(`venue ${venue} threw on ${what}`, e);
+        return err({ kind: "unknown_outcome", reason: "venue adapter failure" });
       }
-      // `unavailable` with a delay is the outbound limiter (or a venue's own hint): nothing was sent.
-      if (res.ok || res.error.kind !== "unavailable" || res.error.retryAfterMs === undefined || attempt >= MAX_LIMIT_WAITS) break;
+      if (res.ok || res.error.kind !== "unavailable" || res.error.retryAfterMs === undefined || attempt >= MAX_LIMIT_WAITS) return res;
       const wait = res.error.retryAfterMs;
-      if (ctx.deadlineMs !== undefined && clock.nowMs() + wait >= ctx.deadlineMs) break;
+      if (ctx.deadlineMs !== undefined && clock.nowMs() + wait >= ctx.deadlineMs) return res;
       await sleep(wait);
     }
+  }
+
+  /** Runs `work` over `items`, at most `concurrency` at a time, results in input order. */
+  async function pool<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+    const out: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    return out;
+  }
+
+  /** One cancel through the venue, within its outbound budget. */
+  async function cancelOne(adapter: VenueAdapter, order: Order, requestId: string, ctx: VenueCallContext): Promise<CancelResult> {
+    const res = await withinBudget(() => adapter.cancelOrder(order, ctx), `cancelOrder for order ${order.orderId}`, adapter.name, ctx);
     return settle(adapter, order, res, requestId, ctx);
   }
 
@@ -252,23 +276,19 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
         onError(`venue ${adapter.name} threw on cancelAll`, e);
         answer = new Map();
       }
-      const results = await Promise.all(
-        mine.map((o) => settle(adapter, o, answer.get(o.orderId) ?? err({ kind: "unknown_outcome", reason: "not in the venue's mass-cancel answer" }), requestId, ctx)),
+      // Confirmation queries are bounded like single cancels: a venue-wide cancel of many orders
+      // must not turn into a burst of queries the outbound budget refuses.
+      const results = await pool(mine, (o) =>
+        settle(adapter, o, answer.get(o.orderId) ?? err({ kind: "unknown_outcome", reason: "not in the venue's mass-cancel answer" }), requestId, ctx),
       );
       for (const r of results) onResult(adapter.name, r.outcome, "native");
       return results;
     }
-    const results: CancelResult[] = new Array(mine.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < mine.length) {
-        const i = next++;
-        results[i] = await cancelOne(adapter, mine[i]!, requestId, ctx);
-        onResult(adapter.name, results[i]!.outcome, "single");
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, mine.length) }, worker));
-    return results;
+    return pool(mine, async (o) => {
+      const r = await cancelOne(adapter, o, requestId, ctx);
+      onResult(adapter.name, r.outcome, "single");
+      return r;
+    });
   }
 
   return async function cancelAllOrders(scope: CancelScope, call: CallInfo, reason?: string): Promise<Result<CancelResult[], GatewayError>> {

@@ -21,6 +21,7 @@ function scriptedVenue(name: string) {
   const queryAnswers = new Map<string, Array<Result<VenueOrderUpdate, VenueError>>>();
   let inFlight = 0;
   let maxInFlight = 0;
+  let queries = 0;
   const gates: Array<() => void> = [];
   const venue: VenueAdapter & {
     cancels: Order[];
@@ -29,6 +30,7 @@ function scriptedVenue(name: string) {
     hold: boolean;
     releaseAll(): void;
     readonly maxInFlight: number;
+    readonly queries: number;
     onCancel?: (o: Order) => void;
   } = {
     name,
@@ -43,6 +45,9 @@ function scriptedVenue(name: string) {
     get maxInFlight() {
       return maxInFlight;
     },
+    get queries() {
+      return queries;
+    },
     checkSymbol: () => undefined,
     checkOrderShape: () => undefined,
     placeOrder: async () => err({ kind: "rejected", reason: "not in this test" }),
@@ -56,6 +61,11 @@ function scriptedVenue(name: string) {
       return cancelAnswers.get(order.venueClientOrderId)?.shift() ?? ok({ status: OrderStatus.CANCELED, venueOrderId: order.venueOrderId, fills: [] });
     },
     async queryOrder(order) {
+      queries++;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (venue.hold) await new Promise<void>((r) => gates.push(r));
+      inFlight--;
       return queryAnswers.get(order.venueClientOrderId)?.shift() ?? err({ kind: "unavailable", reason: "query not scripted" });
     },
     async close() {},
@@ -320,4 +330,30 @@ test("an order of a type the paper venue rests (STOP) is canceled too; the paper
   assert.ok(r.ok);
   assert.deepEqual(outcomes(r.value), [`${stop.clientOrderId}:already_terminal`]);
   assert.equal(s.orders.get(stop.orderId)?.status, OrderStatus.CANCELED);
+});
+
+test("the confirmation queries after a native mass cancel are bounded like single cancels, and wait out the outbound limit", async () => {
+  const v = scriptedVenue("v");
+  const mass: VenueAdapter = {
+    ...v,
+    queryOrder: (o, ctx) => v.queryOrder(o, ctx),
+    cancelAll: (scope) => Promise.resolve(new Map(scope.orders.map((o) => [o.orderId, ok({ status: OrderStatus.PENDING_CANCEL, venueOrderId: o.venueOrderId, fills: [] })]))),
+  };
+  const s = setup({ venues: [mass], deps: { concurrency: 2 } });
+  const placed: Order[] = [];
+  for (let i = 0; i < 5; i++) placed.push(await s.working({ account: "acct-1", venue: "v" }));
+  for (const o of placed) v.queryAnswers.set(o.venueClientOrderId, [ok({ status: OrderStatus.CANCELED, venueOrderId: o.venueOrderId, fills: [] })]);
+  v.queryAnswers.get(placed[0]!.venueClientOrderId)!.unshift(err({ kind: "unavailable", reason: "outbound rate limit of venue v reached", retryAfterMs: 300 }));
+  v.hold = true;
+  let done = false;
+  const pending = s.cancelAll({ account: "acct-1" }, call).finally(() => (done = true));
+  while (!done) {
+    await new Promise((r) => setImmediate(r));
+    v.releaseAll();
+  }
+  const r = await pending;
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.map((x) => x.outcome), ["canceled", "canceled", "canceled", "canceled", "canceled"]);
+  assert.ok(v.maxInFlight <= 2, `max in flight ${v.maxInFlight}`);
+  assert.equal(v.queries, 6);
 });

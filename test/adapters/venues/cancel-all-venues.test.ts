@@ -28,9 +28,11 @@ const call = (): CallInfo => ({ requestId: "req-cancel-all", principal: ANONYMOU
 /** Fresh fake venues and a pipeline over them; `exclusive`: binance, kraken and alpaca get exclusiveKey. */
 async function context(exclusive: boolean) {
   const fakes = await startFakeVenues();
-  const file = exclusive
-    ? { ...fakes.file, venues: fakes.file.venues.map((v) => (["binance", "kraken", "alpaca"].includes(v.kind) ? { ...v, exclusiveKey: true } : v)) }
-    : fakes.file;
+  // A generous timeout: a loaded test machine must not turn a placement into an unknown outcome.
+  const file = {
+    ...fakes.file,
+    venues: fakes.file.venues.map((v) => ({ ...v, timeoutMs: 5_000, ...(exclusive && ["binance", "kraken", "alpaca"].includes(v.kind) ? { exclusiveKey: true } : {}) })),
+  };
   const venues = createVenues(resolveVenues(file, venueEnv), { clock: systemClock, ids: createCounterIds("p"), metrics: createVenueMetrics(new Registry()) });
   const shutdown = new AbortController();
   const core = createOrderPipeline({ venues, audit: createNullAuditSink(), fills: createFillHub({ retain: 100, subscriberBuffer: 16 }), signal: shutdown.signal, clock: systemClock });
