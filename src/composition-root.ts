@@ -14,7 +14,7 @@ import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createAuditMetrics } from "./adapters/metrics/metrics.js";
+import { createAuditMetrics, createRiskMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
@@ -30,7 +30,7 @@ import { createTradingService } from "./rpc/trading-service.js";
 import type { StreamFillsHandler } from "./rpc/trading-service.js";
 import type { HealthRegistry } from "./server/health.js";
 import { ServingStatus } from "./server/health.js";
-import type { AuditSink } from "./use-cases/audit-sink.js";
+import type { AuditSink, RiskLimitsRecord } from "./use-cases/audit-sink.js";
 import { createAuditGuard } from "./use-cases/audit-guard.js";
 import type { AuditFailureListener, AuditGuard } from "./use-cases/audit-guard.js";
 import { createCancelOrder } from "./use-cases/cancel-order.js";
@@ -44,8 +44,20 @@ import { createPlaceOrder } from "./use-cases/place-order.js";
 import type { PlaceOrder } from "./use-cases/place-order.js";
 import { applyRecoveredState, recoverState } from "./use-cases/recover.js";
 import type { RecoveredState } from "./use-cases/recover.js";
-import { createRiskCheck } from "./use-cases/risk.js";
-import type { RiskLimitsConfig } from "./use-cases/risk.js";
+import { BUILT_IN_RISK_LIMITS, createRiskEngine, describeRiskLimits } from "./use-cases/risk.js";
+import type { AccountLimits, RiskEngine, RiskLimitsConfig } from "./use-cases/risk.js";
+import { createTradingStateStore } from "./use-cases/trading-state-store.js";
+import type { TradingStateStore } from "./use-cases/trading-state-store.js";
+import { createTradingStateCheck } from "./use-cases/check-trading-state.js";
+import type { CheckTradingState, PositionOf } from "./use-cases/check-trading-state.js";
+import { createSetTradingState } from "./use-cases/set-trading-state.js";
+import type { CancelOpenOrders, CancelResult } from "./use-cases/set-trading-state.js";
+import type { TradingStateSetting } from "./domain/trading-state.js";
+import { err, ok, type Result } from "./domain/result.js";
+import type { Fill } from "./domain/order.js";
+import { OrderStatus } from "./domain/order.js";
+import { isTerminal } from "./domain/order-state.js";
+import { add, sub } from "./domain/decimal.js";
 import { createOrderValidator } from "./use-cases/validate.js";
 import type { VenueAdapter } from "./use-cases/venue-adapter.js";
 
@@ -91,6 +103,14 @@ export interface Gateway {
   abortVenueCalls(): void;
   /** After the server has closed: stop polling, end streams, close venues, flush and close the audit log. */
   close(): Promise<void>;
+  /** The trading-state settings in force (health details: /readyz). */
+  tradingStates(): readonly TradingStateSetting[];
+  /**
+   * Applies risk limits read again from `source` (SIGHUP, file change; read by main through
+   * src/config/risk-limits-file.ts). A read or validation error, or a bad value, keeps the old
+   * limits and is logged; a change is recorded in the audit log (`risk_limits_reloaded`).
+   */
+  reloadRiskLimits(read: Result<RiskLimitsConfig, string>, source: string): Promise<Result<RiskLimitsRecord | "unchanged", string>>;
 }
 
 /**
@@ -199,7 +219,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
+  const riskMetrics = createRiskMetrics(deps.registry, [...venues.keys()]);
   const pipeline = createOrderPipeline({
+    riskDefaults: BUILT_IN_RISK_LIMITS,
+    onRiskReject: (reason) => riskMetrics.rejected(reason),
+    onTradingStateChange: (settings) => riskMetrics.tradingStates(settings),
     venues,
     audit,
     fills,
@@ -225,6 +249,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics: venueMetrics,
   });
   poller.start();
+  riskMetrics.tradingStates(pipeline.tradingStates.list());
+  for (const t of pipeline.tradingStates.list()) logger.warn({ tradingState: t }, `trading state ${t.state} recovered from the audit log`);
+  let limitsDigest = describeRiskLimits(pipeline.risk.limits, pipeline.risk.base).digest;
+  logger.info({ riskLimits: { source: config.riskLimitsFile ?? "built-in defaults", ...describeRiskLimits(pipeline.risk.limits, pipeline.risk.base) } }, "risk limits in force");
   logger.info(
     {
       venues: [...venues.keys()],
@@ -240,6 +268,37 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     venues,
     fills,
     abortVenueCalls: () => venueAbort.abort(),
+    tradingStates: () => pipeline.tradingStates.list(),
+    async reloadRiskLimits(read, source) {
+      const refused = (why: string) => {
+        riskMetrics.reloaded(false);
+        logger.error({ riskLimitsFile: source }, `risk limits reload refused, the old limits stay in force: ${why}`);
+        return err(why);
+      };
+      if (!read.ok) return refused(read.error);
+      try {
+        pipeline.risk.replace(read.value);
+      } catch (e) {
+        return refused(`${source}: ${(e as Error).message}`);
+      }
+      riskMetrics.reloaded(true);
+      const d = describeRiskLimits(read.value, pipeline.risk.base);
+      if (d.digest === limitsDigest) {
+        logger.info({ riskLimitsFile: source, digest: d.digest }, "risk limits reloaded: unchanged");
+        return ok("unchanged");
+      }
+      limitsDigest = d.digest;
+      const record: RiskLimitsRecord = { source, ...d };
+      logger.warn({ riskLimits: record }, "risk limits reloaded: new limits in force");
+      try {
+        const p = audit.append([{ ts: clock.nowMs(), type: "risk_limits_reloaded", requestId: "risk-limits-reload", riskLimits: record }]);
+        if (p !== null) await p;
+      } catch (e) {
+        // The limits apply anyway (they are the operator's intent); the guard refuses orders until the log is back.
+        auditGuard.failed("a risk limits change was not recorded", e);
+      }
+      return ok(record);
+    },
     close: () =>
       (closed ??= (async () => {
         venueAbort.abort();
@@ -278,6 +337,19 @@ export interface OrderPipelineOptions {
   readonly maxTerminalOrders?: number;
   /** Pre-trade risk limits; default none. */
   readonly riskLimits?: RiskLimitsConfig;
+  /** The limits under every account (createGateway: BUILT_IN_RISK_LIMITS); default none. */
+  readonly riskDefaults?: AccountLimits;
+  /** Told the reason of every risk refusal (the risk_rejects_total metric). */
+  readonly onRiskReject?: (reason: string) => void;
+  /** Told the trading-state settings after every change (metrics, log). */
+  readonly onTradingStateChange?: (settings: readonly TradingStateSetting[]) => void;
+  /**
+   * The signed position of (account, venue, symbol) for REDUCE_ONLY. Default: "0" everywhere
+   * (flat: REDUCE_ONLY refuses every order) until the positions part is merged and wired here.
+   */
+  readonly positionOf?: PositionOf;
+  /** Cancels a scope's open orders for SetTradingState cancel_open_orders; default: one CancelOrder per open order. */
+  readonly cancelOpenOrders?: CancelOpenOrders;
   /** State rebuilt from the audit log at start-up (src/use-cases/recover.ts). */
   readonly recovered?: RecoveredState;
   /** Venue answers that could not be applied, audit failures of background updates. */
@@ -306,6 +378,12 @@ export interface OrderPipeline {
   readonly idempotency: IdempotencyStore;
   /** `healthy` is false once an audit append failed. */
   readonly auditGuard: AuditGuard;
+  /** The kill switch's settings. */
+  readonly tradingStates: TradingStateStore;
+  /** The kill switch's check of one new order (ReplaceOrder calls it with the replaced order). */
+  readonly checkTradingState: CheckTradingState;
+  /** The risk limits in force; `replace` swaps them (reload). */
+  readonly risk: RiskEngine;
 }
 
 /**
@@ -317,6 +395,13 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const clock = options.clock ?? systemClock;
   const { venues, audit, signal } = options;
   const orderIds = options.orderIds ?? createIdSource("o-");
+  // The last fill price per venue and symbol: the price band's reference where the venue has none.
+  const lastFillPrice = new Map<string, string>();
+  const hub = options.fills;
+  const fills = { ...hub, publish(f: Fill): void {
+    lastFillPrice.set(`${f.venue}\n${f.symbol}`, f.price);
+    hub.publish(f);
+  } };
   const fillIds = options.fillIds ?? createIdSource("f-");
   // One memo for both: a filled order is packed by the order manager's retired ring and then by the
   // idempotency store, and the second pack is then the first one's string (about 1 us per order).
@@ -336,7 +421,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ids: fillIds,
     orderIds,
     audit,
-    fills: options.fills,
+    fills,
     onError,
     auditGuard,
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
@@ -344,11 +429,36 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     prefault: options.prefaultRetention === true,
   });
   if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
-  const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
+  const tradingStates = createTradingStateStore({
+    audit,
+    initial: options.recovered?.tradingStates ?? [],
+    auditGuard,
+    ...(options.onTradingStateChange !== undefined ? { onChange: options.onTradingStateChange } : {}),
+  });
+  const checkTradingState = createTradingStateCheck({
+    store: tradingStates,
+    // Flat everywhere until the positions part is merged: replaced by its positionOf at merge.
+    positionOf: options.positionOf ?? (() => "0"),
+    openQuantityOf: (account, venue, symbol, side) => {
+      let q = "0";
+      for (const o of orders.openOrders(venue)) {
+        if (o.account === account && o.symbol === symbol && o.side === side) q = add(q, sub(o.quantity, o.filledQuantity === "" ? "0" : o.filledQuantity)).toFixed();
+      }
+      return q;
+    },
+  });
+  const risk = createRiskEngine(options.riskLimits ?? {}, {
+    referencePrice: (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol) ?? lastFillPrice.get(`${venue}\n${symbol}`),
+    openOrderCount: (account) => orders.openCountOf(account),
+    nowMs: () => clock.nowMs(),
+    tradingState: checkTradingState,
+    ...(options.onRiskReject !== undefined ? { onReject: options.onRiskReject } : {}),
+    ...(options.riskDefaults !== undefined ? { base: options.riskDefaults } : {}),
+  });
   const placeOrder = createPlaceOrder({
     clock,
     validate: createOrderValidator(venues),
-    risk,
+    risk: risk.check,
     venues,
     idempotency,
     orders,
@@ -359,6 +469,29 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
+  const cancelOpenOrders = options.cancelOpenOrders ?? createCancelOpenOrdersViaCancelOrder(orders, cancelOrder, venues);
+  const setTradingState = createSetTradingState({ store: tradingStates, clock, venues: new Set(venues.keys()), cancelOpenOrders });
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, tradingState: { set: setTradingState, store: tradingStates } });
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, tradingStates, checkTradingState, risk };
+}
+
+/**
+ * A temporary cancelOpenOrders for SetTradingState: one CancelOrder per open order of the scope
+ * (every account when the scope names none). Replaced by CancelAllOrders at merge.
+ */
+function createCancelOpenOrdersViaCancelOrder(orders: OrderManager, cancelOrder: CancelOrder, venues: ReadonlyMap<string, VenueAdapter>): CancelOpenOrders {
+  const gateway = { keyId: "gateway", accounts: "any" as const };
+  let n = 0;
+  return async (scope, reason) => {
+    const out: CancelResult[] = [];
+    for (const venue of scope.venue !== undefined ? [scope.venue] : [...venues.keys()]) {
+      for (const o of orders.openOrders(venue)) {
+        if (scope.account !== undefined && o.account !== scope.account) continue;
+        const r = await cancelOrder({ orderId: o.orderId, clientOrderId: "", account: "" }, { requestId: `halt-${++n}`, principal: gateway });
+        if (r.ok) out.push({ order: r.value, outcome: r.value.status === OrderStatus.CANCELED ? "canceled" : isTerminal(r.value.status) ? "already_terminal" : "pending" });
+        else out.push({ order: orders.get(o.orderId) ?? o, outcome: "failed", code: r.error.kind.toUpperCase(), message: `${r.error.message} (${reason})` });
+      }
+    }
+    return out;
+  };
 }

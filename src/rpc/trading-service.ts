@@ -12,6 +12,9 @@ import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
 import { toConnectError } from "./to-connect-error.js";
 import { toProtoOrder } from "./proto-mapping.js";
+import type { SetTradingState } from "../use-cases/set-trading-state.js";
+import type { TradingStateStore } from "../use-cases/trading-state-store.js";
+import { createGetTradingStateHandler, createSetTradingStateHandler } from "./trading-state-handlers.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 
@@ -21,6 +24,8 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** The kill switch (SetTradingState / GetTradingState); absent: UNIMPLEMENTED. */
+  readonly tradingState?: { readonly set: SetTradingState; readonly store: TradingStateStore };
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -75,9 +80,9 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (GetBalances)
     getBalances: notYet("GetBalances"),
     // (SetTradingState)
-    setTradingState: notYet("SetTradingState"),
+    setTradingState: deps.tradingState !== undefined ? createSetTradingStateHandler(deps.tradingState.set) : notYet("SetTradingState"),
     // (GetTradingState)
-    getTradingState: notYet("GetTradingState"),
+    getTradingState: deps.tradingState !== undefined ? createGetTradingStateHandler(deps.tradingState.store) : notYet("GetTradingState"),
   };
 }
 
