@@ -60,7 +60,7 @@ test("SIGHUP reloads RISK_LIMITS_FILE; a bad file keeps the old limits and logs 
   assert.equal((await c.trading.placeOrder(order("b"))).order?.status, OrderStatus.FILLED);
   // The change is on record, with the file and a digest.
   const line = await waitFor(() => readFileSync(join(dir, "audit.jsonl"), "utf8").split("\n").find((l) => l.includes('"event":"risk_limits_reloaded"')), { what: "the audit record" });
-  assert.match(line, /"source":"[^"]*limits\.yaml","digest":"[0-9a-f]{64}","summary":"defaults maxQuantity=2 /);
+  assert.match(line ?? "", /"source":"[^"]*limits\.yaml","digest":"[0-9a-f]{64}","summary":"defaults maxQuantity=2 /);
 
   writeFileSync(file, "'*': { maxQuantity: -1 }\n");
   gw.child.kill("SIGHUP");
