@@ -76,7 +76,8 @@ test("SetTradingState / GetTradingState over gRPC, gRPC-Web and Connect: admin v
     assert.equal(got.effective, TradingState.HALTED, name);
     assert.equal(got.settings[0]?.reason, "desk closed");
 
-    const halted = await rpcError(client.placeOrder(market(), as(TRADER)));
+    const haltedRequest = market();
+    const halted = await rpcError(client.placeOrder(haltedRequest, as(TRADER)));
     assert.equal(halted.code, Code.FailedPrecondition, name);
     const info = halted.findDetails(ErrorInfoSchema)[0];
     assert.equal(info?.reason, "TRADING_HALTED", name);
@@ -88,6 +89,9 @@ test("SetTradingState / GetTradingState over gRPC, gRPC-Web and Connect: admin v
 
     // ACTIVE resumes; a global HALTED with cancel_open_orders cancels every account's orders.
     await client.setTradingState({ account, state: TradingState.ACTIVE, reason: "desk open" }, as(ADMIN));
+    // The refusal was not the key's outcome: the same request, retried, now trades.
+    const retried = await client.placeOrder(haltedRequest, as(TRADER));
+    assert.deepEqual([retried.order?.status, retried.replayed], [OrderStatus.FILLED, false], name);
     const again = await client.placeOrder(resting(), as(TRADER));
     assert.equal(again.order?.status, OrderStatus.NEW, name);
     const bad = await rpcError(client.setTradingState({ state: TradingState.REDUCE_ONLY, reason: "x", cancelOpenOrders: true }, as(ADMIN)));
