@@ -4,6 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,32 +16,55 @@ import { connectChildGateway, startChildGateway, stopChildGateway } from "../hel
 import { MARKET_ORDER_FIELDS } from "../helpers/market-order.js";
 import { rpcError } from "../helpers/trading-core.js";
 import { waitFor } from "../helpers/wait-for.js";
+import { pgUnreachable, testPgUrl } from "../helpers/test-postgres.js";
 
-test("a HALTED trading state survives SIGKILL and a restart; ACTIVE resumes", { timeout: 120_000 }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "gw-halt-kill-"));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const env = { AUDIT_FILE: join(dir, "audit.jsonl"), AUDIT_MODE: "fsync" };
-  const first = await startChildGateway(env);
-  t.after(() => stopChildGateway(first, "SIGKILL"));
-  const c1 = connectChildGateway(first.port);
-  await c1.trading.setTradingState({ venue: "paper", state: TradingState.HALTED, reason: "venue incident" });
-  c1.close();
-  await stopChildGateway(first, "SIGKILL");
+for (const backend of ["jsonl", "postgres"] as const) {
+  test(`a HALTED trading state survives SIGKILL and a restart (${backend}); /readyz shows it; ACTIVE resumes`, { timeout: 120_000 }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "gw-halt-kill-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    let env: Record<string, string> = { AUDIT_FILE: join(dir, "audit.jsonl"), AUDIT_MODE: "fsync" };
+    if (backend === "postgres") {
+      const down = await pgUnreachable();
+      if (down !== undefined) return t.skip(down);
+      const table = `halt_${randomBytes(4).toString("hex")}`;
+      env = { ...env, AUDIT_BACKEND: "postgres", AUDIT_PG_URL: testPgUrl, AUDIT_PG_TABLE: table };
+      t.after(async () => {
+        const c = new pg.Client({ connectionString: testPgUrl });
+        await c.connect();
+        await c.query(`DROP TABLE IF EXISTS ${table}`);
+        await c.end();
+      });
+    }
+    const first = await startChildGateway(env);
+    t.after(() => stopChildGateway(first, "SIGKILL"));
+    const c1 = connectChildGateway(first.port);
+    await c1.trading.setTradingState({ venue: "paper", state: TradingState.HALTED, reason: "venue incident" });
+    c1.close();
+    await stopChildGateway(first, "SIGKILL");
 
-  const second = await startChildGateway(env);
-  t.after(() => stopChildGateway(second));
-  const c2 = connectChildGateway(second.port);
-  t.after(() => c2.close());
-  const got = await c2.trading.getTradingState({ venue: "paper" });
-  assert.equal(got.effective, TradingState.HALTED);
-  assert.equal(got.settings[0]?.reason, "venue incident");
-  const refused = await rpcError(c2.trading.placeOrder({ ...MARKET_ORDER_FIELDS, quantity: "0.1" }));
-  assert.equal(refused.code, Code.FailedPrecondition);
-  assert.equal(refused.findDetails(ErrorInfoSchema)[0]?.reason, "TRADING_HALTED");
-  await c2.trading.setTradingState({ venue: "paper", state: TradingState.ACTIVE, reason: "fixed" });
-  const placed = await c2.trading.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: "after", quantity: "0.1" });
-  assert.equal(placed.order?.status, OrderStatus.FILLED);
-});
+    const second = await startChildGateway({ ...env, METRICS_PORT: "0" });
+    t.after(() => stopChildGateway(second));
+    const c2 = connectChildGateway(second.port);
+    t.after(() => c2.close());
+    const got = await c2.trading.getTradingState({ venue: "paper" });
+    assert.equal(got.effective, TradingState.HALTED);
+    assert.equal(got.settings[0]?.reason, "venue incident");
+    const refused = await rpcError(c2.trading.placeOrder({ ...MARKET_ORDER_FIELDS, quantity: "0.1" }));
+    assert.equal(refused.code, Code.FailedPrecondition);
+    assert.equal(refused.findDetails(ErrorInfoSchema)[0]?.reason, "TRADING_HALTED");
+    // Health details: still ready (cancels must be answered), the halt named.
+    const metricsPort = await waitFor(() => second.logs().find((l) => String(l["msg"]).startsWith("metrics listening"))?.["port"] as number | undefined, { what: "the metrics port" });
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    assert.equal(ready.status, 200);
+    const body = (await ready.json()) as { tradingStates: { venue: string; state: string; reason: string }[] };
+    assert.deepEqual(body.tradingStates.map((s) => [s.venue, s.state, s.reason]), [["paper", "HALTED", "venue incident"]]);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^trading_state\{venue="paper"\} 2$/m);
+    await c2.trading.setTradingState({ venue: "paper", state: TradingState.ACTIVE, reason: "fixed" });
+    const placed = await c2.trading.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: "after", quantity: "0.1" });
+    assert.equal(placed.order?.status, OrderStatus.FILLED);
+  });
+}
 
 test("SIGHUP reloads RISK_LIMITS_FILE; a bad file keeps the old limits and logs why", { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "gw-reload-"));
