@@ -94,9 +94,8 @@ interface CompiledAccount {
 }
 interface Compiled {
   readonly accounts: ReadonlyMap<string, CompiledAccount>;
-  /** Accounts without an entry of their own. */
+  /** Accounts without an entry of their own ("*" over the base). */
   readonly fallback: CompiledAccount | undefined;
-  /** The "*" entry's per-symbol limits, inherited by every account. */
 }
 
 const SYMBOL_KEYS = ["maxQuantity", "maxNotional", "priceBandPercent"] as const;

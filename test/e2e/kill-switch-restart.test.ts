@@ -95,3 +95,18 @@ test("SIGHUP reloads RISK_LIMITS_FILE; a bad file keeps the old limits and logs 
   assert.equal((await c.trading.placeOrder(order("c"))).order?.status, OrderStatus.FILLED, "the old limits (2) still apply");
   assert.equal(gw.alive, true);
 });
+
+test("a change of RISK_LIMITS_FILE is picked up without a signal (file watch)", { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "gw-watch-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "limits.yaml");
+  writeFileSync(file, "'*': { maxQuantity: 1 }\n");
+  const gw = await startChildGateway({ AUDIT_FILE: join(dir, "audit.jsonl"), RISK_LIMITS_FILE: file, RISK_LIMITS_WATCH_MS: "50" });
+  t.after(() => stopChildGateway(gw));
+  const c = connectChildGateway(gw.port);
+  t.after(() => c.close());
+  writeFileSync(file, "'*': { maxQuantity: 2 }\n");
+  await waitFor(() => gw.logs().some((l) => l["msg"] === "risk limits reloaded: new limits in force" && l["trigger"] === undefined), { what: "the reload" });
+  assert.ok(gw.logs().some((l) => l["msg"] === "reloading risk limits" && l["trigger"] === "file change"));
+  assert.equal((await c.trading.placeOrder({ ...MARKET_ORDER_FIELDS, quantity: "1.5" })).order?.status, OrderStatus.FILLED);
+});

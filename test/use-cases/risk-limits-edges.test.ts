@@ -120,3 +120,18 @@ test("the limits file: numbers or decimal strings or off, every new key, errors 
   const perSymbol = parseRiskLimits("a: { symbols: { X: { maxOpenOrders: 1 } } }", "limits.yaml");
   assert.match(perSymbol.ok ? "" : perSymbol.error, /^RISK_LIMITS_FILE limits\.yaml: a\.symbols\.X/);
 });
+
+test("bench/risk-limits.yaml lets the load generator's orders through (and keeps every check running)", async () => {
+  const { readFileSync } = await import("node:fs");
+  const parsed = parseRiskLimits(readFileSync(new URL("../../bench/risk-limits.yaml", import.meta.url), "utf8"), "bench/risk-limits.yaml");
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.error);
+  const clock = createManualClock();
+  const e = createRiskEngine(parsed.value, { referencePrice: refs, base: BUILT_IN_RISK_LIMITS, openOrderCount: () => 1_000_000, nowMs: clock.nowMs });
+  // bench/protocols.ts orderRequest: 1.5 BTC-USD, MARKET IOC or LIMIT GTC at 100.25, both sides, 16 accounts.
+  for (let n = 0; n < 5000; n++) {
+    const side = n % 2 === 0 ? Side.BUY : Side.SELL;
+    const o = n % 3 === 0 ? limit("100.25", { quantity: "1.5", side }) : order({ quantity: "1.5", side });
+    assert.equal(reasonOf(e.check({ ...o, account: `acct-${n % 16}` })), undefined, `order ${n}`);
+  }
+  assert.equal(reasonOf(e.check(order({ quantity: "100000" }))), "MAX_QUANTITY_EXCEEDED", "the absurd order is still refused");
+});
