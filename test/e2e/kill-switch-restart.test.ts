@@ -18,11 +18,14 @@ import { rpcError } from "../helpers/trading-core.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { pgUnreachable, testPgUrl } from "../helpers/test-postgres.js";
 
+// A busy test machine must not shed these calls (load shedding has its own tests).
+const CALM = { UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "0" };
+
 for (const backend of ["jsonl", "postgres"] as const) {
   test(`a HALTED trading state survives SIGKILL and a restart (${backend}); /readyz shows it; ACTIVE resumes`, { timeout: 120_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "gw-halt-kill-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    let env: Record<string, string> = { AUDIT_FILE: join(dir, "audit.jsonl"), AUDIT_MODE: "fsync" };
+    let env: Record<string, string> = { ...CALM, AUDIT_FILE: join(dir, "audit.jsonl"), AUDIT_MODE: "fsync" };
     if (backend === "postgres") {
       const down = await pgUnreachable();
       if (down !== undefined) return t.skip(down);
@@ -72,7 +75,7 @@ test("SIGHUP reloads RISK_LIMITS_FILE; a bad file keeps the old limits and logs 
   const file = join(dir, "limits.yaml");
   writeFileSync(file, "'*': { maxQuantity: 1 }\n");
   // The file watch is off here: only the signal reloads, so the test knows what triggered it.
-  const gw = await startChildGateway({ AUDIT_FILE: join(dir, "audit.jsonl"), RISK_LIMITS_FILE: file, RISK_LIMITS_WATCH_MS: "0" });
+  const gw = await startChildGateway({ ...CALM, AUDIT_FILE: join(dir, "audit.jsonl"), RISK_LIMITS_FILE: file, RISK_LIMITS_WATCH_MS: "0" });
   t.after(() => stopChildGateway(gw));
   const c = connectChildGateway(gw.port);
   t.after(() => c.close());
@@ -101,7 +104,7 @@ test("a change of RISK_LIMITS_FILE is picked up without a signal (file watch)", 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "limits.yaml");
   writeFileSync(file, "'*': { maxQuantity: 1 }\n");
-  const gw = await startChildGateway({ AUDIT_FILE: join(dir, "audit.jsonl"), RISK_LIMITS_FILE: file, RISK_LIMITS_WATCH_MS: "50" });
+  const gw = await startChildGateway({ ...CALM, AUDIT_FILE: join(dir, "audit.jsonl"), RISK_LIMITS_FILE: file, RISK_LIMITS_WATCH_MS: "50" });
   t.after(() => stopChildGateway(gw));
   const c = connectChildGateway(gw.port);
   t.after(() => c.close());
