@@ -14,7 +14,7 @@ import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createAuditMetrics, createCancelMetrics } from "./adapters/metrics/metrics.js";
+import { createAuditMetrics, createCancelMetrics, createRiskMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryOrderHistory } from "./adapters/audit/memory-order-history.js";
 import { createPostgresOrderHistory } from "./adapters/audit/postgres-order-history.js";
 import { createListFillsHandler, createListOrdersHandler } from "./rpc/list-orders.js";
@@ -36,10 +36,11 @@ import type { Clock, IdSource } from "./domain/ports.js";
 import { createStreamFillsHandler } from "./rpc/stream-fills.js";
 import { createStreamOrderEventsHandler } from "./rpc/stream-order-events.js";
 import { createCancelOnDisconnect } from "./use-cases/cancel-on-disconnect.js";
-import type { CancelOnDisconnect, CancelOpenOrders, DisconnectTimers } from "./use-cases/cancel-on-disconnect.js";
+import type { CancelOnDisconnect, CancelOpenOrders as CancelOnDisconnectScope, DisconnectTimers } from "./use-cases/cancel-on-disconnect.js";
 import { createOrderEventArchive, createOrderEventHub, createOrderEventLog } from "./use-cases/order-events.js";
 import type { OrderEventHub } from "./use-cases/order-events.js";
 import { createTradingService } from "./rpc/trading-service.js";
+import { grpcCodeName } from "./rpc/to-connect-error.js";
 import { createGetBalancesHandler } from "./rpc/get-balances.js";
 import { createBalanceCache, withFillListener } from "./use-cases/balance-cache.js";
 import type { BalanceCache } from "./use-cases/balance-cache.js";
@@ -47,7 +48,7 @@ import { createGetBalances } from "./use-cases/get-balances.js";
 import type { StreamFillsHandler } from "./rpc/trading-service.js";
 import type { HealthRegistry } from "./server/health.js";
 import { ServingStatus } from "./server/health.js";
-import type { AuditSink } from "./use-cases/audit-sink.js";
+import type { AuditSink, RiskLimitsRecord } from "./use-cases/audit-sink.js";
 import { createAuditGuard } from "./use-cases/audit-guard.js";
 import type { AuditFailureListener, AuditGuard } from "./use-cases/audit-guard.js";
 import { createCancelOrder } from "./use-cases/cancel-order.js";
@@ -62,8 +63,18 @@ import { createPlaceOrder } from "./use-cases/place-order.js";
 import type { PlaceOrder } from "./use-cases/place-order.js";
 import { applyRecoveredState, recoverState } from "./use-cases/recover.js";
 import type { RecoveredState } from "./use-cases/recover.js";
-import { createRiskCheck } from "./use-cases/risk.js";
-import type { RiskLimitsConfig } from "./use-cases/risk.js";
+import { BUILT_IN_RISK_LIMITS, createRiskEngine, describeRiskLimits } from "./use-cases/risk.js";
+import type { AccountLimits, RiskEngine, RiskLimitsConfig } from "./use-cases/risk.js";
+import { createTradingStateStore } from "./use-cases/trading-state-store.js";
+import type { TradingStateStore } from "./use-cases/trading-state-store.js";
+import { createTradingStateCheck } from "./use-cases/check-trading-state.js";
+import type { CheckTradingState, PositionOf } from "./use-cases/check-trading-state.js";
+import { createSetTradingState } from "./use-cases/set-trading-state.js";
+import type { CancelOpenOrders, CancelResult } from "./use-cases/set-trading-state.js";
+import type { TradingStateSetting } from "./domain/trading-state.js";
+import { err, ok, type Result } from "./domain/result.js";
+import type { Fill } from "./domain/order.js";
+import { add, sub } from "./domain/decimal.js";
 import { createOrderValidator } from "./use-cases/validate.js";
 import type { VenueAdapter } from "./use-cases/venue-adapter.js";
 
@@ -111,6 +122,14 @@ export interface Gateway {
   abortVenueCalls(): void;
   /** After the server has closed: stop polling, end streams, close venues, flush and close the audit log. */
   close(): Promise<void>;
+  /** The trading-state settings in force (health details: /readyz). */
+  tradingStates(): readonly TradingStateSetting[];
+  /**
+   * Applies risk limits read again from `source` (SIGHUP, file change; read by main through
+   * src/config/risk-limits-file.ts). A read or validation error, or a bad value, keeps the old
+   * limits and is logged; a change is recorded in the audit log (`risk_limits_reloaded`).
+   */
+  reloadRiskLimits(read: Result<RiskLimitsConfig, string>, source: string): Promise<Result<RiskLimitsRecord | "unchanged", string>>;
 }
 
 /**
@@ -241,8 +260,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
   const balances = createBalanceCache({ venues, clock, refreshMs: config.balanceRefreshMs, logger });
+  const riskMetrics = createRiskMetrics(deps.registry, [...venues.keys()]);
   const pipeline = createOrderPipeline({
     balances,
+    riskDefaults: BUILT_IN_RISK_LIMITS,
+    onRiskReject: (reason) => riskMetrics.rejected(reason),
+    onTradingStateChange: (settings) => riskMetrics.tradingStates(settings),
     venues,
     audit,
     fills,
@@ -275,6 +298,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   poller.start();
   balances.start();
+  riskMetrics.tradingStates(pipeline.tradingStates.list());
+  for (const t of pipeline.tradingStates.list()) logger.warn({ tradingState: t }, `trading state ${t.state} recovered from the audit log`);
+  let limitsDigest = describeRiskLimits(pipeline.risk.limits, pipeline.risk.base).digest;
+  logger.info({ riskLimits: { source: config.riskLimitsFile ?? "built-in defaults", ...describeRiskLimits(pipeline.risk.limits, pipeline.risk.base) } }, "risk limits in force");
   logger.info(
     {
       venues: [...venues.keys()],
@@ -291,6 +318,37 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     fills,
     orderEvents,
     abortVenueCalls: () => venueAbort.abort(),
+    tradingStates: () => pipeline.tradingStates.list(),
+    async reloadRiskLimits(read, source) {
+      const refused = (why: string) => {
+        riskMetrics.reloaded(false);
+        logger.error({ riskLimitsFile: source }, `risk limits reload refused, the old limits stay in force: ${why}`);
+        return err(why);
+      };
+      if (!read.ok) return refused(read.error);
+      try {
+        pipeline.risk.replace(read.value);
+      } catch (e) {
+        return refused(`${source}: ${(e as Error).message}`);
+      }
+      riskMetrics.reloaded(true);
+      const d = describeRiskLimits(read.value, pipeline.risk.base);
+      if (d.digest === limitsDigest) {
+        logger.info({ riskLimitsFile: source, digest: d.digest }, "risk limits reloaded: unchanged");
+        return ok("unchanged");
+      }
+      limitsDigest = d.digest;
+      const record: RiskLimitsRecord = { source, ...d };
+      logger.warn({ riskLimits: record }, "risk limits reloaded: new limits in force");
+      try {
+        const p = pipeline.audit.append([{ ts: clock.nowMs(), type: "risk_limits_reloaded", requestId: "risk-limits-reload", riskLimits: record }]);
+        if (p !== null) await p;
+      } catch (e) {
+        // The limits apply anyway (they are the operator's intent); the guard refuses orders until the log is back.
+        auditGuard.failed("a risk limits change was not recorded", e);
+      }
+      return ok(record);
+    },
     close: () =>
       (closed ??= (async () => {
         venueAbort.abort();
@@ -331,8 +389,8 @@ export interface OrderPipelineOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Cancel-on-disconnect's grace timers; default setTimeout (tests fire them by hand). */
   readonly disconnectTimers?: DisconnectTimers;
-  /** Cancel-on-disconnect's mass cancel; default the temporary loop over cancelOrder below. */
-  readonly cancelOpenOrders?: CancelOpenOrders;
+  /** Cancel-on-disconnect's mass cancel; default CancelAllOrders over the session's scope. */
+  readonly cancelOnDisconnectScope?: CancelOnDisconnectScope;
   readonly logger?: Logger;
   /** Aborted on shutdown; passed to venue calls. */
   readonly signal: AbortSignal;
@@ -352,6 +410,19 @@ export interface OrderPipelineOptions {
   readonly maxTerminalOrders?: number;
   /** Pre-trade risk limits; default none. */
   readonly riskLimits?: RiskLimitsConfig;
+  /** The limits under every account (createGateway: BUILT_IN_RISK_LIMITS); default none. */
+  readonly riskDefaults?: AccountLimits;
+  /** Told the reason of every risk refusal (the risk_rejects_total metric). */
+  readonly onRiskReject?: (reason: string) => void;
+  /** Told the trading-state settings after every change (metrics, log). */
+  readonly onTradingStateChange?: (settings: readonly TradingStateSetting[]) => void;
+  /**
+   * The signed position of (account, venue, symbol) for REDUCE_ONLY. Default: "0" everywhere
+   * (flat: REDUCE_ONLY refuses every order) until the positions part is merged and wired here.
+   */
+  readonly positionOf?: PositionOf;
+  /** Cancels a scope's open orders for SetTradingState cancel_open_orders; default: CancelAllOrders per account. */
+  readonly cancelOpenOrders?: CancelOpenOrders;
   /** State rebuilt from the audit log at start-up (src/use-cases/recover.ts). */
   readonly recovered?: RecoveredState;
   /** Venue answers that could not be applied, audit failures of background updates. */
@@ -396,6 +467,12 @@ export interface OrderPipeline {
    * numbers and streams what is appended); otherwise `options.audit`.
    */
   readonly audit: AuditSink;
+  /** The kill switch's settings. */
+  readonly tradingStates: TradingStateStore;
+  /** The kill switch's check of one new order (ReplaceOrder calls it with the replaced order). */
+  readonly checkTradingState: CheckTradingState;
+  /** The risk limits in force; `replace` swaps them (reload). */
+  readonly risk: RiskEngine;
 }
 
 /**
@@ -409,6 +486,13 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   // Every producer appends through the order-event log when events are streamed: one numbering point.
   const numbered = options.orderEvents !== undefined ? createOrderEventLog({ inner: options.audit, hub: options.orderEvents, ...(options.logger !== undefined ? { logger: options.logger } : {}) }) : options.audit;
   const orderIds = options.orderIds ?? createIdSource("o-");
+  // The last fill price per venue and symbol: the price band's reference where the venue has none.
+  const lastFillPrice = new Map<string, string>();
+  const hub = options.fills;
+  const fills = { ...hub, publish(f: Fill): void {
+    lastFillPrice.set(`${f.venue}\n${f.symbol}`, f.price);
+    hub.publish(f);
+  } };
   const fillIds = options.fillIds ?? createIdSource("f-");
   // One memo for both: a filled order is packed by the order manager's retired ring and then by the
   // idempotency store, and the second pack is then the first one's string (about 1 us per order).
@@ -433,7 +517,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     orderIds,
     audit,
     // A fill schedules a refresh of its venue's balances (a timer, no I/O on this path).
-    fills: withFillListener(options.fills, (f) => balances.noteFill(f.venue)),
+    fills: withFillListener(fills, (f) => balances.noteFill(f.venue)),
     onError,
     auditGuard,
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
@@ -441,11 +525,36 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     prefault: options.prefaultRetention === true,
   });
   if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
-  const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
+  const tradingStates = createTradingStateStore({
+    audit,
+    initial: options.recovered?.tradingStates ?? [],
+    auditGuard,
+    ...(options.onTradingStateChange !== undefined ? { onChange: options.onTradingStateChange } : {}),
+  });
+  const checkTradingState = createTradingStateCheck({
+    store: tradingStates,
+    // Flat everywhere until the positions part is merged: replaced by its positionOf at merge.
+    positionOf: options.positionOf ?? (() => "0"),
+    openQuantityOf: (account, venue, symbol, side) => {
+      let q = "0";
+      for (const o of orders.openOrders(venue)) {
+        if (o.account === account && o.symbol === symbol && o.side === side) q = add(q, sub(o.quantity, o.filledQuantity === "" ? "0" : o.filledQuantity)).toFixed();
+      }
+      return q;
+    },
+  });
+  const risk = createRiskEngine(options.riskLimits ?? {}, {
+    referencePrice: (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol) ?? lastFillPrice.get(`${venue}\n${symbol}`),
+    openOrderCount: (account) => orders.openCountOf(account),
+    nowMs: () => clock.nowMs(),
+    tradingState: checkTradingState,
+    ...(options.onRiskReject !== undefined ? { onReject: options.onRiskReject } : {}),
+    ...(options.riskDefaults !== undefined ? { base: options.riskDefaults } : {}),
+  });
   const placeOrder = createPlaceOrder({
     clock,
     validate: createOrderValidator(venues),
-    risk,
+    risk: risk.check,
     venues,
     idempotency,
     orders,
@@ -470,8 +579,8 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   let streamOrderEvents: ReturnType<typeof createStreamOrderEventsHandler> | undefined;
   if (options.orderEvents !== undefined) {
     // The session's scope through CancelAllOrders (native mass cancel where it fits), with the reason on every event.
-    const cancelOpenOrders: CancelOpenOrders =
-      options.cancelOpenOrders ??
+    const cancelOnDisconnectScope: CancelOnDisconnectScope =
+      options.cancelOnDisconnectScope ??
       (async (scope, reason) => {
         const r = await cancelAllOrders(
           { account: scope.account, ...(scope.venue !== undefined ? { venue: scope.venue } : {}), ...(scope.symbol !== undefined ? { symbol: scope.symbol } : {}) },
@@ -482,7 +591,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
         else for (const x of r.value) if (x.outcome === "failed") onError(`${reason}: order ${x.order.orderId} not canceled: ${x.error?.message ?? ""}`, x.error);
       });
     cancelOnDisconnect = createCancelOnDisconnect({
-      cancelOpenOrders,
+      cancelOpenOrders: cancelOnDisconnectScope,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
       ...(options.disconnectTimers !== undefined ? { timers: options.disconnectTimers } : {}),
       deadMan: { venues, signal },
@@ -493,6 +602,10 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
       ...(options.shutdownSignal !== undefined ? { shutdownSignal: options.shutdownSignal } : {}),
     });
   }
+  // The kill switch's cancel_open_orders: CancelAllOrders per account in scope (every account with an
+  // open order there when the scope names none).
+  const cancelOpenOrders = options.cancelOpenOrders ?? createCancelOpenOrdersViaCancelAll(orders, cancelAllOrders, venues);
+  const setTradingState = createSetTradingState({ store: tradingStates, clock, venues: new Set(venues.keys()), cancelOpenOrders });
   const listDeps = { history, live: (orderId: string) => orders.get(orderId) };
   const service = createTradingService({
     placeOrder,
@@ -504,6 +617,30 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     listOrders: createListOrdersHandler(createListOrders(listDeps)),
     listFills: createListFillsHandler(createListFills(listDeps)),
     ...(streamOrderEvents !== undefined ? { streamOrderEvents } : {}),
+    tradingState: { set: setTradingState, store: tradingStates },
   });
-  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history, audit, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
+  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history, audit, tradingStates, checkTradingState, risk, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
+}
+
+/**
+ * SetTradingState's cancel_open_orders through CancelAllOrders: one call per account of the scope
+ * (every account with an open order on the scope's venues when it names none).
+ */
+function createCancelOpenOrdersViaCancelAll(orders: OrderManager, cancelAll: CancelAllOrders, venues: ReadonlyMap<string, VenueAdapter>): CancelOpenOrders {
+  const gateway = { keyId: "gateway", accounts: "any" as const };
+  let n = 0;
+  return async (scope, reason) => {
+    const accounts = new Set<string>();
+    if (scope.account !== undefined) accounts.add(scope.account);
+    else for (const venue of scope.venue !== undefined ? [scope.venue] : [...venues.keys()]) for (const o of orders.openOrders(venue)) accounts.add(o.account);
+    const out: CancelResult[] = [];
+    for (const account of accounts) {
+      const r = await cancelAll({ account, ...(scope.venue !== undefined ? { venue: scope.venue } : {}) }, { requestId: `halt-${++n}`, principal: gateway, reason }, reason);
+      if (!r.ok) continue;
+      for (const x of r.value) {
+        out.push(x.error === undefined ? { order: x.order, outcome: x.outcome } : { order: x.order, outcome: x.outcome, code: grpcCodeName(x.error.kind), message: x.error.message });
+      }
+    }
+    return out;
+  };
 }

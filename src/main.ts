@@ -1,7 +1,7 @@
 /**
  * The process: read and validate the configuration (src/config/: settings, then every file
  * and variable they name), compose the gateway (src/composition-root.ts), buildApp, listen,
- * and shut down gracefully on SIGTERM/SIGINT. Only this file touches process.env,
+ * shut down gracefully on SIGTERM/SIGINT, and reload the risk limits on SIGHUP. Only this file touches process.env,
  * process.argv, signals and the exit code.
  *
  * Everything but node: built-ins is imported dynamically, after the Node
@@ -86,7 +86,13 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     await flushLogger(logger);
     return 1;
   }
-  const metricsServer = createMetricsServer({ registry: metrics.registry, health });
+  const metricsServer = createMetricsServer({
+    registry: metrics.registry,
+    health,
+    details: () => ({
+      tradingStates: gateway.tradingStates().map((t) => ({ account: t.account, venue: t.venue, state: t.state, reason: t.reason, setBy: t.setBy, setAt: new Date(t.setAtMs).toISOString() })),
+    }),
+  });
   if (config.metricsPort !== undefined) {
     try {
       const a = await metricsServer.listen(config.metricsHost, config.metricsPort);
@@ -106,6 +112,28 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     "trading-gateway listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)",
   );
 
+  // Risk limits reload without a restart: SIGHUP, and a change of RISK_LIMITS_FILE (watched,
+  // debounced). A bad file keeps the old limits (logged); a change is audited.
+  const { loadRiskLimitsFile } = await import("./config/risk-limits-file.js");
+  const { watchFile } = await import("./config/watch-file.js");
+  const limitsFile = config.riskLimitsFile;
+  let reloading = Promise.resolve();
+  const reloadLimits = (why: string) => {
+    reloading = reloading.then(async () => {
+      if (limitsFile === undefined) {
+        logger.warn({ trigger: why }, "risk limits reload asked, but RISK_LIMITS_FILE is not set: the built-in defaults stay in force");
+        return;
+      }
+      logger.info({ trigger: why, riskLimitsFile: limitsFile }, "reloading risk limits");
+      await gateway.reloadRiskLimits(loadRiskLimitsFile(limitsFile), limitsFile);
+    });
+  };
+  process.on("SIGHUP", () => reloadLimits("SIGHUP"));
+  const watcher =
+    limitsFile !== undefined && config.riskLimitsWatchMs > 0
+      ? watchFile(limitsFile, config.riskLimitsWatchMs, () => reloadLimits("file change"), (e) => logger.warn({ err: e, riskLimitsFile: limitsFile }, "cannot watch RISK_LIMITS_FILE; reload with SIGHUP"))
+      : undefined;
+
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -116,6 +144,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         return;
       }
       stopping = true;
+      watcher?.close();
       logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down: health NOT_SERVING, refusing new calls, draining");
       health.shutdown();
       shutdown.abort();

@@ -285,7 +285,7 @@ test("RISK_LIMITS_FILE: YAML or JSON, decimals as strings or numbers; errors nam
   assert.ok(json.ok && json.value["acct1"]!.maxQuantity === "10");
   const negative = parseRiskLimits("acct1: { maxNotional: -5 }", "r.yaml");
   assert.ok(!negative.ok);
-  assert.equal(negative.error, "RISK_LIMITS_FILE r.yaml: acct1.maxNotional: must not be negative, got -5");
+  assert.equal(negative.error, "RISK_LIMITS_FILE r.yaml: acct1.maxNotional: must not be negative, got -5 (or \"off\")");
   const infinite = parseRiskLimits("acct1: { symbols: { BTC-USD: { maxQuantity: .inf } } }", "r.yaml");
   assert.ok(!infinite.ok);
   assert.match(infinite.error, /^RISK_LIMITS_FILE r\.yaml: acct1\.symbols\.BTC-USD\.maxQuantity: must be a finite decimal/);

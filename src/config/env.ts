@@ -10,6 +10,12 @@ import * as v from "valibot";
 import type { Result } from "../domain/result.js";
 import { err, ok } from "../domain/result.js";
 import type { ApiKeyEntry } from "../domain/principal.js";
+import { BUILT_IN_RISK_LIMITS, RISK_LIMIT_DOCS } from "../use-cases/risk.js";
+
+/** The built-in risk limits, as one line ("maxQuantity 10000, ..."). */
+function builtInLimitsText(): string {
+  return RISK_LIMIT_DOCS.map((d) => `${d.key} ${String(BUILT_IN_RISK_LIMITS[d.key])}`).join(", ");
+}
 
 /** Any schema that takes the raw environment string (or undefined when unset and without default). */
 type StringSchema = v.GenericSchema<string | undefined, unknown>;
@@ -103,8 +109,12 @@ const optionalPort = v.pipe(
 const ACCOUNT_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
- * `API_KEYS` format: entries separated by `;` (or newlines), each
- * `<sha256 hex>=<account>|<account>...` or `<sha256 hex>=*` for every account.
+ * `API_KEYS` format: entries separated by `;` (or newlines), each `<sha256 hex>=<grant>`:
+ * - `<account>|<account>...` or `*` (every account): a trader key, as before roles existed;
+ * - `trader:<account>|...` or `trader:*`: the same, with its role spelled out;
+ * - `admin`: an admin key (SetTradingState on any scope, GetTradingState of any scope) that
+ *   trades nothing;
+ * - `admin:<account>|...` or `admin:*`: an admin key that also trades those accounts.
  * Only hashes are configured, so a leaked config file leaks no credentials.
  */
 export function parseApiKeys(raw: string): Result<readonly ApiKeyEntry[], string> {
@@ -119,15 +129,23 @@ export function parseApiKeys(raw: string): Result<readonly ApiKeyEntry[], string
     if (!/^[0-9a-f]{64}$/.test(sha256)) return err("each key must be a 64-character hex SHA-256 hash");
     if (seen.has(sha256)) return err(`hash ${sha256.slice(0, 12)}... is listed twice`);
     seen.add(sha256);
-    const rhs = item.slice(eq + 1).trim();
+    let rhs = item.slice(eq + 1).trim();
+    const role = /^(admin|trader)(?::|$)/i.exec(rhs);
+    const admin = role !== null && role[1]!.toLowerCase() === "admin";
+    if (role !== null) rhs = rhs.slice(role[0].length).trim();
+    const extra = admin ? { admin: true } : {};
+    if (rhs === "" && admin) {
+      entries.push({ sha256, accounts: new Set(), ...extra });
+      continue;
+    }
     if (rhs === "*") {
-      entries.push({ sha256, accounts: "any" });
+      entries.push({ sha256, accounts: "any", ...extra });
       continue;
     }
     const accounts = rhs.split("|").map((a) => a.trim());
     const bad = accounts.find((a) => !ACCOUNT_RE.test(a));
     if (bad !== undefined) return err(`account "${bad}" must match ${ACCOUNT_RE.source}`);
-    entries.push({ sha256, accounts: new Set(accounts) });
+    entries.push({ sha256, accounts: new Set(accounts), ...extra });
   }
   return ok(entries);
 }
@@ -210,7 +228,7 @@ export const settings = {
   tlsKeyFile: setting("TLS_KEY_FILE", undefined, "a PEM file path", "Private key of TLS_CERT_FILE.", optionalString),
   tlsCaFile: setting("TLS_CA_FILE", undefined, "a PEM file path", "CA bundle; when set, clients must present a certificate it signed (mTLS).", optionalString),
   corsOrigins: setting("CORS_ORIGINS", "", "comma-separated origins, or *", "Browser origins allowed to call the gateway (gRPC-Web, Connect). Empty: no CORS headers.", list),
-  apiKeys: setting("API_KEYS", "", "<sha256hex>=<acct>|<acct>;<sha256hex>=*", "API keys as SHA-256 hex hashes of the bearer token, each bound to the accounts it may trade (`*` = all). Empty: authentication off.", apiKeys),
+  apiKeys: setting("API_KEYS", "", "<sha256hex>=[trader:]<acct>|<acct>;<sha256hex>=*;<sha256hex>=admin[:<acct>|...]", "API keys as SHA-256 hex hashes of the bearer token, each bound to the accounts it may trade (`*` = all). `admin` marks a kill-switch key: it may call SetTradingState on any scope and trades only the accounts listed after `admin:` (none by default). Entries without a role are traders. Empty: authentication off (and every caller may set trading states).", apiKeys),
   allowInsecurePublic: setting("ALLOW_INSECURE_PUBLIC", "false", "true|false", "Allow listening on a non-loopback address with authentication off.", flag),
   rateLimitRps: setting("RATE_LIMIT_RPS", "1000", "a number >= 0", "Calls per second per API key (or per peer address with auth off); 0 disables rate limiting.", positiveNumber),
   rateLimitBurst: setting("RATE_LIMIT_BURST", "2000", "an integer >= 1", "Token bucket size: calls allowed at once above the steady rate.", int(1, 1_000_000_000)),
@@ -253,7 +271,8 @@ export const settings = {
   idempotencyMaxEntries: setting("IDEMPOTENCY_MAX_ENTRIES", "250000", "an integer >= 1", "Most idempotency keys kept in memory, least recently used dropped first. Each record (the key, its fingerprint and the order as answered, about 300 bytes) lives in a ring outside the JavaScript heap that is sized at 384 bytes per key and taken at start (250000 is 96 MB): memory does not grow with the number of keys held, and the garbage collector never scans them. Records with long rejection messages take more room, and a full ring then drops the oldest before this count is reached. The trade-off: under sustained load the effective de-dup window is IDEMPOTENCY_MAX_ENTRIES / order rate (about 17 s at 15,000 orders/s, 40 minutes at 100/s), not IDEMPOTENCY_TTL_MS. The default favours de-duplication: raise it for a longer window at 384 bytes per key.", int(1, 100_000_000)),
   orderRetentionMs: setting("ORDER_RETENTION_MS", "86400000", "milliseconds", "How long a terminal (filled, canceled, rejected, expired) order stays queryable in memory (GetOrderStatus). At most 100,000 terminal orders are kept whatever their age (oldest dropped first; packed outside the JavaScript heap, 54 MB taken at start), so under load the cap, not this, decides. Same as IDEMPOTENCY_TTL_MS by default, so an order a retry replays can still be looked up. Every order stays in the audit log.", int(1, 30 * 86_400_000)),
   paperPrices: setting("PAPER_PRICES", "", "SYMBOL=price,SYMBOL=price", "Reference prices for the paper venue (market orders fill at these).", v.pipe(v.optional(v.string(), ""), v.trim())),
-  riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", "Per-account risk limits; unset: built-in defaults.", optionalString),
+  riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", `Risk limits per account, per account and symbol, and defaults (\`*\`), over the built-in defaults, which are ON: ${builtInLimitsText()} (see the README's Risk limits section; relax them here, \`off\` removes one). Reloaded without a restart on SIGHUP and when the file changes; a bad file keeps the old limits.`, optionalString),
+  riskLimitsWatchMs: setting("RISK_LIMITS_WATCH_MS", "250", "milliseconds, 0 = off", "RISK_LIMITS_FILE is reloaded this long after its last change (file watch, debounced); 0: only on SIGHUP.", int(0, 60_000)),
   venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
   fillRetain: setting("FILL_RETAIN", "10000", "an integer >= 0", "Fills kept in memory for StreamFills replay (after_sequence).", int(0, 100_000_000)),
   balanceRefreshMs: setting(
@@ -386,6 +405,8 @@ export function formatHelp(): string {
     lines.push(`  ${s.env}  (default: ${s.default === undefined ? "unset" : JSON.stringify(s.default)}; ${s.expects})`);
     lines.push(`      ${s.description}`);
   }
+  lines.push("", "Risk limits ON by default (every account; relax or turn off in RISK_LIMITS_FILE):");
+  for (const d of RISK_LIMIT_DOCS) lines.push(`  ${d.key} = ${String(BUILT_IN_RISK_LIMITS[d.key])}  (${d.level}) ${d.meaning}`);
   return lines.join("\n") + "\n";
 }
 

@@ -8,21 +8,54 @@ import { strictFields } from "../shared/strict-fields.js";
 import { parseYamlExact } from "./parse-yaml-exact.js";
 
 // Limits may be written as YAML numbers too (maxNotional: 1e6); they become exact decimal strings.
+// "off" removes a limit that a broader level or the built-in defaults set.
 const decimal = decimalField();
-const symbolLimits = strictFields({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal) });
+const limit = v.pipe(
+  v.unknown(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    if (dataset.value === "off") return "off";
+    const r = v.safeParse(decimal, dataset.value);
+    if (r.success) return r.output;
+    addIssue({ message: `${r.issues[0]!.message} (or "off")` });
+    return NEVER;
+  }),
+);
+const wholeLimit = v.pipe(
+  limit,
+  v.check((s) => s === "off" || /^\d+$/.test(s), 'must be a whole number or "off"'),
+);
+
+// Per-order limits: account-wide, or per symbol.
+const orderLimitFields = {
+  maxQuantity: v.optional(limit),
+  maxNotional: v.optional(limit),
+  // --- issue 21 (kill switch and flow limits) ---
+  priceBandPercent: v.optional(limit),
+};
+// Per-account flow limits (issue 21, kill switch and flow limits): not per symbol.
+const accountFlowFields = {
+  maxOpenOrders: v.optional(wholeLimit),
+  maxOrderRate: v.optional(limit),
+  orderRateBurst: v.optional(wholeLimit),
+};
+// --- issue 21 (positions): maxPosition, maxGrossExposure, dailyLossLimit join here ---
+
+const symbolLimits = strictFields({ ...orderLimitFields });
 const riskLimitsSchema = v.record(
   v.pipe(v.string(), v.minLength(1)),
   strictFields({
-    maxQuantity: v.optional(decimal),
-    maxNotional: v.optional(decimal),
+    ...orderLimitFields,
+    ...accountFlowFields,
     allowedSymbols: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
     symbols: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), symbolLimits)),
   }),
 );
 
 /**
- * RISK_LIMITS_FILE (YAML or JSON): account (or "*") -> { maxQuantity, maxNotional,
- * allowedSymbols, symbols: { SYMBOL: { maxQuantity, maxNotional } } }.
+ * RISK_LIMITS_FILE (YAML or JSON): account (or "*" for every account) -> { maxQuantity,
+ * maxNotional, priceBandPercent, maxOpenOrders, maxOrderRate, orderRateBurst, allowedSymbols,
+ * symbols: { SYMBOL: { maxQuantity, maxNotional, priceBandPercent } } }. Every value is a number,
+ * a decimal string or "off"; what is left out is inherited (see src/use-cases/risk.ts).
  * Errors name the file and the path of the bad field.
  */
 export function parseRiskLimits(text: string, path: string): Result<RiskLimitsConfig, string> {

@@ -4,6 +4,7 @@ import {
 } from "../../gen/trading/v1/trading_gateway_pb.js";
 import type { OrderEvent, OrderEventKind } from "../use-cases/order-events.js";
 import { msToTimestamp, toProtoFill, toProtoOrder } from "./proto-mapping.js";
+import { toProtoTradingStateSetting } from "./trading-state-handlers.js";
 
 /** A Record, so a new OrderEventKind does not compile until it has its wire value here. */
 const TYPE: Readonly<Record<OrderEventKind, OrderEventType>> = {
@@ -39,6 +40,7 @@ export function toProtoOrderEvent(e: OrderEvent): ProtoOrderEvent {
     account: e.account,
     ...(e.order !== undefined ? { order: toProtoOrder(e.order) } : {}),
     ...(e.fill !== undefined ? { fill: toProtoFill(e.fill) } : {}),
+    ...(e.tradingState !== undefined ? { tradingState: toProtoTradingStateSetting(e.tradingState) } : {}),
     reason: e.reason,
   };
 }

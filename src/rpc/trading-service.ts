@@ -15,6 +15,9 @@ import type { GetBalancesHandler } from "./get-balances.js";
 import { toProtoOrder } from "./proto-mapping.js";
 import type { CancelAllOrders } from "../use-cases/cancel-all-orders.js";
 import { createCancelAllOrdersHandler } from "./cancel-all-orders.js";
+import type { SetTradingState } from "../use-cases/set-trading-state.js";
+import type { TradingStateStore } from "../use-cases/trading-state-store.js";
+import { createGetTradingStateHandler, createSetTradingStateHandler } from "./trading-state-handlers.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 export type StreamOrderEventsHandler = ServiceImpl<typeof TradingGateway>["streamOrderEvents"];
@@ -34,6 +37,8 @@ export interface TradingServiceDeps {
   readonly listFills?: ServiceImpl<typeof TradingGateway>["listFills"];
   /** The StreamOrderEvents handler (src/rpc/stream-order-events.ts); absent: UNIMPLEMENTED. */
   readonly streamOrderEvents?: StreamOrderEventsHandler;
+  /** The kill switch (SetTradingState / GetTradingState); absent: UNIMPLEMENTED. */
+  readonly tradingState?: { readonly set: SetTradingState; readonly store: TradingStateStore };
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -88,9 +93,9 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (GetBalances)
     getBalances: deps.getBalances ?? notYet("GetBalances"),
     // (SetTradingState)
-    setTradingState: notYet("SetTradingState"),
+    setTradingState: deps.tradingState !== undefined ? createSetTradingStateHandler(deps.tradingState.set) : notYet("SetTradingState"),
     // (GetTradingState)
-    getTradingState: notYet("GetTradingState"),
+    getTradingState: deps.tradingState !== undefined ? createGetTradingStateHandler(deps.tradingState.store) : notYet("GetTradingState"),
   };
 }
 

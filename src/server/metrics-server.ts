@@ -13,6 +13,11 @@ export interface MetricsServerDeps {
   readonly registry: Registry;
   /** The gRPC health registry; /readyz mirrors its overall ("") status. */
   readonly health: HealthRegistry;
+  /**
+   * More of /readyz's body: the trading states in force (the kill switch). They never change its
+   * status code: a halted gateway is ready, it must still answer cancels and GetTradingState.
+   */
+  readonly details?: () => Record<string, unknown>;
 }
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
@@ -34,7 +39,8 @@ export function readiness(health: HealthRegistry): { readonly ready: boolean; re
  * - /healthz: 200 while the process answers at all (liveness);
  * - /readyz: 200 when the gRPC health overall status ("") is SERVING, else
  *   503 (audit log failed, shutting down), with a small JSON body naming the
- *   status and every service (venue, TradingGateway) that is not SERVING.
+ *   status and every service (venue, TradingGateway) that is not SERVING, plus `details`
+ *   (the trading states in force: `tradingStates`, empty when everything is ACTIVE).
  */
 export function createMetricsServer(deps: MetricsServerDeps): MetricsServer {
   const server = http.createServer((req, res) => {
@@ -50,7 +56,8 @@ export function createMetricsServer(deps: MetricsServerDeps): MetricsServer {
     }
     if (path === "/readyz") {
       const r = readiness(deps.health);
-      res.writeHead(r.ready ? 200 : 503, JSON_HEADERS).end(head ? undefined : `${JSON.stringify(r.body)}\n`);
+      const body = deps.details === undefined ? r.body : { ...r.body, ...deps.details() };
+      res.writeHead(r.ready ? 200 : 503, JSON_HEADERS).end(head ? undefined : `${JSON.stringify(body)}\n`);
       return;
     }
     if (path !== "/metrics") {

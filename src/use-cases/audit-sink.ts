@@ -1,5 +1,6 @@
 import type { Fill, Order } from "../domain/order.js";
 import type { GatewayError } from "../domain/errors.js";
+import type { TradingStateSetting } from "../domain/trading-state.js";
 
 export type AuditEventType =
   | "order_received"
@@ -15,7 +16,11 @@ export type AuditEventType =
   | "order_expired"
   /** A replace was sent; the order is PENDING_REPLACE. */
   | "replace_requested"
-  | "fill";
+  | "fill"
+  /** A trading state was set (the kill switch): `tradingState` is set. No order. */
+  | "trading_state_set"
+  /** The risk limits changed (start-up, SIGHUP, file change): `riskLimits` is set. No order. */
+  | "risk_limits_reloaded";
 
 /**
  * One line of the audit log. It carries enough to rebuild the gateway's
@@ -42,6 +47,19 @@ export interface AuditEvent {
    */
   readonly eventSequence?: bigint;
   readonly eventCount?: number;
+  /** trading_state_set: the setting as recorded. */
+  readonly tradingState?: TradingStateSetting;
+  /** risk_limits_reloaded: where the limits came from, their digest and a one-line summary. */
+  readonly riskLimits?: RiskLimitsRecord;
+}
+
+/** What the audit log keeps of a risk-limits change (not the limits themselves: the file is the record). */
+export interface RiskLimitsRecord {
+  /** The file, or "built-in defaults". */
+  readonly source: string;
+  /** SHA-256 (hex) of the effective limits, canonical JSON. */
+  readonly digest: string;
+  readonly summary: string;
 }
 
 export type AuditMode = "fsync" | "buffered" | "off";

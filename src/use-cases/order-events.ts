@@ -1,3 +1,4 @@
+import type { TradingStateSetting } from "../domain/trading-state.js";
 import type { Logger } from "pino";
 import type { Fill, Order } from "../domain/order.js";
 import type { AuditEvent, AuditEventType, AuditSink } from "./audit-sink.js";
@@ -47,8 +48,8 @@ export interface OrderEventDraft {
   readonly fill?: Fill;
   /** POSITION_UPDATED's payload: typed and mapped by the part that adds it (rpc/order-event-mapping.ts). */
   readonly position?: unknown;
-  /** TRADING_STATE_CHANGED's payload: typed and mapped by the part that adds it. */
-  readonly tradingState?: unknown;
+  /** TRADING_STATE_CHANGED's payload. */
+  readonly tradingState?: TradingStateSetting;
   /** Why, when the gateway acted on its own or corrected a record; "" otherwise. */
   readonly reason: string;
 }
@@ -88,6 +89,14 @@ export const ORDER_EVENT_MAPPERS: Readonly<Record<AuditEventType, Mapper>> = {
   order_rejected: orderEvent("rejected", (_e, o) => o.rejectReason),
   order_expired: orderEvent("expired"),
   replace_requested: orderEvent("replace_requested"),
+  // A global or venue setting goes to every stream (account ""); an account's to that account's.
+  trading_state_set: (e) => {
+    const t = e.tradingState;
+    if (t === undefined) return NONE;
+    return [{ kind: "trading_state_changed", timeMs: e.ts, account: t.account, venue: t.venue, symbol: "", tradingState: t, reason: t.reason }];
+  },
+  // A limits reload is on record (audit) but is no order event.
+  risk_limits_reloaded: () => NONE,
   fill: (e) => {
     const f = e.fill;
     if (f === undefined) return NONE;

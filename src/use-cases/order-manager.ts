@@ -91,6 +91,8 @@ export interface OrderManager extends OrderUpdateSink {
   sweep(nowMs: number): void;
   /** Orders in memory (working + retained terminal). */
   readonly size: number;
+  /** Non-terminal orders of the account (PENDING_NEW included): the max-open-orders limit's count, O(1). */
+  openCountOf(account: string): number;
 }
 
 /** A tracked order. Working orders keep theirs in `byId`; a terminal one is packed (packRec) and rebuilt when used. */
@@ -172,6 +174,13 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
    * every retained terminal order.
    */
   const open = new Map<string, Set<string>>();
+  /** Non-terminal orders per account, kept with `open` (risk: max open orders per account). */
+  const openByAccount = new Map<string, number>();
+  function countOpen(account: string, delta: number): void {
+    const n = (openByAccount.get(account) ?? 0) + delta;
+    if (n <= 0) openByAccount.delete(account);
+    else openByAccount.set(account, n);
+  }
   function openSet(venue: string): Set<string> {
     let set = open.get(venue);
     if (set === undefined) {
@@ -201,7 +210,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       return;
     }
     byId.delete(id);
-    open.get(next.venue)?.delete(id);
+    if (open.get(next.venue)?.delete(id) === true) countOpen(next.account, -1);
     const ck = clientKey(next.account, next.clientOrderId);
     if (byClient.get(ck) === id) {
       byClient.delete(ck);
@@ -293,6 +302,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       byId.set(order.orderId, { order, firstTradeId: "", tradeIds: undefined, notional: undefined });
       byClient.set(clientKey(spec.account, spec.clientOrderId), order.orderId);
       openSet(order.venue).add(order.orderId);
+      countOpen(order.account, 1);
       return order;
     },
     get(orderId: string): Order | undefined {
@@ -372,7 +382,9 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       }
       byId.set(order.orderId, rec);
       if (indexClientOrderId) byClient.set(ck, order.orderId);
-      openSet(order.venue).add(order.orderId);
+      const set = openSet(order.venue);
+      if (!set.has(order.orderId)) countOpen(order.account, 1);
+      set.add(order.orderId);
     },
     commit(applied: Applied): Promise<void> | null {
       if (applied.events.length === 0) return null;
@@ -389,6 +401,9 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     },
     get size(): number {
       return byId.size + retired.size;
+    },
+    openCountOf(account: string): number {
+      return openByAccount.get(account) ?? 0;
     },
     openOrders(venue: string): Iterable<Order> {
       const ids = open.get(venue);

@@ -9,7 +9,7 @@ import type { VenueAdapter, VenueError } from "./venue-adapter.js";
 import { deriveVenueClientOrderId } from "./client-order-id.js";
 import { createAuditGuard, outcomeNotRecorded, settleQuietly, type AuditGuard } from "./audit-guard.js";
 import { decideIdempotency, idempotencyScopeKey, recordFingerprint, requestFingerprint } from "./idempotency.js";
-import type { RiskCheck } from "./risk.js";
+import { TRANSIENT_RISK_REASONS, type RiskCheck } from "./risk.js";
 import { routeOrder } from "./route.js";
 import type { Clock } from "../domain/ports.js";
 import type { PlaceOrderInput, ValidateOrder } from "./validate.js";
@@ -139,9 +139,13 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const idem = { key, fingerprint };
     const checked = risk(spec);
     if (!checked.ok) {
-      store.set(key, { fingerprint, outcome: checked, storedAtMs: nowMs }, nowMs);
+      // A refusal by a state that passes (halt, reduce-only, order rate, open orders) is not the key's
+      // outcome: the same request may pass once it has. Recorded without the key, so recovery keeps none.
+      const e = checked.error;
+      const transient = e.kind === "failed_precondition" && e.reason !== undefined && TRANSIENT_RISK_REASONS.has(e.reason);
+      if (!transient) store.set(key, { fingerprint, outcome: checked, storedAtMs: nowMs }, nowMs);
       try {
-        const p = audit.append([{ ts: nowMs, type: "order_rejected", requestId: call.requestId, idempotency: idem, error: checked.error }]);
+        const p = audit.append([{ ts: nowMs, type: "order_rejected", requestId: call.requestId, ...(transient ? {} : { idempotency: idem }), error: checked.error }]);
         if (p !== null) await p;
       } catch (e) {
         const refusal = guard.failed(`risk rejection of client order ${spec.clientOrderId} (account ${spec.account}) not recorded`, e);

@@ -2,6 +2,7 @@ import type { AuditEvent } from "./audit-sink.js";
 import type { GatewayError } from "../domain/errors.js";
 import type { Order } from "../domain/order.js";
 import { isTerminal } from "../domain/order-state.js";
+import { scopeKey, type TradingStateSetting } from "../domain/trading-state.js";
 import { err, ok } from "../domain/result.js";
 import type { IdempotencyRecord, IdempotencyStore } from "./idempotency-store.js";
 import type { OrderManager } from "./order-manager.js";
@@ -36,6 +37,8 @@ export interface RecoveredState {
   /** Highest order-event sequence a line reserved (0n if none): the order-event hub continues after it. */
   readonly lastEventSequence: bigint;
   readonly events: number;
+  /** The last trading-state setting of every scope that is not ACTIVE (the kill switch survives restarts). */
+  readonly tradingStates: readonly TradingStateSetting[];
 }
 
 /** Errors that released the key (the order certainly did not reach the venue); see place-order.ts. */
@@ -64,9 +67,15 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
   let lastSeq = 0n;
   let lastEventSeq = 0n;
   let count = 0;
+  const tradingStates = new Map<string, TradingStateSetting>();
 
   for await (const e of events) {
     count++;
+    if (e.tradingState !== undefined) {
+      const t = e.tradingState;
+      if (t.state === "ACTIVE") tradingStates.delete(scopeKey(t));
+      else tradingStates.set(scopeKey(t), t);
+    }
     if (e.order !== undefined) {
       const o = e.order;
       let rec = orders.get(o.orderId);
@@ -112,7 +121,7 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
   const idempotency = new Map<string, IdempotencyRecord>();
   for (const [key, rec] of keys.entries()) if (options.nowMs - rec.storedAtMs < options.idempotencyTtlMs) idempotency.set(key, rec);
   for (const [orderId, at] of terminal.entries()) if (options.nowMs - at >= options.orderRetentionMs) orders.delete(orderId);
-  return { idempotency, orders, lastFillSequence: lastSeq, lastEventSequence: lastEventSeq, events: count };
+  return { idempotency, orders, lastFillSequence: lastSeq, lastEventSequence: lastEventSeq, events: count, tradingStates: [...tradingStates.values()] };
 }
 
 /** Loads a recovered state into a fresh order manager and idempotency store. */

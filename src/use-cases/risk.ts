@@ -1,13 +1,29 @@
+import { createHash } from "node:crypto";
 import { Decimal, dec, mul } from "../domain/decimal.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderType, type OrderSpec } from "../domain/order.js";
 import { err, ok, type Result } from "../domain/result.js";
 
-/** Limits for one symbol (or for every symbol of an account). Decimal strings. */
+/**
+ * A limit's value: a decimal string, or "off" (no limit, even where a broader level or the
+ * built-in defaults set one). Written as a YAML/JSON number or a string in the limits file.
+ */
+export type LimitValue = string;
+
+/** Limits for one symbol (or for every symbol of an account). */
 export interface SymbolLimits {
-  readonly maxQuantity?: string;
-  /** quantity x price, in the symbol's quote currency. */
-  readonly maxNotional?: string;
+  /** Most quantity of one order. */
+  readonly maxQuantity?: LimitValue;
+  /** Most quantity x price of one order, in the symbol's quote currency. */
+  readonly maxNotional?: LimitValue;
+  // --- issue 21 (kill switch and flow limits): order price sanity ---
+  /**
+   * A LIMIT or STOP_LIMIT order's limit price must be within this many percent of the reference
+   * price (the venue's, e.g. the paper venue's reference, else the last fill on that venue and
+   * symbol). No reference known: not checked (the notional limit still values the order at its
+   * limit price).
+   */
+  readonly priceBandPercent?: LimitValue;
 }
 
 /** Limits for one account, or for every account under the key "*". */
@@ -16,110 +32,339 @@ export interface AccountLimits extends SymbolLimits {
   readonly allowedSymbols?: readonly string[];
   /** Per-symbol limits; a field given here replaces the account-wide one for that symbol, others are inherited. */
   readonly symbols?: Readonly<Record<string, SymbolLimits>>;
+  // --- issue 21 (kill switch and flow limits): per-account flow ---
+  /** Most non-terminal orders of the account at once (all venues). */
+  readonly maxOpenOrders?: LimitValue;
+  /** Orders per second per account (a token bucket, apart from the inbound RPC_RATE limit). */
+  readonly maxOrderRate?: LimitValue;
+  /** The bucket's size: orders that may arrive at once after a quiet spell. Default: maxOrderRate. */
+  readonly orderRateBurst?: LimitValue;
+  // --- issue 21 (positions): maxPosition, maxGrossExposure, dailyLossLimit go below ---
 }
 
-/** account (or "*") -> limits. An account with its own entry does not also get "*". */
+/**
+ * account (or "*") -> limits. A field left out is inherited: account+symbol, then account, then
+ * "*"+symbol, then "*", then the built-in defaults.
+ */
 export type RiskLimitsConfig = Readonly<Record<string, AccountLimits>>;
 
-/** Where MARKET orders get a price to value their notional. */
+/**
+ * The built-in defaults: on unless relaxed (RISK_LIMITS_FILE), so an embedded gateway can never
+ * send an absurd order. Conservative on purpose; shown by `--help` and in the README.
+ */
+export const BUILT_IN_RISK_LIMITS: AccountLimits = {
+  maxQuantity: "10000",
+  maxNotional: "100000",
+  priceBandPercent: "10",
+  maxOpenOrders: "1000",
+  maxOrderRate: "100",
+  orderRateBurst: "200",
+};
+
+/** What each limit means, for --help and the README (one row each). */
+export const RISK_LIMIT_DOCS: readonly { readonly key: keyof AccountLimits; readonly level: string; readonly meaning: string }[] = [
+  { key: "maxQuantity", level: "account, account+symbol", meaning: "most quantity of one order" },
+  { key: "maxNotional", level: "account, account+symbol", meaning: "most quantity x price of one order (quote currency; MARKET orders valued at the reference price, refused when there is none)" },
+  { key: "priceBandPercent", level: "account, account+symbol", meaning: "a LIMIT/STOP_LIMIT price must be within this % of the reference price (venue reference, else last fill); no reference: not checked" },
+  { key: "maxOpenOrders", level: "account", meaning: "most open (not yet terminal) orders of the account" },
+  { key: "maxOrderRate", level: "account", meaning: "orders per second per account (token bucket, apart from RATE_LIMIT_RPS)" },
+  { key: "orderRateBurst", level: "account", meaning: "orders the account may send at once after a quiet spell (the bucket size)" },
+];
+
+/** Where MARKET orders get a price to value their notional, and LIMIT prices their band's centre. */
 export type ReferencePriceLookup = (venue: string, symbol: string) => string | undefined;
+
+/** Reasons whose refusal is not stored as the idempotency key's outcome: the same request may pass later. */
+export const TRANSIENT_RISK_REASONS: ReadonlySet<string> = new Set(["TRADING_HALTED", "REDUCE_ONLY", "ORDER_RATE_EXCEEDED", "MAX_OPEN_ORDERS_EXCEEDED"]);
+
+export type RiskCheck = (spec: OrderSpec) => Result<OrderSpec, GatewayError>;
 
 interface CompiledLimits {
   readonly maxQuantity: Decimal | undefined;
   readonly maxNotional: Decimal | undefined;
+  readonly priceBandPercent: Decimal | undefined;
 }
 interface CompiledAccount {
   readonly allowed: ReadonlySet<string> | undefined;
   readonly all: CompiledLimits;
   readonly symbols: ReadonlyMap<string, CompiledLimits>;
+  readonly maxOpenOrders: number | undefined;
+  /** Tokens per ms and bucket size, or undefined (no rate limit). */
+  readonly rate: { readonly perMs: number; readonly burst: number; readonly perSecond: string } | undefined;
+}
+interface Compiled {
+  readonly accounts: ReadonlyMap<string, CompiledAccount>;
+  /** Accounts without an entry of their own ("*" over the base). */
+  readonly fallback: CompiledAccount | undefined;
 }
 
-export type RiskCheck = (spec: OrderSpec) => Result<OrderSpec, GatewayError>;
+const SYMBOL_KEYS = ["maxQuantity", "maxNotional", "priceBandPercent"] as const;
+const ACCOUNT_KEYS = ["maxOpenOrders", "maxOrderRate", "orderRateBurst"] as const;
 
-function compileLimits(l: SymbolLimits, where: string): CompiledLimits {
-  const parse = (s: string | undefined, name: string): Decimal | undefined => {
-    if (s === undefined) return undefined;
-    let d: Decimal | undefined;
-    try {
-      d = dec(s);
-    } catch {
-      d = undefined;
-    }
-    if (d === undefined || !d.isFinite() || d.isNegative()) throw new Error(`risk limits: ${where}.${name} must be a non-negative decimal, got "${s}"`);
-    return d;
+function parseLimit(s: string | undefined, where: string, integer = false): Decimal | undefined {
+  if (s === undefined || s === "off") return undefined;
+  let d: Decimal | undefined;
+  try {
+    d = dec(s);
+  } catch {
+    d = undefined;
+  }
+  if (d === undefined || !d.isFinite() || d.isNegative()) throw new Error(`risk limits: ${where} must be a non-negative decimal, got "${s}" (or \"off\")`);
+  if (integer && !d.isInteger()) throw new Error(`risk limits: ${where} must be a whole number or "off", got "${s}"`);
+  return d;
+}
+
+function pick<T extends object, K extends keyof T>(levels: readonly (T | undefined)[], key: K): T[K] | undefined {
+  for (const l of levels) if (l !== undefined && l[key] !== undefined) return l[key];
+  return undefined;
+}
+
+function compileSymbol(levels: readonly (SymbolLimits | undefined)[], where: string): CompiledLimits {
+  return {
+    maxQuantity: parseLimit(pick(levels, "maxQuantity"), `${where}.maxQuantity`),
+    maxNotional: parseLimit(pick(levels, "maxNotional"), `${where}.maxNotional`),
+    priceBandPercent: parseLimit(pick(levels, "priceBandPercent"), `${where}.priceBandPercent`),
   };
-  return { maxQuantity: parse(l.maxQuantity, "maxQuantity"), maxNotional: parse(l.maxNotional, "maxNotional") };
 }
 
-function breach(reason: string, message: string): Result<OrderSpec, GatewayError> {
-  return err({ kind: "failed_precondition", reason, message });
+function compileAccount(name: string, own: AccountLimits | undefined, star: AccountLimits | undefined, base: AccountLimits | undefined): CompiledAccount {
+  const levels = [own, star, base];
+  const symbolNames = new Set([...Object.keys(own?.symbols ?? {}), ...Object.keys(star?.symbols ?? {})]);
+  const symbols = new Map<string, CompiledLimits>();
+  for (const sym of symbolNames) {
+    symbols.set(sym, compileSymbol([own?.symbols?.[sym], own, star?.symbols?.[sym], star, base], `${name}.symbols.${sym}`));
+  }
+  const maxOpen = parseLimit(pick(levels, "maxOpenOrders"), `${name}.maxOpenOrders`, true);
+  const rate = parseLimit(pick(levels, "maxOrderRate"), `${name}.maxOrderRate`);
+  const burst = parseLimit(pick(levels, "orderRateBurst"), `${name}.orderRateBurst`, true);
+  const allowed = pick(levels, "allowedSymbols");
+  return {
+    allowed: allowed === undefined ? undefined : new Set(allowed),
+    all: compileSymbol(levels, name),
+    symbols,
+    maxOpenOrders: maxOpen?.toNumber(),
+    rate:
+      rate === undefined
+        ? undefined
+        : { perMs: rate.toNumber() / 1000, burst: Math.max(1, (burst ?? rate.ceil()).toNumber()), perSecond: rate.toFixed() },
+  };
 }
 
 /**
- * Pre-trade risk: allowed symbols, max quantity, max notional per account and
- * symbol. A breach is `failed_precondition` with a machine-readable reason
- * (ErrorInfo) and a message naming the limit. Limits are parsed once here
- * (a bad config throws at start-up, not on the first order). Accounts with no
- * limits cost one Map lookup.
- *
- * Notional: LIMIT and STOP_LIMIT use `price`, STOP uses `stop_price`, MARKET
- * uses the venue's reference price. If a max notional applies and a MARKET
- * order cannot be valued, the order is refused (fail closed): a limit that is
- * skipped when data is missing is not a limit.
+ * Validates and compiles limits over `base` (the built-in defaults, or none). Throws an Error
+ * naming the field on a bad value: a reload keeps the old limits then.
  */
-export function createRiskCheck(limits: RiskLimitsConfig, referencePrice: ReferencePriceLookup): RiskCheck {
+function compile(limits: RiskLimitsConfig, base: AccountLimits | undefined): Compiled {
+  const star = limits["*"];
   const accounts = new Map<string, CompiledAccount>();
   for (const [account, l] of Object.entries(limits)) {
-    const symbols = new Map<string, CompiledLimits>();
-    for (const [symbol, sl] of Object.entries(l.symbols ?? {})) {
-      const merged: SymbolLimits = {
-        ...(l.maxQuantity !== undefined ? { maxQuantity: l.maxQuantity } : {}),
-        ...(l.maxNotional !== undefined ? { maxNotional: l.maxNotional } : {}),
-        ...sl,
-      };
-      symbols.set(symbol, compileLimits(merged, `${account}.symbols.${symbol}`));
-    }
-    accounts.set(account, {
-      allowed: l.allowedSymbols === undefined ? undefined : new Set(l.allowedSymbols),
-      all: compileLimits(l, account),
-      symbols,
-    });
+    if (account === "*") continue;
+    accounts.set(account, compileAccount(account, l, star, base));
   }
-  const wildcard = accounts.get("*");
-  if (accounts.size === 0) return ok;
+  const any = star !== undefined || (base !== undefined && Object.keys(base).length > 0);
+  return { accounts, fallback: any ? compileAccount("*", undefined, star, base) : undefined };
+}
 
-  return function checkRisk(spec: OrderSpec): Result<OrderSpec, GatewayError> {
-    const acc = accounts.get(spec.account) ?? wildcard;
+/** A canonical digest and one-line summary of limits, for the audit record of a change. */
+export function describeRiskLimits(limits: RiskLimitsConfig, base: AccountLimits | undefined): { readonly digest: string; readonly summary: string } {
+  const canonical = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(canonical) : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canonical((x as Record<string, unknown>)[k])])) : x;
+  const digest = createHash("sha256").update(JSON.stringify(canonical({ base: base ?? {}, limits }))).digest("hex");
+  const star = { ...base, ...limits["*"] };
+  const keys = [...SYMBOL_KEYS, ...ACCOUNT_KEYS].filter((k) => star[k] !== undefined).map((k) => `${k}=${star[k]}`);
+  const accounts = Object.keys(limits).filter((a) => a !== "*");
+  return { digest, summary: `defaults ${keys.join(" ") || "none"}; ${accounts.length} account entr${accounts.length === 1 ? "y" : "ies"}${accounts.length > 0 ? ` (${accounts.slice(0, 10).join(", ")}${accounts.length > 10 ? ", ..." : ""})` : ""}` };
+}
+
+function breach(reason: string, message: string, metadata: Record<string, string>): Result<OrderSpec, GatewayError> {
+  return err({ kind: "failed_precondition", reason, message, metadata });
+}
+
+export interface RiskEngineDeps {
+  readonly referencePrice: ReferencePriceLookup;
+  /** Open (non-terminal) orders of an account; without it maxOpenOrders is not checked. */
+  readonly openOrderCount?: (account: string) => number;
+  /** Milliseconds for the order-rate bucket; without it maxOrderRate is not checked. */
+  readonly nowMs?: () => number;
+  /** Runs first: the trading state (kill switch) of the order's scope (trading-state-check.ts). */
+  readonly tradingState?: (spec: OrderSpec) => Result<void, GatewayError>;
+  /** Told every refusal's reason (a metric: bounded reasons). */
+  readonly onReject?: (reason: string) => void;
+  /** The defaults under every account (BUILT_IN_RISK_LIMITS in the gateway); default none. */
+  readonly base?: AccountLimits;
+}
+
+export interface RiskEngine {
+  readonly check: RiskCheck;
+  /** Validates and swaps in new limits; throws (naming the field) and keeps the old ones on a bad value. */
+  replace(limits: RiskLimitsConfig): void;
+  /** The limits in force (as given, without the base). */
+  readonly limits: RiskLimitsConfig;
+  readonly base: AccountLimits | undefined;
+}
+
+/** Most accounts with an order-rate bucket; past it the buckets start over (a brief fail-open, bounded memory). */
+const MAX_BUCKETS = 100_000;
+
+/**
+ * Pre-trade risk: the trading state, then allowed symbols, max quantity, price band, max
+ * notional, max open orders and the order rate, per account (and symbol), over `deps.base`.
+ * A breach is `failed_precondition` with a stable ErrorInfo reason and metadata naming the limit
+ * and the values compared. Limits are compiled once (and on `replace`); an account costs one
+ * Map lookup plus its checks.
+ *
+ * Notional: LIMIT and STOP_LIMIT use `price`, STOP uses `stop_price`, MARKET uses the reference
+ * price. If a max notional applies and a MARKET order cannot be valued, the order is refused
+ * (fail closed): a limit that is skipped when data is missing is not a limit.
+ */
+export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps): RiskEngine {
+  const base = deps.base;
+  let current = initial;
+  let compiled = compile(initial, base);
+  const buckets = new Map<string, { tokens: number; atMs: number }>();
+  const onReject = deps.onReject;
+
+  function refuse(r: Result<OrderSpec, GatewayError>): Result<OrderSpec, GatewayError> {
+    if (onReject !== undefined && !r.ok && r.error.kind === "failed_precondition") onReject(r.error.reason ?? "OTHER");
+    return r;
+  }
+
+  function check(spec: OrderSpec): Result<OrderSpec, GatewayError> {
+    if (deps.tradingState !== undefined) {
+      const t = deps.tradingState(spec);
+      if (!t.ok) return refuse(t);
+    }
+    const acc = compiled.accounts.get(spec.account) ?? compiled.fallback;
     if (acc === undefined) return ok(spec);
+    const who = { account: spec.account, symbol: spec.symbol };
     if (acc.allowed !== undefined && !acc.allowed.has(spec.symbol)) {
-      return breach("SYMBOL_NOT_ALLOWED", `risk limit: symbol ${spec.symbol} is not allowed for account ${spec.account}`);
+      return refuse(breach("SYMBOL_NOT_ALLOWED", `risk limit: symbol ${spec.symbol} is not allowed for account ${spec.account}`, { limit: "allowedSymbols", ...who }));
     }
     const lim = acc.symbols.get(spec.symbol) ?? acc.all;
     if (lim.maxQuantity !== undefined && dec(spec.quantity).greaterThan(lim.maxQuantity)) {
-      return breach(
-        "MAX_QUANTITY_EXCEEDED",
-        `risk limit: quantity ${spec.quantity} exceeds the maximum ${lim.maxQuantity.toFixed()} for ${spec.account} ${spec.symbol}`,
+      const max = lim.maxQuantity.toFixed();
+      return refuse(
+        breach("MAX_QUANTITY_EXCEEDED", `risk limit: quantity ${spec.quantity} exceeds the maximum ${max} for ${spec.account} ${spec.symbol}`, {
+          limit: "maxQuantity",
+          max,
+          quantity: spec.quantity,
+          ...who,
+        }),
       );
+    }
+    let reference: string | undefined;
+    let referenceLooked = false;
+    const ref = (): string | undefined => {
+      if (!referenceLooked) {
+        reference = deps.referencePrice(spec.venue, spec.symbol);
+        if (reference === "") reference = undefined;
+        referenceLooked = true;
+      }
+      return reference;
+    };
+    const limitPrice = spec.type === OrderType.LIMIT || spec.type === OrderType.STOP_LIMIT ? spec.price : undefined;
+    if (lim.priceBandPercent !== undefined && limitPrice !== undefined && limitPrice !== "") {
+      const r = ref();
+      if (r !== undefined) {
+        const refD = dec(r);
+        const band = lim.priceBandPercent;
+        // |price - ref| * 100 <= band * ref, exact in decimals.
+        if (dec(limitPrice).minus(refD).abs().times(100).greaterThan(band.times(refD))) {
+          const low = refD.times(new Decimal(100).minus(band)).dividedBy(100);
+          const high = refD.times(new Decimal(100).plus(band)).dividedBy(100);
+          return refuse(
+            breach(
+              "PRICE_OUTSIDE_BAND",
+              `risk limit: price ${limitPrice} is more than ${band.toFixed()}% from the reference price ${r} of ${spec.symbol} on ${spec.venue} (allowed ${low.toFixed()} to ${high.toFixed()})`,
+              { limit: "priceBandPercent", band_percent: band.toFixed(), price: limitPrice, reference_price: r, low: low.toFixed(), high: high.toFixed(), ...who },
+            ),
+          );
+        }
+      }
     }
     if (lim.maxNotional !== undefined) {
       let price: string | undefined;
-      if (spec.type === OrderType.LIMIT || spec.type === OrderType.STOP_LIMIT) price = spec.price;
+      if (limitPrice !== undefined) price = limitPrice;
       else if (spec.type === OrderType.STOP) price = spec.stopPrice;
-      else price = referencePrice(spec.venue, spec.symbol);
+      else price = ref();
       if (price === undefined || price === "") {
-        return breach(
-          "NOTIONAL_UNKNOWN",
-          `risk limit: no reference price for ${spec.symbol} on ${spec.venue} to check the maximum notional of a MARKET order`,
+        return refuse(
+          breach("NOTIONAL_UNKNOWN", `risk limit: no reference price for ${spec.symbol} on ${spec.venue} to check the maximum notional of a MARKET order`, {
+            limit: "maxNotional",
+            max: lim.maxNotional.toFixed(),
+            ...who,
+          }),
         );
       }
       const notional = mul(spec.quantity, price);
       if (notional.greaterThan(lim.maxNotional)) {
-        return breach(
-          "MAX_NOTIONAL_EXCEEDED",
-          `risk limit: notional ${notional.toFixed()} exceeds the maximum ${lim.maxNotional.toFixed()} for ${spec.account} ${spec.symbol}`,
+        const max = lim.maxNotional.toFixed();
+        return refuse(
+          breach(
+            "MAX_NOTIONAL_EXCEEDED",
+            `risk limit: notional ${notional.toFixed()} exceeds the maximum ${max} for ${spec.account} ${spec.symbol} (${spec.quantity} x ${price})`,
+            { limit: "maxNotional", max, notional: notional.toFixed(), price, quantity: spec.quantity, ...who },
+          ),
         );
       }
     }
+    if (acc.maxOpenOrders !== undefined && deps.openOrderCount !== undefined) {
+      const open = deps.openOrderCount(spec.account);
+      if (open >= acc.maxOpenOrders) {
+        return refuse(
+          breach("MAX_OPEN_ORDERS_EXCEEDED", `risk limit: account ${spec.account} has ${open} open orders, the maximum is ${acc.maxOpenOrders}`, {
+            limit: "maxOpenOrders",
+            max: String(acc.maxOpenOrders),
+            open: String(open),
+            account: spec.account,
+          }),
+        );
+      }
+    }
+    if (acc.rate !== undefined && deps.nowMs !== undefined) {
+      const now = deps.nowMs();
+      let b = buckets.get(spec.account);
+      if (b === undefined) {
+        if (buckets.size >= MAX_BUCKETS) buckets.clear();
+        b = { tokens: acc.rate.burst, atMs: now };
+        buckets.set(spec.account, b);
+      } else {
+        b.tokens = Math.min(acc.rate.burst, b.tokens + Math.max(0, now - b.atMs) * acc.rate.perMs);
+        b.atMs = now;
+      }
+      if (b.tokens < 1) {
+        const retryMs = Math.ceil((1 - b.tokens) / acc.rate.perMs);
+        return refuse(
+          breach(
+            "ORDER_RATE_EXCEEDED",
+            `risk limit: account ${spec.account} is sending orders faster than ${acc.rate.perSecond} per second (burst ${acc.rate.burst}); retry in ${retryMs} ms`,
+            { limit: "maxOrderRate", max_per_second: acc.rate.perSecond, burst: String(acc.rate.burst), retry_after_ms: String(retryMs), account: spec.account },
+          ),
+        );
+      }
+      b.tokens -= 1;
+    }
     return ok(spec);
+  }
+
+  return {
+    check,
+    replace(limits) {
+      compiled = compile(limits, base);
+      current = limits;
+    },
+    get limits() {
+      return current;
+    },
+    base,
   };
+}
+
+/**
+ * The per-order limits alone (no state: no open-order count, order rate or trading state), as
+ * before issue 21. Kept for callers that only need them; the gateway uses createRiskEngine.
+ */
+export function createRiskCheck(limits: RiskLimitsConfig, referencePrice: ReferencePriceLookup): RiskCheck {
+  if (Object.keys(limits).length === 0) return ok;
+  return createRiskEngine(limits, { referencePrice }).check;
 }

@@ -40,13 +40,16 @@ const EXPECTED: Record<AuditEventType, OrderEventKind[]> = {
   order_rejected: ["rejected"],
   order_expired: ["expired"],
   replace_requested: ["replace_requested"],
+  trading_state_set: ["trading_state_changed"],
+  risk_limits_reloaded: [],
   fill: ["fill"],
 };
 
 test("every audit event type maps to its order events (and an event without an order to none)", () => {
   const order = sampleOrder();
   for (const type of Object.keys(ORDER_EVENT_MAPPERS) as AuditEventType[]) {
-    const e: AuditEvent = { ts: 5, type, requestId: "r", order, ...(type === "fill" ? { fill: sampleFill(1n) } : {}) };
+    const setting = { account: order.account, venue: "", state: "HALTED" as const, reason: "incident", setBy: "ops", setAtMs: 5 };
+    const e: AuditEvent = { ts: 5, type, requestId: "r", order, ...(type === "fill" ? { fill: sampleFill(1n) } : {}), ...(type === "trading_state_set" ? { tradingState: setting } : {}) };
     const got = orderEventsOf(e);
     assert.deepEqual(got.map((x) => x.kind), EXPECTED[type], type);
     for (const x of got) {
@@ -61,6 +64,9 @@ test("every audit event type maps to its order events (and an event without an o
   assert.equal(cr[0]!.reason, "too late");
   const own = orderEventsOf({ ts: 1, type: "order_canceled", requestId: "r", order, reason: "cancel-on-disconnect session s1" });
   assert.equal(own[0]!.reason, "cancel-on-disconnect session s1");
+  // A global halt reaches every stream (account "") with its setting and reason.
+  const halt = orderEventsOf({ ts: 1, type: "trading_state_set", requestId: "r", tradingState: { account: "", venue: "", state: "HALTED", reason: "incident", setBy: "ops", setAtMs: 1 } });
+  assert.deepEqual(halt.map((x) => [x.kind, x.account, x.reason, x.tradingState?.state]), [["trading_state_changed", "", "incident", "HALTED"]]);
 });
 
 function roundTrip(events: readonly AuditEvent[]): AuditEvent[] {

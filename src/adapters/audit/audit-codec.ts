@@ -72,6 +72,8 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   order_expired: true,
   replace_requested: true,
   fill: true,
+  trading_state_set: true,
+  risk_limits_reloaded: true,
 };
 const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as [AuditEventType, ...AuditEventType[]];
 
@@ -326,6 +328,7 @@ function encodeError(e: GatewayError): string {
       break;
     case "failed_precondition":
       if (e.reason !== undefined) s += `,"reason":${q(e.reason)}`;
+      if (e.metadata !== undefined) s += `,"metadata":${JSON.stringify(e.metadata)}`;
       break;
     case "already_exists":
       s += `,"reason":${q(e.reason)}`;
@@ -390,6 +393,17 @@ function writeLine(st: EncodeState, b: LineBuffer, e: AuditEvent, part: OrderPar
   if (e.reason !== undefined) {
     ascii(b, `,"reason":`);
     jsonString(b, e.reason);
+  }
+
+  // Rare events (an operator's action): plain JSON.stringify is fine here.
+  if (e.tradingState !== undefined) {
+    const t = e.tradingState;
+    ascii(b, `,"trading_state":`);
+    utf8(b, JSON.stringify({ account: t.account, venue: t.venue, state: t.state, reason: t.reason, set_by: t.setBy, set_at: new Date(t.setAtMs).toISOString() }));
+  }
+  if (e.riskLimits !== undefined) {
+    ascii(b, `,"risk_limits":`);
+    utf8(b, JSON.stringify(e.riskLimits));
   }
   ascii(b, "}\n");
   if (ctx !== undefined) {
@@ -599,7 +613,7 @@ const errorSchema = v.variant("kind", [
     message: str,
     violations: v.array(v.object({ field: str, description: str })),
   }),
-  v.object({ kind: v.literal("failed_precondition"), message: str, reason: v.optional(str) }),
+  v.object({ kind: v.literal("failed_precondition"), message: str, reason: v.optional(str), metadata: v.optional(v.record(v.string(), v.string())) }),
   v.object({
     kind: v.literal("already_exists"),
     message: str,
@@ -632,6 +646,17 @@ const headSchema = v.object({
   order_id: v.optional(str),
   fill: v.optional(v.record(v.string(), v.unknown())),
   error: v.optional(errorSchema),
+  trading_state: v.optional(
+    v.object({
+      account: str,
+      venue: str,
+      state: v.picklist(["ACTIVE", "REDUCE_ONLY", "HALTED"]),
+      reason: str,
+      set_by: str,
+      set_at: isoTime,
+    }),
+  ),
+  risk_limits: v.optional(v.object({ source: str, digest: str, summary: str })),
 });
 const orderV1 = objectOf(ORDER, false);
 const orderV2Full = objectOf(ORDER, true);
@@ -781,6 +806,19 @@ export function createAuditDecoder(): AuditDecoder {
       ...(h.reason !== undefined ? { reason: h.reason } : {}),
       ...(h.es !== undefined ? { eventSequence: h.es } : {}),
       ...(h.en !== undefined ? { eventCount: h.en } : {}),
+      ...(h.trading_state !== undefined
+        ? {
+            tradingState: {
+              account: h.trading_state.account,
+              venue: h.trading_state.venue,
+              state: h.trading_state.state,
+              reason: h.trading_state.reason,
+              setBy: h.trading_state.set_by,
+              setAtMs: h.trading_state.set_at,
+            },
+          }
+        : {}),
+      ...(h.risk_limits !== undefined ? { riskLimits: h.risk_limits } : {}),
     };
     return ok(event);
   }
@@ -804,7 +842,12 @@ function toGatewayError(e: v.InferOutput<typeof errorSchema>): GatewayError {
     case "invalid_argument":
       return { kind: e.kind, message: e.message, violations: e.violations };
     case "failed_precondition":
-      return e.reason === undefined ? { kind: e.kind, message: e.message } : { kind: e.kind, message: e.message, reason: e.reason };
+      return {
+        kind: e.kind,
+        message: e.message,
+        ...(e.reason !== undefined ? { reason: e.reason } : {}),
+        ...(e.metadata !== undefined ? { metadata: e.metadata } : {}),
+      };
     case "already_exists":
       return e.metadata === undefined
         ? { kind: e.kind, message: e.message, reason: e.reason }

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { effectiveState, scopeKind, STRICTNESS, type TradingStateSetting } from "../../domain/trading-state.js";
 import { createCallHistogram, type CallHistogram } from "./call-histogram.js";
 
 /**
@@ -179,4 +180,67 @@ export function createCancelMetrics(registry: Registry): CancelResultCounter {
       registers: [registry],
     });
   return (venue, outcome, via) => counter.inc({ venue, outcome, via });
+}
+
+/**
+ * Risk metrics (issue 21). Labels stay bounded: reasons come from the fixed ErrorInfo catalog,
+ * venues from the configured ones, scope kinds and states from fixed lists; accounts are never a
+ * label (an account's settings are counted, not named: GetTradingState names them).
+ */
+export interface RiskMetrics {
+  /** One risk refusal, by its ErrorInfo reason. */
+  rejected(reason: string): void;
+  /** The trading-state settings changed. */
+  tradingStates(settings: readonly TradingStateSetting[]): void;
+  /** A risk-limits reload, applied or refused. */
+  reloaded(ok: boolean): void;
+}
+
+export function createRiskMetrics(registry: Registry, venues: readonly string[]): RiskMetrics {
+  const reuse = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const rejects = reuse(
+    "risk_rejects_total",
+    () => new Counter({ name: "risk_rejects_total", help: "Orders refused by pre-trade risk (trading state and limits), by ErrorInfo reason.", labelNames: ["reason"] as const, registers: [registry] }),
+  );
+  const effective = reuse(
+    "trading_state",
+    () =>
+      new Gauge({
+        name: "trading_state",
+        help: "Effective trading state of everything (venue=\"\") and of each venue, for orders of accounts without a setting of their own: 0 ACTIVE, 1 REDUCE_ONLY, 2 HALTED.",
+        labelNames: ["venue"] as const,
+        registers: [registry],
+      }),
+  );
+  const settingsGauge = reuse(
+    "trading_state_settings",
+    () =>
+      new Gauge({
+        name: "trading_state_settings",
+        help: "Trading-state settings in force (not ACTIVE), by scope kind (global, venue, account, account_venue) and state.",
+        labelNames: ["scope", "state"] as const,
+        registers: [registry],
+      }),
+  );
+  const reloads = reuse(
+    "risk_limits_reloads_total",
+    () => new Counter({ name: "risk_limits_reloads_total", help: "Risk-limits reloads (SIGHUP, file change), by outcome (applied, refused: the old limits stay).", labelNames: ["outcome"] as const, registers: [registry] }),
+  );
+  const m: RiskMetrics = {
+    rejected(reason) {
+      rejects.inc({ reason });
+    },
+    tradingStates(settings) {
+      effective.set({ venue: "" }, STRICTNESS[effectiveState(settings, { account: "", venue: "" }).effective]);
+      for (const venue of venues) effective.set({ venue }, STRICTNESS[effectiveState(settings, { account: "", venue }).effective]);
+      settingsGauge.reset();
+      for (const scope of ["global", "venue", "account", "account_venue"] as const) {
+        for (const state of ["REDUCE_ONLY", "HALTED"] as const) settingsGauge.set({ scope, state }, settings.filter((s) => s.state === state && scopeKind(s) === scope).length);
+      }
+    },
+    reloaded(ok) {
+      reloads.inc({ outcome: ok ? "applied" : "refused" });
+    },
+  };
+  return m;
 }

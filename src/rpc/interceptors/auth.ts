@@ -17,6 +17,9 @@ export interface AuthDeps {
   readonly publicServices?: ReadonlySet<string>;
 }
 
+/** Methods whose `account` an admin key may set to any account (its role, not its account list, allows them). */
+const ADMIN_ANY_ACCOUNT_METHODS: ReadonlySet<string> = new Set(["SetTradingState", "GetTradingState"]);
+
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 /**
@@ -29,7 +32,7 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
  */
 export function createAuthInterceptor(deps: AuthDeps): Interceptor {
   const byHash = new Map<string, Principal>(
-    deps.apiKeys.map((k) => [k.sha256, { keyId: `key-${k.sha256.slice(0, 12)}`, accounts: k.accounts }]),
+    deps.apiKeys.map((k) => [k.sha256, { keyId: `key-${k.sha256.slice(0, 12)}`, accounts: k.accounts, ...(k.admin === true ? { admin: true } : {}) }]),
   );
   const enabled = byHash.size > 0;
   const publicServices = deps.publicServices ?? new Set<string>();
@@ -52,7 +55,8 @@ export function createAuthInterceptor(deps: AuthDeps): Interceptor {
     const principal: Principal = found;
     req.contextValues.set(principalKey, principal);
     if (!req.stream) {
-      checkAccount(principal, req.message);
+      // An admin key names any account in the trading-state calls (halting an account it does not trade).
+      if (principal.admin !== true || !ADMIN_ANY_ACCOUNT_METHODS.has(req.method.name)) checkAccount(principal, req.message);
       return next(req);
     }
     const source = req.message;
