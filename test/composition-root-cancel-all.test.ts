@@ -42,7 +42,7 @@ test("the composed gateway serves CancelAllOrders: the cancels are in the audit 
   t.after(async () => {
     if (!firstClosed) await first.close();
   });
-  const resting = { ...MARKET_ORDER_FIELDS, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "1" };
+  const resting = { ...MARKET_ORDER_FIELDS, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "46000" };
   const a = await first.client.placeOrder({ ...resting, clientOrderId: "ca-1" });
   const b = await first.client.placeOrder({ ...resting, clientOrderId: "ca-2" });
   const r = await first.client.cancelAllOrders({ account: MARKET_ORDER_FIELDS.account }, { headers: { "x-request-id": "kill-1" } });

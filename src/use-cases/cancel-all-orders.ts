@@ -5,7 +5,7 @@ import { mayUseAccount } from "../domain/principal.js";
 import type { Clock } from "../domain/ports.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { createAuditGuard, outcomeNotRecorded, settleQuietly, type AuditGuard } from "./audit-guard.js";
-import { cancelFailure } from "./cancel-order.js";
+import { cancelFailure, withReason } from "./cancel-order.js";
 import type { Applied, OrderManager } from "./order-manager.js";
 import type { CallInfo } from "./place-order.js";
 import { ACCOUNT_PATTERN, SYMBOL_PATTERN } from "./validate.js";
@@ -149,9 +149,16 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     }
   }
 
+  /** Why, per request id of a call in progress: the gateway's own cancels say so on every event. */
+  const reasonByRequest = new Map<string, string>();
+  function commit(applied: Applied): Promise<void> | null {
+    const reason = reasonByRequest.get(applied.events[0]?.requestId ?? "");
+    return orders.commit(reason === undefined ? applied : withReason(applied, reason));
+  }
+
   async function commitQuietly(applied: Applied, what: string): Promise<GatewayError | undefined> {
     try {
-      const p = orders.commit(applied);
+      const p = commit(applied);
       if (p !== null) await p;
       return undefined;
     } catch (e) {
@@ -291,7 +298,7 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     });
   }
 
-  return async function cancelAllOrders(scope: CancelScope, call: CallInfo, reason?: string): Promise<Result<CancelResult[], GatewayError>> {
+  async function cancelAllOrders(scope: CancelScope, call: CallInfo, reason?: string): Promise<Result<CancelResult[], GatewayError>> {
     const violations = validate(scope);
     if (violations.length > 0) return err(invalidArgument(violations));
     if (!mayUseAccount(call.principal, scope.account)) {
@@ -300,7 +307,17 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     const refusedNow = guard.refusal();
     if (refusedNow !== undefined) return err(refusedNow);
     // The reason (kill switch, cancel-on-disconnect) travels with every event of the call.
-    const requestId = reason === undefined || reason === "" ? call.requestId : `${call.requestId}:${reason}`;
+    const requestId = call.requestId;
+    const why = reason !== undefined && reason !== "" ? reason : call.reason;
+    if (why !== undefined && why !== "") reasonByRequest.set(requestId, why);
+    try {
+      return await cancelAllInScope(scope, call, requestId);
+    } finally {
+      reasonByRequest.delete(requestId);
+    }
+  }
+
+  async function cancelAllInScope(scope: CancelScope, call: CallInfo, requestId: string): Promise<Result<CancelResult[], GatewayError>> {
 
     // 1. The scope: open orders now.
     const venueNames = scope.venue !== undefined && scope.venue !== "" ? [scope.venue] : [...venues.keys()];
@@ -346,13 +363,13 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     }
     if (events.length > 0) {
       try {
-        const p = orders.commit({ order: snapshot[0]!, events, fills: [] });
+        const p = commit({ order: snapshot[0]!, events, fills: [] });
         if (p !== null) await p;
       } catch (e) {
         // Nothing was sent: every order goes back to working (see cancel-order.ts for why this order of steps).
         const refusal = guard.failed(`cancel-all of account ${scope.account} not recorded before its venue calls; nothing was sent`, e);
         for (const list of requested.values()) {
-          for (const o of list) settleQuietly(() => orders.commit(orders.cancelRejected(o.orderId, "audit log unavailable", requestId, clock.nowMs())));
+          for (const o of list) settleQuietly(() => commit(orders.cancelRejected(o.orderId, "audit log unavailable", requestId, clock.nowMs())));
         }
         return err({ kind: "unavailable", message: `${refusal.message}; no order was canceled` });
       }
@@ -375,5 +392,7 @@ export function createCancelAllOrders(deps: CancelAllOrdersDeps): CancelAllOrder
     );
     for (const list of perVenue) results.push(...list);
     return ok(results.sort(byAge));
-  };
+  }
+
+  return cancelAllOrders;
 }

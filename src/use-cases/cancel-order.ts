@@ -125,7 +125,7 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
 }
 
 /** The gateway's own cancels (cancel-on-disconnect) say why on every event they record. */
-function withReason(applied: Applied, reason: string | undefined): Applied {
+export function withReason(applied: Applied, reason: string | undefined): Applied {
   if (reason === undefined) return applied;
   return { ...applied, events: applied.events.map((e) => ({ ...e, reason })) };
 }

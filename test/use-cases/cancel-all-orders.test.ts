@@ -159,7 +159,7 @@ test("every cancel is on record (cancel_requested) before the first venue call; 
   const seenAtFirstSend: string[] = [];
   v.onCancel = () => {
     if (seenAtFirstSend.length === 0) {
-      for (const ev of s.audit.events) if (ev.type === "cancel_requested") seenAtFirstSend.push(`${ev.order!.orderId}@${ev.requestId}`);
+      for (const ev of s.audit.events) if (ev.type === "cancel_requested") seenAtFirstSend.push(`${ev.order!.orderId}@${ev.requestId}:${ev.reason}`);
     }
   };
   const r = await s.cancelAll({ account: "acct-1" }, call, "kill-switch");
