@@ -47,6 +47,14 @@ import type { RecoveredState } from "./use-cases/recover.js";
 import { createRiskCheck } from "./use-cases/risk.js";
 import type { RiskLimitsConfig } from "./use-cases/risk.js";
 import { createOrderValidator } from "./use-cases/validate.js";
+import { createPositionBook } from "./use-cases/position-book.js";
+import type { PositionBook } from "./use-cases/position-book.js";
+import { createOpenOrderExposure } from "./use-cases/open-order-exposure.js";
+import { createPositionRisk } from "./use-cases/position-risk.js";
+import type { PositionRisk } from "./use-cases/position-risk.js";
+import { createDailyLossRecorder, createReduceOnlyFlags } from "./use-cases/daily-loss.js";
+import type { ReduceOnlyFlags } from "./use-cases/daily-loss.js";
+import { createPositionRiskMetrics } from "./adapters/metrics/metrics.js";
 import type { VenueAdapter } from "./use-cases/venue-adapter.js";
 
 /**
@@ -159,6 +167,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // that cannot be reached: name the setting.
     throw new StartupConfigError(`${auditWhere} (AUDIT_MODE=${config.auditMode}): ${(e as Error).message}`);
   }
+  // Positions are rebuilt from every fill in the log (not only those of retained orders).
+  const positions = createPositionBook();
   let recovered: Awaited<ReturnType<typeof recoverState>>;
   try {
     recovered = await recoverState(audit.read(), {
@@ -167,13 +177,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       idempotencyMaxEntries: config.idempotencyMaxEntries,
       orderRetentionMs: config.orderRetentionMs,
       maxTerminalOrders: MAX_TERMINAL_ORDERS,
+      onFill: (f) => positions.applyFill(f),
     });
   } catch (e) {
     await audit.close().catch(() => {});
     const hint = e instanceof AuditLogCorruptError ? " (AUDIT_ON_CORRUPT=fail; with skip the damaged line is logged and left out)" : "";
     throw new StartupConfigError(`${auditWhere}: cannot recover state from the audit log: ${(e as Error).message}${hint}`);
   }
-  if (recovered.events > 0) logger.info({ events: recovered.events, orders: recovered.orders.size }, "state recovered from the audit log");
+  if (recovered.events > 0) logger.info({ events: recovered.events, orders: recovered.orders.size, positions: positions.size }, "state recovered from the audit log");
 
   const fills = createFillHub({
     retain: config.fillRetain,
@@ -215,6 +226,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     recovered,
     onError: (message, detail) => logger.error({ err: detail }, message),
     auditGuard,
+    positions,
+    positionRiskMetrics: createPositionRiskMetrics(deps.registry),
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -295,6 +308,10 @@ export interface OrderPipelineOptions {
    * When given, `onAuditFailure` is not used.
    */
   readonly auditGuard?: AuditGuard;
+  /** The position book, already holding the recovered fills; default a new, empty one. */
+  readonly positions?: PositionBook;
+  /** Counts daily loss limit breaches and shows reduce-only accounts (metrics.ts); default none. */
+  readonly positionRiskMetrics?: { breached(): void; reduceOnly(count: () => number): void };
 }
 
 export interface OrderPipeline {
@@ -306,6 +323,12 @@ export interface OrderPipeline {
   readonly idempotency: IdempotencyStore;
   /** `healthy` is false once an audit append failed. */
   readonly auditGuard: AuditGuard;
+  /** Positions per (account, venue, symbol); `onPositionChanged` for the order event stream. */
+  readonly positions: PositionBook;
+  /** The limits that need positions; `setLimits` on a reload. */
+  readonly positionRisk: PositionRisk;
+  /** Accounts made reduce-only by their daily loss (until the kill switch takes this over). */
+  readonly reduceOnly: ReduceOnlyFlags;
 }
 
 /**
@@ -329,6 +352,10 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const onError = options.onError ?? (() => {});
   const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
+  const positions = options.positions ?? createPositionBook();
+  // Open order quantities per (account, venue, symbol), for the position limits; bound late to the check.
+  let positionRisk: PositionRisk | undefined;
+  const openOrders = createOpenOrderExposure((a, v, s) => positionRisk?.touched(a, v, s));
   // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
   const orders = createOrderManager({
     orderTupleJson,
@@ -342,9 +369,31 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
     ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
     prefault: options.prefaultRetention === true,
+    onFillRecorded: (f) => positions.applyFill(f),
+    onOrderChange: openOrders.orderChanged,
   });
   if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
-  const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
+  const referencePrice = (venue: string, symbol: string): string | undefined => venues.get(venue)?.referencePrice?.(symbol);
+  const orderRisk = createRiskCheck(options.riskLimits ?? {}, referencePrice);
+  const reduceOnly = createReduceOnlyFlags();
+  const metrics = options.positionRiskMetrics;
+  metrics?.reduceOnly(() => reduceOnly.count(clock.nowMs()));
+  positionRisk = createPositionRisk({
+    book: positions,
+    openOrders,
+    limits: options.riskLimits ?? {},
+    referencePrice,
+    clock,
+    reduceOnly: reduceOnly.get,
+    // The kill switch (SetTradingState) takes this port over: REDUCE_ONLY for the account.
+    onDailyLossBreached: createDailyLossRecorder({ audit, flags: reduceOnly, onError, ...(metrics !== undefined ? { onBreach: () => metrics.breached() } : {}) }),
+  });
+  const positionCheck = positionRisk.check;
+  // Per-order limits first, then the ones that need positions.
+  const risk = (spec: Parameters<typeof orderRisk>[0]): ReturnType<typeof orderRisk> => {
+    const r = orderRisk(spec);
+    return r.ok ? positionCheck(spec) : r;
+  };
   const placeOrder = createPlaceOrder({
     clock,
     validate: createOrderValidator(venues),
@@ -359,6 +408,6 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, positions });
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, positions, positionRisk, reduceOnly };
 }

@@ -9,7 +9,7 @@ import { parseYamlExact } from "./parse-yaml-exact.js";
 
 // Limits may be written as YAML numbers too (maxNotional: 1e6); they become exact decimal strings.
 const decimal = decimalField();
-const symbolLimits = strictFields({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal) });
+const symbolLimits = strictFields({ maxQuantity: v.optional(decimal), maxNotional: v.optional(decimal), maxPosition: v.optional(decimal) });
 const riskLimitsSchema = v.record(
   v.pipe(v.string(), v.minLength(1)),
   strictFields({
@@ -17,12 +17,16 @@ const riskLimitsSchema = v.record(
     maxNotional: v.optional(decimal),
     allowedSymbols: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
     symbols: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), symbolLimits)),
+    maxPosition: v.optional(decimal),
+    maxGrossExposure: v.optional(decimal),
+    dailyLossLimit: v.optional(decimal),
   }),
 );
 
 /**
- * RISK_LIMITS_FILE (YAML or JSON): account (or "*") -> { maxQuantity, maxNotional,
- * allowedSymbols, symbols: { SYMBOL: { maxQuantity, maxNotional } } }.
+ * RISK_LIMITS_FILE (YAML or JSON): account (or "*") -> { maxQuantity, maxNotional, maxPosition,
+ * maxGrossExposure, dailyLossLimit, allowedSymbols, symbols: { SYMBOL: { maxQuantity, maxNotional,
+ * maxPosition } } }.
  * Errors name the file and the path of the bad field.
  */
 export function parseRiskLimits(text: string, path: string): Result<RiskLimitsConfig, string> {

@@ -14,7 +14,8 @@ export type GatewayError =
   /** The request itself is malformed; every violation is listed at once. */
   | { readonly kind: "invalid_argument"; readonly message: string; readonly violations: readonly FieldViolation[] }
   /** The request is well formed but a rule of the current state forbids it (risk limit, terminal order). */
-  | { readonly kind: "failed_precondition"; readonly message: string; readonly reason?: string }
+  /** `metadata` (ErrorInfo metadata) names the limit and the values for risk breaches. */
+  | { readonly kind: "failed_precondition"; readonly message: string; readonly reason?: string; readonly metadata?: Readonly<Record<string, string>> }
   | { readonly kind: "not_found"; readonly message: string }
   /** An idempotency key reused with different order fields, and similar conflicts. */
   | { readonly kind: "already_exists"; readonly message: string; readonly reason: string; readonly metadata?: Readonly<Record<string, string>> }

@@ -52,7 +52,7 @@ export function toConnectError(e: GatewayError): ConnectError {
       break;
     case "failed_precondition":
       if (e.reason !== undefined) {
-        details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN }) });
+        details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN, metadata: { ...e.metadata } }) });
       }
       break;
     case "resource_exhausted":

@@ -12,6 +12,8 @@ import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
 import { toConnectError } from "./to-connect-error.js";
 import { toProtoOrder } from "./proto-mapping.js";
+import { createGetPositionsHandler } from "./get-positions.js";
+import type { PositionBook } from "../use-cases/position-book.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 
@@ -21,6 +23,8 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** Positions kept from fills (src/use-cases/position-book.ts); GetPositions answers from it. */
+  readonly positions?: PositionBook;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -71,7 +75,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (ReplaceOrder)
     replaceOrder: notYet("ReplaceOrder"),
     // Issue 21: risk.
-    getPositions: notYet("GetPositions"),
+    getPositions: deps.positions !== undefined ? createGetPositionsHandler(deps.positions) : notYet("GetPositions"),
     // (GetBalances)
     getBalances: notYet("GetBalances"),
     // (SetTradingState)

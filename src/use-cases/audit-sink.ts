@@ -15,6 +15,8 @@ export type AuditEventType =
   | "order_expired"
   /** A replace was sent; the order is PENDING_REPLACE. */
   | "replace_requested"
+  /** An account's realized P&L for the UTC day went below its daily loss limit (it becomes reduce-only); `error` says the figures. */
+  | "daily_loss_limit_breached"
   | "fill";
 
 /**

@@ -8,6 +8,11 @@ export interface SymbolLimits {
   readonly maxQuantity?: string;
   /** quantity x price, in the symbol's quote currency. */
   readonly maxNotional?: string;
+  /**
+   * Largest absolute position per (venue, symbol) the account may reach if the order and its open
+   * orders on the same side all filled (src/use-cases/position-risk.ts).
+   */
+  readonly maxPosition?: string;
 }
 
 /** Limits for one account, or for every account under the key "*". */
@@ -16,6 +21,10 @@ export interface AccountLimits extends SymbolLimits {
   readonly allowedSymbols?: readonly string[];
   /** Per-symbol limits; a field given here replaces the account-wide one for that symbol, others are inherited. */
   readonly symbols?: Readonly<Record<string, SymbolLimits>>;
+  /** Largest sum over the account's positions of their worst-case notional, open orders included (position-risk.ts). */
+  readonly maxGrossExposure?: string;
+  /** The account becomes reduce-only for the rest of the UTC day once its realized P&L that day is below minus this. */
+  readonly dailyLossLimit?: string;
 }
 
 /** account (or "*") -> limits. An account with its own entry does not also get "*". */

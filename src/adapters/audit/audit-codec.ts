@@ -66,6 +66,7 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   order_canceled: true,
   order_expired: true,
   replace_requested: true,
+  daily_loss_limit_breached: true,
   fill: true,
 };
 const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as [AuditEventType, ...AuditEventType[]];
@@ -304,6 +305,7 @@ function encodeError(e: GatewayError): string {
       break;
     case "failed_precondition":
       if (e.reason !== undefined) s += `,"reason":${q(e.reason)}`;
+      if (e.metadata !== undefined) s += `,"metadata":${JSON.stringify(e.metadata)}`;
       break;
     case "already_exists":
       s += `,"reason":${q(e.reason)}`;
@@ -562,7 +564,7 @@ const errorSchema = v.variant("kind", [
     message: str,
     violations: v.array(v.object({ field: str, description: str })),
   }),
-  v.object({ kind: v.literal("failed_precondition"), message: str, reason: v.optional(str) }),
+  v.object({ kind: v.literal("failed_precondition"), message: str, reason: v.optional(str), metadata: v.optional(v.record(v.string(), v.string())) }),
   v.object({
     kind: v.literal("already_exists"),
     message: str,
@@ -757,7 +759,12 @@ function toGatewayError(e: v.InferOutput<typeof errorSchema>): GatewayError {
     case "invalid_argument":
       return { kind: e.kind, message: e.message, violations: e.violations };
     case "failed_precondition":
-      return e.reason === undefined ? { kind: e.kind, message: e.message } : { kind: e.kind, message: e.message, reason: e.reason };
+      return {
+        kind: e.kind,
+        message: e.message,
+        ...(e.reason !== undefined ? { reason: e.reason } : {}),
+        ...(e.metadata !== undefined ? { metadata: e.metadata } : {}),
+      };
     case "already_exists":
       return e.metadata === undefined
         ? { kind: e.kind, message: e.message, reason: e.reason }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createCallHistogram, type CallHistogram } from "./call-histogram.js";
 
 /**
@@ -161,6 +161,40 @@ export function createAuditMetrics(registry: Registry): AuditMetrics {
     },
     failed() {
       errors.inc();
+    },
+  };
+}
+
+/** The position limits' metrics: daily loss breaches, and accounts reduce-only because of one. */
+export interface PositionRiskMetrics {
+  breached(): void;
+  /** Registers how to read the number of reduce-only accounts at scrape time. */
+  reduceOnly(count: () => number): void;
+}
+
+export function createPositionRiskMetrics(registry: Registry): PositionRiskMetrics {
+  const reuse = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const breaches = reuse(
+    "risk_daily_loss_breaches_total",
+    () => new Counter({ name: "risk_daily_loss_breaches_total", help: "Accounts whose realized P&L for the UTC day went below their dailyLossLimit (each became reduce-only).", registers: [registry] }),
+  );
+  let read: () => number = () => 0;
+  reuse(
+    "risk_reduce_only_accounts",
+    () =>
+      new Gauge({
+        name: "risk_reduce_only_accounts",
+        help: "Accounts reduce-only today because of their daily loss limit.",
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      }),
+  );
+  return {
+    breached: () => breaches.inc(),
+    reduceOnly(count) {
+      read = count;
     },
   };
 }
