@@ -61,9 +61,21 @@ interface Compiled {
   readonly dailyLossLimit: Decimal | undefined;
 }
 
+/** One (venue, symbol) of an account's exposure, as last valued. */
+interface Valued {
+  /** Position + open buys, position - open sells: the extremes any mix of fills can reach. */
+  hi: Decimal;
+  lo: Decimal;
+  /** max(|hi|, |lo|). */
+  worst: Decimal;
+  /** The price it was valued at (undefined: open orders at their own prices). */
+  price: Decimal | undefined;
+  value: Decimal;
+}
+
 interface AccountExposure {
   total: Decimal;
-  readonly values: Map<string, Decimal>;
+  readonly values: Map<string, Valued>;
   /** Keys to re-value before the next check; "all" = rebuild. */
   dirty: Set<string> | "all";
 }
@@ -164,37 +176,43 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
     if (pnl.lessThan(limit.negated())) reportLoss(p.account, fill.venue, pnl, limit, fill.timeMs, false, fill.symbol, fill.sequence);
   });
 
+  /** Parsed reference prices, so an unchanged one costs no parsing (and keeps its identity). */
+  const refCache = new Map<string, { readonly s: string; readonly d: Decimal }>();
+
   /** A market price for (venue, symbol): reference, else last fill; undefined when neither. */
-  function marketPrice(venue: string, symbol: string): Decimal | undefined {
+  function marketPrice(venue: string, symbol: string, k: string): Decimal | undefined {
     const ref = referencePrice(venue, symbol);
-    if (ref !== undefined && ref !== "") return dec(ref);
-    return lastPrice.get(keyOf(venue, symbol));
+    if (ref !== undefined && ref !== "") {
+      const c = refCache.get(k);
+      if (c !== undefined && c.s === ref) return c.d;
+      const d = dec(ref);
+      refCache.set(k, { s: ref, d });
+      return d;
+    }
+    return lastPrice.get(k);
   }
 
-  /**
-   * The worst-case notional of one (venue, symbol) of the account, with `extra` more on
-   * `side`. undefined when it cannot be priced.
-   */
-  function worstValue(account: string, venue: string, symbol: string, price: Decimal | undefined, extraSide?: Side, extra?: Decimal): Decimal | undefined {
+  /** Values one (venue, symbol) of the account from the book and the open orders. */
+  function valueOf(account: string, venue: string, symbol: string, k: string, price: Decimal | undefined): Valued {
     const q = book.quantity(account, venue, symbol);
     const s = openOrders.sides(account, venue, symbol);
-    let hi = s === undefined ? q : q.plus(s.buy);
-    let lo = s === undefined ? q : q.minus(s.sell);
-    if (extra !== undefined) {
-      if (extraSide === Side.SELL) lo = lo.minus(extra);
-      else hi = hi.plus(extra);
-    }
+    const hi = s === undefined ? q : q.plus(s.buy);
+    const lo = s === undefined ? q : q.minus(s.sell);
     const worst = Decimal.max(hi.abs(), lo.abs());
-    if (worst.isZero()) return ZERO;
-    let p = price ?? marketPrice(venue, symbol);
-    if (p === undefined) {
+    let p = price ?? marketPrice(venue, symbol, k);
+    if (p === undefined && !worst.isZero()) {
       const avg = book.get(account, venue, symbol)?.averageEntryPrice;
       if (avg !== undefined && avg !== "") p = dec(avg);
     }
-    if (p !== undefined) return worst.times(p);
-    // Open orders only, never traded and no reference: at their own prices.
-    if (s !== undefined && extra === undefined) return Decimal.max(s.buyNotional, s.sellNotional);
-    return undefined;
+    // Never traded and no reference: open orders at their own prices.
+    const value = worst.isZero() ? ZERO : p !== undefined ? worst.times(p) : s !== undefined ? Decimal.max(s.buyNotional, s.sellNotional) : ZERO;
+    return { hi, lo, worst, price: p, value };
+  }
+
+  function put(e: AccountExposure, k: string, v: Valued): void {
+    const old = e.values.get(k);
+    e.values.set(k, v);
+    e.total = old === undefined ? e.total.plus(v.value) : e.total.minus(old.value).plus(v.value);
   }
 
   function exposureOf(account: string): AccountExposure {
@@ -208,10 +226,7 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
       e.total = ZERO;
       const add = (venue: string, symbol: string): void => {
         const k = keyOf(venue, symbol);
-        if (e!.values.has(k)) return;
-        const v = worstValue(account, venue, symbol, undefined) ?? ZERO;
-        e!.values.set(k, v);
-        e!.total = e!.total.plus(v);
+        if (!e!.values.has(k)) put(e!, k, valueOf(account, venue, symbol, k, undefined));
       };
       book.forEachOfAccount(account, (p) => add(p.venue, p.symbol));
       openOrders.forEachOfAccount(account, (venue, symbol) => add(venue, symbol));
@@ -219,20 +234,11 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
     } else if (e.dirty.size > 0) {
       for (const k of e.dirty) {
         const i = k.indexOf("\u0000");
-        revalue(account, e, k, k.slice(0, i), k.slice(i + 1), undefined);
+        put(e, k, valueOf(account, k.slice(0, i), k.slice(i + 1), k, undefined));
       }
       e.dirty.clear();
     }
     return e;
-  }
-
-  function revalue(account: string, e: AccountExposure, k: string, venue: string, symbol: string, price: Decimal | undefined): Decimal {
-    const v = worstValue(account, venue, symbol, price) ?? ZERO;
-    const old = e.values.get(k) ?? ZERO;
-    if (v.isZero()) e.values.delete(k);
-    else e.values.set(k, v);
-    e.total = e.total.minus(old).plus(v);
-    return v;
   }
 
   function checkReduceOnly(spec: OrderSpec, nowMs: number): Result<OrderSpec, GatewayError> | undefined {
@@ -269,11 +275,13 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
     const lim = limitsOf(spec.account);
     if (lim === undefined) return ok(spec);
 
-    const maxPosition = lim.symbols.has(spec.symbol) ? lim.symbols.get(spec.symbol) : lim.maxPosition;
+    const maxPosition = lim.symbols.size > 0 && lim.symbols.has(spec.symbol) ? lim.symbols.get(spec.symbol) : lim.maxPosition;
+    const maxGross = lim.maxGrossExposure;
+    if (maxPosition === undefined && maxGross === undefined) return ok(spec);
+    const qty = dec(spec.quantity);
     if (maxPosition !== undefined) {
       const q = book.quantity(spec.account, spec.venue, spec.symbol);
       const openSame = openOrders.open(spec.account, spec.venue, spec.symbol, spec.side);
-      const qty = dec(spec.quantity);
       const buy = spec.side !== Side.SELL;
       const before = buy ? q.plus(openSame) : q.minus(openSame);
       const after = buy ? before.plus(qty) : before.minus(qty);
@@ -296,19 +304,24 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
       }
     }
 
-    const maxGross = lim.maxGrossExposure;
     if (maxGross !== undefined) {
       const e = exposureOf(spec.account);
       const k = keyOf(spec.venue, spec.symbol);
       // The traded (venue, symbol) is valued at the price of the moment, before and with the order.
-      let price = marketPrice(spec.venue, spec.symbol);
+      let price = marketPrice(spec.venue, spec.symbol, k);
       if (price === undefined) {
         const own = spec.type === OrderType.STOP ? spec.stopPrice : spec.type === OrderType.MARKET ? "" : spec.price;
         if (own !== "") price = dec(own);
       }
-      const current = revalue(spec.account, e, k, spec.venue, spec.symbol, price);
-      const withOrder = worstValue(spec.account, spec.venue, spec.symbol, price, spec.side, dec(spec.quantity));
-      if (withOrder === undefined) {
+      let v = e.values.get(k);
+      if (v === undefined) {
+        v = valueOf(spec.account, spec.venue, spec.symbol, k, price);
+        put(e, k, v);
+      } else if (price !== undefined && price !== v.price) {
+        v = { ...v, price, value: v.worst.times(price) };
+        put(e, k, v);
+      }
+      if (price === undefined) {
         return breach("NOTIONAL_UNKNOWN", `risk limit: no reference or last fill price for ${spec.symbol} on ${spec.venue} to check the maximum gross exposure of a MARKET order`, {
           limit: "maxGrossExposure",
           account: spec.account,
@@ -316,22 +329,27 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
           symbol: spec.symbol,
         });
       }
-      const projected = e.total.minus(current).plus(withOrder);
-      if (projected.greaterThan(maxGross) && withOrder.greaterThan(current)) {
-        return breach(
-          "MAX_GROSS_EXPOSURE_EXCEEDED",
-          `risk limit: gross exposure ${projected.toFixed()} with this order (now ${e.total.toFixed()}) exceeds the maximum ${maxGross.toFixed()} for ${spec.account}`,
-          {
-            limit: "maxGrossExposure",
-            max_gross_exposure: maxGross.toFixed(),
-            projected_gross_exposure: projected.toFixed(),
-            gross_exposure: e.total.toFixed(),
-            account: spec.account,
-            venue: spec.venue,
-            symbol: spec.symbol,
-            ...(price !== undefined ? { price: price.toFixed() } : {}),
-          },
-        );
+      const worst = spec.side === Side.SELL ? Decimal.max(v.hi.abs(), v.lo.minus(qty).abs()) : Decimal.max(v.hi.plus(qty).abs(), v.lo.abs());
+      // Only an order that makes the worst case of its (venue, symbol) worse can breach.
+      if (worst.greaterThan(v.worst)) {
+        const withOrder = worst.times(price);
+        const projected = e.total.minus(v.value).plus(withOrder);
+        if (projected.greaterThan(maxGross)) {
+          return breach(
+            "MAX_GROSS_EXPOSURE_EXCEEDED",
+            `risk limit: gross exposure ${projected.toFixed()} with this order (now ${e.total.toFixed()}) exceeds the maximum ${maxGross.toFixed()} for ${spec.account}`,
+            {
+              limit: "maxGrossExposure",
+              max_gross_exposure: maxGross.toFixed(),
+              projected_gross_exposure: projected.toFixed(),
+              gross_exposure: e.total.toFixed(),
+              account: spec.account,
+              venue: spec.venue,
+              symbol: spec.symbol,
+              price: price.toFixed(),
+            },
+          );
+        }
       }
     }
     return ok(spec);

@@ -16,11 +16,18 @@ import type { RiskLimitsConfig } from "../../src/use-cases/risk.js";
 import { createTestTradingCore, rpcError } from "../helpers/trading-core.js";
 
 let n = 0;
-function market(side: Side, quantity: string, over: Partial<MessageInitShape<typeof PlaceOrderRequestSchema>> = {}): MessageInitShape<typeof PlaceOrderRequestSchema> {
+interface Over {
+  readonly account?: string;
+  readonly symbol?: string;
+  readonly type?: OrderType;
+  readonly timeInForce?: TimeInForce;
+  readonly price?: string;
+}
+function market(side: Side, quantity: string, over: Over = {}): MessageInitShape<typeof PlaceOrderRequestSchema> {
   n++;
   return { clientOrderId: `c-${n}`, account: "acct-1", venue: "paper", symbol: "BTC-USD", side, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity, ...over };
 }
-function limit(side: Side, quantity: string, price: string, over: Partial<MessageInitShape<typeof PlaceOrderRequestSchema>> = {}) {
+function limit(side: Side, quantity: string, price: string, over: Over = {}) {
   return market(side, quantity, { type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price, ...over });
 }
 
