@@ -41,6 +41,8 @@ export interface Position {
 export interface PositionStep {
   readonly position: Position;
   readonly realized: string;
+  /** `position.quantity` as a decimal (the book keeps it, saving a parse). */
+  readonly quantity: Decimal;
 }
 
 /**
@@ -93,11 +95,13 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill): Pos
 
   if (q0.isZero() || q0.isNegative() === delta.isNegative()) {
     // Opens or adds: the average moves to the VWAP of every opening fill.
-    const cost = dec(openCost).plus(price.times(delta.abs()));
-    const oq = dec(openQuantity).plus(delta.abs());
+    const first = q0.isZero();
+    const cost = first ? price.times(delta.abs()) : dec(openCost).plus(price.times(delta.abs()));
+    const oq = first ? delta.abs() : dec(openQuantity).plus(delta.abs());
     openCost = cost.toFixed();
     openQuantity = oq.toFixed();
-    average = formatDecimal(cost.dividedBy(oq), MAX_DECIMAL_SCALE);
+    // The first opening fill's price is the average: no division.
+    average = first ? formatDecimal(price) : formatDecimal(cost.dividedBy(oq), MAX_DECIMAL_SCALE);
   } else {
     // Reduces, closes or flips: P&L on the closed part at the unchanged average.
     const closed = Decimal.min(delta.abs(), q0.abs());
@@ -118,13 +122,14 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill): Pos
 
   let fees = p.fees;
   let otherFees = p.otherFees;
-  if (fill.fee !== "" && !dec(fill.fee).isZero()) {
+  const fee = fill.fee === "" ? undefined : dec(fill.fee);
+  if (fee !== undefined && !fee.isZero()) {
     const cur = fill.feeCurrency;
     if (cur === "" || cur === quoteCurrencyOf(fill.symbol)) {
-      fees = formatDecimal(dec(fees).plus(dec(fill.fee)));
+      fees = formatDecimal(dec(fees).plus(fee));
     } else {
       const before = otherFees[cur];
-      otherFees = { ...otherFees, [cur]: formatDecimal(before === undefined ? dec(fill.fee) : dec(before).plus(dec(fill.fee))) };
+      otherFees = { ...otherFees, [cur]: formatDecimal(before === undefined ? fee : dec(before).plus(fee)) };
     }
   }
 
@@ -142,7 +147,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill): Pos
     openCost,
     openQuantity,
   };
-  return { position, realized: realized === undefined ? "0" : formatDecimal(realized) };
+  return { position, realized: realized === undefined ? "0" : formatDecimal(realized), quantity: q1 };
 }
 
 /**

@@ -75,11 +75,11 @@ export function createPositionBook(): PositionBook {
       const step = applyFillToPosition(entry?.position, fill);
       const position = step.position;
       if (entry === undefined) {
-        positions.set(key, { position, quantity: dec(position.quantity) });
+        positions.set(key, { position, quantity: step.quantity });
         size++;
       } else {
         entry.position = position;
-        entry.quantity = dec(position.quantity);
+        entry.quantity = step.quantity;
       }
       if (step.realized !== "0") {
         // Tallied by the day the fill executed: a late report of yesterday's fill does not count today.

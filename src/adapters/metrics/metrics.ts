@@ -178,8 +178,9 @@ export function createPositionRiskMetrics(registry: Registry): PositionRiskMetri
     "risk_daily_loss_breaches_total",
     () => new Counter({ name: "risk_daily_loss_breaches_total", help: "Accounts whose realized P&L for the UTC day went below their dailyLossLimit (each became reduce-only).", registers: [registry] }),
   );
-  let read: () => number = () => 0;
-  reuse(
+  // The reader hangs on the gauge itself: a core rebuilt on the same registry re-points it.
+  type Readable = Gauge & { readCount?: () => number };
+  const gauge = reuse<Readable>(
     "risk_reduce_only_accounts",
     () =>
       new Gauge({
@@ -187,14 +188,14 @@ export function createPositionRiskMetrics(registry: Registry): PositionRiskMetri
         help: "Accounts reduce-only today because of their daily loss limit.",
         registers: [registry],
         collect() {
-          this.set(read());
+          this.set((this as Readable).readCount?.() ?? 0);
         },
       }),
   );
   return {
     breached: () => breaches.inc(),
     reduceOnly(count) {
-      read = count;
+      gauge.readCount = count;
     },
   };
 }
