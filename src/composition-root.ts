@@ -50,6 +50,7 @@ import { createOrderValidator } from "./use-cases/validate.js";
 import { createPositionBook } from "./use-cases/position-book.js";
 import type { PositionBook } from "./use-cases/position-book.js";
 import { createOpenOrderExposure } from "./use-cases/open-order-exposure.js";
+import type { OpenOrderExposure } from "./use-cases/open-order-exposure.js";
 import { createPositionRisk } from "./use-cases/position-risk.js";
 import type { PositionRisk } from "./use-cases/position-risk.js";
 import { createDailyLossRecorder, createReduceOnlyFlags } from "./use-cases/daily-loss.js";
@@ -329,6 +330,8 @@ export interface OrderPipeline {
   readonly positionRisk: PositionRisk;
   /** Accounts made reduce-only by their daily loss (until the kill switch takes this over). */
   readonly reduceOnly: ReduceOnlyFlags;
+  /** Open quantity per (account, venue, symbol, side): `reducesPosition`'s openSameSide for REDUCE_ONLY. */
+  readonly openOrders: OpenOrderExposure;
 }
 
 /**
@@ -409,5 +412,5 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
   const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, positions });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, positions, positionRisk, reduceOnly };
+  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard, positions, positionRisk, reduceOnly, openOrders };
 }
