@@ -38,6 +38,7 @@ import { createStreamOrderEventsHandler } from "./rpc/stream-order-events.js";
 import { createCancelOnDisconnect } from "./use-cases/cancel-on-disconnect.js";
 import type { CancelOnDisconnect, CancelOpenOrders as CancelOnDisconnectScope, DisconnectTimers } from "./use-cases/cancel-on-disconnect.js";
 import { createOrderEventArchive, createOrderEventHub, createOrderEventLog } from "./use-cases/order-events.js";
+import { livePositionEvents, replayPositionEvents } from "./use-cases/position-events.js";
 import type { OrderEventHub } from "./use-cases/order-events.js";
 import { createTradingService } from "./rpc/trading-service.js";
 import { grpcCodeName } from "./rpc/to-connect-error.js";
@@ -74,8 +75,16 @@ import type { CancelOpenOrders, CancelResult } from "./use-cases/set-trading-sta
 import type { TradingStateSetting } from "./domain/trading-state.js";
 import { err, ok, type Result } from "./domain/result.js";
 import type { Fill } from "./domain/order.js";
-import { add, sub } from "./domain/decimal.js";
 import { createOrderValidator } from "./use-cases/validate.js";
+import { createPositionBook } from "./use-cases/position-book.js";
+import type { PositionBook } from "./use-cases/position-book.js";
+import { createOpenOrderExposure } from "./use-cases/open-order-exposure.js";
+import type { OpenOrderExposure } from "./use-cases/open-order-exposure.js";
+import { createPositionRisk } from "./use-cases/position-risk.js";
+import type { PositionRisk } from "./use-cases/position-risk.js";
+import { createDailyLossRecorder, createReduceOnlyFlags } from "./use-cases/daily-loss.js";
+import type { ReduceOnlyFlags } from "./use-cases/daily-loss.js";
+import { createPositionRiskMetrics } from "./adapters/metrics/metrics.js";
 import type { VenueAdapter } from "./use-cases/venue-adapter.js";
 
 /**
@@ -211,6 +220,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     await audit.close().catch(() => {});
     throw new StartupConfigError(`${auditWhere}: cannot open the order history: ${(e as Error).message}`);
   }
+  // Positions are rebuilt from every fill in the log (not only those of retained orders).
+  const positions = createPositionBook();
   let recovered: Awaited<ReturnType<typeof recoverState>>;
   try {
     recovered = await recoverState(feedingHistory(audit.read(), history), {
@@ -219,6 +230,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       idempotencyMaxEntries: config.idempotencyMaxEntries,
       orderRetentionMs: config.orderRetentionMs,
       maxTerminalOrders: MAX_TERMINAL_ORDERS,
+      onFill: (f) => positions.applyFill(f),
     });
   } catch (e) {
     await audit.close().catch(() => {});
@@ -226,7 +238,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     const hint = e instanceof AuditLogCorruptError ? " (AUDIT_ON_CORRUPT=fail; with skip the damaged line is logged and left out)" : "";
     throw new StartupConfigError(`${auditWhere}: cannot recover state from the audit log: ${(e as Error).message}${hint}`);
   }
-  if (recovered.events > 0) logger.info({ events: recovered.events, orders: recovered.orders.size }, "state recovered from the audit log");
+  if (recovered.events > 0) logger.info({ events: recovered.events, orders: recovered.orders.size, positions: positions.size }, "state recovered from the audit log");
 
   const fills = createFillHub({
     retain: config.fillRetain,
@@ -239,7 +251,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     retain: config.orderEventRetain,
     subscriberBuffer: config.orderEventSubscriberBuffer,
     startAfterSequence: recovered.lastEventSequence,
-    readArchive: createOrderEventArchive((o) => audit.read(o)),
+    readArchive: createOrderEventArchive((o) => audit.read(o), replayPositionEvents),
     logger,
   });
   const venueMetrics = createVenueMetrics(deps.registry);
@@ -287,6 +299,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     onCancelResult: createCancelMetrics(deps.registry),
     history,
     orderTupleJson,
+    positions,
+    positionRiskMetrics: createPositionRiskMetrics(deps.registry),
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -446,6 +460,10 @@ export interface OrderPipelineOptions {
   readonly history?: OrderHistory;
   /** The order packer to share with the history (order-tuple.ts); default: a new one. */
   readonly orderTupleJson?: OrderTupleJson;
+  /** The position book, already holding the recovered fills; default a new, empty one. */
+  readonly positions?: PositionBook;
+  /** Counts daily loss limit breaches and shows reduce-only accounts (metrics.ts); default none. */
+  readonly positionRiskMetrics?: { breached(): void; reduceOnly(count: () => number): void };
 }
 
 export interface OrderPipeline {
@@ -473,6 +491,14 @@ export interface OrderPipeline {
   readonly checkTradingState: CheckTradingState;
   /** The risk limits in force; `replace` swaps them (reload). */
   readonly risk: RiskEngine;
+  /** Positions per (account, venue, symbol); `onPositionChanged` for the order event stream. */
+  readonly positions: PositionBook;
+  /** The limits that need positions; `setLimits` on a reload. */
+  readonly positionRisk: PositionRisk;
+  /** Accounts made reduce-only by their daily loss (until the kill switch takes this over). */
+  readonly reduceOnly: ReduceOnlyFlags;
+  /** Open quantity per (account, venue, symbol, side): `reducesPosition`'s openSameSide for REDUCE_ONLY. */
+  readonly openOrders: OpenOrderExposure;
 }
 
 /**
@@ -484,7 +510,12 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const clock = options.clock ?? systemClock;
   const { venues, signal } = options;
   // Every producer appends through the order-event log when events are streamed: one numbering point.
-  const numbered = options.orderEvents !== undefined ? createOrderEventLog({ inner: options.audit, hub: options.orderEvents, ...(options.logger !== undefined ? { logger: options.logger } : {}) }) : options.audit;
+  const positions = options.positions ?? createPositionBook();
+  // POSITION_UPDATED follows each fill line on the stream (use-cases/position-events.ts).
+  const numbered =
+    options.orderEvents !== undefined
+      ? createOrderEventLog({ inner: options.audit, hub: options.orderEvents, derive: livePositionEvents(positions), ...(options.logger !== undefined ? { logger: options.logger } : {}) })
+      : options.audit;
   const orderIds = options.orderIds ?? createIdSource("o-");
   // The last fill price per venue and symbol: the price band's reference where the venue has none.
   const lastFillPrice = new Map<string, string>();
@@ -508,6 +539,9 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const onError = options.onError ?? (() => {});
   const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
+  // Open order quantities per (account, venue, symbol), for the position limits; bound late to the check.
+  let positionRisk: PositionRisk | undefined;
+  const openOrders = createOpenOrderExposure((a, v, s) => positionRisk?.touched(a, v, s));
   // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
   const balances = options.balances ?? createBalanceCache({ venues, clock, refreshMs: 0 });
   const orders = createOrderManager({
@@ -523,6 +557,8 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
     ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
     prefault: options.prefaultRetention === true,
+    onFillRecorded: (f) => positions.applyFill(f),
+    onOrderChange: openOrders.orderChanged,
   });
   if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
   const tradingStates = createTradingStateStore({
@@ -533,15 +569,9 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const checkTradingState = createTradingStateCheck({
     store: tradingStates,
-    // Flat everywhere until the positions part is merged: replaced by its positionOf at merge.
-    positionOf: options.positionOf ?? (() => "0"),
-    openQuantityOf: (account, venue, symbol, side) => {
-      let q = "0";
-      for (const o of orders.openOrders(venue)) {
-        if (o.account === account && o.symbol === symbol && o.side === side) q = add(q, sub(o.quantity, o.filledQuantity === "" ? "0" : o.filledQuantity)).toFixed();
-      }
-      return q;
-    },
+    // REDUCE_ONLY asks the position book and the open quantity on the order's side.
+    positionOf: options.positionOf ?? ((account, venue, symbol) => positions.quantity(account, venue, symbol).toFixed()),
+    openQuantityOf: (account, venue, symbol, side) => openOrders.open(account, venue, symbol, side).toFixed(),
   });
   const risk = createRiskEngine(options.riskLimits ?? {}, {
     referencePrice: (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol) ?? lastFillPrice.get(`${venue}\n${symbol}`),
@@ -551,10 +581,34 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ...(options.onRiskReject !== undefined ? { onReject: options.onRiskReject } : {}),
     ...(options.riskDefaults !== undefined ? { base: options.riskDefaults } : {}),
   });
+  const referencePrice = (venue: string, symbol: string): string | undefined => venues.get(venue)?.referencePrice?.(symbol) ?? lastFillPrice.get(`${venue}\n${symbol}`);
+  const reduceOnly = createReduceOnlyFlags();
+  const metrics = options.positionRiskMetrics;
+  metrics?.reduceOnly(() => reduceOnly.count(clock.nowMs()));
+  positionRisk = createPositionRisk({
+    book: positions,
+    openOrders,
+    limits: options.riskLimits ?? {},
+    referencePrice,
+    clock,
+    reduceOnly: reduceOnly.get,
+    // The kill switch (SetTradingState) takes this port over: REDUCE_ONLY for the account.
+    onDailyLossBreached: createDailyLossRecorder({ audit, flags: reduceOnly, onError, ...(metrics !== undefined ? { onBreach: () => metrics.breached() } : {}) }),
+  });
+  const positionCheck = positionRisk.check;
+  const onRiskReject = options.onRiskReject;
+  // Trading state and per-order and flow limits first, then the ones that need positions.
+  const checkOrder = (spec: Parameters<typeof risk.check>[0]): ReturnType<typeof risk.check> => {
+    const r = risk.check(spec);
+    if (!r.ok) return r;
+    const p = positionCheck(spec);
+    if (!p.ok && onRiskReject !== undefined && p.error.kind === "failed_precondition" && p.error.reason !== undefined) onRiskReject(p.error.reason);
+    return p;
+  };
   const placeOrder = createPlaceOrder({
     clock,
     validate: createOrderValidator(venues),
-    risk: risk.check,
+    risk: checkOrder,
     venues,
     idempotency,
     orders,
@@ -614,12 +668,13 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     streamFills,
     getBalances,
     cancelAllOrders,
+    positions,
     listOrders: createListOrdersHandler(createListOrders(listDeps)),
     listFills: createListFillsHandler(createListFills(listDeps)),
     ...(streamOrderEvents !== undefined ? { streamOrderEvents } : {}),
     tradingState: { set: setTradingState, store: tradingStates },
   });
-  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history, audit, tradingStates, checkTradingState, risk, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
+  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history, audit, tradingStates, checkTradingState, risk, positions, positionRisk, reduceOnly, openOrders, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
 }
 
 /**

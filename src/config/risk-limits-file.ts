@@ -38,9 +38,8 @@ const accountFlowFields = {
   maxOrderRate: v.optional(limit),
   orderRateBurst: v.optional(wholeLimit),
 };
-// --- issue 21 (positions): maxPosition, maxGrossExposure, dailyLossLimit join here ---
-
-const symbolLimits = strictFields({ ...orderLimitFields });
+// Position limits (issue 21; src/use-cases/position-risk.ts): maxPosition also per symbol.
+const symbolLimits = strictFields({ ...orderLimitFields, maxPosition: v.optional(decimal) });
 const riskLimitsSchema = v.record(
   v.pipe(v.string(), v.minLength(1)),
   strictFields({
@@ -48,14 +47,18 @@ const riskLimitsSchema = v.record(
     ...accountFlowFields,
     allowedSymbols: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
     symbols: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), symbolLimits)),
+    maxPosition: v.optional(decimal),
+    maxGrossExposure: v.optional(decimal),
+    dailyLossLimit: v.optional(decimal),
   }),
 );
 
 /**
  * RISK_LIMITS_FILE (YAML or JSON): account (or "*" for every account) -> { maxQuantity,
- * maxNotional, priceBandPercent, maxOpenOrders, maxOrderRate, orderRateBurst, allowedSymbols,
- * symbols: { SYMBOL: { maxQuantity, maxNotional, priceBandPercent } } }. Every value is a number,
- * a decimal string or "off"; what is left out is inherited (see src/use-cases/risk.ts).
+ * maxNotional, priceBandPercent, maxOpenOrders, maxOrderRate, orderRateBurst, maxPosition,
+ * maxGrossExposure, dailyLossLimit, allowedSymbols, symbols: { SYMBOL: { maxQuantity, maxNotional,
+ * priceBandPercent, maxPosition } } }. Every value is a number or a decimal string; those of the
+ * order and flow limits may also be "off". What is left out is inherited (see src/use-cases/risk.ts).
  * Errors name the file and the path of the bad field.
  */
 export function parseRiskLimits(text: string, path: string): Result<RiskLimitsConfig, string> {

@@ -5,6 +5,7 @@ import {
 import type { OrderEvent, OrderEventKind } from "../use-cases/order-events.js";
 import { msToTimestamp, toProtoFill, toProtoOrder } from "./proto-mapping.js";
 import { toProtoTradingStateSetting } from "./trading-state-handlers.js";
+import { toProtoPosition } from "./get-positions.js";
 
 /** A Record, so a new OrderEventKind does not compile until it has its wire value here. */
 const TYPE: Readonly<Record<OrderEventKind, OrderEventType>> = {
@@ -41,6 +42,7 @@ export function toProtoOrderEvent(e: OrderEvent): ProtoOrderEvent {
     ...(e.order !== undefined ? { order: toProtoOrder(e.order) } : {}),
     ...(e.fill !== undefined ? { fill: toProtoFill(e.fill) } : {}),
     ...(e.tradingState !== undefined ? { tradingState: toProtoTradingStateSetting(e.tradingState) } : {}),
+    ...(e.position !== undefined ? { position: toProtoPosition(e.position) } : {}),
     reason: e.reason,
   };
 }

@@ -18,6 +18,8 @@ import { createCancelAllOrdersHandler } from "./cancel-all-orders.js";
 import type { SetTradingState } from "../use-cases/set-trading-state.js";
 import type { TradingStateStore } from "../use-cases/trading-state-store.js";
 import { createGetTradingStateHandler, createSetTradingStateHandler } from "./trading-state-handlers.js";
+import { createGetPositionsHandler } from "./get-positions.js";
+import type { PositionBook } from "../use-cases/position-book.js";
 
 export type StreamFillsHandler = ServiceImpl<typeof TradingGateway>["streamFills"];
 export type StreamOrderEventsHandler = ServiceImpl<typeof TradingGateway>["streamOrderEvents"];
@@ -39,6 +41,8 @@ export interface TradingServiceDeps {
   readonly streamOrderEvents?: StreamOrderEventsHandler;
   /** The kill switch (SetTradingState / GetTradingState); absent: UNIMPLEMENTED. */
   readonly tradingState?: { readonly set: SetTradingState; readonly store: TradingStateStore };
+  /** Positions kept from fills (src/use-cases/position-book.ts); GetPositions answers from it. */
+  readonly positions?: PositionBook;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -89,7 +93,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (ReplaceOrder)
     replaceOrder: notYet("ReplaceOrder"),
     // Issue 21: risk.
-    getPositions: notYet("GetPositions"),
+    getPositions: deps.positions !== undefined ? createGetPositionsHandler(deps.positions) : notYet("GetPositions"),
     // (GetBalances)
     getBalances: deps.getBalances ?? notYet("GetBalances"),
     // (SetTradingState)

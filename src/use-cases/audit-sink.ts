@@ -20,7 +20,9 @@ export type AuditEventType =
   /** A trading state was set (the kill switch): `tradingState` is set. No order. */
   | "trading_state_set"
   /** The risk limits changed (start-up, SIGHUP, file change): `riskLimits` is set. No order. */
-  | "risk_limits_reloaded";
+  | "risk_limits_reloaded"
+  /** An account's realized P&L for the UTC day went below its daily loss limit (it becomes reduce-only); `error` says the figures. */
+  | "daily_loss_limit_breached";
 
 /**
  * One line of the audit log. It carries enough to rebuild the gateway's

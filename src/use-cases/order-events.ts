@@ -1,3 +1,4 @@
+import type { Position } from "../domain/position.js";
 import type { TradingStateSetting } from "../domain/trading-state.js";
 import type { Logger } from "pino";
 import type { Fill, Order } from "../domain/order.js";
@@ -46,8 +47,8 @@ export interface OrderEventDraft {
   readonly symbol: string;
   readonly order?: Order;
   readonly fill?: Fill;
-  /** POSITION_UPDATED's payload: typed and mapped by the part that adds it (rpc/order-event-mapping.ts). */
-  readonly position?: unknown;
+  /** POSITION_UPDATED's payload: the position after the fill. */
+  readonly position?: Position;
   /** TRADING_STATE_CHANGED's payload. */
   readonly tradingState?: TradingStateSetting;
   /** Why, when the gateway acted on its own or corrected a record; "" otherwise. */
@@ -97,6 +98,14 @@ export const ORDER_EVENT_MAPPERS: Readonly<Record<AuditEventType, Mapper>> = {
   },
   // A limits reload is on record (audit) but is no order event.
   risk_limits_reloaded: () => NONE,
+  // The daily loss limit made the account reduce-only: told as the trading state it now has.
+  daily_loss_limit_breached: (e) => {
+    const account = e.error?.kind === "failed_precondition" ? e.error.metadata?.["account"] : undefined;
+    if (account === undefined) return NONE;
+    const reason = e.error!.message;
+    const tradingState: TradingStateSetting = { account, venue: "", state: "REDUCE_ONLY", reason, setBy: "gateway", setAtMs: e.ts };
+    return [{ kind: "trading_state_changed", timeMs: e.ts, account, venue: "", symbol: "", tradingState, reason }];
+  },
   fill: (e) => {
     const f = e.fill;
     if (f === undefined) return NONE;

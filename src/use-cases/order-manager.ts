@@ -31,6 +31,14 @@ export interface OrderManagerOptions {
   readonly auditGuard?: AuditGuard;
   /** Packs terminal orders; pass the idempotency store's too, to share its memo (order-tuple.ts). Default: its own. */
   readonly orderTupleJson?: OrderTupleJson;
+  /**
+   * Told of each new fill once, in `commit`, right before its events are appended: in the same
+   * synchronous step in which the order's open quantity went down (the position book, so the
+   * risk check never sees a fill in neither the position nor the open orders).
+   */
+  readonly onFillRecorded?: (fill: Fill) => void;
+  /** Told of every state an order takes (created, restored, changed): `prev` undefined for a new one. */
+  readonly onOrderChange?: (prev: Order | undefined, next: Order) => void;
 }
 
 export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
@@ -157,6 +165,8 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const maxTerminal = options.maxTerminalOrders ?? DEFAULT_MAX_TERMINAL_ORDERS;
   const onError = options.onError ?? (() => {});
   const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
+  const onFillRecorded = options.onFillRecorded;
+  const onOrderChange = options.onOrderChange;
   /** Working (non-terminal) orders. */
   const byId = new Map<string, Rec>();
   /** clientKey -> orderId of working orders. */
@@ -201,6 +211,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   /** Keeps `next` as the order's state; a newly terminal order moves to the rings. */
   function store(rec: Rec, next: Order, nowMs: number): void {
     const wasTerminal = isTerminal(rec.order.status);
+    if (onOrderChange !== undefined) onOrderChange(rec.order, next);
     rec.order = next;
     if (!isTerminal(next.status)) return;
     const id = next.orderId;
@@ -300,6 +311,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         updatedAtMs: nowMs,
       };
       byId.set(order.orderId, { order, firstTradeId: "", tradeIds: undefined, notional: undefined });
+      if (onOrderChange !== undefined) onOrderChange(undefined, order);
       byClient.set(clientKey(spec.account, spec.clientOrderId), order.orderId);
       openSet(order.venue).add(order.orderId);
       countOpen(order.account, 1);
@@ -374,6 +386,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       tradeIds.delete(firstTradeId);
       const rec: Rec = { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined };
       const ck = clientKey(order.account, order.clientOrderId);
+      if (onOrderChange !== undefined) onOrderChange(undefined, order);
       if (isTerminal(order.status)) {
         const at = terminalAtMs ?? order.updatedAtMs;
         retired.set(order.orderId, packRec(orderTupleJson, rec), at);
@@ -388,6 +401,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     },
     commit(applied: Applied): Promise<void> | null {
       if (applied.events.length === 0) return null;
+      if (onFillRecorded !== undefined) for (const f of applied.fills) onFillRecorded(f);
       const p = audit.append(applied.events);
       if (p === null) {
         publishAll(applied.fills);

@@ -1,6 +1,6 @@
 import type { AuditEvent } from "./audit-sink.js";
 import type { GatewayError } from "../domain/errors.js";
-import type { Order } from "../domain/order.js";
+import type { Fill, Order } from "../domain/order.js";
 import { isTerminal } from "../domain/order-state.js";
 import { scopeKey, type TradingStateSetting } from "../domain/trading-state.js";
 import { err, ok } from "../domain/result.js";
@@ -16,6 +16,11 @@ export interface RecoverOptions {
   readonly idempotencyMaxEntries: number;
   readonly orderRetentionMs: number;
   readonly maxTerminalOrders: number;
+  /**
+   * Told of every fill in the log, in log order (the position book rebuilds positions from
+   * them: positions are not bounded by order retention, so they cannot come from `orders`).
+   */
+  readonly onFill?: (fill: Fill) => void;
 }
 
 export interface RecoveredOrder {
@@ -97,6 +102,7 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
       const last = e.eventSequence + BigInt((e.eventCount ?? 1) - 1);
       if (last > lastEventSeq) lastEventSeq = last;
     }
+    if (e.fill !== undefined && options.onFill !== undefined) options.onFill(e.fill);
     if (e.idempotency !== undefined) {
       const { key, fingerprint } = e.idempotency;
       if (e.error !== undefined && releasesKey(e.error)) {

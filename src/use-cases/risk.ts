@@ -24,6 +24,12 @@ export interface SymbolLimits {
    * limit price).
    */
   readonly priceBandPercent?: LimitValue;
+  /**
+   * Largest absolute position per (venue, symbol) the account may reach if the order and its open
+   * orders on the same side all filled (src/use-cases/position-risk.ts).
+   */
+  readonly maxPosition?: string;
+
 }
 
 /** Limits for one account, or for every account under the key "*". */
@@ -39,7 +45,11 @@ export interface AccountLimits extends SymbolLimits {
   readonly maxOrderRate?: LimitValue;
   /** The bucket's size: orders that may arrive at once after a quiet spell. Default: maxOrderRate. */
   readonly orderRateBurst?: LimitValue;
-  // --- issue 21 (positions): maxPosition, maxGrossExposure, dailyLossLimit go below ---
+  // --- issue 21 (positions): limits that need positions (src/use-cases/position-risk.ts) ---
+  /** Largest sum over the account's positions of their worst-case notional, open orders included (position-risk.ts). */
+  readonly maxGrossExposure?: string;
+  /** The account becomes reduce-only for the rest of the UTC day once its realized P&L that day is below minus this. */
+  readonly dailyLossLimit?: string;
 }
 
 /**

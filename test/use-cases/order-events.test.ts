@@ -4,6 +4,10 @@
  * included), resume from memory and from the log with no gap and no duplicate, filters and
  * permissions, a slow consumer, and cancel-on-disconnect's grace period (manual timers).
  */
+import { Decimal } from "decimal.js";
+import { Side } from "../../src/domain/order.js";
+import { createPositionBook } from "../../src/use-cases/position-book.js";
+import { livePositionEvents, replayPositionEvents } from "../../src/use-cases/position-events.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Code } from "@connectrpc/connect";
@@ -15,7 +19,6 @@ import {
   createOrderEventLog,
   orderEventsOf,
   type OrderEvent,
-  type OrderEventDeriver,
   type OrderEventKind,
 } from "../../src/use-cases/order-events.js";
 import { createCancelOnDisconnect } from "../../src/use-cases/cancel-on-disconnect.js";
@@ -42,6 +45,7 @@ const EXPECTED: Record<AuditEventType, OrderEventKind[]> = {
   replace_requested: ["replace_requested"],
   trading_state_set: ["trading_state_changed"],
   risk_limits_reloaded: [],
+  daily_loss_limit_breached: [],
   fill: ["fill"],
 };
 
@@ -100,7 +104,7 @@ test("a pipeline's events are numbered 1.. in append order, stored on the audit 
   assert.deepEqual(live.map((e) => e.sequence), live.map((_, i) => BigInt(i + 1)), "1.. with no gap");
   assert.deepEqual(
     live.map((e) => e.kind),
-    ["accepted", "fill", "filled", "accepted", "new", "cancel_requested", "canceled"],
+    ["accepted", "fill", "position_updated", "filled", "accepted", "new", "cancel_requested", "canceled"],
   );
 
   // The log, as a reader sees it after a restart: same numbers, and the next number continues.
@@ -109,9 +113,9 @@ test("a pipeline's events are numbered 1.. in append order, stored on the audit 
   assert.equal(recovered.lastEventSequence, hub.lastPublished());
   const archive = createOrderEventArchive(async function* () {
     yield* lines;
-  });
+  }, replayPositionEvents);
   for (const after of [0n, 3n, 6n]) {
-    const replayed = await collect(archive(after), 7 - Number(after));
+    const replayed = await collect(archive(after), 8 - Number(after));
     assert.deepEqual(replayed, live.slice(Number(after)), `replay after ${after}`);
   }
   // Break tried: numbering the log's events by counting (not from the stored "es") fails the
@@ -142,34 +146,34 @@ test("resume: ring, then archive for what the ring evicted, then live: no gap, n
   sub.close();
 });
 
-test("a derived event (a position update after a fill) is numbered after its line's events, reproducibly on replay", async () => {
-  const deriver = (): OrderEventDeriver => {
-    let position = 0;
-    return (e, mapped) => {
-      if (e.type !== "fill") return [];
-      position += 1;
-      return [{ ...mapped[0]!, kind: "position_updated", position, reason: "" }];
-    };
-  };
+test("a derived event (POSITION_UPDATED after a fill) is numbered after its line's events, the same live and on replay", async () => {
   const lines: AuditEvent[] = [];
   const hub = createOrderEventHub({ retain: 0, subscriberBuffer: 100, readArchive: createOrderEventArchive(async function* () {
     yield* roundTrip(lines);
-  }, deriver) });
-  const log = createOrderEventLog({ inner: { mode: "buffered", append: (b) => (lines.push(...b), null), close: async () => {} }, hub, derive: deriver() });
+  }, replayPositionEvents) });
+  // The pipeline's book applies a fill before its line is appended (the order manager's commit).
+  const book = createPositionBook();
+  const log = createOrderEventLog({ inner: { mode: "buffered", append: (b) => (lines.push(...b), null), close: async () => {} }, hub, derive: livePositionEvents(book) });
+  const live = collect(hub.subscribe({ allowedAccounts: "any" }), 6);
   const order = sampleOrder();
   log.append([{ ts: 1, type: "order_received", requestId: "r", order }]);
+  book.applyFill(sampleFill(1n));
   log.append([{ ts: 2, type: "fill", requestId: "r", order, fill: sampleFill(1n) }, { ts: 2, type: "order_partially_filled", requestId: "r", order }]);
+  book.applyFill(sampleFill(2n));
   log.append([{ ts: 3, type: "fill", requestId: "r", order, fill: sampleFill(2n) }]);
   assert.equal(lines[1]!.eventCount, 2);
-  const replay = await collect(hub.subscribe({ allowedAccounts: "any" }), 6);
-  assert.deepEqual(replay.map((e) => [e.sequence, e.kind, e.position]), [
+  const q = new Decimal(sampleFill(1n).quantity).times(order.side === Side.BUY ? 1 : -1);
+  const expected = [
     [1n, "accepted", undefined],
     [2n, "fill", undefined],
-    [3n, "position_updated", 1],
+    [3n, "position_updated", q.toFixed()],
     [4n, "partially_filled", undefined],
     [5n, "fill", undefined],
-    [6n, "position_updated", 2],
-  ]);
+    [6n, "position_updated", q.times(2).toFixed()],
+  ];
+  assert.deepEqual((await live).map((e) => [e.sequence, e.kind, e.position?.quantity]), expected);
+  const replay = await collect(hub.subscribe({ allowedAccounts: "any" }), 6);
+  assert.deepEqual(replay.map((e) => [e.sequence, e.kind, e.position?.quantity]), expected);
 });
 
 test("filters and permissions; events about no account reach every stream", async () => {

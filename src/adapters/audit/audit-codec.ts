@@ -71,6 +71,7 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   order_canceled: true,
   order_expired: true,
   replace_requested: true,
+  daily_loss_limit_breached: true,
   fill: true,
   trading_state_set: true,
   risk_limits_reloaded: true,

@@ -243,4 +243,40 @@ export function createRiskMetrics(registry: Registry, venues: readonly string[])
     },
   };
   return m;
+
+}
+
+/** The position limits' metrics: daily loss breaches, and accounts reduce-only because of one. */
+export interface PositionRiskMetrics {
+  breached(): void;
+  /** Registers how to read the number of reduce-only accounts at scrape time. */
+  reduceOnly(count: () => number): void;
+}
+
+export function createPositionRiskMetrics(registry: Registry): PositionRiskMetrics {
+  const reuse = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const breaches = reuse(
+    "risk_daily_loss_breaches_total",
+    () => new Counter({ name: "risk_daily_loss_breaches_total", help: "Accounts whose realized P&L for the UTC day went below their dailyLossLimit (each became reduce-only).", registers: [registry] }),
+  );
+  // The reader hangs on the gauge itself: a core rebuilt on the same registry re-points it.
+  type Readable = Gauge & { readCount?: () => number };
+  const gauge = reuse<Readable>(
+    "risk_reduce_only_accounts",
+    () =>
+      new Gauge({
+        name: "risk_reduce_only_accounts",
+        help: "Accounts reduce-only today because of their daily loss limit.",
+        registers: [registry],
+        collect() {
+          this.set((this as Readable).readCount?.() ?? 0);
+        },
+      }),
+  );
+  return {
+    breached: () => breaches.inc(),
+    reduceOnly(count) {
+      gauge.readCount = count;
+    },
+  };
 }

@@ -1,0 +1,116 @@
+import { Decimal, dec } from "../domain/decimal.js";
+import { OrderType, Side, type Order } from "../domain/order.js";
+import { isTerminal } from "../domain/order-state.js";
+
+/** What one (account, venue, symbol)'s open orders could still fill. */
+export interface OpenSides {
+  /** Open quantity of buy orders. */
+  readonly buy: Decimal;
+  readonly sell: Decimal;
+  /** The priced part of it (LIMIT, STOP_LIMIT at their limit price, STOP at its stop price) as notional. */
+  readonly buyNotional: Decimal;
+  readonly sellNotional: Decimal;
+}
+
+/**
+ * What the open (not terminal) orders of each (account, venue, symbol) could still fill, per
+ * side: the sum of quantity - filled quantity. Kept incrementally from every order state
+ * (OrderManagerOptions.onOrderChange), so the risk check reads it in one lookup. An order
+ * counts from PENDING_NEW (before the venue has acknowledged it: it may fill) until terminal.
+ */
+export interface OpenOrderExposure {
+  orderChanged(prev: Order | undefined, next: Order): void;
+  /** Open quantity on `side` (zero when none). */
+  open(account: string, venue: string, symbol: string, side: Side): Decimal;
+  /** Both sides, or undefined when nothing is open. */
+  sides(account: string, venue: string, symbol: string): OpenSides | undefined;
+  /** Every (venue, symbol) of the account with open orders. */
+  forEachOfAccount(account: string, f: (venue: string, symbol: string, sides: OpenSides) => void): void;
+  /** (account, venue, symbol) keys with open orders. */
+  readonly size: number;
+}
+
+interface Sides {
+  venue: string;
+  symbol: string;
+  buy: Decimal;
+  sell: Decimal;
+  buyNotional: Decimal;
+  sellNotional: Decimal;
+}
+
+const ZERO = new Decimal(0);
+
+function remaining(o: Order): Decimal | undefined {
+  if (isTerminal(o.status)) return undefined;
+  const r = dec(o.quantity).minus(dec(o.filledQuantity === "" ? "0" : o.filledQuantity));
+  return r.isPositive() && !r.isZero() ? r : undefined;
+}
+
+function priceOf(o: Order): string {
+  return o.type === OrderType.STOP ? o.stopPrice : o.type === OrderType.MARKET ? "" : o.price;
+}
+
+/** `onChange` is told of every (account, venue, symbol) whose open quantity moved. */
+export function createOpenOrderExposure(onChange?: (account: string, venue: string, symbol: string) => void): OpenOrderExposure {
+  /** account -> "venue\u0000symbol" -> sides. */
+  const byAccount = new Map<string, Map<string, Sides>>();
+  let size = 0;
+  const keyOf = (venue: string, symbol: string): string => `${venue}\u0000${symbol}`;
+
+  function addTo(o: Order, amount: Decimal): void {
+    let m = byAccount.get(o.account);
+    if (m === undefined) {
+      m = new Map();
+      byAccount.set(o.account, m);
+    }
+    const key = keyOf(o.venue, o.symbol);
+    let s = m.get(key);
+    if (s === undefined) {
+      s = { venue: o.venue, symbol: o.symbol, buy: ZERO, sell: ZERO, buyNotional: ZERO, sellNotional: ZERO };
+      m.set(key, s);
+      size++;
+    }
+    const price = priceOf(o);
+    const notional = price === "" ? undefined : amount.times(dec(price));
+    if (o.side === Side.SELL) {
+      s.sell = s.sell.plus(amount);
+      if (notional !== undefined) s.sellNotional = s.sellNotional.plus(notional);
+    } else {
+      s.buy = s.buy.plus(amount);
+      if (notional !== undefined) s.buyNotional = s.buyNotional.plus(notional);
+    }
+    if (s.buy.isZero() && s.sell.isZero()) {
+      m.delete(key);
+      size--;
+      if (m.size === 0) byAccount.delete(o.account);
+    }
+  }
+
+  return {
+    orderChanged(prev: Order | undefined, next: Order): void {
+      const before = prev === undefined ? undefined : remaining(prev);
+      const after = remaining(next);
+      if (before === undefined && after === undefined) return;
+      if (before !== undefined && after !== undefined && before.equals(after) && priceOf(prev!) === priceOf(next)) return;
+      if (before !== undefined) addTo(prev!, before.negated());
+      if (after !== undefined) addTo(next, after);
+      onChange?.(next.account, next.venue, next.symbol);
+    },
+    open(account: string, venue: string, symbol: string, side: Side): Decimal {
+      const s = byAccount.get(account)?.get(keyOf(venue, symbol));
+      if (s === undefined) return ZERO;
+      return side === Side.SELL ? s.sell : s.buy;
+    },
+    sides(account: string, venue: string, symbol: string): OpenSides | undefined {
+      return byAccount.get(account)?.get(keyOf(venue, symbol));
+    },
+    forEachOfAccount(account: string, f: (venue: string, symbol: string, sides: OpenSides) => void): void {
+      const m = byAccount.get(account);
+      if (m !== undefined) for (const s of m.values()) f(s.venue, s.symbol, s);
+    },
+    get size(): number {
+      return size;
+    },
+  };
+}
