@@ -20,7 +20,7 @@ test("positions and a daily-loss reduce-only account are recovered from the audi
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const auditFile = path.join(dir, "audit.jsonl");
   const limitsFile = path.join(dir, "limits.yaml");
-  fs.writeFileSync(limitsFile, "acct-b:\n  dailyLossLimit: 50\n");
+  fs.writeFileSync(limitsFile, "\"*\":\n  maxNotional: 1000000\nacct-b:\n  dailyLossLimit: 50\n");
   const env = (prices: string) => ({ AUDIT_MODE: "fsync", AUDIT_FILE: auditFile, PAPER_PRICES: prices, RISK_LIMITS_FILE: limitsFile });
   const running: ChildGateway[] = [];
   t.after(async () => {

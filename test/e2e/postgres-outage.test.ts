@@ -10,6 +10,7 @@
  *   2. a private cluster (initdb on a free port): stopped and started under load, cleanly and as
  *      a crash.
  */
+import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -51,6 +52,8 @@ const gatewayEnv = (url: string, table: string): Record<string, string> => ({
   AUDIT_PG_RECONNECT_MAX_MS: "500",
   // A busy test machine must not shed calls: every UNAVAILABLE here is the audit log's.
   UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "0",
+  // The load is the point here, not the default per-account order rate (100/s).
+  RISK_LIMITS_FILE: path.join(import.meta.dirname, "../../bench/risk-limits.yaml"),
 });
 
 const order = (prefix: string, i: number) => ({
