@@ -51,7 +51,7 @@ async function scenario(t: After, settings: Partial<Config>): Promise<void> {
     assert.equal(r.order?.status, OrderStatus.FILLED);
     placed.push(r.order!.orderId);
   }
-  const resting = await first.gw.trading.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: "rs-limit", type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "1" });
+  const resting = await first.gw.trading.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: "rs-limit", type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "46000" });
   assert.equal(resting.order?.status, OrderStatus.NEW);
   placed.push(resting.order!.orderId);
   const before = await first.gw.trading.listOrders({ account: "acct-1" });
