@@ -14,7 +14,7 @@ import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createAuditMetrics } from "./adapters/metrics/metrics.js";
+import { createAuditMetrics, createReplaceMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
@@ -34,6 +34,7 @@ import type { AuditSink } from "./use-cases/audit-sink.js";
 import { createAuditGuard } from "./use-cases/audit-guard.js";
 import type { AuditFailureListener, AuditGuard } from "./use-cases/audit-guard.js";
 import { createCancelOrder } from "./use-cases/cancel-order.js";
+import { createReplaceOrder, type ReplaceOrder } from "./use-cases/replace-order.js";
 import type { CancelOrder } from "./use-cases/cancel-order.js";
 import { createFillHub } from "./use-cases/fill-hub.js";
 import type { FillHub } from "./use-cases/fill-hub.js";
@@ -215,6 +216,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     recovered,
     onError: (message, detail) => logger.error({ err: detail }, message),
     auditGuard,
+    onReplaceOutcome: createReplaceMetrics(deps.registry).observe,
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -295,12 +297,15 @@ export interface OrderPipelineOptions {
    * When given, `onAuditFailure` is not used.
    */
   readonly auditGuard?: AuditGuard;
+  /** Told once per ReplaceOrder decision (metrics); bounded values. */
+  readonly onReplaceOutcome?: (method: string, outcome: string) => void;
 }
 
 export interface OrderPipeline {
   readonly service: ServiceImpl<typeof TradingGateway>;
   readonly placeOrder: PlaceOrder;
   readonly cancelOrder: CancelOrder;
+  readonly replaceOrder: ReplaceOrder;
   /** Also the OrderUpdateSink for venue pollers / reconcilers. */
   readonly orders: OrderManager;
   readonly idempotency: IdempotencyStore;
@@ -343,7 +348,10 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
     prefault: options.prefaultRetention === true,
   });
-  if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
+  if (options.recovered !== undefined) {
+    // A replace in flight at the stop gets its venue client id back from the venue's kind.
+    applyRecoveredState(options.recovered, { orders, idempotency, venueKind: (v) => venues.get(v)?.kind ?? "" }, clock.nowMs());
+  }
   const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
   const placeOrder = createPlaceOrder({
     clock,
@@ -359,6 +367,19 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
-  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills });
-  return { service, placeOrder, cancelOrder, orders, idempotency, auditGuard };
+  const replaceOrder = createReplaceOrder({
+    clock,
+    orders,
+    venues,
+    idempotency,
+    // The single pre-trade call site of replaces: add trading-state checks here (HALTED refuses).
+    risk,
+    audit,
+    signal,
+    onError,
+    auditGuard,
+    ...(options.onReplaceOutcome !== undefined ? { onOutcome: options.onReplaceOutcome } : {}),
+  });
+  const service = createTradingService({ placeOrder, cancelOrder, orders, streamFills, replaceOrder });
+  return { service, placeOrder, cancelOrder, replaceOrder, orders, idempotency, auditGuard };
 }

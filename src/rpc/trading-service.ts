@@ -10,6 +10,8 @@ import type { CancelOrder } from "../use-cases/cancel-order.js";
 import { findOrder } from "../use-cases/find-order.js";
 import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
+import type { ReplaceOrder } from "../use-cases/replace-order.js";
+import { createReplaceOrderHandler } from "./replace-order.js";
 import { toConnectError } from "./to-connect-error.js";
 import { toProtoOrder } from "./proto-mapping.js";
 
@@ -21,6 +23,8 @@ export interface TradingServiceDeps {
   readonly orders: OrderManager;
   /** The StreamFills handler: the fill hub's (src/rpc/stream-fills.ts). */
   readonly streamFills: StreamFillsHandler;
+  /** ReplaceOrder (src/use-cases/replace-order.ts); UNIMPLEMENTED without it. */
+  readonly replaceOrder?: ReplaceOrder;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -69,7 +73,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (CancelAllOrders)
     cancelAllOrders: notYet("CancelAllOrders"),
     // (ReplaceOrder)
-    replaceOrder: notYet("ReplaceOrder"),
+    replaceOrder: deps.replaceOrder === undefined ? notYet("ReplaceOrder") : createReplaceOrderHandler(deps.replaceOrder, callInfo),
     // Issue 21: risk.
     getPositions: notYet("GetPositions"),
     // (GetBalances)

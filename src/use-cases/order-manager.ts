@@ -43,6 +43,29 @@ const BYTES_PER_TERMINAL_ORDER = 384;
 /** Ring bytes per (account, client order id) -> order id record. */
 const BYTES_PER_CLIENT_KEY = 160;
 
+/**
+ * A replace in flight (PENDING_REPLACE): what the order becomes once the venue confirms it.
+ * Absolute values (the order's total quantity, not a delta), so sending the same amend again
+ * after an unknown outcome changes nothing twice.
+ */
+export interface ReplaceTarget {
+  /** The replace's idempotency scope key (account + "r:" + new client order id). */
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly clientOrderId: string;
+  readonly quantity: string;
+  readonly price: string;
+  readonly stopPrice: string;
+  /** The venue client order id a new venue order of the chain gets (cancel-then-new, cancelReplace). */
+  readonly venueClientOrderId: string;
+}
+
+/** The venue side of a confirmed replace: set when the venue order changed. */
+export interface ReplacedAtVenue {
+  readonly venueOrderId?: string;
+  readonly venueClientOrderId?: string;
+}
+
 /** The result of one state change: the new order, the audit events that record it, the new fills. */
 export interface Applied {
   readonly order: Order;
@@ -69,13 +92,32 @@ export interface OrderManager extends OrderUpdateSink {
   requestCancel(orderId: string, requestId: string, nowMs: number): Result<Applied, GatewayError>;
   /** PENDING_CANCEL -> NEW (then PARTIALLY_FILLED if something filled); a no-op if the order moved on meanwhile. */
   cancelRejected(orderId: string, reason: string, requestId: string, nowMs: number): Applied;
+  /**
+   * Working -> PENDING_REPLACE, remembering `target`; its client order id is reserved for the
+   * order at once (no PlaceOrder can take it meanwhile). Terminal -> ORDER_TERMINAL; PENDING_NEW,
+   * PENDING_CANCEL, PENDING_REPLACE -> ORDER_NOT_REPLACEABLE.
+   */
+  requestReplace(orderId: string, target: ReplaceTarget, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /** The replace in flight for the order, if PENDING_REPLACE. */
+  pendingReplace(orderId: string): ReplaceTarget | undefined;
+  /**
+   * PENDING_REPLACE -> NEW (then PARTIALLY_FILLED if something filled) with the target's fields:
+   * the previous client id joins `replacedClientOrderIds`. Audited as `order_replaced`.
+   */
+  completeReplace(orderId: string, venue: ReplacedAtVenue, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /**
+   * PENDING_REPLACE -> NEW/PARTIALLY_FILLED unchanged, the reserved client id released; audited
+   * as `replace_rejected` with `error`. When the order left PENDING_REPLACE meanwhile (it filled),
+   * the event still records the refusal, with the order as it is.
+   */
+  replaceRejected(orderId: string, error: GatewayError, requestId: string, nowMs: number): Applied;
   /** Frees (account, client_order_id) after a transient failure so the client can retry with the same id. */
   releaseClientOrderId(order: Order): void;
   /**
    * Puts back an order rebuilt from the audit log, with the venue trade ids already seen.
    * `indexClientOrderId` false: findable by order id only (its client order id was released).
    */
-  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean): void;
+  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean, replace?: ReplaceTarget): void;
   /**
    * Appends the events and, once durable, publishes the fills. Returns null
    * when nothing needs waiting for (buffered/off audit): fills are then
@@ -97,6 +139,8 @@ interface Rec {
   tradeIds: Set<string> | undefined;
   /** Sum of qty x price over applied fills, for the average price; undefined until the second fill. */
   notional: Decimal | undefined;
+  /** The replace in flight (PENDING_REPLACE only). */
+  replace?: ReplaceTarget | undefined;
 }
 
 const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
@@ -197,12 +241,22 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     }
     byId.delete(id);
     open.get(next.venue)?.delete(id);
-    const ck = clientKey(next.account, next.clientOrderId);
-    if (byClient.get(ck) === id) {
-      byClient.delete(ck);
-      retiredClients.set(ck, id, nowMs);
+    // Every client id of the chain (earlier ones, the current one, one reserved by a replace in flight).
+    for (const cid of chainIds(next, rec.replace)) {
+      const ck = clientKey(next.account, cid);
+      if (byClient.get(ck) === id) {
+        byClient.delete(ck);
+        retiredClients.set(ck, id, nowMs);
+      }
     }
+    rec.replace = undefined;
     retired.set(id, packRec(orderTupleJson, rec), nowMs);
+  }
+
+  function chainIds(order: Order, replace: ReplaceTarget | undefined): string[] {
+    const out = order.replacedClientOrderIds === undefined ? [order.clientOrderId] : [...order.replacedClientOrderIds, order.clientOrderId];
+    if (replace !== undefined && replace.clientOrderId !== order.clientOrderId) out.push(replace.clientOrderId);
+    return out;
   }
 
   function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
@@ -251,7 +305,8 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     store(rec, order, nowMs);
     const events: AuditEvent[] = [];
     if (newFills !== undefined) for (const fill of newFills) events.push({ ts: nowMs, type: "fill", requestId, order, fill });
-    const type = order.status === OrderStatus.PENDING_CANCEL && newFills !== undefined ? "order_partially_filled" : AUDIT_TYPE[order.status];
+    const pendingAndFilled = (order.status === OrderStatus.PENDING_CANCEL || order.status === OrderStatus.PENDING_REPLACE) && newFills !== undefined;
+    const type = pendingAndFilled ? "order_partially_filled" : AUDIT_TYPE[order.status];
     events.push(statusEvent(type, order, requestId, nowMs));
     return ok({ order, events, fills: newFills ?? [] });
   }
@@ -321,7 +376,12 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         return err({ kind: "failed_precondition", reason: "ORDER_TERMINAL", message: `order ${orderId} is ${statusName(cur.status)}: it can no longer be canceled` });
       }
       if (!isWorking(cur.status)) {
-        const why = cur.status === OrderStatus.PENDING_CANCEL ? "a cancel is already in progress" : "the venue has not acknowledged it yet; retry shortly";
+        const why =
+          cur.status === OrderStatus.PENDING_CANCEL
+            ? "a cancel is already in progress"
+            : cur.status === OrderStatus.PENDING_REPLACE
+              ? "a replace is in progress; retry once it settled"
+              : "the venue has not acknowledged it yet; retry shortly";
         return err({ kind: "failed_precondition", reason: "ORDER_NOT_CANCELABLE", message: `order ${orderId} is ${statusName(cur.status)}: ${why}` });
       }
       const t = transition(cur.status, "cancel_requested");
@@ -347,26 +407,117 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       store(rec, order, nowMs);
       return { order, events: [{ ts: nowMs, type: "cancel_rejected", requestId, order, error: { kind: "failed_precondition", reason: "CANCEL_REJECTED", message: reason } }], fills: [] };
     },
+    requestReplace(orderId: string, target: ReplaceTarget, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+      const rec = recOf(orderId);
+      if (rec === undefined) return err(notFound(orderId));
+      const cur = rec.order;
+      if (isTerminal(cur.status)) {
+        return err({ kind: "failed_precondition", reason: "ORDER_TERMINAL", message: `order ${orderId} is ${statusName(cur.status)}: it can no longer be replaced` });
+      }
+      if (!isWorking(cur.status)) {
+        const why =
+          cur.status === OrderStatus.PENDING_CANCEL
+            ? "a cancel is in progress"
+            : cur.status === OrderStatus.PENDING_REPLACE
+              ? "another replace is in progress"
+              : "the venue has not acknowledged it yet; retry shortly";
+        return err({ kind: "failed_precondition", reason: "ORDER_NOT_REPLACEABLE", message: `order ${orderId} is ${statusName(cur.status)}: ${why}` });
+      }
+      const t = transition(cur.status, "replace_requested");
+      if (!t.ok) return t;
+      const order: Order = { ...cur, status: t.value, updatedAtMs: nowMs };
+      store(rec, order, nowMs);
+      rec.replace = target;
+      byClient.set(clientKey(cur.account, target.clientOrderId), orderId);
+      return ok({ order, events: [{ ts: nowMs, type: "replace_requested", requestId, order, idempotency: { key: target.key, fingerprint: target.fingerprint } }], fills: [] });
+    },
+    pendingReplace(orderId: string): ReplaceTarget | undefined {
+      const rec = byId.get(orderId);
+      return rec?.order.status === OrderStatus.PENDING_REPLACE ? rec.replace : undefined;
+    },
+    completeReplace(orderId: string, venue: ReplacedAtVenue, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+      const rec = byId.get(orderId);
+      const target = rec?.replace;
+      if (rec === undefined || target === undefined || rec.order.status !== OrderStatus.PENDING_REPLACE) {
+        return err({ kind: "internal", message: `order ${orderId} has no replace in flight` });
+      }
+      const cur = rec.order;
+      const t = transition(cur.status, "replaced");
+      if (!t.ok) return t;
+      let status = t.value;
+      if (status === OrderStatus.NEW && cur.filledQuantity !== "0" && cur.filledQuantity !== "") {
+        const pf = transition(status, "partial_fill");
+        if (pf.ok) status = pf.value;
+      }
+      const newVenueOrder = venue.venueClientOrderId !== undefined && venue.venueClientOrderId !== cur.venueClientOrderId;
+      const { venueFeeTotal: _fees, ...rest } = cur;
+      const order: Order = {
+        // A new venue order starts its own fee total (see Order.venueFeeTotal).
+        ...(newVenueOrder ? rest : cur),
+        status,
+        clientOrderId: target.clientOrderId,
+        replacedClientOrderIds: [...(cur.replacedClientOrderIds ?? []), cur.clientOrderId],
+        quantity: target.quantity,
+        price: target.price,
+        stopPrice: target.stopPrice,
+        venueOrderId: venue.venueOrderId !== undefined && venue.venueOrderId !== "" ? venue.venueOrderId : cur.venueOrderId,
+        venueClientOrderId: venue.venueClientOrderId ?? cur.venueClientOrderId,
+        updatedAtMs: nowMs,
+      };
+      rec.replace = undefined;
+      store(rec, order, nowMs);
+      return ok({
+        order,
+        events: [{ ts: nowMs, type: "order_replaced", requestId, order, idempotency: { key: target.key, fingerprint: target.fingerprint } }],
+        fills: [],
+      });
+    },
+    replaceRejected(orderId: string, error: GatewayError, requestId: string, nowMs: number): Applied {
+      const rec = recOf(orderId);
+      if (rec === undefined) return { order: undefined as unknown as Order, events: [], fills: [] };
+      const target = rec.replace;
+      const cur = rec.order;
+      let order = cur;
+      if (cur.status === OrderStatus.PENDING_REPLACE) {
+        const t = transition(cur.status, "replace_rejected");
+        let status = t.ok ? t.value : cur.status;
+        if (status === OrderStatus.NEW && cur.filledQuantity !== "0" && cur.filledQuantity !== "") {
+          const pf = transition(status, "partial_fill");
+          if (pf.ok) status = pf.value;
+        }
+        order = { ...cur, status, updatedAtMs: nowMs };
+        if (target !== undefined) {
+          const ck = clientKey(cur.account, target.clientOrderId);
+          if (byClient.get(ck) === orderId) byClient.delete(ck);
+        }
+        rec.replace = undefined;
+        store(rec, order, nowMs);
+      }
+      const idem = target === undefined ? {} : { idempotency: { key: target.key, fingerprint: target.fingerprint } };
+      return { order, events: [{ ts: nowMs, type: "replace_rejected", requestId, order, error, ...idem }], fills: [] };
+    },
     releaseClientOrderId(order: Order): void {
       const ck = clientKey(order.account, order.clientOrderId);
       if (byClient.get(ck) === order.orderId) byClient.delete(ck);
       else if (retiredClients.get(ck)?.value === order.orderId) retiredClients.delete(ck);
     },
-    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true): void {
+    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true, replace?: ReplaceTarget): void {
       const tradeIds = new Set(venueTradeIds);
       const first = tradeIds.values().next();
       const firstTradeId = first.done === true ? "" : first.value;
       tradeIds.delete(firstTradeId);
       const rec: Rec = { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined };
-      const ck = clientKey(order.account, order.clientOrderId);
+      // Every client id the order had finds it (a replaced order answers to its whole chain).
+      const keys = chainIds(order, order.status === OrderStatus.PENDING_REPLACE ? replace : undefined).map((cid) => clientKey(order.account, cid));
       if (isTerminal(order.status)) {
         const at = terminalAtMs ?? order.updatedAtMs;
         retired.set(order.orderId, packRec(orderTupleJson, rec), at);
-        if (indexClientOrderId) retiredClients.set(ck, order.orderId, at);
+        if (indexClientOrderId) for (const ck of keys) retiredClients.set(ck, order.orderId, at);
         return;
       }
+      if (order.status === OrderStatus.PENDING_REPLACE) rec.replace = replace;
       byId.set(order.orderId, rec);
-      if (indexClientOrderId) byClient.set(ck, order.orderId);
+      if (indexClientOrderId) for (const ck of keys) byClient.set(ck, order.orderId);
       openSet(order.venue).add(order.orderId);
     },
     commit(applied: Applied): Promise<void> | null {
@@ -395,6 +546,34 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         if (rec !== undefined) out.push(rec.order);
       }
       return out;
+    },
+    replaceProbe(orderId: string): Order | undefined {
+      const rec = byId.get(orderId);
+      const t = rec?.replace;
+      if (rec === undefined || t === undefined || rec.order.status !== OrderStatus.PENDING_REPLACE) return undefined;
+      const { venueFeeTotal: _f, ...rest } = rec.order;
+      return { ...rest, quantity: t.quantity, price: t.price, stopPrice: t.stopPrice, venueClientOrderId: t.venueClientOrderId, venueOrderId: "", filledQuantity: "0", averageFillPrice: "" };
+    },
+    async settleReplace(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void> {
+      const rec = byId.get(orderId);
+      const t = rec?.replace;
+      if (rec === undefined || t === undefined) return;
+      const now = clock.nowMs();
+      const c = manager.completeReplace(orderId, { venueOrderId: update.venueOrderId, venueClientOrderId: t.venueClientOrderId }, `venue-${source}`, now);
+      if (!c.ok) {
+        onError(`venue ${source}: replace of order ${orderId} not settled: ${c.error.message}`, c.error);
+        return;
+      }
+      // The new venue order's own totals understate the chain's: only its executions count.
+      const a = manager.applyUpdate(orderId, { status: update.status, venueOrderId: update.venueOrderId, fills: update.fills }, `venue-${source}`, now);
+      const applied: Applied = a.ok ? { order: a.value.order, events: [...c.value.events, ...a.value.events], fills: a.value.fills } : c.value;
+      try {
+        const p = manager.commit(applied);
+        if (p !== null) await p;
+      } catch (e) {
+        options.auditGuard?.failed(`venue ${source} settlement of the replace of order ${orderId} not recorded`, e);
+        throw e;
+      }
     },
     async applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void> {
       const r = manager.applyUpdate(orderId, update, `venue-${source}`, clock.nowMs());

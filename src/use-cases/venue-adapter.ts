@@ -49,6 +49,29 @@ export type VenueError =
   /** The venue answered something we cannot interpret (unknown status, malformed JSON). */
   | { readonly kind: "protocol"; readonly reason: string };
 
+/** What a replace asks of the venue: absolute new values (the order's total quantity, not a delta). */
+export interface VenueAmend {
+  readonly quantity: string;
+  /** "" for MARKET and STOP. */
+  readonly price: string;
+  /** "" unless STOP or STOP_LIMIT. */
+  readonly stopPrice: string;
+  /**
+   * The venue client order id for the venue order that results, when the venue's replace makes a
+   * new one (Binance cancelReplace, Alpaca PATCH): derived from the new client order id, so a
+   * retry is de-duplicated by the venue and reconciliation can find it.
+   */
+  readonly venueClientOrderId: string;
+}
+
+/** A venue's answer to an amend. */
+export interface VenueAmendResult {
+  /** The order as it stands after the amend (the new venue order's, when there is one). */
+  readonly update: VenueOrderUpdate;
+  /** True when the venue replaced its order by a new one with `VenueAmend.venueClientOrderId`. */
+  readonly newVenueOrder: boolean;
+}
+
 export interface VenueCallContext {
   /** Aborts the venue call when the RPC is cancelled or the gateway shuts down. */
   readonly signal: AbortSignal;
@@ -75,6 +98,16 @@ export interface VenueAdapter {
   referencePrice?(symbol: string): string | undefined;
   placeOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   cancelOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
+  /**
+   * Optional: undefined when `amendOrder` can make this change to this order, else why not (the
+   * gateway then cancels and places anew). Absent = every change `amendOrder` is given.
+   */
+  checkAmend?(order: Order, amend: VenueAmend): string | undefined;
+  /**
+   * Optional: the venue's native replace (FIX cancel/replace). Atomic at the venue: there is never
+   * a moment with two live venue orders. Venues without one get cancel-then-new from the gateway.
+   */
+  amendOrder?(order: Order, amend: VenueAmend, ctx: VenueCallContext): Promise<Result<VenueAmendResult, VenueError>>;
   /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */
   queryOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   /** Releases connection pools and timers. */
@@ -89,4 +122,11 @@ export interface OrderUpdateSink {
   /** Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW, PARTIALLY_FILLED, PENDING_CANCEL). */
   openOrders(venue: string): Iterable<Order>;
   applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
+  /**
+   * For a PENDING_REPLACE order whose replace may have made a new venue order: the order as that
+   * venue order (its derived venue client order id), to query by. undefined otherwise.
+   */
+  replaceProbe?(orderId: string): Order | undefined;
+  /** The venue has the replace's new venue order: the replace took effect; `update` is that order's. */
+  settleReplace?(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
 }

@@ -66,6 +66,8 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   order_canceled: true,
   order_expired: true,
   replace_requested: true,
+  order_replaced: true,
+  replace_rejected: true,
   fill: true,
 };
 const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as [AuditEventType, ...AuditEventType[]];
