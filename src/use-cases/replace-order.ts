@@ -64,6 +64,10 @@ export interface ReplaceOrderDeps {
   readonly auditGuard?: AuditGuard;
   /** Told once per replace that reached a decision (bounded labels: method and outcome). */
   readonly onOutcome?: (method: ReplaceMethodName, outcome: "replaced" | "rejected" | "pending" | "failed") => void;
+  /** Pause between queries confirming a cancel the venue only acknowledged. Default setTimeout. */
+  readonly wait?: (ms: number) => Promise<void>;
+  /** Delays before each confirming query; default 0, 50, 100, 200, 400, 800 ms (then: unknown outcome). */
+  readonly cancelConfirmDelaysMs?: readonly number[];
   /** How many answers' method/steps are kept for replays (memory only). Default 10,000. */
   readonly maxRememberedAnswers?: number;
 }
@@ -204,6 +208,8 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
   /** key -> how the stored answer was reached, for replays (memory only: after a restart, UNSPECIFIED). */
   const answers = new Map<string, { method: ReplaceMethodName; steps: readonly ReplaceStepResult[] }>();
   const maxAnswers = deps.maxRememberedAnswers ?? 10_000;
+  const wait = deps.wait ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
+  const confirmDelaysMs = deps.cancelConfirmDelaysMs ?? [0, 50, 100, 200, 400, 800];
 
   function remember(key: string, method: ReplaceMethodName, steps: readonly ReplaceStepResult[]): void {
     answers.delete(key);
@@ -323,6 +329,21 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     return pending(order.orderId, "amend", steps);
   }
 
+  /** Queries the old venue order a few times, backing off, until it is no longer working. */
+  async function confirmCanceled(adapter: VenueAdapter, order: Order, last: VenueOrderUpdate, call: CallInfo): Promise<VenueOrderUpdate> {
+    let u = last;
+    for (const ms of confirmDelaysMs) {
+      if (call.deadlineMs !== undefined && clock.nowMs() + ms >= call.deadlineMs) break;
+      if (ms > 0) await wait(ms);
+      const q = await adapter.queryOrder({ ...order, venueOrderId: order.venueOrderId || u.venueOrderId }, { signal, deadlineMs: call.deadlineMs }).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
+      if (!q.ok) continue;
+      // The cancel's own answer may carry fills the query repeats: de-duplicated by trade id.
+      u = q.value;
+      if (u.status === OrderStatus.CANCELED || u.status === OrderStatus.EXPIRED || u.status === OrderStatus.FILLED) break;
+    }
+    return u;
+  }
+
   async function cancelThenNew(adapter: VenueAdapter, order: Order, target: ReplaceTarget, call: CallInfo, retry: boolean): Promise<Driven> {
     const steps: ReplaceStepResult[] = [];
     const ctx = { signal, deadlineMs: call.deadlineMs };
@@ -362,7 +383,12 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
         if (c.error.kind === "rejected" || c.error.kind === "not_found") return settleRefused(target, adapter, id, c.error.reason, call, "cancel_then_new", steps);
         return pending(id, "cancel_then_new", steps);
       }
-      const u = c.value;
+      let u = c.value;
+      if (u.status !== OrderStatus.CANCELED && u.status !== OrderStatus.EXPIRED && u.status !== OrderStatus.FILLED) {
+        // Many venues only acknowledge a cancel (Alpaca 204, Kraken count): the new order waits
+        // for the venue to confirm the old one is gone.
+        u = await confirmCanceled(adapter, order, u, call);
+      }
       if (u.status === OrderStatus.FILLED) {
         steps.push({ step: "cancel", succeeded: false, detail: "the order filled first" });
         return settleRefused(target, adapter, id, "the order filled before the cancel", call, "cancel_then_new", steps);

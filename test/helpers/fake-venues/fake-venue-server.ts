@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
  */
 
 /** "trades": an order's execution list, for venues that have one (Binance myTrades). */
-export type Operation = "place" | "cancel" | "query" | "trades";
+export type Operation = "place" | "cancel" | "query" | "trades" | "amend";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -29,7 +29,9 @@ export type Behaviour =
   /** Answer with a status the venue has never documented. */
   | "unknown-status";
 
-export interface FakeOrder extends Omit<PlaceParams, "isMarket"> {
+export interface FakeOrder extends Omit<PlaceParams, "isMarket" | "quantity" | "price"> {
+  quantity: string;
+  price: string;
   readonly venueOrderId: string;
   state: "new" | "partial" | "filled" | "canceled";
   filled: string;
@@ -77,6 +79,13 @@ export interface FakeEngine {
   place(p: PlaceParams): FakeOrder | undefined;
   byVenueId(id: string): FakeOrder | undefined;
   cancel(o: FakeOrder): void;
+  /** Amends a live order in place (quantity = new total, price); false if it is not live. */
+  amend(o: FakeOrder, change: { quantity?: string; price?: string }): boolean;
+  /**
+   * Most orders ever live (new/partial) at once on this fake, checked after every request: a
+   * test with one order chain proves "never two live venue orders for one chain" with it.
+   */
+  readonly maxLive: number;
   /** The behaviour scripted for the next request of this operation, consumed. */
   take(op: Operation): Behaviour | undefined;
 }
@@ -122,6 +131,12 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
   let nextId = 1000;
   let nextTrade = 1;
   const held: ServerResponse[] = [];
+  let maxLive = 0;
+  function watchLive(): void {
+    let live = 0;
+    for (const o of orders.values()) if (o.state === "new" || o.state === "partial") live++;
+    maxLive = Math.max(maxLive, live);
+  }
 
   function addFill(o: FakeOrder, qty: string, price: string): void {
     o.fills.push({ tradeId: nextTrade++, qty, price, timeMs: Date.now() });
@@ -160,6 +175,15 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
     },
     cancel(o) {
       if (o.state === "new" || o.state === "partial") o.state = "canceled";
+    },
+    amend(o, change) {
+      if (o.state !== "new" && o.state !== "partial") return false;
+      if (change.quantity !== undefined) o.quantity = change.quantity;
+      if (change.price !== undefined) o.price = change.price;
+      return true;
+    },
+    get maxLive() {
+      return maxLive;
     },
     take(op) {
       const i = script.findIndex((s) => s.op === op);
@@ -204,6 +228,7 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       if (behaviour === "429" || behaviour === "418") return send(res, dialect.rateLimited(behaviour === "429" ? 429 : 418));
       if (behaviour === "503-not-accepted") return send(res, { status: 503, body: { message: "Service Unavailable" } });
       const answer = dialect.handle(op, fr, engine, behaviour);
+      watchLive();
       switch (behaviour) {
         case "500-after-accept":
           return send(res, { status: 503, body: { code: -1000, message: "An unknown error occurred while processing the request." } });

@@ -6,6 +6,8 @@ export const KRAKEN = {
   addOrderPath: "/0/private/AddOrder",
   cancelOrderPath: "/0/private/CancelOrder",
   queryOrdersPath: "/0/private/QueryOrders",
+  /** AmendOrder: JSON body (docs.kraken.com/api/docs/rest-api/amend-order); keeps txid and cl_ord_id. */
+  amendOrderPath: "/0/private/AmendOrder",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

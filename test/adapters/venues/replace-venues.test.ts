@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Registry } from "prom-client";
+import { OrderStatus, OrderType, Side, TimeInForce } from "../../../src/domain/order.js";
+import { ANONYMOUS } from "../../../src/domain/principal.js";
+import { systemClock } from "../../../src/domain/ports.js";
+import { createNullAuditSink } from "../../../src/adapters/audit/null-sink.js";
+import { createFillHub } from "../../../src/use-cases/fill-hub.js";
+import { createOrderPipeline } from "../../../src/composition-root.js";
+import { createVenuePoller } from "../../../src/adapters/venues/reconciler.js";
+import { closeVenues, createVenues } from "../../../src/adapters/venues/registry.js";
+import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
+import type { ReplaceOrderInput, ReplaceMethodName } from "../../../src/use-cases/replace-order.js";
+import { createCounterIds } from "../../helpers/counter-ids.js";
+import { startFakeVenues, venueEnv } from "../../helpers/fake-venues/contract-venues.js";
+import type { Behaviour, Operation } from "../../helpers/fake-venues/fake-venue-server.js";
+import { resolveVenues } from "../../helpers/venue-config.js";
+
+/**
+ * ReplaceOrder through the real adapters against the fake venues (signatures checked as the
+ * venues document them): each venue's native amend where it has one, cancel-then-new where not,
+ * and the faults (drop after accept, 500, 429). Each case uses a fresh set of fakes, so the
+ * fake's maxLive counter (most venue orders live at once) covers exactly one order chain.
+ */
+
+const call = { requestId: "r", principal: ANONYMOUS };
+
+async function setup() {
+  const fakes = await startFakeVenues();
+  const metrics = createVenueMetrics(new Registry());
+  const venues = createVenues(resolveVenues(fakes.file, venueEnv), { clock: systemClock, ids: createCounterIds("p"), metrics });
+  const shutdown = new AbortController();
+  const core = createOrderPipeline({ venues, audit: createNullAuditSink(), fills: createFillHub({ retain: 100, subscriberBuffer: 16 }), signal: shutdown.signal, clock: systemClock });
+  const poller = createVenuePoller({ adapters: venues, sink: core.orders, intervalMs: 60_000, clock: systemClock, giveUpAfterMs: 60_000 });
+  return {
+    fakes,
+    core,
+    poller,
+    async close() {
+      await poller.stop();
+      shutdown.abort();
+      await closeVenues(venues);
+      await fakes.close();
+    },
+  };
+}
+
+async function rest(s: Awaited<ReturnType<typeof setup>>, venue: string, clientOrderId: string, over: { quantity?: string; price?: string } = {}) {
+  const r = await s.core.placeOrder(
+    { clientOrderId, account: "acct-1", venue, symbol: "BTC-USD", side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, quantity: over.quantity ?? "2", price: over.price ?? "50", stopPrice: "", idempotencyKey: "" },
+    call,
+  );
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.value.order.status, OrderStatus.NEW, venue);
+  return r.value.order;
+}
+
+function rep(orderId: string, over: Partial<ReplaceOrderInput>): ReplaceOrderInput {
+  return { orderId, clientOrderId: "", account: "", newClientOrderId: "n1", quantity: "", price: "", stopPrice: "", ...over };
+}
+
+/** The live orders at the fake: [venue client id, quantity, price]. */
+function live(s: Awaited<ReturnType<typeof setup>>, venue: string): Array<[string, string, string]> {
+  return [...s.fakes.fakes.get(venue)!.engine.orders.values()].filter((o) => o.state === "new" || o.state === "partial").map((o) => [o.clientOrderId, String(Number(o.quantity)), String(Number(o.price))]);
+}
+
+interface Case {
+  readonly venue: string;
+  /** A price (and quantity) change. */
+  readonly method: ReplaceMethodName;
+  /** The fake operation the replace sends first. */
+  readonly firstOp: Operation;
+  /** The venue order stays (amend in place) or a new one replaces it. */
+  readonly newVenueOrder: boolean;
+}
+
+const cases: Case[] = [
+  { venue: "kraken", method: "amend", firstOp: "amend", newVenueOrder: false },
+  { venue: "acme", method: "cancel_then_new", firstOp: "cancel", newVenueOrder: true },
+];
+
+for (const c of cases) {
+  describe(`ReplaceOrder on ${c.venue} (${c.method})`, () => {
+    let s: Awaited<ReturnType<typeof setup>>;
+    before(async () => {
+      s = await setup();
+    });
+    after(async () => s.close());
+
+    test("price and quantity change: the order keeps its id, the venue holds exactly the new terms, never two live orders", async () => {
+      const o = await rest(s, c.venue, `${c.venue}-a`);
+      const r = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: `${c.venue}-b`, quantity: "3", price: "51" }), call);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.equal(r.value.method, c.method);
+      assert.equal(r.value.order.clientOrderId, `${c.venue}-b`, JSON.stringify(r.value));
+      assert.equal(r.value.order.status, OrderStatus.NEW);
+      const l = live(s, c.venue);
+      assert.equal(l.length, 1);
+      assert.deepEqual(l[0]!.slice(1), ["3", "51"]);
+      assert.equal(l[0]![0] === o.venueClientOrderId, !c.newVenueOrder);
+      assert.equal(r.value.order.venueClientOrderId, l[0]![0]);
+      assert.equal(s.fakes.fakes.get(c.venue)!.engine.maxLive, 1);
+    });
+  });
+
+  for (const fault of ["drop-after-accept", "500-after-accept", "429"] as const) {
+    test(`${c.venue}: ${fault} on the ${c.firstOp} -> answered, and the retry (or the poller) ends with one live venue order with the new terms`, async () => {
+      const s = await setup();
+      try {
+        const o = await rest(s, c.venue, "f-a");
+        const fake = s.fakes.fakes.get(c.venue)!;
+        fake.failNext(c.firstOp, fault as Behaviour);
+        const input = rep(o.orderId, { newClientOrderId: "f-b", price: "52" });
+        const r = await s.core.replaceOrder(input, call);
+        if (fault === "429") {
+          assert.ok(!r.ok && r.error.kind === "resource_exhausted", JSON.stringify(r));
+          assert.equal(s.core.orders.get(o.orderId)?.status, OrderStatus.NEW);
+          assert.deepEqual(live(s, c.venue).map((x) => x.slice(1)), [["2", "50"]]);
+          // The venue backs the adapter off after its 429; the key is free for a later retry.
+        } else {
+          assert.ok(r.ok, JSON.stringify(r));
+          assert.equal(r.value.order.status, OrderStatus.PENDING_REPLACE);
+          await s.poller.pollOnce();
+          const retry = await s.core.replaceOrder(input, call);
+          assert.ok(retry.ok, JSON.stringify(retry));
+          assert.equal(retry.value.order.status, OrderStatus.NEW);
+          assert.equal(retry.value.order.price, "52");
+          assert.deepEqual(live(s, c.venue).map((x) => x.slice(1)), [["2", "52"]]);
+        }
+        assert.ok(fake.engine.maxLive <= 1, `maxLive ${fake.engine.maxLive}`);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+}
