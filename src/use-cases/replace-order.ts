@@ -350,12 +350,7 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     const id = order.orderId;
     let oldCanceled = false;
     if (retry) {
-      // A retry after an unknown outcome: the new venue order may exist already, or the old may be gone.
-      const probe = await adapter.queryOrder(newLeg(order, target, target.quantity), ctx).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
-      if (probe.ok) {
-        steps.push({ step: "query", succeeded: true, detail: "the new venue order exists" });
-        return confirm(id, probe.value, true, call.requestId, "cancel_then_new", steps);
-      }
+      // A retry after an unknown outcome (the new venue order was probed in drive): the old may be gone.
       const old = await adapter.queryOrder(order, ctx).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
       if (!old.ok) {
         steps.push({ step: "query", succeeded: false, detail: old.error.reason });
@@ -455,10 +450,17 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
   }
 
   /** Native amend where the venue has one for this change, else cancel-then-new. */
-  function drive(adapter: VenueAdapter, order: Order, target: ReplaceTarget, call: CallInfo, retry: boolean): Promise<Driven> {
+  async function drive(adapter: VenueAdapter, order: Order, target: ReplaceTarget, call: CallInfo, retry: boolean): Promise<Driven> {
     const change = { quantity: target.quantity, price: target.price, stopPrice: target.stopPrice, venueClientOrderId: target.venueClientOrderId };
-    if (adapter.amendOrder !== undefined && adapter.checkAmend?.(order, change) === undefined) return amend(adapter, order, target, call);
-    return cancelThenNew(adapter, order, target, call, retry);
+    const native = adapter.amendOrder !== undefined && adapter.checkAmend?.(order, change) === undefined;
+    const method: ReplaceMethodName = native ? "amend" : "cancel_then_new";
+    if (retry) {
+      // A retry after an unknown outcome: the venue may hold the chain's new venue order already
+      // (cancel-then-new, Binance cancelReplace, Alpaca PATCH); then the replace took effect.
+      const probe = await adapter.queryOrder(newLeg(order, target, target.quantity), { signal, deadlineMs: call.deadlineMs }).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
+      if (probe.ok) return confirm(order.orderId, probe.value, true, call.requestId, method, [{ step: "query", succeeded: true, detail: "the new venue order exists" }]);
+    }
+    return native ? amend(adapter, order, target, call) : cancelThenNew(adapter, order, target, call, retry);
   }
 
   async function execute(order: Order, input: ReplaceOrderInput, key: string, fingerprint: string, call: CallInfo): Promise<Result<ReplaceOrderResult, GatewayError>> {

@@ -10,6 +10,8 @@ export const COINBASE = {
   cancelPath: "/api/v3/brokerage/orders/batch_cancel",
   getPathPrefix: "/api/v3/brokerage/orders/historical/",
   listPath: "/api/v3/brokerage/orders/historical/batch",
+  /** Edit Order: price and size of a GTC limit order, in place. */
+  editPath: "/api/v3/brokerage/orders/edit",
   /** "Your JWT expires after 2 minutes". */
   jwtLifetimeSeconds: 120,
   weights: { place: 1, cancel: 1, query: 1 },
