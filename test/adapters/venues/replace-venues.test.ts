@@ -12,6 +12,7 @@ import { closeVenues, createVenues } from "../../../src/adapters/venues/registry
 import { createVenueMetrics } from "../../../src/adapters/venues/venue-metrics.js";
 import type { ReplaceOrderInput, ReplaceMethodName } from "../../../src/use-cases/replace-order.js";
 import { createCounterIds } from "../../helpers/counter-ids.js";
+import { deriveVenueClientOrderId } from "../../../src/use-cases/client-order-id.js";
 import { startFakeVenues, venueEnv } from "../../helpers/fake-venues/contract-venues.js";
 import type { Behaviour, Operation } from "../../helpers/fake-venues/fake-venue-server.js";
 import { resolveVenues } from "../../helpers/venue-config.js";
@@ -138,3 +139,60 @@ for (const c of cases) {
     });
   }
 }
+
+describe("Binance specifics", () => {
+  let s: Awaited<ReturnType<typeof setup>>;
+  before(async () => {
+    s = await setup();
+  });
+  after(async () => s.close());
+  const fake = () => s.fakes.fakes.get("binance")!;
+
+  test("a quantity decrease alone uses amend/keepPriority: same venue order and client id, queue kept", async () => {
+    const o = await rest(s, "binance", "k-a", { quantity: "5" });
+    const before = fake().requests.length;
+    const r = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: "k-b", quantity: "3" }), call);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.value.method, "amend");
+    assert.deepEqual(fake().requests.slice(before).map((q) => `${q.method} ${q.path}`), ["PUT /api/v3/order/amend/keepPriority"]);
+    assert.equal(r.value.order.venueClientOrderId, o.venueClientOrderId);
+    assert.equal(r.value.order.venueOrderId, o.venueOrderId);
+    assert.deepEqual(live(s, "binance").find((x) => x[0] === o.venueClientOrderId)?.slice(1), ["3", "50"]);
+  });
+
+  test("cancelReplace on a partly filled order: the new order carries the remainder; the fills stay counted", async () => {
+    const o = await rest(s, "binance", "p-a", { quantity: "5" });
+    fake().fill(o.venueClientOrderId, "2", "50");
+    await s.poller.pollOnce();
+    assert.equal(s.core.orders.get(o.orderId)?.filledQuantity, "2");
+    const before = fake().requests.length;
+    const r = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: "p-b", quantity: "6", price: "49" }), call);
+    assert.ok(r.ok, JSON.stringify(r));
+    const sent = fake().requests.slice(before).find((q) => q.path === "/api/v3/order/cancelReplace")!;
+    assert.equal(sent.query.get("quantity"), "4");
+    assert.equal(sent.query.get("cancelReplaceMode"), "STOP_ON_FAILURE");
+    assert.equal(sent.query.get("newClientOrderId"), r.value.order.venueClientOrderId);
+    assert.equal(r.value.order.filledQuantity, "2");
+    assert.equal(r.value.order.quantity, "6");
+    assert.equal(r.value.order.status, OrderStatus.PARTIALLY_FILLED);
+  });
+
+  test("race with a fill: cancelReplace finds the order filled -> REPLACE_REJECTED, the order FILLED, nothing new at the venue", async () => {
+    const o = await rest(s, "binance", "r-a");
+    fake().fill(o.venueClientOrderId, "2", "50");
+    const r = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: "r-b", price: "49" }), call);
+    assert.ok(!r.ok && r.error.kind === "failed_precondition" && r.error.reason === "REPLACE_REJECTED", JSON.stringify(r));
+    assert.match(r.error.message, /FILLED/);
+    assert.equal(s.core.orders.get(o.orderId)?.status, OrderStatus.FILLED);
+    assert.equal(fake().engine.orders.has(deriveVenueClientOrderId("binance", "acct-1|r:r-b")), false, "no new venue order");
+  });
+
+  test("cancelReplace whose new order fails after the cancel (HTTP 409): nothing live, the order CANCELED, answered so", async () => {
+    const o = await rest(s, "binance", "x-a");
+    fake().failNext("amend", "reject");
+    const r = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: "x-b", price: "49" }), call);
+    assert.ok(!r.ok && r.error.kind === "failed_precondition" && r.error.reason === "REPLACE_REJECTED", JSON.stringify(r));
+    assert.match(r.error.message, /CANCELED/);
+    assert.equal(s.core.orders.get(o.orderId)?.status, OrderStatus.CANCELED);
+  });
+});
