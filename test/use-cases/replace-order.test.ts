@@ -133,6 +133,10 @@ test("idempotent: a retry replays without a venue call; other fields -> IDEMPOTE
   // Named by its old client id: the same request.
   const viaOld = await c.replaceOrder(rep({ clientOrderId: "c1", account: "acct-1", quantity: "8" }), call);
   assert.ok(viaOld.ok && viaOld.value.replayed);
+  // order_id with an earlier client id of its chain names the same order; with a foreign one, none.
+  const both = await c.replaceOrder(rep({ orderId: o.orderId, clientOrderId: "c1", quantity: "8" }), call);
+  assert.ok(both.ok && both.value.replayed, JSON.stringify(both));
+  assert.equal(errorOf(await c.replaceOrder(rep({ orderId: o.orderId, clientOrderId: "other", quantity: "8" }), call)).kind, "not_found");
   assert.equal(book.calls.length, callsBefore, "no venue call for a replay");
   const reuse = errorOf(await c.replaceOrder(rep({ orderId: o.orderId, quantity: "7" }), call));
   assert.equal(reuse.kind === "already_exists" ? reuse.reason : "", "IDEMPOTENCY_KEY_REUSED");

@@ -196,3 +196,24 @@ describe("Binance specifics", () => {
     assert.equal(s.core.orders.get(o.orderId)?.status, OrderStatus.CANCELED);
   });
 });
+
+test("Alpaca and Coinbase: a partly filled order is replaced by cancel-then-new (their amend's quantity meaning is not documented for it)", async () => {
+  const s = await setup();
+  try {
+    for (const venue of ["alpaca", "coinbase"]) {
+      const o = await rest(s, venue, `pf-${venue}`, { quantity: "5" });
+      s.fakes.fakes.get(venue)!.fill(o.venueClientOrderId, "2", "50");
+      await s.poller.pollOnce();
+      assert.equal(s.core.orders.get(o.orderId)?.filledQuantity, "2", venue);
+      const r = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: `pf2-${venue}`, quantity: "6", price: "49" }), call);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.equal(r.value.method, "cancel_then_new", venue);
+      // The new venue order carries the remainder only: 6 - 2.
+      assert.deepEqual(live(s, venue).map((x) => x.slice(1)), [["4", "49"]], venue);
+      assert.equal(r.value.order.filledQuantity, "2");
+      assert.equal(s.fakes.fakes.get(venue)!.engine.maxLive, 1, venue);
+    }
+  } finally {
+    await s.close();
+  }
+});
