@@ -1,5 +1,5 @@
 import type { AuditEvent, AuditEventType, AuditSink } from "./audit-sink.js";
-import type { Decimal } from "../domain/decimal.js";
+import { add, formatDecimal, sub, type Decimal } from "../domain/decimal.js";
 import { applyVenueUpdate, fillOf } from "../domain/apply-venue-update.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderStatus, type Fill, type Order, type OrderSpec } from "../domain/order.js";
@@ -98,6 +98,12 @@ export interface OrderManager extends OrderUpdateSink {
    * PENDING_CANCEL, PENDING_REPLACE -> ORDER_NOT_REPLACEABLE.
    */
   requestReplace(orderId: string, target: ReplaceTarget, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /**
+   * The order as its current venue order sees it: after a replace that made a new venue order,
+   * quantity and filled quantity count that venue order alone (what venue adapters compare with
+   * the venue's own figures). The order itself otherwise.
+   */
+  venueView(orderId: string): Order | undefined;
   /** The replace in flight for the order, if PENDING_REPLACE. */
   pendingReplace(orderId: string): ReplaceTarget | undefined;
   /**
@@ -117,7 +123,7 @@ export interface OrderManager extends OrderUpdateSink {
    * Puts back an order rebuilt from the audit log, with the venue trade ids already seen.
    * `indexClientOrderId` false: findable by order id only (its client order id was released).
    */
-  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean, replace?: ReplaceTarget): void;
+  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean, replace?: ReplaceTarget, base?: string): void;
   /**
    * Appends the events and, once durable, publishes the fills. Returns null
    * when nothing needs waiting for (buffered/off audit): fills are then
@@ -141,6 +147,11 @@ interface Rec {
   notional: Decimal | undefined;
   /** The replace in flight (PENDING_REPLACE only). */
   replace?: ReplaceTarget | undefined;
+  /**
+   * What the chain had filled before its current venue order (a replace that made a new venue
+   * order): the venue's cumulative figures count that order alone. undefined = the first one.
+   */
+  base?: string | undefined;
 }
 
 const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
@@ -259,6 +270,19 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     return out;
   }
 
+  /**
+   * The order as its current venue order sees it (a replaced chain's later venue order): quantity
+   * and filled count that order alone, so adapters comparing the venue's totals with ours (synthesized
+   * fills, Binance's trade lookup) compare like with like. Its own average is not kept: "".
+   */
+  function venueView(rec: Rec): Order {
+    const o = rec.order;
+    const { venueFeeTotal: fee, ...rest } = o;
+    const filled = formatDecimal(sub(o.filledQuantity === "" ? "0" : o.filledQuantity, rec.base!));
+    const quantity = formatDecimal(sub(o.quantity, rec.base!));
+    return { ...rest, ...(fee !== undefined ? { venueFeeTotal: fee } : {}), quantity, filledQuantity: filled, averageFillPrice: filled === "0" ? "" : o.averageFillPrice };
+  }
+
   function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
     for (let i = 0; i < budget; i++) {
       const at = ring.oldestStamp();
@@ -288,8 +312,14 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true || fresh?.some((f) => f.venueTradeId === tid) === true) continue;
       (fresh ??= []).push(vf);
     }
+    // A later venue order of a replaced chain reports its own totals: the chain's are base + those.
+    // Its average covers that order alone and is not the chain's: the fills' prices make that.
+    const u: VenueOrderUpdate =
+      rec.base !== undefined && update.filledQuantity !== undefined && update.filledQuantity !== ""
+        ? { status: update.status, venueOrderId: update.venueOrderId, fills: update.fills, filledQuantity: formatDecimal(add(rec.base, update.filledQuantity)), ...(update.rejectReason !== undefined ? { rejectReason: update.rejectReason } : {}), ...(update.cumulativeFee !== undefined ? { cumulativeFee: update.cumulativeFee } : {}) }
+        : update;
     // The state change itself is a pure domain function (src/domain/apply-venue-update.ts).
-    const r = applyVenueUpdate(cur, update, fresh ?? [], nowMs, rec.notional);
+    const r = applyVenueUpdate(cur, u, fresh ?? [], nowMs, rec.notional);
     if (!r.ok) return r;
     if (fresh !== undefined) {
       for (const vf of fresh) {
@@ -431,6 +461,11 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       byClient.set(clientKey(cur.account, target.clientOrderId), orderId);
       return ok({ order, events: [{ ts: nowMs, type: "replace_requested", requestId, order, idempotency: { key: target.key, fingerprint: target.fingerprint } }], fills: [] });
     },
+    venueView(orderId: string): Order | undefined {
+      const rec = recOf(orderId);
+      if (rec === undefined) return undefined;
+      return rec.base === undefined ? rec.order : venueView(rec);
+    },
     pendingReplace(orderId: string): ReplaceTarget | undefined {
       const rec = byId.get(orderId);
       return rec?.order.status === OrderStatus.PENDING_REPLACE ? rec.replace : undefined;
@@ -465,6 +500,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         updatedAtMs: nowMs,
       };
       rec.replace = undefined;
+      if (newVenueOrder) rec.base = cur.filledQuantity === "" ? "0" : cur.filledQuantity;
       store(rec, order, nowMs);
       return ok({
         order,
@@ -501,7 +537,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       if (byClient.get(ck) === order.orderId) byClient.delete(ck);
       else if (retiredClients.get(ck)?.value === order.orderId) retiredClients.delete(ck);
     },
-    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true, replace?: ReplaceTarget): void {
+    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true, replace?: ReplaceTarget, base?: string): void {
       const tradeIds = new Set(venueTradeIds);
       const first = tradeIds.values().next();
       const firstTradeId = first.done === true ? "" : first.value;
@@ -516,6 +552,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         return;
       }
       if (order.status === OrderStatus.PENDING_REPLACE) rec.replace = replace;
+      if (base !== undefined) rec.base = base;
       byId.set(order.orderId, rec);
       if (indexClientOrderId) for (const ck of keys) byClient.set(ck, order.orderId);
       openSet(order.venue).add(order.orderId);
@@ -543,7 +580,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const out: Order[] = [];
       for (const id of ids) {
         const rec = byId.get(id);
-        if (rec !== undefined) out.push(rec.order);
+        if (rec !== undefined) out.push(rec.base === undefined ? rec.order : venueView(rec));
       }
       return out;
     },

@@ -26,6 +26,8 @@ export interface RecoveredOrder {
   readonly clientOrderIdReleased: boolean;
   /** PENDING_REPLACE only: the key and fingerprint of the replace in flight (see replace-order.ts). */
   readonly pendingReplace?: { readonly key: string; readonly fingerprint: string } | undefined;
+  /** What the chain had filled before its current venue order (see order-manager.ts Rec.base). */
+  readonly base?: string | undefined;
 }
 
 /** What the audit log says the gateway knew when it stopped. */
@@ -49,6 +51,7 @@ interface MutableOrder {
   venueTradeIds: string[];
   clientOrderIdReleased: boolean;
   pendingReplace?: { readonly key: string; readonly fingerprint: string } | undefined;
+  base?: string | undefined;
 }
 
 /**
@@ -75,6 +78,8 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
         rec = { order: o, venueTradeIds: [], clientOrderIdReleased: false };
         orders.set(o.orderId, rec);
       } else {
+        // A replace that made a new venue order: that order's own totals start from here.
+        if (e.type === "order_replaced" && o.venueClientOrderId !== rec.order.venueClientOrderId) rec.base = o.filledQuantity === "" ? "0" : o.filledQuantity;
         rec.order = o;
       }
       if (e.fill !== undefined) rec.venueTradeIds.push(e.fill.venueTradeId);
@@ -126,7 +131,7 @@ export function applyRecoveredState(
   for (const r of state.orders.values()) {
     const p = r.pendingReplace;
     const target = p === undefined ? undefined : targetOf(r.order, p.key, p.fingerprint, into.venueKind?.(r.order.venue) ?? "");
-    into.orders.restore(r.order, r.venueTradeIds, undefined, !r.clientOrderIdReleased, target);
+    into.orders.restore(r.order, r.venueTradeIds, undefined, !r.clientOrderIdReleased, target, r.base);
   }
   for (const [key, rec] of state.idempotency) into.idempotency.set(key, rec, nowMs);
 }

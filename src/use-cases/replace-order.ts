@@ -294,7 +294,7 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
 
   /** Learns what the venue did to the old order after a refused step: a fill wins over the replace. */
   async function settleRefused(target: ReplaceTarget, adapter: VenueAdapter, orderId: string, why: string, call: CallInfo, method: ReplaceMethodName, steps: ReplaceStepResult[]): Promise<Driven> {
-    const cur = orders.get(orderId)!;
+    const cur = orders.venueView(orderId)!;
     const q = await adapter.queryOrder(cur, { signal, deadlineMs: call.deadlineMs }).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
     if (q.ok && (q.value.status === OrderStatus.FILLED || q.value.status === OrderStatus.PARTIALLY_FILLED || q.value.status === OrderStatus.CANCELED || q.value.status === OrderStatus.EXPIRED)) {
       const a = applyAnswer(orderId, q.value.status === OrderStatus.PARTIALLY_FILLED ? { ...q.value } : q.value, call.requestId);
@@ -312,7 +312,12 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     const steps: ReplaceStepResult[] = [];
     let res: Awaited<ReturnType<NonNullable<VenueAdapter["amendOrder"]>>>;
     try {
-      res = await adapter.amendOrder!(order, { quantity: target.quantity, price: target.price, stopPrice: target.stopPrice, venueClientOrderId: target.venueClientOrderId }, { signal, deadlineMs: call.deadlineMs });
+      // The venue sees its own order: after an earlier replace made a new venue order, its
+      // quantities count from there (the new total minus what the chain filled before it).
+      const view = orders.venueView(order.orderId) ?? order;
+      const base = sub(order.quantity, view.quantity);
+      const quantity = formatDecimal(sub(target.quantity, base));
+      res = await adapter.amendOrder!(view, { quantity, price: target.price, stopPrice: target.stopPrice, venueClientOrderId: target.venueClientOrderId }, { signal, deadlineMs: call.deadlineMs });
     } catch (e) {
       onError(`venue ${adapter.name} threw on amendOrder for order ${order.orderId}`, e);
       res = err({ kind: "unknown_outcome", reason: "venue adapter failure" });
@@ -348,10 +353,12 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     const steps: ReplaceStepResult[] = [];
     const ctx = { signal, deadlineMs: call.deadlineMs };
     const id = order.orderId;
+    // Cancels and queries name the current venue order as the venue sees it (see venueView).
+    const venueOrder = orders.venueView(id) ?? order;
     let oldCanceled = false;
     if (retry) {
       // A retry after an unknown outcome (the new venue order was probed in drive): the old may be gone.
-      const old = await adapter.queryOrder(order, ctx).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
+      const old = await adapter.queryOrder(venueOrder, ctx).catch((): Result<VenueOrderUpdate, VenueError> => err({ kind: "protocol", reason: "adapter failure" }));
       if (!old.ok) {
         steps.push({ step: "query", succeeded: false, detail: old.error.reason });
         const t = transient(old.error);
@@ -366,7 +373,7 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     if (!oldCanceled) {
       let c: Result<VenueOrderUpdate, VenueError>;
       try {
-        c = await adapter.cancelOrder(order, ctx);
+        c = await adapter.cancelOrder(venueOrder, ctx);
       } catch (e) {
         onError(`venue ${adapter.name} threw on cancelOrder for order ${id}`, e);
         c = err({ kind: "unknown_outcome", reason: "venue adapter failure" });
@@ -382,7 +389,7 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
       if (u.status !== OrderStatus.CANCELED && u.status !== OrderStatus.EXPIRED && u.status !== OrderStatus.FILLED) {
         // Many venues only acknowledge a cancel (Alpaca 204, Kraken count): the new order waits
         // for the venue to confirm the old one is gone.
-        u = await confirmCanceled(adapter, order, u, call);
+        u = await confirmCanceled(adapter, venueOrder, u, call);
       }
       if (u.status === OrderStatus.FILLED) {
         steps.push({ step: "cancel", succeeded: false, detail: "the order filled first" });

@@ -175,6 +175,24 @@ describe("Binance specifics", () => {
     assert.equal(r.value.order.filledQuantity, "2");
     assert.equal(r.value.order.quantity, "6");
     assert.equal(r.value.order.status, OrderStatus.PARTIALLY_FILLED);
+
+    // The new venue order's fills add to the chain's (its own totals start at 0 at the venue).
+    const newVcid = r.value.order.venueClientOrderId;
+    fake().fill(newVcid, "1", "49");
+    await s.poller.pollOnce();
+    assert.equal(s.core.orders.get(o.orderId)?.filledQuantity, "3");
+    // A decrease of the chain's total to 5 is the venue order's 4 -> 3: keepPriority, newQty 3.
+    const before2 = fake().requests.length;
+    const d = await s.core.replaceOrder(rep(o.orderId, { newClientOrderId: "p-c", quantity: "5" }), call);
+    assert.ok(d.ok, JSON.stringify(d));
+    const kp = fake().requests.slice(before2).find((q) => q.path === "/api/v3/order/amend/keepPriority")!;
+    assert.equal(kp.query.get("newQty"), "3");
+    fake().fill(newVcid, "2", "49");
+    await s.poller.pollOnce();
+    const done = s.core.orders.get(o.orderId)!;
+    assert.equal(done.status, OrderStatus.FILLED);
+    assert.equal(done.filledQuantity, "5");
+    assert.deepEqual(done.replacedClientOrderIds, ["p-a", "p-b"]);
   });
 
   test("race with a fill: cancelReplace finds the order filled -> REPLACE_REJECTED, the order FILLED, nothing new at the venue", async () => {
