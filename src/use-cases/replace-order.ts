@@ -478,6 +478,8 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     // The same request again while its replace is still in flight after an unknown outcome: drive it again.
     const inProgress = orders.pendingReplace(order.orderId);
     if (inProgress !== undefined && inProgress.key === key) {
+      const down = guard.refusal();
+      if (down !== undefined) return err(down);
       const d = await drive(adapter, order, inProgress, call, true);
       if (d.final) store.set(key, { fingerprint, outcome: d.result.ok ? ok(d.result.value.order) : (d.result as Result<never, GatewayError>), storedAtMs: nowMs }, clock.nowMs());
       return d.result;

@@ -119,7 +119,11 @@ export interface VenueAdapter {
  * feed what they learn back into the one state machine.
  */
 export interface OrderUpdateSink {
-  /** Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW, PARTIALLY_FILLED, PENDING_CANCEL). */
+  /**
+   * Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW,
+   * PARTIALLY_FILLED, PENDING_CANCEL, PENDING_REPLACE), as their current venue order sees them
+   * (OrderManager.venueView).
+   */
   openOrders(venue: string): Iterable<Order>;
   applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
   /**
