@@ -580,7 +580,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const out: Order[] = [];
       for (const id of ids) {
         const rec = byId.get(id);
-        if (rec !== undefined) out.push(rec.base === undefined ? rec.order : venueView(rec));
+        if (rec !== undefined) out.push(rec.order);
       }
       return out;
     },

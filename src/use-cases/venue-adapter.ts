@@ -121,10 +121,14 @@ export interface VenueAdapter {
 export interface OrderUpdateSink {
   /**
    * Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW,
-   * PARTIALLY_FILLED, PENDING_CANCEL, PENDING_REPLACE), as their current venue order sees them
-   * (OrderManager.venueView).
+   * PARTIALLY_FILLED, PENDING_CANCEL, PENDING_REPLACE).
    */
   openOrders(venue: string): Iterable<Order>;
+  /**
+   * The order as its current venue order sees it (after a replace that made a new venue order,
+   * quantities count that venue order alone): what to give the venue adapter's query.
+   */
+  venueView?(orderId: string): Order | undefined;
   applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
   /**
    * For a PENDING_REPLACE order whose replace may have made a new venue order: the order as that

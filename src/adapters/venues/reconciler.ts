@@ -56,7 +56,8 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
   async function pollVenue(name: string, adapter: VenueAdapter): Promise<void> {
     const orders: Order[] = [];
     for (const o of deps.sink.openOrders(name)) {
-      orders.push(o);
+      // A replaced chain's later venue order is queried as the venue knows it (its own totals).
+      orders.push(deps.sink.venueView?.(o.orderId) ?? o);
       if (orders.length >= maxPerSweep) break;
     }
     for (const order of orders) {
