@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "prom-client";
-import { OrderStatus, OrderType, Side, TimeInForce } from "../../../src/domain/order.js";
+import { OrderStatus, OrderType, Side, TimeInForce, type Fill } from "../../../src/domain/order.js";
 import { ANONYMOUS } from "../../../src/domain/principal.js";
 import { systemClock } from "../../../src/domain/ports.js";
 import { createNullAuditSink } from "../../../src/adapters/audit/null-sink.js";
@@ -31,12 +31,17 @@ async function setup() {
   const metrics = createVenueMetrics(new Registry());
   const venues = createVenues(resolveVenues(fakes.file, venueEnv), { clock: systemClock, ids: createCounterIds("p"), metrics });
   const shutdown = new AbortController();
-  const core = createOrderPipeline({ venues, audit: createNullAuditSink(), fills: createFillHub({ retain: 100, subscriberBuffer: 16 }), signal: shutdown.signal, clock: systemClock });
+  const hub = createFillHub({ retain: 100, subscriberBuffer: 16 });
+  // Every fill the gateway books, to check that each venue execution is counted once.
+  const booked: Fill[] = [];
+  const fills = { ...hub, publish: (f: Fill) => (booked.push(f), hub.publish(f)) };
+  const core = createOrderPipeline({ venues, audit: createNullAuditSink(), fills, signal: shutdown.signal, clock: systemClock });
   const poller = createVenuePoller({ adapters: venues, sink: core.orders, intervalMs: 60_000, clock: systemClock, giveUpAfterMs: 60_000 });
   return {
     fakes,
     core,
     poller,
+    booked,
     async close() {
       await poller.stop();
       shutdown.abort();
@@ -193,6 +198,8 @@ describe("Binance specifics", () => {
     assert.equal(done.status, OrderStatus.FILLED);
     assert.equal(done.filledQuantity, "5");
     assert.deepEqual(done.replacedClientOrderIds, ["p-a", "p-b"]);
+    // Booked as the venue executed them: 2 on the first venue order, 1 + 2 on the second.
+    assert.deepEqual(s.booked.filter((f) => f.orderId === o.orderId).map((f) => f.quantity), ["2", "1", "2"]);
   });
 
   test("race with a fill: cancelReplace finds the order filled -> REPLACE_REJECTED, the order FILLED, nothing new at the venue", async () => {
