@@ -14,7 +14,7 @@ import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createAuditMetrics, createCancelMetrics, createRiskMetrics } from "./adapters/metrics/metrics.js";
+import { createAuditMetrics, createCancelMetrics, createRiskMetrics, createReplaceMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryOrderHistory } from "./adapters/audit/memory-order-history.js";
 import { createPostgresOrderHistory } from "./adapters/audit/postgres-order-history.js";
 import { createListFillsHandler, createListOrdersHandler } from "./rpc/list-orders.js";
@@ -54,6 +54,7 @@ import { createAuditGuard } from "./use-cases/audit-guard.js";
 import type { AuditFailureListener, AuditGuard } from "./use-cases/audit-guard.js";
 import { createCancelOrder } from "./use-cases/cancel-order.js";
 import { createCancelAllOrders, type CancelAllOrders, type CancelOutcome, type CancelVia } from "./use-cases/cancel-all-orders.js";
+import { createReplaceOrder, type ReplaceOrder } from "./use-cases/replace-order.js";
 import type { CancelOrder } from "./use-cases/cancel-order.js";
 import { createFillHub } from "./use-cases/fill-hub.js";
 import type { FillHub } from "./use-cases/fill-hub.js";
@@ -301,6 +302,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     orderTupleJson,
     positions,
     positionRiskMetrics: createPositionRiskMetrics(deps.registry),
+    onReplaceOutcome: createReplaceMetrics(deps.registry).observe,
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -464,6 +466,8 @@ export interface OrderPipelineOptions {
   readonly positions?: PositionBook;
   /** Counts daily loss limit breaches and shows reduce-only accounts (metrics.ts); default none. */
   readonly positionRiskMetrics?: { breached(): void; reduceOnly(count: () => number): void };
+  /** Told once per ReplaceOrder decision (metrics); bounded values. */
+  readonly onReplaceOutcome?: (method: string, outcome: string) => void;
 }
 
 export interface OrderPipeline {
@@ -472,6 +476,7 @@ export interface OrderPipeline {
   readonly cancelOrder: CancelOrder;
   /** Also called by cancel-on-disconnect and the kill switch (with a reason). */
   readonly cancelAllOrders: CancelAllOrders;
+  readonly replaceOrder: ReplaceOrder;
   /** Also the OrderUpdateSink for venue pollers / reconcilers. */
   readonly orders: OrderManager;
   readonly idempotency: IdempotencyStore;
@@ -560,7 +565,10 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     onFillRecorded: (f) => positions.applyFill(f),
     onOrderChange: openOrders.orderChanged,
   });
-  if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
+  if (options.recovered !== undefined) {
+    // A replace in flight at the stop gets its venue client id back from the venue's kind.
+    applyRecoveredState(options.recovered, { orders, idempotency, venueKind: (v) => venues.get(v)?.kind ?? "" }, clock.nowMs());
+  }
   const tradingStates = createTradingStateStore({
     audit,
     initial: options.recovered?.tradingStates ?? [],
@@ -660,6 +668,19 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   // open order there when the scope names none).
   const cancelOpenOrders = options.cancelOpenOrders ?? createCancelOpenOrdersViaCancelAll(orders, cancelAllOrders, venues);
   const setTradingState = createSetTradingState({ store: tradingStates, clock, venues: new Set(venues.keys()), cancelOpenOrders });
+  const replaceOrder = createReplaceOrder({
+    clock,
+    orders,
+    venues,
+    idempotency,
+    // The replaced order passes the same pre-trade checks as a new one: trading state, limits, positions.
+    risk: checkOrder,
+    audit,
+    signal,
+    onError,
+    auditGuard,
+    ...(options.onReplaceOutcome !== undefined ? { onOutcome: options.onReplaceOutcome } : {}),
+  });
   const listDeps = { history, live: (orderId: string) => orders.get(orderId) };
   const service = createTradingService({
     placeOrder,
@@ -669,12 +690,13 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     getBalances,
     cancelAllOrders,
     positions,
+    replaceOrder,
     listOrders: createListOrdersHandler(createListOrders(listDeps)),
     listFills: createListFillsHandler(createListFills(listDeps)),
     ...(streamOrderEvents !== undefined ? { streamOrderEvents } : {}),
     tradingState: { set: setTradingState, store: tradingStates },
   });
-  return { service, placeOrder, cancelOrder, cancelAllOrders, orders, idempotency, auditGuard, history, audit, tradingStates, checkTradingState, risk, positions, positionRisk, reduceOnly, openOrders, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
+  return { service, placeOrder, cancelOrder, cancelAllOrders, replaceOrder, orders, idempotency, auditGuard, history, audit, tradingStates, checkTradingState, risk, positions, positionRisk, reduceOnly, openOrders, ...(cancelOnDisconnect !== undefined ? { cancelOnDisconnect } : {}) };
 }
 
 /**

@@ -10,6 +10,8 @@ import type { CancelOrder } from "../use-cases/cancel-order.js";
 import { findOrder } from "../use-cases/find-order.js";
 import type { OrderManager } from "../use-cases/order-manager.js";
 import type { CallInfo, PlaceOrder } from "../use-cases/place-order.js";
+import type { ReplaceOrder } from "../use-cases/replace-order.js";
+import { createReplaceOrderHandler } from "./replace-order.js";
 import { toConnectError } from "./to-connect-error.js";
 import type { GetBalancesHandler } from "./get-balances.js";
 import { toProtoOrder } from "./proto-mapping.js";
@@ -43,6 +45,8 @@ export interface TradingServiceDeps {
   readonly tradingState?: { readonly set: SetTradingState; readonly store: TradingStateStore };
   /** Positions kept from fills (src/use-cases/position-book.ts); GetPositions answers from it. */
   readonly positions?: PositionBook;
+  /** ReplaceOrder (src/use-cases/replace-order.ts); UNIMPLEMENTED without it. */
+  readonly replaceOrder?: ReplaceOrder;
 }
 
 // Derived from the field declaration (src/domain/order-fields.ts); re-exported for existing importers.
@@ -91,7 +95,7 @@ export function createTradingService(deps: TradingServiceDeps): ServiceImpl<type
     // (CancelAllOrders)
     cancelAllOrders: deps.cancelAllOrders === undefined ? notYet("CancelAllOrders") : createCancelAllOrdersHandler(deps.cancelAllOrders, callInfo),
     // (ReplaceOrder)
-    replaceOrder: notYet("ReplaceOrder"),
+    replaceOrder: deps.replaceOrder === undefined ? notYet("ReplaceOrder") : createReplaceOrderHandler(deps.replaceOrder, callInfo),
     // Issue 21: risk.
     getPositions: deps.positions !== undefined ? createGetPositionsHandler(deps.positions) : notYet("GetPositions"),
     // (GetBalances)

@@ -16,6 +16,10 @@ export type AuditEventType =
   | "order_expired"
   /** A replace was sent; the order is PENDING_REPLACE. */
   | "replace_requested"
+  /** The venue confirmed a replace; the order carries its new client id and fields. */
+  | "order_replaced"
+  /** The venue refused a replace (or it could not be sent); `error` says why. */
+  | "replace_rejected"
   | "fill"
   /** A trading state was set (the kill switch): `tradingState` is set. No order. */
   | "trading_state_set"

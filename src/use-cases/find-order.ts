@@ -47,7 +47,8 @@ export function findOrder(orders: OrderManager, ref: OrderRef, principal: Princi
   if (ref.orderId !== "") {
     order = orders.get(ref.orderId);
     if (order !== undefined) {
-      if (ref.clientOrderId !== "" && order.clientOrderId !== ref.clientOrderId) order = undefined;
+      // An earlier client id of a replaced order names it too.
+      if (ref.clientOrderId !== "" && order.clientOrderId !== ref.clientOrderId && order.replacedClientOrderIds?.includes(ref.clientOrderId) !== true) order = undefined;
       else if (ref.account !== "" && order.account !== ref.account) order = undefined;
     }
   } else {

@@ -90,6 +90,8 @@ export const ORDER_EVENT_MAPPERS: Readonly<Record<AuditEventType, Mapper>> = {
   order_rejected: orderEvent("rejected", (_e, o) => o.rejectReason),
   order_expired: orderEvent("expired"),
   replace_requested: orderEvent("replace_requested"),
+  order_replaced: orderEvent("replaced"),
+  replace_rejected: orderEvent("replace_rejected", (e) => e.error?.message ?? ""),
   // A global or venue setting goes to every stream (account ""); an account's to that account's.
   trading_state_set: (e) => {
     const t = e.tradingState;

@@ -1,5 +1,5 @@
 import type { AuditEvent, AuditEventType, AuditSink } from "./audit-sink.js";
-import type { Decimal } from "../domain/decimal.js";
+import { add, formatDecimal, sub, type Decimal } from "../domain/decimal.js";
 import { applyVenueUpdate, fillOf } from "../domain/apply-venue-update.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderStatus, type Fill, type Order, type OrderSpec } from "../domain/order.js";
@@ -51,6 +51,29 @@ const BYTES_PER_TERMINAL_ORDER = 384;
 /** Ring bytes per (account, client order id) -> order id record. */
 const BYTES_PER_CLIENT_KEY = 160;
 
+/**
+ * A replace in flight (PENDING_REPLACE): what the order becomes once the venue confirms it.
+ * Absolute values (the order's total quantity, not a delta), so sending the same amend again
+ * after an unknown outcome changes nothing twice.
+ */
+export interface ReplaceTarget {
+  /** The replace's idempotency scope key (account + "r:" + new client order id). */
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly clientOrderId: string;
+  readonly quantity: string;
+  readonly price: string;
+  readonly stopPrice: string;
+  /** The venue client order id a new venue order of the chain gets (cancel-then-new, cancelReplace). */
+  readonly venueClientOrderId: string;
+}
+
+/** The venue side of a confirmed replace: set when the venue order changed. */
+export interface ReplacedAtVenue {
+  readonly venueOrderId?: string;
+  readonly venueClientOrderId?: string;
+}
+
 /** The result of one state change: the new order, the audit events that record it, the new fills. */
 export interface Applied {
   readonly order: Order;
@@ -82,13 +105,38 @@ export interface OrderManager extends OrderUpdateSink {
   requestCancel(orderId: string, requestId: string, nowMs: number, resend?: boolean): Result<Applied, GatewayError>;
   /** PENDING_CANCEL -> NEW (then PARTIALLY_FILLED if something filled); a no-op if the order moved on meanwhile. */
   cancelRejected(orderId: string, reason: string, requestId: string, nowMs: number): Applied;
+  /**
+   * Working -> PENDING_REPLACE, remembering `target`; its client order id is reserved for the
+   * order at once (no PlaceOrder can take it meanwhile). Terminal -> ORDER_TERMINAL; PENDING_NEW,
+   * PENDING_CANCEL, PENDING_REPLACE -> ORDER_NOT_REPLACEABLE.
+   */
+  requestReplace(orderId: string, target: ReplaceTarget, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /**
+   * The order as its current venue order sees it: after a replace that made a new venue order,
+   * quantity and filled quantity count that venue order alone (what venue adapters compare with
+   * the venue's own figures). The order itself otherwise.
+   */
+  venueView(orderId: string): Order | undefined;
+  /** The replace in flight for the order, if PENDING_REPLACE. */
+  pendingReplace(orderId: string): ReplaceTarget | undefined;
+  /**
+   * PENDING_REPLACE -> NEW (then PARTIALLY_FILLED if something filled) with the target's fields:
+   * the previous client id joins `replacedClientOrderIds`. Audited as `order_replaced`.
+   */
+  completeReplace(orderId: string, venue: ReplacedAtVenue, requestId: string, nowMs: number): Result<Applied, GatewayError>;
+  /**
+   * PENDING_REPLACE -> NEW/PARTIALLY_FILLED unchanged, the reserved client id released; audited
+   * as `replace_rejected` with `error`. When the order left PENDING_REPLACE meanwhile (it filled),
+   * the event still records the refusal, with the order as it is.
+   */
+  replaceRejected(orderId: string, error: GatewayError, requestId: string, nowMs: number): Applied;
   /** Frees (account, client_order_id) after a transient failure so the client can retry with the same id. */
   releaseClientOrderId(order: Order): void;
   /**
    * Puts back an order rebuilt from the audit log, with the venue trade ids already seen.
    * `indexClientOrderId` false: findable by order id only (its client order id was released).
    */
-  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean): void;
+  restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId?: boolean, replace?: ReplaceTarget, base?: string): void;
   /**
    * Appends the events and, once durable, publishes the fills. Returns null
    * when nothing needs waiting for (buffered/off audit): fills are then
@@ -112,6 +160,13 @@ interface Rec {
   tradeIds: Set<string> | undefined;
   /** Sum of qty x price over applied fills, for the average price; undefined until the second fill. */
   notional: Decimal | undefined;
+  /** The replace in flight (PENDING_REPLACE only). */
+  replace?: ReplaceTarget | undefined;
+  /**
+   * What the chain had filled before its current venue order (a replace that made a new venue
+   * order): the venue's cumulative figures count that order alone. undefined = the first one.
+   */
+  base?: string | undefined;
 }
 
 const AUDIT_TYPE: Readonly<Record<OrderStatus, AuditEventType>> = {
@@ -222,12 +277,35 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     }
     byId.delete(id);
     if (open.get(next.venue)?.delete(id) === true) countOpen(next.account, -1);
-    const ck = clientKey(next.account, next.clientOrderId);
-    if (byClient.get(ck) === id) {
-      byClient.delete(ck);
-      retiredClients.set(ck, id, nowMs);
+    // Every client id of the chain (earlier ones, the current one, one reserved by a replace in flight).
+    for (const cid of chainIds(next, rec.replace)) {
+      const ck = clientKey(next.account, cid);
+      if (byClient.get(ck) === id) {
+        byClient.delete(ck);
+        retiredClients.set(ck, id, nowMs);
+      }
     }
+    rec.replace = undefined;
     retired.set(id, packRec(orderTupleJson, rec), nowMs);
+  }
+
+  function chainIds(order: Order, replace: ReplaceTarget | undefined): string[] {
+    const out = order.replacedClientOrderIds === undefined ? [order.clientOrderId] : [...order.replacedClientOrderIds, order.clientOrderId];
+    if (replace !== undefined && replace.clientOrderId !== order.clientOrderId) out.push(replace.clientOrderId);
+    return out;
+  }
+
+  /**
+   * The order as its current venue order sees it (a replaced chain's later venue order): quantity
+   * and filled count that order alone, so adapters comparing the venue's totals with ours (synthesized
+   * fills, Binance's trade lookup) compare like with like. Its own average is not kept: "".
+   */
+  function venueView(rec: Rec): Order {
+    const o = rec.order;
+    const { venueFeeTotal: fee, ...rest } = o;
+    const filled = formatDecimal(sub(o.filledQuantity === "" ? "0" : o.filledQuantity, rec.base!));
+    const quantity = formatDecimal(sub(o.quantity, rec.base!));
+    return { ...rest, ...(fee !== undefined ? { venueFeeTotal: fee } : {}), quantity, filledQuantity: filled, averageFillPrice: filled === "0" ? "" : o.averageFillPrice };
   }
 
   function sweepRing(ring: typeof retired, nowMs: number, budget: number): void {
@@ -259,8 +337,14 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       if (rec.firstTradeId === tid || rec.tradeIds?.has(tid) === true || fresh?.some((f) => f.venueTradeId === tid) === true) continue;
       (fresh ??= []).push(vf);
     }
+    // A later venue order of a replaced chain reports its own totals: the chain's are base + those.
+    // Its average covers that order alone and is not the chain's: the fills' prices make that.
+    const u: VenueOrderUpdate =
+      rec.base !== undefined && update.filledQuantity !== undefined && update.filledQuantity !== ""
+        ? { status: update.status, venueOrderId: update.venueOrderId, fills: update.fills, filledQuantity: formatDecimal(add(rec.base, update.filledQuantity)), ...(update.rejectReason !== undefined ? { rejectReason: update.rejectReason } : {}), ...(update.cumulativeFee !== undefined ? { cumulativeFee: update.cumulativeFee } : {}) }
+        : update;
     // The state change itself is a pure domain function (src/domain/apply-venue-update.ts).
-    const r = applyVenueUpdate(cur, update, fresh ?? [], nowMs, rec.notional);
+    const r = applyVenueUpdate(cur, u, fresh ?? [], nowMs, rec.notional);
     if (!r.ok) return r;
     if (fresh !== undefined) {
       for (const vf of fresh) {
@@ -276,7 +360,8 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     store(rec, order, nowMs);
     const events: AuditEvent[] = [];
     if (newFills !== undefined) for (const fill of newFills) events.push({ ts: nowMs, type: "fill", requestId, order, fill });
-    const type = order.status === OrderStatus.PENDING_CANCEL && newFills !== undefined ? "order_partially_filled" : AUDIT_TYPE[order.status];
+    const pendingAndFilled = (order.status === OrderStatus.PENDING_CANCEL || order.status === OrderStatus.PENDING_REPLACE) && newFills !== undefined;
+    const type = pendingAndFilled ? "order_partially_filled" : AUDIT_TYPE[order.status];
     events.push(statusEvent(type, order, requestId, nowMs));
     return ok({ order, events, fills: newFills ?? [] });
   }
@@ -348,7 +433,12 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         return err({ kind: "failed_precondition", reason: "ORDER_TERMINAL", message: `order ${orderId} is ${statusName(cur.status)}: it can no longer be canceled` });
       }
       if (!isWorking(cur.status) && !(resend && cur.status === OrderStatus.PENDING_CANCEL)) {
-        const why = cur.status === OrderStatus.PENDING_CANCEL ? "a cancel is already in progress" : "the venue has not acknowledged it yet; retry shortly";
+        const why =
+          cur.status === OrderStatus.PENDING_CANCEL
+            ? "a cancel is already in progress"
+            : cur.status === OrderStatus.PENDING_REPLACE
+              ? "a replace is in progress; retry once it settled"
+              : "the venue has not acknowledged it yet; retry shortly";
         return err({ kind: "failed_precondition", reason: "ORDER_NOT_CANCELABLE", message: `order ${orderId} is ${statusName(cur.status)}: ${why}` });
       }
       const t = transition(cur.status, "cancel_requested");
@@ -374,27 +464,125 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       store(rec, order, nowMs);
       return { order, events: [{ ts: nowMs, type: "cancel_rejected", requestId, order, error: { kind: "failed_precondition", reason: "CANCEL_REJECTED", message: reason } }], fills: [] };
     },
+    requestReplace(orderId: string, target: ReplaceTarget, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+      const rec = recOf(orderId);
+      if (rec === undefined) return err(notFound(orderId));
+      const cur = rec.order;
+      if (isTerminal(cur.status)) {
+        return err({ kind: "failed_precondition", reason: "ORDER_TERMINAL", message: `order ${orderId} is ${statusName(cur.status)}: it can no longer be replaced` });
+      }
+      if (!isWorking(cur.status)) {
+        const why =
+          cur.status === OrderStatus.PENDING_CANCEL
+            ? "a cancel is in progress"
+            : cur.status === OrderStatus.PENDING_REPLACE
+              ? "another replace is in progress"
+              : "the venue has not acknowledged it yet; retry shortly";
+        return err({ kind: "failed_precondition", reason: "ORDER_NOT_REPLACEABLE", message: `order ${orderId} is ${statusName(cur.status)}: ${why}` });
+      }
+      const t = transition(cur.status, "replace_requested");
+      if (!t.ok) return t;
+      const order: Order = { ...cur, status: t.value, updatedAtMs: nowMs };
+      store(rec, order, nowMs);
+      rec.replace = target;
+      byClient.set(clientKey(cur.account, target.clientOrderId), orderId);
+      return ok({ order, events: [{ ts: nowMs, type: "replace_requested", requestId, order, idempotency: { key: target.key, fingerprint: target.fingerprint } }], fills: [] });
+    },
+    venueView(orderId: string): Order | undefined {
+      const rec = recOf(orderId);
+      if (rec === undefined) return undefined;
+      return rec.base === undefined ? rec.order : venueView(rec);
+    },
+    pendingReplace(orderId: string): ReplaceTarget | undefined {
+      const rec = byId.get(orderId);
+      return rec?.order.status === OrderStatus.PENDING_REPLACE ? rec.replace : undefined;
+    },
+    completeReplace(orderId: string, venue: ReplacedAtVenue, requestId: string, nowMs: number): Result<Applied, GatewayError> {
+      const rec = byId.get(orderId);
+      const target = rec?.replace;
+      if (rec === undefined || target === undefined || rec.order.status !== OrderStatus.PENDING_REPLACE) {
+        return err({ kind: "internal", message: `order ${orderId} has no replace in flight` });
+      }
+      const cur = rec.order;
+      const t = transition(cur.status, "replaced");
+      if (!t.ok) return t;
+      let status = t.value;
+      if (status === OrderStatus.NEW && cur.filledQuantity !== "0" && cur.filledQuantity !== "") {
+        const pf = transition(status, "partial_fill");
+        if (pf.ok) status = pf.value;
+      }
+      const newVenueOrder = venue.venueClientOrderId !== undefined && venue.venueClientOrderId !== cur.venueClientOrderId;
+      const { venueFeeTotal: _fees, ...rest } = cur;
+      const order: Order = {
+        // A new venue order starts its own fee total (see Order.venueFeeTotal).
+        ...(newVenueOrder ? rest : cur),
+        status,
+        clientOrderId: target.clientOrderId,
+        replacedClientOrderIds: [...(cur.replacedClientOrderIds ?? []), cur.clientOrderId],
+        quantity: target.quantity,
+        price: target.price,
+        stopPrice: target.stopPrice,
+        venueOrderId: venue.venueOrderId !== undefined && venue.venueOrderId !== "" ? venue.venueOrderId : cur.venueOrderId,
+        venueClientOrderId: venue.venueClientOrderId ?? cur.venueClientOrderId,
+        updatedAtMs: nowMs,
+      };
+      rec.replace = undefined;
+      if (newVenueOrder) rec.base = cur.filledQuantity === "" ? "0" : cur.filledQuantity;
+      store(rec, order, nowMs);
+      return ok({
+        order,
+        events: [{ ts: nowMs, type: "order_replaced", requestId, order, idempotency: { key: target.key, fingerprint: target.fingerprint } }],
+        fills: [],
+      });
+    },
+    replaceRejected(orderId: string, error: GatewayError, requestId: string, nowMs: number): Applied {
+      const rec = recOf(orderId);
+      if (rec === undefined) return { order: undefined as unknown as Order, events: [], fills: [] };
+      const target = rec.replace;
+      const cur = rec.order;
+      let order = cur;
+      if (cur.status === OrderStatus.PENDING_REPLACE) {
+        const t = transition(cur.status, "replace_rejected");
+        let status = t.ok ? t.value : cur.status;
+        if (status === OrderStatus.NEW && cur.filledQuantity !== "0" && cur.filledQuantity !== "") {
+          const pf = transition(status, "partial_fill");
+          if (pf.ok) status = pf.value;
+        }
+        order = { ...cur, status, updatedAtMs: nowMs };
+        if (target !== undefined) {
+          const ck = clientKey(cur.account, target.clientOrderId);
+          if (byClient.get(ck) === orderId) byClient.delete(ck);
+        }
+        rec.replace = undefined;
+        store(rec, order, nowMs);
+      }
+      const idem = target === undefined ? {} : { idempotency: { key: target.key, fingerprint: target.fingerprint } };
+      return { order, events: [{ ts: nowMs, type: "replace_rejected", requestId, order, error, ...idem }], fills: [] };
+    },
     releaseClientOrderId(order: Order): void {
       const ck = clientKey(order.account, order.clientOrderId);
       if (byClient.get(ck) === order.orderId) byClient.delete(ck);
       else if (retiredClients.get(ck)?.value === order.orderId) retiredClients.delete(ck);
     },
-    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true): void {
+    restore(order: Order, venueTradeIds: Iterable<string>, terminalAtMs?: number, indexClientOrderId = true, replace?: ReplaceTarget, base?: string): void {
       const tradeIds = new Set(venueTradeIds);
       const first = tradeIds.values().next();
       const firstTradeId = first.done === true ? "" : first.value;
       tradeIds.delete(firstTradeId);
       const rec: Rec = { order, firstTradeId, tradeIds: tradeIds.size > 0 ? tradeIds : undefined, notional: undefined };
-      const ck = clientKey(order.account, order.clientOrderId);
       if (onOrderChange !== undefined) onOrderChange(undefined, order);
+      // Every client id the order had finds it (a replaced order answers to its whole chain).
+      const keys = chainIds(order, order.status === OrderStatus.PENDING_REPLACE ? replace : undefined).map((cid) => clientKey(order.account, cid));
       if (isTerminal(order.status)) {
         const at = terminalAtMs ?? order.updatedAtMs;
         retired.set(order.orderId, packRec(orderTupleJson, rec), at);
-        if (indexClientOrderId) retiredClients.set(ck, order.orderId, at);
+        if (indexClientOrderId) for (const ck of keys) retiredClients.set(ck, order.orderId, at);
         return;
       }
+      if (order.status === OrderStatus.PENDING_REPLACE) rec.replace = replace;
+      if (base !== undefined) rec.base = base;
       byId.set(order.orderId, rec);
-      if (indexClientOrderId) byClient.set(ck, order.orderId);
+      if (indexClientOrderId) for (const ck of keys) byClient.set(ck, order.orderId);
       const set = openSet(order.venue);
       if (!set.has(order.orderId)) countOpen(order.account, 1);
       set.add(order.orderId);
@@ -429,6 +617,34 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
         if (rec !== undefined) out.push(rec.order);
       }
       return out;
+    },
+    replaceProbe(orderId: string): Order | undefined {
+      const rec = byId.get(orderId);
+      const t = rec?.replace;
+      if (rec === undefined || t === undefined || rec.order.status !== OrderStatus.PENDING_REPLACE) return undefined;
+      const { venueFeeTotal: _f, ...rest } = rec.order;
+      return { ...rest, quantity: t.quantity, price: t.price, stopPrice: t.stopPrice, venueClientOrderId: t.venueClientOrderId, venueOrderId: "", filledQuantity: "0", averageFillPrice: "" };
+    },
+    async settleReplace(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void> {
+      const rec = byId.get(orderId);
+      const t = rec?.replace;
+      if (rec === undefined || t === undefined) return;
+      const now = clock.nowMs();
+      const c = manager.completeReplace(orderId, { venueOrderId: update.venueOrderId, venueClientOrderId: t.venueClientOrderId }, `venue-${source}`, now);
+      if (!c.ok) {
+        onError(`venue ${source}: replace of order ${orderId} not settled: ${c.error.message}`, c.error);
+        return;
+      }
+      // The new venue order's own totals understate the chain's: only its executions count.
+      const a = manager.applyUpdate(orderId, { status: update.status, venueOrderId: update.venueOrderId, fills: update.fills }, `venue-${source}`, now);
+      const applied: Applied = a.ok ? { order: a.value.order, events: [...c.value.events, ...a.value.events], fills: a.value.fills } : c.value;
+      try {
+        const p = manager.commit(applied);
+        if (p !== null) await p;
+      } catch (e) {
+        options.auditGuard?.failed(`venue ${source} settlement of the replace of order ${orderId} not recorded`, e);
+        throw e;
+      }
     },
     async applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void> {
       const r = manager.applyUpdate(orderId, update, `venue-${source}`, clock.nowMs());

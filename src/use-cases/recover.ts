@@ -1,6 +1,6 @@
 import type { AuditEvent } from "./audit-sink.js";
 import type { GatewayError } from "../domain/errors.js";
-import type { Fill, Order } from "../domain/order.js";
+import { OrderStatus, type Fill, type Order } from "../domain/order.js";
 import { isTerminal } from "../domain/order-state.js";
 import { scopeKey, type TradingStateSetting } from "../domain/trading-state.js";
 import { err, ok } from "../domain/result.js";
@@ -8,6 +8,7 @@ import type { IdempotencyRecord, IdempotencyStore } from "./idempotency-store.js
 import type { OrderManager } from "./order-manager.js";
 import { createLinkedMap } from "../shared/linked-map.js";
 import { recordFingerprint, requestFingerprint } from "./idempotency.js";
+import { targetOf } from "./replace-order.js";
 
 export interface RecoverOptions {
   /** "Now" at start-up: records older than the TTL / retention are dropped. */
@@ -29,6 +30,10 @@ export interface RecoveredOrder {
   readonly venueTradeIds: readonly string[];
   /** A transient venue failure ended it and freed its client_order_id for a retry (see place-order.ts). */
   readonly clientOrderIdReleased: boolean;
+  /** PENDING_REPLACE only: the key and fingerprint of the replace in flight (see replace-order.ts). */
+  readonly pendingReplace?: { readonly key: string; readonly fingerprint: string } | undefined;
+  /** What the chain had filled before its current venue order (see order-manager.ts Rec.base). */
+  readonly base?: string | undefined;
 }
 
 /** What the audit log says the gateway knew when it stopped. */
@@ -55,6 +60,8 @@ interface MutableOrder {
   order: Order;
   venueTradeIds: string[];
   clientOrderIdReleased: boolean;
+  pendingReplace?: { readonly key: string; readonly fingerprint: string } | undefined;
+  base?: string | undefined;
 }
 
 /**
@@ -88,10 +95,16 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
         rec = { order: o, venueTradeIds: [], clientOrderIdReleased: false };
         orders.set(o.orderId, rec);
       } else {
+        // A replace that made a new venue order: that order's own totals start from here.
+        if (e.type === "order_replaced" && o.venueClientOrderId !== rec.order.venueClientOrderId) rec.base = o.filledQuantity === "" ? "0" : o.filledQuantity;
         rec.order = o;
       }
       if (e.fill !== undefined) rec.venueTradeIds.push(e.fill.venueTradeId);
-      if (e.error !== undefined && e.idempotency !== undefined && releasesKey(e.error)) rec.clientOrderIdReleased = true;
+      // Only a refused new order frees its client id; a refused replace leaves the order as it was.
+      if (e.type === "order_rejected" && e.error !== undefined && e.idempotency !== undefined && releasesKey(e.error)) rec.clientOrderIdReleased = true;
+      // A replace in flight when the gateway stopped: its target comes back with the order.
+      if (e.type === "replace_requested" && e.idempotency !== undefined) rec.pendingReplace = e.idempotency;
+      else if (o.status !== OrderStatus.PENDING_REPLACE) rec.pendingReplace = undefined;
       if (isTerminal(o.status)) {
         terminal.set(o.orderId, o.updatedAtMs);
         if (terminal.size > options.maxTerminalOrders) orders.delete(terminal.shift()!.key);
@@ -103,7 +116,8 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
       if (last > lastEventSeq) lastEventSeq = last;
     }
     if (e.fill !== undefined && options.onFill !== undefined) options.onFill(e.fill);
-    if (e.idempotency !== undefined) {
+    // replace_requested names its key only to rebuild the replace in flight; its outcome comes later.
+    if (e.idempotency !== undefined && e.type !== "replace_requested") {
       const { key, fingerprint } = e.idempotency;
       if (e.error !== undefined && releasesKey(e.error)) {
         keys.delete(key);
@@ -131,7 +145,15 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
 }
 
 /** Loads a recovered state into a fresh order manager and idempotency store. */
-export function applyRecoveredState(state: RecoveredState, into: { readonly orders: OrderManager; readonly idempotency: IdempotencyStore }, nowMs: number): void {
-  for (const r of state.orders.values()) into.orders.restore(r.order, r.venueTradeIds, undefined, !r.clientOrderIdReleased);
+export function applyRecoveredState(
+  state: RecoveredState,
+  into: { readonly orders: OrderManager; readonly idempotency: IdempotencyStore; readonly venueKind?: (venue: string) => string },
+  nowMs: number,
+): void {
+  for (const r of state.orders.values()) {
+    const p = r.pendingReplace;
+    const target = p === undefined ? undefined : targetOf(r.order, p.key, p.fingerprint, into.venueKind?.(r.order.venue) ?? "");
+    into.orders.restore(r.order, r.venueTradeIds, undefined, !r.clientOrderIdReleased, target, r.base);
+  }
   for (const [key, rec] of state.idempotency) into.idempotency.set(key, rec, nowMs);
 }

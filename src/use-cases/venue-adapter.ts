@@ -78,6 +78,28 @@ export interface MassCancelScope {
 
 /** The venue's answer per order id (Order.orderId); an order missing from it is settled by a query. */
 export type MassCancelAnswer = ReadonlyMap<string, Result<VenueOrderUpdate, VenueError>>;
+/** What a replace asks of the venue: absolute new values (the order's total quantity, not a delta). */
+export interface VenueAmend {
+  readonly quantity: string;
+  /** "" for MARKET and STOP. */
+  readonly price: string;
+  /** "" unless STOP or STOP_LIMIT. */
+  readonly stopPrice: string;
+  /**
+   * The venue client order id for the venue order that results, when the venue's replace makes a
+   * new one (Binance cancelReplace, Alpaca PATCH): derived from the new client order id, so a
+   * retry is de-duplicated by the venue and reconciliation can find it.
+   */
+  readonly venueClientOrderId: string;
+}
+
+/** A venue's answer to an amend. */
+export interface VenueAmendResult {
+  /** The order as it stands after the amend (the new venue order's, when there is one). */
+  readonly update: VenueOrderUpdate;
+  /** True when the venue replaced its order by a new one with `VenueAmend.venueClientOrderId`. */
+  readonly newVenueOrder: boolean;
+}
 
 export interface VenueCallContext {
   /** Aborts the venue call when the RPC is cancelled or the gateway shuts down. */
@@ -114,6 +136,17 @@ export interface VenueAdapter {
    * whole call is reported for each order it covered.
    */
   cancelAll?(scope: MassCancelScope, ctx: VenueCallContext): Promise<MassCancelAnswer> | undefined;
+
+  /**
+   * Optional: undefined when `amendOrder` can make this change to this order, else why not (the
+   * gateway then cancels and places anew). Absent = every change `amendOrder` is given.
+   */
+  checkAmend?(order: Order, amend: VenueAmend): string | undefined;
+  /**
+   * Optional: the venue's native replace (FIX cancel/replace). Atomic at the venue: there is never
+   * a moment with two live venue orders. Venues without one get cancel-then-new from the gateway.
+   */
+  amendOrder?(order: Order, amend: VenueAmend, ctx: VenueCallContext): Promise<Result<VenueAmendResult, VenueError>>;
   /** Looks the order up by its venue client order id (works even when venueOrderId is unknown). */
   queryOrder(order: Order, ctx: VenueCallContext): Promise<Result<VenueOrderUpdate, VenueError>>;
   /**
@@ -137,7 +170,22 @@ export interface VenueAdapter {
  * feed what they learn back into the one state machine.
  */
 export interface OrderUpdateSink {
-  /** Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW, PARTIALLY_FILLED, PENDING_CANCEL). */
+  /**
+   * Orders of `venue` that are working or whose outcome is unknown (PENDING_NEW, NEW,
+   * PARTIALLY_FILLED, PENDING_CANCEL, PENDING_REPLACE).
+   */
   openOrders(venue: string): Iterable<Order>;
+  /**
+   * The order as its current venue order sees it (after a replace that made a new venue order,
+   * quantities count that venue order alone): what to give the venue adapter's query.
+   */
+  venueView?(orderId: string): Order | undefined;
   applyVenueUpdate(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
+  /**
+   * For a PENDING_REPLACE order whose replace may have made a new venue order: the order as that
+   * venue order (its derived venue client order id), to query by. undefined otherwise.
+   */
+  replaceProbe?(orderId: string): Order | undefined;
+  /** The venue has the replace's new venue order: the replace took effect; `update` is that order's. */
+  settleReplace?(orderId: string, update: VenueOrderUpdate, source: "poll" | "reconcile" | "stream"): Promise<void>;
 }

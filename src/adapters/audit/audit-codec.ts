@@ -72,6 +72,8 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   order_expired: true,
   replace_requested: true,
   daily_loss_limit_breached: true,
+  order_replaced: true,
+  replace_rejected: true,
   fill: true,
   trading_state_set: true,
   risk_limits_reloaded: true,

@@ -280,3 +280,21 @@ export function createPositionRiskMetrics(registry: Registry): PositionRiskMetri
     },
   };
 }
+
+/** ReplaceOrder outcomes: `method` amend|cancel_then_new|unspecified, `outcome` replaced|rejected|pending|failed (bounded). */
+export function createReplaceMetrics(registry: Registry): { observe(method: string, outcome: string): void } {
+  const name = "gateway_replaces_total";
+  const counter =
+    (registry.getSingleMetric(name) as Counter<"method" | "outcome"> | undefined) ??
+    new Counter({
+      name,
+      help: "ReplaceOrder requests that reached a decision, by how the venue was asked and how it ended (pending = venue outcome unknown).",
+      labelNames: ["method", "outcome"],
+      registers: [registry],
+    });
+  return {
+    observe(method, outcome) {
+      counter.inc({ method, outcome });
+    },
+  };
+}

@@ -56,7 +56,8 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
   async function pollVenue(name: string, adapter: VenueAdapter): Promise<void> {
     const orders: Order[] = [];
     for (const o of deps.sink.openOrders(name)) {
-      orders.push(o);
+      // A replaced chain's later venue order is queried as the venue knows it (its own totals).
+      orders.push(deps.sink.venueView?.(o.orderId) ?? o);
       if (orders.length >= maxPerSweep) break;
     }
     for (const order of orders) {
@@ -74,6 +75,7 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
   /** Queries one order and applies what it learns. false = stop this venue's sweep. */
   async function pollOrder(name: string, adapter: VenueAdapter, order: Order): Promise<boolean> {
     const now = deps.clock.nowMs();
+    if (order.status === OrderStatus.PENDING_REPLACE) return pollReplace(name, adapter, order, now);
     const unknown = order.status === OrderStatus.PENDING_NEW;
     const res = await adapter.queryOrder(order, { signal: controller.signal, deadlineMs: now + queryTimeoutMs });
     if (res.ok) {
@@ -105,6 +107,42 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
     deps.logger?.info({ venue: name, orderId: order.orderId, error: e }, "order query failed");
     // Rate limited or down: asking again for the next order would only make it worse.
     return !(e.kind === "rate_limited" || e.kind === "unavailable" || e.kind === "auth");
+  }
+
+  /**
+   * A replace whose venue answer was lost. If the venue has the chain's new venue order (by its
+   * derived client id), the replace took effect. Otherwise the old venue order tells: a fill or a
+   * working status goes through the table (PENDING_REPLACE keeps waiting for the retry that
+   * re-sends the absolute amend); CANCELED is expected half-way through cancel-then-new (the
+   * client's retry places the new leg), so it is applied only after giveUpAfterMs.
+   */
+  async function pollReplace(name: string, adapter: VenueAdapter, order: Order, now: number): Promise<boolean> {
+    const ctx = { signal: controller.signal, deadlineMs: now + queryTimeoutMs };
+    const probe = deps.sink.replaceProbe?.(order.orderId);
+    if (probe !== undefined && deps.sink.settleReplace !== undefined && probe.venueClientOrderId !== order.venueClientOrderId) {
+      const found = await adapter.queryOrder(probe, ctx);
+      if (found.ok) {
+        deps.metrics?.countReconciliation(name, "resolved");
+        await deps.sink.settleReplace(order.orderId, found.value, "reconcile");
+        return true;
+      }
+      if (found.error.kind !== "not_found") {
+        deps.metrics?.countReconciliation(name, "error");
+        return !(found.error.kind === "rate_limited" || found.error.kind === "unavailable" || found.error.kind === "auth");
+      }
+    }
+    const old = await adapter.queryOrder(order, ctx);
+    if (!old.ok) {
+      deps.metrics?.countReconciliation(name, old.error.kind === "not_found" ? "not_found" : "error");
+      return !(old.error.kind === "rate_limited" || old.error.kind === "unavailable" || old.error.kind === "auth");
+    }
+    if (old.value.status === OrderStatus.CANCELED && now - order.updatedAtMs < giveUpAfterMs) {
+      deps.metrics?.countReconciliation(name, "pending");
+      return true;
+    }
+    deps.metrics?.countReconciliation(name, "polled");
+    await deps.sink.applyVenueUpdate(order.orderId, old.value, "reconcile");
+    return true;
   }
 
   async function pollOnce(): Promise<void> {

@@ -4,7 +4,7 @@ import type { Clock } from "../../domain/ports.js";
 import type { Result } from "../../domain/result.js";
 import { err, ok } from "../../domain/result.js";
 import { add, compare, formatDecimal, isZero } from "../../domain/decimal.js";
-import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope } from "../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult } from "../../use-cases/venue-adapter.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.js";
 import { createHttpClient } from "./http-client.js";
 import type { OutboundLimiter } from "./outbound-limiter.js";
@@ -48,6 +48,8 @@ export interface VenueDialect {
   readonly massCancel?: MassCancelDialect;
   /** The venue's dead-man switch (Kraken CancelAllOrdersAfter), when it has one. */
   readonly deadMan?: DeadManHook;
+  /** The venue's native replace (ReplaceOrder), when it has one. Pure parts; the shell sends. */
+  readonly amend?: AmendHook;
   /** Budget the venue says is used, from its answer headers (Binance X-MBX-USED-WEIGHT-1M). */
   usedWeight?(headers: Readonly<Record<string, string>>): number | undefined;
   /** Default back-off when a 429/418 carries no Retry-After. */
@@ -111,6 +113,22 @@ export interface DeadManHook {
   /** Arms (timeoutSeconds > 0) or disarms (0) the switch. */
   request(timeoutSeconds: number): UnsignedRequest;
   parse(response: HttpResponse): Result<void, VenueError>;
+}
+
+/**
+ * How a venue amends an order natively. A change the hook cannot make (`check`) falls back to
+ * the gateway's cancel-then-new. One request; its answer says whether the venue order stayed
+ * (amend in place) or a new one replaced it (`newVenueOrder`).
+ */
+export interface AmendHook {
+  /** Outbound-limit weight of one request. */
+  readonly weight: number;
+  /** undefined if the venue amends this change natively, else why not. */
+  check(order: Order, amend: VenueAmend): string | undefined;
+  request(input: TranslateInput, amend: VenueAmend): Result<UnsignedRequest, VenueError>;
+  parse(response: HttpResponse, input: TranslateInput, amend: VenueAmend): Result<VenueAmendResult, VenueError>;
+  /** Needs the venue order id (looked up by client order id first when unknown). */
+  readonly needsVenueOrderId?: boolean;
 }
 
 /** The parts of a dialect each venue writes itself; the rest comes from its translator rules (see rulesDialect). */
@@ -438,10 +456,73 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
   }
 
   const deadMan = dialect.deadMan;
+  /**
+   * The native amend: the same limits, back-off, deadline and health as any call. Never retried
+   * here: an unknown outcome goes back to the use case, which re-sends the same absolute amend
+   * only on the client's retry.
+   */
+  async function amendCall(hook: AmendHook, order: Order, amend: VenueAmend, ctx: VenueCallContext): Promise<Result<VenueAmendResult, VenueError>> {
+    const started = performance.now();
+    let target = order;
+    if (hook.needsVenueOrderId === true && order.venueOrderId === "") {
+      const found = await call("query", order, ctx);
+      if (!found.ok) return found;
+      target = { ...order, venueOrderId: found.value.venueOrderId };
+    }
+    const result = await amendInner(hook, target, amend, ctx);
+    deps.metrics.observeRequest(config.name, "amend", result.ok ? "ok" : result.error.kind, (performance.now() - started) / 1000);
+    if (!result.ok && result.error.kind !== "rejected" && result.error.kind !== "not_found") {
+      deps.logger?.info({ venue: config.name, op: "amend", orderId: order.orderId, error: result.error }, "venue call failed");
+    }
+    return result;
+  }
+
+  async function amendInner(hook: AmendHook, order: Order, amend: VenueAmend, ctx: VenueCallContext): Promise<Result<VenueAmendResult, VenueError>> {
+    const now = deps.clock.nowMs();
+    if (now < backoffUntil) {
+      return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
+    }
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
+    const input: TranslateInput = { order, venueSymbol: venueSymbol(order.symbol) };
+    const req = hook.request(input, amend);
+    if (!req.ok) return req;
+    const acquired = deps.limiter?.tryAcquire(config.limiterKey, hook.weight) ?? { ok: true };
+    if (!acquired.ok) return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
+    const signed = dialect.sign(req.value, config.baseUrl, now);
+    if (!signed.ok) return signed;
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    if (!sent.ok) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      return err(sent.error);
+    }
+    const res = sent.value;
+    const limited = observeLimits(res);
+    if (limited !== undefined) return err(limited);
+    if (res.status >= 500) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      return err({ kind: "unknown_outcome", reason: `venue ${config.name} answered HTTP ${res.status}` });
+    }
+    failures = 0;
+    setServing(true);
+    const parsed = hook.parse(res, input, amend);
+    if (!parsed.ok && parsed.error.kind === "rate_limited") backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
+    return parsed;
+  }
+
+  const hook = dialect.amend;
   return {
     ...(deadMan !== undefined ? { deadManSwitch: (timeoutSeconds: number, ctx: VenueCallContext) => deadManSwitch(deadMan, timeoutSeconds, ctx) } : {}),
     name: config.name,
     kind: dialect.kind,
+    ...(hook !== undefined
+      ? {
+          checkAmend: (order: Order, amend: VenueAmend) => hook.check(order, amend),
+          amendOrder: (order: Order, amend: VenueAmend, ctx: VenueCallContext) => amendCall(hook, order, amend, ctx),
+        }
+      : {}),
     checkSymbol(symbol) {
       if (Object.keys(config.symbols).length === 0 || Object.hasOwn(config.symbols, symbol)) return undefined;
       return `symbol ${symbol} is not configured for venue ${config.name}`;

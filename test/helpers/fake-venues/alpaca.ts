@@ -32,6 +32,7 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
       if (req.method === "GET" && req.path === "/v2/orders:by_client_order_id") return "query";
       if (req.method === "DELETE" && req.path.startsWith("/v2/orders/")) return "cancel";
       if (req.method === "DELETE" && req.path === "/v2/orders") return "cancelAll";
+      if (req.method === "PATCH" && req.path.startsWith("/v2/orders/")) return "amend";
       return undefined;
     },
     authenticate(req: FakeRequest) {
@@ -91,6 +92,25 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
       }
       const o = engine.byVenueId(decodeURIComponent(req.path.slice("/v2/orders/".length)));
       if (!o) return fail(404, 40410000, "order not found");
+      if (op === "amend") {
+        // Replace: a new order (new id, the given client_order_id) takes the old one's place; the old is `replaced`.
+        if (req.headers["content-type"] !== "application/json") return fail(400, 40010000, "request body format is invalid");
+        if (o.state !== "new" && o.state !== "partial") return fail(422, 42210000, "order is not replaceable");
+        if (behaviour === "reject") return fail(403, 40310000, "insufficient buying power");
+        const b = JSON.parse(req.rawBody) as Record<string, unknown>;
+        engine.cancel(o);
+        const n = engine.place({
+          clientOrderId: typeof b["client_order_id"] === "string" ? b["client_order_id"] : `auto-${Math.random()}`,
+          symbol: o.symbol,
+          side: o.side,
+          type: o.type,
+          quantity: typeof b["qty"] === "string" ? b["qty"] : o.quantity,
+          price: typeof b["limit_price"] === "string" ? b["limit_price"] : o.price,
+          isMarket: false,
+        });
+        if (!n) return fail(422, 40010001, "client_order_id must be unique");
+        return { status: 200, body: render(n, behaviour === "unknown-status") };
+      }
       if (o.state === "filled" || o.state === "canceled") return fail(422, 42210000, "order is not cancelable");
       engine.cancel(o);
       return { status: 204 };

@@ -66,6 +66,8 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
       if (req.path === "/api/v3/myTrades") return req.method === "GET" ? "trades" : undefined;
       if (req.path === "/api/v3/account") return req.method === "GET" ? "balances" : undefined;
       if (req.path === "/api/v3/openOrders") return req.method === "DELETE" ? "cancelAll" : undefined;
+      if (req.path === "/api/v3/order/amend/keepPriority") return req.method === "PUT" ? "amend" : undefined;
+      if (req.path === "/api/v3/order/cancelReplace") return req.method === "POST" ? "amend" : undefined;
       if (req.path !== "/api/v3/order") return undefined;
       return req.method === "POST" ? "place" : req.method === "DELETE" ? "cancel" : req.method === "GET" ? "query" : undefined;
     },
@@ -119,6 +121,34 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
           headers: weightHeader(),
           body: { makerCommission: 15, takerCommission: 15, canTrade: true, canWithdraw: true, canDeposit: true, updateTime: Date.now(), accountType: "SPOT", balances, permissions: ["SPOT"], uid: 354937868 },
         };
+      }
+
+      if (op === "amend" && req.path.endsWith("/keepPriority")) {
+        // rest-api.md: newQty must be > 0 and < the order's quantity; same order, same client id.
+        const o = engine.orders.get(p.get("origClientOrderId") ?? "");
+        if (!o || o.symbol !== p.get("symbol")) return err(400, -2013, "Order does not exist.");
+        const q = p.get("newQty") ?? "";
+        if (!(Number(q) > 0 && Number(q) < Number(o.quantity))) return err(400, -1013, "newQty must be greater than 0 and less than the order's quantity.");
+        if (!engine.amend(o, { quantity: q })) return err(400, -2013, "Order does not exist.");
+        return { status: 200, headers: weightHeader(), body: { transactTime: Date.now(), executionId: 1, amendedOrder: render(o, behaviour, false) } };
+      }
+      if (op === "amend") {
+        // cancelReplace with STOP_ON_FAILURE: the new order only if the cancel succeeded; -2021 otherwise.
+        if (p.get("cancelReplaceMode") !== "STOP_ON_FAILURE") return err(400, -1102, "Mandatory parameter 'cancelReplaceMode' was not sent, was empty/null, or malformed.");
+        const old = engine.orders.get(p.get("cancelOrigClientOrderId") ?? "");
+        const failed = (status: number, cancelResult: string, newOrderResult: string): FakeAnswer => ({
+          status,
+          body: { code: -2021, msg: "Order cancel-replace partially failed.", data: { cancelResult, newOrderResult, cancelResponse: { code: -2011, msg: "Unknown order sent." }, newOrderResponse: null } },
+        });
+        if (!old || old.symbol !== p.get("symbol") || (old.state !== "new" && old.state !== "partial")) return failed(400, "FAILURE", "NOT_ATTEMPTED");
+        engine.cancel(old);
+        const type = p.get("type") ?? "";
+        const o =
+          behaviour === "reject"
+            ? undefined
+            : engine.place({ clientOrderId: p.get("newClientOrderId") ?? `auto-${Math.random()}`, symbol: p.get("symbol")!, side: p.get("side") as "BUY" | "SELL", type, quantity: p.get("quantity") ?? "", price: p.get("price") ?? "", isMarket: type === "MARKET" });
+        if (!o) return failed(409, "SUCCESS", "FAILURE");
+        return { status: 200, headers: weightHeader(), body: { cancelResult: "SUCCESS", newOrderResult: "SUCCESS", cancelResponse: render(old, undefined, false), newOrderResponse: render(o, behaviour, true, p.get("newOrderRespType") ?? "FULL") } };
       }
       if (op === "trades") {
         if (!p.get("symbol")) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");

@@ -38,6 +38,7 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
       if (req.method === "GET" && req.path === "/api/v3/brokerage/accounts") return "balances";
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders") return "place";
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders/batch_cancel") return "cancel";
+      if (req.method === "POST" && req.path === "/api/v3/brokerage/orders/edit") return "amend";
       if (req.method === "GET" && req.path.startsWith("/api/v3/brokerage/orders/historical/")) return "query";
       return undefined;
     },
@@ -121,6 +122,17 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
           return { status: 200, body: { success: true, success_response: { order_id: existing.venueOrderId, product_id: existing.symbol, side: existing.side, client_order_id: existing.clientOrderId } } };
         }
         return { status: 200, body: { success: true, success_response: { order_id: o.venueOrderId, product_id: o.symbol, side: o.side, client_order_id: o.clientOrderId } } };
+      }
+      if (op === "amend") {
+        // Edit Order: {order_id, price, size} of a GTC limit order, in place.
+        const b = JSON.parse(req.rawBody) as { order_id?: unknown; price?: unknown; size?: unknown };
+        const o = typeof b.order_id === "string" ? engine.byVenueId(b.order_id) : undefined;
+        const refuse = (reason: string) => ({ status: 200, body: { success: false, errors: [{ edit_failure_reason: reason }] } });
+        if (!o || o.type !== "limit_limit_gtc") return refuse("ORDER_NOT_FOUND_OR_NOT_EDITABLE");
+        if (behaviour === "reject") return refuse("CANNOT_EDIT_TO_BELOW_FILLED_SIZE");
+        if (typeof b.price !== "string" || typeof b.size !== "string") return { status: 400, body: { error: "INVALID_ARGUMENT", message: "price and size are required" } };
+        if (!engine.amend(o, { quantity: b.size, price: b.price })) return refuse("ORDER_NOT_FOUND_OR_NOT_EDITABLE");
+        return { status: 200, body: { success: true, errors: [] } };
       }
       if (op === "cancel") {
         const ids = (JSON.parse(req.rawBody) as { order_ids?: string[] }).order_ids ?? [];

@@ -20,9 +20,10 @@ export interface FakeBalance {
  * "trades": an order's execution list, for venues that have one (Binance myTrades).
  * "cancelAll": the venue's mass cancel (Binance DELETE openOrders, Kraken CancelAll, Alpaca
  * DELETE /v2/orders); Coinbase's batch_cancel is its "cancel" for one id or many.
- * "balances": the account's balances. "dead_man": Kraken CancelAllOrdersAfter.
+ * "balances": the account's balances. "dead_man": Kraken CancelAllOrdersAfter. "amend": a venue's
+ * native replace (Kraken AmendOrder, Binance keepPriority/cancelReplace, Alpaca PATCH, Coinbase edit).
  */
-export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man";
+export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man" | "amend";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -41,7 +42,9 @@ export type Behaviour =
   /** Answer with a status the venue has never documented. */
   | "unknown-status";
 
-export interface FakeOrder extends Omit<PlaceParams, "isMarket"> {
+export interface FakeOrder extends Omit<PlaceParams, "isMarket" | "quantity" | "price"> {
+  quantity: string;
+  price: string;
   readonly venueOrderId: string;
   state: "new" | "partial" | "filled" | "canceled";
   filled: string;
@@ -93,6 +96,13 @@ export interface FakeEngine {
   cancel(o: FakeOrder): void;
   /** Open (new or partly filled) orders, oldest first. */
   open(): FakeOrder[];
+  /** Amends a live order in place (quantity = new total, price); false if it is not live. */
+  amend(o: FakeOrder, change: { quantity?: string; price?: string }): boolean;
+  /**
+   * Most orders ever live (new/partial) at once on this fake, checked after every request: a
+   * test with one order chain proves "never two live venue orders for one chain" with it.
+   */
+  readonly maxLive: number;
   /** The behaviour scripted for the next request of this operation, consumed. */
   take(op: Operation): Behaviour | undefined;
 }
@@ -138,6 +148,12 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
   let nextId = 1000;
   let nextTrade = 1;
   const held: ServerResponse[] = [];
+  let maxLive = 0;
+  function watchLive(): void {
+    let live = 0;
+    for (const o of orders.values()) if (o.state === "new" || o.state === "partial") live++;
+    maxLive = Math.max(maxLive, live);
+  }
 
   function addFill(o: FakeOrder, qty: string, price: string): void {
     o.fills.push({ tradeId: nextTrade++, qty, price, timeMs: Date.now() });
@@ -185,6 +201,16 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
     open() {
       return [...orders.values()].filter((o) => o.state === "new" || o.state === "partial");
     },
+
+    amend(o, change) {
+      if (o.state !== "new" && o.state !== "partial") return false;
+      if (change.quantity !== undefined) o.quantity = change.quantity;
+      if (change.price !== undefined) o.price = change.price;
+      return true;
+    },
+    get maxLive() {
+      return maxLive;
+    },
     take(op) {
       const i = script.findIndex((s) => s.op === op);
       if (i < 0) return undefined;
@@ -228,6 +254,7 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       if (behaviour === "429" || behaviour === "418") return send(res, dialect.rateLimited(behaviour === "429" ? 429 : 418));
       if (behaviour === "503-not-accepted") return send(res, { status: 503, body: { message: "Service Unavailable" } });
       const answer = dialect.handle(op, fr, engine, behaviour);
+      watchLive();
       switch (behaviour) {
         case "500-after-accept":
           return send(res, { status: 503, body: { code: -1000, message: "An unknown error occurred while processing the request." } });

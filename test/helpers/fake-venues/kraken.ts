@@ -29,13 +29,16 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
       if (req.path === "/0/private/BalanceEx") return "balances";
       if (req.path === "/0/private/CancelAll") return "cancelAll";
       if (req.path === "/0/private/CancelAllOrdersAfter") return "dead_man";
+      if (req.path === "/0/private/AmendOrder") return "amend";
       return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
     },
     authenticate(req: FakeRequest) {
       if (!req.headers["user-agent"]) return fail("EGeneral:Invalid arguments:User-Agent");
       if (req.headers["api-key"] !== apiKey) return fail("EAPI:Invalid key");
-      const body = new URLSearchParams(req.rawBody);
-      const nonce = body.get("nonce") ?? "";
+      // AmendOrder takes JSON (nonce a body member); the older endpoints take form bodies.
+      const nonce = (req.headers["content-type"] ?? "").startsWith("application/json")
+        ? String((JSON.parse(req.rawBody) as { nonce?: unknown }).nonce ?? "")
+        : (new URLSearchParams(req.rawBody).get("nonce") ?? "");
       const inner = createHash("sha256").update(nonce + req.rawBody).digest();
       const expected = createHmac("sha512", Buffer.from(apiSecretB64, "base64"))
         .update(Buffer.concat([Buffer.from(req.path), inner]))
@@ -46,6 +49,20 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
       return undefined;
     },
     handle(op, req, engine, behaviour) {
+      if (op === "amend") {
+        // docs.kraken.com/api/docs/rest-api/amend-order: txid or cl_ord_id (either), order_qty, limit_price, trigger_price.
+        const b = JSON.parse(req.rawBody) as Record<string, unknown>;
+        if (b["txid"] !== undefined && b["cl_ord_id"] !== undefined) return fail("EGeneral:Invalid arguments:txid and cl_ord_id");
+        const o = typeof b["txid"] === "string" ? engine.byVenueId(b["txid"]) : engine.orders.get(String(b["cl_ord_id"] ?? ""));
+        if (!o) return fail("EOrder:Unknown order");
+        if (behaviour === "reject") return fail("EOrder:Insufficient funds");
+        const qty = b["order_qty"];
+        if (qty !== undefined && (typeof qty !== "string" || Number(qty) <= Number(o.filled))) return fail("EGeneral:Invalid arguments:order_qty");
+        if (!engine.amend(o, { ...(typeof qty === "string" ? { quantity: qty } : {}), ...(typeof b["limit_price"] === "string" ? { price: b["limit_price"] } : {}) })) {
+          return fail("EOrder:Invalid order:not open");
+        }
+        return okBody({ amend_id: `TAMEND-${o.venueOrderId}` });
+      }
       const p = new URLSearchParams(req.rawBody);
       if (op === "balances") {
         // BalanceEx: balance is the total (free + held); hold_trade the part held by open orders.

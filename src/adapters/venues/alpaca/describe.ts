@@ -51,7 +51,7 @@ export const alpacaRules: TranslatorRules = {
       filled: "FILLED",
       pending_cancel: "PENDING_CANCEL",
       canceled: "CANCELED",
-      // The gateway never replaces, so a replaced order is gone from its point of view.
+      // The old order of a PATCH replace: gone; the gateway follows the replacement (ReplaceOrder).
       replaced: "CANCELED",
       expired: "EXPIRED",
       rejected: "REJECTED",

@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 import { signAlpacaRequest } from "./sign.js";
-import { fromAlpacaBalances, fromAlpacaResponse, toAlpacaBalancesRequest, fromAlpacaMassCancel, planAlpacaMassCancel } from "./translate.js";
+import { fromAlpacaBalances, fromAlpacaResponse, toAlpacaBalancesRequest, fromAlpacaMassCancel, planAlpacaMassCancel, alpacaAmend } from "./translate.js";
 
 export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: AlpacaCredentials;
@@ -30,6 +30,7 @@ export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
       plan: (orders, others) => planAlpacaMassCancel(orders, others, config.exclusiveKey === true),
       parse: (res, covers) => fromAlpacaMassCancel(res, covers, rules),
     },
+    amend: alpacaAmend(rules),
   });
 }
 

@@ -18,6 +18,12 @@ export const BINANCE = {
   /** Account information (USER_DATA): GET, weight 20; omitZeroBalances=true lists non-zero balances only. */
   accountPath: "/api/v3/account",
   accountWeight: 20,
+  /** Amend keeping priority (quantity decrease only), weight 4 (venue-apis.md 8.1). */
+  amendKeepPriorityPath: "/api/v3/order/amend/keepPriority",
+  /** Cancel an order and place a new one, atomically with STOP_ON_FAILURE; weight 1. */
+  cancelReplacePath: "/api/v3/order/cancelReplace",
+  /** One outbound weight for either amend request: the larger (keepPriority's 4). */
+  amendWeight: 4,
   /** Documented default; at most 60000. */
   recvWindowMs: 5000,
   /** Request weights: new order 1, cancel 1, query order 4. */

@@ -1,12 +1,13 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
-import type { VenueBalance, VenueError, VenueFill, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
-import type { MassCancelRequest } from "../rest-venue-adapter.js";
+import type { VenueBalance, VenueError, VenueFill, VenueOrderUpdate, VenueAmend } from "../../../use-cases/venue-adapter.js";
+import type { MassCancelRequest, BalancesPage } from "../rest-venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import type { BalancesPage } from "../rest-venue-adapter.js";
-import { parseJsonAnswer, venueDecimal } from "../rest-venue-adapter.js";
+import { parseJsonAnswer, venueDecimal, type AmendHook } from "../rest-venue-adapter.js";
+import type { Order } from "../../../domain/order.js";
+import { compare, sub } from "../../../domain/decimal.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
-import { parseFills, parseOrderAnswer } from "../translator.js";
+import { formatDecimal, parseFills, parseOrderAnswer, translateRequest } from "../translator.js";
 import { BINANCE, binanceRules, binanceTradeFields } from "./describe.js";
 import { mapBinanceError } from "./errors.js";
 
@@ -117,4 +118,61 @@ export function fromBinanceMassCancel(res: HttpResponse, covers: readonly Transl
   }
   for (const c of covers) if (!out.has(c.order.orderId)) out.set(c.order.orderId, err({ kind: "not_found", reason: "not among the orders the venue canceled" }));
   return ok(out);
+}
+
+/**
+ * Binance's two native replaces (rest-api.md, venue-apis.md 8.1):
+ * - a quantity decrease alone: `PUT /api/v3/order/amend/keepPriority` (`newQty`, 0 < newQty <
+ *   the order's quantity; same order, same client id, queue priority kept; weight 4);
+ * - anything else: `POST /api/v3/order/cancelReplace` with `cancelReplaceMode=STOP_ON_FAILURE`
+ *   (the new order is placed only if the cancel succeeded, atomically at the venue), the new
+ *   order carrying the remainder (new total - filled) under the derived venue client id.
+ * A cancelReplace whose cancel failed (the order filled) or whose new order failed after the
+ * cancel (HTTP 409) is an error -2021 -> rejected; the gateway then queries the old order and
+ * answers with what it finds (FILLED, or CANCELED with nothing live).
+ */
+export function binanceAmend(rules: TranslatorRules = binanceRules): AmendHook {
+  const keepPriority = (order: Order, amend: VenueAmend): boolean =>
+    amend.price === order.price && amend.stopPrice === order.stopPrice && compare(amend.quantity, order.quantity) < 0;
+  return {
+    weight: BINANCE.amendWeight,
+    check: () => undefined,
+    request(input, amend) {
+      const o = input.order;
+      if (keepPriority(o, amend)) {
+        return ok({
+          method: "PUT",
+          path: BINANCE.amendKeepPriorityPath,
+          query: [
+            ["symbol", input.venueSymbol],
+            ["origClientOrderId", o.venueClientOrderId],
+            ["newQty", formatDecimal(amend.quantity)],
+          ],
+          body: "",
+        });
+      }
+      const remainder = sub(amend.quantity, o.filledQuantity === "" ? "0" : o.filledQuantity).toFixed();
+      const leg: Order = { ...o, quantity: remainder, price: amend.price, stopPrice: amend.stopPrice, venueClientOrderId: amend.venueClientOrderId, venueOrderId: "" };
+      const place = translateRequest("place", { order: leg, venueSymbol: input.venueSymbol }, rules);
+      if (!place.ok) return place;
+      return ok({
+        ...place.value,
+        method: "POST",
+        path: BINANCE.cancelReplacePath,
+        query: [...place.value.query, ["cancelReplaceMode", "STOP_ON_FAILURE"], ["cancelOrigClientOrderId", o.venueClientOrderId]],
+      });
+    },
+    parse(res, input, amend) {
+      const json = parseJsonAnswer(res, (status, body) => mapBinanceError(status, body, res.headers));
+      if (!json.ok) return json;
+      const body = json.value as { amendedOrder?: unknown; newOrderResponse?: unknown; newOrderResult?: unknown } | null;
+      if (keepPriority(input.order, amend)) {
+        const u = parseOrderAnswer(body?.amendedOrder, rules);
+        return u.ok ? ok({ update: u.value, newVenueOrder: false }) : u;
+      }
+      if (body?.newOrderResult !== "SUCCESS") return err({ kind: "protocol", reason: "cancelReplace answer without a successful new order" });
+      const u = parseOrderAnswer(body.newOrderResponse, rules);
+      return u.ok ? ok({ update: u.value, newVenueOrder: true }) : u;
+    },
+  };
 }

@@ -18,6 +18,8 @@ export const COINBASE = {
   /** List Accounts: limit (default 49, max 250), cursor; answers has_next and cursor. */
   accountsPath: "/api/v3/brokerage/accounts",
   accountsPageLimit: 250,
+  /** Edit Order: price and size of a GTC limit order, in place. */
+  editPath: "/api/v3/brokerage/orders/edit",
   /** "Your JWT expires after 2 minutes". */
   jwtLifetimeSeconds: 120,
   weights: { place: 1, cancel: 1, query: 1 },

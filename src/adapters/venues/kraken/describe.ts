@@ -15,6 +15,8 @@ export const KRAKEN = {
   cancelAllPath: "/0/private/CancelAll",
   /** Dead-man switch: docs.kraken.com/api-reference/trading/cancel-all-orders-after (docs/venues.md). */
   cancelAllOrdersAfterPath: "/0/private/CancelAllOrdersAfter",
+  /** AmendOrder: JSON body (docs.kraken.com/api/docs/rest-api/amend-order); keeps txid and cl_ord_id. */
+  amendOrderPath: "/0/private/AmendOrder",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */

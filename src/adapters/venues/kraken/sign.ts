@@ -24,14 +24,22 @@ export function krakenSignature(path: string, nonce: string, postData: string, s
 
 /** Puts `nonce` first in the form body and signs it. Pure: the nonce is an argument. */
 export function signKrakenRequest(request: UnsignedRequest, credentials: KrakenCredentials, nonce: string, baseUrl: string): HttpRequest {
-  const body = request.body === "" ? `nonce=${nonce}` : `nonce=${nonce}&${request.body}`;
+  // JSON endpoints (AmendOrder) carry the nonce as the body's first member, signed the same way.
+  const json = request.contentType === "application/json";
+  const body = json
+    ? request.body === "" || request.body === "{}"
+      ? `{"nonce":${nonce}}`
+      : `{"nonce":${nonce},${request.body.slice(1)}`
+    : request.body === ""
+      ? `nonce=${nonce}`
+      : `nonce=${nonce}&${request.body}`;
   return {
     method: request.method,
     url: joinUrl(baseUrl, request.path, ""),
     headers: {
       "API-Key": credentials.apiKey,
       "API-Sign": krakenSignature(request.path, nonce, body, credentials.apiSecret),
-      "Content-Type": "application/x-www-form-urlencoded",
+      "Content-Type": json ? "application/json" : "application/x-www-form-urlencoded",
       "User-Agent": KRAKEN.userAgent,
     },
     body,

@@ -1,13 +1,12 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
-import { OrderStatus } from "../../../domain/order.js";
+import { OrderStatus, OrderType } from "../../../domain/order.js";
 import type { VenueBalance, VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
-import type { BalancesPage } from "../rest-venue-adapter.js";
-import { parseJson, venueDecimal } from "../rest-venue-adapter.js";
+import type { BalancesPage, MassCancelRequest } from "../rest-venue-adapter.js";
+import { parseJson, venueDecimal, type AmendHook } from "../rest-venue-adapter.js";
 import { add, formatDecimal, sub } from "../../../domain/decimal.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
-import type { MassCancelRequest } from "../rest-venue-adapter.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import { mapKrakenError } from "./errors.js";
@@ -143,3 +142,34 @@ export function fromKrakenDeadManResponse(res: HttpResponse): Result<void, Venue
   if (typeof r.value["triggerTime"] !== "string") return err({ kind: "protocol", reason: "venue answer lacks result.triggerTime" });
   return ok(undefined);
 }
+/**
+ * AmendOrder (docs.kraken.com/api/docs/rest-api/amend-order): in place, txid and cl_ord_id kept,
+ * queue priority kept where possible. `order_qty` is the order's new total ("reducing it below
+ * the filled quantity cancels the rest", so it counts what filled); `limit_price` for limit
+ * types, `trigger_price` for triggered ones. Names the order by txid once known, else cl_ord_id.
+ */
+export const krakenAmend: AmendHook = {
+  weight: 1,
+  check: () => undefined,
+  request(input, amend) {
+    const o = input.order;
+    const body: Record<string, string> = o.venueOrderId !== "" ? { txid: o.venueOrderId } : { cl_ord_id: o.venueClientOrderId };
+    body["order_qty"] = formatDecimal(amend.quantity);
+    if ((o.type === OrderType.LIMIT || o.type === OrderType.STOP_LIMIT) && amend.price !== "") body["limit_price"] = formatDecimal(amend.price);
+    if ((o.type === OrderType.STOP || o.type === OrderType.STOP_LIMIT) && amend.stopPrice !== "") body["trigger_price"] = formatDecimal(amend.stopPrice);
+    return ok({ method: "POST", path: KRAKEN.amendOrderPath, query: [], body: JSON.stringify(body), contentType: "application/json" });
+  },
+  parse(res, input) {
+    const json = parseJson(res.bodyText);
+    if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
+    if (!json.ok) return json;
+    const body = json.value as { error?: unknown; result?: { amend_id?: unknown } } | null;
+    if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
+    if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
+      return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
+    }
+    if (typeof body.result?.amend_id !== "string") return err({ kind: "protocol", reason: "venue answer lacks amend_id" });
+    // The answer acknowledges only; fills keep coming from QueryOrders on the same txid.
+    return ok({ update: { status: OrderStatus.NEW, venueOrderId: input.order.venueOrderId, fills: [] }, newVenueOrder: false });
+  },
+};

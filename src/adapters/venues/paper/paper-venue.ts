@@ -1,10 +1,10 @@
-import { add, compare, formatDecimal, isZero, min, mul, sub } from "../../../domain/decimal.js";
+import { add, compare, formatDecimal, isZero, min, mul, sub, div } from "../../../domain/decimal.js";
 import type { Decimal } from "decimal.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../domain/order.js";
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
 import { createLinkedMap } from "../../../shared/linked-map.js";
-import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope } from "../../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {
   /** Venue name used in requests; default "paper". */
@@ -272,6 +272,34 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
     // Every order of the paper venue is the gateway's: its mass cancel always fits the scope.
     async cancelAll(scope: MassCancelScope): Promise<MassCancelAnswer> {
       return new Map(scope.orders.map((o) => [o.orderId, cancelOne(o)]));
+    },
+    // Amends in place, keeping the venue order (as Kraken AmendOrder does). A LIMIT order whose new
+    // price crosses the reference price fills its remainder there, as a book would match it.
+    async amendOrder(order: Order, amend: VenueAmend): Promise<Result<VenueAmendResult, VenueError>> {
+      const key = order.venueClientOrderId;
+      const po = working.get(key);
+      if (po === undefined) {
+        const done = finished.get(key);
+        if (done !== undefined) return err({ kind: "rejected", reason: `order is already ${OrderStatus[done.status]}`, code: "ORDER_CLOSED" });
+        return err({ kind: "not_found", reason: `unknown order ${key}` });
+      }
+      if (compare(amend.quantity, po.filled) <= 0) {
+        return err({ kind: "rejected", reason: `new quantity ${amend.quantity} does not exceed the filled ${po.filled}`, code: "INVALID_QUANTITY" });
+      }
+      const ref = refs.get(order.symbol);
+      const fills: VenueFill[] = [];
+      if (order.type === OrderType.LIMIT && ref !== undefined && (order.side === Side.BUY ? compare(amend.price, ref) >= 0 : compare(amend.price, ref) <= 0)) {
+        const qty = formatDecimal(sub(amend.quantity, po.filled));
+        const f: VenueFill = { venueTradeId: `${name}-t-${ids.next()}`, quantity: qty, price: ref, fee: feeFor(order.symbol, qty, ref), feeCurrency: quoteCurrency(order.symbol), timeMs: clock.nowMs() };
+        po.fills.push(f);
+        fills.push(f);
+        // The average over the earlier fills and this one.
+        po.average = po.filled === "0" ? ref : formatDecimal(div(add(mul(po.filled, po.average), mul(qty, ref)), amend.quantity));
+        po.filled = amend.quantity;
+        po.status = OrderStatus.FILLED;
+        finish(key, po);
+      }
+      return ok({ update: toUpdate(po, fills), newVenueOrder: false });
     },
     async queryOrder(order: Order): Promise<Result<VenueOrderUpdate, VenueError>> {
       const key = order.venueClientOrderId;
