@@ -14,12 +14,16 @@ import { createAuditSink } from "./adapters/audit/create-audit-sink.js";
 import type { AuditLog } from "./adapters/audit/create-audit-sink.js";
 import type { AuditFileIo } from "./adapters/audit/jsonl-sink.js";
 import { createAuditFillArchive } from "./adapters/audit/audit-fill-archive.js";
-import { createAuditMetrics } from "./adapters/metrics/metrics.js";
+import { createAuditMetrics, createBusinessMetrics } from "./adapters/metrics/metrics.js";
+import type { BusinessMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
-import { closeVenues, createVenues } from "./adapters/venues/registry.js";
+import { closeVenues, createVenues, reconcileSettingsOf } from "./adapters/venues/registry.js";
+import { createReconciler } from "./use-cases/reconcile-venues.js";
+import type { Reconciler } from "./use-cases/reconcile-venues.js";
+import type { OrderObserver } from "./use-cases/order-observer.js";
 import { createVenueMetrics } from "./adapters/venues/venue-metrics.js";
 import { redactPgUrl } from "./config/env.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
@@ -84,6 +88,10 @@ export interface Gateway {
   readonly trading: ServiceImpl<typeof TradingGateway>;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
+  /** Business metrics (the replace and event-stream parts call countReplace / eventSubscribers). */
+  readonly metrics: BusinessMetrics;
+  /** The venue-wide reconciliation pass; undefined when RECONCILE_INTERVAL_MS is 0. */
+  readonly reconciler: Reconciler | undefined;
   /**
    * Cancels venue calls still running (the end of the shutdown grace period): each settles as an
    * unknown outcome, so its order stays PENDING_NEW, is recorded and answered as such.
@@ -197,9 +205,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError((e as Error).message);
   }
 
+  const businessMetrics = createBusinessMetrics(deps.registry, [...venues.keys()]);
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
   const pipeline = createOrderPipeline({
+    observer: businessMetrics.orders,
     venues,
     audit,
     fills,
@@ -225,6 +235,21 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics: venueMetrics,
   });
   poller.start();
+  businessMetrics.setOpenOrdersSource((venue) => pipeline.orders.openCount(venue));
+  // At start-up (now) and every RECONCILE_INTERVAL_MS: the venue-wide comparison (reconcile-venues.ts).
+  const reconciler: Reconciler | undefined =
+    config.reconcileIntervalMs > 0
+      ? createReconciler({
+          adapters: venues,
+          orders: pipeline.orders,
+          clock,
+          intervalMs: config.reconcileIntervalMs,
+          settings: reconcileSettingsOf(venuesFile),
+          observer: businessMetrics.reconcile,
+          logger,
+        })
+      : undefined;
+  reconciler?.start();
   logger.info(
     {
       venues: [...venues.keys()],
@@ -239,10 +264,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     trading: pipeline.service,
     venues,
     fills,
+    metrics: businessMetrics,
+    reconciler,
     abortVenueCalls: () => venueAbort.abort(),
     close: () =>
       (closed ??= (async () => {
         venueAbort.abort();
+        await reconciler?.stop();
         await poller.stop();
         fills.close();
         await closeVenues(venues);
@@ -295,6 +323,8 @@ export interface OrderPipelineOptions {
    * When given, `onAuditFailure` is not used.
    */
   readonly auditGuard?: AuditGuard;
+  /** Business metrics of order state changes and refusals (createBusinessMetrics().orders). */
+  readonly observer?: OrderObserver;
 }
 
 export interface OrderPipeline {
@@ -342,6 +372,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ...(options.orderRetentionMs !== undefined ? { retentionMs: options.orderRetentionMs } : {}),
     ...(options.maxTerminalOrders !== undefined ? { maxTerminalOrders: options.maxTerminalOrders } : {}),
     prefault: options.prefaultRetention === true,
+    ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
   if (options.recovered !== undefined) applyRecoveredState(options.recovered, { orders, idempotency }, clock.nowMs());
   const risk = createRiskCheck(options.riskLimits ?? {}, (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol));
@@ -356,6 +387,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     signal,
     onError,
     auditGuard,
+    ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });

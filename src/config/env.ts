@@ -255,6 +255,7 @@ export const settings = {
   paperPrices: setting("PAPER_PRICES", "", "SYMBOL=price,SYMBOL=price", "Reference prices for the paper venue (market orders fill at these).", v.pipe(v.optional(v.string(), ""), v.trim())),
   riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", "Per-account risk limits; unset: built-in defaults.", optionalString),
   venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
+  reconcileIntervalMs: setting("RECONCILE_INTERVAL_MS", "60000", "milliseconds, 0 = off", "Reconciliation with the venues: at start-up and then every this long, each venue's open orders are compared with the gateway's; an order the venue closed, a status that differs or a missed fill is corrected (audited as `order_reconciled`), and orders placed at the venue outside the gateway are adopted as external (venue-file `adoptExternalOrders`, `externalAccount`). 0: no reconciliation passes (the per-order poller still runs).", int(0, 86_400_000)),
   fillRetain: setting("FILL_RETAIN", "10000", "an integer >= 0", "Fills kept in memory for StreamFills replay (after_sequence).", int(0, 100_000_000)),
   fillSubscriberBuffer: setting("FILL_SUBSCRIBER_BUFFER", "1024", "an integer >= 1", "Fills buffered per slow StreamFills subscriber before it is cut off.", int(1, 10_000_000)),
 } as const;

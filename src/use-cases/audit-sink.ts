@@ -15,7 +15,27 @@ export type AuditEventType =
   | "order_expired"
   /** A replace was sent; the order is PENDING_REPLACE. */
   | "replace_requested"
+  /**
+   * Reconciliation found the gateway's record differing from the venue's and corrected it (the
+   * status events of the correction precede it in the same append), or adopted an order placed
+   * at the venue outside the gateway (`reconciliation.kind` "external_adopted": the order's
+   * first event, which recovery rebuilds it from).
+   */
+  | "order_reconciled"
   | "fill";
+
+/** What reconciliation corrected; bounded set (also the metric label). */
+export type ReconcileKind =
+  /** The venue no longer lists an order the gateway thought open; its final word (canceled, filled, expired) was applied. */
+  | "venue_closed"
+  /** The venue reports another status for an open order. */
+  | "status"
+  /** The venue reports more filled than the gateway had recorded. */
+  | "missed_fill"
+  /** An order placed at the venue outside the gateway, adopted as external. */
+  | "external_adopted";
+
+export const RECONCILE_KINDS: readonly ReconcileKind[] = ["venue_closed", "status", "missed_fill", "external_adopted"];
 
 /**
  * One line of the audit log. It carries enough to rebuild the gateway's
@@ -33,6 +53,8 @@ export interface AuditEvent {
   readonly fill?: Fill;
   /** A business error stored as the outcome of an idempotency key (e.g. a risk-limit breach). */
   readonly error?: GatewayError;
+  /** On `order_reconciled` events: what differed and what the venue said (no secrets: venue ids and statuses only). */
+  readonly reconciliation?: { readonly kind: ReconcileKind; readonly detail: string };
 }
 
 export type AuditMode = "fsync" | "buffered" | "off";

@@ -6,6 +6,7 @@ import type { Fill, Order } from "../../domain/order.js";
 import { isTerminal } from "../../domain/order-state.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
+import { RECONCILE_KINDS } from "../../use-cases/audit-sink.js";
 
 /**
  * AuditEvent <-> one JSON line. Two formats; this module writes v2 and reads both, also mixed in
@@ -19,7 +20,7 @@ import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
  *
  * v2 ("v":2 first on every line, so a line says its own format wherever it sits):
  *   {"v":2,"ts":...,"event":...,"request_id":...,["idempotency_key":...,"fingerprint":...,]
- *    "order_id":"o-1", <order part>, ["fill":{...}], ["error":{...}]}
+ *    "order_id":"o-1", <order part>, ["fill":{...}], ["error":{...}], ["reconciliation":{"kind":...,"detail":...}]}
  *   The order part is one of three:
  *   - full: every Order field (recognised by "side": a field that never changes, never left out). Written the
  *     first time a sink writes the order, and again whenever it cannot be sure that an earlier full
@@ -66,6 +67,7 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   order_canceled: true,
   order_expired: true,
   replace_requested: true,
+  order_reconciled: true,
   fill: true,
 };
 const EVENT_TYPES = Object.keys(EVENT_TYPE_SET) as [AuditEventType, ...AuditEventType[]];
@@ -375,6 +377,10 @@ function writeLine(st: EncodeState, b: LineBuffer, e: AuditEvent, part: OrderPar
     ascii(b, `,"error":`);
     utf8(b, encodeError(e.error));
   }
+  if (e.reconciliation !== undefined) {
+    // Rare (reconciliation corrections only): plain JSON.stringify is fine here.
+    utf8(b, `,"reconciliation":${JSON.stringify({ kind: e.reconciliation.kind, detail: e.reconciliation.detail })}`);
+  }
   ascii(b, "}\n");
   if (ctx !== undefined) {
     ctx.requestId = e.requestId;
@@ -613,6 +619,7 @@ const headSchema = v.object({
   order_id: v.optional(str),
   fill: v.optional(v.record(v.string(), v.unknown())),
   error: v.optional(errorSchema),
+  reconciliation: v.optional(v.object({ kind: v.picklist(RECONCILE_KINDS), detail: v.string() })),
 });
 const orderV1 = objectOf(ORDER, false);
 const orderV2Full = objectOf(ORDER, true);
@@ -759,6 +766,7 @@ export function createAuditDecoder(): AuditDecoder {
       ...(order !== undefined ? { order } : {}),
       ...(fill !== undefined ? { fill } : {}),
       ...(error !== undefined ? { error } : {}),
+      ...(h.reconciliation !== undefined ? { reconciliation: { kind: h.reconciliation.kind, detail: h.reconciliation.detail } } : {}),
     };
     return ok(event);
   }

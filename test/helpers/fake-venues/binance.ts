@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Behaviour, FakeAnswer, FakeDialect, FakeEngine, FakeOrder, FakeRequest, Operation } from "./fake-venue-server.js";
-import { averagePrice } from "./fake-venue-server.js";
+import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "NEW", partial: "PARTIALLY_FILLED", filled: "FILLED", canceled: "CANCELED" };
 
@@ -64,6 +64,7 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
     name: "binance",
     operation(req) {
       if (req.path === "/api/v3/myTrades") return req.method === "GET" ? "trades" : undefined;
+      if (req.path === "/api/v3/openOrders") return req.method === "GET" ? "openOrders" : undefined;
       if (req.path !== "/api/v3/order") return undefined;
       return req.method === "POST" ? "place" : req.method === "DELETE" ? "cancel" : req.method === "GET" ? "query" : undefined;
     },
@@ -105,6 +106,16 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
         // Documented default: FULL for MARKET and LIMIT, ACK for the other types.
         const respType = p.get("newOrderRespType") ?? (type === "MARKET" || type === "LIMIT" ? "FULL" : "ACK");
         return { status: 200, headers: weightHeader(), body: render(o, behaviour, true, respType) };
+      }
+      if (op === "openOrders") {
+        // rest-api.md "Current open orders": symbol optional; without it, every symbol's.
+        const symbol = p.get("symbol");
+        const list = openOrdersOf(engine).filter((o) => symbol === null || o.symbol === symbol);
+        return {
+          status: 200,
+          headers: weightHeader(),
+          body: list.map((o) => ({ ...render(o, behaviour, false), stopPrice: "0.00000000", icebergQty: "0.00000000", time: o.createdMs, updateTime: o.createdMs, isWorking: true })),
+        };
       }
       if (op === "trades") {
         if (!p.get("symbol")) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");

@@ -9,8 +9,8 @@ import type { AddressInfo } from "node:net";
  * dropped connections after accepting the order).
  */
 
-/** "trades": an order's execution list, for venues that have one (Binance myTrades). */
-export type Operation = "place" | "cancel" | "query" | "trades";
+/** "trades": an order's execution list, for venues that have one (Binance myTrades). "openOrders": the account's open-order listing. */
+export type Operation = "place" | "cancel" | "query" | "trades" | "openOrders";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -101,6 +101,8 @@ export interface FakeVenue {
   failNext(op: Operation, behaviour: Behaviour): void;
   /** Simulates an execution of a resting order. */
   fill(clientOrderId: string, qty: string, price: string): void;
+  /** Rests an order placed outside the gateway (another tool on the same account); returns it. */
+  placeExternal(p: Omit<PlaceParams, "isMarket">): FakeOrder;
   close(): Promise<void>;
 }
 
@@ -233,12 +235,22 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       if (!o) throw new Error(`fake ${dialect.name}: no order ${clientOrderId}`);
       addFill(o, qty, price);
     },
+    placeExternal(p) {
+      const o = engine.place({ ...p, isMarket: false });
+      if (!o) throw new Error(`fake ${dialect.name}: client order id ${p.clientOrderId} already used`);
+      return o;
+    },
     async close() {
       for (const r of held) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The orders a venue lists as open: resting, not filled or canceled. */
+export function openOrdersOf(engine: FakeEngine): FakeOrder[] {
+  return [...engine.orders.values()].filter((o) => o.state === "new" || o.state === "partial");
 }
 
 /** Average price of a fake order as a string ("0" when nothing filled). */

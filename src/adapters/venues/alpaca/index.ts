@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 import { signAlpacaRequest } from "./sign.js";
-import { fromAlpacaResponse } from "./translate.js";
+import { fromAlpacaOpenOrders, fromAlpacaResponse, toAlpacaOpenOrdersRequest } from "./translate.js";
 
 export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: AlpacaCredentials;
@@ -22,6 +22,7 @@ export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
     // DELETE /v2/orders/{order_id} takes Alpaca's id only.
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,
+    openOrders: { weight: 1, request: toAlpacaOpenOrdersRequest, parse: (res) => fromAlpacaOpenOrders(res, rules) },
   });
 }
 

@@ -1,3 +1,4 @@
+import type { OpenOrderPaths } from "../open-orders.js";
 import type { FillsRule, TranslatorRules } from "../translator.js";
 
 /**
@@ -12,6 +13,9 @@ export const BINANCE = {
   /** Account trade list: GET, symbol + orderId, weight 20 with orderId. */
   myTradesPath: "/api/v3/myTrades",
   myTradesWeight: 20,
+  /** Current open orders: GET, `symbol` optional; weight 6 with a symbol, 80 without (all symbols, one request). */
+  openOrdersPath: "/api/v3/openOrders",
+  openOrdersWeight: 80,
   /** Documented default; at most 60000. */
   recvWindowMs: 5000,
   /** Request weights: new order 1, cancel 1, query order 4. */
@@ -99,4 +103,27 @@ export const binanceRules: TranslatorRules = {
     cumulativeQuote: "cummulativeQuoteQty",
     fills: { path: "fills", tradeId: "tradeId", price: "price", quantity: "qty", fee: "commission", feeCurrency: "commissionAsset" },
   },
+};
+
+/**
+ * One entry of the openOrders answer (an array), rest-api.md "Current open orders":
+ * {"symbol":"LTCBTC","orderId":1,"orderListId":-1,"clientOrderId":"myOrder1","price":"0.1","origQty":"1.0",
+ *  "executedQty":"0.0","cummulativeQuoteQty":"0.0","status":"NEW","timeInForce":"GTC","type":"LIMIT","side":"BUY",
+ *  "stopPrice":"0.0","icebergQty":"0.0","time":1499827319559,"updateTime":1499827319559,"isWorking":true,...}
+ */
+export const binanceOpenOrderPaths: OpenOrderPaths = {
+  venueOrderId: "orderId",
+  clientOrderId: "clientOrderId",
+  symbol: "symbol",
+  side: "side",
+  type: "type",
+  timeInForce: "timeInForce",
+  quantity: "origQty",
+  price: "price",
+  stopPrice: "stopPrice",
+  status: "status",
+  filledQuantity: "executedQty",
+  cumulativeQuote: "cummulativeQuoteQty",
+  createdAt: "time",
+  createdAtUnit: "ms",
 };

@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { BINANCE, binanceRules } from "./describe.js";
 import type { BinanceCredentials } from "./sign.js";
 import { signBinanceRequest } from "./sign.js";
-import { fromBinanceResponse, fromBinanceTrades, toBinanceTradesRequest } from "./translate.js";
+import { fromBinanceOpenOrders, fromBinanceResponse, fromBinanceTrades, toBinanceOpenOrdersRequest, toBinanceTradesRequest } from "./translate.js";
 
 export interface BinanceAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: BinanceCredentials;
@@ -29,6 +29,7 @@ export function createBinanceDialect(config: BinanceAdapterConfig): VenueDialect
     // trades); increases are fetched from myTrades so fills keep their trade ids and commissions.
     cumulativeFillsOnly: true,
     trades: { weight: BINANCE.myTradesWeight, request: toBinanceTradesRequest, parse: fromBinanceTrades },
+    openOrders: { weight: BINANCE.openOrdersWeight, request: toBinanceOpenOrdersRequest, parse: (res) => fromBinanceOpenOrders(res, rules) },
   });
 }
 

@@ -5,7 +5,9 @@ import type { HttpResponse } from "../http-client.js";
 import { parseJsonAnswer } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseFills, parseOrderAnswer } from "../translator.js";
-import { BINANCE, binanceRules, binanceTradeFields } from "./describe.js";
+import { parseOpenOrderList } from "../open-orders.js";
+import type { VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
+import { BINANCE, binanceOpenOrderPaths, binanceRules, binanceTradeFields } from "./describe.js";
 import { mapBinanceError } from "./errors.js";
 
 // Requests are built from binanceRules alone (rulesDialect in index.ts); only answers need code.
@@ -51,4 +53,17 @@ export function fromBinanceTrades(res: HttpResponse): Result<VenueFill[], VenueE
   };
   if (!fills.value.every((f) => /^[0-9]+$/.test(f.venueTradeId))) return err({ kind: "protocol", reason: "venue trade id is not a number" });
   return ok(fills.value.sort(byId));
+}
+
+/** GET /api/v3/openOrders without symbol: every symbol's open orders in one answer (no paging). */
+export function toBinanceOpenOrdersRequest(): UnsignedRequest {
+  return { method: "GET", path: BINANCE.openOrdersPath, query: [], body: "" };
+}
+
+export function fromBinanceOpenOrders(res: HttpResponse, rules: TranslatorRules = binanceRules): Result<{ orders: VenueOpenOrder[] }, VenueError> {
+  const json = parseJsonAnswer(res, (status, body) => mapBinanceError(status, body, res.headers));
+  if (!json.ok) return json;
+  if (!Array.isArray(json.value)) return err({ kind: "protocol", reason: "venue open-order list is not a list" });
+  const orders = parseOpenOrderList(json.value, binanceOpenOrderPaths, rules);
+  return orders.ok ? ok({ orders: orders.value }) : orders;
 }

@@ -8,7 +8,7 @@ import type { TranslatorRules } from "../translator.js";
 import { COINBASE, COINBASE_SHAPES, coinbaseRules } from "./describe.js";
 import type { CoinbaseCredentials } from "./sign.js";
 import { signCoinbaseRequest } from "./sign.js";
-import { fromCoinbaseResponse, toCoinbaseRequest } from "./translate.js";
+import { fromCoinbaseOpenOrders, fromCoinbaseResponse, toCoinbaseOpenOrdersRequest, toCoinbaseRequest } from "./translate.js";
 
 export interface CoinbaseAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: CoinbaseCredentials;
@@ -46,6 +46,7 @@ export function createCoinbaseDialect(config: CoinbaseAdapterConfig, nonce: () =
     parse: (op, res, input) => fromCoinbaseResponse(op, res, input, rules),
     needsVenueOrderId: new Set(["cancel"]),
     cumulativeFillsOnly: true,
+    openOrders: { weight: 1, request: toCoinbaseOpenOrdersRequest, parse: (res) => fromCoinbaseOpenOrders(res, rules) },
   });
 }
 

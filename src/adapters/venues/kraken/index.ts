@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import type { KrakenCredentials } from "./sign.js";
 import { createKrakenNonceSource, signKrakenRequest } from "./sign.js";
-import { fromKrakenResponse, toKrakenRequest } from "./translate.js";
+import { fromKrakenOpenOrders, fromKrakenResponse, toKrakenOpenOrdersRequest, toKrakenRequest } from "./translate.js";
 
 export interface KrakenAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: KrakenCredentials;
@@ -27,6 +27,7 @@ export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: 
     sign: (req, baseUrl, nowMs) => ok(signKrakenRequest(req, config.credentials, nonce(nowMs), baseUrl)),
     parse: (op, res, input) => fromKrakenResponse(op, res, input, rules),
     cumulativeFillsOnly: true,
+    openOrders: { weight: 1, request: toKrakenOpenOrdersRequest, parse: (res) => fromKrakenOpenOrders(res, rules) },
   });
 }
 

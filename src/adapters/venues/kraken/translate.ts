@@ -6,7 +6,9 @@ import type { HttpResponse } from "../http-client.js";
 import { parseJson } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
-import { KRAKEN, krakenRules } from "./describe.js";
+import { KRAKEN, krakenOpenOrderPaths, krakenRules } from "./describe.js";
+import { parseOpenOrderList } from "../open-orders.js";
+import type { VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
 import { mapKrakenError } from "./errors.js";
 
 /**
@@ -66,4 +68,27 @@ export function fromKrakenResponse(
       return parseOrderAnswer({ ...(order as object), txid }, rules);
     }
   }
+}
+
+/** POST /0/private/OpenOrders: the signer adds the nonce; no filter (every open order of the key). */
+export function toKrakenOpenOrdersRequest(): UnsignedRequest {
+  return { method: "POST", path: KRAKEN.openOrdersPath, query: [], body: "", contentType: "application/x-www-form-urlencoded" };
+}
+
+/** {"error":[],"result":{"open":{"<txid>":{...}}}} */
+export function fromKrakenOpenOrders(res: HttpResponse, rules: TranslatorRules = krakenRules): Result<{ orders: VenueOpenOrder[] }, VenueError> {
+  if (res.status === 401 || res.status === 403) return err({ kind: "auth", reason: `venue refused the credentials (HTTP ${res.status})` });
+  const json = parseJson(res.bodyText);
+  if (!json.ok) return json;
+  const body = json.value as { error?: unknown; result?: unknown } | null;
+  if (body === null || typeof body !== "object") return err({ kind: "protocol", reason: "venue answer is not an object" });
+  if (Array.isArray(body.error) && body.error.some((e) => typeof e === "string" && e.startsWith("E"))) {
+    return err(mapKrakenError(body.error.filter((e): e is string => typeof e === "string")));
+  }
+  if (res.status < 200 || res.status >= 300) return err({ kind: "protocol", reason: `venue answered HTTP ${res.status}` });
+  const open = (body.result as { open?: unknown } | undefined)?.open;
+  if (open === null || typeof open !== "object") return err({ kind: "protocol", reason: "venue answer lacks result.open" });
+  const entries = Object.entries(open as Record<string, unknown>).map(([txid, o]) => (o !== null && typeof o === "object" ? { ...(o as object), txid } : o));
+  const orders = parseOpenOrderList(entries, krakenOpenOrderPaths, rules);
+  return orders.ok ? ok({ orders: orders.value }) : orders;
 }
