@@ -30,7 +30,7 @@ export interface ReconcilerDeps {
   readonly adapters: ReadonlyMap<string, VenueAdapter>;
   readonly orders: Pick<OrderManager, "openOrders" | "applyReconciliation" | "adoptExternal">;
   readonly clock: Clock;
-  /** Between the end of one pass and the start of the next; 0 = only the start-up pass... see `start`. */
+  /** Between the end of one pass and the start of the next; 0 or less: no timer (passes only by reconcileOnce). */
   readonly intervalMs: number;
   /** Per venue; absent = DEFAULT_RECONCILE_SETTINGS. */
   readonly settings?: ReadonlyMap<string, VenueReconcileSettings>;
@@ -193,7 +193,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     return true;
   }
 
-  async function reconcileOnce(): Promise<void> {
+  /** Passes never overlap (two at once could adopt one external order twice): each waits for the one before. */
+  let tail: Promise<void> = Promise.resolve();
+  function reconcileOnce(): Promise<void> {
+    const next = tail.then(pass);
+    tail = next;
+    return next;
+  }
+
+  async function pass(): Promise<void> {
+    if (controller.signal.aborted) return;
     const work: Promise<void>[] = [];
     for (const [name, adapter] of deps.adapters) {
       work.push(
@@ -230,6 +239,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       if (timer !== undefined) clearTimeout(timer);
       controller.abort();
       await running;
+      await tail;
     },
     reconcileOnce,
     lastSuccessMs: (venue) => lastSuccess.get(venue),

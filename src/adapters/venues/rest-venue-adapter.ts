@@ -267,6 +267,8 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
       }
       const parsed = hook.parse(got.value);
       if (!parsed.ok) {
+        // A rate-limit answer in the body (Kraken EAPI:Rate limit exceeded) backs off as a 429 does.
+        if (parsed.error.kind === "rate_limited") backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
         result = parsed;
         break;
       }
