@@ -39,6 +39,11 @@ export interface OrderManagerOptions {
   readonly observer?: OrderObserver;
 }
 
+/** The client order id an adopted external order gets: deterministic, so the order is found again by it. */
+export function externalClientOrderId(venue: string, venueOrderId: string): string {
+  return `ext-${venue}-${venueOrderId}`;
+}
+
 /** An order placed at the venue outside the gateway, as reconciliation adopts it. */
 export interface ExternalOrderInput {
   readonly venue: string;
@@ -431,7 +436,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const nowMs = clock.nowMs();
       const o = input.open;
       const base: Order = {
-        clientOrderId: `ext-${input.venue}-${o.venueOrderId}`,
+        clientOrderId: externalClientOrderId(input.venue, o.venueOrderId),
         account: input.account,
         venue: input.venue,
         symbol: o.symbol,

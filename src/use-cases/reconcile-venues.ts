@@ -5,7 +5,7 @@ import { isTerminal, statusName } from "../domain/order-state.js";
 import type { Clock } from "../domain/ports.js";
 import type { ReconcileKind } from "./audit-sink.js";
 import { looksLikeGatewayVenueClientOrderId } from "./client-order-id.js";
-import type { OrderManager } from "./order-manager.js";
+import { externalClientOrderId, type OrderManager } from "./order-manager.js";
 import type { VenueAdapter, VenueError, VenueOpenOrder } from "./venue-adapter.js";
 
 /** Per venue, from the venue file (`adoptExternalOrders`, `externalAccount`). */
@@ -28,7 +28,7 @@ export interface ReconcileObserver {
 
 export interface ReconcilerDeps {
   readonly adapters: ReadonlyMap<string, VenueAdapter>;
-  readonly orders: Pick<OrderManager, "openOrders" | "applyReconciliation" | "adoptExternal">;
+  readonly orders: Pick<OrderManager, "openOrders" | "applyReconciliation" | "adoptExternal" | "getByClientOrderId">;
   readonly clock: Clock;
   /** Between the end of one pass and the start of the next; 0 or less: no timer (passes only by reconcileOnce). */
   readonly intervalMs: number;
@@ -113,29 +113,28 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       byVenueId.set(vo.venueOrderId, vo);
       if (vo.venueClientOrderId !== "") byClientId.set(vo.venueClientOrderId, vo);
     }
+    // First match every open order of ours (all of them, so that no listed order of ours, an
+    // already adopted one included, can look unknown below), then ask about the differences.
     const matched = new Set<string>();
-    let queries = 0;
+    const toCorrect: Array<{ order: Order; kind: ReconcileKind; why: string }> = [];
     for (const order of ours) {
-      if (controller.signal.aborted) return;
       const vo = (order.venueOrderId !== "" ? byVenueId.get(order.venueOrderId) : undefined) ?? (order.venueClientOrderId !== "" ? byClientId.get(order.venueClientOrderId) : undefined);
-      let kind: ReconcileKind | undefined;
-      let why = "";
       if (vo !== undefined) {
         matched.add(vo.venueOrderId);
         const known = order.filledQuantity === "" ? "0" : order.filledQuantity;
         if (vo.filledQuantity !== "" && compare(vo.filledQuantity, known) > 0) {
-          kind = "missed_fill";
-          why = `venue reports ${vo.filledQuantity} filled, gateway had ${known}`;
+          toCorrect.push({ order, kind: "missed_fill", why: `venue reports ${vo.filledQuantity} filled, gateway had ${known}` });
         } else if (!sameStatus(order.status, vo.status)) {
-          kind = "status";
-          why = `venue reports ${statusName(vo.status)}, gateway had ${statusName(order.status)}`;
+          toCorrect.push({ order, kind: "status", why: `venue reports ${statusName(vo.status)}, gateway had ${statusName(order.status)}` });
         }
       } else if (order.status !== OrderStatus.PENDING_NEW) {
         // An unknown-outcome order the venue does not list is the poller's (it gives up after a while).
-        kind = "venue_closed";
-        why = `venue no longer lists the order (gateway had ${statusName(order.status)})`;
+        toCorrect.push({ order, kind: "venue_closed", why: `venue no longer lists the order (gateway had ${statusName(order.status)})` });
       }
-      if (kind === undefined) continue;
+    }
+    let queries = 0;
+    for (const { order, kind, why } of toCorrect) {
+      if (controller.signal.aborted) return;
       if (queries++ >= maxQueries) {
         deps.logger?.info({ venue: name, limit: maxQueries }, "reconciliation: query budget of this pass used; the rest waits for the next pass");
         break;
@@ -151,6 +150,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
           deps.logger?.warn({ venue: name, venueOrderId: vo.venueOrderId, venueClientOrderId: vo.venueClientOrderId }, "reconciliation: venue lists an order with a gateway client order id that is not open here");
           continue;
         }
+        // Adopted before and closed since (canceled through the gateway, say) while the venue's
+        // listing still shows it: found by its deterministic client order id, never adopted again.
+        if (deps.orders.getByClientOrderId(settings.externalAccount, externalClientOrderId(name, vo.venueOrderId)) !== undefined) continue;
         try {
           const adopted = await deps.orders.adoptExternal({ venue: name, account: settings.externalAccount, open: vo });
           deps.observer?.corrected(name, "external_adopted");

@@ -150,3 +150,29 @@ test("a venue whose listing fails is left alone and counted as a failed pass; a 
   assert.deepEqual(passes, ["x:false", "x:true"]);
   assert.equal(audit.events.length, 0);
 });
+
+test("an adopted order closed in the gateway but still listed by a lagging venue is not adopted again; nor is one past the query budget", async () => {
+  const audit = recordingAudit();
+  const orders = manager(audit);
+  // Two orders of ours that differ (more than the budget of one query) and one external order.
+  const a = working(orders, 1);
+  const b = working(orders, 2);
+  const list = [
+    listed({ venueOrderId: a.venueOrderId, status: OrderStatus.PARTIALLY_FILLED, filledQuantity: "0.1" }),
+    listed({ venueOrderId: b.venueOrderId, status: OrderStatus.PARTIALLY_FILLED, filledQuantity: "0.2" }),
+    listed({ venueOrderId: "E9", venueClientOrderId: "manual" }),
+  ];
+  const venue = stubVenue("binance", () => ok(list), () => err({ kind: "rate_limited", reason: "429", retryAfterMs: 1 }));
+  const r = createReconciler({ adapters: new Map([["x", venue]]), orders, clock, intervalMs: 0, maxQueriesPerPass: 1 });
+  await r.reconcileOnce();
+  const ext = orders.getByClientOrderId("external", "ext-x-E9")!;
+  assert.ok(ext !== undefined);
+  // The next pass stops asking at the first (rate-limited) query; the adopted order is still matched.
+  await r.reconcileOnce();
+  assert.equal(audit.events.filter((e) => e.reconciliation?.kind === "external_adopted").length, 1);
+  const closed = orders.applyUpdate(ext.orderId, { status: OrderStatus.CANCELED, venueOrderId: "E9", fills: [] }, "r", 3);
+  assert.ok(closed.ok);
+  await r.reconcileOnce();
+  assert.equal(audit.events.filter((e) => e.reconciliation?.kind === "external_adopted").length, 1);
+  assert.equal(orders.openCount("x"), 2);
+});

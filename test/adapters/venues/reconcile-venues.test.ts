@@ -149,7 +149,7 @@ for (const c of VENUES) {
     assert.ok(reconciledEvents().some((e) => e.order_id === b.orderId && e.reconciliation.kind === "missed_fill"));
     // The fill itself is recorded once, however many passes see it.
     await core.reconciler!.reconcileOnce();
-    const fillLines = readFileSync(join(dir, "audit.jsonl"), "utf8").split("\n").filter((l) => l.includes(`"event":"fill"`) && l.includes(b.orderId));
+    const fillLines = readFileSync(join(dir, "audit.jsonl"), "utf8").split("\n").filter((l) => l.includes(`"event":"fill"`) && l.includes(`"order_id":"${b.orderId}"`));
     assert.equal(fillLines.length, 1);
 
     // (b) a status that differs: the place answer was lost (PENDING_NEW), the venue lists it working.
