@@ -474,8 +474,14 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       openSet(order.venue).add(order.orderId);
       observer?.statusChanged(order, undefined);
       const detail = `adopted venue order ${o.venueOrderId}${o.venueClientOrderId !== "" ? ` (venue client order id ${o.venueClientOrderId})` : ""} as external, ${statusName(order.status)}, filled ${order.filledQuantity}`;
-      const p = audit.append([{ ts: nowMs, type: "order_reconciled", requestId: "venue-reconcile", order, reconciliation: { kind: "external_adopted", detail } }]);
-      if (p !== null) await p;
+      try {
+        const p = audit.append([{ ts: nowMs, type: "order_reconciled", requestId: "venue-reconcile", order, reconciliation: { kind: "external_adopted", detail } }]);
+        if (p !== null) await p;
+      } catch (e) {
+        // Tracked but not on record: the gateway stops taking orders as for any lost event.
+        options.auditGuard?.failed(`adoption of external order ${order.orderId} (venue ${input.venue} order ${o.venueOrderId}) not recorded`, e);
+        throw e;
+      }
       return order;
     },
     async applyReconciliation(orderId: string, update: VenueOrderUpdate, kind: ReconcileKind, detail: string): Promise<Order | undefined> {
