@@ -22,11 +22,16 @@ import { createListFills, createListOrders } from "./use-cases/list-orders.js";
 import { feedingHistory, recordingAudit } from "./use-cases/order-history.js";
 import type { OrderHistory } from "./use-cases/order-history.js";
 import type { OrderTupleJson } from "./domain/order-tuple.js";
+import { createBusinessMetrics } from "./adapters/metrics/metrics.js";
+import type { BusinessMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
-import { closeVenues, createVenues } from "./adapters/venues/registry.js";
+import { closeVenues, createVenues, reconcileSettingsOf } from "./adapters/venues/registry.js";
+import { createReconciler } from "./use-cases/reconcile-venues.js";
+import type { Reconciler } from "./use-cases/reconcile-venues.js";
+import type { OrderObserver } from "./use-cases/order-observer.js";
 import { createVenueMetrics } from "./adapters/venues/venue-metrics.js";
 import { redactPgUrl } from "./config/env.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
@@ -125,6 +130,10 @@ export interface Gateway {
   readonly fills: FillHub;
   /** The order-event hub behind StreamOrderEvents. */
   readonly orderEvents: OrderEventHub;
+  /** Business metrics (replaces and event-stream subscribers are counted through the pipeline's hooks). */
+  readonly metrics: BusinessMetrics;
+  /** The venue-wide reconciliation pass; undefined when RECONCILE_INTERVAL_MS is 0. */
+  readonly reconciler: Reconciler | undefined;
   /**
    * Cancels venue calls still running (the end of the shutdown grace period): each settles as an
    * unknown outcome, so its order stays PENDING_NEW, is recorded and answered as such.
@@ -270,6 +279,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError((e as Error).message);
   }
 
+  const businessMetrics = createBusinessMetrics(deps.registry, [...venues.keys()]);
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
   const balances = createBalanceCache({ venues, clock, refreshMs: config.balanceRefreshMs, logger });
@@ -279,6 +289,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     riskDefaults: BUILT_IN_RISK_LIMITS,
     onRiskReject: (reason) => riskMetrics.rejected(reason),
     onTradingStateChange: (settings) => riskMetrics.tradingStates(settings),
+    observer: businessMetrics.orders,
     venues,
     audit,
     fills,
@@ -302,7 +313,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     orderTupleJson,
     positions,
     positionRiskMetrics: createPositionRiskMetrics(deps.registry),
-    onReplaceOutcome: createReplaceMetrics(deps.registry).observe,
+    onReplaceOutcome: (() => {
+      const replaces = createReplaceMetrics(deps.registry);
+      return (method: string, outcome: string, venue?: string) => {
+        replaces.observe(method, outcome);
+        if (outcome === "replaced" && venue !== undefined) businessMetrics.countReplace(venue);
+      };
+    })(),
+    onEventSubscribers: (delta: 1 | -1) => (delta > 0 ? businessMetrics.eventSubscribers.inc() : businessMetrics.eventSubscribers.dec()),
   });
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
@@ -318,6 +336,21 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   for (const t of pipeline.tradingStates.list()) logger.warn({ tradingState: t }, `trading state ${t.state} recovered from the audit log`);
   let limitsDigest = describeRiskLimits(pipeline.risk.limits, pipeline.risk.base).digest;
   logger.info({ riskLimits: { source: config.riskLimitsFile ?? "built-in defaults", ...describeRiskLimits(pipeline.risk.limits, pipeline.risk.base) } }, "risk limits in force");
+  businessMetrics.setOpenOrdersSource((venue) => pipeline.orders.openCount(venue));
+  // At start-up (now) and every RECONCILE_INTERVAL_MS: the venue-wide comparison (reconcile-venues.ts).
+  const reconciler: Reconciler | undefined =
+    config.reconcileIntervalMs > 0
+      ? createReconciler({
+          adapters: venues,
+          orders: pipeline.orders,
+          clock,
+          intervalMs: config.reconcileIntervalMs,
+          settings: reconcileSettingsOf(venuesFile),
+          observer: businessMetrics.reconcile,
+          logger,
+        })
+      : undefined;
+  reconciler?.start();
   logger.info(
     {
       venues: [...venues.keys()],
@@ -333,6 +366,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     venues,
     fills,
     orderEvents,
+    metrics: businessMetrics,
+    reconciler,
     abortVenueCalls: () => venueAbort.abort(),
     tradingStates: () => pipeline.tradingStates.list(),
     async reloadRiskLimits(read, source) {
@@ -369,6 +404,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       (closed ??= (async () => {
         venueAbort.abort();
         balances.close();
+        await reconciler?.stop();
         await poller.stop();
         fills.close();
         pipeline.cancelOnDisconnect?.close();
@@ -467,7 +503,11 @@ export interface OrderPipelineOptions {
   /** Counts daily loss limit breaches and shows reduce-only accounts (metrics.ts); default none. */
   readonly positionRiskMetrics?: { breached(): void; reduceOnly(count: () => number): void };
   /** Told once per ReplaceOrder decision (metrics); bounded values. */
-  readonly onReplaceOutcome?: (method: string, outcome: string) => void;
+  readonly onReplaceOutcome?: (method: string, outcome: string, venue?: string) => void;
+  /** Told +1 / -1 as StreamOrderEvents streams start and end (the subscribers gauge). */
+  readonly onEventSubscribers?: (delta: 1 | -1) => void;
+  /** Business metrics of order state changes and refusals (createBusinessMetrics().orders). */
+  readonly observer?: OrderObserver;
 }
 
 export interface OrderPipeline {
@@ -564,6 +604,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     prefault: options.prefaultRetention === true,
     onFillRecorded: (f) => positions.applyFill(f),
     onOrderChange: openOrders.orderChanged,
+    ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
   if (options.recovered !== undefined) {
     // A replace in flight at the stop gets its venue client id back from the venue's kind.
@@ -624,6 +665,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     signal,
     onError,
     auditGuard,
+    ...(options.observer !== undefined ? { observer: options.observer } : {}),
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
@@ -662,6 +704,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
       hub: options.orderEvents,
       cancelOnDisconnect,
       ...(options.shutdownSignal !== undefined ? { shutdownSignal: options.shutdownSignal } : {}),
+      ...(options.onEventSubscribers !== undefined ? { onSubscribers: options.onEventSubscribers } : {}),
     });
   }
   // The kill switch's cancel_open_orders: CancelAllOrders per account in scope (every account with an

@@ -274,6 +274,7 @@ export const settings = {
   riskLimitsFile: setting("RISK_LIMITS_FILE", undefined, "a YAML/JSON file path", `Risk limits per account, per account and symbol, and defaults (\`*\`), over the built-in defaults, which are ON: ${builtInLimitsText()} (see the README's Risk limits section; relax them here, \`off\` removes one). Reloaded without a restart on SIGHUP and when the file changes; a bad file keeps the old limits.`, optionalString),
   riskLimitsWatchMs: setting("RISK_LIMITS_WATCH_MS", "250", "milliseconds, 0 = off", "RISK_LIMITS_FILE is reloaded this long after its last change (file watch, debounced); 0: only on SIGHUP.", int(0, 60_000)),
   venuesFile: setting("VENUES_FILE", undefined, "a YAML/JSON file path", "Venue configuration and routing table; unset: the paper venue only.", optionalString),
+  reconcileIntervalMs: setting("RECONCILE_INTERVAL_MS", "60000", "milliseconds, 0 = off", "Reconciliation with the venues: at start-up and then every this long, each venue's open orders are compared with the gateway's; an order the venue closed, a status that differs or a missed fill is corrected (audited as `order_reconciled`), and orders placed at the venue outside the gateway are adopted as external (venue-file `adoptExternalOrders`, `externalAccount`). 0: no reconciliation passes (the per-order poller still runs).", int(0, 86_400_000)),
   fillRetain: setting("FILL_RETAIN", "10000", "an integer >= 0", "Fills kept in memory for StreamFills replay (after_sequence).", int(0, 100_000_000)),
   balanceRefreshMs: setting(
     "BALANCE_REFRESH_MS",

@@ -14,6 +14,8 @@ export interface StreamOrderEventsHandlerDeps {
   readonly cancelOnDisconnect: CancelOnDisconnect;
   /** Aborted when shutdown starts: open streams end with UNAVAILABLE (resume later); no session is canceled. */
   readonly shutdownSignal?: AbortSignal;
+  /** Told +1 when a stream starts and -1 when it ends (the subscribers gauge). */
+  readonly onSubscribers?: (delta: 1 | -1) => void;
 }
 
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -85,9 +87,11 @@ export function createStreamOrderEventsHandler(deps: StreamOrderEventsHandlerDep
       if (ctx.signal.aborted) onClientEnd();
       else ctx.signal.addEventListener("abort", onClientEnd, { once: true });
     }
+    deps.onSubscribers?.(1);
     try {
       yield* pumpSubscription(sub, ctx, deps.shutdownSignal, (e): StreamOrderEventsResponse => ({ $typeName: "trading.v1.StreamOrderEventsResponse", event: toProtoOrderEvent(e) }), "order event");
     } finally {
+      deps.onSubscribers?.(-1);
       if (lease !== undefined && !ctx.signal.aborted) {
         // Ended by the gateway, not by the client: an error end leaves the orders guarded.
         ctx.signal.removeEventListener("abort", onClientEnd!);

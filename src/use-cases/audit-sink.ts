@@ -16,6 +16,13 @@ export type AuditEventType =
   | "order_expired"
   /** A replace was sent; the order is PENDING_REPLACE. */
   | "replace_requested"
+  /**
+   * Reconciliation found the gateway's record differing from the venue's and corrected it (the
+   * status events of the correction precede it in the same append), or adopted an order placed
+   * at the venue outside the gateway (`reconciliation.kind` "external_adopted": the order's
+   * first event, which recovery rebuilds it from).
+   */
+  | "order_reconciled"
   /** The venue confirmed a replace; the order carries its new client id and fields. */
   | "order_replaced"
   /** The venue refused a replace (or it could not be sent); `error` says why. */
@@ -27,6 +34,19 @@ export type AuditEventType =
   | "risk_limits_reloaded"
   /** An account's realized P&L for the UTC day went below its daily loss limit (it becomes reduce-only); `error` says the figures. */
   | "daily_loss_limit_breached";
+
+/** What reconciliation corrected; bounded set (also the metric label). */
+export type ReconcileKind =
+  /** The venue no longer lists an order the gateway thought open; its final word (canceled, filled, expired) was applied. */
+  | "venue_closed"
+  /** The venue reports another status for an open order. */
+  | "status"
+  /** The venue reports more filled than the gateway had recorded. */
+  | "missed_fill"
+  /** An order placed at the venue outside the gateway, adopted as external. */
+  | "external_adopted";
+
+export const RECONCILE_KINDS: readonly ReconcileKind[] = ["venue_closed", "status", "missed_fill", "external_adopted"];
 
 /**
  * One line of the audit log. It carries enough to rebuild the gateway's
@@ -57,6 +77,8 @@ export interface AuditEvent {
   readonly tradingState?: TradingStateSetting;
   /** risk_limits_reloaded: where the limits came from, their digest and a one-line summary. */
   readonly riskLimits?: RiskLimitsRecord;
+  /** On `order_reconciled` events: what differed and what the venue said (no secrets: venue ids and statuses only). */
+  readonly reconciliation?: { readonly kind: ReconcileKind; readonly detail: string };
 }
 
 /** What the audit log keeps of a risk-limits change (not the limits themselves: the file is the record). */

@@ -38,3 +38,25 @@ function toUuid(digest: Buffer): string {
   const h = b.toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * Whether `venueClientOrderId` has the shape deriveVenueClientOrderId gives for this venue kind.
+ * Reconciliation uses it to tell an order the gateway placed (but no longer tracks as open)
+ * from one placed outside it: only the latter is adopted as external. A hash cannot be
+ * inverted, so this is a shape test; an outsider would have to copy the format on purpose.
+ */
+export function looksLikeGatewayVenueClientOrderId(venueKind: string, venueClientOrderId: string): boolean {
+  switch (venueKind) {
+    case "binance":
+      return venueClientOrderId.startsWith("tg") && HEX32.test(venueClientOrderId.slice(2));
+    case "kraken":
+    case "alpaca":
+    case "coinbase":
+      return UUID_V8.test(venueClientOrderId);
+    default:
+      return HEX32.test(venueClientOrderId);
+  }
+}

@@ -90,6 +90,9 @@ export const ORDER_EVENT_MAPPERS: Readonly<Record<AuditEventType, Mapper>> = {
   order_rejected: orderEvent("rejected", (_e, o) => o.rejectReason),
   order_expired: orderEvent("expired"),
   replace_requested: orderEvent("replace_requested"),
+  // A correction or an adoption: RECONCILED with what differed (the status events of a correction
+  // precede it in the same append).
+  order_reconciled: orderEvent("reconciled", (e) => (e.reconciliation !== undefined ? `${e.reconciliation.kind}: ${e.reconciliation.detail}` : "")),
   order_replaced: orderEvent("replaced"),
   replace_rejected: orderEvent("replace_rejected", (e) => e.error?.message ?? ""),
   // A global or venue setting goes to every stream (account ""); an account's to that account's.

@@ -10,6 +10,10 @@ import type { OrderUpdateSink, VenueFill, VenueOrderUpdate } from "./venue-adapt
 import { createRecordRing, ringBytes } from "../shared/record-ring.js";
 import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../domain/order-tuple.js";
 import type { AuditGuard } from "./audit-guard.js";
+import type { OrderObserver } from "./order-observer.js";
+import type { ReconcileKind } from "./audit-sink.js";
+import type { VenueOpenOrder } from "./venue-adapter.js";
+import { eventForVenueStatus } from "../domain/order-state.js";
 
 export interface OrderManagerOptions {
   readonly clock: Clock;
@@ -39,6 +43,21 @@ export interface OrderManagerOptions {
   readonly onFillRecorded?: (fill: Fill) => void;
   /** Told of every state an order takes (created, restored, changed): `prev` undefined for a new one. */
   readonly onOrderChange?: (prev: Order | undefined, next: Order) => void;
+  /** Business metrics: told about every status change and fill (order-observer.ts). */
+  readonly observer?: OrderObserver;
+}
+
+/** The client order id an adopted external order gets: deterministic, so the order is found again by it. */
+export function externalClientOrderId(venue: string, venueOrderId: string): string {
+  return `ext-${venue}-${venueOrderId}`;
+}
+
+/** An order placed at the venue outside the gateway, as reconciliation adopts it. */
+export interface ExternalOrderInput {
+  readonly venue: string;
+  /** The venue's configured external account (venue file `externalAccount`). */
+  readonly account: string;
+  readonly open: VenueOpenOrder;
 }
 
 export const DEFAULT_ORDER_RETENTION_MS = 10 * 60 * 1000;
@@ -145,6 +164,22 @@ export interface OrderManager extends OrderUpdateSink {
   commit(applied: Applied): Promise<void> | null;
   /** Drops terminal orders past retention; also done as orders are created. */
   sweep(nowMs: number): void;
+  /** Number of non-terminal orders of `venue` (the open-orders gauge reads it at scrape time). */
+  openCount(venue: string): number;
+  /**
+   * Adopts an order placed at the venue outside the gateway: a new order id, `external: true`,
+   * account and client order id (`ext-<venue>-<venue order id>`) of its own, its status reached
+   * from PENDING_NEW through the transition table, recorded by one `order_reconciled` event
+   * (which recovery rebuilds it from). Appended and committed here.
+   */
+  adoptExternal(input: ExternalOrderInput): Promise<Order>;
+  /**
+   * Applies a correction reconciliation learned from the venue through the transition table
+   * and records it: the usual status/fill events, then an `order_reconciled` event saying what
+   * differed. Returns the order after it, or undefined when the update changed nothing or could
+   * not be applied (told to onError).
+   */
+  applyReconciliation(orderId: string, update: VenueOrderUpdate, kind: ReconcileKind, detail: string): Promise<Order | undefined>;
   /** Orders in memory (working + retained terminal). */
   readonly size: number;
   /** Non-terminal orders of the account (PENDING_NEW included): the max-open-orders limit's count, O(1). */
@@ -219,6 +254,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const retentionMs = options.retentionMs ?? DEFAULT_ORDER_RETENTION_MS;
   const maxTerminal = options.maxTerminalOrders ?? DEFAULT_MAX_TERMINAL_ORDERS;
   const onError = options.onError ?? (() => {});
+  const observer = options.observer;
   const orderTupleJson = options.orderTupleJson ?? createOrderTupleJson();
   const onFillRecorded = options.onFillRecorded;
   const onOrderChange = options.onOrderChange;
@@ -265,9 +301,11 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
 
   /** Keeps `next` as the order's state; a newly terminal order moves to the rings. */
   function store(rec: Rec, next: Order, nowMs: number): void {
-    const wasTerminal = isTerminal(rec.order.status);
+    const from = rec.order.status;
+    const wasTerminal = isTerminal(from);
     if (onOrderChange !== undefined) onOrderChange(rec.order, next);
     rec.order = next;
+    if (observer !== undefined && from !== next.status) observer.statusChanged(next, from);
     if (!isTerminal(next.status)) return;
     const id = next.orderId;
     if (wasTerminal) {
@@ -357,6 +395,10 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     const order = r.value.order;
     // Numbered here, in append order: the caller appends `events` before its next await.
     const newFills = fresh?.map((vf) => fillOf(cur, vf, hub.nextSequence(), ids.next()));
+    if (observer !== undefined) {
+      if (newFills !== undefined) observer.filled(order, newFills.length);
+      if (order.status === OrderStatus.REJECTED && cur.status !== OrderStatus.REJECTED) observer.rejected("venue");
+    }
     store(rec, order, nowMs);
     const events: AuditEvent[] = [];
     if (newFills !== undefined) for (const fill of newFills) events.push({ ts: nowMs, type: "fill", requestId, order, fill });
@@ -400,6 +442,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       byClient.set(clientKey(spec.account, spec.clientOrderId), order.orderId);
       openSet(order.venue).add(order.orderId);
       countOpen(order.account, 1);
+      observer?.statusChanged(order, undefined);
       return order;
     },
     get(orderId: string): Order | undefined {
@@ -421,6 +464,7 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       const t = transition(rec.order.status, "rejected");
       if (!t.ok) return t;
       const order: Order = { ...rec.order, status: t.value, rejectReason: reason, updatedAtMs: nowMs };
+      observer?.rejected(error === undefined ? "venue" : "unavailable");
       store(rec, order, nowMs);
       const ev: AuditEvent = error === undefined ? statusEvent("order_rejected", order, requestId, nowMs) : { ts: nowMs, type: "order_rejected", requestId, order, error };
       return ok({ order, events: [ev], fills: [] });
@@ -606,6 +650,81 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
     },
     openCountOf(account: string): number {
       return openByAccount.get(account) ?? 0;
+    },
+    openCount(venue: string): number {
+      return open.get(venue)?.size ?? 0;
+    },
+    async adoptExternal(input: ExternalOrderInput): Promise<Order> {
+      const nowMs = clock.nowMs();
+      const o = input.open;
+      const base: Order = {
+        clientOrderId: externalClientOrderId(input.venue, o.venueOrderId),
+        account: input.account,
+        venue: input.venue,
+        symbol: o.symbol,
+        side: o.side,
+        type: o.type,
+        timeInForce: o.timeInForce,
+        quantity: o.quantity,
+        price: o.price,
+        stopPrice: o.stopPrice,
+        idempotencyKey: "",
+        orderId: orderIds.next(),
+        venueClientOrderId: o.venueClientOrderId,
+        venueOrderId: o.venueOrderId,
+        status: OrderStatus.PENDING_NEW,
+        filledQuantity: "0",
+        averageFillPrice: "",
+        rejectReason: "",
+        createdAtMs: o.createdAtMs > 0 ? o.createdAtMs : nowMs,
+        updatedAtMs: nowMs,
+        external: true,
+      };
+      // Created like any order (PENDING_NEW), then moved by the venue's status through the table.
+      // A venue PENDING_CANCEL counts as working: the cancel is not ours to track.
+      const event = o.status === OrderStatus.PENDING_CANCEL ? "accepted" : (eventForVenueStatus(o.status) ?? "accepted");
+      const t = transition(OrderStatus.PENDING_NEW, event);
+      const order: Order = {
+        ...base,
+        status: t.ok && !isTerminal(t.value) ? t.value : OrderStatus.NEW,
+        filledQuantity: o.filledQuantity === "" ? "0" : o.filledQuantity,
+        averageFillPrice: o.averageFillPrice,
+      };
+      const rec: Rec = { order, firstTradeId: "", tradeIds: undefined, notional: undefined };
+      byId.set(order.orderId, rec);
+      byClient.set(clientKey(order.account, order.clientOrderId), order.orderId);
+      openSet(order.venue).add(order.orderId);
+      countOpen(order.account, 1);
+      if (onOrderChange !== undefined) onOrderChange(undefined, order);
+      observer?.statusChanged(order, undefined);
+      const detail = `adopted venue order ${o.venueOrderId}${o.venueClientOrderId !== "" ? ` (venue client order id ${o.venueClientOrderId})` : ""} as external, ${statusName(order.status)}, filled ${order.filledQuantity}`;
+      try {
+        const p = audit.append([{ ts: nowMs, type: "order_reconciled", requestId: "venue-reconcile", order, reconciliation: { kind: "external_adopted", detail } }]);
+        if (p !== null) await p;
+      } catch (e) {
+        // Tracked but not on record: the gateway stops taking orders as for any lost event.
+        options.auditGuard?.failed(`adoption of external order ${order.orderId} (venue ${input.venue} order ${o.venueOrderId}) not recorded`, e);
+        throw e;
+      }
+      return order;
+    },
+    async applyReconciliation(orderId: string, update: VenueOrderUpdate, kind: ReconcileKind, detail: string): Promise<Order | undefined> {
+      const nowMs = clock.nowMs();
+      const r = manager.applyUpdate(orderId, update, "venue-reconcile", nowMs);
+      if (!r.ok) {
+        onError(`venue reconcile update for order ${orderId} not applied: ${r.error.message}`, r.error);
+        return undefined;
+      }
+      if (r.value.events.length === 0) return undefined;
+      r.value.events.push({ ts: nowMs, type: "order_reconciled", requestId: "venue-reconcile", order: r.value.order, reconciliation: { kind, detail } });
+      try {
+        const p = manager.commit(r.value);
+        if (p !== null) await p;
+      } catch (e) {
+        options.auditGuard?.failed(`reconciliation of order ${orderId} not recorded`, e);
+        throw e;
+      }
+      return r.value.order;
     },
     openOrders(venue: string): Iterable<Order> {
       const ids = open.get(venue);

@@ -10,6 +10,7 @@ import { deriveVenueClientOrderId } from "./client-order-id.js";
 import { createAuditGuard, outcomeNotRecorded, settleQuietly, type AuditGuard } from "./audit-guard.js";
 import { decideIdempotency, idempotencyScopeKey, recordFingerprint, requestFingerprint } from "./idempotency.js";
 import { TRANSIENT_RISK_REASONS, type RiskCheck } from "./risk.js";
+import type { OrderObserver } from "./order-observer.js";
 import { routeOrder } from "./route.js";
 import type { Clock } from "../domain/ports.js";
 import type { PlaceOrderInput, ValidateOrder } from "./validate.js";
@@ -53,6 +54,8 @@ export interface PlaceOrderDeps {
    * this pipeline's own, which nobody outside hears about.
    */
   readonly auditGuard?: AuditGuard;
+  /** Business metrics: told about risk and validation refusals (venue ones come from the order manager). */
+  readonly observer?: Pick<OrderObserver, "rejected">;
 }
 
 export type PlaceOrder = (input: PlaceOrderInput, call: CallInfo) => Promise<Result<PlaceOrderResult, GatewayError>>;
@@ -139,6 +142,7 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const idem = { key, fingerprint };
     const checked = risk(spec);
     if (!checked.ok) {
+      deps.observer?.rejected("risk");
       // A refusal by a state that passes (halt, reduce-only, order rate, open orders) is not the key's
       // outcome: the same request may pass once it has. Recorded without the key, so recovery keeps none.
       const e = checked.error;
@@ -252,7 +256,10 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
 
   return async function placeOrder(input: PlaceOrderInput, call: CallInfo): Promise<Result<PlaceOrderResult, GatewayError>> {
     const v = validate(input);
-    if (!v.ok) return v;
+    if (!v.ok) {
+      deps.observer?.rejected("validation");
+      return v;
+    }
     const spec = v.value;
     if (!mayUseAccount(call.principal, spec.account)) {
       return err({ kind: "permission_denied", message: `this API key may not trade account ${spec.account}` });

@@ -63,7 +63,7 @@ export interface ReplaceOrderDeps {
   readonly onError?: (message: string, detail: unknown) => void;
   readonly auditGuard?: AuditGuard;
   /** Told once per replace that reached a decision (bounded labels: method and outcome). */
-  readonly onOutcome?: (method: ReplaceMethodName, outcome: "replaced" | "rejected" | "pending" | "failed") => void;
+  readonly onOutcome?: (method: ReplaceMethodName, outcome: "replaced" | "rejected" | "pending" | "failed", venue?: string) => void;
   /** Pause between queries confirming a cancel the venue only acknowledged. Default setTimeout. */
   readonly wait?: (ms: number) => Promise<void>;
   /** Delays before each confirming query; default 0, 50, 100, 200, 400, 800 ms (then: unknown outcome). */
@@ -281,7 +281,7 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
     const applied: Applied = { order: after?.order ?? c.value.order, events, fills: after?.fills ?? [] };
     const failed = await commit(applied, "replace");
     if (failed !== undefined) return { result: err(failed), final: false };
-    onOutcome(method, "replaced");
+    onOutcome(method, "replaced", applied.order.venue);
     remember(target?.key ?? "", method, steps);
     return { result: ok({ order: applied.order, replayed: false, method, steps }), final: true };
   }
@@ -420,7 +420,7 @@ export function createReplaceOrder(deps: ReplaceOrderDeps): ReplaceOrder {
       const failed = await commit(applied, "replace");
       if (failed !== undefined) return { result: err(failed), final: false };
       steps.push({ step: "new", succeeded: true, detail: "nothing left to place: the fills reached the new quantity" });
-      onOutcome("cancel_then_new", "replaced");
+      onOutcome("cancel_then_new", "replaced", applied.order.venue);
       remember(target.key, "cancel_then_new", steps);
       return { result: ok({ order: applied.order, replayed: false, method: "cancel_then_new", steps }), final: true };
     }

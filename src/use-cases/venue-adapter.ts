@@ -1,4 +1,4 @@
-import type { Order, OrderStatus, OrderType, TimeInForce } from "../domain/order.js";
+import type { Order, OrderStatus, OrderType, Side, TimeInForce } from "../domain/order.js";
 import type { Result } from "../domain/result.js";
 
 /** An execution as the venue reports it, before the gateway gives it a sequence. */
@@ -101,6 +101,35 @@ export interface VenueAmendResult {
   readonly newVenueOrder: boolean;
 }
 
+/**
+ * One order the venue lists as open (working) for the account, in gateway terms: what
+ * reconciliation compares with the gateway's open orders, and what it adopts as an external
+ * order when the gateway did not place it.
+ */
+export interface VenueOpenOrder {
+  readonly venueOrderId: string;
+  /** The client order id the venue holds ("" when the order has none, e.g. a Kraken order placed without cl_ord_id). */
+  readonly venueClientOrderId: string;
+  /** The gateway symbol (the venue file's symbol map applied backwards; unmapped venue symbols pass through). */
+  readonly symbol: string;
+  /** UNSPECIFIED when the venue's value has no gateway equivalent (only possible for external orders). */
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  readonly quantity: string;
+  /** "" when none. */
+  readonly price: string;
+  readonly stopPrice: string;
+  /** NEW, PARTIALLY_FILLED or PENDING_CANCEL (mapped through the venue's status table). */
+  readonly status: OrderStatus;
+  /** Cumulative filled quantity ("0" when nothing filled). */
+  readonly filledQuantity: string;
+  /** "" until something filled or when the venue does not say. */
+  readonly averageFillPrice: string;
+  /** When the venue created it; 0 when unknown. */
+  readonly createdAtMs: number;
+}
+
 export interface VenueCallContext {
   /** Aborts the venue call when the RPC is cancelled or the gateway shuts down. */
   readonly signal: AbortSignal;
@@ -161,6 +190,13 @@ export interface VenueAdapter {
    * that have one implement it (cancel-on-disconnect arms it as a second line of defence).
    */
   deadManSwitch?(timeoutSeconds: number, ctx: VenueCallContext): Promise<Result<void, VenueError>>;
+
+  /**
+   * Optional: every order the venue lists as open for this account (paged through by the
+   * adapter), for reconciliation's venue-wide pass. A venue without it is reconciled order by
+   * order only (the poller's queryOrder), and cannot adopt external orders.
+   */
+  listOpenOrders?(ctx: VenueCallContext): Promise<Result<VenueOpenOrder[], VenueError>>;
   /** Releases connection pools and timers. */
   close(): Promise<void>;
 }

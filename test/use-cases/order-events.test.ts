@@ -43,6 +43,7 @@ const EXPECTED: Record<AuditEventType, OrderEventKind[]> = {
   order_rejected: ["rejected"],
   order_expired: ["expired"],
   replace_requested: ["replace_requested"],
+  order_reconciled: ["reconciled"],
   order_replaced: ["replaced"],
   replace_rejected: ["replace_rejected"],
   trading_state_set: ["trading_state_changed"],
@@ -70,6 +71,8 @@ test("every audit event type maps to its order events (and an event without an o
   assert.equal(cr[0]!.reason, "too late");
   const rr = orderEventsOf({ ts: 1, type: "replace_rejected", requestId: "r", order, error: { kind: "failed_precondition", reason: "REPLACE_REJECTED", message: "order already filled" } });
   assert.deepEqual(rr.map((x) => [x.kind, x.reason]), [["replace_rejected", "order already filled"]]);
+  const adopted = orderEventsOf({ ts: 1, type: "order_reconciled", requestId: "r", order: { ...order, external: true }, reconciliation: { kind: "external_adopted", detail: "venue order 42" } });
+  assert.deepEqual(adopted.map((x) => [x.kind, x.reason, x.order?.external]), [["reconciled", "external_adopted: venue order 42", true]]);
   const own = orderEventsOf({ ts: 1, type: "order_canceled", requestId: "r", order, reason: "cancel-on-disconnect session s1" });
   assert.equal(own[0]!.reason, "cancel-on-disconnect session s1");
   // A global halt reaches every stream (account "") with its setting and reason.

@@ -6,6 +6,7 @@ import type { Fill, Order } from "../../domain/order.js";
 import { isTerminal } from "../../domain/order-state.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
+import { RECONCILE_KINDS } from "../../use-cases/audit-sink.js";
 
 /**
  * AuditEvent <-> one JSON line. Two formats; this module writes v2 and reads both, also mixed in
@@ -19,7 +20,7 @@ import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
  *
  * v2 ("v":2 first on every line, so a line says its own format wherever it sits):
  *   {"v":2,"ts":...,"event":...,"request_id":...,["idempotency_key":...,"fingerprint":...,]
- *    "order_id":"o-1", <order part>, ["fill":{...}], ["error":{...}]}
+ *    "order_id":"o-1", <order part>, ["fill":{...}], ["error":{...}], ["reconciliation":{"kind":...,"detail":...}]}
  *   The order part is one of three:
  *   - full: every Order field (recognised by "side": a field that never changes, never left out). Written the
  *     first time a sink writes the order, and again whenever it cannot be sure that an earlier full
@@ -74,6 +75,7 @@ const EVENT_TYPE_SET: Record<AuditEventType, true> = {
   daily_loss_limit_breached: true,
   order_replaced: true,
   replace_rejected: true,
+  order_reconciled: true,
   fill: true,
   trading_state_set: true,
   risk_limits_reloaded: true,
@@ -408,6 +410,11 @@ function writeLine(st: EncodeState, b: LineBuffer, e: AuditEvent, part: OrderPar
     ascii(b, `,"risk_limits":`);
     utf8(b, JSON.stringify(e.riskLimits));
   }
+
+  if (e.reconciliation !== undefined) {
+    // Rare (reconciliation corrections only): plain JSON.stringify is fine here.
+    utf8(b, `,"reconciliation":${JSON.stringify({ kind: e.reconciliation.kind, detail: e.reconciliation.detail })}`);
+  }
   ascii(b, "}\n");
   if (ctx !== undefined) {
     ctx.requestId = e.requestId;
@@ -660,6 +667,7 @@ const headSchema = v.object({
     }),
   ),
   risk_limits: v.optional(v.object({ source: str, digest: str, summary: str })),
+  reconciliation: v.optional(v.object({ kind: v.picklist(RECONCILE_KINDS), detail: v.string() })),
 });
 const orderV1 = objectOf(ORDER, false);
 const orderV2Full = objectOf(ORDER, true);
@@ -822,6 +830,7 @@ export function createAuditDecoder(): AuditDecoder {
           }
         : {}),
       ...(h.risk_limits !== undefined ? { riskLimits: h.risk_limits } : {}),
+      ...(h.reconciliation !== undefined ? { reconciliation: { kind: h.reconciliation.kind, detail: h.reconciliation.detail } } : {}),
     };
     return ok(event);
   }

@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { effectiveState, scopeKind, STRICTNESS, type TradingStateSetting } from "../../domain/trading-state.js";
 import { createCallHistogram, type CallHistogram } from "./call-histogram.js";
+import { OrderStatus } from "../../domain/order.js";
+import { RECONCILE_KINDS } from "../../use-cases/audit-sink.js";
+import { REJECT_REASONS, type OrderObserver, type RejectReason } from "../../use-cases/order-observer.js";
+import type { ReconcileObserver } from "../../use-cases/reconcile-venues.js";
 
 /**
  * Every prom-client metric of the gateway is defined here, on a registry made
@@ -295,6 +299,161 @@ export function createReplaceMetrics(registry: Registry): { observe(method: stri
   return {
     observe(method, outcome) {
       counter.inc({ method, outcome });
+    },
+  };
+}
+
+/**
+ * Business metrics of the order pipeline, all with bounded labels: order status (the fixed enum),
+ * venue (the configured venues, fixed at start; anything else counts as "other"), reject reason
+ * (order-observer.ts REJECT_REASONS) and reconciliation kind (audit-sink.ts RECONCILE_KINDS).
+ *
+ * The hot path (OrderObserver, called by the order manager on every state change) only bumps
+ * plain numbers in arrays and pre-built per-venue records; they are folded into the prom-client
+ * counters whenever the registry is read (scrape), as RpcMetrics.forMethod does.
+ */
+export interface BusinessMetrics {
+  /** For the order manager (OrderManagerOptions.observer). */
+  readonly orders: OrderObserver;
+  /** For the reconciler (ReconcilerDeps.observer). */
+  readonly reconcile: ReconcileObserver;
+  /** ReplaceOrder calls this once per replace the venue confirmed (counter `gateway_order_replaces_total`). */
+  countReplace(venue: string): void;
+  /** StreamOrderEvents subscribers now: the events stream calls inc() when one attaches, dec() when it ends. */
+  readonly eventSubscribers: { inc(): void; dec(): void; set(n: number): void };
+  /** Where the open-orders gauge reads each venue's count at scrape time (OrderManager.openCount). */
+  setOpenOrdersSource(count: (venue: string) => number): void;
+}
+
+interface VenueTally {
+  readonly labels: { readonly venue: string };
+  fills: number;
+  cancels: number;
+  replaces: number;
+}
+
+const STATUS_LABELS: readonly string[] = (() => {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(OrderStatus)) if (typeof value === "number") out[value] = name;
+  return out;
+})();
+
+export function createBusinessMetrics(registry: Registry, venues: readonly string[]): BusinessMetrics {
+  // A gateway rebuilt on the same registry (a restart in one process) replaces the metrics: their
+  // tallies belong to the instance that folds them.
+  for (const name of [
+    "gateway_orders_total",
+    "gateway_open_orders",
+    "gateway_fills_total",
+    "gateway_order_cancels_total",
+    "gateway_order_replaces_total",
+    "gateway_order_rejects_total",
+    "gateway_order_event_subscribers",
+    "gateway_reconcile_corrections_total",
+    "gateway_reconcile_passes_total",
+    "gateway_reconcile_last_success_timestamp_seconds",
+  ]) {
+    if (registry.getSingleMetric(name) !== undefined) registry.removeSingleMetric(name);
+  }
+  const byStatus: number[] = STATUS_LABELS.map(() => 0);
+  const rejects = new Map<RejectReason, number>(REJECT_REASONS.map((r) => [r, 0]));
+  const tallies = new Map<string, VenueTally>();
+  for (const venue of [...venues, "other"]) tallies.set(venue, { labels: { venue }, fills: 0, cancels: 0, replaces: 0 });
+  const other = tallies.get("other")!;
+  const tallyOf = (venue: string): VenueTally => tallies.get(venue) ?? other;
+  let openSource: ((venue: string) => number) | undefined;
+
+  function flush(): void {
+    for (let s = 0; s < byStatus.length; s++) {
+      const n = byStatus[s]!;
+      if (n > 0 && STATUS_LABELS[s] !== undefined) ordersTotal.inc({ status: STATUS_LABELS[s]! }, n);
+      byStatus[s] = 0;
+    }
+    for (const t of tallies.values()) {
+      if (t.fills > 0) fills.inc(t.labels, t.fills);
+      if (t.cancels > 0) cancels.inc(t.labels, t.cancels);
+      if (t.replaces > 0) replaces.inc(t.labels, t.replaces);
+      t.fills = t.cancels = t.replaces = 0;
+    }
+    for (const [reason, n] of rejects) {
+      if (n > 0) rejectsTotal.inc({ reason }, n);
+      rejects.set(reason, 0);
+    }
+  }
+  const collect = () => flush();
+  const ordersTotal = new Counter({ name: "gateway_orders_total", help: "Order state changes by the status reached (an order created counts as PENDING_NEW).", labelNames: ["status"] as const, registers: [registry], collect });
+  const fills = new Counter({ name: "gateway_fills_total", help: "Fills recorded, by venue.", labelNames: ["venue"] as const, registers: [registry], collect });
+  const cancels = new Counter({ name: "gateway_order_cancels_total", help: "Orders that became CANCELED, by venue (client cancels, venue-side cancels, IOC remainders).", labelNames: ["venue"] as const, registers: [registry], collect });
+  const replaces = new Counter({ name: "gateway_order_replaces_total", help: "Orders replaced (ReplaceOrder confirmed by the venue), by venue.", labelNames: ["venue"] as const, registers: [registry], collect });
+  const rejectsTotal = new Counter({
+    name: "gateway_order_rejects_total",
+    help: "Orders and requests refused, by reason: venue (the venue refused), unavailable (venue or audit log unreachable), risk (a pre-trade limit), validation (malformed request).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+    collect,
+  });
+  // Read at scrape time from the order manager's per-venue open sets: nothing on the hot path.
+  new Gauge({
+    name: "gateway_open_orders",
+    help: "Orders not yet terminal (pending, working, cancel or replace pending), by venue.",
+    labelNames: ["venue"] as const,
+    registers: [registry],
+    collect() {
+      if (openSource === undefined) return;
+      for (const t of tallies.values()) if (t !== other) this.set(t.labels, openSource(t.labels.venue));
+    },
+  });
+  const subscribers = new Gauge({ name: "gateway_order_event_subscribers", help: "StreamOrderEvents subscribers connected now.", registers: [registry] });
+  const corrections = new Counter({
+    name: "gateway_reconcile_corrections_total",
+    help: "Reconciliation corrections by venue and kind: venue_closed, status, missed_fill, external_adopted.",
+    labelNames: ["venue", "kind"] as const,
+    registers: [registry],
+  });
+  const passes = new Counter({ name: "gateway_reconcile_passes_total", help: "Reconciliation passes by venue and outcome (ok, failed: the venue could not be listed; retried next pass).", labelNames: ["venue", "outcome"] as const, registers: [registry] });
+  const lastSuccess = new Gauge({ name: "gateway_reconcile_last_success_timestamp_seconds", help: "When the last successful reconciliation pass over the venue ended (Unix seconds); its age is time() minus this.", labelNames: ["venue"] as const, registers: [registry] });
+  // Series present from the start, so dashboards and alerts see zeros rather than nothing.
+  for (const t of tallies.values()) {
+    fills.inc(t.labels, 0);
+    cancels.inc(t.labels, 0);
+    replaces.inc(t.labels, 0);
+  }
+  for (const reason of REJECT_REASONS) rejectsTotal.inc({ reason }, 0);
+  for (const venue of venues) for (const kind of RECONCILE_KINDS) corrections.inc({ venue, kind }, 0);
+  const venueLabel = (venue: string): string => (tallies.has(venue) ? venue : "other");
+
+  return {
+    orders: {
+      statusChanged(order, _from) {
+        byStatus[order.status] = (byStatus[order.status] ?? 0) + 1;
+        if (order.status === OrderStatus.CANCELED) tallyOf(order.venue).cancels++;
+      },
+      filled(order, count) {
+        tallyOf(order.venue).fills += count;
+      },
+      rejected(reason) {
+        rejects.set(reason, (rejects.get(reason) ?? 0) + 1);
+      },
+    },
+    reconcile: {
+      corrected(venue, kind) {
+        corrections.inc({ venue: venueLabel(venue), kind });
+      },
+      passEnded(venue, okPass, atMs) {
+        passes.inc({ venue: venueLabel(venue), outcome: okPass ? "ok" : "failed" });
+        if (okPass) lastSuccess.set({ venue: venueLabel(venue) }, atMs / 1000);
+      },
+    },
+    countReplace(venue) {
+      tallyOf(venue).replaces++;
+    },
+    eventSubscribers: {
+      inc: () => subscribers.inc(),
+      dec: () => subscribers.dec(),
+      set: (n) => subscribers.set(n),
+    },
+    setOpenOrdersSource(count) {
+      openSource = count;
     },
   };
 }

@@ -3,6 +3,8 @@ import type { Registry } from "prom-client";
 import type { Clock, IdSource } from "../../domain/ports.js";
 import type { VenueEntryOf, VenueKindSchema } from "../../shared/venue-kind-schema.js";
 import type { VenueAdapter } from "../../use-cases/venue-adapter.js";
+import type { VenueReconcileSettings } from "../../use-cases/reconcile-venues.js";
+import { venueReconcileSettings } from "./reconcile-options.js";
 import { alpacaConfig } from "./alpaca/config.js";
 import { createAlpacaAdapter } from "./alpaca/index.js";
 import { ALPACA } from "./alpaca/describe.js";
@@ -198,6 +200,11 @@ export function createVenues(file: VenueSettingsFile, deps: VenueRegistryDeps): 
         throw new VenueConfigError(`${file.path}: venue ${venue.name}: kind ${venue.kind} is not built by the registry`);
     }
   }
+}
+
+/** Each venue's reconciliation settings (venue-file `adoptExternalOrders`, `externalAccount`), by venue name. */
+export function reconcileSettingsOf(file: VenueSettingsFile): ReadonlyMap<string, VenueReconcileSettings> {
+  return new Map(file.venues.map((v) => [v.name, venueReconcileSettings(v)] as const));
 }
 
 /** Closes every adapter (connection pools). */

@@ -4,7 +4,7 @@ import type { Clock } from "../../domain/ports.js";
 import type { Result } from "../../domain/result.js";
 import { err, ok } from "../../domain/result.js";
 import { add, compare, formatDecimal, isZero } from "../../domain/decimal.js";
-import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult } from "../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueCallContext, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult, VenueOpenOrder } from "../../use-cases/venue-adapter.js";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.js";
 import { createHttpClient } from "./http-client.js";
 import type { OutboundLimiter } from "./outbound-limiter.js";
@@ -44,6 +44,8 @@ export interface VenueDialect {
   readonly trades?: TradesHook;
   /** How the venue lists the account's balances; absent = the venue does not report them. */
   readonly balances?: BalancesHook;
+  /** How the venue lists the account's open orders (reconciliation); absent = it cannot. */
+  readonly openOrders?: OpenOrdersHook;
   /** The venue's native mass cancel, if it has one (see MassCancelDialect). */
   readonly massCancel?: MassCancelDialect;
   /** The venue's dead-man switch (Kraken CancelAllOrdersAfter), when it has one. */
@@ -87,6 +89,19 @@ export interface TradesHook {
   /** Every execution of the order, oldest first. */
   parse(response: HttpResponse): Result<VenueFill[], VenueError>;
 }
+
+/** How a venue lists the account's open orders, page by page. Pure parts; the shell sends. */
+export interface OpenOrdersHook {
+  /** Outbound-limit weight of one page request (Binance openOrders without symbol: 80). */
+  readonly weight: number;
+  /** The request for the first page (cursor undefined) or the page after `cursor`. */
+  request(cursor: string | undefined): UnsignedRequest;
+  /** One page: its orders (with the VENUE's symbols) and the cursor of the next page, if any. */
+  parse(response: HttpResponse): Result<{ readonly orders: VenueOpenOrder[]; readonly next?: string }, VenueError>;
+}
+
+/** Most pages one listing reads (a venue that keeps answering with a next cursor must not loop forever). */
+const MAX_OPEN_ORDER_PAGES = 20;
 
 /** One page of a balances answer. */
 export interface BalancesPage {
@@ -364,6 +379,68 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     return err({ kind: "protocol", reason: `venue ${config.name} listed balances over more than ${MAX_BALANCE_PAGES} pages` });
   }
 
+  /** Venue symbol -> gateway symbol: the symbol map read backwards. */
+  const gatewaySymbols = new Map(Object.entries(config.symbols).map(([g, vs]) => [vs, g] as const));
+
+  /** Every page of the venue's open orders, under the same limits, back-off and deadline as any call. */
+  async function listOpenOrders(hook: OpenOrdersHook, ctx: VenueCallContext): Promise<Result<VenueOpenOrder[], VenueError>> {
+    const started = performance.now();
+    const all: VenueOpenOrder[] = [];
+    let cursor: string | undefined;
+    let result: Result<VenueOpenOrder[], VenueError> | undefined;
+    for (let page = 0; page < MAX_OPEN_ORDER_PAGES && result === undefined; page++) {
+      const got = await sendOnce(hook.request(cursor), hook.weight, ctx);
+      if (!got.ok) {
+        result = got;
+        break;
+      }
+      const parsed = hook.parse(got.value);
+      if (!parsed.ok) {
+        // A rate-limit answer in the body (Kraken EAPI:Rate limit exceeded) backs off as a 429 does.
+        if (parsed.error.kind === "rate_limited") backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
+        result = parsed;
+        break;
+      }
+      for (const o of parsed.value.orders) all.push({ ...o, symbol: gatewaySymbols.get(o.symbol) ?? o.symbol });
+      cursor = parsed.value.next;
+      if (cursor === undefined || cursor === "") result = ok(all);
+    }
+    result ??= err({ kind: "protocol", reason: `venue ${config.name} listed more than ${MAX_OPEN_ORDER_PAGES} pages of open orders` });
+    deps.metrics.observeRequest(config.name, "open_orders", result.ok ? "ok" : result.error.kind, (performance.now() - started) / 1000);
+    if (!result.ok) deps.logger?.info({ venue: config.name, op: "open_orders", error: result.error }, "venue call failed");
+    return result;
+  }
+
+  /** One read-only request: back-off, deadline, outbound limit, sign, send, rate-limit and 5xx answers. */
+  async function sendOnce(request: UnsignedRequest, weight: number, ctx: VenueCallContext): Promise<Result<HttpResponse, VenueError>> {
+    const now = deps.clock.nowMs();
+    if (now < backoffUntil) {
+      return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
+    }
+    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
+    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
+    const acquired = deps.limiter?.tryAcquire(config.limiterKey, weight) ?? { ok: true };
+    if (!acquired.ok) return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
+    const signed = dialect.sign(request, config.baseUrl, now);
+    if (!signed.ok) return signed;
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    if (!sent.ok) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      return err({ kind: "unavailable", reason: sent.error.reason });
+    }
+    const limited = observeLimits(sent.value);
+    if (limited !== undefined) return err(limited);
+    if (sent.value.status >= 500) {
+      failures++;
+      if (failures >= threshold) setServing(false);
+      return err({ kind: "unavailable", reason: `venue ${config.name} answered HTTP ${sent.value.status}` });
+    }
+    failures = 0;
+    setServing(true);
+    return ok(sent.value);
+  }
+
   /** One mass-cancel request; an error stands for every order it covers. */
   async function sendMassCancel(mc: MassCancelDialect, planned: MassCancelRequest, ctx: VenueCallContext): Promise<Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError>> {
     const now = deps.clock.nowMs();
@@ -533,6 +610,7 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     cancelOrder: (order, ctx) => withVenueOrderId("cancel", order, ctx),
     queryOrder: (order, ctx) => withVenueOrderId("query", order, ctx),
     ...(dialect.balances !== undefined ? { fetchBalances: (ctx: VenueCallContext) => fetchBalances(dialect.balances!, ctx) } : {}),
+    ...(dialect.openOrders !== undefined ? { listOpenOrders: (ctx: VenueCallContext) => listOpenOrders(dialect.openOrders!, ctx) } : {}),
     ...(dialect.massCancel === undefined
       ? {}
       : {

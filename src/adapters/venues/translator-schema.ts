@@ -3,6 +3,7 @@ import { didYouMean, oneOf, strictFields } from "../../shared/strict-fields.js";
 import type { VenueEntry, VenueKindSchema, VenueOption } from "../../shared/venue-kind-schema.js";
 import { ORDER_FIELDS, STATUS_NAMES } from "./translator.js";
 import type { TranslatorRules } from "./translator.js";
+import { reconcileVenueOptions } from "./reconcile-options.js";
 
 /**
  * The venue file's schema for translator rules (rest-json's `rules`, a built-in kind's
@@ -126,7 +127,8 @@ export function builtInVenueKind(
     kind,
     needsBaseUrl: true,
     requiredCredentials,
-    options: { ...options, overrides: overridesOption },
+    // Every built-in kind lists its open orders, so every one takes the reconciliation options.
+    options: { ...options, ...reconcileVenueOptions, overrides: overridesOption },
     check(entry: VenueEntry) {
       if (entry["overrides"] === undefined) return { entry };
       const merged = v.safeParse(translatorRulesSchema, mergeRules(rules, entry["overrides"]));

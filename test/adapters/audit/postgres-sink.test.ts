@@ -5,7 +5,8 @@ import pg from "pg";
 import { createPostgresAuditSink, quoteTableName } from "../../../src/adapters/audit/postgres-sink.js";
 import { createAuditSink } from "../../../src/adapters/audit/create-audit-sink.js";
 import type { AuditEvent } from "../../../src/use-cases/audit-sink.js";
-import { captureLogger, sampleEvent, sampleFill } from "./fixtures.js";
+import { captureLogger, sampleEvent, sampleFill, sampleOrder } from "./fixtures.js";
+import { OrderStatus } from "../../../src/domain/order.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,6 +65,34 @@ describe("postgres audit sink", { skip }, () => {
     const e = sampleEvent(1, { idempotency: { key: "acct\u0000key", fingerprint: "f" } });
     await sink.append([e]);
     assert.deepEqual(await collect(sink.read()), [e]);
+    await sink.close();
+  });
+
+  test("reconciliation events (order_reconciled, an adopted external order) are stored and read back, and recovery rebuilds the order", async () => {
+    const sink = await createPostgresAuditSink({ pool, table: `${schema}.audit_reconciled`, mode: "fsync" });
+    const adopted: AuditEvent = {
+      ts: 1_767_000_000_001,
+      type: "order_reconciled",
+      requestId: "venue-reconcile",
+      order: sampleOrder({ orderId: "o-ext", clientOrderId: "ext-binance-77", account: "external", idempotencyKey: "", status: OrderStatus.NEW, filledQuantity: "0", averageFillPrice: "", external: true }),
+      reconciliation: { kind: "external_adopted", detail: "adopted venue order 77 as external, NEW, filled 0" },
+    };
+    const corrected: AuditEvent = {
+      ts: 1_767_000_000_002,
+      type: "order_reconciled",
+      requestId: "venue-reconcile",
+      order: sampleOrder({ orderId: "o-ext", clientOrderId: "ext-binance-77", account: "external", idempotencyKey: "", status: OrderStatus.CANCELED, filledQuantity: "0", averageFillPrice: "", external: true, updatedAtMs: 1_767_000_000_002 }),
+      reconciliation: { kind: "venue_closed", detail: "venue no longer lists the order \"x\" (gateway had NEW)" },
+    };
+    await sink.append([adopted]);
+    await sink.append([corrected]);
+    const back = await collect(sink.read());
+    assert.deepEqual(back, [adopted, corrected]);
+    const state = await recoverState(back, { nowMs: 1_767_000_000_010, idempotencyTtlMs: 60_000, idempotencyMaxEntries: 10, orderRetentionMs: 60_000, maxTerminalOrders: 10 });
+    assert.equal(state.orders.get("o-ext")?.order.external, true);
+    assert.equal(state.orders.get("o-ext")?.order.status, OrderStatus.CANCELED);
+    const { rows } = await pool.query(`SELECT event FROM ${schema}.audit_reconciled ORDER BY id`);
+    assert.deepEqual(rows.map((r: { event: string }) => r.event), ["order_reconciled", "order_reconciled"]);
     await sink.close();
   });
 

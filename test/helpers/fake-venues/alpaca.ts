@@ -1,5 +1,5 @@
 import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
-import { averagePrice } from "./fake-venue-server.js";
+import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "new", partial: "partially_filled", filled: "filled", canceled: "canceled" };
 
@@ -30,6 +30,7 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
       if (req.method === "GET" && req.path === "/v2/account") return "balances";
       if (req.method === "POST" && req.path === "/v2/orders") return "place";
       if (req.method === "GET" && req.path === "/v2/orders:by_client_order_id") return "query";
+      if (req.method === "GET" && req.path === "/v2/orders") return "openOrders";
       if (req.method === "DELETE" && req.path.startsWith("/v2/orders/")) return "cancel";
       if (req.method === "DELETE" && req.path === "/v2/orders") return "cancelAll";
       if (req.method === "PATCH" && req.path.startsWith("/v2/orders/")) return "amend";
@@ -78,6 +79,18 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
         });
         if (!o) return fail(422, 40010001, "client_order_id must be unique");
         return { status: 200, body: render(o, behaviour === "unknown-status") };
+      }
+      if (op === "openOrders") {
+        // GET /v2/orders?status=open&limit=..&direction=asc&after=<created_at, exclusive>
+        if (req.query.get("status") !== "open") return fail(422, 40010000, "this fake lists open orders only");
+        const limit = Number(req.query.get("limit") ?? "50");
+        if (!(limit >= 1 && limit <= 500)) return fail(422, 40010000, "limit must be 1..500");
+        const after = req.query.get("after");
+        const list = openOrdersOf(engine)
+          .sort((a, b) => a.createdMs - b.createdMs)
+          .filter((o) => after === null || o.createdMs > Date.parse(after))
+          .slice(0, limit);
+        return { status: 200, body: list.map((o) => render(o, behaviour === "unknown-status")) };
       }
       if (op === "query") {
         const o = engine.orders.get(req.query.get("client_order_id") ?? "");

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Decimal } from "decimal.js";
 import type { Behaviour, FakeAnswer, FakeDialect, FakeEngine, FakeOrder, FakeRequest, Operation } from "./fake-venue-server.js";
-import { averagePrice } from "./fake-venue-server.js";
+import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "NEW", partial: "PARTIALLY_FILLED", filled: "FILLED", canceled: "CANCELED" };
 
@@ -65,7 +65,7 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
     operation(req) {
       if (req.path === "/api/v3/myTrades") return req.method === "GET" ? "trades" : undefined;
       if (req.path === "/api/v3/account") return req.method === "GET" ? "balances" : undefined;
-      if (req.path === "/api/v3/openOrders") return req.method === "DELETE" ? "cancelAll" : undefined;
+      if (req.path === "/api/v3/openOrders") return req.method === "DELETE" ? "cancelAll" : req.method === "GET" ? "openOrders" : undefined;
       if (req.path === "/api/v3/order/amend/keepPriority") return req.method === "PUT" ? "amend" : undefined;
       if (req.path === "/api/v3/order/cancelReplace") return req.method === "POST" ? "amend" : undefined;
       if (req.path !== "/api/v3/order") return undefined;
@@ -149,6 +149,16 @@ export function binanceDialect(apiKey: string, apiSecret: string, opts: { usedWe
             : engine.place({ clientOrderId: p.get("newClientOrderId") ?? `auto-${Math.random()}`, symbol: p.get("symbol")!, side: p.get("side") as "BUY" | "SELL", type, quantity: p.get("quantity") ?? "", price: p.get("price") ?? "", isMarket: type === "MARKET" });
         if (!o) return failed(409, "SUCCESS", "FAILURE");
         return { status: 200, headers: weightHeader(), body: { cancelResult: "SUCCESS", newOrderResult: "SUCCESS", cancelResponse: render(old, undefined, false), newOrderResponse: render(o, behaviour, true, p.get("newOrderRespType") ?? "FULL") } };
+      }
+      if (op === "openOrders") {
+        // rest-api.md "Current open orders": symbol optional; without it, every symbol's.
+        const symbol = p.get("symbol");
+        const list = openOrdersOf(engine).filter((o) => symbol === null || o.symbol === symbol);
+        return {
+          status: 200,
+          headers: weightHeader(),
+          body: list.map((o) => ({ ...render(o, behaviour, false), stopPrice: "0.00000000", icebergQty: "0.00000000", time: o.createdMs, updateTime: o.createdMs, isWorking: true })),
+        };
       }
       if (op === "trades") {
         if (!p.get("symbol")) return err(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");

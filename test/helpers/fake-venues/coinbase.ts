@@ -1,7 +1,7 @@
 import { verify, type KeyObject } from "node:crypto";
 import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
 import { Decimal } from "decimal.js";
-import { averagePrice } from "./fake-venue-server.js";
+import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "OPEN", partial: "OPEN", filled: "FILLED", canceled: "CANCELLED" };
 
@@ -39,6 +39,7 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders") return "place";
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders/batch_cancel") return "cancel";
       if (req.method === "POST" && req.path === "/api/v3/brokerage/orders/edit") return "amend";
+      if (req.method === "GET" && req.path === "/api/v3/brokerage/orders/historical/batch" && req.query.get("order_status") === "OPEN") return "openOrders";
       if (req.method === "GET" && req.path.startsWith("/api/v3/brokerage/orders/historical/")) return "query";
       return undefined;
     },
@@ -148,6 +149,21 @@ export function coinbaseDialect(keyName: string, publicKey: KeyObject): FakeDial
             }),
           },
         };
+      }
+      if (op === "openOrders") {
+        // List Orders, order_status=OPEN: `limit` per page, `cursor` from the previous page while has_next.
+        const limit = Number(req.query.get("limit") ?? "100");
+        const start = Number(req.query.get("cursor") ?? "0");
+        const all = openOrdersOf(engine);
+        const page = all.slice(start, start + limit).map((o) => ({
+          ...render(o, behaviour === "unknown-status"),
+          order_configuration: { limit_limit_gtc: { base_size: o.quantity, limit_price: o.price, post_only: false } },
+          time_in_force: "GOOD_UNTIL_CANCELLED",
+          created_time: new Date(o.createdMs).toISOString(),
+          order_type: "LIMIT",
+        }));
+        const hasNext = start + limit < all.length;
+        return { status: 200, body: { orders: page, has_next: hasNext, cursor: hasNext ? String(start + limit) : "" } };
       }
       const rest = req.path.slice("/api/v3/brokerage/orders/historical/".length);
       if (rest === "batch") {

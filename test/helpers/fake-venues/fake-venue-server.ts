@@ -22,8 +22,9 @@ export interface FakeBalance {
  * DELETE /v2/orders); Coinbase's batch_cancel is its "cancel" for one id or many.
  * "balances": the account's balances. "dead_man": Kraken CancelAllOrdersAfter. "amend": a venue's
  * native replace (Kraken AmendOrder, Binance keepPriority/cancelReplace, Alpaca PATCH, Coinbase edit).
+ * "openOrders": the account's open-order listing.
  */
-export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man" | "amend";
+export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man" | "amend" | "openOrders";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -127,6 +128,8 @@ export interface FakeVenue {
   failNext(op: Operation, behaviour: Behaviour): void;
   /** Simulates an execution of a resting order. */
   fill(clientOrderId: string, qty: string, price: string): void;
+  /** Rests an order placed outside the gateway (another tool on the same account); returns it. */
+  placeExternal(p: Omit<PlaceParams, "isMarket">): FakeOrder;
   close(): Promise<void>;
 }
 
@@ -284,12 +287,22 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       if (!o) throw new Error(`fake ${dialect.name}: no order ${clientOrderId}`);
       addFill(o, qty, price);
     },
+    placeExternal(p) {
+      const o = engine.place({ ...p, isMarket: false });
+      if (!o) throw new Error(`fake ${dialect.name}: client order id ${p.clientOrderId} already used`);
+      return o;
+    },
     async close() {
       for (const r of held) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The orders a venue lists as open: resting, not filled or canceled. */
+export function openOrdersOf(engine: FakeEngine): FakeOrder[] {
+  return [...engine.orders.values()].filter((o) => o.state === "new" || o.state === "partial");
 }
 
 /** Average price of a fake order as a string ("0" when nothing filled). */

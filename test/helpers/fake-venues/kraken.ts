@@ -1,7 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { FakeAnswer, FakeDialect, FakeOrder, FakeRequest } from "./fake-venue-server.js";
 import { Decimal } from "decimal.js";
-import { averagePrice } from "./fake-venue-server.js";
+import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 
 /** Kraken's taker fee on the order's cost so far: the fake's running fee total. */
 export function krakenFee(cost: string): string {
@@ -30,6 +30,7 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
       if (req.path === "/0/private/CancelAll") return "cancelAll";
       if (req.path === "/0/private/CancelAllOrdersAfter") return "dead_man";
       if (req.path === "/0/private/AmendOrder") return "amend";
+      if (req.path === "/0/private/OpenOrders") return "openOrders";
       return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
     },
     authenticate(req: FakeRequest) {
@@ -108,6 +109,33 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
         const open = engine.open();
         for (const o of open) engine.cancel(o);
         return okBody({ count: open.length });
+      }
+
+      if (op === "openOrders") {
+        // Docs "Get Open Orders": result.open keyed by txid; descr holds pair/type/ordertype/price.
+        const open: Record<string, unknown> = {};
+        for (const o of openOrdersOf(engine)) {
+          open[o.venueOrderId] = {
+            refid: null,
+            userref: 0,
+            ...(o.clientOrderId.startsWith("auto-") ? {} : { cl_ord_id: o.clientOrderId }),
+            status: "open",
+            opentm: o.createdMs / 1000,
+            starttm: 0,
+            expiretm: 0,
+            descr: { pair: o.symbol, type: o.side === "BUY" ? "buy" : "sell", ordertype: o.type, price: o.price === "" ? "0" : o.price, price2: "0", leverage: "none", order: "", close: "" },
+            vol: o.quantity,
+            vol_exec: o.filled,
+            cost: o.quote,
+            fee: krakenFee(o.quote),
+            price: averagePrice(o),
+            stopprice: "0.00000",
+            limitprice: "0.00000",
+            misc: "",
+            oflags: "fciq",
+          };
+        }
+        return okBody({ open });
       }
       const txid = p.get("txid");
       if (txid !== null && p.get("cl_ord_id") !== null) return fail("EGeneral:Invalid arguments:txid and cl_ord_id");

@@ -1,3 +1,4 @@
+import type { OpenOrderPaths } from "../open-orders.js";
 import type { TranslatorRules } from "../translator.js";
 
 /** Static facts of the Alpaca Trading API v2 (alpaca-docs orders.yaml, order-v2.yaml). */
@@ -10,7 +11,33 @@ export const ALPACA = {
   defaultLimit: { capacity: 200, refillPerSecond: 200 / 60 },
   weights: { place: 1, cancel: 1, query: 1 },
   defaultBackoffMs: { 429: 1_000, 418: 60_000 },
+  /** GET /v2/orders?status=open: `limit` defaults to 50, at most 500; `direction` asc|desc; `until` exclusive. */
+  ordersPath: "/v2/orders",
+  openOrdersPageSize: 500,
 } as const;
+
+/**
+ * An order object of GET /v2/orders (the same object as every order answer):
+ * {"id":"61e69015-...","client_order_id":"eb9e2aaa-...","created_at":"2021-03-16T18:38:01.942282Z","symbol":"AAPL",
+ *  "qty":"1","filled_qty":"0","filled_avg_price":null,"type":"limit","side":"buy","time_in_force":"day",
+ *  "limit_price":"100","stop_price":null,"status":"new",...}
+ */
+export const alpacaOpenOrderPaths: OpenOrderPaths = {
+  venueOrderId: "id",
+  clientOrderId: "client_order_id",
+  symbol: "symbol",
+  side: "side",
+  type: "type",
+  timeInForce: "time_in_force",
+  quantity: "qty",
+  price: "limit_price",
+  stopPrice: "stop_price",
+  status: "status",
+  filledQuantity: "filled_qty",
+  averagePrice: "filled_avg_price",
+  createdAt: "created_at",
+  createdAtUnit: "iso",
+};
 
 export const alpacaRules: TranslatorRules = {
   place: {

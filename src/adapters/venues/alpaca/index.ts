@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 import { signAlpacaRequest } from "./sign.js";
-import { fromAlpacaBalances, fromAlpacaResponse, toAlpacaBalancesRequest, fromAlpacaMassCancel, planAlpacaMassCancel, alpacaAmend } from "./translate.js";
+import { fromAlpacaBalances, fromAlpacaResponse, toAlpacaBalancesRequest, fromAlpacaMassCancel, planAlpacaMassCancel, alpacaAmend, fromAlpacaOpenOrders, toAlpacaOpenOrdersRequest } from "./translate.js";
 
 export interface AlpacaAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: AlpacaCredentials;
@@ -31,6 +31,7 @@ export function createAlpacaDialect(config: AlpacaAdapterConfig): VenueDialect {
       parse: (res, covers) => fromAlpacaMassCancel(res, covers, rules),
     },
     amend: alpacaAmend(rules),
+    openOrders: { weight: 1, request: toAlpacaOpenOrdersRequest, parse: (res) => fromAlpacaOpenOrders(res, rules) },
   });
 }
 

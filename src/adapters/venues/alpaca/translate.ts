@@ -7,7 +7,9 @@ import type { BalancesPage } from "../rest-venue-adapter.js";
 import { parseJsonAnswer, venueDecimal, type MassCancelRequest, type AmendHook } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { parseOrderAnswer, formatDecimal } from "../translator.js";
-import { ALPACA, alpacaRules } from "./describe.js";
+import { ALPACA, alpacaRules, alpacaOpenOrderPaths } from "./describe.js";
+import { parseOpenOrderList } from "../open-orders.js";
+import type { VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
 import { mapAlpacaError } from "./errors.js";
 
 // Requests are built from alpacaRules alone (rulesDialect in index.ts); only answers need code.
@@ -112,3 +114,29 @@ export const alpacaAmend = (rules: TranslatorRules = alpacaRules): AmendHook => 
     return u.ok ? ok({ update: u.value, newVenueOrder: true }) : u;
   },
 });
+/**
+ * GET /v2/orders?status=open, oldest first, 500 a page. The next page starts after the last
+ * order's created_at (`after` is exclusive); the cursor is that timestamp.
+ */
+export function toAlpacaOpenOrdersRequest(cursor: string | undefined): UnsignedRequest {
+  const query: Array<readonly [string, string]> = [
+    ["status", "open"],
+    ["limit", String(ALPACA.openOrdersPageSize)],
+    ["direction", "asc"],
+    ["nested", "false"],
+  ];
+  if (cursor !== undefined) query.push(["after", cursor]);
+  return { method: "GET", path: ALPACA.ordersPath, query, body: "" };
+}
+
+export function fromAlpacaOpenOrders(res: HttpResponse, rules: TranslatorRules = alpacaRules): Result<{ orders: VenueOpenOrder[]; next?: string }, VenueError> {
+  const json = parseJsonAnswer(res, mapAlpacaError);
+  if (!json.ok) return json;
+  if (!Array.isArray(json.value)) return err({ kind: "protocol", reason: "venue open-order list is not a list" });
+  const orders = parseOpenOrderList(json.value, alpacaOpenOrderPaths, rules);
+  if (!orders.ok) return orders;
+  // A full page may have more after it; created_at of its last order is where the next one starts.
+  const last = json.value.at(-1) as { created_at?: unknown } | undefined;
+  const full = json.value.length >= ALPACA.openOrdersPageSize && typeof last?.created_at === "string";
+  return ok(full ? { orders: orders.value, next: last.created_at as string } : { orders: orders.value });
+}

@@ -1,3 +1,4 @@
+import type { OpenOrderPaths } from "../open-orders.js";
 import type { FillsRule, TranslatorRules } from "../translator.js";
 
 /**
@@ -9,7 +10,10 @@ export const BINANCE = {
   baseUrl: "https://api.binance.com",
   testnetBaseUrl: "https://testnet.binance.vision",
   orderPath: "/api/v3/order",
-  /** Cancel all open orders on a symbol: DELETE, symbol required, weight 1; answers an array of canceled orders. */
+  /**
+   * Open orders: GET lists them (`symbol` optional; weight 6 with a symbol, 80 without); DELETE
+   * cancels all on a symbol (symbol required, weight 1; answers an array of canceled orders).
+   */
   openOrdersPath: "/api/v3/openOrders",
   massCancelWeight: 1,
   /** Account trade list: GET, symbol + orderId, weight 20 with orderId. */
@@ -24,6 +28,8 @@ export const BINANCE = {
   cancelReplacePath: "/api/v3/order/cancelReplace",
   /** One outbound weight for either amend request: the larger (keepPriority's 4). */
   amendWeight: 4,
+  /** GET openOrders without a symbol (all symbols, one request). */
+  openOrdersWeight: 80,
   /** Documented default; at most 60000. */
   recvWindowMs: 5000,
   /** Request weights: new order 1, cancel 1, query order 4. */
@@ -111,4 +117,27 @@ export const binanceRules: TranslatorRules = {
     cumulativeQuote: "cummulativeQuoteQty",
     fills: { path: "fills", tradeId: "tradeId", price: "price", quantity: "qty", fee: "commission", feeCurrency: "commissionAsset" },
   },
+};
+
+/**
+ * One entry of the openOrders answer (an array), rest-api.md "Current open orders":
+ * {"symbol":"LTCBTC","orderId":1,"orderListId":-1,"clientOrderId":"myOrder1","price":"0.1","origQty":"1.0",
+ *  "executedQty":"0.0","cummulativeQuoteQty":"0.0","status":"NEW","timeInForce":"GTC","type":"LIMIT","side":"BUY",
+ *  "stopPrice":"0.0","icebergQty":"0.0","time":1499827319559,"updateTime":1499827319559,"isWorking":true,...}
+ */
+export const binanceOpenOrderPaths: OpenOrderPaths = {
+  venueOrderId: "orderId",
+  clientOrderId: "clientOrderId",
+  symbol: "symbol",
+  side: "side",
+  type: "type",
+  timeInForce: "timeInForce",
+  quantity: "origQty",
+  price: "price",
+  stopPrice: "stopPrice",
+  status: "status",
+  filledQuantity: "executedQty",
+  cumulativeQuote: "cummulativeQuoteQty",
+  createdAt: "time",
+  createdAtUnit: "ms",
 };

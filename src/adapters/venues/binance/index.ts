@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { BINANCE, binanceRules } from "./describe.js";
 import type { BinanceCredentials } from "./sign.js";
 import { signBinanceRequest } from "./sign.js";
-import { fromBinanceBalances, fromBinanceResponse, fromBinanceTrades, toBinanceBalancesRequest, toBinanceTradesRequest, fromBinanceMassCancel, planBinanceMassCancel, binanceAmend } from "./translate.js";
+import { fromBinanceBalances, fromBinanceResponse, fromBinanceTrades, toBinanceBalancesRequest, toBinanceTradesRequest, fromBinanceMassCancel, planBinanceMassCancel, binanceAmend, fromBinanceOpenOrders, toBinanceOpenOrdersRequest } from "./translate.js";
 
 export interface BinanceAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: BinanceCredentials;
@@ -38,6 +38,7 @@ export function createBinanceDialect(config: BinanceAdapterConfig): VenueDialect
       parse: (res, covers) => fromBinanceMassCancel(res, covers, rules),
     },
     amend: binanceAmend(rules),
+    openOrders: { weight: BINANCE.openOrdersWeight, request: toBinanceOpenOrdersRequest, parse: (res) => fromBinanceOpenOrders(res, rules) },
   });
 }
 

@@ -8,7 +8,9 @@ import type { Order } from "../../../domain/order.js";
 import { compare, sub } from "../../../domain/decimal.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { formatDecimal, parseFills, parseOrderAnswer, translateRequest } from "../translator.js";
-import { BINANCE, binanceRules, binanceTradeFields } from "./describe.js";
+import { BINANCE, binanceRules, binanceTradeFields, binanceOpenOrderPaths } from "./describe.js";
+import { parseOpenOrderList } from "../open-orders.js";
+import type { VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
 import { mapBinanceError } from "./errors.js";
 
 // Requests are built from binanceRules alone (rulesDialect in index.ts); only answers need code.
@@ -175,4 +177,17 @@ export function binanceAmend(rules: TranslatorRules = binanceRules): AmendHook {
       return u.ok ? ok({ update: u.value, newVenueOrder: true }) : u;
     },
   };
+}
+
+/** GET /api/v3/openOrders without symbol: every symbol's open orders in one answer (no paging). */
+export function toBinanceOpenOrdersRequest(): UnsignedRequest {
+  return { method: "GET", path: BINANCE.openOrdersPath, query: [], body: "" };
+}
+
+export function fromBinanceOpenOrders(res: HttpResponse, rules: TranslatorRules = binanceRules): Result<{ orders: VenueOpenOrder[] }, VenueError> {
+  const json = parseJsonAnswer(res, (status, body) => mapBinanceError(status, body, res.headers));
+  if (!json.ok) return json;
+  if (!Array.isArray(json.value)) return err({ kind: "protocol", reason: "venue open-order list is not a list" });
+  const orders = parseOpenOrderList(json.value, binanceOpenOrderPaths, rules);
+  return orders.ok ? ok({ orders: orders.value }) : orders;
 }

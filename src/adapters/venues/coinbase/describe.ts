@@ -1,3 +1,4 @@
+import type { OpenOrderPaths } from "../open-orders.js";
 import type { TranslatorRules } from "../translator.js";
 
 /**
@@ -20,6 +21,8 @@ export const COINBASE = {
   accountsPageLimit: 250,
   /** Edit Order: price and size of a GTC limit order, in place. */
   editPath: "/api/v3/brokerage/orders/edit",
+  /** List Orders page size for the open-order listing (order_status=OPEN, cursor paging). */
+  openOrdersPageSize: 250,
   /** "Your JWT expires after 2 minutes". */
   jwtLifetimeSeconds: 120,
   weights: { place: 1, cancel: 1, query: 1 },
@@ -104,3 +107,27 @@ export const coinbaseRules: TranslatorRules = {
 
 /** Type / time-in-force pairs that have an order configuration. */
 export const COINBASE_SHAPES: ReadonlySet<string> = new Set(["MARKET", "LIMIT/GTC", "LIMIT/IOC", "LIMIT/FOK", "STOP_LIMIT/GTC"]);
+
+/**
+ * One entry of List Orders (`orders[]`), as documented: {"order_id":"...","product_id":"BTC-USD",
+ * "order_configuration":{"limit_limit_gtc":{"base_size":"0.01","limit_price":"45000.00","post_only":false}},
+ * "side":"BUY","client_order_id":"...","status":"OPEN","time_in_force":"GOOD_UNTIL_CANCELLED",
+ * "created_time":"2024-01-15T10:00:00Z","filled_size":"0","average_filled_price":"0","order_type":"LIMIT",...}.
+ * The parser lifts the one configuration object to `_config` (its key names the shape).
+ */
+export const coinbaseOpenOrderPaths: OpenOrderPaths = {
+  venueOrderId: "order_id",
+  clientOrderId: "client_order_id",
+  symbol: "product_id",
+  side: "side",
+  type: "order_type",
+  timeInForce: "time_in_force",
+  quantity: "_config.base_size",
+  price: "_config.limit_price",
+  stopPrice: "_config.stop_price",
+  status: "status",
+  filledQuantity: "filled_size",
+  averagePrice: "average_filled_price",
+  createdAt: "created_time",
+  createdAtUnit: "iso",
+};

@@ -8,7 +8,7 @@ import type { TranslatorRules } from "../translator.js";
 import { COINBASE, COINBASE_SHAPES, coinbaseRules } from "./describe.js";
 import type { CoinbaseCredentials } from "./sign.js";
 import { signCoinbaseRequest } from "./sign.js";
-import { fromCoinbaseBalances, fromCoinbaseResponse, toCoinbaseBalancesRequest, toCoinbaseRequest, fromCoinbaseMassCancel, planCoinbaseMassCancel, coinbaseAmend } from "./translate.js";
+import { fromCoinbaseBalances, fromCoinbaseResponse, toCoinbaseBalancesRequest, toCoinbaseRequest, fromCoinbaseMassCancel, planCoinbaseMassCancel, coinbaseAmend, fromCoinbaseOpenOrders, toCoinbaseOpenOrdersRequest } from "./translate.js";
 
 export interface CoinbaseAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: CoinbaseCredentials;
@@ -49,6 +49,7 @@ export function createCoinbaseDialect(config: CoinbaseAdapterConfig, nonce: () =
     balances: { weight: 1, request: toCoinbaseBalancesRequest, parse: fromCoinbaseBalances },
     massCancel: { weight: COINBASE.weights.cancel, plan: planCoinbaseMassCancel, parse: fromCoinbaseMassCancel },
     amend: coinbaseAmend,
+    openOrders: { weight: 1, request: toCoinbaseOpenOrdersRequest, parse: (res) => fromCoinbaseOpenOrders(res, rules) },
   });
 }
 

@@ -7,7 +7,9 @@ import type { BalancesPage } from "../rest-venue-adapter.js";
 import { parseJsonAnswer, venueDecimal, type MassCancelRequest, type AmendHook } from "../rest-venue-adapter.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { formatDecimal, parseOrderAnswer, translateRequest } from "../translator.js";
-import { COINBASE, coinbaseRules } from "./describe.js";
+import { COINBASE, coinbaseRules, coinbaseOpenOrderPaths } from "./describe.js";
+import { parseOpenOrderList } from "../open-orders.js";
+import type { VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
 import { mapCoinbaseCreateFailure, mapCoinbaseHttpError } from "./errors.js";
 
 /** How many recent orders of the product are searched for the client order id when the venue id is unknown. */
@@ -191,3 +193,30 @@ export const coinbaseAmend: AmendHook = {
     return ok({ update: { status: OrderStatus.NEW, venueOrderId: input.order.venueOrderId, fills: [] }, newVenueOrder: false });
   },
 };
+/** GET List Orders with order_status=OPEN, paged by the answer's `cursor` while `has_next`. */
+export function toCoinbaseOpenOrdersRequest(cursor: string | undefined): UnsignedRequest {
+  const query: Array<readonly [string, string]> = [
+    ["order_status", "OPEN"],
+    ["limit", String(COINBASE.openOrdersPageSize)],
+  ];
+  if (cursor !== undefined) query.push(["cursor", cursor]);
+  return { method: "GET", path: COINBASE.listPath, query, body: "" };
+}
+
+/** {"orders":[...],"has_next":false,"cursor":""} */
+export function fromCoinbaseOpenOrders(res: HttpResponse, rules: TranslatorRules = coinbaseRules): Result<{ orders: VenueOpenOrder[]; next?: string }, VenueError> {
+  const json = parseJsonAnswer(res, mapCoinbaseHttpError);
+  if (!json.ok) return json;
+  const body = json.value as { orders?: unknown; has_next?: unknown; cursor?: unknown } | null;
+  if (body === null || typeof body !== "object" || !Array.isArray(body.orders)) return err({ kind: "protocol", reason: "venue answer lacks orders" });
+  const entries = body.orders.map((o: unknown) => {
+    if (o === null || typeof o !== "object") return o;
+    const cfg = (o as { order_configuration?: unknown }).order_configuration;
+    const first = cfg !== null && typeof cfg === "object" ? Object.values(cfg as Record<string, unknown>)[0] : undefined;
+    return { ...(o as object), _config: first ?? {} };
+  });
+  const orders = parseOpenOrderList(entries, coinbaseOpenOrderPaths, rules);
+  if (!orders.ok) return orders;
+  const next = body.has_next === true && typeof body.cursor === "string" && body.cursor !== "" ? body.cursor : undefined;
+  return ok(next === undefined ? { orders: orders.value } : { orders: orders.value, next });
+}

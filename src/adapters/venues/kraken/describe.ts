@@ -1,3 +1,4 @@
+import type { OpenOrderPaths } from "../open-orders.js";
 import type { TranslatorRules } from "../translator.js";
 
 /** Static facts of Kraken Spot REST (docs.kraken.com spot-rest-auth, add-order, API error messages). */
@@ -17,6 +18,8 @@ export const KRAKEN = {
   cancelAllOrdersAfterPath: "/0/private/CancelAllOrdersAfter",
   /** AmendOrder: JSON body (docs.kraken.com/api/docs/rest-api/amend-order); keeps txid and cl_ord_id. */
   amendOrderPath: "/0/private/AmendOrder",
+  /** Open orders: result.open keyed by txid; no paging. */
+  openOrdersPath: "/0/private/OpenOrders",
   /** "all requests must specify a User-Agent". */
   userAgent: "trading-gateway/0.1",
   /** Kraken counts calls per key with a decaying counter; one unit per call is the documented base cost. */
@@ -69,4 +72,30 @@ export const krakenRules: TranslatorRules = {
   answer: { venueOrderId: "txid", status: "status", filledQuantity: "vol_exec", averagePrice: "price", cumulativeQuote: "cost", cumulativeFee: "fee", rejectReason: "reason" },
   // Kraken reports "open" for partly filled orders.
   partialWhenFilled: true,
+};
+
+/**
+ * One entry of OpenOrders `result.open` (keyed by txid; the parser adds the key as `txid`), docs
+ * "Get Open Orders" example: {"refid":"None","userref":0,"status":"open","opentm":1688666559.8974,
+ * "descr":{"pair":"XBTUSD","type":"buy","ordertype":"limit","price":"30010.0","price2":"0",...},
+ * "vol":"1.25000000","vol_exec":"0.37500000","cost":"11253.7","fee":"0.00000","price":"30010.0",
+ * "stopprice":"0.00000","limitprice":"0.00000","misc":"","oflags":"fciq"}. `cl_ord_id` is read when
+ * present (the request takes it as a filter and the WebSocket openOrders entries carry it;
+ * its presence in the REST entry is UNVERIFIED, see docs/venues.md). `price` there is the average
+ * fill price; the limit price is `descr.price`.
+ */
+export const krakenOpenOrderPaths: OpenOrderPaths = {
+  venueOrderId: "txid",
+  clientOrderId: "cl_ord_id",
+  symbol: "descr.pair",
+  side: "descr.type",
+  type: "descr.ordertype",
+  quantity: "vol",
+  price: "descr.price",
+  status: "status",
+  filledQuantity: "vol_exec",
+  averagePrice: "price",
+  cumulativeQuote: "cost",
+  createdAt: "opentm",
+  createdAtUnit: "s",
 };

@@ -6,7 +6,7 @@ import type { TranslatorRules } from "../translator.js";
 import { KRAKEN, krakenRules } from "./describe.js";
 import type { KrakenCredentials } from "./sign.js";
 import { createKrakenNonceSource, signKrakenRequest } from "./sign.js";
-import { fromKrakenBalances, fromKrakenResponse, toKrakenBalancesRequest, toKrakenRequest, fromKrakenMassCancel, planKrakenMassCancel, fromKrakenDeadManResponse, toKrakenDeadManRequest, krakenAmend } from "./translate.js";
+import { fromKrakenBalances, fromKrakenResponse, toKrakenBalancesRequest, toKrakenRequest, fromKrakenMassCancel, planKrakenMassCancel, fromKrakenDeadManResponse, toKrakenDeadManRequest, krakenAmend, fromKrakenOpenOrders, toKrakenOpenOrdersRequest } from "./translate.js";
 
 export interface KrakenAdapterConfig extends VenueRuntimeConfig {
   readonly credentials: KrakenCredentials;
@@ -37,6 +37,7 @@ export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: 
     },
     deadMan: { weight: 1, request: toKrakenDeadManRequest, parse: fromKrakenDeadManResponse },
     amend: krakenAmend,
+    openOrders: { weight: 1, request: toKrakenOpenOrdersRequest, parse: (res) => fromKrakenOpenOrders(res, rules) },
   });
 }
 

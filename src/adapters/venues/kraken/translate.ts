@@ -1,14 +1,15 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
 import { OrderStatus, OrderType } from "../../../domain/order.js";
-import type { VenueBalance, VenueError, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
+import type { VenueBalance, VenueError, VenueOpenOrder, VenueOrderUpdate } from "../../../use-cases/venue-adapter.js";
 import type { HttpResponse } from "../http-client.js";
 import type { BalancesPage, MassCancelRequest } from "../rest-venue-adapter.js";
 import { parseJson, venueDecimal, type AmendHook } from "../rest-venue-adapter.js";
 import { add, formatDecimal, sub } from "../../../domain/decimal.js";
 import type { Operation, TranslateInput, TranslatorRules, UnsignedRequest } from "../translator.js";
 import { encodeParams, parseOrderAnswer, translateRequest } from "../translator.js";
-import { KRAKEN, krakenRules } from "./describe.js";
+import { KRAKEN, krakenOpenOrderPaths, krakenRules } from "./describe.js";
+import { parseOpenOrderList } from "../open-orders.js";
 import { mapKrakenError } from "./errors.js";
 
 /**
@@ -173,3 +174,19 @@ export const krakenAmend: AmendHook = {
     return ok({ update: { status: OrderStatus.NEW, venueOrderId: input.order.venueOrderId, fills: [] }, newVenueOrder: false });
   },
 };
+
+/** POST /0/private/OpenOrders: the signer adds the nonce; no filter (every open order of the key). */
+export function toKrakenOpenOrdersRequest(): UnsignedRequest {
+  return { method: "POST", path: KRAKEN.openOrdersPath, query: [], body: "", contentType: "application/x-www-form-urlencoded" };
+}
+
+/** {"error":[],"result":{"open":{"<txid>":{...}}}} */
+export function fromKrakenOpenOrders(res: HttpResponse, rules: TranslatorRules = krakenRules): Result<{ orders: VenueOpenOrder[] }, VenueError> {
+  const r = krakenResult(res);
+  if (!r.ok) return r;
+  const open = r.value["open"];
+  if (open === null || typeof open !== "object") return err({ kind: "protocol", reason: "venue answer lacks result.open" });
+  const entries = Object.entries(open as Record<string, unknown>).map(([txid, o]) => (o !== null && typeof o === "object" ? { ...(o as object), txid } : o));
+  const orders = parseOpenOrderList(entries, krakenOpenOrderPaths, rules);
+  return orders.ok ? ok({ orders: orders.value }) : orders;
+}

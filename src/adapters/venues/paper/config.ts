@@ -3,6 +3,7 @@ import { decimalField } from "../../../shared/decimal-field.js";
 import { strictFields } from "../../../shared/strict-fields.js";
 import type { VenueKindSchema } from "../../../shared/venue-kind-schema.js";
 import { nonEmpty } from "../translator-schema.js";
+import { reconcileVenueOptions } from "../reconcile-options.js";
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 
@@ -22,5 +23,5 @@ export const paperConfig: VenueKindSchema = {
   kind: "paper",
   needsBaseUrl: false,
   requiredCredentials: [],
-  options: { paper: { schema: paperSchema, otherKinds: () => "only kind paper takes paper options" } },
+  options: { paper: { schema: paperSchema, otherKinds: () => "only kind paper takes paper options" }, ...reconcileVenueOptions },
 };

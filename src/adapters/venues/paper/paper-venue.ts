@@ -4,7 +4,7 @@ import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
 import { createLinkedMap } from "../../../shared/linked-map.js";
-import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult } from "../../../use-cases/venue-adapter.js";
+import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult, VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {
   /** Venue name used in requests; default "paper". */
@@ -50,6 +50,8 @@ interface PaperOrder {
   average: string;
   readonly fills: VenueFill[];
   readonly rejectReason: string;
+  /** What was ordered, for the open-order listing; set only on resting orders (not on the hot path of fills). */
+  spec?: Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "price" | "stopPrice" | "createdAtMs">;
 }
 
 /** A paper venue with a few extras tests use to drive it. */
@@ -58,6 +60,10 @@ export interface PaperVenue extends VenueAdapter {
   setReferencePrice(symbol: string, price: string): void;
   /** Number of resting orders. */
   readonly workingCount: number;
+  /** Cancels a resting order as if from outside the gateway (an operator at the venue's UI); false if not resting. */
+  cancelAtVenue(venueClientOrderId: string): boolean;
+  /** Rests an order placed outside the gateway (for reconciliation's adoption); returns its venue order id. */
+  placeExternal(venueClientOrderId: string, spec: NonNullable<PaperOrder["spec"]>): string;
 }
 
 /**
@@ -205,8 +211,10 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
       fills,
       rejectReason: "",
     };
-    if (status === OrderStatus.NEW || status === OrderStatus.PARTIALLY_FILLED) working.set(key, po);
-    else finish(key, po);
+    if (status === OrderStatus.NEW || status === OrderStatus.PARTIALLY_FILLED) {
+      po.spec = order;
+      working.set(key, po);
+    } else finish(key, po);
     return ok(toUpdate(po, fills));
   }
 
@@ -260,7 +268,7 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
         if (working.size >= maxWorking) {
           return err({ kind: "rejected", reason: `paper venue: too many working orders (max ${maxWorking})`, code: "TOO_MANY_ORDERS" });
         }
-        const po: PaperOrder = { venueOrderId: `${name}-${ids.next()}`, status: OrderStatus.NEW, filled: "0", average: "", fills: [], rejectReason: "" };
+        const po: PaperOrder = { venueOrderId: `${name}-${ids.next()}`, status: OrderStatus.NEW, filled: "0", average: "", fills: [], rejectReason: "", spec: order };
         working.set(key, po);
         return ok(toUpdate(po, []));
       }
@@ -316,6 +324,41 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
           },
         }
       : {}),
+    async listOpenOrders(): Promise<Result<VenueOpenOrder[], VenueError>> {
+      const out: VenueOpenOrder[] = [];
+      for (const [key, po] of working) {
+        const sp = po.spec;
+        if (sp === undefined) continue;
+        out.push({
+          venueOrderId: po.venueOrderId,
+          venueClientOrderId: key,
+          symbol: sp.symbol,
+          side: sp.side,
+          type: sp.type,
+          timeInForce: sp.timeInForce,
+          quantity: sp.quantity,
+          price: sp.price,
+          stopPrice: sp.stopPrice,
+          status: po.status,
+          filledQuantity: po.filled,
+          averageFillPrice: po.average,
+          createdAtMs: sp.createdAtMs,
+        });
+      }
+      return ok(out);
+    },
+    cancelAtVenue(venueClientOrderId: string): boolean {
+      const po = working.get(venueClientOrderId);
+      if (po === undefined) return false;
+      po.status = OrderStatus.CANCELED;
+      finish(venueClientOrderId, po);
+      return true;
+    },
+    placeExternal(venueClientOrderId, spec): string {
+      const po: PaperOrder = { venueOrderId: `${name}-${ids.next()}`, status: OrderStatus.NEW, filled: "0", average: "", fills: [], rejectReason: "", spec };
+      working.set(venueClientOrderId, po);
+      return po.venueOrderId;
+    },
     async close(): Promise<void> {
       working.clear();
       finished.clear();
