@@ -339,34 +339,9 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     const pages: VenueBalance[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_BALANCE_PAGES; page++) {
-      const now = deps.clock.nowMs();
-      if (now < backoffUntil) {
-        return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
-      }
-      const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
-      if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
-      const acquired = deps.limiter?.tryAcquire(config.limiterKey, hook.weight) ?? { ok: true };
-      if (!acquired.ok) {
-        return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
-      }
-      const signed = dialect.sign(hook.request(cursor), config.baseUrl, now);
-      if (!signed.ok) return signed;
-      const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
-      if (!sent.ok) {
-        failures++;
-        if (failures >= threshold) setServing(false);
-        // A read: nothing to reconcile whatever happened.
-        return err({ kind: "unavailable", reason: sent.error.reason });
-      }
-      const limited = observeLimits(sent.value);
-      if (limited !== undefined) return err(limited);
-      if (sent.value.status >= 500) {
-        failures++;
-        if (failures >= threshold) setServing(false);
-        return err({ kind: "unavailable", reason: `venue ${config.name} answered HTTP ${sent.value.status}` });
-      }
-      failures = 0;
-      setServing(true);
+      // A read: whatever happened, nothing to reconcile.
+      const sent = await sendOnce(hook.request(cursor), hook.weight, ctx);
+      if (!sent.ok) return sent;
       const parsed = hook.parse(sent.value);
       if (!parsed.ok) {
         if (parsed.error.kind === "rate_limited") backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
