@@ -2410,10 +2410,11 @@ export const TradingGateway: GenService<{
    * still has (in memory, or read back from the audit log), then live fills,
    * with no gap and no duplicate.
    *
-   * The stream runs until the client cancels it. It ends with OK when the
-   * gateway shuts down (reconnect and resume), and with RESOURCE_EXHAUSTED
-   * when the client reads too slowly (FILL_SUBSCRIBER_BUFFER fills behind):
-   * resume from the last sequence received.
+   * The stream runs until the client cancels it. It ends with UNAVAILABLE
+   * when the gateway shuts down (reconnect and resume, here or on another
+   * gateway), and with RESOURCE_EXHAUSTED when the client reads too slowly
+   * (FILL_SUBSCRIBER_BUFFER fills behind): resume from the last sequence
+   * received.
    *
    * Errors: INVALID_ARGUMENT (a filter longer than 128 characters);
    * PERMISSION_DENIED (an account the API key may not see);
@@ -2478,10 +2479,11 @@ export const TradingGateway: GenService<{
    * CancelAllOrdersAfter) it is armed too and refreshed while the stream
    * lives.
    *
-   * The stream runs until the client cancels it. It ends with OK when the
-   * gateway shuts down (reconnect and resume), and with RESOURCE_EXHAUSTED
-   * (ErrorInfo SUBSCRIBER_TOO_SLOW, metadata "resume_after_sequence") when the
-   * client reads too slowly: resume from the last sequence received.
+   * The stream runs until the client cancels it. It ends with UNAVAILABLE
+   * when the gateway shuts down (reconnect and resume), and with
+   * RESOURCE_EXHAUSTED (ErrorInfo SUBSCRIBER_TOO_SLOW, metadata
+   * "resume_after_sequence") when the client reads too slowly: resume from the
+   * last sequence received.
    *
    * Errors: INVALID_ARGUMENT + BadRequest (a malformed filter;
    * cancel_on_disconnect without account or session_id; grace_ms over
