@@ -386,8 +386,12 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     return result;
   }
 
-  /** One read-only request: back-off, deadline, outbound limit, sign, send, rate-limit and 5xx answers. */
-  async function sendOnce(request: UnsignedRequest, weight: number, ctx: VenueCallContext): Promise<Result<HttpResponse, VenueError>> {
+  /**
+   * One request outside the order calls (listings, balances, mass cancel, amend): back-off,
+   * deadline, outbound limit, sign, send, rate-limit and 5xx answers. `write`: a lost answer or a
+   * 5xx is an unknown outcome (the venue may have acted), not just unavailable.
+   */
+  async function sendOnce(request: UnsignedRequest, weight: number, ctx: VenueCallContext, write = false): Promise<Result<HttpResponse, VenueError>> {
     const now = deps.clock.nowMs();
     if (now < backoffUntil) {
       return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
@@ -402,14 +406,16 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     if (!sent.ok) {
       failures++;
       if (failures >= threshold) setServing(false);
-      return err({ kind: "unavailable", reason: sent.error.reason });
+      // A write may have reached the venue (the client says whether it can have); a read is just unavailable.
+      return err(write ? sent.error : { kind: "unavailable", reason: sent.error.reason });
     }
     const limited = observeLimits(sent.value);
     if (limited !== undefined) return err(limited);
     if (sent.value.status >= 500) {
       failures++;
       if (failures >= threshold) setServing(false);
-      return err({ kind: "unavailable", reason: `venue ${config.name} answered HTTP ${sent.value.status}` });
+      const reason = `venue ${config.name} answered HTTP ${sent.value.status}`;
+      return err(write ? { kind: "unknown_outcome", reason } : { kind: "unavailable", reason });
     }
     failures = 0;
     setServing(true);
@@ -418,35 +424,9 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
 
   /** One mass-cancel request; an error stands for every order it covers. */
   async function sendMassCancel(mc: MassCancelDialect, planned: MassCancelRequest, ctx: VenueCallContext): Promise<Result<Map<string, Result<VenueOrderUpdate, VenueError>>, VenueError>> {
-    const now = deps.clock.nowMs();
-    if (now < backoffUntil) {
-      return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
-    }
-    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
-    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
-    const acquired = deps.limiter?.tryAcquire(config.limiterKey, mc.weight) ?? { ok: true };
-    if (!acquired.ok) {
-      return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
-    }
-    const signed = dialect.sign(planned.request, config.baseUrl, now);
-    if (!signed.ok) return signed;
-    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
-    if (!sent.ok) {
-      failures++;
-      if (failures >= threshold) setServing(false);
-      return err(sent.error);
-    }
-    const res = sent.value;
-    const limited = observeLimits(res);
-    if (limited !== undefined) return err(limited);
-    if (res.status >= 500) {
-      failures++;
-      if (failures >= threshold) setServing(false);
-      return err({ kind: "unknown_outcome", reason: `venue ${config.name} answered HTTP ${res.status}` });
-    }
-    failures = 0;
-    setServing(true);
-    const parsed = mc.parse(res, planned.covers);
+    const sent = await sendOnce(planned.request, mc.weight, ctx, true);
+    if (!sent.ok) return sent;
+    const parsed = mc.parse(sent.value, planned.covers);
     if (!parsed.ok && parsed.error.kind === "rate_limited") {
       backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
     }
@@ -530,36 +510,12 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
   }
 
   async function amendInner(hook: AmendHook, order: Order, amend: VenueAmend, ctx: VenueCallContext): Promise<Result<VenueAmendResult, VenueError>> {
-    const now = deps.clock.nowMs();
-    if (now < backoffUntil) {
-      return err({ kind: "rate_limited", reason: `venue ${config.name} is backing off after a rate-limit answer`, retryAfterMs: backoffUntil - now });
-    }
-    const timeoutMs = Math.min(config.timeoutMs, ctx.deadlineMs === undefined ? Infinity : ctx.deadlineMs - now);
-    if (timeoutMs <= 0) return err({ kind: "unavailable", reason: "deadline exceeded before the venue call" });
     const input: TranslateInput = { order, venueSymbol: venueSymbol(order.symbol) };
     const req = hook.request(input, amend);
     if (!req.ok) return req;
-    const acquired = deps.limiter?.tryAcquire(config.limiterKey, hook.weight) ?? { ok: true };
-    if (!acquired.ok) return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
-    const signed = dialect.sign(req.value, config.baseUrl, now);
-    if (!signed.ok) return signed;
-    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
-    if (!sent.ok) {
-      failures++;
-      if (failures >= threshold) setServing(false);
-      return err(sent.error);
-    }
-    const res = sent.value;
-    const limited = observeLimits(res);
-    if (limited !== undefined) return err(limited);
-    if (res.status >= 500) {
-      failures++;
-      if (failures >= threshold) setServing(false);
-      return err({ kind: "unknown_outcome", reason: `venue ${config.name} answered HTTP ${res.status}` });
-    }
-    failures = 0;
-    setServing(true);
-    const parsed = hook.parse(res, input, amend);
+    const sent = await sendOnce(req.value, hook.weight, ctx, true);
+    if (!sent.ok) return sent;
+    const parsed = hook.parse(sent.value, input, amend);
     if (!parsed.ok && parsed.error.kind === "rate_limited") backoffUntil = Math.max(backoffUntil, deps.clock.nowMs() + parsed.error.retryAfterMs);
     return parsed;
   }
