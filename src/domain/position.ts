@@ -37,12 +37,41 @@ export interface Position {
   readonly openQuantity: string;
 }
 
+/**
+ * A position's figures as decimals, as the position book keeps them beside the Position: applying
+ * the next fill then parses only the fill's own strings (each parse and format costs about a
+ * microsecond; positions are updated on every fill).
+ */
+export interface PositionFigures {
+  readonly quantity: Decimal;
+  readonly openCost: Decimal;
+  readonly openQuantity: Decimal;
+  /** The average entry price as shown (rounded); undefined when flat. */
+  readonly average: Decimal | undefined;
+  readonly realizedPnl: Decimal;
+  readonly fees: Decimal;
+}
+
 /** The position a fill made, and the P&L that fill booked (signed, "0" if it only opened). */
 export interface PositionStep {
   readonly position: Position;
   readonly realized: string;
   /** `position.quantity` as a decimal (the book keeps it, saving a parse). */
   readonly quantity: Decimal;
+  /** Every figure of `position` as a decimal: pass it back with the next fill. */
+  readonly figures: PositionFigures;
+}
+
+/** `p`'s figures parsed from its strings. */
+export function figuresOf(p: Position): PositionFigures {
+  return {
+    quantity: dec(p.quantity),
+    openCost: dec(p.openCost),
+    openQuantity: dec(p.openQuantity),
+    average: p.averageEntryPrice === "" ? undefined : dec(p.averageEntryPrice),
+    realizedPnl: dec(p.realizedPnl),
+    fees: dec(p.fees),
+  };
 }
 
 /**
@@ -73,17 +102,27 @@ export function flatPosition(account: string, venue: string, symbol: string): Po
   };
 }
 
+const ZERO = new Decimal(0);
+const FLAT: PositionFigures = { quantity: ZERO, openCost: ZERO, openQuantity: ZERO, average: undefined, realizedPnl: ZERO, fees: ZERO };
+
 function signed(side: Side, qty: Decimal): Decimal {
   return side === Side.SELL ? qty.negated() : qty;
 }
 
+/** Plain notation of a decimal (formatDecimal without the parse). */
+function plain(d: Decimal): string {
+  return d.isZero() ? "0" : d.toFixed();
+}
+
 /**
  * Applies one fill (of this position's account, venue and symbol). Pure: `prev` is not touched.
- * `prev` undefined is a flat position.
+ * `prev` undefined is a flat position. `prevFigures`, when given, must be `prev`'s figures (the
+ * previous step's `figures`); otherwise they are parsed from `prev`.
  */
-export function applyFillToPosition(prev: Position | undefined, fill: Fill): PositionStep {
+export function applyFillToPosition(prev: Position | undefined, fill: Fill, prevFigures?: PositionFigures): PositionStep {
   const p = prev ?? flatPosition(fill.account, fill.venue, fill.symbol);
-  const q0 = dec(p.quantity);
+  const n = prevFigures ?? (prev === undefined ? FLAT : figuresOf(prev));
+  const q0 = n.quantity;
   const price = dec(fill.price);
   const delta = signed(fill.side, dec(fill.quantity));
   const q1 = q0.plus(delta);
@@ -91,55 +130,68 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill): Pos
   let openCost = p.openCost;
   let openQuantity = p.openQuantity;
   let average = p.averageEntryPrice;
+  let costD = n.openCost;
+  let oqD = n.openQuantity;
+  let averageD = n.average;
   let realized: Decimal | undefined;
 
   if (q0.isZero() || q0.isNegative() === delta.isNegative()) {
     // Opens or adds: the average moves to the VWAP of every opening fill.
     const first = q0.isZero();
-    const cost = first ? price.times(delta.abs()) : dec(openCost).plus(price.times(delta.abs()));
-    const oq = first ? delta.abs() : dec(openQuantity).plus(delta.abs());
-    openCost = cost.toFixed();
-    openQuantity = oq.toFixed();
+    costD = first ? price.times(delta.abs()) : n.openCost.plus(price.times(delta.abs()));
+    oqD = first ? delta.abs() : n.openQuantity.plus(delta.abs());
+    openCost = costD.toFixed();
+    openQuantity = oqD.toFixed();
     // The first opening fill's price is the average: no division.
-    average = first ? formatDecimal(price) : formatDecimal(cost.dividedBy(oq), MAX_DECIMAL_SCALE);
+    averageD = first ? price : costD.dividedBy(oqD).toDecimalPlaces(MAX_DECIMAL_SCALE, Decimal.ROUND_HALF_EVEN);
+    average = plain(averageD);
   } else {
-    // Reduces, closes or flips: P&L on the closed part at the unchanged average.
+    // Reduces, closes or flips: P&L on the closed part at the unchanged average (as shown).
     const closed = Decimal.min(delta.abs(), q0.abs());
-    const perUnit = price.minus(dec(average));
+    const perUnit = price.minus(averageD ?? dec(average));
     realized = q0.isNegative() ? perUnit.times(closed).negated() : perUnit.times(closed);
     if (q1.isZero()) {
       openCost = "0";
       openQuantity = "0";
       average = "";
+      costD = ZERO;
+      oqD = ZERO;
+      averageD = undefined;
     } else if (q1.isNegative() !== q0.isNegative()) {
       // Flipped through zero: the remainder opens at this fill's price.
       const rest = q1.abs();
-      openCost = price.times(rest).toFixed();
+      costD = price.times(rest);
+      oqD = rest;
+      openCost = costD.toFixed();
       openQuantity = rest.toFixed();
-      average = formatDecimal(price);
+      averageD = price;
+      average = plain(price);
     }
   }
 
   let fees = p.fees;
+  let feesD = n.fees;
   let otherFees = p.otherFees;
   const fee = fill.fee === "" ? undefined : dec(fill.fee);
   if (fee !== undefined && !fee.isZero()) {
     const cur = fill.feeCurrency;
     if (cur === "" || cur === quoteCurrencyOf(fill.symbol)) {
-      fees = formatDecimal(dec(fees).plus(fee));
+      feesD = n.fees.plus(fee);
+      fees = plain(feesD);
     } else {
       const before = otherFees[cur];
       otherFees = { ...otherFees, [cur]: formatDecimal(before === undefined ? fee : dec(before).plus(fee)) };
     }
   }
 
+  const realizedD = realized === undefined ? n.realizedPnl : n.realizedPnl.plus(realized);
   const position: Position = {
     account: p.account,
     venue: p.venue,
     symbol: p.symbol,
-    quantity: formatDecimal(q1),
+    quantity: plain(q1),
     averageEntryPrice: average,
-    realizedPnl: realized === undefined ? p.realizedPnl : formatDecimal(dec(p.realizedPnl).plus(realized)),
+    realizedPnl: realized === undefined ? p.realizedPnl : plain(realizedD),
     fees,
     otherFees,
     updatedAtMs: fill.timeMs,
@@ -147,7 +199,8 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill): Pos
     openCost,
     openQuantity,
   };
-  return { position, realized: realized === undefined ? "0" : formatDecimal(realized), quantity: q1 };
+  const figures: PositionFigures = { quantity: q1, openCost: costD, openQuantity: oqD, average: averageD, realizedPnl: realizedD, fees: feesD };
+  return { position, realized: realized === undefined ? "0" : plain(realized), quantity: q1, figures };
 }
 
 /**

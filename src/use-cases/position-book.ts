@@ -1,6 +1,6 @@
 import { Decimal, dec } from "../domain/decimal.js";
 import type { Fill } from "../domain/order.js";
-import { applyFillToPosition, type Position } from "../domain/position.js";
+import { applyFillToPosition, type Position, type PositionFigures } from "../domain/position.js";
 
 /** Told of each position a fill changed: the new position, the fill, the P&L it booked ("0" if none). */
 export type PositionListener = (position: Position, fill: Fill, realized: string) => void;
@@ -48,6 +48,8 @@ export interface PositionBook {
 interface Entry {
   position: Position;
   quantity: Decimal;
+  /** The position's figures as decimals: the next fill does not re-parse them. */
+  figures: PositionFigures;
 }
 
 const ZERO = new Decimal(0);
@@ -72,14 +74,15 @@ export function createPositionBook(): PositionBook {
       const key = keyOf(fill.venue, fill.symbol);
       const entry = positions.get(key);
       if (entry !== undefined && fill.sequence <= entry.position.lastFillSequence) return undefined;
-      const step = applyFillToPosition(entry?.position, fill);
+      const step = applyFillToPosition(entry?.position, fill, entry?.figures);
       const position = step.position;
       if (entry === undefined) {
-        positions.set(key, { position, quantity: step.quantity });
+        positions.set(key, { position, quantity: step.quantity, figures: step.figures });
         size++;
       } else {
         entry.position = position;
         entry.quantity = step.quantity;
+        entry.figures = step.figures;
       }
       if (step.realized !== "0") {
         // Tallied by the day the fill executed: a late report of yesterday's fill does not count today.

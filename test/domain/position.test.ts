@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyFillToPosition, quoteCurrencyOf, reducesPosition, type Position } from "../../src/domain/position.js";
+import { applyFillToPosition, quoteCurrencyOf, reducesPosition, type Position, type PositionFigures } from "../../src/domain/position.js";
 import { Side, type Fill } from "../../src/domain/order.js";
 import { rng } from "../helpers/random-order.js";
 
@@ -141,6 +141,9 @@ test("position arithmetic matches the lot-list reference over random fill sequen
     const quote = quoteCurrencyOf(symbol);
     const ref = new Reference();
     let pos: Position | undefined;
+    // The position book's way: each step's decimal figures handed to the next (no re-parse).
+    let carried: Position | undefined;
+    let figures: PositionFigures | undefined;
     let realizedSteps = 0n;
     const n = 1 + Math.floor(r() * 40);
     for (let k = 1; k <= n; k++) {
@@ -164,12 +167,18 @@ test("position arithmetic matches the lot-list reference over random fill sequen
       const feeKind = r();
       const fee = feeKind < 0.2 ? "" : decimalString(r, 5, 8);
       const feeCurrency = feeKind < 0.5 ? quote : feeKind < 0.7 ? "" : feeKind < 0.85 ? "BNB" : "KCS";
-      const step = applyFillToPosition(pos, fillOf(k, side, quantity, price, fee, feeCurrency, symbol));
+      const fill = fillOf(k, side, quantity, price, fee, feeCurrency, symbol);
+      const step = applyFillToPosition(pos, fill);
       pos = step.position;
+      const stepCarried = applyFillToPosition(carried, fill, figures);
+      carried = stepCarried.position;
+      figures = stepCarried.figures;
       realizedSteps += fx(step.realized);
       ref.apply(side, fx(quantity), fx(price), fee === "" ? 0n : fx(fee), feeCurrency, quote);
 
       const where = `seed ${seed} fill ${k}`;
+      assert.deepEqual(carried, pos, `${where}: carried figures give the same position as parsed strings`);
+      assert.equal(stepCarried.realized, step.realized, `${where}: carried figures book the same P&L`);
       assert.equal(fx(pos.quantity), ref.qty, `${where}: quantity`);
       const avg = ref.average();
       if (avg === undefined) assert.equal(pos.averageEntryPrice, "", `${where}: flat has no average`);
