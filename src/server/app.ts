@@ -17,6 +17,7 @@ import type { HealthRegistry } from "./health.js";
 import { sendProtocolError } from "./protocol-error-reply.js";
 import { withProtocolEdge } from "./protocol-edge.js";
 import { createRpcRequestGuard } from "./rpc-request-guard.js";
+import { registerDashboardRoutes, type DashboardBundle } from "./dashboard-route.js";
 
 /** Everything buildApp needs; main.ts makes the real ones, tests pass doubles. */
 export interface AppDeps {
@@ -37,6 +38,8 @@ export interface AppDeps {
    * instead of an UNAVAILABLE that would leave its client unsure whether it went through.
    */
   readonly onGraceEnd?: () => void;
+  /** The built dashboard, served at / (DASHBOARD=on, read by main from config/dashboard-files.ts); absent: / is the RPC 404. */
+  readonly dashboard?: DashboardBundle;
 }
 
 /**
@@ -178,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // without it every call goes through connect. Imported only when on, so FAST_PATH=off loads none of it.
   if (config.fastPath) (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
   await app.register(fastifyConnectPlugin, connectOptions);
+  if (deps.dashboard !== undefined) registerDashboardRoutes(app, deps.dashboard);
 
   // Shutdown: the grace timers live here (not in the Connect plugin, whose timer
   // is never cleared and would hold a test process open).
