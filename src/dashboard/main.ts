@@ -82,11 +82,11 @@ async function follow(gen: number): Promise<void> {
     stream = new AbortController();
     try {
       setStream(badge("connecting"));
-      for await (const res of trading.streamOrderEvents({ account, afterSequence: store.lastSequence }, { signal: stream.signal })) {
+      for await (const res of trading.streamOrderEvents({ account, afterSequence: store.lastSequence }, { signal: stream.signal, onHeader: live })) {
         if (gen !== generation || res.event === undefined) return;
         backoffMs = 500;
         const touched = store.apply(res.event);
-        setStream({ text: `live #${store.lastSequence}`, cls: "badge ok" });
+        live();
         if (touched.orders || touched.fills || touched.positions) scheduleRender();
         if (touched.fills) scheduleBalances(gen);
         if (touched.tradingState) void refreshTradingState(gen);
@@ -100,6 +100,8 @@ async function follow(gen: number): Promise<void> {
     backoffMs = Math.min(backoffMs * 2, 10_000);
   }
 }
+
+const live = (): void => setStream({ text: `live #${store.lastSequence}`, cls: "badge ok" });
 
 function setStream(c: Cell): void {
   streamState = c;
@@ -203,7 +205,7 @@ function render(): void {
 function renderBalances(): void {
   const rows = (balances?.venues ?? []).flatMap((v) =>
     v.balances.length === 0
-      ? [{ key: v.venue, cells: [v.venue, { text: v.error || "no balances", cls: v.error ? "bad" : "note" }, "", "", ""] as Cell[] }]
+      ? [{ key: v.venue, cells: [v.venue, { text: v.error || "no balances", cls: v.error ? "warn" : "note" }, "", "", ""] as Cell[] }]
       : v.balances.map((b) => ({ key: `${v.venue}/${b.asset}`, cells: [v.venue, b.asset, b.free, b.locked, `${(Number(v.ageMs) / 1000).toFixed(1)} s`] as Cell[] })),
   );
   fillTable("balances", rows);
@@ -218,7 +220,7 @@ function renderHealth(): void {
     ...names.map((v) => {
       const b = balances?.venues.find((x) => x.venue === v);
       const st = venueStates.get(v);
-      return { key: v, cells: [v, badge(word(healthStatuses[v])), st === undefined ? "" : badge(TradingState[st] ?? "?"), b === undefined ? "" : b.error ? { text: b.error, cls: "bad" } : "ok"] as Cell[] };
+      return { key: v, cells: [v, badge(word(healthStatuses[v])), st === undefined ? "" : badge(TradingState[st] ?? "?"), b === undefined ? "" : b.error ? { text: b.error, cls: "warn" } : "ok"] as Cell[] };
     }),
   ];
   fillTable("health", rows);
