@@ -73,7 +73,7 @@ test("dashboard files: DASHBOARD_DIR without a build is a config error; no build
   assert.deepEqual(found.value.files.index, readFileSync(join(dir, "index.html")));
 });
 
-test("build: hashed names change with the content; an up-to-date tree is not rebuilt", async (t) => {
+test("build: asset names are content hashes (same sources, same names); an up-to-date tree is not rebuilt", async (t) => {
   const dir = await builtDashboard();
   const again = await buildDashboard({ outDir: dir });
   assert.equal(again.built, false, "rebuilt an up-to-date tree");
