@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -79,7 +79,9 @@ function upToDate(index: string): boolean {
   const built = statSync(index, { throwIfNoEntry: false });
   if (built === undefined) return false;
   const inputs = [SOURCE, join(ROOT, "gen"), fileURLToPath(import.meta.url), join(ROOT, "package-lock.json")];
-  return inputs.every((p) => newestMtime(p) < built.mtimeMs);
+  // A file index.html names and that was deleted (`npm run build -- --force` forces tsc only) is rebuilt too.
+  const named = [...readFileSync(index, "utf8").matchAll(/"\/assets\/([^"/]+)"/g)].map((m) => join(dirname(index), m[1]!));
+  return named.length > 0 && named.every((f) => statSync(f, { throwIfNoEntry: false }) !== undefined) && inputs.every((p) => newestMtime(p) < built.mtimeMs);
 }
 
 function newestMtime(path: string): number {

@@ -43,7 +43,7 @@ test("dashboard in headless Chromium: no console error, an API order in the blot
   await page.goto(`${gw.baseUrl}/`);
   // Loaded: the venues came from GetBalances, the state from GetTradingState, the stream is open.
   await page.waitForSelector("#o-venue option[value=paper]", { state: "attached", timeout: 10_000 });
-  await page.waitForFunction(() => document.getElementById("state")?.textContent === "ACTIVE", undefined, { timeout: 10_000 });
+  await page.waitForSelector('#state:text-is("ACTIVE")', { timeout: 10_000 });
   await page.waitForSelector("#health tr[data-key=paper] .s-SERVING", { timeout: 10_000 });
 
   // A resting order placed through the API shows in the open-orders blotter within 1 s.
@@ -64,7 +64,7 @@ test("dashboard in headless Chromium: no console error, an API order in the blot
   // The page's own order form places an order over Connect.
   await page.fill("#o-qty", "0.05");
   await page.click("#order-form button[type=submit]");
-  await page.waitForFunction(() => /FILLED/.test(document.getElementById("order-result")?.textContent ?? ""), undefined, { timeout: 5000 });
+  await page.waitForSelector('#order-result:text-matches("FILLED")', { timeout: 5000 });
 
   // Its Cancel button cancels the resting order.
   await page.click('#open-orders tr[data-key="api-rest-1"] button');
@@ -74,7 +74,7 @@ test("dashboard in headless Chromium: no console error, an API order in the blot
   // HALT (scope: this account): the next PlaceOrder is refused, with the reason typed in the page.
   await page.fill("#s-reason", "desk closed by the dashboard test");
   await page.click("#halt");
-  await page.waitForFunction(() => document.getElementById("state")?.textContent === "HALTED", undefined, { timeout: 5000 });
+  await page.waitForSelector('#state:text-is("HALTED")', { timeout: 5000 });
   const halted = await rpcError(api.placeOrder({ ...MARKET_ORDER_FIELDS, account, clientOrderId: "api-after-halt" }));
   assert.equal(halted.code, Code.FailedPrecondition);
   assert.equal(halted.findDetails(ErrorInfoSchema)[0]?.reason, "TRADING_HALTED");
@@ -87,7 +87,7 @@ test("dashboard in headless Chromium: no console error, an API order in the blot
 
   // ACTIVE again from the page: orders pass.
   await page.click("#activate");
-  await page.waitForFunction(() => document.getElementById("state")?.textContent === "ACTIVE", undefined, { timeout: 5000 });
+  await page.waitForSelector('#state:text-is("ACTIVE")', { timeout: 5000 });
   assert.equal((await api.placeOrder({ ...MARKET_ORDER_FIELDS, account, clientOrderId: "api-after-active" })).order?.status, OrderStatus.FILLED);
 
   assert.deepEqual(problems, []);

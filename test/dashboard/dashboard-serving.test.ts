@@ -103,11 +103,11 @@ test("with API_KEYS the page asks for a key, keeps it in sessionStorage only, an
   await page.fill("#key", key);
   await page.click("#key-form button[type=submit]");
   await page.waitForSelector("#key-dialog:not([open])", { state: "attached", timeout: 5000 });
-  await page.waitForFunction(() => document.getElementById("state")?.textContent === "ACTIVE", undefined, { timeout: 10_000 });
+  await page.waitForSelector('#state:text-is("ACTIVE")', { timeout: 10_000 });
   await page.waitForSelector("#o-venue option[value=paper]", { state: "attached", timeout: 5000 });
-  const stored = await page.evaluate(() => ({ session: sessionStorage.getItem("trading-gateway.apiKey"), local: JSON.stringify({ ...localStorage }), cookie: document.cookie }));
+  const stored = await page.evaluate('({ session: sessionStorage.getItem("trading-gateway.apiKey"), local: JSON.stringify({ ...localStorage }), cookie: document.cookie })');
   assert.deepEqual(stored, { session: key, local: "{}", cookie: "" });
   // A trader key may not halt: the page says so instead of pretending.
   await page.click("#halt");
-  await page.waitForFunction(() => /PermissionDenied/.test(document.getElementById("state-result")?.textContent ?? ""), undefined, { timeout: 5000 });
+  await page.waitForSelector('#state-result:text-matches("PermissionDenied")', { timeout: 5000 });
 });
