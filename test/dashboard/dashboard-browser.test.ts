@@ -71,6 +71,10 @@ test("dashboard in headless Chromium: no console error, an API order in the blot
   await waitFor(async () => (await api.getOrderStatus({ account, clientOrderId: "api-rest-1" })).order?.status === OrderStatus.CANCELED, { what: "the dashboard's cancel" });
   await page.waitForSelector('#open-orders tr[data-key="api-rest-1"]', { state: "detached", timeout: 1000 });
 
+  // A resting order left working (the screenshot shows one); the halt does not cancel it.
+  await api.placeOrder({ ...MARKET_ORDER_FIELDS, account, clientOrderId: "api-rest-2", type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price: "64500", quantity: "0.2" });
+  await page.waitForSelector('#open-orders tr[data-key="api-rest-2"]', { timeout: 1000 });
+
   // HALT (scope: this account): the next PlaceOrder is refused, with the reason typed in the page.
   await page.fill("#s-reason", "desk closed by the dashboard test");
   await page.click("#halt");
