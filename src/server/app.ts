@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const field = req.headers[":authority"] !== undefined ? ":authority" : "host";
       return sendProtocolError(req, reply, new ConnectError(`invalid ${field} header: ${JSON.stringify(authority.slice(0, 100))}`, Code.InvalidArgument));
     }
-    // Every route of this port is an RPC, and what is refused here is refused in the caller's
+    // Every route of this port but the dashboard's GETs is an RPC, and what is refused here is refused in the caller's
     // protocol before any body is read (Fastify's own answers are JSON no RPC client reads):
     // no such RPC is UNIMPLEMENTED (HTTP 404 for Connect), a POST without one of the protocols'
     // content types INVALID_ARGUMENT (HTTP 415).
