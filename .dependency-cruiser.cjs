@@ -72,6 +72,22 @@ module.exports = {
       to: { path: "^gen/" },
     },
     {
+      name: "dashboard-is-browser-code",
+      comment:
+        "src/dashboard is bundled for the browser (scripts/build-dashboard.ts): it reaches the gateway only over " +
+        "Connect with the generated code, so it imports no server layer and no node: built-in",
+      severity: "error",
+      from: { path: "^src/dashboard/" },
+      to: { path: "^src/(?!dashboard/)|^(node:)?[a-z_]+$", dependencyTypes: ["local", "core"] },
+    },
+    {
+      name: "server-never-imports-dashboard",
+      comment: "the gateway serves the dashboard's build output (config/dashboard-files.ts reads it), never its source",
+      severity: "error",
+      from: { path: "^src/(?!dashboard/)" },
+      to: { path: "^src/dashboard/" },
+    },
+    {
       name: "src-never-imports-test",
       severity: "error",
       from: { path: "^(src|gen)/" },

@@ -49,6 +49,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     return 2;
   }
   const tls = gatewayConfig.value.tls;
+  const { loadDashboardFiles } = await import("./config/dashboard-files.js");
+  const dashboard = loadDashboardFiles(config);
+  if (!dashboard.ok) {
+    process.stderr.write(`config: ${dashboard.error}\n`);
+    return 2;
+  }
 
   const { createLogger, flushLogger } = await import("./shared/logger.js");
   const { createRpcMetrics } = await import("./adapters/metrics/metrics.js");
@@ -77,7 +83,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     throw e;
   }
 
-  const app = await buildApp({ config, logger, trading: gateway.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
+  if (dashboard.value.warning !== undefined) logger.warn(dashboard.value.warning);
+  const dashboardFiles = dashboard.value.files;
+  const app = await buildApp({ config, logger, trading: gateway.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}), ...(dashboardFiles !== undefined ? { dashboard: dashboardFiles } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
@@ -111,6 +119,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     { host: addr.address, port: addr.port, tls: tls !== undefined, mtls: tls?.ca !== undefined, auth: config.apiKeys.length > 0 },
     "trading-gateway listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)",
   );
+  if (dashboardFiles !== undefined) {
+    // The address a browser can open: a wildcard listen address is reachable on this machine as localhost.
+    const host = addr.address === "0.0.0.0" || addr.address === "::" ? "localhost" : addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    const url = `${tls !== undefined ? "https" : "http"}://${host}:${addr.port}/`;
+    logger.info({ url }, `dashboard: open ${url} in a browser (DASHBOARD=off turns it off)`);
+  }
 
   // Risk limits reload without a restart: SIGHUP, and a change of RISK_LIMITS_FILE (watched,
   // debounced). A bad file keeps the old limits (logged); a change is audited.

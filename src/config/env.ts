@@ -252,6 +252,8 @@ export const settings = {
   underPressureSampleIntervalMs: setting("UNDER_PRESSURE_SAMPLE_INTERVAL_MS", "1000", "milliseconds", "How often the load-shedding sensors are sampled.", int(5, 60_000)),
   underPressureRetryAfterS: setting("UNDER_PRESSURE_RETRY_AFTER_S", "1", "seconds", "Retry hint (Retry-After, google.rpc.RetryInfo) sent with shed calls.", int(0, 3600)),
   fastPath: setting("FAST_PATH", "on", "on|off", "Serve unary gRPC calls on the HTTP/2 fast path (bypasses the Fastify compat layer).", flag),
+  dashboard: setting("DASHBOARD", "on", "on|off", "Serve the browser dashboard at `/` on the RPC port (orders, fills, positions, balances, venue health, trading state; place, cancel, halt). It calls the gateway over Connect like any client: with API_KEYS set it asks for a key. Built by `npm run build` into `dist/dashboard`; `off`: `/` is a 404.", flag),
+  dashboardDir: setting("DASHBOARD_DIR", undefined, "a directory", "Where the built dashboard is read from at start-up; unset: the one `npm run build` wrote (`dist/dashboard`, and without it the gateway starts with a warning and no dashboard). Set: it must hold a build.", optionalString),
   // --- pipeline (wired by src/main.ts; used by the order pipeline, audit and fills) ---
   auditMode: setting("AUDIT_MODE", "fsync", "fsync|buffered|off (none = off)", "Audit log durability: fsync before answering, buffered writes, or no audit.", auditMode),
   auditBackend: setting("AUDIT_BACKEND", "jsonl", "jsonl|postgres", "Where the audit log is kept: `jsonl` (AUDIT_FILE, fsync'd group commits) or `postgres` (AUDIT_PG_URL, table AUDIT_PG_TABLE, one multi-row INSERT per batch). Start-up recovery reads from the same back-end.", oneOf(["jsonl", "postgres"])),

@@ -17,6 +17,7 @@ import type { HealthRegistry } from "./health.js";
 import { sendProtocolError } from "./protocol-error-reply.js";
 import { withProtocolEdge } from "./protocol-edge.js";
 import { createRpcRequestGuard } from "./rpc-request-guard.js";
+import { registerDashboardRoutes, type DashboardBundle } from "./dashboard-route.js";
 
 /** Everything buildApp needs; main.ts makes the real ones, tests pass doubles. */
 export interface AppDeps {
@@ -37,6 +38,8 @@ export interface AppDeps {
    * instead of an UNAVAILABLE that would leave its client unsure whether it went through.
    */
   readonly onGraceEnd?: () => void;
+  /** The built dashboard, served at / (DASHBOARD=on, read by main from config/dashboard-files.ts); absent: / is the RPC 404. */
+  readonly dashboard?: DashboardBundle;
 }
 
 /**
@@ -118,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const field = req.headers[":authority"] !== undefined ? ":authority" : "host";
       return sendProtocolError(req, reply, new ConnectError(`invalid ${field} header: ${JSON.stringify(authority.slice(0, 100))}`, Code.InvalidArgument));
     }
-    // Every route of this port is an RPC, and what is refused here is refused in the caller's
+    // Every route of this port but the dashboard's GETs is an RPC, and what is refused here is refused in the caller's
     // protocol before any body is read (Fastify's own answers are JSON no RPC client reads):
     // no such RPC is UNIMPLEMENTED (HTTP 404 for Connect), a POST without one of the protocols'
     // content types INVALID_ARGUMENT (HTTP 415).
@@ -178,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // without it every call goes through connect. Imported only when on, so FAST_PATH=off loads none of it.
   if (config.fastPath) (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
   await app.register(fastifyConnectPlugin, connectOptions);
+  if (deps.dashboard !== undefined) registerDashboardRoutes(app, deps.dashboard);
 
   // Shutdown: the grace timers live here (not in the Connect plugin, whose timer
   // is never cleared and would hold a test process open).
