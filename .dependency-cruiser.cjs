@@ -47,9 +47,10 @@ module.exports = {
       comment:
         "All file, env and credential reading happens in config/ before anything is built (main.ts owns the process). " +
         "Exception, on purpose: the audit sinks (adapters/audit/) write, lock, rotate and re-read their own log: " +
-        "that is the adapter's job, not configuration.",
+        "that is the adapter's job, not configuration. The dashboard's build script (src/dashboard/build/) is a " +
+        "build tool run by `npm run build`, not part of the gateway: it reads and writes the bundle.",
       severity: "error",
-      from: { path: "^src/", pathNot: "^src/(config/|adapters/audit/)" },
+      from: { path: "^src/", pathNot: "^src/(config/|adapters/audit/|dashboard/build/)" },
       to: { path: "^(node:)?fs(/promises)?$", dependencyTypes: ["core"] },
     },
     {
@@ -74,10 +75,10 @@ module.exports = {
     {
       name: "dashboard-is-browser-code",
       comment:
-        "src/dashboard is bundled for the browser (scripts/build-dashboard.ts): it reaches the gateway only over " +
+        "src/dashboard is bundled for the browser (src/dashboard/build/build-dashboard.ts, a Node script outside the page): it reaches the gateway only over " +
         "Connect with the generated code, so it imports no server layer and no node: built-in",
       severity: "error",
-      from: { path: "^src/dashboard/" },
+      from: { path: "^src/dashboard/", pathNot: "^src/dashboard/build/" },
       to: { path: "^src/(?!dashboard/)|^(node:)?[a-z_]+$", dependencyTypes: ["local", "core"] },
     },
     {

@@ -14,7 +14,6 @@ COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./
 COPY proto ./proto
 COPY gen ./gen
 COPY src ./src
-COPY scripts ./scripts
 RUN npm run build \
  # The image brings its own Node 24: drop the lockfile-pinned node binaries and dev tools.
  && npm prune --omit=dev --omit=optional --ignore-scripts \

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Http2Server } from "node:http2";
 
 /**
- * The built dashboard (scripts/build-dashboard.ts), read by config/dashboard-files.ts before
+ * The built dashboard (src/dashboard/build/build-dashboard.ts), read by config/dashboard-files.ts before
  * anything is built: index.html and the content-hashed assets it names.
  */
 export interface DashboardBundle {

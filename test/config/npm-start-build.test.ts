@@ -26,10 +26,9 @@ test("npm start compiles once, then runs the built tree until a source changes",
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "start-fixture", private: true, type: pkg.type, scripts }));
   for (const f of ["tsconfig.json", "tsconfig.build.json"]) writeFileSync(join(dir, f), read(f));
   symlinkSync(new URL("node_modules", root).pathname, join(dir, "node_modules"), "dir");
-  mkdirSync(join(dir, "src"));
-  // The dashboard step of the build (scripts/build-dashboard.ts has its own test): a stub here.
-  mkdirSync(join(dir, "scripts"));
-  writeFileSync(join(dir, "scripts", "build-dashboard.ts"), "");
+  // The dashboard step of the build (src/dashboard/build/build-dashboard.ts has its own test): a stub here.
+  mkdirSync(join(dir, "src", "dashboard", "build"), { recursive: true });
+  writeFileSync(join(dir, "src", "dashboard", "build", "build-dashboard.ts"), "");
   const main = join(dir, "src", "main.ts");
   writeFileSync(main, 'process.stdout.write(`started v1 ${process.argv.slice(2).join(" ")}\\n`);\n');
   const start = () => run("npm", ["start", "--silent", "--", "--help"], { cwd: dir, encoding: "utf8" });

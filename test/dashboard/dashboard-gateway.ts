@@ -8,7 +8,7 @@ import { createRpcMetrics } from "../../src/adapters/metrics/metrics.js";
 import { loadDashboardFiles } from "../../src/config/dashboard-files.js";
 import { createHealthRegistry, ServingStatus } from "../../src/server/health.js";
 import { TradingGateway } from "../../gen/trading/v1/trading_gateway_pb.js";
-import { buildDashboard } from "../../scripts/build-dashboard.js";
+import { buildDashboard } from "../../src/dashboard/build/build-dashboard.js";
 import { gatewayConfig } from "../helpers/gateway-config.js";
 import { createLogCapture } from "../helpers/log-capture.js";
 import { startServer, type StartedServer } from "../helpers/start-server.js";

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { loadDashboardFiles } from "../../src/config/dashboard-files.js";
 import { loadConfig } from "../../src/config/env.js";
 import { DASHBOARD_CSP } from "../../src/server/dashboard-route.js";
-import { buildDashboard } from "../../scripts/build-dashboard.js";
+import { buildDashboard } from "../../src/dashboard/build/build-dashboard.js";
 import { builtDashboard, launchChromium, startDashboardGateway } from "./dashboard-gateway.js";
 
 const assetsOf = (html: string) => [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);

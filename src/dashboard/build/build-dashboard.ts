@@ -8,7 +8,7 @@
  * (into a temporary directory). A tree already built from unchanged sources is left alone, like
  * `tsc -b`; `--force` rebuilds.
  *
- *   node --import tsx scripts/build-dashboard.ts [--out dir] [--force]
+ *   node --import tsx src/dashboard/build/build-dashboard.ts [--out dir] [--force]
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
-const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 const SOURCE = join(ROOT, "src", "dashboard");
 export const DEFAULT_OUT = join(ROOT, "dist", "dashboard");
 
