@@ -500,6 +500,6 @@ export function synthesizeFill(order: Order, update: VenueOrderUpdate, timeMs: n
   }
   return {
     ...update,
-    fills: [{ venueTradeId: `${update.venueOrderId}:${now.toFixed()}`, quantity: delta.toFixed(), price, fee, feeCurrency, timeMs }],
+    fills: [{ venueTradeId: `${update.venueOrderId}:${now.toFixed()}`, quantity: delta.toFixed(), price, fee, feeCurrency, timeMs, fromTotals: true }],
   };
 }

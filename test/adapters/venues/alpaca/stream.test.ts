@@ -74,7 +74,7 @@ test("partial_fill then fill: each synthesized fill has the id the REST path giv
   const restFirst = parseOrderAnswer(partial.data.order, alpacaRules);
   assert.ok(restFirst.ok);
   assert.deepEqual(first.fills, synthesizeFill(view0, restFirst.value, 1).fills);
-  assert.deepEqual(first.fills, [{ venueTradeId: `${DOC_FILL.data.order.id}:1000`, quantity: "1000", price: "105", fee: "0", feeCurrency: "", timeMs: 1 }]);
+  assert.deepEqual(first.fills, [{ venueTradeId: `${DOC_FILL.data.order.id}:1000`, quantity: "1000", price: "105", fee: "0", feeCurrency: "", timeMs: 1, fromTotals: true }]);
 
   const view1 = { ...view0, status: OrderStatus.PARTIALLY_FILLED, filledQuantity: "1000", averageFillPrice: "105" };
   const f = parseAlpacaStreamMessage(JSON.stringify(DOC_FILL));

@@ -78,7 +78,7 @@ test("no trade id: the synthetic fill of a stream message and of a REST answer f
   const rest = parseOrderAnswer({ order: { order_id: "cb-1", client_order_id: "cid-1", status: "OPEN", filled_size: "0.4", average_filled_price: "100", total_fees: "0.24", reject_reason: "" } }, coinbaseRules);
   assert.ok(rest.ok);
   const fromRest = synthesizeFill(view, rest.value, 5);
-  assert.deepEqual(fromStream.fills, [{ venueTradeId: "cb-1:0.4", quantity: "0.4", price: "100", fee: "0.24", feeCurrency: "USD", timeMs: 5 }]);
+  assert.deepEqual(fromStream.fills, [{ venueTradeId: "cb-1:0.4", quantity: "0.4", price: "100", fee: "0.24", feeCurrency: "USD", timeMs: 5, fromTotals: true }]);
   assert.deepEqual(fromRest.fills, fromStream.fills);
 });
 
@@ -89,7 +89,7 @@ test("the next progress is the difference: delta quantity, delta fee, the slice'
   const u = streamUpdateWithFill(view, s.value.orders[0]!.update, 9);
   assert.equal(u.status, OrderStatus.FILLED);
   // (1 x 101.2 - 0.4 x 100) / 0.6 = 102; fee 0.6072 - 0.24.
-  assert.deepEqual(u.fills, [{ venueTradeId: "cb-1:1", quantity: "0.6", price: "102", fee: "0.3672", feeCurrency: "USD", timeMs: 9 }]);
+  assert.deepEqual(u.fills, [{ venueTradeId: "cb-1:1", quantity: "0.6", price: "102", fee: "0.3672", feeCurrency: "USD", timeMs: 9, fromTotals: true }]);
 });
 
 test("a duplicated or late message (no more filled than the view holds) yields no fill", () => {
