@@ -1,10 +1,10 @@
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
 import type { VenueError } from "../../../use-cases/venue-adapter.js";
-import type { StreamOrderEvent } from "../stream-order-event.js";
 import type { TranslatorRules } from "../translator.js";
 import { parseOrderAnswer } from "../translator.js";
-import { alpacaRules } from "./describe.js";
+import type { StreamMessage, StreamOrderEvent, VenueStreamKind, VenueStreamSpec } from "../user-stream/stream-spec.js";
+import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 
 /**
@@ -14,6 +14,12 @@ import type { AlpacaCredentials } from "./sign.js";
 export const ALPACA_STREAM = {
   url: "wss://api.alpaca.markets/stream",
   paperUrl: "wss://paper-api.alpaca.markets/stream",
+  /**
+   * Keep-alive is not documented for this endpoint: WebSocket ping control frames (answered by
+   * any RFC 6455 server) every 15 s, dead after 45 s without a frame or pong.
+   */
+  pingIntervalMs: 15_000,
+  idleTimeoutMs: 45_000,
 } as const;
 
 /** The authenticate message, in the form the streaming docs quote ({"action":"authenticate","data":{key_id,secret_key}}). */
@@ -36,7 +42,7 @@ export type AlpacaStreamMessage =
    * carries, read exactly as a REST order answer is (cumulative filled_qty / filled_avg_price),
    * so the stream and polling give the same VenueOrderUpdate. `executionId` is the fill's
    * execution_id, kept for the logs only: REST answers carry no execution ids, so fills are
-   * de-duplicated by cumulative quantity on both paths (stream-order-event.ts).
+   * de-duplicated by cumulative quantity on both paths (`cumulativeOnly`, user-stream/stream-update.ts).
    */
   | { readonly kind: "order"; readonly event: string; readonly executionId: string; readonly order: StreamOrderEvent }
   | { readonly kind: "other" };
@@ -83,7 +89,8 @@ export function parseAlpacaStreamMessage(frame: string | Uint8Array, rules: Tran
           venueOrderId: u.value.venueOrderId,
           venueClientOrderId: typeof o.client_order_id === "string" ? o.client_order_id : "",
           update: u.value,
-          timeMs: Number.isFinite(ts) ? ts : 0,
+          eventTimeMs: Number.isFinite(ts) ? ts : 0,
+          cumulativeOnly: true,
         },
       });
     }
@@ -91,3 +98,49 @@ export function parseAlpacaStreamMessage(frame: string | Uint8Array, rules: Tran
       return ok({ kind: "other" });
   }
 }
+
+/**
+ * One frame as the framework's messages: authorized -> send `listen` (a listen before the
+ * authorization answer is refused); listening with trade_updates -> subscribed; unauthorized ->
+ * an auth error (the supervisor closes and retries with back-off); a trade update -> an order
+ * event. A malformed trade update is ignored here: the REST catch-up and polling settle it.
+ */
+export function alpacaStreamMessages(frame: string, rules: TranslatorRules = alpacaRules): StreamMessage[] {
+  const r = parseAlpacaStreamMessage(frame, rules);
+  if (!r.ok) return [{ kind: "ignored" }];
+  const m = r.value;
+  switch (m.kind) {
+    case "authorization":
+      if (!m.authorized) return [{ kind: "error", reason: `Alpaca: ${m.action === "listen" ? "listen before authorization" : "key refused"}`, auth: true }];
+      return m.action === "authenticate" ? [{ kind: "send", frames: [alpacaListenMessage()] }] : [{ kind: "ignored" }];
+    case "listening":
+      return m.streams.includes("trade_updates") ? [{ kind: "subscribed" }] : [{ kind: "error", reason: "Alpaca: trade_updates not granted" }];
+    case "order":
+      return [{ kind: "order", event: m.order }];
+    default:
+      return [{ kind: "ignored" }];
+  }
+}
+
+export function createAlpacaStreamSpec(url: string, credentials: AlpacaCredentials, rules: TranslatorRules = alpacaRules): VenueStreamSpec {
+  return {
+    url,
+    // Key and secret are the whole authentication: nothing to fetch, nothing expires.
+    subscribe: () => [alpacaAuthMessage(credentials)],
+    parse: (frame) => alpacaStreamMessages(frame, rules),
+    heartbeat: { intervalMs: ALPACA_STREAM.pingIntervalMs, timeoutMs: ALPACA_STREAM.idleTimeoutMs },
+  };
+}
+
+/** How kind alpaca declares its stream (user-stream/stream-kinds.ts). */
+export const alpacaStreamKind: VenueStreamKind = {
+  kind: "alpaca",
+  defaultUrl: ALPACA_STREAM.url,
+  productionBaseUrls: [ALPACA.baseUrl, ALPACA.paperBaseUrl],
+  create(input) {
+    // A paper-trading entry (baseUrl paper-api) without its own streamUrl listens to the paper stream.
+    const base = typeof input.options["baseUrl"] === "string" ? input.options["baseUrl"].replace(/\/+$/, "") : "";
+    const url = input.url === ALPACA_STREAM.url && base === ALPACA.paperBaseUrl ? ALPACA_STREAM.paperUrl : input.url;
+    return createAlpacaStreamSpec(url, { keyId: input.credentials["keyId"] ?? "", secretKey: input.credentials["secretKey"] ?? "" }, input.rules ?? alpacaRules);
+  },
+};

@@ -1,11 +1,11 @@
-import type { KeyObject } from "node:crypto";
+import { createPrivateKey, randomBytes, type KeyObject } from "node:crypto";
 import type { Result } from "../../../domain/result.js";
 import { err, ok } from "../../../domain/result.js";
 import type { VenueError } from "../../../use-cases/venue-adapter.js";
-import type { StreamOrderEvent } from "../stream-order-event.js";
 import type { AnswerRule, TranslatorRules } from "../translator.js";
 import { parseOrderAnswer } from "../translator.js";
-import { coinbaseRules } from "./describe.js";
+import type { StreamMessage, StreamOrderEvent, VenueStreamKind, VenueStreamSpec } from "../user-stream/stream-spec.js";
+import { COINBASE, coinbaseRules } from "./describe.js";
 import { coinbaseWsJwt } from "./sign.js";
 
 /**
@@ -19,6 +19,15 @@ export const COINBASE_STREAM = {
   subscribeWithinMs: 5_000,
   /** Heartbeats arrive every second; channels close after 60-90 s without updates. */
   heartbeatEveryMs: 1_000,
+  /** With a heartbeat a second, 10 s without any frame means the connection is dead. */
+  pingIntervalMs: 5_000,
+  idleTimeoutMs: 10_000,
+  /**
+   * Re-subscribe with fresh JWTs before the 2-minute expiry of the ones the subscription was made
+   * with. Whether a live subscription outlives its JWT is not documented; renewing costs one
+   * snapshot of the open orders (de-duplicated) every 100 s.
+   */
+  renewAfterMs: 100_000,
 } as const;
 
 /**
@@ -124,7 +133,9 @@ export function parseCoinbaseStreamMessage(frame: string, rules: TranslatorRules
             venueOrderId: u.value.venueOrderId,
             venueClientOrderId: typeof rec.client_order_id === "string" ? rec.client_order_id : "",
             update: u.value,
-            timeMs: envTime,
+            eventTimeMs: envTime,
+            // No trade id on this channel: fills come from the rise of the cumulative figures.
+            cumulativeOnly: true,
           });
         }
       }
@@ -143,3 +154,81 @@ export function parseCoinbaseStreamMessage(frame: string, rules: TranslatorRules
 export function coinbaseSequenceGap(prev: number, next: number): boolean {
   return prev >= 0 && next >= 0 && next !== prev + 1;
 }
+
+export interface CoinbaseStreamConfig {
+  readonly url: string;
+  readonly keyName: string;
+  readonly privateKeyPem: string;
+  readonly rules?: TranslatorRules | undefined;
+  /** JWT nonce source; random hex by default. */
+  readonly nonce?: (() => string) | undefined;
+}
+
+/**
+ * The `user` channel as a framework stream: heartbeats and user subscribes, each with its own
+ * fresh JWT; subscribed once the `subscriptions` answer lists `user`; renewed with fresh JWTs
+ * before they expire; a skipped sequence_num (a lost message) reconnects, and the reconnect's
+ * REST catch-up recovers what was lost.
+ */
+export function createCoinbaseStreamSpec(config: CoinbaseStreamConfig): VenueStreamSpec {
+  const rules = config.rules ?? coinbaseRules;
+  const nonce = config.nonce ?? (() => randomBytes(16).toString("hex"));
+  let key: KeyObject | undefined;
+  try {
+    key = createPrivateKey(config.privateKeyPem);
+  } catch {
+    key = undefined;
+  }
+  // The last sequence_num of the current connection (reset by subscribe, called once per connection).
+  let lastSeq = -1;
+  const frames = (nowMs: number): string[] => {
+    const creds = { keyName: config.keyName, key: key! };
+    return [coinbaseSubscribeMessage("heartbeats", creds, nowMs, nonce()), coinbaseSubscribeMessage("user", creds, nowMs, nonce())];
+  };
+  return {
+    url: config.url,
+    // Never echo the PEM: name the problem only.
+    authenticate: async () => (key === undefined ? err({ kind: "auth", reason: "the Coinbase private key is not a valid PEM key" }) : ok({})),
+    subscribe(_auth, nowMs) {
+      lastSeq = -1;
+      return frames(nowMs);
+    },
+    parse(frame): StreamMessage[] {
+      const r = parseCoinbaseStreamMessage(frame, rules);
+      if (!r.ok) return [{ kind: "ignored" }];
+      const m = r.value;
+      if (m.kind === "error") return [{ kind: "error", reason: `Coinbase: ${m.reason}`, auth: /auth|jwt|token|unauthori/i.test(m.reason) }];
+      const seq = m.kind === "other" ? (m.sequence ?? -1) : m.sequence;
+      // Only a skip forward is a loss; a repeated or older number (a duplicate) is processed as is.
+      if (seq >= 0 && lastSeq >= 0 && seq > lastSeq + 1) {
+        const reason = `sequence gap (${seq} after ${lastSeq})`;
+        lastSeq = seq;
+        return [{ kind: "reconnect", reason }];
+      }
+      if (seq > lastSeq) lastSeq = seq;
+      switch (m.kind) {
+        case "subscriptions":
+          return m.channels["user"] !== undefined ? [{ kind: "subscribed" }] : [{ kind: "ignored" }];
+        case "heartbeat":
+          return [{ kind: "heartbeat" }];
+        case "orders":
+          return m.orders.length > 0 ? m.orders.map((event) => ({ kind: "order" as const, event })) : [{ kind: "ignored" }];
+        default:
+          return [{ kind: "ignored" }];
+      }
+    },
+    heartbeat: { intervalMs: COINBASE_STREAM.pingIntervalMs, timeoutMs: COINBASE_STREAM.idleTimeoutMs },
+    renew: { afterMs: COINBASE_STREAM.renewAfterMs, frames: (_auth, nowMs) => frames(nowMs) },
+    // "disconnected if no subscribe has been received within 5 seconds": the answer comes well before 10 s.
+    subscribeTimeoutMs: 10_000,
+  };
+}
+
+/** How kind coinbase declares its stream (user-stream/stream-kinds.ts). */
+export const coinbaseStreamKind: VenueStreamKind = {
+  kind: "coinbase",
+  defaultUrl: COINBASE_STREAM.url,
+  productionBaseUrls: [COINBASE.baseUrl],
+  create: (input) =>
+    createCoinbaseStreamSpec({ url: input.url, keyName: input.credentials["keyName"] ?? "", privateKeyPem: input.credentials["privateKey"] ?? "", rules: input.rules }),
+};

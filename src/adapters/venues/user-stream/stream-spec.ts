@@ -69,6 +69,11 @@ export type StreamMessage =
    * retried with back-off. `auth` marks a refused credential/signature/token (logged as such).
    */
   | { readonly kind: "error"; readonly reason: string; readonly auth?: boolean }
+  /**
+   * Frames to send now, in answer to this frame (Alpaca: `listen` only once `authorization` says
+   * authorized; a listen sent before is refused). Pure: the frames carry no secrets.
+   */
+  | { readonly kind: "send"; readonly frames: readonly string[] }
   /** Anything else (balance events, acks of pings, unknown event types). */
   | { readonly kind: "ignored" };
 

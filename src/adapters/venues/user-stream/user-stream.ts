@@ -261,6 +261,9 @@ export function createUserStream(deps: UserStreamDeps): UserStream {
               clearTimeout(subscribeTimer);
               void caughtUp();
               break;
+            case "send":
+              for (const f of m.frames) ws.send(f);
+              break;
             case "reconnect":
               close(`venue: ${m.reason}`.slice(0, 120));
               return;

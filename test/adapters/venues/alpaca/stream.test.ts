@@ -3,9 +3,18 @@ import { test } from "node:test";
 import { OrderStatus } from "../../../../src/domain/order.js";
 import { alpacaAuthMessage, alpacaListenMessage, parseAlpacaStreamMessage } from "../../../../src/adapters/venues/alpaca/stream.js";
 import { alpacaRules } from "../../../../src/adapters/venues/alpaca/describe.js";
-import { streamUpdateWithFill } from "../../../../src/adapters/venues/stream-order-event.js";
+import { decideStreamUpdate } from "../../../../src/adapters/venues/user-stream/stream-update.js";
+import type { StreamOrderEvent } from "../../../../src/adapters/venues/user-stream/stream-spec.js";
+import type { Order } from "../../../../src/domain/order.js";
+import type { VenueOrderUpdate } from "../../../../src/use-cases/venue-adapter.js";
 import { parseOrderAnswer, synthesizeFill } from "../../../../src/adapters/venues/translator.js";
 import { makeOrder } from "../make-order.js";
+
+/** The stream path: the framework's decision on the event against the order as the gateway holds it. */
+function viaStream(view: Order, ev: StreamOrderEvent, t: number): VenueOrderUpdate {
+  const d = decideStreamUpdate(view, { ...ev, eventTimeMs: t }, t);
+  return d.kind === "apply" ? d.update : { ...ev.update, fills: [] };
+}
 
 /** The fill example of the streaming docs (order object trimmed to the fields they show). */
 const DOC_FILL = {
@@ -53,7 +62,8 @@ test("the docs' fill, as a text frame and as the binary frame the paper endpoint
       venueOrderId: "a5be8f5e-fdfa-41f5-a644-7a74fe947a8f",
       venueClientOrderId: "4642fd68-d59a-47d7-a9ac-e22f536828d1",
       update: { status: OrderStatus.FILLED, venueOrderId: "a5be8f5e-fdfa-41f5-a644-7a74fe947a8f", filledQuantity: "1790.86", averageFillPrice: "105.8988475", fills: [] },
-      timeMs: Date.parse("2022-04-19T17:45:05.024Z"),
+      eventTimeMs: Date.parse("2022-04-19T17:45:05.024Z"),
+      cumulativeOnly: true,
     },
   };
   assert.deepEqual(parseAlpacaStreamMessage(JSON.stringify(DOC_FILL)), { ok: true, value: expected });
@@ -69,7 +79,7 @@ test("partial_fill then fill: each synthesized fill has the id the REST path giv
   const view0 = makeOrder({ venueOrderId: DOC_FILL.data.order.id, symbol: "SOLUSD", status: OrderStatus.NEW, quantity: "1790.86" });
   const p = parseAlpacaStreamMessage(JSON.stringify(partial));
   assert.ok(p.ok && p.value.kind === "order");
-  const first = streamUpdateWithFill(view0, p.value.order.update, 1);
+  const first = viaStream(view0, p.value.order, 1);
   assert.equal(first.status, OrderStatus.PARTIALLY_FILLED);
   const restFirst = parseOrderAnswer(partial.data.order, alpacaRules);
   assert.ok(restFirst.ok);
@@ -79,14 +89,14 @@ test("partial_fill then fill: each synthesized fill has the id the REST path giv
   const view1 = { ...view0, status: OrderStatus.PARTIALLY_FILLED, filledQuantity: "1000", averageFillPrice: "105" };
   const f = parseAlpacaStreamMessage(JSON.stringify(DOC_FILL));
   assert.ok(f.ok && f.value.kind === "order");
-  const second = streamUpdateWithFill(view1, f.value.order.update, 2);
+  const second = viaStream(view1, f.value.order, 2);
   // (1790.86 x 105.8988475 - 1000 x 105) / 790.86
   assert.equal(second.fills.length, 1);
   assert.equal(second.fills[0]!.venueTradeId, `${DOC_FILL.data.order.id}:1790.86`);
   assert.equal(second.fills[0]!.quantity, "790.86");
   assert.equal(second.fills[0]!.price, "107.03539189471");
   // The same message again: nothing new.
-  assert.deepEqual(streamUpdateWithFill({ ...view1, filledQuantity: "1790.86" }, f.value.order.update, 3).fills, []);
+  assert.deepEqual(viaStream({ ...view1, filledQuantity: "1790.86" }, f.value.order, 3).fills, []);
 });
 
 test("non-fill events carry the order's state (canceled, replaced, new)", () => {

@@ -4,9 +4,18 @@ import { test } from "node:test";
 import { OrderStatus } from "../../../../src/domain/order.js";
 import { coinbaseSequenceGap, coinbaseSubscribeMessage, parseCoinbaseStreamMessage } from "../../../../src/adapters/venues/coinbase/stream.js";
 import { coinbaseRules } from "../../../../src/adapters/venues/coinbase/describe.js";
-import { streamUpdateWithFill } from "../../../../src/adapters/venues/stream-order-event.js";
+import { decideStreamUpdate } from "../../../../src/adapters/venues/user-stream/stream-update.js";
+import type { StreamOrderEvent } from "../../../../src/adapters/venues/user-stream/stream-spec.js";
+import type { Order } from "../../../../src/domain/order.js";
+import type { VenueOrderUpdate } from "../../../../src/use-cases/venue-adapter.js";
 import { parseOrderAnswer, synthesizeFill } from "../../../../src/adapters/venues/translator.js";
 import { makeOrder } from "../make-order.js";
+
+/** The stream path: the framework's decision on the event against the order as the gateway holds it. */
+function viaStream(view: Order, ev: StreamOrderEvent, t: number): VenueOrderUpdate {
+  const d = decideStreamUpdate(view, { ...ev, eventTimeMs: t }, t);
+  return d.kind === "apply" ? d.update : { ...ev.update, fills: [] };
+}
 
 const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const key = createPrivateKey(privateKey.export({ type: "sec1", format: "pem" }).toString());
@@ -58,7 +67,7 @@ test("a snapshot lists the open orders in REST terms (status, cumulative figures
   assert.equal(r.value.snapshot, true);
   assert.equal(r.value.sequence, 1);
   assert.deepEqual(r.value.orders, [
-    { venueOrderId: "cb-1", venueClientOrderId: "cid-1", update: { status: OrderStatus.NEW, venueOrderId: "cb-1", filledQuantity: "0", cumulativeFee: "0", fills: [] }, timeMs: Date.parse("2026-04-07T14:30:06Z") },
+    { venueOrderId: "cb-1", venueClientOrderId: "cid-1", update: { status: OrderStatus.NEW, venueOrderId: "cb-1", filledQuantity: "0", cumulativeFee: "0", fills: [] }, eventTimeMs: Date.parse("2026-04-07T14:30:06Z"), cumulativeOnly: true },
   ]);
 });
 
@@ -73,7 +82,7 @@ test("no trade id: the synthetic fill of a stream message and of a REST answer f
   const view = makeOrder({ venueOrderId: "cb-1", status: OrderStatus.NEW });
   const s = parseCoinbaseStreamMessage(userMessage(2, "update", [cbOrder({ cumulative_quantity: "0.4", avg_price: "100", total_fees: "0.24" })]));
   assert.ok(s.ok && s.value.kind === "orders");
-  const fromStream = streamUpdateWithFill(view, s.value.orders[0]!.update, 5);
+  const fromStream = viaStream(view, s.value.orders[0]!, 5);
   // GET .../historical/{id} for the same progress.
   const rest = parseOrderAnswer({ order: { order_id: "cb-1", client_order_id: "cid-1", status: "OPEN", filled_size: "0.4", average_filled_price: "100", total_fees: "0.24", reject_reason: "" } }, coinbaseRules);
   assert.ok(rest.ok);
@@ -86,7 +95,7 @@ test("the next progress is the difference: delta quantity, delta fee, the slice'
   const view = makeOrder({ venueOrderId: "cb-1", status: OrderStatus.PARTIALLY_FILLED, filledQuantity: "0.4", averageFillPrice: "100", venueFeeTotal: "0.24" });
   const s = parseCoinbaseStreamMessage(userMessage(3, "update", [cbOrder({ status: "FILLED", cumulative_quantity: "1", leaves_quantity: "0", avg_price: "101.2", total_fees: "0.6072" })]));
   assert.ok(s.ok && s.value.kind === "orders");
-  const u = streamUpdateWithFill(view, s.value.orders[0]!.update, 9);
+  const u = viaStream(view, s.value.orders[0]!, 9);
   assert.equal(u.status, OrderStatus.FILLED);
   // (1 x 101.2 - 0.4 x 100) / 0.6 = 102; fee 0.6072 - 0.24.
   assert.deepEqual(u.fills, [{ venueTradeId: "cb-1:1", quantity: "0.6", price: "102", fee: "0.3672", feeCurrency: "USD", timeMs: 9, fromTotals: true }]);
@@ -97,7 +106,7 @@ test("a duplicated or late message (no more filled than the view holds) yields n
   for (const q of ["0.4", "0.2"]) {
     const s = parseCoinbaseStreamMessage(userMessage(4, "update", [cbOrder({ cumulative_quantity: q, avg_price: "100", total_fees: "0.12" })]));
     assert.ok(s.ok && s.value.kind === "orders");
-    assert.deepEqual(streamUpdateWithFill(view, s.value.orders[0]!.update, 1).fills, [], q);
+    assert.deepEqual(viaStream(view, s.value.orders[0]!, 1).fills, [], q);
   }
 });
 
