@@ -389,6 +389,10 @@ export function createUserStream(deps: UserStreamDeps): UserStream {
   function drain(): Promise<void> {
     if (draining !== undefined) return draining;
     draining = (async () => {
+      // Yield first: with an empty queue the body would otherwise finish (and clear `draining`)
+      // before the assignment below, leaving a settled promise in `draining` that stops every
+      // later drain.
+      await null;
       try {
         while (queue.length > 0 && !paused) {
           const ev = queue.shift()!;
