@@ -385,22 +385,24 @@ export function createUserStream(deps: UserStreamDeps): UserStream {
 
   function drain(): Promise<void> {
     if (draining !== undefined) return draining;
-    draining = (async () => {
-      try {
-        while (queue.length > 0 && !paused) {
-          const ev = queue.shift()!;
-          try {
-            await applyOne(ev);
-          } catch (e) {
-            deps.metrics?.countEvent(venue, "error");
-            log?.error({ err: e }, "applying a venue stream event failed");
-          }
+    if (queue.length === 0 || paused) return Promise.resolve();
+    const run = async (): Promise<void> => {
+      while (queue.length > 0 && !paused) {
+        const ev = queue.shift()!;
+        try {
+          await applyOne(ev);
+        } catch (e) {
+          deps.metrics?.countEvent(venue, "error");
+          log?.error({ err: e }, "applying a venue stream event failed");
         }
-      } finally {
-        draining = undefined;
       }
-    })();
-    return draining;
+    };
+    // Cleared when done (not in a finally inside run: that could run before the assignment).
+    const p = run().then(() => {
+      if (draining === p) draining = undefined;
+    });
+    draining = p;
+    return p;
   }
 
   return {
