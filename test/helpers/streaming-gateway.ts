@@ -32,6 +32,8 @@ export interface StreamingGatewayOptions {
   readonly settings?: Partial<UserStreamSettings>;
   /** false: the venue entry has no streamUrl (polling only). */
   readonly stream?: boolean;
+  /** The venue entry's rateLimit (default: the venue's documented budget). */
+  readonly rateLimit?: { readonly capacity: number; readonly refillPerSecond: number };
 }
 
 export interface StreamingGateway {
@@ -80,6 +82,7 @@ export async function startStreamingGateway(kind: StreamVenueKind, opts: Streami
       `    streamPollIntervalMs: ${opts.streamPollIntervalMs ?? 600_000}`,
       `    credentials: ${creds}`,
       `    symbols: { BTC-USD: ${venueSymbol} }`,
+      ...(opts.rateLimit !== undefined ? [`    rateLimit: { capacity: ${opts.rateLimit.capacity}, refillPerSecond: ${opts.rateLimit.refillPerSecond} }`] : []),
       "",
     ].join("\n"),
   );
