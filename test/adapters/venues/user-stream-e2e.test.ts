@@ -84,7 +84,8 @@ for (const kind of ["binance", "kraken"] as StreamVenueKind[]) {
     });
 
     test("the stream drops mid-fill: the reconnect's REST catch-up recovers the missed fill, no loss, no duplicate", async (t) => {
-      const g = await startStreamingGateway(kind);
+      // Polling off (10 min): only the catch-up can find the missed fill.
+      const g = await startStreamingGateway(kind, { pollIntervalMs: 600_000 });
       t.after(() => g.close());
       await live(g);
       const placed = await g.client.placeOrder({ ...order(), venue: kind });
