@@ -96,6 +96,16 @@ export interface UserStream {
   status(): UserStreamStatus;
 }
 
+/**
+ * The wait before reconnect attempt `attempt` (0 = the first after a failure): exponential from
+ * minBackoffMs, capped at maxBackoffMs, with jitter over its upper half (`random` in [0, 1)), so
+ * gateways that lost the venue together do not all come back at the same instant.
+ */
+export function reconnectDelayMs(attempt: number, settings: Pick<UserStreamSettings, "minBackoffMs" | "maxBackoffMs">, random: number): number {
+  const cap = Math.min(settings.maxBackoffMs, settings.minBackoffMs * 2 ** Math.min(attempt, 20));
+  return Math.round(cap / 2 + (random * cap) / 2);
+}
+
 export function createUserStream(deps: UserStreamDeps): UserStream {
   const settings: UserStreamSettings = { ...DEFAULT_USER_STREAM_SETTINGS, ...deps.settings };
   const random = deps.random ?? Math.random;
@@ -128,11 +138,7 @@ export function createUserStream(deps: UserStreamDeps): UserStream {
     deps.onState?.(venue, next);
   }
 
-  function backoffMs(attempt: number): number {
-    const cap = Math.min(settings.maxBackoffMs, settings.minBackoffMs * 2 ** Math.min(attempt, 20));
-    // Full jitter: many gateways (or venues) reconnecting at once do not stampede the venue.
-    return Math.round(cap / 2 + (random() * cap) / 2);
-  }
+  const backoffMs = (attempt: number): number => reconnectDelayMs(attempt, settings, random());
 
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -388,26 +394,24 @@ export function createUserStream(deps: UserStreamDeps): UserStream {
 
   function drain(): Promise<void> {
     if (draining !== undefined) return draining;
-    draining = (async () => {
-      // Yield first: with an empty queue the body would otherwise finish (and clear `draining`)
-      // before the assignment below, leaving a settled promise in `draining` that stops every
-      // later drain.
-      await null;
-      try {
-        while (queue.length > 0 && !paused) {
-          const ev = queue.shift()!;
-          try {
-            await applyOne(ev);
-          } catch (e) {
-            deps.metrics?.countEvent(venue, "error");
-            log?.error({ err: e }, "applying a venue stream event failed");
-          }
+    if (queue.length === 0 || paused) return Promise.resolve();
+    const run = async (): Promise<void> => {
+      while (queue.length > 0 && !paused) {
+        const ev = queue.shift()!;
+        try {
+          await applyOne(ev);
+        } catch (e) {
+          deps.metrics?.countEvent(venue, "error");
+          log?.error({ err: e }, "applying a venue stream event failed");
         }
-      } finally {
-        draining = undefined;
       }
-    })();
-    return draining;
+    };
+    // Cleared when done (not in a finally inside run: that could run before the assignment).
+    const p = run().then(() => {
+      if (draining === p) draining = undefined;
+    });
+    draining = p;
+    return p;
   }
 
   return {
