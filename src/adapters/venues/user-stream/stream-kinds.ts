@@ -2,13 +2,14 @@ import { alpacaStreamKind } from "../alpaca/stream.js";
 import { binanceStreamKind } from "../binance/stream.js";
 import { coinbaseStreamKind } from "../coinbase/stream.js";
 import { krakenStreamKind } from "../kraken/stream.js";
+import { restJsonStreamKind } from "../rest-json/stream.js";
 import type { VenueStreamKind } from "./stream-spec.js";
 
 /**
  * Every venue kind with a user push stream. A new one: write <venue>/stream.ts (a
  * VenueStreamKind: pure parse and subscribe, see stream-spec.ts) and add it here.
  */
-export const STREAM_KINDS: ReadonlyMap<string, VenueStreamKind> = new Map([binanceStreamKind, krakenStreamKind, alpacaStreamKind, coinbaseStreamKind].map((k) => [k.kind, k] as const));
+export const STREAM_KINDS: ReadonlyMap<string, VenueStreamKind> = new Map([binanceStreamKind, krakenStreamKind, alpacaStreamKind, coinbaseStreamKind, restJsonStreamKind].map((k) => [k.kind, k] as const));
 
 /** The venue-file entry fields that decide a stream (see stream-options.ts). */
 export interface StreamEntry {

@@ -12,6 +12,8 @@ import { startFakeAlpacaStream, type FakeAlpacaStream } from "../../../helpers/f
 import { coinbaseDialect } from "../../../helpers/fake-venues/coinbase.js";
 import { startFakeCoinbaseStream, type FakeCoinbaseStream } from "../../../helpers/fake-venues/coinbase-stream.js";
 import { startFakeVenue, type FakeDialect, type FakeOrder, type FakeVenue } from "../../../helpers/fake-venues/fake-venue-server.js";
+import { restJsonDialect } from "../../../helpers/fake-venues/rest-json.js";
+import { startFakeRestJsonStream, type FakeRestJsonStream } from "../../../helpers/fake-venues/rest-json-stream.js";
 import { gatewayConfig } from "../../../helpers/gateway-config.js";
 import { createLogCapture } from "../../../helpers/log-capture.js";
 import { startServer } from "../../../helpers/start-server.js";
@@ -29,14 +31,15 @@ const env: Record<string, string> = {
   ALPACA_SECRET_KEY: "alpaca-stream-secret",
   COINBASE_KEY_NAME: "organizations/org-s/apiKeys/key-s",
   COINBASE_PRIVATE_KEY: privateKey.export({ type: "sec1", format: "pem" }).toString(),
+  ACME_API_KEY: "acme-stream-key",
 };
 
 interface VenueDriver {
-  readonly venue: "alpaca" | "coinbase";
+  readonly venue: "alpaca" | "coinbase" | "acme";
   dialect(): FakeDialect;
-  startStream(rest: FakeVenue): Promise<FakeAlpacaStream | FakeCoinbaseStream>;
+  startStream(rest: FakeVenue): Promise<FakeAlpacaStream | FakeCoinbaseStream | FakeRestJsonStream>;
   /** Pushes the order's current state on the stream as the venue would after a fill. */
-  push(stream: FakeAlpacaStream | FakeCoinbaseStream, o: FakeOrder): void;
+  push(stream: FakeAlpacaStream | FakeCoinbaseStream | FakeRestJsonStream, o: FakeOrder): void;
   entry(restUrl: string, streamUrl: string): string;
 }
 
@@ -70,12 +73,63 @@ const drivers: readonly VenueDriver[] = [
     streamPollIntervalMs: 60000
     credentials: { keyName: { env: COINBASE_KEY_NAME }, privateKey: { env: COINBASE_PRIVATE_KEY } }`,
   },
+  {
+    // A rules-only venue (kind rest-json) whose WebSocket stream is declared by rules too.
+    venue: "acme",
+    dialect: () => restJsonDialect(env["ACME_API_KEY"]!),
+    startStream: (rest) => startFakeRestJsonStream(rest.engine, env["ACME_API_KEY"]!),
+    push: (s, o) => (s as FakeRestJsonStream).push(o),
+    entry: (rest, ws) => `
+  - name: acme
+    kind: rest-json
+    baseUrl: ${rest}
+    streamUrl: ${ws}
+    timeoutMs: 2000
+    streamPollIntervalMs: 60000
+    credentials: { apiKey: { env: ACME_API_KEY } }
+    auth: { type: header, header: X-API-KEY, credential: apiKey }
+    symbols: { BTC-USD: BTC_USD }
+    errors: { messagePath: error.message, codePath: error.code }
+    stream:
+      subscribe: ['{"op":"auth","key":"{credential.apiKey}"}']
+      then: [{ when: { path: op, equals: authed }, send: ['{"op":"subscribe","channel":"orders"}'] }]
+      subscribed: { path: op, equals: subscribed }
+      refused: { path: op, equals: error, reasonPath: reason }
+      events: { when: { path: topic, equals: orders }, order: data, clientOrderId: clientId }
+    rules:
+      place:
+        method: POST
+        path: /api/orders
+        encoding: json
+        fields:
+          clientId: clientOrderId
+          market: symbol
+          side: side
+          kind: type
+          amount: quantity
+          limit: { from: price, when: { type: [LIMIT] } }
+          tif: { from: timeInForce, when: { type: [LIMIT] } }
+      cancel: { method: DELETE, path: "/api/orders/{venueOrderId}", encoding: query, fields: {} }
+      query: { method: GET, path: "/api/orders/by-client/{clientOrderId}", encoding: query, fields: {} }
+      enums:
+        side: { BUY: bid, SELL: ask }
+        type: { MARKET: mkt, LIMIT: lmt }
+        timeInForce: { GTC: gtc, IOC: ioc }
+        status: { open: NEW, partial: PARTIALLY_FILLED, done: FILLED, cancelled: CANCELED }
+      answer:
+        root: order
+        venueOrderId: id
+        status: state
+        filledQuantity: executed
+        averagePrice: avgPrice
+        fills: { path: trades, tradeId: id, price: px, quantity: sz, fee: fee, feeCurrency: feeCcy, timeMs: ts }`,
+  },
 ];
 
 interface Rig {
   readonly client: Client<typeof TradingGateway>;
   readonly rest: FakeVenue;
-  readonly stream: FakeAlpacaStream | FakeCoinbaseStream;
+  readonly stream: FakeAlpacaStream | FakeCoinbaseStream | FakeRestJsonStream;
   readonly gateway: Gateway;
   /** Every fill StreamFills delivered, and every fill event StreamOrderEvents delivered. */
   readonly fills: Array<{ orderId: string; quantity: string; price: string; fee: string; venueTradeId: string }>;
@@ -94,8 +148,8 @@ async function until(what: string, pred: () => boolean, ms = 5_000): Promise<voi
   }
 }
 
-async function boot(d: VenueDriver, o: { pollIntervalMs?: number; dialect?: (base: FakeDialect, stream: () => FakeAlpacaStream | FakeCoinbaseStream, rest: () => FakeVenue) => FakeDialect; refuseStream?: boolean; renewAfterMs?: number } = {}): Promise<Rig> {
-  let streamRef: FakeAlpacaStream | FakeCoinbaseStream | undefined;
+async function boot(d: VenueDriver, o: { pollIntervalMs?: number; dialect?: (base: FakeDialect, stream: () => FakeAlpacaStream | FakeCoinbaseStream | FakeRestJsonStream, rest: () => FakeVenue) => FakeDialect; refuseStream?: boolean; renewAfterMs?: number } = {}): Promise<Rig> {
+  let streamRef: FakeAlpacaStream | FakeCoinbaseStream | FakeRestJsonStream | undefined;
   let restRef: FakeVenue | undefined;
   const base = d.dialect();
   const rest = await startFakeVenue(o.dialect ? o.dialect(base, () => streamRef!, () => restRef!) : base);
@@ -104,7 +158,14 @@ async function boot(d: VenueDriver, o: { pollIntervalMs?: number; dialect?: (bas
   streamRef = stream;
   if (o.refuseStream) stream.refuse(true);
   const yaml = `pollIntervalMs: ${o.pollIntervalMs ?? 60_000}\nvenues:${d.entry(rest.url, stream.url)}\n`;
-  const config = gatewayConfig({ auditMode: "off", venuesFile: "/virtual/venues.yaml" }, { env, readFile: () => yaml });
+  let config;
+  try {
+    config = gatewayConfig({ auditMode: "off", venuesFile: "/virtual/venues.yaml" }, { env, readFile: () => yaml });
+  } catch (e) {
+    await stream.close();
+    await rest.close();
+    throw e;
+  }
   const metrics = createRpcMetrics();
   const shutdown = new AbortController();
   const logs = createLogCapture("debug");
