@@ -33,6 +33,7 @@ async function measure(venue: StreamVenueKind, mode: "push" | "poll", opts: { fi
     streamPollIntervalMs: 30_000,
     // The fake venue has no budget to protect; Kraken's documented one would refuse the rounds.
     rateLimit: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+    collect: false,
   });
   try {
     if (mode === "push") {

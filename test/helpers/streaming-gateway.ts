@@ -32,6 +32,8 @@ export interface StreamingGatewayOptions {
   readonly settings?: Partial<UserStreamSettings>;
   /** false: the venue entry has no streamUrl (polling only). */
   readonly stream?: boolean;
+  /** false: no StreamFills / StreamOrderEvents collectors (the bench subscribes its own). Default true. */
+  readonly collect?: boolean;
   /** The venue entry's rateLimit (default: the venue's documented budget). */
   readonly rateLimit?: { readonly capacity: number; readonly refillPerSecond: number };
 }
@@ -102,7 +104,7 @@ export async function startStreamingGateway(kind: StreamVenueKind, opts: Streami
   const fills: Fill[] = [];
   const events: OrderEvent[] = [];
   const subs = new AbortController();
-  const collecting = [
+  const collecting = opts.collect === false ? [] : [
     (async () => {
       try {
         for await (const m of client.streamFills({}, { signal: subs.signal })) if (m.fill !== undefined) fills.push(m.fill);

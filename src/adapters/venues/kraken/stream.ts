@@ -23,6 +23,8 @@ export const KRAKEN_STREAM = {
   /** Application ping ({"method":"ping"}); the server also sends a heartbeat about once a second. */
   pingIntervalMs: 10_000,
   idleTimeoutMs: 30_000,
+  /** A token never sent may be used this long after it was issued (Kraken: within 15 minutes). */
+  unusedTokenMaxAgeMs: 10 * 60 * 1000,
 } as const;
 
 /** WS v2 `order_status` -> gateway status. `pending_new`: validated, not live yet; the venue has it (REST `pending` is NEW too). */
@@ -155,15 +157,25 @@ export interface KrakenStreamConfig {
   readonly rest: StreamRestSend;
 }
 
-export function createKrakenStreamSpec(config: KrakenStreamConfig): VenueStreamSpec {
+export function createKrakenStreamSpec(config: KrakenStreamConfig, nowMs: () => number = Date.now): VenueStreamSpec {
   let reqId = 0;
+  // A token fetched for a connection that never opened was never sent: it is still good for its
+  // first 15 minutes, so an outage does not cost a REST call (and a nonce) per reconnect attempt.
+  let unused: { readonly token: string; readonly at: number } | undefined;
   return {
     url: config.url,
     async authenticate(signal) {
+      if (unused !== undefined && nowMs() - unused.at < KRAKEN_STREAM.unusedTokenMaxAgeMs) return ok({ token: unused.token });
       const sent = await config.rest(toKrakenTokenRequest(), KRAKEN_STREAM.tokenWeight, signal);
-      return sent.ok ? fromKrakenTokenResponse(sent.value) : sent;
+      const r = sent.ok ? fromKrakenTokenResponse(sent.value) : sent;
+      if (r.ok) unused = { token: r.value["token"] ?? "", at: nowMs() };
+      return r;
     },
-    subscribe: (auth) => [krakenSubscribeRequest(auth["token"] ?? "", ++reqId)],
+    subscribe: (auth) => {
+      // Sent: from now on only a new token will do for another connection.
+      if (unused?.token === auth["token"]) unused = undefined;
+      return [krakenSubscribeRequest(auth["token"] ?? "", ++reqId)];
+    },
     parse: parseKrakenFrame,
     heartbeat: { intervalMs: KRAKEN_STREAM.pingIntervalMs, timeoutMs: KRAKEN_STREAM.idleTimeoutMs, ping: (_now, id) => JSON.stringify({ method: "ping", req_id: id }) },
     // No renewal: the token does not expire while its subscription is kept; every reconnect fetches a new one.

@@ -3,7 +3,8 @@ import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import { OrderStatus } from "../../../../src/domain/order.js";
 import { binanceSubscribeRequest, parseBinanceFrame } from "../../../../src/adapters/venues/binance/stream.js";
-import { fromKrakenTokenResponse, krakenSubscribeRequest, parseKrakenFrame } from "../../../../src/adapters/venues/kraken/stream.js";
+import { createKrakenStreamSpec, fromKrakenTokenResponse, krakenSubscribeRequest, parseKrakenFrame } from "../../../../src/adapters/venues/kraken/stream.js";
+import { ok as okResult } from "../../../../src/domain/result.js";
 import { streamUrlOf } from "../../../../src/adapters/venues/user-stream/stream-kinds.js";
 
 // Message shapes from the venues' documentation (../shared/reference/venue-apis.md 8.1, 8.2; docs/venues.md "User streams").
@@ -117,6 +118,27 @@ describe("Kraken executions channel: parse (pure)", () => {
     assert.deepEqual(ok, { ok: true, value: { token: "1Dwc4lzSwNWOAwkMdqhssNNFhs1ed606d1WcF3XfEMw" } });
     const bad = fromKrakenTokenResponse({ status: 200, headers: {}, bodyText: '{"error":["EAPI:Invalid key"]}' });
     assert.ok(!bad.ok && bad.error.kind === "auth");
+  });
+});
+
+describe("Kraken token per connection", () => {
+  test("a token is fetched per connection; one never sent (the socket never opened) is used for the next attempt", async () => {
+    let calls = 0;
+    const spec = createKrakenStreamSpec({
+      url: "wss://x",
+      rest: async (req) => {
+        calls++;
+        assert.equal(req.path, "/0/private/GetWebSocketsToken");
+        return okResult({ status: 200, headers: {}, bodyText: JSON.stringify({ error: [], result: { token: `tok-${calls}`, expires: 900 } }) });
+      },
+    });
+    const signal = new AbortController().signal;
+    const a = await spec.authenticate!(signal);
+    const b = await spec.authenticate!(signal);
+    assert.deepEqual([a, b, calls], [okResult({ token: "tok-1" }), okResult({ token: "tok-1" }), 1]);
+    spec.subscribe({ token: "tok-1" }, 0);
+    const c = await spec.authenticate!(signal);
+    assert.deepEqual([c, calls], [okResult({ token: "tok-2" }), 2]);
   });
 });
 
