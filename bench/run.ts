@@ -51,7 +51,16 @@ const help = `usage: npm run bench -- [options]
   --venue V  --symbol S  --type market|limit                           [paper, BTC-USD, market]
   --repeat N           run the whole sequence N times (rounds); closed-loop ratios to gRPC per round and their median [1]
   --label TEXT         free text saved with the results
+  --fill-latency       instead: venue fill -> StreamFills latency, push vs polling (bench/fill-latency.ts:
+                       --fills N [1000] --batch N [50] --rate R/s [200] --poll-ms MS [1000] --venues --modes)
 `;
+
+// The fill-latency mode is its own benchmark (bench/fill-latency.ts): venue push vs polling.
+if (process.argv.includes("--fill-latency")) {
+  const { main } = await import("./fill-latency.js");
+  await main(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values: a } = parseArgs({
   options: {

@@ -33,6 +33,12 @@ import { createReconciler } from "./use-cases/reconcile-venues.js";
 import type { Reconciler } from "./use-cases/reconcile-venues.js";
 import type { OrderObserver } from "./use-cases/order-observer.js";
 import { createVenueMetrics } from "./adapters/venues/venue-metrics.js";
+import { createUserStreams } from "./adapters/venues/user-stream/create-user-streams.js";
+import type { UserStreams } from "./adapters/venues/user-stream/create-user-streams.js";
+import { createFillGuardSink } from "./adapters/venues/user-stream/stream-update.js";
+import { createUserStreamMetrics } from "./adapters/venues/user-stream/stream-metrics.js";
+import type { StreamRestSend } from "./adapters/venues/user-stream/stream-spec.js";
+import type { UserStreamSettings, UserStreamStatus } from "./adapters/venues/user-stream/user-stream.js";
 import { redactPgUrl } from "./config/env.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { createIdSource, systemClock } from "./domain/ports.js";
@@ -122,6 +128,8 @@ export interface GatewayDeps {
   readonly auditFileIo?: AuditFileIo;
   /** Take the memory of retained records at start (record-ring.ts); main does, tests need not. */
   readonly prefaultRetention?: boolean;
+  /** Venue user stream back-off, queue and timer settings (tests shorten them). */
+  readonly userStreamSettings?: Partial<UserStreamSettings>;
 }
 
 export interface Gateway {
@@ -143,6 +151,8 @@ export interface Gateway {
   close(): Promise<void>;
   /** The trading-state settings in force (health details: /readyz). */
   tradingStates(): readonly TradingStateSetting[];
+  /** Each streaming venue's user stream state (health details: /readyz `venueStreams`). */
+  userStreams(): readonly UserStreamStatus[];
   /**
    * Applies risk limits read again from `source` (SIGHUP, file change; read by main through
    * src/config/risk-limits-file.ts). A read or validation error, or a bad value, keeps the old
@@ -266,6 +276,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   const venueMetrics = createVenueMetrics(deps.registry);
   let venues: ReadonlyMap<string, VenueAdapter>;
+  const restSends = new Map<string, StreamRestSend>();
   try {
     venues = createVenues(venuesFile, {
       clock,
@@ -273,6 +284,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       metrics: venueMetrics,
       onHealth: (venue, serving) => health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
       logger,
+      onRestSend: (venue, send) => restSends.set(venue, send),
     });
   } catch (e) {
     await audit.close();
@@ -322,15 +334,33 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     })(),
     onEventSubscribers: (delta: 1 | -1) => (delta > 0 ? businessMetrics.eventSubscribers.inc() : businessMetrics.eventSubscribers.dec()),
   });
+  // Polls and streams meet in the one state machine; the guard re-derives a totals-only answer's
+  // fill against the order as it is when applied (user-stream/stream-update.ts).
+  const updateSink = createFillGuardSink(pipeline.orders);
+  let userStreams: UserStreams | undefined;
   const poller: VenuePoller = createVenuePoller({
     adapters: venues,
-    sink: pipeline.orders,
+    sink: updateSink,
     intervalMs: venuesFile.pollIntervalMs,
     clock,
     logger,
     metrics: venueMetrics,
+    streams: { isLive: (venue) => userStreams?.streams.get(venue)?.isLive() === true, get slowIntervalMs() { return userStreams?.slowPollMs ?? new Map<string, number>(); } },
   });
   poller.start();
+  // Venue user push streams: REST catch-up (the poller's sweep of the venue) on every connect,
+  // polling as the fallback while a stream is down.
+  userStreams = createUserStreams(venuesFile, {
+    venues,
+    rest: restSends,
+    sink: updateSink,
+    catchUp: (venue, signal) => poller.pollVenue(venue, signal),
+    clock,
+    logger,
+    metrics: createUserStreamMetrics(deps.registry, () => new Map([...(userStreams?.streams ?? new Map())].map(([v, s]) => [v, s.status().lastEventAtMs] as const))),
+    settings: deps.userStreamSettings,
+  });
+  userStreams.start();
   balances.start();
   riskMetrics.tradingStates(pipeline.tradingStates.list());
   for (const t of pipeline.tradingStates.list()) logger.warn({ tradingState: t }, `trading state ${t.state} recovered from the audit log`);
@@ -370,6 +400,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     reconciler,
     abortVenueCalls: () => venueAbort.abort(),
     tradingStates: () => pipeline.tradingStates.list(),
+    userStreams: () => [...(userStreams?.streams.values() ?? [])].map((s) => s.status()),
     async reloadRiskLimits(read, source) {
       const refused = (why: string) => {
         riskMetrics.reloaded(false);
@@ -405,6 +436,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         venueAbort.abort();
         balances.close();
         await reconciler?.stop();
+        await userStreams?.stop();
         await poller.stop();
         fills.close();
         pipeline.cancelOnDisconnect?.close();

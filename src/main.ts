@@ -99,6 +99,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     health,
     details: () => ({
       tradingStates: gateway.tradingStates().map((t) => ({ account: t.account, venue: t.venue, state: t.state, reason: t.reason, setBy: t.setBy, setAt: new Date(t.setAtMs).toISOString() })),
+      // Per venue: "connected" (push, polling slowed) or degraded on polling fallback.
+      venueStreams: Object.fromEntries(gateway.userStreams().map((u) => [u.venue, { state: u.state, degraded: u.degraded, since: new Date(u.sinceMs).toISOString(), reconnects: u.reconnects, lastEventAt: u.lastEventAtMs > 0 ? new Date(u.lastEventAtMs).toISOString() : null }])),
     }),
   });
   if (config.metricsPort !== undefined) {

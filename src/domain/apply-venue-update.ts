@@ -1,4 +1,4 @@
-import { compare, dec, div, formatDecimal, mul, type Decimal } from "./decimal.js";
+import { compare, dec, div, formatDecimal, mul, sub, type Decimal } from "./decimal.js";
 import type { GatewayError } from "./errors.js";
 import { OrderStatus, type Fill, type Order } from "./order.js";
 import { eventForVenueStatus, statusName, transition } from "./order-state.js";
@@ -57,6 +57,56 @@ export function applyFill(totals: FillTotals, x: Execution): FillTotals {
   const qty = dec(filled).plus(x.quantity);
   const notional = prevNotional.plus(mul(x.quantity, x.price));
   return { filledQuantity: formatDecimal(qty), averageFillPrice: formatDecimal(div(notional, qty)), notional };
+}
+
+/**
+ * Fills synthesized from an update's cumulative totals (VenueFill.fromTotals: venues whose answers
+ * and streams carry totals only) were computed against the order as it stood when the answer was
+ * asked for. When another source (the venue's push stream, a concurrent poll) moved the order
+ * since, the slice is re-based on `cur`: quantity = the reported total minus what `cur` holds,
+ * price from the two averages, fee = the reported fee total minus what `cur` carries. A slice the
+ * order already holds (a stale answer) is dropped; otherwise a stale 0->0.5 answer after a
+ * 0->1 stream update would add 0.5 twice. Other fills pass unchanged. `withAverages` false
+ * (a replaced chain, whose venue average covers the last venue order only) keeps the fill's price.
+ */
+export function rebaseTotalsFills<T extends Execution & { readonly fee: string; readonly fromTotals?: boolean }>(
+  cur: Order,
+  update: OrderUpdate,
+  fills: readonly T[],
+  withAverages = true,
+): T[] {
+  const reported = update.filledQuantity;
+  if (reported === undefined || reported === "" || !fills.some((f) => f.fromTotals === true)) return [...fills];
+  const out: T[] = [];
+  const before = cur.filledQuantity === "" ? "0" : cur.filledQuantity;
+  for (const f of fills) {
+    if (f.fromTotals !== true) {
+      out.push(f);
+      continue;
+    }
+    const qty = sub(reported, before);
+    if (qty.lte(0)) continue;
+    // The common case: nothing moved since the answer was asked for.
+    if (qty.eq(f.quantity)) {
+      out.push(f);
+      continue;
+    }
+    let price = f.price;
+    const avg = update.averageFillPrice;
+    if (withAverages && avg !== undefined && avg !== "") {
+      price =
+        dec(before).isZero() || cur.averageFillPrice === ""
+          ? avg
+          : formatDecimal(mul(reported, avg).minus(mul(before, cur.averageFillPrice)).div(qty).toDecimalPlaces(12));
+    }
+    let fee = f.fee;
+    if (update.cumulativeFee !== undefined) {
+      const d = sub(update.cumulativeFee, cur.venueFeeTotal ?? "0");
+      fee = d.gt(0) ? formatDecimal(d) : "0";
+    }
+    out.push({ ...f, quantity: formatDecimal(qty), price, fee });
+  }
+  return out;
 }
 
 export interface UpdatedOrder {

@@ -101,8 +101,13 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
     let failure: GatewayError | undefined;
     if (res.ok) {
       const a = orders.applyUpdate(requested.value.order.orderId, res.value, call.requestId, now);
+      const moved = a.ok ? undefined : orders.get(requested.value.order.orderId);
       if (a.ok) applied = a.value;
-      else {
+      else if (moved !== undefined && moved.status !== requested.value.order.status) {
+        // The venue's user stream told of the outcome (CANCELED, or a fill) before this answer
+        // arrived, and the answer is older news (Kraken's "cancel accepted"): answered as it stands.
+        applied = { order: moved, events: [], fills: [] };
+      } else {
         onError(`venue ${adapter.name} cancel answer for order ${requested.value.order.orderId} not applied: ${a.error.message}`, a.error);
         applied = { order: requested.value.order, events: [], fills: [] };
       }

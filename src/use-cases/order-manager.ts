@@ -1,6 +1,6 @@
 import type { AuditEvent, AuditEventType, AuditSink } from "./audit-sink.js";
 import { add, formatDecimal, sub, type Decimal } from "../domain/decimal.js";
-import { applyVenueUpdate, fillOf } from "../domain/apply-venue-update.js";
+import { applyVenueUpdate, fillOf, rebaseTotalsFills } from "../domain/apply-venue-update.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderStatus, type Fill, type Order, type OrderSpec } from "../domain/order.js";
 import { isTerminal, isWorking, statusName, transition } from "../domain/order-state.js";
@@ -381,6 +381,11 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
       rec.base !== undefined && update.filledQuantity !== undefined && update.filledQuantity !== ""
         ? { status: update.status, venueOrderId: update.venueOrderId, fills: update.fills, filledQuantity: formatDecimal(add(rec.base, update.filledQuantity)), ...(update.rejectReason !== undefined ? { rejectReason: update.rejectReason } : {}), ...(update.cumulativeFee !== undefined ? { cumulativeFee: update.cumulativeFee } : {}) }
         : update;
+    // Fills synthesized from totals against an older view of the order are re-based on it now.
+    if (fresh !== undefined) {
+      fresh = rebaseTotalsFills(cur, u, fresh, rec.base === undefined);
+      if (fresh.length === 0) fresh = undefined;
+    }
     // The state change itself is a pure domain function (src/domain/apply-venue-update.ts).
     const r = applyVenueUpdate(cur, u, fresh ?? [], nowMs, rec.notional);
     if (!r.ok) return r;

@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditSink } from "./audit-sink.js";
 import type { GatewayError } from "../domain/errors.js";
 import type { Order, OrderSpec } from "../domain/order.js";
+import { OrderStatus } from "../domain/order.js";
 import { err, ok, type Result } from "../domain/result.js";
 import { mayUseAccount, type Principal } from "../domain/principal.js";
 import type { IdempotencyStore } from "./idempotency-store.js";
@@ -206,8 +207,15 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     let failure: GatewayError | undefined;
     if (res.ok) {
       const a = orders.applyUpdate(order.orderId, res.value, call.requestId, now);
+      const moved = a.ok ? undefined : orders.get(order.orderId);
       if (a.ok) {
         applied = a.value;
+      } else if (moved !== undefined && moved.status !== OrderStatus.PENDING_NEW) {
+        // The venue's user stream (or a poll) told of the order before this answer arrived, and the
+        // answer is older news (Kraken AddOrder says "open" of an order the stream saw fill): the
+        // order stands as they left it, already on record (order_received holds the key), and is
+        // answered as it is.
+        applied = { order: moved, events: [], fills: [] };
       } else {
         // The venue said something our state machine refuses: keep PENDING_NEW so reconciliation settles it.
         onError(`venue ${spec.venue} answer for order ${order.orderId} not applied: ${a.error.message}`, a.error);

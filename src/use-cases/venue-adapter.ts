@@ -10,6 +10,12 @@ export interface VenueFill {
   readonly fee: string;
   readonly feeCurrency: string;
   readonly timeMs: number;
+  /**
+   * True when the adapter derived this execution from the answer's cumulative totals (venues
+   * without per-fill data): the order manager re-bases it on the order as it stands when applied
+   * (rebaseTotalsFills, src/domain/apply-venue-update.ts).
+   */
+  readonly fromTotals?: boolean;
 }
 
 /** What the venue told us about one order, already interpreted into gateway terms. */

@@ -26,6 +26,11 @@ export interface VenuePollerDeps {
   readonly skipKinds?: readonly string[];
   /** Bound of one query. Default: intervalMs, at least 1 s. */
   readonly queryTimeoutMs?: number;
+  /**
+   * Venues whose user push stream is live (connected and caught up) are swept only every
+   * slowIntervalMs of theirs instead of every intervalMs: polling stays for reconciliation.
+   */
+  readonly streams?: { isLive(venue: string): boolean; readonly slowIntervalMs: ReadonlyMap<string, number> } | undefined;
 }
 
 export interface VenuePoller {
@@ -34,6 +39,11 @@ export interface VenuePoller {
   stop(): Promise<void>;
   /** One sweep over every venue now (tests, and after an unknown outcome). */
   pollOnce(): Promise<void>;
+  /**
+   * One sweep of one venue's open orders, all of them (no per-sweep cap): a user stream's REST
+   * catch-up. false when the venue stopped answering during it (rate limited, unavailable).
+   */
+  pollVenue(venue: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 /**
@@ -53,23 +63,27 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
   let running: Promise<void> | undefined;
   let stopped = false;
 
-  async function pollVenue(name: string, adapter: VenueAdapter): Promise<void> {
+  const lastSwept = new Map<string, number>();
+
+  async function pollVenue(name: string, adapter: VenueAdapter, limit = maxPerSweep, signal?: AbortSignal): Promise<boolean> {
+    lastSwept.set(name, performance.now());
     const orders: Order[] = [];
     for (const o of deps.sink.openOrders(name)) {
       // A replaced chain's later venue order is queried as the venue knows it (its own totals).
       orders.push(deps.sink.venueView?.(o.orderId) ?? o);
-      if (orders.length >= maxPerSweep) break;
+      if (orders.length >= limit) break;
     }
     for (const order of orders) {
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted || signal?.aborted === true) return false;
       try {
-        if (!(await pollOrder(name, adapter, order))) return;
+        if (!(await pollOrder(name, adapter, order))) return false;
       } catch (e: unknown) {
         // One order's failure (e.g. its audit append) must not starve the others.
         deps.metrics?.countReconciliation(name, "error");
         deps.logger?.error({ venue: name, orderId: order.orderId, err: e }, "applying a venue update failed");
       }
     }
+    return true;
   }
 
   /** Queries one order and applies what it learns. false = stop this venue's sweep. */
@@ -149,8 +163,11 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
     const work: Promise<void>[] = [];
     for (const [name, adapter] of deps.adapters) {
       if (skip.has(adapter.kind)) continue;
+      const slow = deps.streams?.isLive(name) === true ? deps.streams.slowIntervalMs.get(name) : undefined;
+      // A live stream brings the news; this venue's sweep waits for its long interval.
+      if (slow !== undefined && performance.now() - (lastSwept.get(name) ?? -Infinity) < slow) continue;
       work.push(
-        pollVenue(name, adapter).catch((e: unknown) => {
+        pollVenue(name, adapter).then(() => undefined, (e: unknown) => {
           deps.logger?.error({ venue: name, err: e }, "venue poll failed");
         }),
       );
@@ -182,5 +199,10 @@ export function createVenuePoller(deps: VenuePollerDeps): VenuePoller {
       await running;
     },
     pollOnce,
+    async pollVenue(venue: string, signal?: AbortSignal): Promise<boolean> {
+      const adapter = deps.adapters.get(venue);
+      if (adapter === undefined || stopped) return false;
+      return pollVenue(venue, adapter, Number.MAX_SAFE_INTEGER, signal);
+    },
   };
 }

@@ -27,6 +27,7 @@ import { createRestJsonAdapter } from "./rest-json/index.js";
 import { compileRestJsonAuth } from "./rest-json/sign.js";
 import type { TranslatorRules } from "./translator.js";
 import type { VenueMetrics } from "./venue-metrics.js";
+import type { StreamRestSend } from "./user-stream/stream-spec.js";
 import { createVenueMetrics } from "./venue-metrics.js";
 
 /**
@@ -79,6 +80,8 @@ export interface VenueRegistryDeps {
   /** Per-venue health (A's grpc.health.v1 registry: service name = venue name). */
   readonly onHealth?: (venue: string, serving: boolean) => void;
   readonly logger?: Logger;
+  /** Told each REST venue's one-request path (for its user stream's authentication). */
+  readonly onRestSend?: (venue: string, send: StreamRestSend) => void;
 }
 
 /** Documented default outbound budgets per kind, used when the file gives none. */
@@ -119,7 +122,7 @@ export function createVenues(file: VenueSettingsFile, deps: VenueRegistryDeps): 
     }
     return nonce;
   };
-  const adapterDeps: VenueAdapterDeps = {
+  const sharedDeps: VenueAdapterDeps = {
     clock: deps.clock,
     metrics,
     limiter,
@@ -145,6 +148,7 @@ export function createVenues(file: VenueSettingsFile, deps: VenueRegistryDeps): 
       });
     }
     const c = venue.credentials;
+    const adapterDeps: VenueAdapterDeps = deps.onRestSend === undefined ? sharedDeps : { ...sharedDeps, onRestSend: (send) => deps.onRestSend!(venue.name, send) };
     const base: VenueRuntimeConfig = {
       name: venue.name,
       baseUrl: venue.baseUrl!,

@@ -195,6 +195,11 @@ export interface VenueAdapterDeps {
   readonly httpClient?: HttpClient | undefined;
   /** Consecutive transport failures/5xx before the venue is reported not serving. Default 3. */
   readonly unhealthyAfterFailures?: number;
+  /**
+   * Handed the adapter's one-request path (sign, outbound limit, back-off, deadline) for the
+   * venue's user stream, whose authentication may need a REST call (Kraken GetWebSocketsToken).
+   */
+  readonly onRestSend?: ((send: (request: UnsignedRequest, weight: number, signal: AbortSignal) => Promise<Result<HttpResponse, VenueError>>) => void) | undefined;
 }
 
 export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRuntimeConfig, deps: VenueAdapterDeps): VenueAdapter {
@@ -520,6 +525,7 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     return parsed;
   }
 
+  deps.onRestSend?.((request, weight, signal) => sendOnce(request, weight, { signal }));
   const hook = dialect.amend;
   return {
     ...(deadMan !== undefined ? { deadManSwitch: (timeoutSeconds: number, ctx: VenueCallContext) => deadManSwitch(deadMan, timeoutSeconds, ctx) } : {}),

@@ -4,6 +4,7 @@ import type { VenueEntry, VenueKindSchema, VenueOption } from "../../shared/venu
 import { ORDER_FIELDS, STATUS_NAMES } from "./translator.js";
 import type { TranslatorRules } from "./translator.js";
 import { reconcileVenueOptions } from "./reconcile-options.js";
+import { streamVenueOptions } from "./user-stream/stream-options.js";
 
 /**
  * The venue file's schema for translator rules (rest-json's `rules`, a built-in kind's
@@ -128,7 +129,7 @@ export function builtInVenueKind(
     needsBaseUrl: true,
     requiredCredentials,
     // Every built-in kind lists its open orders, so every one takes the reconciliation options.
-    options: { ...options, ...reconcileVenueOptions, overrides: overridesOption },
+    options: { ...options, ...reconcileVenueOptions, ...streamVenueOptions, overrides: overridesOption },
     check(entry: VenueEntry) {
       if (entry["overrides"] === undefined) return { entry };
       const merged = v.safeParse(translatorRulesSchema, mergeRules(rules, entry["overrides"]));

@@ -465,6 +465,15 @@ export function quoteCurrencyOf(symbol: string): string {
 }
 
 /**
+ * The trade id of a fill synthesized from an order's totals: the venue order id and the
+ * cumulative quantity it brings the order to. Deterministic, so REST answers and totals-only
+ * stream events (and a re-synthesis, see user-stream/stream-update.ts) name one rise alike.
+ */
+export function syntheticTradeId(venueOrderId: string, cumulativeQuantity: string): string {
+  return `${venueOrderId}:${cumulativeQuantity}`;
+}
+
+/**
  * For venues whose order answers carry only cumulative totals (no per-trade
  * list): turns the increase since what the gateway already knows into one
  * fill, whose id is derived from the cumulative quantity so the same answer
@@ -500,6 +509,6 @@ export function synthesizeFill(order: Order, update: VenueOrderUpdate, timeMs: n
   }
   return {
     ...update,
-    fills: [{ venueTradeId: `${update.venueOrderId}:${now.toFixed()}`, quantity: delta.toFixed(), price, fee, feeCurrency, timeMs }],
+    fills: [{ venueTradeId: syntheticTradeId(update.venueOrderId, now.toFixed()), quantity: delta.toFixed(), price, fee, feeCurrency, timeMs, fromTotals: true }],
   };
 }

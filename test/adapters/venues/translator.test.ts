@@ -118,7 +118,7 @@ test("getPath handles arrays, nulls and absent keys", () => {
 test("synthesizeFill: one fill per cumulative increase, slice price, stable id", () => {
   const order = makeOrder({ filledQuantity: "0.4", averageFillPrice: "101" });
   const u = synthesizeFill(order, { status: OrderStatus.FILLED, venueOrderId: "V", filledQuantity: "1", averageFillPrice: "101.6", fills: [] }, 5);
-  assert.deepEqual(u.fills, [{ venueTradeId: "V:1", quantity: "0.6", price: "102", fee: "0", feeCurrency: "", timeMs: 5 }]);
+  assert.deepEqual(u.fills, [{ venueTradeId: "V:1", quantity: "0.6", price: "102", fee: "0", feeCurrency: "", timeMs: 5, fromTotals: true }]);
   // Nothing new: no fill.
   const same = synthesizeFill(makeOrder({ filledQuantity: "1", averageFillPrice: "101.6" }), { status: OrderStatus.FILLED, venueOrderId: "V", filledQuantity: "1", averageFillPrice: "101.6", fills: [] }, 5);
   assert.equal(same.fills.length, 0);

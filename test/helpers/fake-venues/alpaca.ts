@@ -3,27 +3,29 @@ import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 
 const STATUS: Record<FakeOrder["state"], string> = { new: "new", partial: "partially_filled", filled: "filled", canceled: "canceled" };
 
+/** An order object as every Alpaca order answer (and the trade_updates stream) carries it. */
+export function renderAlpacaOrder(o: FakeOrder, unknownStatus = false): Record<string, unknown> {
+  return {
+    id: o.venueOrderId,
+    client_order_id: o.clientOrderId,
+    created_at: new Date(o.createdMs).toISOString(),
+    symbol: o.symbol,
+    asset_class: "us_equity",
+    qty: o.quantity,
+    filled_qty: o.filled,
+    filled_avg_price: o.state === "new" ? null : averagePrice(o),
+    order_class: "",
+    type: o.type,
+    side: o.side.toLowerCase(),
+    time_in_force: "day",
+    limit_price: o.price === "" ? null : o.price,
+    status: unknownStatus ? "teleported" : STATUS[o.state],
+  };
+}
+
 /** Alpaca Trading API v2: key/secret headers, JSON bodies, decimals as strings, {"code","message"} errors. */
 export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
   const fail = (status: number, code: number, message: string): FakeAnswer => ({ status, body: { code, message } });
-  function render(o: FakeOrder, unknownStatus: boolean): Record<string, unknown> {
-    return {
-      id: o.venueOrderId,
-      client_order_id: o.clientOrderId,
-      created_at: new Date(o.createdMs).toISOString(),
-      symbol: o.symbol,
-      asset_class: "us_equity",
-      qty: o.quantity,
-      filled_qty: o.filled,
-      filled_avg_price: o.state === "new" ? null : averagePrice(o),
-      order_class: "",
-      type: o.type,
-      side: o.side.toLowerCase(),
-      time_in_force: "day",
-      limit_price: o.price === "" ? null : o.price,
-      status: unknownStatus ? "teleported" : STATUS[o.state],
-    };
-  }
   return {
     name: "alpaca",
     operation(req) {
@@ -78,7 +80,7 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
           isMarket: b["type"] === "market",
         });
         if (!o) return fail(422, 40010001, "client_order_id must be unique");
-        return { status: 200, body: render(o, behaviour === "unknown-status") };
+        return { status: 200, body: renderAlpacaOrder(o, behaviour === "unknown-status") };
       }
       if (op === "openOrders") {
         // GET /v2/orders?status=open&limit=..&direction=asc&after=<created_at, exclusive>
@@ -90,18 +92,18 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
           .sort((a, b) => a.createdMs - b.createdMs)
           .filter((o) => after === null || o.createdMs > Date.parse(after))
           .slice(0, limit);
-        return { status: 200, body: list.map((o) => render(o, behaviour === "unknown-status")) };
+        return { status: 200, body: list.map((o) => renderAlpacaOrder(o, behaviour === "unknown-status")) };
       }
       if (op === "query") {
         const o = engine.orders.get(req.query.get("client_order_id") ?? "");
         if (!o) return fail(404, 40410000, "order not found");
-        return { status: 200, body: render(o, behaviour === "unknown-status") };
+        return { status: 200, body: renderAlpacaOrder(o, behaviour === "unknown-status") };
       }
       if (op === "cancelAll") {
         // 207 Multi-Status: one entry per open order of the key, with the HTTP status of its cancel.
         const open = engine.open();
         for (const x of open) engine.cancel(x);
-        return { status: 207, body: open.map((x) => ({ id: x.venueOrderId, status: 200, body: render(x, false) })) };
+        return { status: 207, body: open.map((x) => ({ id: x.venueOrderId, status: 200, body: renderAlpacaOrder(x, false) })) };
       }
       const o = engine.byVenueId(decodeURIComponent(req.path.slice("/v2/orders/".length)));
       if (!o) return fail(404, 40410000, "order not found");
@@ -122,7 +124,7 @@ export function alpacaDialect(keyId: string, secretKey: string): FakeDialect {
           isMarket: false,
         });
         if (!n) return fail(422, 40010001, "client_order_id must be unique");
-        return { status: 200, body: render(n, behaviour === "unknown-status") };
+        return { status: 200, body: renderAlpacaOrder(n, behaviour === "unknown-status") };
       }
       if (o.state === "filled" || o.state === "canceled") return fail(422, 42210000, "order is not cancelable");
       engine.cancel(o);

@@ -24,7 +24,7 @@ export interface FakeBalance {
  * native replace (Kraken AmendOrder, Binance keepPriority/cancelReplace, Alpaca PATCH, Coinbase edit).
  * "openOrders": the account's open-order listing.
  */
-export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man" | "amend" | "openOrders";
+export type Operation = "place" | "cancel" | "query" | "trades" | "cancelAll" | "balances" | "dead_man" | "amend" | "openOrders" | "wsToken";
 
 export type Behaviour =
   /** A documented business rejection (insufficient funds). */
@@ -41,7 +41,17 @@ export type Behaviour =
   /** Accept the order, then destroy the connection without an answer. */
   | "drop-after-accept"
   /** Answer with a status the venue has never documented. */
-  | "unknown-status";
+  | "unknown-status"
+  /** Accept the order, answer 150 ms later (a user stream tells of it first). */
+  | "delay-after-accept";
+
+/** What happened to an order at the fake, for its user stream (fake-user-stream.ts). */
+export interface FakeOrderEvent {
+  readonly kind: "new" | "trade" | "canceled";
+  readonly order: FakeOrder;
+  /** For "trade": the execution. */
+  readonly fill?: FakeOrder["fills"][number];
+}
 
 export interface FakeOrder extends Omit<PlaceParams, "isMarket" | "quantity" | "price"> {
   quantity: string;
@@ -106,6 +116,8 @@ export interface FakeEngine {
   readonly maxLive: number;
   /** The behaviour scripted for the next request of this operation, consumed. */
   take(op: Operation): Behaviour | undefined;
+  /** Told of every order event (the fake user streams listen). */
+  readonly listeners: Set<(e: FakeOrderEvent) => void>;
 }
 
 export interface FakeDialect {
@@ -158,11 +170,18 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
     maxLive = Math.max(maxLive, live);
   }
 
+  const listeners = new Set<(e: FakeOrderEvent) => void>();
+  function emit(e: FakeOrderEvent): void {
+    for (const l of listeners) l(e);
+  }
+
   function addFill(o: FakeOrder, qty: string, price: string): void {
-    o.fills.push({ tradeId: nextTrade++, qty, price, timeMs: Date.now() });
+    const fill = { tradeId: nextTrade++, qty, price, timeMs: Date.now() };
+    o.fills.push(fill);
     o.filled = add(o.filled, qty);
     o.quote = add(o.quote, mul(qty, price));
     o.state = Number(o.filled) >= Number(o.quantity) ? "filled" : "partial";
+    emit({ kind: "trade", order: o, fill });
   }
 
   const engine: FakeEngine = {
@@ -173,6 +192,7 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       { asset: "ETH", free: "0", locked: "0" },
     ],
     placeAttempts,
+    listeners,
     place(p) {
       placeAttempts.set(p.clientOrderId, (placeAttempts.get(p.clientOrderId) ?? 0) + 1);
       if (orders.has(p.clientOrderId)) return undefined;
@@ -191,6 +211,7 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
         createdMs: Date.now(),
       };
       orders.set(p.clientOrderId, o);
+      emit({ kind: "new", order: o });
       if (p.isMarket) addFill(o, p.quantity, MARKET_PRICE);
       return o;
     },
@@ -199,7 +220,10 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
       return undefined;
     },
     cancel(o) {
-      if (o.state === "new" || o.state === "partial") o.state = "canceled";
+      if (o.state === "new" || o.state === "partial") {
+        o.state = "canceled";
+        emit({ kind: "canceled", order: o });
+      }
     },
     open() {
       return [...orders.values()].filter((o) => o.state === "new" || o.state === "partial");
@@ -266,6 +290,9 @@ export async function startFakeVenue(dialect: FakeDialect): Promise<FakeVenue> {
           return;
         case "drop-after-accept":
           req.socket.destroy();
+          return;
+        case "delay-after-accept":
+          setTimeout(() => send(res, answer), 150);
           return;
         default:
           return send(res, answer);

@@ -15,8 +15,10 @@ const STATUS: Record<FakeOrder["state"], string> = { new: "open", partial: "open
  * API-Sign = base64(HMAC-SHA512(b64decode(secret), path + SHA256(nonce + body))),
  * errors as HTTP 200 {"error":["EAPI:Invalid signature"]}.
  */
-export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect & { readonly deadManTimeouts: number[] } {
+export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect & { readonly deadManTimeouts: number[]; readonly wsTokens: Map<string, number> } {
   let lastNonce = 0n;
+  /** GetWebSocketsToken: every token issued -> when (epoch ms); the fake user stream checks them. */
+  const wsTokens = new Map<string, number>();
   /** Every authenticated CancelAllOrdersAfter `timeout`, in order (0 = disarmed). */
   const deadManTimeouts: number[] = [];
   const fail = (...errors: string[]): FakeAnswer => ({ status: 200, body: { error: errors } });
@@ -24,6 +26,7 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
   return {
     name: "kraken",
     deadManTimeouts,
+    wsTokens,
     operation(req) {
       if (req.method !== "POST") return undefined;
       if (req.path === "/0/private/BalanceEx") return "balances";
@@ -31,6 +34,7 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
       if (req.path === "/0/private/CancelAllOrdersAfter") return "dead_man";
       if (req.path === "/0/private/AmendOrder") return "amend";
       if (req.path === "/0/private/OpenOrders") return "openOrders";
+      if (req.path === "/0/private/GetWebSocketsToken") return "wsToken";
       return req.path === "/0/private/AddOrder" ? "place" : req.path === "/0/private/CancelOrder" ? "cancel" : req.path === "/0/private/QueryOrders" ? "query" : undefined;
     },
     authenticate(req: FakeRequest) {
@@ -50,6 +54,12 @@ export function krakenDialect(apiKey: string, apiSecretB64: string): FakeDialect
       return undefined;
     },
     handle(op, req, engine, behaviour) {
+      if (op === "wsToken") {
+        // Documented answer: {"error":[],"result":{"token":"...","expires":900}}.
+        const token = `WStok${wsTokens.size + 1}${Math.random().toString(36).slice(2, 10)}`;
+        wsTokens.set(token, Date.now());
+        return okBody({ token, expires: 900 });
+      }
       if (op === "amend") {
         // docs.kraken.com/api/docs/rest-api/amend-order: txid or cl_ord_id (either), order_qty, limit_price, trigger_price.
         const b = JSON.parse(req.rawBody) as Record<string, unknown>;

@@ -47,6 +47,20 @@ export function coinbaseJwt(credentials: CoinbaseCredentials | { keyName: string
   return `${signingInput}.${b64url(signature)}`;
 }
 
+/**
+ * The JWT for one WebSocket message (the `user` and `heartbeats` subscribes): the REST JWT
+ * without the `uri` claim ("WebSocket JWTs (vs those for REST API) are not built with a request
+ * method or request path", websocket-authentication page). It also expires after 2 minutes, so
+ * every subscribe carries a fresh one (a new nonce each time).
+ */
+export function coinbaseWsJwt(credentials: { keyName: string; key: KeyObject }, nowMs: number, nonce: string): string {
+  const { header, claims } = coinbaseJwtParts(credentials.keyName, "", nowMs, nonce);
+  const wsClaims = { sub: claims.sub, iss: claims.iss, nbf: claims.nbf, exp: claims.exp };
+  const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(wsClaims))}`;
+  const signature = cryptoSign("sha256", Buffer.from(signingInput), { key: credentials.key, dsaEncoding: "ieee-p1363" });
+  return `${signingInput}.${b64url(signature)}`;
+}
+
 export function signCoinbaseRequest(
   request: UnsignedRequest,
   credentials: { keyName: string; key: KeyObject },

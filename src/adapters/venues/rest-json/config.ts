@@ -6,6 +6,8 @@ import type { TranslatorRules } from "../translator.js";
 import type { RestJsonAuth } from "./describe.js";
 import { HMAC_ALGORITHMS, HMAC_DIGEST_ENCODINGS, HMAC_SECRET_ENCODINGS, HMAC_TIMESTAMP_UNITS } from "./describe.js";
 import { checkHmacAuth } from "./sign.js";
+import { streamVenueOptions } from "../user-stream/stream-options.js";
+import { restJsonStreamSchema, templateProblems, type RestJsonStreamRules } from "./stream.js";
 
 const positive = v.pipe(v.number(), v.minValue(0.000001));
 
@@ -60,12 +62,24 @@ export const restJsonConfig: VenueKindSchema = {
       schema: strictFields({ place: positive, cancel: positive, query: positive }),
       otherKinds: () => "only kind rest-json takes weights (built-in kinds use their venue's documented weights)",
     },
+    stream: { schema: restJsonStreamSchema, otherKinds: () => "only kind rest-json takes stream rules (built-in kinds speak their venue's stream)" },
+    ...streamVenueOptions,
   },
   check(entry: VenueEntry) {
     const rules = entry["rules"] as TranslatorRules | undefined;
     if (rules === undefined) return { issue: { field: "rules", message: "required for kind rest-json" } };
     if (rules.query.path.includes("{venueOrderId}")) {
       return { issue: { field: "rules.query.path", message: "must find the order by {clientOrderId}, the venue id is unknown until the venue answers" } };
+    }
+    const stream = entry["stream"] as RestJsonStreamRules | undefined;
+    if (stream !== undefined && typeof entry["streamUrl"] !== "string") return { issue: { field: "streamUrl", message: "required with stream rules (a rules-only venue has no default stream URL)" } };
+    if (stream === undefined && typeof entry["streamUrl"] === "string") return { issue: { field: "stream", message: "required with streamUrl (how to authenticate, subscribe and read order events)" } };
+    if (stream !== undefined) {
+      const frames = [...stream.subscribe.map((f, i) => [`stream.subscribe.${i}`, f] as const), ...(stream.then ?? []).flatMap((t, i) => t.send.map((f, j) => [`stream.then.${i}.send.${j}`, f] as const))];
+      for (const [field, f] of frames) {
+        const problem = templateProblems(f, Object.keys(entry.credentials));
+        if (problem !== undefined) return { issue: { field, message: problem } };
+      }
     }
     const auth = (entry["auth"] as RestJsonAuth | undefined) ?? { type: "none" };
     if (auth.type === "header" && entry.credentials[auth.credential] === undefined) {
