@@ -27,6 +27,7 @@ import type { BusinessMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
+import { asPaperVenue } from "./adapters/venues/paper/paper-venue.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
 import { closeVenues, createVenues, reconcileSettingsOf } from "./adapters/venues/registry.js";
 import { createReconciler } from "./use-cases/reconcile-venues.js";
@@ -330,6 +331,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     metrics: venueMetrics,
   });
+  // A paper venue with a walk fills resting orders on its own: its fills enter the one state machine as a venue stream would.
+  for (const v of venues.values()) {
+    asPaperVenue(v)?.onOrderUpdate((orderId, update) => {
+      pipeline.orders.applyVenueUpdate(orderId, update, "stream").catch((e: unknown) => logger.error({ venue: v.name, orderId, err: e }, "applying a paper venue fill failed"));
+    });
+  }
   poller.start();
   balances.start();
   riskMetrics.tradingStates(pipeline.tradingStates.list());
