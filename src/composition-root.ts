@@ -28,6 +28,7 @@ import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js"
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
 import { asPaperVenue } from "./adapters/venues/paper/paper-venue.js";
+import type { Tracer } from "./use-cases/tracing.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
 import { closeVenues, createVenues, reconcileSettingsOf } from "./adapters/venues/registry.js";
 import { createReconciler } from "./use-cases/reconcile-venues.js";
@@ -127,6 +128,8 @@ export interface GatewayDeps {
 
 export interface Gateway {
   readonly trading: ServiceImpl<typeof TradingGateway>;
+  /** OpenTelemetry tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set (buildApp takes it for the RPC spans); undefined = off. */
+  readonly tracer: Tracer | undefined;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
   /** The order-event hub behind StreamOrderEvents. */
@@ -280,6 +283,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError((e as Error).message);
   }
 
+  const tracer: Tracer | undefined =
+    config.otelEndpoint !== undefined
+      ? // Loaded only when on: an untraced gateway does not even load the OpenTelemetry SDK.
+        (await import("./adapters/tracing/otel-tracer.js")).createOtelTracer({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName, exportDelayMs: config.otelExportDelayMs })
+      : undefined;
+  if (tracer !== undefined) logger.info({ otlpEndpoint: config.otelEndpoint, serviceName: config.otelServiceName }, "OpenTelemetry tracing on");
   const businessMetrics = createBusinessMetrics(deps.registry, [...venues.keys()]);
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
@@ -321,6 +330,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         if (outcome === "replaced" && venue !== undefined) businessMetrics.countReplace(venue);
       };
     })(),
+    ...(tracer !== undefined ? { tracer } : {}),
     onEventSubscribers: (delta: 1 | -1) => (delta > 0 ? businessMetrics.eventSubscribers.inc() : businessMetrics.eventSubscribers.dec()),
   });
   const poller: VenuePoller = createVenuePoller({
@@ -370,6 +380,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   let closed: Promise<void> | undefined;
   return {
     trading: pipeline.service,
+    tracer,
     venues,
     fills,
     orderEvents,
@@ -420,6 +431,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         // Last: every accepted order's events are on disk before the process exits.
         await audit.close();
         await history.close();
+        // After everything else: the spans of the last calls are exported.
+        await tracer?.close();
       })()),
   };
 }
@@ -515,6 +528,8 @@ export interface OrderPipelineOptions {
   readonly onEventSubscribers?: (delta: 1 | -1) => void;
   /** Business metrics of order state changes and refusals (createBusinessMetrics().orders). */
   readonly observer?: OrderObserver;
+  /** Spans for PlaceOrder's steps, venue call and audit commit; absent = tracing off. */
+  readonly tracer?: Tracer;
 }
 
 export interface OrderPipeline {
@@ -673,6 +688,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     onError,
     auditGuard,
     ...(options.observer !== undefined ? { observer: options.observer } : {}),
+    ...(options.tracer !== undefined ? { tracer: options.tracer } : {}),
   });
   const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });

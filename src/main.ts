@@ -77,7 +77,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     throw e;
   }
 
-  const app = await buildApp({ config, logger, trading: gateway.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
+  const app = await buildApp({ config, logger, trading: gateway.trading, tracer: gateway.tracer, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
