@@ -28,6 +28,7 @@ import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js"
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
 import { asPaperVenue } from "./adapters/venues/paper/paper-venue.js";
+import { createOpsMetrics } from "./adapters/metrics/ops-metrics.js";
 import type { Tracer } from "./use-cases/tracing.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
 import { closeVenues, createVenues, reconcileSettingsOf } from "./adapters/venues/registry.js";
@@ -169,6 +170,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const clock = deps.clock ?? systemClock;
 
   const auditMetrics = createAuditMetrics(deps.registry);
+  const opsMetrics = createOpsMetrics(deps.registry);
   const auditWhere =
     config.auditBackend === "postgres"
       ? `AUDIT_PG_URL ${redactPgUrl(config.auditPgUrl ?? "")} table ${config.auditPgTable}`
@@ -260,6 +262,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     startAfterSequence: recovered.lastFillSequence,
     readArchive: createAuditFillArchive((o) => audit.read(o)),
     logger,
+    onSubscriberDropped: () => opsMetrics.subscriberDropped("fills"),
   });
   const orderEvents = createOrderEventHub({
     retain: config.orderEventRetain,
@@ -267,6 +270,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     startAfterSequence: recovered.lastEventSequence,
     readArchive: createOrderEventArchive((o) => audit.read(o), replayPositionEvents),
     logger,
+    onSubscriberDropped: () => opsMetrics.subscriberDropped("order_events"),
   });
   const venueMetrics = createVenueMetrics(deps.registry);
   let venues: ReadonlyMap<string, VenueAdapter>;
@@ -275,7 +279,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       clock,
       ids: createIdSource("pv-"),
       metrics: venueMetrics,
-      onHealth: (venue, serving) => health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
+      onHealth: (venue, serving) => {
+        health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        opsMetrics.venueUp(venue, serving);
+      },
       logger,
     });
   } catch (e) {
