@@ -697,7 +697,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     ...(options.observer !== undefined ? { observer: options.observer } : {}),
     ...(options.tracer !== undefined ? { tracer: options.tracer } : {}),
   });
-  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
+  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard, ...(options.tracer !== undefined ? { tracer: options.tracer } : {}) });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
   const getBalances = createGetBalancesHandler({ getBalances: createGetBalances({ cache: balances, venueNames: [...venues.keys()] }), clock });
   const cancelAllOrders = createCancelAllOrders({

@@ -124,6 +124,16 @@ test("tracing on: one PlaceOrder exports its spans under the caller's trace id, 
   const line = gw.srv.logs.find("rpc").find((l) => l["method"] === "PlaceOrder");
   assert.equal(line?.["traceId"], TRACE_ID);
 
+  // CancelOrder: its venue call is a span too, and the venue gets its traceparent.
+  const CANCEL_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+  await gw.client.cancelOrder({ orderId: res.order!.orderId, account: "acct-1" }, { headers: { traceparent: `00-${CANCEL_TRACE}-00f067aa0ba902b7-01` } });
+  await waitFor(() => collector.spans.some((s) => s.traceId === CANCEL_TRACE && s.name === "venue binance cancelOrder"), { timeoutMs: 10_000, what: "the cancel's venue span" });
+  const cancelSpan = collector.spans.find((s) => s.traceId === CANCEL_TRACE && s.name === "venue binance cancelOrder")!;
+  const cancelRpc = collector.spans.find((s) => s.traceId === CANCEL_TRACE && s.name === "trading.v1.TradingGateway/CancelOrder")!;
+  assert.equal(cancelSpan.parentSpanId, cancelRpc.spanId);
+  const canceled = gw.binance.requests.find((r) => r.method === "DELETE" && r.path === "/api/v3/order");
+  assert.equal(canceled?.headers["traceparent"], `00-${CANCEL_TRACE}-${cancelSpan.spanId}-01`);
+
   // Without a traceparent: a new trace, still exported.
   const other = await gw.client.placeOrder({ ...order, clientOrderId: "t-2" });
   assert.equal(other.order?.status, OrderStatus.NEW);
