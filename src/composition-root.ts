@@ -27,6 +27,9 @@ import type { BusinessMetrics } from "./adapters/metrics/metrics.js";
 import { createMemoryIdempotencyStore } from "./adapters/stores/memory-store.js";
 import { createOrderTupleJson } from "./domain/order-tuple.js";
 import { createVenuePoller } from "./adapters/venues/reconciler.js";
+import { asPaperVenue } from "./adapters/venues/paper/paper-venue.js";
+import { createOpsMetrics } from "./adapters/metrics/ops-metrics.js";
+import type { Tracer } from "./use-cases/tracing.js";
 import type { VenuePoller } from "./adapters/venues/reconciler.js";
 import { closeVenues, createVenues, reconcileSettingsOf } from "./adapters/venues/registry.js";
 import { createReconciler } from "./use-cases/reconcile-venues.js";
@@ -134,6 +137,8 @@ export interface GatewayDeps {
 
 export interface Gateway {
   readonly trading: ServiceImpl<typeof TradingGateway>;
+  /** OpenTelemetry tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set (buildApp takes it for the RPC spans); undefined = off. */
+  readonly tracer: Tracer | undefined;
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   readonly fills: FillHub;
   /** The order-event hub behind StreamOrderEvents. */
@@ -175,6 +180,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const clock = deps.clock ?? systemClock;
 
   const auditMetrics = createAuditMetrics(deps.registry);
+  const opsMetrics = createOpsMetrics(deps.registry);
   const auditWhere =
     config.auditBackend === "postgres"
       ? `AUDIT_PG_URL ${redactPgUrl(config.auditPgUrl ?? "")} table ${config.auditPgTable}`
@@ -266,6 +272,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     startAfterSequence: recovered.lastFillSequence,
     readArchive: createAuditFillArchive((o) => audit.read(o)),
     logger,
+    onSubscriberDropped: () => opsMetrics.subscriberDropped("fills"),
   });
   const orderEvents = createOrderEventHub({
     retain: config.orderEventRetain,
@@ -273,6 +280,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     startAfterSequence: recovered.lastEventSequence,
     readArchive: createOrderEventArchive((o) => audit.read(o), replayPositionEvents),
     logger,
+    onSubscriberDropped: () => opsMetrics.subscriberDropped("order_events"),
   });
   const venueMetrics = createVenueMetrics(deps.registry);
   let venues: ReadonlyMap<string, VenueAdapter>;
@@ -282,7 +290,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       clock,
       ids: createIdSource("pv-"),
       metrics: venueMetrics,
-      onHealth: (venue, serving) => health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING),
+      onHealth: (venue, serving) => {
+        health.set(venue, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        opsMetrics.venueUp(venue, serving);
+      },
       logger,
       onRestSend: (venue, send) => restSends.set(venue, send),
     });
@@ -291,6 +302,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError((e as Error).message);
   }
 
+  const tracer: Tracer | undefined =
+    config.otelEndpoint !== undefined
+      ? // Loaded only when on: an untraced gateway does not even load the OpenTelemetry SDK.
+        (await import("./adapters/tracing/otel-tracer.js")).createOtelTracer({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName, exportDelayMs: config.otelExportDelayMs })
+      : undefined;
+  if (tracer !== undefined) logger.info({ otlpEndpoint: config.otelEndpoint, serviceName: config.otelServiceName }, "OpenTelemetry tracing on");
   const businessMetrics = createBusinessMetrics(deps.registry, [...venues.keys()]);
   // Cancels venue calls still running once the server has drained (close()).
   const venueAbort = new AbortController();
@@ -332,6 +349,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         if (outcome === "replaced" && venue !== undefined) businessMetrics.countReplace(venue);
       };
     })(),
+    ...(tracer !== undefined ? { tracer } : {}),
     onEventSubscribers: (delta: 1 | -1) => (delta > 0 ? businessMetrics.eventSubscribers.inc() : businessMetrics.eventSubscribers.dec()),
   });
   // Polls and streams meet in the one state machine; the guard re-derives a totals-only answer's
@@ -347,6 +365,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics: venueMetrics,
     streams: { isLive: (venue) => userStreams?.streams.get(venue)?.isLive() === true, get slowIntervalMs() { return userStreams?.slowPollMs ?? new Map<string, number>(); } },
   });
+  // A paper venue with a walk fills resting orders on its own: its fills enter the one state machine as a venue stream would.
+  for (const v of venues.values()) {
+    asPaperVenue(v)?.onOrderUpdate((orderId, update) => {
+      pipeline.orders.applyVenueUpdate(orderId, update, "stream").catch((e: unknown) => logger.error({ venue: v.name, orderId, err: e }, "applying a paper venue fill failed"));
+    });
+  }
   poller.start();
   // Venue user push streams: REST catch-up (the poller's sweep of the venue) on every connect,
   // polling as the fallback while a stream is down.
@@ -393,6 +417,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   let closed: Promise<void> | undefined;
   return {
     trading: pipeline.service,
+    tracer,
     venues,
     fills,
     orderEvents,
@@ -445,6 +470,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         // Last: every accepted order's events are on disk before the process exits.
         await audit.close();
         await history.close();
+        // After everything else: the spans of the last calls are exported.
+        await tracer?.close();
       })()),
   };
 }
@@ -540,6 +567,8 @@ export interface OrderPipelineOptions {
   readonly onEventSubscribers?: (delta: 1 | -1) => void;
   /** Business metrics of order state changes and refusals (createBusinessMetrics().orders). */
   readonly observer?: OrderObserver;
+  /** Spans for PlaceOrder's steps, venue call and audit commit; absent = tracing off. */
+  readonly tracer?: Tracer;
 }
 
 export interface OrderPipeline {
@@ -698,8 +727,9 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     onError,
     auditGuard,
     ...(options.observer !== undefined ? { observer: options.observer } : {}),
+    ...(options.tracer !== undefined ? { tracer: options.tracer } : {}),
   });
-  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard });
+  const cancelOrder = createCancelOrder({ clock, orders, venues, signal, onError, auditGuard, ...(options.tracer !== undefined ? { tracer: options.tracer } : {}) });
   const streamFills = options.streamFills ?? createStreamFillsHandler({ hub: options.fills });
   const getBalances = createGetBalancesHandler({ getBalances: createGetBalances({ cache: balances, venueNames: [...venues.keys()] }), clock });
   const cancelAllOrders = createCancelAllOrders({

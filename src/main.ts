@@ -85,7 +85,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 
   if (dashboard.value.warning !== undefined) logger.warn(dashboard.value.warning);
   const dashboardFiles = dashboard.value.files;
-  const app = await buildApp({ config, logger, trading: gateway.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}), ...(dashboardFiles !== undefined ? { dashboard: dashboardFiles } : {}) });
+  const app = await buildApp({ config, logger, trading: gateway.trading, tracer: gateway.tracer, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}), ...(dashboardFiles !== undefined ? { dashboard: dashboardFiles } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {

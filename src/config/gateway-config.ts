@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { err, ok } from "../domain/result.js";
 import type { Result } from "../domain/result.js";
@@ -68,6 +69,23 @@ export function loadGatewayConfig(settings: Config, sources: GatewayConfigSource
       venues: file.venues.map((ve) => {
         const paper = ve["paper"] as { readonly referencePrices?: unknown } | undefined;
         return ve.kind === "paper" && paper?.referencePrices === undefined ? { ...ve, paper: { ...paper, referencePrices } } : ve;
+      }),
+    };
+  }
+  // PAPER_MARKET=walk: every paper venue that sets no walk of its own walks with the PAPER_WALK_* settings.
+  if (settings.paperMarket === "walk") {
+    const walk = {
+      volatility: settings.paperWalkVolatility,
+      tickSize: settings.paperWalkTickSize,
+      intervalMs: settings.paperWalkIntervalMs,
+      seed: settings.paperWalkSeed ?? randomInt(2 ** 31),
+      ...(/[1-9]/.test(settings.paperWalkDepth) ? { depthNotional: settings.paperWalkDepth } : {}),
+    };
+    file = {
+      ...file,
+      venues: file.venues.map((ve) => {
+        const paper = ve["paper"] as { readonly walk?: unknown } | undefined;
+        return ve.kind === "paper" && paper?.walk === undefined ? { ...ve, paper: { ...paper, walk } } : ve;
       }),
     };
   }

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { ServerSettings } from "./server-settings.js";
 import { peerKey, streamEndKey, type StreamEnd } from "../rpc/interceptors/context-keys.js";
 import { createInterceptors } from "../rpc/interceptors/index.js";
+import type { Tracer } from "../use-cases/tracing.js";
 import type { RpcMetrics } from "../adapters/metrics/metrics.js";
 import { PUBLIC_SERVICES, RATE_LIMIT_EXEMPT_SERVICES, SERVED_SERVICES, createRoutes, type TradingImpl } from "./routes.js";
 import { createDualProtocolServer } from "./dual-protocol-server.js";
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly metrics: RpcMetrics;
   /** TLS material read by main from TLS_*_FILE (buildApp does no file I/O). */
   readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly ca?: Buffer | string };
+  /** OpenTelemetry tracing (the gateway's, createGateway().tracer); absent = off. */
+  readonly tracer?: Tracer | undefined;
   /** Monotonic clock in ms for interceptors (tests). */
   readonly now?: () => number;
   /**
@@ -164,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       rateLimitExemptServices: RATE_LIMIT_EXEMPT_SERVICES,
       streamShutdownSignal: streams.signal,
       ...(deps.now !== undefined ? { now: deps.now } : {}),
+      ...(deps.tracer !== undefined ? { tracer: deps.tracer } : {}),
     }),
     // Requests only: a response is the gateway's own, and refusing it would throw away work done
     // (an order placed). Clients limit what they receive themselves.

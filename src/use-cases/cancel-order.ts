@@ -7,6 +7,7 @@ import type { Clock } from "../domain/ports.js";
 import type { VenueAdapter, VenueError } from "./venue-adapter.js";
 import { findOrder, type OrderRef } from "./find-order.js";
 import type { Applied, OrderManager } from "./order-manager.js";
+import type { Tracer } from "./tracing.js";
 
 export interface CancelOrderDeps {
   readonly clock: Clock;
@@ -17,6 +18,8 @@ export interface CancelOrderDeps {
   readonly onError?: (message: string, detail: unknown) => void;
   /** Shared with PlaceOrder: once an append failed, cancels are refused too (see audit-guard.ts). */
   readonly auditGuard?: AuditGuard;
+  /** Tracing on: spans for the venue call (its traceparent goes to the venue) and the audit commits; absent: none. */
+  readonly tracer?: Tracer;
 }
 
 export type CancelOrder = (ref: OrderRef, call: CallInfo) => Promise<Result<Order, GatewayError>>;
@@ -63,6 +66,7 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
   const { clock, orders, venues, signal } = deps;
   const onError = deps.onError ?? noop;
   const guard = deps.auditGuard ?? createAuditGuard();
+  const tracer = deps.tracer;
 
   return async function cancelOrder(ref: OrderRef, call: CallInfo): Promise<Result<Order, GatewayError>> {
     const found = findOrder(orders, ref, call.principal);
@@ -75,11 +79,17 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
     if (refused !== undefined) return err(refused);
     const requested = orders.requestCancel(found.value.orderId, call.requestId, clock.nowMs());
     if (!requested.ok) return requested;
+    const preSpan = tracer?.startSpan("audit commit");
     try {
       // Durable before the venue hears of it, as for new orders (see place-order.ts).
       const pre = orders.commit(withReason(requested.value, call.reason));
       if (pre !== null) await pre;
+      preSpan?.end();
     } catch (e) {
+      if (preSpan !== undefined) {
+        preSpan.fail("audit append failed");
+        preSpan.end();
+      }
       // Not sent: put the order back to working and refuse. A sink in an outage keeps
       // `cancel_requested` and writes it once back, so the way back to working follows it.
       const refusal = guard.failed(`cancel of order ${found.value.orderId} not recorded before its venue call; it was not sent`, e);
@@ -89,12 +99,21 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
     }
 
     let res: Awaited<ReturnType<VenueAdapter["cancelOrder"]>>;
+    const venueSpan = tracer?.startSpan(`venue ${adapter.kind} cancelOrder`, "client");
     try {
-      res = await adapter.cancelOrder(requested.value.order, { signal, deadlineMs: call.deadlineMs });
+      res = await adapter.cancelOrder(
+        requested.value.order,
+        venueSpan === undefined ? { signal, deadlineMs: call.deadlineMs } : { signal, deadlineMs: call.deadlineMs, traceparent: venueSpan.traceparent },
+      );
     } catch (e) {
       // A throw is an adapter bug and the cancel may have left: unknown outcome, reconciliation settles it.
       onError(`venue ${adapter.name} threw on cancelOrder for order ${requested.value.order.orderId}`, e);
       res = err({ kind: "unknown_outcome", reason: "venue adapter failure" });
+    }
+    if (venueSpan !== undefined) {
+      venueSpan.setAttribute("venue", adapter.name);
+      if (!res.ok) venueSpan.fail(res.error.kind);
+      venueSpan.end();
     }
     const now = clock.nowMs();
     let applied: Applied;
@@ -118,10 +137,16 @@ export function createCancelOrder(deps: CancelOrderDeps): CancelOrder {
           ? { order: orders.get(requested.value.order.orderId) ?? requested.value.order, events: [], fills: [] }
           : orders.cancelRejected(requested.value.order.orderId, failure.message, call.requestId, now);
     }
+    const auditSpan = tracer?.startSpan("audit commit");
     try {
       const p = orders.commit(withReason(applied, call.reason));
       if (p !== null) await p;
+      auditSpan?.end();
     } catch (e) {
+      if (auditSpan !== undefined) {
+        auditSpan.fail("audit append failed");
+        auditSpan.end();
+      }
       guard.failed(`cancel events of order ${applied.order.orderId} not recorded`, e);
       return err(outcomeNotRecorded("the cancel", applied.order.orderId, "query the order with GetOrderStatus before acting on it"));
     }

@@ -15,6 +15,7 @@ import type { OrderObserver } from "./order-observer.js";
 import { routeOrder } from "./route.js";
 import type { Clock } from "../domain/ports.js";
 import type { PlaceOrderInput, ValidateOrder } from "./validate.js";
+import type { Tracer } from "./tracing.js";
 
 /** Per-call facts the RPC edge passes in. */
 export interface CallInfo {
@@ -57,6 +58,12 @@ export interface PlaceOrderDeps {
   readonly auditGuard?: AuditGuard;
   /** Business metrics: told about risk and validation refusals (venue ones come from the order manager). */
   readonly observer?: Pick<OrderObserver, "rejected">;
+  /**
+   * Tracing on: a span per step (validate, idempotency, risk, route), for the venue call (its
+   * traceparent goes to the venue) and for each audit commit, children of the RPC's span.
+   * Absent: each step pays one `undefined` check and makes no object.
+   */
+  readonly tracer?: Tracer;
 }
 
 export type PlaceOrder = (input: PlaceOrderInput, call: CallInfo) => Promise<Result<PlaceOrderResult, GatewayError>>;
@@ -123,6 +130,7 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
   const onError = deps.onError ?? noop;
   const guard = deps.auditGuard ?? createAuditGuard();
   const inFlight = new Map<string, InFlight>();
+  const tracer = deps.tracer;
 
   async function execute(spec: OrderSpec, key: string, fingerprint: string, call: CallInfo, nowMs: number): Promise<Result<PlaceOrderResult, GatewayError>> {
     // An order still in memory under this (account, client_order_id) but another idempotency key.
@@ -141,7 +149,12 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     }
 
     const idem = { key, fingerprint };
+    const riskSpan = tracer?.startSpan("risk");
     const checked = risk(spec);
+    if (riskSpan !== undefined) {
+      if (!checked.ok) riskSpan.fail(checked.error.kind);
+      riskSpan.end();
+    }
     if (!checked.ok) {
       deps.observer?.rejected("risk");
       // A refusal by a state that passes (halt, reduce-only, order rate, open orders) is not the key's
@@ -159,7 +172,9 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
       return checked;
     }
 
+    const routeSpan = tracer?.startSpan("route");
     const routed = routeOrder(spec.venue, venues);
+    routeSpan?.end();
     if (!routed.ok) return routed;
     const adapter = routed.value;
     if (signal.aborted) return err({ kind: "unavailable", message: "the gateway is shutting down" });
@@ -175,8 +190,17 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
         // Awaited (one group commit in fsync mode) before anything leaves: a real venue keeps the order
         // across our restarts, so the log must know it first. That costs a batch window on a path
         // that then waits for a remote venue anyway.
-        const p = audit.append([received]);
-        if (p !== null) await p;
+        const span = tracer?.startSpan("audit commit");
+        span?.setAttribute("audit.events", 1);
+        try {
+          const p = audit.append([received]);
+          if (p !== null) await p;
+        } catch (e) {
+          span?.fail("audit append failed");
+          throw e;
+        } finally {
+          span?.end();
+        }
       } catch (e) {
         // Nothing has left yet: stop here rather than send an order the log does not know about.
         const refusal = guard.failed(`order ${order.orderId} not recorded before its venue call; it was not sent`, e);
@@ -195,12 +219,21 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     }
 
     let res: Awaited<ReturnType<VenueAdapter["placeOrder"]>>;
+    const venueSpan = tracer?.startSpan(`venue ${adapter.kind} placeOrder`, "client");
     try {
-      res = await adapter.placeOrder(order, { signal, deadlineMs: call.deadlineMs });
+      res = await adapter.placeOrder(
+        order,
+        venueSpan === undefined ? { signal, deadlineMs: call.deadlineMs } : { signal, deadlineMs: call.deadlineMs, traceparent: venueSpan.traceparent },
+      );
     } catch (e) {
       // Adapters return errors as values; a throw is a bug, and the request may have left: unknown outcome.
       onError(`venue ${spec.venue} threw on placeOrder for order ${order.orderId}`, e);
       res = err({ kind: "unknown_outcome", reason: "venue adapter failure" });
+    }
+    if (venueSpan !== undefined) {
+      venueSpan.setAttribute("venue", spec.venue);
+      if (!res.ok) venueSpan.fail(res.error.kind);
+      venueSpan.end();
     }
     const now = clock.nowMs();
     let applied: Applied;
@@ -242,10 +275,17 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     // Stored before the append and kept if it fails: the venue may have the order, so a retry must replay.
     // No fingerprint copy: the order carries every fingerprinted field (recordFingerprint).
     if (failure === undefined) store.set(key, { outcome: ok(applied.order), storedAtMs: nowMs }, now);
+    const auditSpan = tracer?.startSpan("audit commit");
+    auditSpan?.setAttribute("audit.events", applied.events.length);
     try {
       const p = orders.commit(applied);
       if (p !== null) await p;
+      auditSpan?.end();
     } catch (e) {
+      if (auditSpan !== undefined) {
+        auditSpan.fail("audit append failed");
+        auditSpan.end();
+      }
       guard.failed(`events of order ${applied.order.orderId} not recorded`, e);
       return err(outcomeNotRecorded("this order", applied.order.orderId, "query it with GetOrderStatus or retry with the same key (a retry never sends a second order)"));
     }
@@ -263,7 +303,12 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
   }
 
   return async function placeOrder(input: PlaceOrderInput, call: CallInfo): Promise<Result<PlaceOrderResult, GatewayError>> {
+    const validateSpan = tracer?.startSpan("validate");
     const v = validate(input);
+    if (validateSpan !== undefined) {
+      if (!v.ok) validateSpan.fail(v.error.kind);
+      validateSpan.end();
+    }
     if (!v.ok) {
       deps.observer?.rejected("validation");
       return v;
@@ -275,14 +320,23 @@ export function createPlaceOrder(deps: PlaceOrderDeps): PlaceOrder {
     const key = idempotencyScopeKey(spec);
     const fingerprint = requestFingerprint(spec);
 
+    const idemSpan = tracer?.startSpan("idempotency");
     const first = inFlight.get(key);
     if (first !== undefined) {
       const d = decideIdempotency(first, fingerprint, spec);
+      if (idemSpan !== undefined) {
+        idemSpan.setAttribute("idempotency.decision", d.kind === "conflict" ? "conflict" : "in_flight");
+        idemSpan.end();
+      }
       return d.kind === "conflict" ? err(d.error) : waitFor(first);
     }
     const nowMs = clock.nowMs();
     const prior = store.get(key, nowMs);
     const d = decideIdempotency(prior === undefined ? undefined : { fingerprint: recordFingerprint(prior) }, fingerprint, spec);
+    if (idemSpan !== undefined) {
+      idemSpan.setAttribute("idempotency.decision", d.kind);
+      idemSpan.end();
+    }
     if (d.kind === "conflict") return err(d.error);
     if (d.kind === "replay") {
       // The sink may still hold this key's events unwritten: confirm it once they are on record.

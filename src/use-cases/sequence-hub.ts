@@ -62,6 +62,8 @@ export interface SequenceHubOptions<T extends Sequenced, F> {
    */
   readonly readArchive?: (afterSequence: bigint) => AsyncIterable<T>;
   readonly logger?: Logger;
+  /** Told each time a subscriber is cut off for being too slow (the dropped-subscribers metric). */
+  readonly onSubscriberDropped?: () => void;
 }
 
 export interface SequenceHub<T extends Sequenced, F> {
@@ -178,6 +180,7 @@ export function createSequenceHub<T extends Sequenced, F>(opts: SequenceHubOptio
         this.state = "ended";
         this.detach();
         logger?.warn({ buffered: bufferMax, cursor: String(this.cursor) }, `${noun} subscriber too slow: stream ended`);
+        opts.onSubscriberDropped?.();
         return;
       }
       this.q.push(f);

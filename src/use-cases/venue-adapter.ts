@@ -141,6 +141,8 @@ export interface VenueCallContext {
   readonly signal: AbortSignal;
   /** Absolute epoch ms by which the call must be over (the RPC deadline); undefined = the venue's own timeout. */
   readonly deadlineMs?: number | undefined;
+  /** W3C traceparent of the venue call's span, when tracing is on: HTTP venues send it as a header. */
+  readonly traceparent?: string;
 }
 
 /**

@@ -23,7 +23,7 @@ export interface ChildGateway {
 export async function startChildGateway(env: Record<string, string>): Promise<ChildGateway> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: root,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "off", LOG_FORMAT: "json", LOG_LEVEL: "info", RATE_LIMIT_RPS: "0", API_KEYS: "", ...env },
+    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "off", LOG_FORMAT: "json", LOG_LEVEL: "info", RATE_LIMIT_RPS: "0", API_KEYS: "", PAPER_MARKET: "fixed", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -226,3 +226,19 @@ test("a fill published in the same tick as the pull that exhausts the backlog is
   assert.equal(Number(((await it.next()).value as Fill).sequence), 3);
   sub.close();
 });
+
+test("a subscriber cut off for being too slow is reported once (gateway_stream_subscribers_dropped_total)", async () => {
+  let dropped = 0;
+  const hub = createFillHub({ retain: 100, subscriberBuffer: 2, onSubscriberDropped: () => dropped++ });
+  const sub = hub.subscribe({ allowedAccounts: "any", afterSequence: 0n });
+  const waiting = take(sub, 1);
+  hub.publish(fill(1));
+  await waiting;
+  for (let i = 2; i <= 3; i++) hub.publish(fill(i));
+  assert.equal(dropped, 0, "a full buffer is not a drop");
+  for (let i = 4; i <= 8; i++) hub.publish(fill(i));
+  assert.equal(dropped, 1);
+  await drain(sub);
+  assert.equal(sub.error?.kind, "resource_exhausted");
+  assert.equal(dropped, 1);
+});

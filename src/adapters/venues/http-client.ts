@@ -32,6 +32,8 @@ export interface SendOptions {
   readonly signal?: AbortSignal | undefined;
   /** Already clipped by the caller to min(venue timeout, remaining RPC deadline). */
   readonly timeoutMs: number;
+  /** W3C traceparent of the venue call's span (tracing on): sent as the `traceparent` header. */
+  readonly traceparent?: string | undefined;
 }
 
 export interface HttpClient {
@@ -93,7 +95,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const res = await pool.request({
         method: request.method,
         path: url.pathname + url.search,
-        headers: request.headers,
+        headers: opts.traceparent === undefined ? request.headers : { ...request.headers, traceparent: opts.traceparent },
         body: request.body,
         signal,
       });

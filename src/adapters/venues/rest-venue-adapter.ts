@@ -249,7 +249,7 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     }
     const signed = dialect.sign(req.value, config.baseUrl, now);
     if (!signed.ok) return signed;
-    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs, traceparent: ctx.traceparent });
     if (!sent.ok) {
       failures++;
       if (failures >= threshold) setServing(false);
@@ -313,7 +313,7 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     const signed = dialect.sign(hook.request(input, update), config.baseUrl, now);
     if (!signed.ok) return undefined;
     const started = performance.now();
-    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs, traceparent: ctx.traceparent });
     let result: Result<VenueFill[], VenueError>;
     if (!sent.ok) result = err(sent.error);
     else {
@@ -407,7 +407,7 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     if (!acquired.ok) return err({ kind: "unavailable", reason: `outbound rate limit of venue ${config.name} reached`, retryAfterMs: acquired.retryAfterMs });
     const signed = dialect.sign(request, config.baseUrl, now);
     if (!signed.ok) return signed;
-    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs, traceparent: ctx.traceparent });
     if (!sent.ok) {
       failures++;
       if (failures >= threshold) setServing(false);
@@ -481,7 +481,7 @@ export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRunti
     const signed = dialect.sign(hook.request(timeoutSeconds), config.baseUrl, now);
     if (!signed.ok) return signed;
     const started = performance.now();
-    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs });
+    const sent = await http.send(signed.value, { signal: ctx.signal, timeoutMs, traceparent: ctx.traceparent });
     let result: Result<void, VenueError>;
     if (!sent.ok) result = err(sent.error);
     else {

@@ -11,6 +11,8 @@ export interface AccessLine {
   readonly peer: string | undefined;
   readonly code: string;
   readonly durationMs: number;
+  /** The call's trace id, present only when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  readonly traceId?: string;
 }
 
 /** Writes the `rpc` line of a call that succeeded, at level info. */
@@ -59,7 +61,9 @@ function plain(s: string): boolean {
 export function createAccessLineWriter(logger: Logger, logFormatter?: (o: Record<string, unknown>) => Record<string, unknown>): AccessLineWriter {
   const slow: AccessLineWriter = (l) => {
     logger.info(
-      { reqId: l.reqId, service: l.service, method: l.method, protocol: l.protocol, peer: l.peer, code: l.code, durationMs: l.durationMs },
+      l.traceId === undefined
+        ? { reqId: l.reqId, service: l.service, method: l.method, protocol: l.protocol, peer: l.peer, code: l.code, durationMs: l.durationMs }
+        : { reqId: l.reqId, service: l.service, method: l.method, protocol: l.protocol, peer: l.peer, code: l.code, durationMs: l.durationMs, traceId: l.traceId },
       "rpc",
     );
   };
@@ -68,7 +72,7 @@ export function createAccessLineWriter(logger: Logger, logFormatter?: (o: Record
   const formatters = p[S.formattersSym] as { log?: unknown } | undefined;
   const serializers = p[S.serializersSym] as Record<string, unknown>;
   const stringifiers = p[S.stringifiersSym] as Record<string | symbol, unknown>;
-  const keys = ["reqId", "service", "method", "protocol", "peer", "code", "durationMs", "msg"];
+  const keys = ["reqId", "service", "method", "protocol", "peer", "code", "durationMs", "traceId", "msg"];
   const exact =
     !p[S.mixinSym] &&
     hooks?.logMethod === undefined &&
@@ -86,7 +90,7 @@ export function createAccessLineWriter(logger: Logger, logFormatter?: (o: Record
   return (l) => {
     if (logger.levelVal > info) return;
     const stream = p[S.streamSym] as { write(s: string): unknown; [key: symbol]: unknown };
-    const { reqId, service, method, protocol, peer, code, durationMs } = l;
+    const { reqId, service, method, protocol, peer, code, durationMs, traceId } = l;
     if (
       peer === undefined ||
       !Number.isFinite(durationMs) ||
@@ -97,7 +101,8 @@ export function createAccessLineWriter(logger: Logger, logFormatter?: (o: Record
       !plain(method) ||
       !plain(protocol) ||
       !plain(peer) ||
-      !plain(code)
+      !plain(code) ||
+      (traceId !== undefined && !plain(traceId))
     ) {
       slow(l);
       return;
@@ -105,7 +110,7 @@ export function createAccessLineWriter(logger: Logger, logFormatter?: (o: Record
     const time = (p[S.timeSym] as (this: Logger) => string).call(logger);
     const levelPrefix = (p[S.lsCacheSym] as Record<number, string>)[info]!;
     stream.write(
-      `${levelPrefix}${time}${p[S.chindingsSym] as string},"reqId":"${reqId}","service":"${service}","method":"${method}","protocol":"${protocol}","peer":"${peer}","code":"${code}","durationMs":${durationMs},"msg":"rpc"${p[S.endSym] as string}`,
+      `${levelPrefix}${time}${p[S.chindingsSym] as string},"reqId":"${reqId}","service":"${service}","method":"${method}","protocol":"${protocol}","peer":"${peer}","code":"${code}","durationMs":${durationMs}${traceId === undefined ? "" : `,"traceId":"${traceId}"`},"msg":"rpc"${p[S.endSym] as string}`,
     );
   };
 }

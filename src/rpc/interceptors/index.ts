@@ -8,6 +8,8 @@ import { createRateLimitInterceptor } from "./rate-limit.js";
 import { createRecoveryInterceptor } from "./recovery.js";
 import { createRequestIdInterceptor } from "./request-id.js";
 import { createStreamShutdownInterceptor } from "./stream-shutdown.js";
+import { createTraceInterceptor } from "./trace-rpc.js";
+import type { Tracer } from "../../use-cases/tracing.js";
 
 export interface InterceptorsDeps {
   readonly logger: Logger;
@@ -22,6 +24,8 @@ export interface InterceptorsDeps {
   readonly newRequestId?: () => string;
   /** Aborted when shutdown begins: open streaming calls end with its reason (UNAVAILABLE). */
   readonly streamShutdownSignal?: AbortSignal;
+  /** Tracing on: a server span per call (trace-rpc.ts) and the trace id in the access line. Absent: no tracing work at all. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /**
@@ -37,7 +41,9 @@ export function createInterceptors(deps: InterceptorsDeps): Interceptor[] {
   return [
     createRequestIdInterceptor(deps.newRequestId !== undefined ? { newId: deps.newRequestId } : {}),
     // Logging and metrics, adjacent in the chain, share one interceptor (one pair of clock reads).
-    createObserveRpcInterceptor({ logger: deps.logger, metrics: deps.metrics, ...(now !== undefined ? { now } : {}) }),
+    createObserveRpcInterceptor({ logger: deps.logger, metrics: deps.metrics, ...(now !== undefined ? { now } : {}), ...(deps.tracer !== undefined ? { traced: true } : {}) }),
+    // Inside logging, so the access line (written after it returns) finds the trace id it set.
+    ...(deps.tracer !== undefined ? [createTraceInterceptor(deps.tracer)] : []),
     createRecoveryInterceptor({ logger: deps.logger }),
     ...(deps.streamShutdownSignal !== undefined ? [createStreamShutdownInterceptor({ signal: deps.streamShutdownSignal })] : []),
     createAuthInterceptor({ apiKeys: deps.apiKeys, publicServices: deps.publicServices ?? new Set() }),

@@ -5,6 +5,7 @@ import type { MethodMetrics, RpcMetrics } from "../../adapters/metrics/metrics.j
 import { loggerKey, peerKey, requestIdKey } from "./context-keys.js";
 import { redactCredentials } from "../../shared/logger.js";
 import { createAccessLineWriter } from "./access-line.js";
+import { traceIdKey } from "./trace-rpc.js";
 import { lazyChildLogger } from "./lazy-logger.js";
 import { grpcCodeName, grpcType, observeCall, protocolOf } from "./observe-call.js";
 
@@ -18,6 +19,8 @@ export interface ObserveRpcDeps {
   readonly metrics?: RpcMetrics;
   /** Monotonic clock in milliseconds. */
   readonly now?: () => number;
+  /** Tracing is on: the access line carries the call's trace id (traceIdKey, set by the trace interceptor). */
+  readonly traced?: boolean;
 }
 
 type MethodRef = Parameters<Parameters<Interceptor>[0]>[0]["method"];
@@ -34,6 +37,7 @@ type MethodRef = Parameters<Parameters<Interceptor>[0]>[0]["method"];
  */
 export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
   const { logger, metrics } = deps;
+  const traced = deps.traced === true;
   const now = deps.now ?? (() => performance.now());
   const accessLine = logger !== undefined ? createAccessLineWriter(logger, redactCredentials) : undefined;
   // Method descriptors are long-lived singletons, so identity is a free cache key.
@@ -69,7 +73,9 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
       const peer = req.contextValues.get(peerKey);
       const ms = Math.round(durationMs * 1000) / 1000;
       if (code === undefined) {
-        accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms });
+        // Two literals rather than an optional field: the untraced line keeps its one shape.
+        if (traced) accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms, traceId: req.contextValues.get(traceIdKey) });
+        else accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms });
         return;
       }
       // One object, reqId first: the same line a child logger bound to the request id would write.
@@ -83,6 +89,7 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
         durationMs: ms,
         err: error instanceof Error ? error.message : String(error),
       };
+      if (traced) line["traceId"] = req.contextValues.get(traceIdKey);
       // Our faults are errors worth paging on; client-caused codes are routine.
       if (SERVER_FAULTS.has(code)) logger.error(line, "rpc");
       else logger.info(line, "rpc");

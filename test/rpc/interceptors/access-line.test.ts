@@ -155,3 +155,14 @@ test("with the production logger the line carries the real time and goes to its 
   assert.deepEqual({ ...line, time: 0, pid: 0, hostname: "" }, { level: 30, time: 0, pid: 0, hostname: "", ...base, msg: "rpc" });
   assert.ok(out.lines[0]!.endsWith("}\n"));
 });
+
+test("with tracing on, the trace id is in the line, after durationMs, byte for byte as pino writes it", () => {
+  const { logger, out } = loggerWith();
+  const traced = { ...base, traceId: "0af7651916cd43dd8448eb211c80319c" };
+  const r = both(logger, out, traced);
+  assert.equal(r.fallbacks, 0);
+  assert.deepEqual(r.fast, r.pino);
+  assert.match(r.fast[0]!, /"durationMs":3\.335,"traceId":"0af7651916cd43dd8448eb211c80319c","msg":"rpc"/);
+  // Without a trace id the line is as before: no traceId key at all.
+  assert.doesNotMatch(both(logger, out, base).fast[0]!, /traceId/);
+});

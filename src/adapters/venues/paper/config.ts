@@ -14,6 +14,16 @@ const paperSchema = strictFields({
   feeRate: v.optional(decimalField()),
   /** Starting balances by asset; fills move them (see PaperVenueOptions.balances). */
   balances: v.optional(v.record(nonEmpty, decimalField())),
+  /** A seeded random walk of the reference prices (price-walk.ts); absent: fixed prices. */
+  walk: v.optional(
+    strictFields({
+      volatility: decimalField(),
+      tickSize: v.union([decimalField({ positive: true }), v.record(nonEmpty, decimalField({ positive: true }))]),
+      intervalMs: v.pipe(v.number(), v.integer(), v.minValue(10)),
+      seed: v.pipe(v.number(), v.integer(), v.minValue(0)),
+      depthNotional: v.optional(decimalField({ positive: true })),
+    }),
+  ),
   maxWorkingOrders: v.optional(positiveInt),
   maxFinishedOrders: v.optional(positiveInt),
 });

@@ -1,9 +1,10 @@
 import { add, compare, formatDecimal, isZero, min, mul, sub, div } from "../../../domain/decimal.js";
-import type { Decimal } from "decimal.js";
+import { Decimal } from "../../../domain/decimal.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../../domain/order.js";
 import { err, ok, type Result } from "../../../domain/result.js";
 import type { Clock, IdSource } from "../../../domain/ports.js";
 import { createLinkedMap } from "../../../shared/linked-map.js";
+import { createPriceWalk, type PriceWalkOptions } from "./price-walk.js";
 import type { VenueAdapter, VenueBalance, VenueError, VenueFill, VenueOrderUpdate, MassCancelAnswer, MassCancelScope, VenueAmend, VenueAmendResult, VenueOpenOrder } from "../../../use-cases/venue-adapter.js";
 
 export interface PaperVenueOptions {
@@ -33,7 +34,29 @@ export interface PaperVenueOptions {
   readonly clock: Clock;
   /** Venue order ids and trade ids. */
   readonly ids: IdSource;
+  /**
+   * Reference prices follow a seeded random walk (price-walk.ts), and resting LIMIT and STOP
+   * orders fill when the walk reaches them (reported through onOrderUpdate). Absent: fixed
+   * prices that move only by setReferencePrice.
+   */
+  readonly walk?: PriceWalkOptions;
+  /** The walk's timer; default setTimeout, unref'd (tests pass manual timers or call step()). */
+  readonly timers?: PaperTimers;
 }
+
+/** One-shot timers for the walk (test/helpers/manual-timers.ts fits). */
+export interface PaperTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: PaperTimers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Told each change the walk makes to a gateway order: its order id and the venue's update. */
+export type PaperOrderListener = (orderId: string, update: VenueOrderUpdate) => void;
 
 /** Reference prices when none are configured; the benchmark trades BTC-USD. */
 export const DEFAULT_REFERENCE_PRICES: Readonly<Record<string, string>> = {
@@ -48,8 +71,14 @@ interface PaperOrder {
   status: OrderStatus;
   filled: string;
   average: string;
-  readonly fills: VenueFill[];
+  fills: VenueFill[];
   readonly rejectReason: string;
+  /** The gateway's order id, for the walk's reports; unset for orders placed outside the gateway. */
+  orderId?: string;
+  /** The walk step at which the order (or its last amend) came to rest; the walk fills it from the second step after. */
+  since?: number;
+  /** A STOP or STOP_LIMIT whose stop price the walk reached. */
+  triggered?: boolean;
   /** What was ordered, for the open-order listing; set only on resting orders (not on the hot path of fills). */
   spec?: Pick<Order, "symbol" | "side" | "type" | "timeInForce" | "quantity" | "price" | "stopPrice" | "createdAtMs">;
 }
@@ -64,6 +93,15 @@ export interface PaperVenue extends VenueAdapter {
   cancelAtVenue(venueClientOrderId: string): boolean;
   /** Rests an order placed outside the gateway (for reconciliation's adoption); returns its venue order id. */
   placeExternal(venueClientOrderId: string, spec: NonNullable<PaperOrder["spec"]>): string;
+  /** Registers a listener for the fills the walk makes (the composition root feeds them to the order manager). */
+  onOrderUpdate(listener: PaperOrderListener): void;
+  /** Moves the walk one step now and matches resting orders (what the timer does); no-op with fixed prices. */
+  step(): void;
+}
+
+/** The paper venue behind a VenueAdapter, when it is one (the composition root subscribes to its walk). */
+export function asPaperVenue(adapter: VenueAdapter): PaperVenue | undefined {
+  return adapter.kind === "paper" && typeof (adapter as Partial<PaperVenue>).onOrderUpdate === "function" ? (adapter as PaperVenue) : undefined;
 }
 
 /**
@@ -74,8 +112,12 @@ export interface PaperVenue extends VenueAdapter {
  * - LIMIT fills at the reference price if it crosses (BUY limit >= ref, SELL
  *   limit <= ref); otherwise it rests NEW (GTC/DAY), is CANCELED (IOC) or
  *   EXPIRED (FOK). A partially filled GTC/DAY LIMIT rests PARTIALLY_FILLED.
- * - STOP and STOP_LIMIT rest as NEW and never trigger: the paper venue has no
- *   price feed, so a trigger would be invented. They can be queried and canceled.
+ * - STOP and STOP_LIMIT rest as NEW. With fixed prices they never trigger (there is
+ *   no price feed, so a trigger would be invented). With a walk (options.walk) the
+ *   reference prices move every intervalMs, and on each step resting orders are matched:
+ *   a LIMIT fills at its limit price once the reference reaches it, a STOP triggers when
+ *   the reference reaches the stop price and then fills at the reference (STOP_LIMIT then
+ *   works as a LIMIT), at most walk.depthNotional per order and step (partial fills).
  * - DAY orders do not expire (there is no session close).
  * Each fill carries a trade id, price, quantity and a fee of feeRate x notional
  * in the quote currency (the part of the symbol after "-" or "/").
@@ -99,7 +141,7 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
   const wallet = options.balances === undefined ? undefined : new Map<string, Decimal | string>(Object.entries(options.balances));
 
   /** Moves the wallet by one fill (only when balances are configured). */
-  function book(order: Order, fill: VenueFill): void {
+  function book(order: Pick<Order, "symbol" | "side">, fill: VenueFill): void {
     if (wallet === undefined) return;
     const quote = quoteCurrency(order.symbol);
     const base = order.symbol.slice(0, Math.max(0, order.symbol.length - quote.length - 1)) || order.symbol;
@@ -213,10 +255,93 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
     };
     if (status === OrderStatus.NEW || status === OrderStatus.PARTIALLY_FILLED) {
       po.spec = order;
+      if (walk !== undefined) {
+        po.orderId = order.orderId;
+        po.since = stepNo;
+      }
       working.set(key, po);
     } else finish(key, po);
     return ok(toUpdate(po, fills));
   }
+
+  // --- the walk ---
+  const walk = options.walk === undefined ? undefined : createPriceWalk(options.walk);
+  const depth = options.walk?.depthNotional;
+  const timers = options.timers ?? realTimers;
+  const listeners: PaperOrderListener[] = [];
+  let stepNo = 0;
+  let timer: unknown;
+  let closed = false;
+  function schedule(): void {
+    if (walk === undefined || closed) return;
+    timer = timers.set(() => {
+      timer = undefined;
+      stepMarket();
+      schedule();
+    }, options.walk!.intervalMs);
+  }
+
+  /** The price a resting order fills at now, or undefined if the reference has not reached it. */
+  function fillPrice(po: PaperOrder, sp: NonNullable<PaperOrder["spec"]>, ref: string): string | undefined {
+    const buy = sp.side === Side.BUY;
+    if (sp.type === OrderType.STOP || sp.type === OrderType.STOP_LIMIT) {
+      if (po.triggered !== true) {
+        if (!(buy ? compare(ref, sp.stopPrice) >= 0 : compare(ref, sp.stopPrice) <= 0)) return undefined;
+        po.triggered = true;
+      }
+      if (sp.type === OrderType.STOP) return ref;
+    } else if (sp.type !== OrderType.LIMIT) return undefined;
+    // A resting limit is hit when the market comes to it, and fills at its own price.
+    return (buy ? compare(ref, sp.price) <= 0 : compare(ref, sp.price) >= 0) ? sp.price : undefined;
+  }
+
+  function stepMarket(): void {
+    if (walk === undefined) return;
+    stepNo += 1;
+    for (const [symbol, price] of walk.step(refs)) {
+      refs.set(symbol, price);
+      fees.delete(symbol);
+    }
+    // Deleting the visited entry (finish) while iterating a Map is safe.
+    for (const [key, po] of working) {
+      const sp = po.spec;
+      // Not in the step it rested in nor the next: the gateway has recorded the placement's answer before a fill of it arrives.
+      if (sp === undefined || po.since === undefined || po.since + 1 >= stepNo) continue;
+      const ref = refs.get(sp.symbol);
+      if (ref === undefined) continue;
+      const px = fillPrice(po, sp, ref);
+      if (px === undefined) continue;
+      const remaining = sub(sp.quantity, po.filled);
+      let qty = remaining;
+      if (depth !== undefined) {
+        const most = div(depth, px).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+        if (!most.isZero() && most.lessThan(remaining)) qty = most;
+      }
+      const q = formatDecimal(qty);
+      const fill: VenueFill = {
+        venueTradeId: `${name}-t-${ids.next()}`,
+        quantity: q,
+        price: px,
+        fee: formatDecimal(mul(mul(q, px), feeRate)),
+        feeCurrency: quoteCurrency(sp.symbol),
+        timeMs: clock.nowMs(),
+      };
+      book(sp, fill);
+      const filled = add(po.filled, q);
+      po.average = po.filled === "0" ? px : formatDecimal(div(add(mul(po.filled, po.average), mul(q, px)), filled));
+      po.filled = formatDecimal(filled);
+      po.fills = [...po.fills, fill];
+      if (compare(filled, sp.quantity) >= 0) {
+        po.status = OrderStatus.FILLED;
+        finish(key, po);
+      } else po.status = OrderStatus.PARTIALLY_FILLED;
+      if (po.orderId !== undefined) {
+        const update = toUpdate(po, [fill]);
+        for (const l of listeners) l(po.orderId, update);
+      }
+    }
+  }
+  schedule();
 
   function cancelOne(order: Order): Result<VenueOrderUpdate, VenueError> {
     const key = order.venueClientOrderId;
@@ -269,6 +394,10 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
           return err({ kind: "rejected", reason: `paper venue: too many working orders (max ${maxWorking})`, code: "TOO_MANY_ORDERS" });
         }
         const po: PaperOrder = { venueOrderId: `${name}-${ids.next()}`, status: OrderStatus.NEW, filled: "0", average: "", fills: [], rejectReason: "", spec: order };
+        if (walk !== undefined) {
+          po.orderId = order.orderId;
+          po.since = stepNo;
+        }
         working.set(key, po);
         return ok(toUpdate(po, []));
       }
@@ -294,6 +423,8 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
       if (compare(amend.quantity, po.filled) <= 0) {
         return err({ kind: "rejected", reason: `new quantity ${amend.quantity} does not exceed the filled ${po.filled}`, code: "INVALID_QUANTITY" });
       }
+      if (po.spec !== undefined) po.spec = { ...po.spec, quantity: amend.quantity, price: amend.price, stopPrice: amend.stopPrice };
+      if (po.since !== undefined) po.since = stepNo;
       const ref = refs.get(order.symbol);
       const fills: VenueFill[] = [];
       if (order.type === OrderType.LIMIT && ref !== undefined && (order.side === Side.BUY ? compare(amend.price, ref) >= 0 : compare(amend.price, ref) <= 0)) {
@@ -359,7 +490,14 @@ export function createPaperVenue(options: PaperVenueOptions): PaperVenue {
       working.set(venueClientOrderId, po);
       return po.venueOrderId;
     },
+    onOrderUpdate(listener: PaperOrderListener): void {
+      listeners.push(listener);
+    },
+    step: stepMarket,
     async close(): Promise<void> {
+      closed = true;
+      if (timer !== undefined) timers.clear(timer);
+      timer = undefined;
       working.clear();
       finished.clear();
     },
