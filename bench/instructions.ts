@@ -57,6 +57,9 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
     RATE_LIMIT_BURST: "100000000",
     METRICS_PORT: "0",
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "0",
+    // As npm run bench: the fixed paper prices, and the limits that let the load generator through.
+    PAPER_MARKET: process.env["PAPER_MARKET"] ?? "fixed",
+    RISK_LIMITS_FILE: process.env["RISK_LIMITS_FILE"] ?? join(root, "bench", "risk-limits.yaml"),
   };
   const node = join(root, "node_modules/.bin/node");
   const server = spawn(

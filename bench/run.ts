@@ -242,6 +242,9 @@ async function startServer(logFile: string, auditFile: string): Promise<ChildPro
       // The built-in risk limits would refuse the load (1,000 orders/s per account, LIMIT prices far
       // from the paper reference): this file relaxes exactly those, every check still runs.
       RISK_LIMITS_FILE: process.env["RISK_LIMITS_FILE"] ?? join(root, "bench", "risk-limits.yaml"),
+      // The paper venue's moving market is for people watching the dashboard; the benchmark keeps
+      // the fixed prices its earlier figures were taken with (same work per order, run to run).
+      PAPER_MARKET: process.env["PAPER_MARKET"] ?? "fixed",
     },
   });
   closeSync(fd);
