@@ -8,7 +8,7 @@ import { ALPACA, alpacaRules } from "./describe.js";
 import type { AlpacaCredentials } from "./sign.js";
 
 /**
- * Alpaca `trade_updates` (docs/venue-streams-alpaca-coinbase.md §1): pure message building and
+ * Alpaca `trade_updates` (docs/venues.md, "Alpaca and Coinbase streams"): pure message building and
  * parsing. The connection, timers and reconnects live in the stream framework.
  */
 export const ALPACA_STREAM = {

@@ -9,7 +9,7 @@ import { COINBASE, coinbaseRules } from "./describe.js";
 import { coinbaseWsJwt } from "./sign.js";
 
 /**
- * Coinbase Advanced Trade `user` channel (docs/venue-streams-alpaca-coinbase.md §2): pure message
+ * Coinbase Advanced Trade `user` channel (docs/venues.md, "Alpaca and Coinbase streams"): pure message
  * building and parsing. The connection, timers and renewal live in the stream framework.
  */
 export const COINBASE_STREAM = {
