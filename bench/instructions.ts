@@ -21,7 +21,11 @@
  * change with ../shared/bench/compare.sh.
  *
  *   node_modules/.bin/node --import tsx bench/instructions.ts [--dist DIR] [--rate 300]
- *     [--duration 20] [--repeat 1]
+ *     [--duration 20] [--repeat 1] [--subscriber on]
+ *
+ * `--subscriber on` attaches one StreamOrderEvents subscriber (bench/event-subscriber.ts, run
+ * outside valgrind) for the loaded run only (issue 20: what a subscriber costs per PlaceOrder).
+ * The count then includes delivering every event to it. Run with RISK_LIMITS_FILE=bench/risk-limits.yaml.
  *
  * Needs valgrind (apt-get install valgrind), a build (npm run build) and ../shared/bench/setup.sh.
  */
@@ -38,6 +42,7 @@ const dist = resolve(root, args.get("dist") ?? "dist");
 const rate = Number(args.get("rate") ?? 300);
 const seconds = Number(args.get("duration") ?? 20);
 const repeat = Number(args.get("repeat") ?? 1);
+const subscriber = args.get("subscriber") === "on";
 const loadgen = resolve(root, "../shared/bench/.build/loadgen");
 const port = 50180;
 
@@ -73,6 +78,10 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
       await sleep(500);
     }
     let ok = 0;
+    // Outside valgrind: only the gateway's side of the stream is counted.
+    const sub = load && subscriber ? spawn(join(root, "node_modules/.bin/node"), ["--import", "tsx", join(root, "bench/event-subscriber.ts")], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] }) : undefined;
+    const subExited = sub !== undefined ? new Promise<void>((done) => sub.once("exit", () => done())) : undefined;
+    if (sub !== undefined) await sleep(5000); // its tsx start-up, then its subscription, before the load
     if (load) {
       const lg = spawnSync(loadgen, ["-addr", `127.0.0.1:${port}`, "-rate", String(rate), "-duration", `${seconds}s`, "-warmup", "0s", "-timeout", "120s"], {
         encoding: "utf8",
@@ -80,6 +89,10 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
       const r = JSON.parse(lg.stdout) as { ok: number; sent: number; errors: Record<string, number> | null };
       if (r.ok !== r.sent) throw new Error(`only ${r.ok} of ${r.sent} calls answered OK: ${JSON.stringify(r.errors)}`);
       ok = r.ok;
+    }
+    if (sub !== undefined) {
+      sub.kill("SIGTERM");
+      await subExited;
     }
     server.kill("SIGINT");
     await exited;
