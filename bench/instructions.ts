@@ -21,7 +21,7 @@
  * change with ../shared/bench/compare.sh.
  *
  *   node_modules/.bin/node --import tsx bench/instructions.ts [--dist DIR] [--rate 300]
- *     [--duration 20] [--repeat 1] [--subscriber on] [--base-ir N]
+ *     [--duration 20] [--repeat 1] [--subscriber on] [--base-ir N] [--port 50180]
  *
  * `--subscriber on` attaches one StreamOrderEvents subscriber (bench/event-subscriber.ts, run
  * outside valgrind) for the loaded run only (issue 20: what a subscriber costs per PlaceOrder).
@@ -44,7 +44,8 @@ const seconds = Number(args.get("duration") ?? 20);
 const repeat = Number(args.get("repeat") ?? 1);
 const subscriber = args.get("subscriber") === "on";
 const loadgen = resolve(root, "../shared/bench/.build/loadgen");
-const port = 50180;
+// --port: sessions sharing a machine must each use their own, or one counts the other's server.
+const port = Number(args.get("port") ?? 50180);
 
 if (spawnSync("valgrind", ["--version"]).status !== 0) throw new Error("valgrind not found: apt-get install valgrind");
 if (spawnSync(loadgen, ["-h"]).error !== undefined) throw new Error(`${loadgen} not found: run ../shared/bench/setup.sh`);
@@ -64,6 +65,7 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
     UNDER_PRESSURE_MAX_EVENT_LOOP_DELAY_MS: "0",
   };
   const node = join(root, "node_modules/.bin/node");
+  if (spawnSync(loadgen, ["-addr", `127.0.0.1:${port}`, "-probe"]).status === 0) throw new Error(`something already answers on port ${port}: pass --port`);
   const server = spawn(
     "valgrind",
     ["--tool=callgrind", `--callgrind-out-file=${out}`, node, "--max-semi-space-size=8", "--v8-pool-size=1", "--single-threaded", join(dist, "src/main.js")],
