@@ -30,8 +30,9 @@ export interface FastPathStats {
 }
 
 /**
- * Installs the unary fast path (unary-fast-path.ts) in front of Fastify on `app`'s server (made
- * by createDualProtocolServer). Call it once, before listen, with the very same options object
+ * Installs the unary fast path (unary-fast-path.ts), and the gRPC stream fast path for the
+ * sequenced streams (stream-fast-path.ts: StreamOrderEvents, StreamFills), in front of Fastify on
+ * `app`'s server (made by createDualProtocolServer). Call it once, before listen, with the very same options object
  * given to fastifyConnectPlugin (spread into this one): both paths then run the same routes,
  * interceptors and limits. This call is the gateway's only tie to the fast path: an app built
  * without it serves every call through connect.

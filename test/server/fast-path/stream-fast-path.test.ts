@@ -28,7 +28,7 @@ async function setup(t: { after: (fn: () => Promise<void> | void) => void }, sub
     hub.close();
     await srv.close();
   });
-  const stats = (srv.app as unknown as { fastPath: FastPathStats }).fastPath.streams;
+  const stats = (srv.app as unknown as { fastPath?: FastPathStats }).fastPath?.streams ?? { streams: 0, messages: 0, writes: 0 };
   return { hub, srv, stats };
 }
 
@@ -45,7 +45,7 @@ test("the events published in one turn leave in one write, all of them, in order
   const ac = new AbortController();
   const it = client.streamOrderEvents({ account: "acct-1" }, { signal: ac.signal })[Symbol.asyncIterator]();
   const first = it.next();
-  await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, "the subscriber is live");
+  await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, { what: "the subscriber is live" });
   assert.equal(stats.streams, 1, "served by the stream fast path");
   const [m0, w0] = [stats.messages, stats.writes];
   const start = hub.lastPublished();
@@ -68,7 +68,7 @@ test("a client that does not read: the server stops encoding for it, and it gets
   req.pause(); // read nothing: no WINDOW_UPDATE, the stream's window fills
   let trailers: Record<string, unknown> | undefined;
   req.on("trailers", (h) => (trailers = h));
-  await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, "the subscriber is live");
+  await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, { what: "the subscriber is live" });
   const m0 = stats.messages;
   // 2,000 events of about 2 KB, 50 per turn: 4 MB the client never reads.
   const reason = "x".repeat(2000);
@@ -76,17 +76,32 @@ test("a client that does not read: the server stops encoding for it, and it gets
     publish(hub, 50, reason);
     await nextTurn();
   }
-  await waitFor(() => hub.subscriberCount() === 0, "the hub cut the subscriber off");
+  await waitFor(() => hub.subscriberCount() === 0, { what: "the hub cut the subscriber off" });
   const encoded = stats.messages - m0;
   // What is encoded is bounded by the window, the write buffer and one batch, not by what was published.
   assert.ok(encoded < 400, `encoded ${encoded} of up to 2,000 events for a client that reads nothing`);
   let received = 0;
   req.on("data", (c: Buffer) => (received += c.byteLength));
   req.resume();
-  await waitFor(() => trailers !== undefined, "the trailers");
+  await waitFor(() => trailers !== undefined, { what: "the trailers" });
   assert.equal(trailers!["grpc-status"], "8", JSON.stringify(trailers));
   assert.match(String(trailers!["grpc-message"]), /fell behind/);
   // The resume hint, in the ErrorInfo of grpc-status-details-bin, as on connect's path.
   assert.match(Buffer.from(String(trailers!["grpc-status-details-bin"]), "base64").toString("latin1"), /resume_after_sequence/);
   assert.ok(received > 0);
+});
+
+test("a stream whose grpc-timeout passes ends with DEADLINE_EXCEEDED in its trailers (either path)", async (t) => {
+  const { hub, srv } = await setup(t, 50);
+  const session = h2connect(srv.baseUrl);
+  t.after(() => session.destroy());
+  const req = session.request({ ":method": "POST", ":path": "/trading.v1.TradingGateway/StreamOrderEvents", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "300m" });
+  req.end(Buffer.alloc(5));
+  let trailers: Record<string, unknown> | undefined;
+  req.on("trailers", (h) => (trailers = h));
+  req.resume();
+  await waitFor(() => hub.subscriberCount() === 1, { what: "subscribed" });
+  await waitFor(() => trailers !== undefined, { what: "the trailers" });
+  assert.equal(trailers!["grpc-status"], "4", JSON.stringify(trailers));
+  await waitFor(() => hub.subscriberCount() === 0, { what: "unsubscribed" });
 });
