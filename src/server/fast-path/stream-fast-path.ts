@@ -170,10 +170,8 @@ export function createStreamFastPath(options: StreamFastPathOptions): StreamFast
           stats.writes++;
           if (!stream.write(bytes)) await drained(stream);
         }
-        // The stream stopped because the call's signal aborted (its deadline, the server's final
-        // shutdown abort): it ends with that reason, as connect ends it, not with OK.
-        const signal = call.signal();
-        if (signal.aborted && signal.reason instanceof ConnectError) throw signal.reason;
+        // A stream stopped by its deadline ends with OK here, as connect's path ends it (pumpSubscription
+        // returns when the signal aborts); the client's own deadline reports DEADLINE_EXCEEDED.
       } catch (e) {
         error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
       }
