@@ -21,7 +21,11 @@
  * change with ../shared/bench/compare.sh.
  *
  *   node_modules/.bin/node --import tsx bench/instructions.ts [--dist DIR] [--rate 300]
- *     [--duration 20] [--repeat 1]
+ *     [--duration 20] [--repeat 1] [--subscriber on] [--base-ir N] [--port 50180]
+ *
+ * `--subscriber on` attaches one StreamOrderEvents subscriber (bench/event-subscriber.ts, run
+ * outside valgrind) for the loaded run only (issue 20: what a subscriber costs per PlaceOrder).
+ * The count then includes delivering every event to it. Run with RISK_LIMITS_FILE=bench/risk-limits.yaml.
  *
  * Needs valgrind (apt-get install valgrind), a build (npm run build) and ../shared/bench/setup.sh.
  */
@@ -38,8 +42,10 @@ const dist = resolve(root, args.get("dist") ?? "dist");
 const rate = Number(args.get("rate") ?? 300);
 const seconds = Number(args.get("duration") ?? 20);
 const repeat = Number(args.get("repeat") ?? 1);
+const subscriber = args.get("subscriber") === "on";
 const loadgen = resolve(root, "../shared/bench/.build/loadgen");
-const port = 50180;
+// --port: sessions sharing a machine must each use their own, or one counts the other's server.
+const port = Number(args.get("port") ?? 50180);
 
 if (spawnSync("valgrind", ["--version"]).status !== 0) throw new Error("valgrind not found: apt-get install valgrind");
 if (spawnSync(loadgen, ["-h"]).error !== undefined) throw new Error(`${loadgen} not found: run ../shared/bench/setup.sh`);
@@ -62,6 +68,7 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
     RISK_LIMITS_FILE: process.env["RISK_LIMITS_FILE"] ?? join(root, "bench", "risk-limits.yaml"),
   };
   const node = join(root, "node_modules/.bin/node");
+  if (spawnSync(loadgen, ["-addr", `127.0.0.1:${port}`, "-probe"]).status === 0) throw new Error(`something already answers on port ${port}: pass --port`);
   const server = spawn(
     "valgrind",
     ["--tool=callgrind", `--callgrind-out-file=${out}`, node, "--max-semi-space-size=8", "--v8-pool-size=1", "--single-threaded", join(dist, "src/main.js")],
@@ -69,13 +76,18 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
   );
   const exited = new Promise<void>((done) => server.once("exit", () => done()));
   try {
-    const deadline = Date.now() + 120_000;
+    // Valgrind's start-up on a loaded 2-core machine can take minutes.
+    const deadline = Date.now() + 900_000;
     for (;;) {
       if (spawnSync(loadgen, ["-addr", `127.0.0.1:${port}`, "-probe"]).status === 0) break;
       if (Date.now() > deadline || server.exitCode !== null) throw new Error("the server did not answer its probe");
       await sleep(500);
     }
     let ok = 0;
+    // Outside valgrind: only the gateway's side of the stream is counted.
+    const sub = load && subscriber ? spawn(join(root, "node_modules/.bin/node"), ["--import", "tsx", join(root, "bench/event-subscriber.ts")], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] }) : undefined;
+    const subExited = sub !== undefined ? new Promise<void>((done) => sub.once("exit", () => done())) : undefined;
+    if (sub !== undefined) await sleep(5000); // its tsx start-up, then its subscription, before the load
     if (load) {
       const lg = spawnSync(loadgen, ["-addr", `127.0.0.1:${port}`, "-rate", String(rate), "-duration", `${seconds}s`, "-warmup", "0s", "-timeout", "120s"], {
         encoding: "utf8",
@@ -83,6 +95,10 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
       const r = JSON.parse(lg.stdout) as { ok: number; sent: number; errors: Record<string, number> | null };
       if (r.ok !== r.sent) throw new Error(`only ${r.ok} of ${r.sent} calls answered OK: ${JSON.stringify(r.errors)}`);
       ok = r.ok;
+    }
+    if (sub !== undefined) {
+      sub.kill("SIGTERM");
+      await subExited;
     }
     server.kill("SIGINT");
     await exited;
@@ -95,7 +111,8 @@ async function run(load: boolean): Promise<{ ir: number; ok: number }> {
   }
 }
 
-const base = await run(false);
+// --base-ir N: reuse a start-up count from an earlier run of a build that differs only in code the load exercises.
+const base = args.has("base-ir") ? { ir: Number(args.get("base-ir")), ok: 0 } : await run(false);
 console.log(`start-up and one call: ${base.ir.toLocaleString("en")} instructions`);
 for (let i = 1; i <= repeat; i++) {
   const loaded = await run(true);

@@ -6,10 +6,11 @@ import type {
 import type { GatewayError } from "../domain/errors.js";
 import { principalKey } from "./interceptors/context-keys.js";
 import type { Principal } from "../domain/principal.js";
-import { checkSequencedStreamRequest, pumpSubscription } from "./stream-subscription.js";
+import { checkSequencedStreamRequest, pumpSubscription, withOpener, type SequencedStreamOpener } from "./stream-subscription.js";
 import { toConnectError } from "./to-connect-error.js";
 import { toProtoFill } from "./proto-mapping.js";
 import type { FillHub } from "../use-cases/fill-hub.js";
+import type { Fill } from "../domain/order.js";
 
 export interface StreamFillsHandlerDeps {
   readonly hub: FillHub;
@@ -34,7 +35,7 @@ export function checkStreamFillsRequest(req: StreamFillsRequest, principal: Prin
  */
 export function createStreamFillsHandler(deps: StreamFillsHandlerDeps) {
   const { hub } = deps;
-  return async function* streamFills(req: StreamFillsRequest, ctx: HandlerContext): AsyncGenerator<StreamFillsResponse, void, undefined> {
+  const open: SequencedStreamOpener<StreamFillsRequest, Fill, StreamFillsResponse> = (req, ctx) => {
     const principal = ctx.values.get(principalKey);
     const problem = checkStreamFillsRequest(req, principal, hub.lastPublished());
     if (problem !== undefined) throw toConnectError(problem);
@@ -45,6 +46,16 @@ export function createStreamFillsHandler(deps: StreamFillsHandlerDeps) {
       allowedAccounts: principal.accounts,
       afterSequence: req.afterSequence,
     });
-    yield* pumpSubscription(sub, ctx, deps.shutdownSignal, (f): StreamFillsResponse => ({ $typeName: "trading.v1.StreamFillsResponse", fill: toProtoFill(f) }), "fill");
+    return { sub, toMessage: fillMessage, noun: "fill", shutdownSignal: deps.shutdownSignal, end: noop };
   };
+  async function* streamFills(req: StreamFillsRequest, ctx: HandlerContext): AsyncGenerator<StreamFillsResponse, void, undefined> {
+    const opened = open(req, ctx);
+    yield* pumpSubscription(opened.sub, ctx, deps.shutdownSignal, opened.toMessage, opened.noun);
+  }
+  // The gRPC stream fast path opens the same way and writes the items itself (stream-subscription.ts).
+  return withOpener(streamFills, open);
 }
+
+const fillMessage = (f: Fill): StreamFillsResponse => ({ $typeName: "trading.v1.StreamFillsResponse", fill: toProtoFill(f) });
+
+function noop(): void {}

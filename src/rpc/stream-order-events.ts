@@ -3,10 +3,10 @@ import type { StreamOrderEventsRequest, StreamOrderEventsResponse } from "../../
 import type { FieldViolation, GatewayError } from "../domain/errors.js";
 import type { Principal } from "../domain/principal.js";
 import { DEFAULT_GRACE_MS, MAX_GRACE_MS, type CancelOnDisconnect, type GuardedSession, type SessionLease } from "../use-cases/cancel-on-disconnect.js";
-import type { OrderEventHub } from "../use-cases/order-events.js";
+import type { OrderEvent, OrderEventHub } from "../use-cases/order-events.js";
 import { principalKey, streamEndKey } from "./interceptors/context-keys.js";
 import { toProtoOrderEvent } from "./order-event-mapping.js";
-import { checkSequencedStreamRequest, MAX_FILTER_LENGTH, pumpSubscription } from "./stream-subscription.js";
+import { checkSequencedStreamRequest, MAX_FILTER_LENGTH, pumpSubscription, withOpener, type SequencedStreamOpener } from "./stream-subscription.js";
 import { toConnectError } from "./to-connect-error.js";
 
 export interface StreamOrderEventsHandlerDeps {
@@ -61,8 +61,30 @@ export function checkStreamOrderEventsRequest(
  * - shutdown: clean (the gateway is going away, not the client; grace timers are dropped).
  */
 export function createStreamOrderEventsHandler(deps: StreamOrderEventsHandlerDeps) {
+  const open = createOrderEventStreamOpener(deps);
+  async function* streamOrderEvents(req: StreamOrderEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamOrderEventsResponse, void, undefined> {
+    const opened = open(req, ctx);
+    try {
+      yield* pumpSubscription(opened.sub, ctx, deps.shutdownSignal, opened.toMessage, opened.noun);
+    } finally {
+      opened.end();
+    }
+  }
+  // The gRPC stream fast path opens the same way and writes the items itself (stream-subscription.ts).
+  return withOpener(streamOrderEvents, open);
+}
+
+const toMessage = (e: OrderEvent): StreamOrderEventsResponse => ({ $typeName: "trading.v1.StreamOrderEventsResponse", event: toProtoOrderEvent(e) });
+
+/**
+ * Checks the request (throws its ConnectError), subscribes, takes the cancel-on-disconnect lease
+ * and counts the subscriber: everything but the pumping, shared by the connect handler and the
+ * gRPC stream fast path. `end` undoes it once the stream is over (see the handler's comment for
+ * how the way it ended decides the lease).
+ */
+export function createOrderEventStreamOpener(deps: StreamOrderEventsHandlerDeps): SequencedStreamOpener<StreamOrderEventsRequest, OrderEvent, StreamOrderEventsResponse> {
   const { hub, cancelOnDisconnect } = deps;
-  return async function* streamOrderEvents(req: StreamOrderEventsRequest, ctx: HandlerContext): AsyncGenerator<StreamOrderEventsResponse, void, undefined> {
+  return (req, ctx) => {
     const principal = ctx.values.get(principalKey);
     const checked = checkStreamOrderEventsRequest(req, principal, hub.lastPublished());
     if (checked.error !== undefined) throw toConnectError(checked.error);
@@ -88,15 +110,22 @@ export function createStreamOrderEventsHandler(deps: StreamOrderEventsHandlerDep
       else ctx.signal.addEventListener("abort", onClientEnd, { once: true });
     }
     deps.onSubscribers?.(1);
-    try {
-      yield* pumpSubscription(sub, ctx, deps.shutdownSignal, (e): StreamOrderEventsResponse => ({ $typeName: "trading.v1.StreamOrderEventsResponse", event: toProtoOrderEvent(e) }), "order event");
-    } finally {
-      deps.onSubscribers?.(-1);
-      if (lease !== undefined && !ctx.signal.aborted) {
-        // Ended by the gateway, not by the client: an error end leaves the orders guarded.
-        ctx.signal.removeEventListener("abort", onClientEnd!);
-        lease.end(deps.shutdownSignal?.aborted === true);
-      }
-    }
+    let ended = false;
+    return {
+      sub,
+      toMessage,
+      noun: "order event",
+      shutdownSignal: deps.shutdownSignal,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        deps.onSubscribers?.(-1);
+        if (lease !== undefined && !ctx.signal.aborted) {
+          // Ended by the gateway, not by the client: an error end leaves the orders guarded.
+          ctx.signal.removeEventListener("abort", onClientEnd!);
+          lease.end(deps.shutdownSignal?.aborted === true);
+        }
+      },
+    };
   };
 }

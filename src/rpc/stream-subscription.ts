@@ -1,4 +1,4 @@
-import type { HandlerContext } from "@connectrpc/connect";
+import type { ConnectError, HandlerContext } from "@connectrpc/connect";
 import type { FieldViolation, GatewayError } from "../domain/errors.js";
 import { invalidArgument } from "../domain/errors.js";
 import { mayUseAccount, type Principal } from "../domain/principal.js";
@@ -57,24 +57,85 @@ export async function* pumpSubscription<T, R>(
   toMessage: (item: T) => R,
   noun: string,
 ): AsyncGenerator<R, void, undefined> {
+  const removeListeners = closeOnAbort(sub, ctx.signal, shutdownSignal);
+  try {
+    for await (const item of sub) yield toMessage(item);
+  } finally {
+    removeListeners();
+    sub.close();
+  }
+  const error = subscriptionEndError(sub, ctx, shutdownSignal, noun);
+  if (error !== undefined) throw error;
+}
+
+/**
+ * Closes `sub` when the call's signal or shutdown aborts; returns the function that removes the
+ * listeners (call it when the stream is over).
+ */
+export function closeOnAbort(sub: Subscription<unknown>, signal: AbortSignal, shutdownSignal: AbortSignal | undefined): () => void {
   const onAbort = (): void => sub.close();
-  const signals = shutdownSignal !== undefined ? [ctx.signal, shutdownSignal] : [ctx.signal];
+  const signals = shutdownSignal !== undefined ? [signal, shutdownSignal] : [signal];
   for (const s of signals) {
     if (s.aborted) sub.close();
     else s.addEventListener("abort", onAbort, { once: true });
   }
-  try {
-    for await (const item of sub) yield toMessage(item);
-  } finally {
+  return () => {
     for (const s of signals) s.removeEventListener("abort", onAbort);
-    sub.close();
-  }
+  };
+}
+
+/**
+ * How a sequenced stream whose subscription has ended (and been closed) ends: the hub's error
+ * (RESOURCE_EXHAUSTED for a slow consumer, UNAVAILABLE when history cannot be read), UNAVAILABLE
+ * on shutdown, or undefined (OK: the client went away). Both the connect handler (pumpSubscription)
+ * and the gRPC stream fast path end through here.
+ */
+export function subscriptionEndError(
+  sub: Subscription<unknown>,
+  ctx: Pick<HandlerContext, "signal" | "values">,
+  shutdownSignal: AbortSignal | undefined,
+  noun: string,
+): ConnectError | undefined {
   if (sub.error !== undefined) {
     ctx.values.get(loggerKey)?.info({ reason: sub.error.kind, cursor: String(sub.cursor) }, `${noun} stream ended`);
-    throw toConnectError(sub.error);
+    return toConnectError(sub.error);
   }
   if (shutdownSignal?.aborted === true && !ctx.signal.aborted) {
     // A sequenced stream never ends by itself: an OK end would leave the client wondering why.
-    throw toConnectError({ kind: "unavailable", message: "the gateway is shutting down; reconnect and resume with after_sequence = the last sequence received", retryAfterMs: 1000 });
+    return toConnectError({ kind: "unavailable", message: "the gateway is shutting down; reconnect and resume with after_sequence = the last sequence received", retryAfterMs: 1000 });
   }
+  return undefined;
+}
+
+/**
+ * A sequenced stream opened (request checked, subscribed, leases taken) but not yet pumped: what
+ * the gRPC stream fast path (src/server/fast-path/stream-fast-path.ts) takes from a handler, so it
+ * can write every item available at one moment in one write instead of one async step each.
+ */
+export interface OpenedSequencedStream<T, R> {
+  readonly sub: Subscription<T>;
+  /** The wire message of one item, exactly what the connect handler yields for it. */
+  readonly toMessage: (item: T) => R;
+  readonly noun: string;
+  readonly shutdownSignal: AbortSignal | undefined;
+  /** Releases what opening took (the subscribers gauge, the cancel-on-disconnect lease); call once, after the subscription is closed. */
+  readonly end: () => void;
+}
+
+/** Opens the stream, or throws its ConnectError (a refused request). */
+export type SequencedStreamOpener<Req, T, R> = (req: Req, ctx: Pick<HandlerContext, "signal" | "values">) => OpenedSequencedStream<T, R>;
+
+/** Where a handler keeps its opener, for the fast path (a property of the handler function). */
+export const sequencedStreamOpener = Symbol.for("trading-gateway.sequencedStreamOpener");
+
+/** `handler` with its opener attached (the same function object connect is given). */
+export function withOpener<H extends object, Req, T, R>(handler: H, open: SequencedStreamOpener<Req, T, R>): H {
+  Object.defineProperty(handler, sequencedStreamOpener, { value: open });
+  return handler;
+}
+
+/** The opener attached to a handler, if any. */
+export function openerOf(handler: unknown): SequencedStreamOpener<any, any, any> | undefined {
+  if (typeof handler !== "function") return undefined;
+  return (handler as unknown as Record<symbol, SequencedStreamOpener<any, any, any> | undefined>)[sequencedStreamOpener];
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError, cors as connectCors, createContextValues, type ContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, cors as connectCors, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastifyCors from "@fastify/cors";
 import underPressure from "@fastify/under-pressure";
@@ -7,7 +7,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Http2Server } from "node:http2";
 import type { Logger } from "pino";
 import type { ServerSettings } from "./server-settings.js";
-import { peerKey, streamEndKey, type StreamEnd } from "../rpc/interceptors/context-keys.js";
+import { peerKey } from "../rpc/interceptors/context-keys.js";
+import { withStreamEnd } from "./stream-end.js";
 import { createInterceptors } from "../rpc/interceptors/index.js";
 import type { Tracer } from "../use-cases/tracing.js";
 import type { RpcMetrics } from "../adapters/metrics/metrics.js";
@@ -210,24 +211,4 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   return app;
-}
-
-/**
- * For HTTP/2 calls: how the stream ended (StreamOrderEvents' cancel-on-disconnect tells a client's
- * cancel from a lost connection). When a client resets one stream, its session is still up as the
- * stream closes; when the connection is lost (client killed, network gone), node has destroyed the
- * session by then. Checked in test/rpc/stream-order-events-e2e.test.ts.
- */
-function withStreamEnd(values: ContextValues, raw: unknown): ContextValues {
-  const stream = (raw as { stream?: { session?: { destroyed: boolean }; closed: boolean; once(ev: "close", fn: () => void): void } } | undefined)?.stream;
-  const session = stream?.session;
-  if (stream === undefined || session === undefined) return values;
-  let ended: Promise<StreamEnd> | undefined;
-  return values.set(streamEndKey, () =>
-    (ended ??= new Promise<StreamEnd>((resolve) => {
-      const decide = (): void => resolve(session.destroyed ? "connection_lost" : "client_cancel");
-      if (stream.closed) decide();
-      else stream.once("close", decide);
-    })),
-  );
 }

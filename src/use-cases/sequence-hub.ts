@@ -40,6 +40,13 @@ export interface Subscription<T> extends AsyncIterable<T> {
   readonly cursor: bigint;
   /** Ends the stream (client gone); idempotent. */
   close(): void;
+  /**
+   * The next item if it can be had without waiting (queued live items, or the in-memory ring while
+   * catching up), else undefined (then await the iterator). For a writer that gathers every item
+   * available at one moment into one write (the gRPC stream fast path); the iterator and poll()
+   * share one position, so mixing them neither skips nor repeats.
+   */
+  poll(): T | undefined;
 }
 
 export interface SequenceHubOptions<T extends Sequenced, F> {
@@ -186,17 +193,36 @@ export function createSequenceHub<T extends Sequenced, F>(opts: SequenceHubOptio
       this.q.push(f);
     }
 
-    async next(): Promise<Step<T>> {
-      if (this.queued() > 0) {
-        const f = this.q[this.qHead]!;
-        this.q[this.qHead++] = undefined as unknown as T;
-        if (this.qHead > 1024 && this.qHead * 2 > this.q.length) {
-          this.q = this.q.slice(this.qHead);
-          this.qHead = 0;
-        }
+    poll(): T | undefined {
+      if (this.queued() > 0) return this.take();
+      // Catching up from the ring is synchronous; the archive, and the gap's log line, are next()'s.
+      if (this.state !== "catchup" || this.archive !== undefined) return undefined;
+      if (evictedUpTo > this.cursor && !this.gapLogged) return undefined;
+      for (let i = ringFirstAfter(this.cursor); i < count; i++) {
+        const f = ringAt(i);
         this.cursor = f.sequence;
-        return { done: false, value: f };
+        if (matches(f, this.filter)) return f;
       }
+      // As in catchUp: caught up with no await since the last ring read, live in the same step.
+      if (lastPub > this.cursor) this.cursor = lastPub;
+      this.state = "live";
+      live.add(this);
+      return undefined;
+    }
+
+    take(): T {
+      const f = this.q[this.qHead]!;
+      this.q[this.qHead++] = undefined as unknown as T;
+      if (this.qHead > 1024 && this.qHead * 2 > this.q.length) {
+        this.q = this.q.slice(this.qHead);
+        this.qHead = 0;
+      }
+      this.cursor = f.sequence;
+      return f;
+    }
+
+    async next(): Promise<Step<T>> {
+      if (this.queued() > 0) return { done: false, value: this.take() };
       if (this.state === "ended") return DONE;
       if (this.state === "live") {
         return new Promise<Step<T>>((resolve) => {

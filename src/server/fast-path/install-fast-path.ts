@@ -4,6 +4,8 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { addStreamHook } from "../dual-protocol-server.js";
 import { formatPeer } from "../format-peer.js";
+import { withStreamEnd } from "../stream-end.js";
+import { createStreamFastPath, type StreamFastPathStats } from "./stream-fast-path.js";
 import { createUnaryFastPath } from "./unary-fast-path.js";
 import type { UnaryFastPathOptions } from "./unary-fast-path.js";
 
@@ -23,11 +25,14 @@ export interface FastPathOptions extends Omit<UnaryFastPathOptions, "contextValu
 export interface FastPathStats {
   /** Streams the fast path has answered (every other stream went to Fastify). */
   readonly served: number;
+  /** The server-streaming part (stream-fast-path.ts): streams, messages and writes. */
+  readonly streams: Readonly<StreamFastPathStats>;
 }
 
 /**
- * Installs the unary fast path (unary-fast-path.ts) in front of Fastify on `app`'s server (made
- * by createDualProtocolServer). Call it once, before listen, with the very same options object
+ * Installs the unary fast path (unary-fast-path.ts), and the gRPC stream fast path for the
+ * sequenced streams (stream-fast-path.ts: StreamOrderEvents, StreamFills), in front of Fastify on
+ * `app`'s server (made by createDualProtocolServer). Call it once, before listen, with the very same options object
  * given to fastifyConnectPlugin (spread into this one): both paths then run the same routes,
  * interceptors and limits. This call is the gateway's only tie to the fast path: an app built
  * without it serves every call through connect.
@@ -52,9 +57,15 @@ export function installFastPath(app: FastifyInstance<Http2Server>, options: Fast
     // Rare (a write to a stream that just closed is skipped): worth a line, the call was reset.
     onWriteError: (err) => logger.warn({ err }, "fast path: a call could not be answered; its stream was reset"),
   });
+  // StreamOrderEvents and StreamFills over gRPC: gathered writes, hand-encoded (stream-fast-path.ts).
+  const streams = createStreamFastPath({
+    ...unaryOptions,
+    contextValues: (stream) => withStreamEnd(peerContextValues(peerOf(stream.session)), { stream }),
+    onWriteError: (err) => logger.warn({ err }, "fast path: a stream could not be answered; it was reset"),
+  });
   let served = 0;
   addStreamHook(app.server, (stream, headers) => {
-    if (!fast(stream, headers)) return false;
+    if (!fast(stream, headers) && !streams.handle(stream, headers)) return false;
     served++;
     return true;
   });
@@ -62,6 +73,7 @@ export function installFastPath(app: FastifyInstance<Http2Server>, options: Fast
     get served() {
       return served;
     },
+    streams: streams.stats,
   };
   app.decorate("fastPath", stats);
 }

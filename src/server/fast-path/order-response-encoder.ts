@@ -110,6 +110,16 @@ function matches(desc: DescMessage | undefined, shape: readonly FieldShape[]): b
  * them (this file's and order-response-json-encoder.ts), Order and Timestamp included; undefined
  * for any other message or any difference.
  */
+/** Whether `desc` is trading.v1.Order exactly as writeOrder knows it (Timestamps included). */
+export function orderMatches(desc: DescMessage): boolean {
+  return desc.typeName === "trading.v1.Order" && matches(desc, ORDER);
+}
+
+/** Whether `desc` is google.protobuf.Timestamp exactly as writeTimestampField knows it. */
+export function timestampMatches(desc: DescMessage): boolean {
+  return desc.typeName === "google.protobuf.Timestamp" && matches(desc, TIMESTAMP);
+}
+
 export function orderResponseShape(desc: DescMessage): readonly FieldShape[] | undefined {
   const shape = RESPONSES[desc.typeName];
   return shape !== undefined && matches(desc, shape) ? shape : undefined;
@@ -149,14 +159,14 @@ export function createOrderResponseEncoder(desc: DescMessage): OrderResponseEnco
   };
 }
 
-type Msg = Record<string, unknown> & { readonly $typeName?: unknown; readonly $unknown?: unknown };
+export type Msg = Record<string, unknown> & { readonly $typeName?: unknown; readonly $unknown?: unknown };
 
 const hasOwn = Object.prototype.hasOwnProperty;
 const own = (m: object, k: string): boolean => hasOwn.call(m, k);
-const hasUnknown = (m: Msg): boolean => m.$unknown !== undefined && (m.$unknown as unknown[]).length > 0;
+export const hasUnknown = (m: Msg): boolean => m.$unknown !== undefined && (m.$unknown as unknown[]).length > 0;
 
 /** Order, fields in number order as toBinary writes them; false = leave the message to toBinary. */
-function writeOrder(w: Writer, v: unknown): boolean {
+export function writeOrder(w: Writer, v: unknown): boolean {
   if (typeof v !== "object" || v === null) return false;
   const o = v as Msg;
   if (o.$typeName !== "trading.v1.Order" || hasUnknown(o)) return false;
@@ -179,7 +189,7 @@ function writeOrder(w: Writer, v: unknown): boolean {
 }
 
 /** A repeated string: every element, empty ones too (w.string leaves "" out, so those go to toBinary). */
-function writeStrings(w: Writer, tag: number, x: unknown): boolean {
+export function writeStrings(w: Writer, tag: number, x: unknown): boolean {
   if (!Array.isArray(x)) return false;
   for (let i = 0; i < x.length; i++) {
     const s: unknown = x[i];
@@ -189,7 +199,7 @@ function writeStrings(w: Writer, tag: number, x: unknown): boolean {
 }
 
 /** A bool with implicit presence: written only when true. */
-function writeBool(w: Writer, tag: number, x: unknown): boolean {
+export function writeBool(w: Writer, tag: number, x: unknown): boolean {
   if (x === false) return true;
   if (x !== true) return false;
   w.ensure(3);
@@ -199,7 +209,7 @@ function writeBool(w: Writer, tag: number, x: unknown): boolean {
 }
 
 /** A Timestamp field (explicit presence: written when set, even if all zero). Tag as in tagBytes. */
-function writeTimestampField(w: Writer, tag: number, o: Msg, name: string): boolean {
+export function writeTimestampField(w: Writer, tag: number, o: Msg, name: string): boolean {
   const t = o[name];
   if (t === undefined || !own(o, name)) return true;
   if (typeof t !== "object" || t === null) return false;
@@ -225,7 +235,7 @@ function writeTimestampField(w: Writer, tag: number, o: Msg, name: string): bool
 }
 
 /** One growable buffer per encoder, reused: encoding is synchronous, so calls never overlap. */
-class Writer {
+export class Writer {
   buf = Buffer.allocUnsafe(1024);
   pos = 0;
 

@@ -89,7 +89,13 @@ export interface UnaryFastPathOptions {
 /** `(stream, headers) => handled`: true when the fast path took the stream. */
 export type UnaryFastPath = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
-interface MethodEntry extends FastPathMethod {
+/** What decoding a request needs of a method (unary or server-streaming). */
+export interface DecodeEntry {
+  readonly serialization: MethodSerializationLookup<any, any>;
+  readonly method: { readonly input: { readonly typeName: string } };
+}
+
+export interface MethodEntry extends FastPathMethod {
   readonly serialization: MethodSerializationLookup<any, any>;
 }
 
@@ -550,7 +556,14 @@ function createContext(
  * Decodes the one request message as connect's pipeline does (split envelope,
  * decompress, parse, ensureSingle), with its errors in its order.
  */
-function decodeSingle(body: Uint8Array, readMaxBytes: number, entry: MethodEntry, binary: boolean, skipTrailerFlag: boolean): unknown {
+export function decodeSingle(
+  body: Uint8Array,
+  readMaxBytes: number,
+  entry: DecodeEntry,
+  binary: boolean,
+  skipTrailerFlag: boolean,
+  kind: "unary" | "server-streaming" = "unary",
+): unknown {
   let offset = 0;
   let first: unknown;
   let count = 0;
@@ -574,11 +587,11 @@ function decodeSingle(body: Uint8Array, readMaxBytes: number, entry: MethodEntry
     if (count === 0) first = value;
     count++;
     if (count === 2) {
-      throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+      throw new ConnectError(`protocol error: received extra input message for ${kind} method`, Code.Unimplemented);
     }
   }
   if (count === 0) {
-    throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+    throw new ConnectError(`protocol error: missing input message for ${kind} method`, Code.Unimplemented);
   }
   return first;
 }
@@ -599,7 +612,7 @@ function decodeUnary(body: Uint8Array, lengthHint: number, readMaxBytes: number,
 }
 
 /** connect's parse of one message, with a message that cannot be decoded answered as the edge answers it on connect's path. */
-function parseMessage(entry: MethodEntry, binary: boolean, data: Uint8Array, encodingHeader: string): unknown {
+function parseMessage(entry: DecodeEntry, binary: boolean, data: Uint8Array, encodingHeader: string): unknown {
   try {
     return entry.serialization.getI(binary).parse(data);
   } catch (e) {
@@ -613,7 +626,7 @@ function incompleteEnvelope(): ConnectError {
 }
 
 /** The length field of the first envelope, from the first 5 bytes that may span chunks. */
-function envelopeLength(chunks: readonly Uint8Array[]): number {
+export function envelopeLength(chunks: readonly Uint8Array[]): number {
   const c = chunks[0]!;
   // The common case: the whole header is in the first chunk (no allocation).
   if (c.byteLength >= 5) return ((c[1]! << 24) | (c[2]! << 16) | (c[3]! << 8) | c[4]!) >>> 0;
@@ -635,7 +648,7 @@ function envelope(flags: number, data: Uint8Array): Uint8Array {
 }
 
 /** requestUrl's caches: the last URL built (most calls repeat it), then a bounded map. */
-interface UrlCache {
+export interface UrlCache {
   readonly byKey: Map<string, string>;
   encrypted: boolean;
   authority: string;
@@ -643,7 +656,7 @@ interface UrlCache {
   url: string;
 }
 
-function createUrlCache(): UrlCache {
+export function createUrlCache(): UrlCache {
   return { byKey: new Map(), encrypted: false, authority: "", path: "", url: "" };
 }
 
@@ -651,7 +664,7 @@ function createUrlCache(): UrlCache {
  * connect-node's `new URL(path, protocol://authority).toString()`, cached per authority and path;
  * undefined when they make no URL.
  */
-function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string | undefined {
+export function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): string | undefined {
   // The session's own flag: reading it through `session.socket` goes through a Proxy.
   const encrypted = stream.session?.encrypted === true;
   const authority = headers[":authority"] ?? headers.host ?? "";
@@ -674,7 +687,7 @@ function requestUrl(cache: UrlCache, stream: ServerHttp2Stream, headers: Incomin
 }
 
 /** A header as Web Headers.get() would return it: repeated values joined with ", ". */
-function single(v: string | string[] | undefined): string | null {
+export function single(v: string | string[] | undefined): string | null {
   if (v === undefined) return null;
   return typeof v === "string" ? v : v.join(", ");
 }

@@ -1,0 +1,204 @@
+import { ScalarType } from "@bufbuild/protobuf";
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { hasUnknown, orderMatches, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestampField, Writer, type Msg } from "./order-response-encoder.js";
+
+/**
+ * The protobuf binary encoding of a streamed message (StreamOrderEventsResponse,
+ * StreamFillsResponse), byte for byte what `toBinary` writes, straight into a gRPC envelope in a
+ * buffer shared by every message of one write (stream-fast-path.ts gathers all the events of a
+ * moment into one write).
+ *
+ * Unlike order-response-encoder.ts, the plan is compiled from the descriptor (these messages are
+ * many and change more often than Order), for the field kinds it knows: proto3 implicit-presence
+ * string, bool, open enum, int32/uint32, uint64/int64 (as bigint), singular non-oneof messages,
+ * repeated strings and messages. Order and Timestamp go to order-response-encoder.ts' writers. A
+ * descriptor with any other kind (proto3 `optional`, oneof, maps, doubles...) gets no encoder
+ * (undefined: use toBinary), and per message, anything unusual (unknown fields, a value of an
+ * unexpected type, a negative or >2^53 integer) returns false, and the caller uses `toBinary` for
+ * that message: it is never encoded wrongly. test/server/fast-path/stream-message-encoder.test.ts
+ * compares the bytes with toBinary for random events of every kind.
+ */
+export interface StreamMessageEncoder {
+  /** Appends the message as one gRPC envelope (flag 0, length, bytes); false (nothing appended) = use toBinary. */
+  appendEnvelope(w: Writer, message: object): boolean;
+}
+
+type FieldPlan = {
+  readonly name: string;
+  readonly tag: number;
+  readonly write: (w: Writer, tag: number, o: Msg, name: string) => boolean;
+};
+
+/** A field's tag as Writer.tagBytes takes it (varint, low byte first); fields 1..2047. */
+function tagOf(no: number, wireType: number): number {
+  const v = (no << 3) | wireType;
+  return v < 0x80 ? v : (v & 0x7f) | 0x80 | ((v >>> 7) << 8);
+}
+
+const MAX_SAFE = 0x1fffffffffffffn;
+
+function writeString(w: Writer, tag: number, o: Msg, name: string): boolean {
+  return w.string(tag, o[name]);
+}
+function writeEnum(w: Writer, tag: number, o: Msg, name: string): boolean {
+  return w.enumValue(tag, o[name]);
+}
+function writeBoolField(w: Writer, tag: number, o: Msg, name: string): boolean {
+  return writeBool(w, tag, o[name]);
+}
+function writeStringsField(w: Writer, tag: number, o: Msg, name: string): boolean {
+  return writeStrings(w, tag, o[name]);
+}
+/** int32/uint32 with implicit presence; negative int32 (ten bytes on the wire) goes to toBinary. */
+function writeSmallInt(w: Writer, tag: number, o: Msg, name: string): boolean {
+  const v = o[name];
+  if (v === 0) return true;
+  if (typeof v !== "number" || v >>> 0 !== v) return false;
+  w.ensure(2);
+  w.tagBytes(tag);
+  w.varint53(v);
+  return true;
+}
+/** int64/uint64 as bigint with implicit presence; 0..2^53 only (sequences), the rest to toBinary. */
+function writeLong(w: Writer, tag: number, o: Msg, name: string): boolean {
+  const v = o[name];
+  if (v === 0n) return true;
+  if (typeof v !== "bigint" || v < 0n || v > MAX_SAFE) return false;
+  w.ensure(2);
+  w.tagBytes(tag);
+  w.varint53(Number(v));
+  return true;
+}
+
+function isImplicitScalarOrEnum(f: DescField): boolean {
+  return f.oneof === undefined && f.presence === 2; /* IMPLICIT */
+}
+
+/** The plan for `desc`, or undefined when a field is of a kind this file does not write. */
+function planFor(desc: DescMessage, seen: Map<string, MessagePlan | undefined>): MessagePlan | undefined {
+  if (seen.has(desc.typeName)) return seen.get(desc.typeName);
+  seen.set(desc.typeName, undefined); // recursion: a self-referencing message gets no plan
+  const fields: FieldPlan[] = [];
+  // toBinary writes fields in declaration order (desc.fields); so do we.
+  for (const f of desc.fields) {
+    const p = fieldPlan(f, seen);
+    if (p === undefined) return undefined;
+    fields.push(p);
+  }
+  const plan: MessagePlan = { typeName: desc.typeName, fields };
+  seen.set(desc.typeName, plan);
+  return plan;
+}
+
+interface MessagePlan {
+  readonly typeName: string;
+  readonly fields: readonly FieldPlan[];
+}
+
+function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): FieldPlan | undefined {
+  const name = f.localName;
+  if (f.fieldKind === "list") {
+    if (f.listKind === "scalar" && f.scalar === ScalarType.STRING) return { name, tag: tagOf(f.number, 2), write: writeStringsField };
+    if (f.listKind === "message" && !f.delimitedEncoding) {
+      const sub = planFor(f.message, seen);
+      if (sub === undefined) return undefined;
+      const tag = tagOf(f.number, 2);
+      return {
+        name,
+        tag,
+        write: (w, t, o, n) => {
+          const list = o[n];
+          if (!Array.isArray(list)) return false;
+          for (let i = 0; i < list.length; i++) {
+            w.ensure(2);
+            w.tagBytes(t);
+            const at = w.fork();
+            if (!writeMessage(w, sub, list[i])) return false;
+            w.join(at);
+          }
+          return true;
+        },
+      };
+    }
+    return undefined;
+  }
+  if (f.fieldKind === "message") {
+    if (f.oneof !== undefined || f.delimitedEncoding) return undefined;
+    const tag = tagOf(f.number, 2);
+    if (f.message.typeName === "google.protobuf.Timestamp") return timestampMatches(f.message) ? { name, tag, write: writeTimestampField } : undefined;
+    if (f.message.typeName === "trading.v1.Order") {
+      if (!orderMatches(f.message)) return undefined;
+      return { name, tag, write: (w, t, o, n) => writeSubmessage(w, t, o, n, writeOrder) };
+    }
+    const sub = planFor(f.message, seen);
+    if (sub === undefined) return undefined;
+    return { name, tag, write: (w, t, o, n) => writeSubmessage(w, t, o, n, (ww, v) => writeMessage(ww, sub, v)) };
+  }
+  if (!isImplicitScalarOrEnum(f)) return undefined;
+  if (f.fieldKind === "enum") return f.enum.open ? { name, tag: tagOf(f.number, 0), write: writeEnum } : undefined;
+  if (f.fieldKind !== "scalar") return undefined;
+  switch (f.scalar) {
+    case ScalarType.STRING:
+      return { name, tag: tagOf(f.number, 2), write: writeString };
+    case ScalarType.BOOL:
+      return { name, tag: tagOf(f.number, 0), write: writeBoolField };
+    case ScalarType.INT32:
+    case ScalarType.UINT32:
+      return { name, tag: tagOf(f.number, 0), write: writeSmallInt };
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+      return f.longAsString ? undefined : { name, tag: tagOf(f.number, 0), write: writeLong };
+    default:
+      return undefined;
+  }
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** A singular message field (explicit presence): written when set, even if empty. */
+function writeSubmessage(w: Writer, tag: number, o: Msg, name: string, body: (w: Writer, v: unknown) => boolean): boolean {
+  const v = o[name];
+  if (v === undefined || !hasOwn.call(o, name)) return true;
+  w.ensure(2);
+  w.tagBytes(tag);
+  const at = w.fork();
+  if (!body(w, v)) return false;
+  w.join(at);
+  return true;
+}
+
+function writeMessage(w: Writer, plan: MessagePlan, v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const m = v as Msg;
+  if (m.$typeName !== plan.typeName || hasUnknown(m)) return false;
+  const fields = plan.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (!f.write(w, f.tag, m, f.name)) return false;
+  }
+  return true;
+}
+
+/** The encoder for `desc`, or undefined when it has a field of a kind this file does not write. */
+export function createStreamMessageEncoder(desc: DescMessage): StreamMessageEncoder | undefined {
+  const plan = planFor(desc, new Map());
+  if (plan === undefined) return undefined;
+  return {
+    appendEnvelope(w, message) {
+      const start = w.pos;
+      w.ensure(5);
+      w.pos += 5;
+      if (!writeMessage(w, plan, message)) {
+        w.pos = start;
+        return false;
+      }
+      const len = w.pos - start - 5;
+      const buf = w.buf;
+      buf[start] = 0;
+      buf.writeUInt32BE(len, start + 1);
+      return true;
+    },
+  };
+}
+
+export { Writer };
