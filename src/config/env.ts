@@ -251,7 +251,7 @@ export const settings = {
   underPressureMaxRssBytes: setting("UNDER_PRESSURE_MAX_RSS_BYTES", "0", "bytes, 0 = off", "Shed load when the resident set size exceeds this.", int(0, Number.MAX_SAFE_INTEGER)),
   underPressureSampleIntervalMs: setting("UNDER_PRESSURE_SAMPLE_INTERVAL_MS", "1000", "milliseconds", "How often the load-shedding sensors are sampled.", int(5, 60_000)),
   underPressureRetryAfterS: setting("UNDER_PRESSURE_RETRY_AFTER_S", "1", "seconds", "Retry hint (Retry-After, google.rpc.RetryInfo) sent with shed calls.", int(0, 3600)),
-  fastPath: setting("FAST_PATH", "on", "on|off", "Serve unary gRPC calls on the HTTP/2 fast path (bypasses the Fastify compat layer).", flag),
+  fastPath: setting("FAST_PATH", "on", "on|off", "Serve unary gRPC calls, and the StreamOrderEvents and StreamFills streams over gRPC (binary, HTTP/2), on the HTTP/2 fast path (bypasses the Fastify compat layer; a stream sends every event of a moment in one write). `off`: everything through connect.", flag),
   dashboard: setting("DASHBOARD", "on", "on|off", "Serve the browser dashboard at `/` on the RPC port (orders, fills, positions, balances, venue health, trading state; place, cancel, halt). It calls the gateway over Connect like any client: with API_KEYS set it asks for a key. Built by `npm run build` into `dist/dashboard`; `off`: `/` is a 404.", flag),
   dashboardDir: setting("DASHBOARD_DIR", undefined, "a directory", "Where the built dashboard is read from at start-up; unset: the one `npm run build` wrote (`dist/dashboard`, and without it the gateway starts with a warning and no dashboard). Set: it must hold a build.", optionalString),
   // --- pipeline (wired by src/main.ts; used by the order pipeline, audit and fills) ---
