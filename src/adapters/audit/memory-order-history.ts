@@ -15,80 +15,121 @@ import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, t
  * binary search for the cursor and a walk of `limit` matching entries (10,000 open orders, page of
  * 100: bench/list-orders.ts).
  *
- * Memory, per order: an open order keeps a reference to the order manager's own object (nothing
- * copied); a finished one is its tuple JSON (order-tuple.ts) in an arena of Buffers outside the
- * heap, and an entry on the heap. Measured (200,000 filled market orders with one fill each): about
- * 290 bytes of heap (the two entries, the order id, the Map slot) and 270 bytes outside it per
- * order with its fill. A million such orders is thus about 560 MB: a gateway keeping that much
- * history should use the PostgreSQL audit backend, whose history lives in the database.
- * Recording costs a few microseconds of CPU per order on the append path (packing shares the
- * pipeline's memo: the order manager has just packed the same finished order).
+ * Why nothing per order on the heap: this index keeps every order the gateway ever saw, growing by
+ * thousands a second under load. Kept as objects (an entry, its id, a Map slot: about 290 bytes
+ * each), every scavenge copied and every full GC marked them, and PlaceOrder's CPU per call rose
+ * with the count (docs/performance.md, issues 20 and 21). So, as the order manager's record rings
+ * (record-ring.ts): an open order is a reference to the order manager's own object (bounded by
+ * the open orders), and everything else is numbers in typed-array columns and bytes in an arena of
+ * Buffers, memory the GC neither traces nor copies: a finished order's tuple JSON (order-tuple.ts),
+ * a fill's values, each order id. About 330 bytes outside the heap per filled order with its fill.
+ * A gateway keeping millions of orders should still use the PostgreSQL audit backend, whose
+ * history lives in the database.
  */
-
-interface OrderEntry {
-  readonly c: number;
-  readonly id: string;
-  readonly venue: string;
-  readonly symbol: string;
-  status: number;
-  /** Open: the order itself (shared with the order manager). Finished: where its tuple JSON is in the arena. */
-  o: Order | number;
-  /** Finished: the tuple JSON's length in bytes. */
-  len: number;
-}
 
 const ARENA_CHUNK = 1 << 20;
 
 /**
- * Append-only bytes outside the JavaScript heap (Buffers of 1 MB) for finished orders' tuple JSON:
- * the garbage collector neither traces nor counts them, as the order manager's record rings
- * (record-ring.ts). A position is chunk * ARENA_CHUNK + offset. An order re-packed (a late fill on
- * a finished order: rare) leaves its old bytes behind.
+ * Append-only bytes outside the JavaScript heap (Buffers of 1 MB). A position is chunk *
+ * ARENA_CHUNK + offset. A record re-written (a late fill on a finished order: rare) leaves its old
+ * bytes behind.
  */
 function createArena() {
   const chunks: Buffer[] = [];
   let used = ARENA_CHUNK;
+  let lastLen = 0;
   return {
-    put(json: string): [number, number] {
-      const len = Buffer.byteLength(json);
+    /** Stores `text`; returns its position (its byte length is then `lastLen`). */
+    put(text: string): number {
+      const len = Buffer.byteLength(text);
       if (len > ARENA_CHUNK) throw new Error(`order record of ${len} bytes`);
       if (used + len > ARENA_CHUNK) {
         chunks.push(Buffer.allocUnsafeSlow(ARENA_CHUNK));
         used = 0;
       }
       const at = used;
-      chunks.at(-1)!.write(json, at, "utf8");
+      chunks.at(-1)!.write(text, at, "utf8");
       used += len;
-      return [(chunks.length - 1) * ARENA_CHUNK + at, len];
+      lastLen = len;
+      return (chunks.length - 1) * ARENA_CHUNK + at;
+    },
+    get lastLen(): number {
+      return lastLen;
     },
     get(pos: number, len: number): string {
       const c = Math.floor(pos / ARENA_CHUNK);
       const at = pos - c * ARENA_CHUNK;
       return chunks[c]!.toString("utf8", at, at + len);
     },
-    get bytes(): number {
-      return chunks.length * ARENA_CHUNK;
+  };
+}
+
+type ColumnKind = "f64" | "u32";
+
+/**
+ * Growable columns of numbers in typed arrays, one row per order or fill. Rows never move once
+ * written (a row number found once stays valid); the listing order is kept apart.
+ */
+function createColumns<K extends string>(kinds: Readonly<Record<K, ColumnKind>>) {
+  const names = Object.keys(kinds) as K[];
+  const make = (k: K, n: number): Float64Array | Uint32Array => (kinds[k] === "f64" ? new Float64Array(n) : new Uint32Array(n));
+  const cols = {} as Record<K, Float64Array | Uint32Array>;
+  for (const k of names) cols[k] = make(k, 0);
+  let length = 0;
+  return {
+    cols,
+    get length(): number {
+      return length;
+    },
+    /** A new row at the end; returns its number. */
+    add(): number {
+      if (length === cols[names[0]!].length) {
+        const capacity = Math.max(1024, length * 2);
+        for (const k of names) {
+          const next = make(k, capacity);
+          next.set(cols[k]);
+          cols[k] = next;
+        }
+      }
+      return length++;
     },
   };
 }
 
-interface FillEntry {
-  /** The sequence as a number: exact below 2^53 fills, and a bigint would be one more heap object per fill. */
-  readonly seq: number;
-  readonly orderId: string;
-  readonly venue: string;
-  readonly symbol: string;
-  readonly timeMs: number;
-  /** Where the fill's values in FILL_FIELDS order (the bigint sequence as a string), as JSON, are in the arena. */
-  readonly pos: number;
-  readonly len: number;
+const ORDER_KINDS = { c: "f64", status: "u32", pos: "f64", len: "u32", venue: "u32", symbol: "u32", idPos: "f64", idLen: "u32" } as const;
+const FILL_KINDS = { seq: "f64", timeMs: "f64", pos: "f64", len: "u32", venue: "u32", symbol: "u32", idPos: "f64", idLen: "u32" } as const;
+/** `pos` of an order still open: its object is in `open` (the order manager's own). */
+const OPEN = -1;
+
+type OrderColumns = ReturnType<typeof createColumns<keyof typeof ORDER_KINDS>>;
+type FillColumns = ReturnType<typeof createColumns<keyof typeof FILL_KINDS>>;
+
+/** A sorted list of row numbers (a Uint32Array and its length). */
+interface RowList {
+  rows: Uint32Array;
+  n: number;
+}
+
+function insertRow(l: RowList, i: number, row: number): void {
+  if (l.n === l.rows.length) {
+    const next = new Uint32Array(Math.max(1024, l.n * 2));
+    next.set(l.rows);
+    l.rows = next;
+  }
+  if (i < l.n) l.rows.copyWithin(i + 1, i, l.n);
+  l.rows[i] = row;
+  l.n++;
 }
 
 interface Account {
-  /** Ascending by (c, id). */
-  readonly orders: OrderEntry[];
-  /** Ascending by sequence. */
-  readonly fills: FillEntry[];
+  readonly orders: OrderColumns;
+  /** Order rows ascending by (created_at, order_id): the listing order. */
+  readonly sorted: RowList;
+  /** The order id of the last row in `sorted`: an append compares with it without reading the arena. */
+  lastId: string;
+  readonly fills: FillColumns;
+  /** Fill rows ascending by sequence. */
+  readonly fillsSorted: RowList;
 }
 
 const FILL_KEYS = FILL_FIELDS.map((f) => f.key);
@@ -106,97 +147,173 @@ function unpackFill(s: string): Fill {
   return out as unknown as Fill;
 }
 
-/** First index whose key is >= (ms, id) (`strict`: > (ms, id)). */
-function lowerBound(a: readonly OrderEntry[], ms: number, id: string, strict: boolean): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compareOrderKey(a[mid]!.c, a[mid]!.id, ms, id);
-    if (c < 0 || (strict && c === 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export interface MemoryOrderHistoryOptions {
   /** Share the order pipeline's packer: a finished order is then packed once for all (order-tuple.ts). */
   readonly orderTupleJson?: OrderTupleJson;
 }
 
+/** An open order: its row and the order manager's object. */
+interface OpenEntry {
+  readonly account: Account;
+  readonly row: number;
+  order: Order;
+}
+
 export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): OrderHistory {
   const pack = opts.orderTupleJson ?? createOrderTupleJson();
   const accounts = new Map<string, Account>();
-  const byId = new Map<string, OrderEntry>();
+  /** Open orders only (bounded by what is open): a finished order is found by its key. */
+  const open = new Map<string, OpenEntry>();
   const arena = createArena();
   /** The last finished order written to the arena, and where. */
   let lastPut: Order | undefined;
   let lastPos = 0;
   let lastLen = 0;
-  /** Venue and symbol strings, one copy each (orders read from the log each bring their own). */
-  const interned = new Map<string, string>();
-  const intern = (s: string): string => {
-    const x = interned.get(s);
-    if (x !== undefined) return x;
-    interned.set(s, s);
-    return s;
+  /** Venue and symbol strings by number, and back. */
+  const names: string[] = [];
+  const nameIds = new Map<string, number>();
+  const nameId = (s: string): number => {
+    let id = nameIds.get(s);
+    if (id === undefined) {
+      id = names.length;
+      names.push(s);
+      nameIds.set(s, id);
+    }
+    return id;
   };
 
   function accountOf(name: string): Account {
     let a = accounts.get(name);
     if (a === undefined) {
-      a = { orders: [], fills: [] };
+      a = {
+        orders: createColumns(ORDER_KINDS),
+        sorted: { rows: new Uint32Array(0), n: 0 },
+        lastId: "",
+        fills: createColumns(FILL_KINDS),
+        fillsSorted: { rows: new Uint32Array(0), n: 0 },
+      };
       accounts.set(name, a);
     }
     return a;
   }
 
-  function recordOrder(o: Order): void {
-    let value: Order | number = o;
-    let len = 0;
-    if (isTerminal(o.status)) {
-      // The same finished order twice in a row (a fill and the status change it caused are two
-      // events of one append) is written once.
-      if (o !== lastPut) {
-        [lastPos, lastLen] = arena.put(pack(o));
-        lastPut = o;
-      }
-      value = lastPos;
-      len = lastLen;
+  const orderIdAt = (a: Account, row: number): string => arena.get(a.orders.cols.idPos[row]!, a.orders.cols.idLen[row]!);
+
+  /** First index in `a.sorted` whose key is >= (ms, id) (`strict`: > (ms, id)). Reads ids from the arena: listing and rare paths only. */
+  function lowerBound(a: Account, ms: number, id: string, strict: boolean): number {
+    const c = a.orders.cols.c;
+    let lo = 0;
+    let hi = a.sorted.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const row = a.sorted.rows[mid]!;
+      const cmp = c[row]! !== ms ? compareOrderKey(c[row]!, "", ms, "") : compareOrderKey(ms, orderIdAt(a, row), ms, id);
+      if (cmp < 0 || (strict && cmp === 0)) lo = mid + 1;
+      else hi = mid;
     }
-    const e = byId.get(o.orderId);
-    if (e !== undefined) {
-      e.status = o.status;
-      e.o = value;
-      e.len = len;
+    return lo;
+  }
+
+  /** The row of a finished order (rare: a late event after it finished), or undefined. */
+  function findRow(a: Account, o: Order): number | undefined {
+    const i = lowerBound(a, o.createdAtMs, o.orderId, false);
+    if (i >= a.sorted.n) return undefined;
+    const row = a.sorted.rows[i]!;
+    return a.orders.cols.c[row] === o.createdAtMs && orderIdAt(a, row) === o.orderId ? row : undefined;
+  }
+
+  /** Where `o`'s finished record is in the arena (the same order twice in a row is written once). */
+  function putFinished(o: Order): void {
+    // A fill and the status change it caused are two events of one append: one write.
+    if (o !== lastPut) {
+      lastPos = arena.put(pack(o));
+      lastLen = arena.lastLen;
+      lastPut = o;
+    }
+  }
+
+  function setRow(a: Account, row: number, o: Order): void {
+    const cols = a.orders.cols;
+    cols.status[row] = o.status;
+    if (isTerminal(o.status)) {
+      putFinished(o);
+      cols.pos[row] = lastPos;
+      cols.len[row] = lastLen;
+    } else {
+      cols.pos[row] = OPEN;
+      cols.len[row] = 0;
+    }
+  }
+
+  function recordOrder(o: Order): void {
+    const known = open.get(o.orderId);
+    if (known !== undefined) {
+      setRow(known.account, known.row, o);
+      if (isTerminal(o.status)) open.delete(o.orderId);
+      else known.order = o;
       return;
     }
-    const entry: OrderEntry = { c: o.createdAtMs, id: o.orderId, venue: intern(o.venue), symbol: intern(o.symbol), status: o.status, o: value, len };
-    byId.set(o.orderId, entry);
-    const list = accountOf(o.account).orders;
-    const last = list.at(-1);
+    const a = accountOf(o.account);
+    let newest = true;
+    if (a.sorted.n > 0) {
+      const last = a.sorted.rows[a.sorted.n - 1]!;
+      const lastC = a.orders.cols.c[last]!;
+      newest = lastC < o.createdAtMs || (lastC === o.createdAtMs && a.lastId < o.orderId);
+      if (!newest) {
+        // A late event of an order already finished (or one recorded out of time order).
+        const row = findRow(a, o);
+        if (row !== undefined) {
+          setRow(a, row, o);
+          if (!isTerminal(o.status)) open.set(o.orderId, { account: a, row, order: o });
+          return;
+        }
+      }
+    }
+    const row = a.orders.add();
+    const cols = a.orders.cols;
+    cols.c[row] = o.createdAtMs;
+    cols.venue[row] = nameId(o.venue);
+    cols.symbol[row] = nameId(o.symbol);
+    cols.idPos[row] = arena.put(o.orderId);
+    cols.idLen[row] = arena.lastLen;
+    setRow(a, row, o);
+    if (!isTerminal(o.status)) open.set(o.orderId, { account: a, row, order: o });
     // Nearly always the newest: appended. A clock step back or an order recorded late is inserted in place.
-    if (last === undefined || compareOrderKey(last.c, last.id, entry.c, entry.id) < 0) list.push(entry);
-    else list.splice(lowerBound(list, entry.c, entry.id, false), 0, entry);
+    const at = newest ? a.sorted.n : lowerBound(a, o.createdAtMs, o.orderId, false);
+    insertRow(a.sorted, at, row);
+    if (at === a.sorted.n - 1) a.lastId = o.orderId;
   }
 
   function recordFill(f: Fill): void {
-    const list = accountOf(f.account).fills;
-    const last = list.at(-1);
+    const a = accountOf(f.account);
+    const seqs = a.fills.cols.seq;
+    const list = a.fillsSorted;
     const seq = Number(f.sequence);
-    if (last !== undefined && last.seq >= seq) {
+    let at = list.n;
+    if (list.n > 0 && seqs[list.rows[list.n - 1]!]! >= seq) {
       // Sequences are appended in order; a repeat (the same fill twice) is ignored, and anything
       // else is inserted in place.
-      if (list.some((x) => x.seq === seq)) return;
+      let lo = 0;
+      let hi = list.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (seqs[list.rows[mid]!]! < seq) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < list.n && seqs[list.rows[lo]!] === seq) return;
+      at = lo;
     }
-    const [pos, len] = arena.put(packFill(f));
-    const entry: FillEntry = { seq, orderId: f.orderId, venue: intern(f.venue), symbol: intern(f.symbol), timeMs: f.timeMs, pos, len };
-    if (last === undefined || last.seq < seq) list.push(entry);
-    else {
-      let i = list.length;
-      while (i > 0 && list[i - 1]!.seq > seq) i--;
-      list.splice(i, 0, entry);
-    }
+    const row = a.fills.add();
+    const cols = a.fills.cols;
+    cols.seq[row] = seq;
+    cols.timeMs[row] = f.timeMs;
+    cols.venue[row] = nameId(f.venue);
+    cols.symbol[row] = nameId(f.symbol);
+    cols.pos[row] = arena.put(packFill(f));
+    cols.len[row] = arena.lastLen;
+    cols.idPos[row] = arena.put(f.orderId);
+    cols.idLen[row] = arena.lastLen;
+    insertRow(list, at, row);
   }
 
   return {
@@ -212,18 +329,22 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       const a = accounts.get(q.account);
       const statuses = admittedStatuses(q);
       if (a === undefined || statuses?.size === 0) return ok(out);
-      const list = a.orders;
+      const cols = a.orders.cols;
+      const venue = q.venue === "" ? -1 : (nameIds.get(q.venue) ?? -2);
+      const symbol = q.symbol === "" ? -1 : (nameIds.get(q.symbol) ?? -2);
+      if (venue === -2 || symbol === -2) return ok(out);
       // Walk down from just below the cursor (or created_before), newest first.
-      let i = list.length;
-      if (q.after !== undefined) i = Math.min(i, lowerBound(list, q.after.createdAtMs, q.after.orderId, false));
-      if (q.createdBeforeMs !== undefined) i = Math.min(i, lowerBound(list, q.createdBeforeMs, "", false));
+      let i = a.sorted.n;
+      if (q.after !== undefined) i = Math.min(i, lowerBound(a, q.after.createdAtMs, q.after.orderId, false));
+      if (q.createdBeforeMs !== undefined) i = Math.min(i, lowerBound(a, q.createdBeforeMs, "", false));
       for (i--; i >= 0 && out.length < q.limit; i--) {
-        const e = list[i]!;
-        if (q.createdAfterMs !== undefined && e.c < q.createdAfterMs) break;
-        if (q.venue !== "" && e.venue !== q.venue) continue;
-        if (q.symbol !== "" && e.symbol !== q.symbol) continue;
-        if (statuses !== undefined && !statuses.has(e.status)) continue;
-        out.push(typeof e.o === "number" ? orderFromTuple(JSON.parse(arena.get(e.o, e.len)) as unknown[]) : e.o);
+        const row = a.sorted.rows[i]!;
+        if (q.createdAfterMs !== undefined && cols.c[row]! < q.createdAfterMs) break;
+        if (venue >= 0 && cols.venue[row] !== venue) continue;
+        if (symbol >= 0 && cols.symbol[row] !== symbol) continue;
+        if (statuses !== undefined && !statuses.has(cols.status[row]!)) continue;
+        const pos = cols.pos[row]!;
+        out.push(pos === OPEN ? open.get(orderIdAt(a, row))!.order : orderFromTuple(JSON.parse(arena.get(pos, cols.len[row]!)) as unknown[]));
       }
       return ok(out);
     },
@@ -231,27 +352,31 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       const out: Fill[] = [];
       const a = accounts.get(q.account);
       if (a === undefined) return ok(out);
-      const list = a.fills;
-      let i = list.length;
+      const cols = a.fills.cols;
+      const list = a.fillsSorted;
+      const venue = q.venue === "" ? -1 : (nameIds.get(q.venue) ?? -2);
+      const symbol = q.symbol === "" ? -1 : (nameIds.get(q.symbol) ?? -2);
+      if (venue === -2 || symbol === -2) return ok(out);
+      let i = list.n;
       if (q.beforeSequence !== undefined) {
         const before = Number(q.beforeSequence);
         let lo = 0;
-        let hi = list.length;
+        let hi = list.n;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (list[mid]!.seq < before) lo = mid + 1;
+          if (cols.seq[list.rows[mid]!]! < before) lo = mid + 1;
           else hi = mid;
         }
         i = lo;
       }
       for (i--; i >= 0 && out.length < q.limit; i--) {
-        const e = list[i]!;
-        if (q.orderId !== "" && e.orderId !== q.orderId) continue;
-        if (q.venue !== "" && e.venue !== q.venue) continue;
-        if (q.symbol !== "" && e.symbol !== q.symbol) continue;
-        if (q.timeAfterMs !== undefined && e.timeMs < q.timeAfterMs) continue;
-        if (q.timeBeforeMs !== undefined && e.timeMs >= q.timeBeforeMs) continue;
-        out.push(unpackFill(arena.get(e.pos, e.len)));
+        const row = list.rows[i]!;
+        if (venue >= 0 && cols.venue[row] !== venue) continue;
+        if (symbol >= 0 && cols.symbol[row] !== symbol) continue;
+        if (q.timeAfterMs !== undefined && cols.timeMs[row]! < q.timeAfterMs) continue;
+        if (q.timeBeforeMs !== undefined && cols.timeMs[row]! >= q.timeBeforeMs) continue;
+        if (q.orderId !== "" && arena.get(cols.idPos[row]!, cols.idLen[row]!) !== q.orderId) continue;
+        out.push(unpackFill(arena.get(cols.pos[row]!, cols.len[row]!)));
       }
       return ok(out);
     },
