@@ -92,13 +92,14 @@ import { createDailyLossRecorder, createReduceOnlyFlags } from "./use-cases/dail
 import type { ReduceOnlyFlags } from "./use-cases/daily-loss.js";
 import { createPositionRiskMetrics } from "./adapters/metrics/metrics.js";
 import type { VenueAdapter } from "./use-cases/venue-adapter.js";
+import { leaderGatedVenues } from "./use-cases/leader-gated-venues.js";
 
 /**
  * Most terminal orders kept in memory (recovery and the order manager agree on it).
  * They are packed in record rings outside the JS heap (order-manager.ts): 384 + 160
  * bytes each, 54 MB taken at start, whatever the load.
  */
-const MAX_TERMINAL_ORDERS = 100_000;
+export const MAX_TERMINAL_ORDERS = 100_000;
 
 /** A setting whose value (a file it names) is wrong: main prints it and exits 2. */
 export class StartupConfigError extends Error {
@@ -122,6 +123,20 @@ export interface GatewayDeps {
   readonly auditFileIo?: AuditFileIo;
   /** Take the memory of retained records at start (record-ring.ts); main does, tests need not. */
   readonly prefaultRetention?: boolean;
+  /** A standby taking over (src/replica.ts): state already followed, the term that fences its writes. */
+  readonly takeover?: Takeover;
+}
+
+/** What a warm standby hands the gateway it becomes (docs/high-availability.md). */
+export interface Takeover {
+  /** The state as of the last committed event (the standby's followed recovery). */
+  readonly recovered: RecoveredState;
+  /** Positions from every fill followed. */
+  readonly positions: PositionBook;
+  /** The leader row and this term: every audit INSERT is refused once another term exists. */
+  readonly fence: { readonly leaderTable: string; readonly term: bigint; readonly onDeposed?: (why: string) => void };
+  /** False once the lease is not certainly ours: venue calls that change something are refused. */
+  readonly leads: () => boolean;
 }
 
 export interface Gateway {
@@ -143,6 +158,8 @@ export interface Gateway {
   close(): Promise<void>;
   /** The trading-state settings in force (health details: /readyz). */
   tradingStates(): readonly TradingStateSetting[];
+  /** One venue poll now: every open order, PENDING_NEW included, queried by its venue client order id (a takeover). */
+  reconcileNow(): Promise<void>;
   /**
    * Applies risk limits read again from `source` (SIGHUP, file change; read by main through
    * src/config/risk-limits-file.ts). A read or validation error, or a bad value, keeps the old
@@ -207,6 +224,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         logger,
         observer: auditMetrics,
         availability: auditGuard,
+        ...(deps.takeover !== undefined ? { fence: deps.takeover.fence } : {}),
         onBackgroundError: (cause, lines) =>
           auditGuard.failed(`a background write of ${lines} audit event(s) failed (AUDIT_MODE=buffered); those events are lost`, cause),
         ...(deps.auditFileIo !== undefined ? { io: deps.auditFileIo } : {}),
@@ -231,10 +249,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError(`${auditWhere}: cannot open the order history: ${(e as Error).message}`);
   }
   // Positions are rebuilt from every fill in the log (not only those of retained orders).
-  const positions = createPositionBook();
+  const positions = deps.takeover?.positions ?? createPositionBook();
   let recovered: Awaited<ReturnType<typeof recoverState>>;
   try {
-    recovered = await recoverState(feedingHistory(audit.read(), history), {
+    recovered = deps.takeover?.recovered ?? await recoverState(feedingHistory(audit.read(), history), {
       nowMs: clock.nowMs(),
       idempotencyTtlMs: config.idempotencyTtlMs,
       idempotencyMaxEntries: config.idempotencyMaxEntries,
@@ -278,6 +296,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     await audit.close();
     throw new StartupConfigError((e as Error).message);
   }
+  if (deps.takeover !== undefined) venues = leaderGatedVenues(venues, deps.takeover.leads);
 
   const businessMetrics = createBusinessMetrics(deps.registry, [...venues.keys()]);
   // Cancels venue calls still running once the server has drained (close()).
@@ -370,6 +389,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     reconciler,
     abortVenueCalls: () => venueAbort.abort(),
     tradingStates: () => pipeline.tradingStates.list(),
+    reconcileNow: () => poller.pollOnce(),
     async reloadRiskLimits(read, source) {
       const refused = (why: string) => {
         riskMetrics.reloaded(false);

@@ -65,9 +65,15 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   // Aborted when shutdown starts: long-lived streams (StreamFills) end cleanly on it.
   const shutdown = new AbortController();
 
-  let gateway: Awaited<ReturnType<typeof createGateway>>;
+  // High availability (docs/high-availability.md): with PostgreSQL the gateway joins its table's
+  // group and serves TradingGateway only while it leads (src/replica.ts); the gateway is built then.
+  const replica =
+    config.ha === "auto" && config.auditBackend === "postgres" && config.auditMode !== "off"
+      ? (await import("./replica.js")).createReplica({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true })
+      : undefined;
+  let single: Awaited<ReturnType<typeof createGateway>> | undefined;
   try {
-    gateway = await createGateway({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true });
+    if (replica === undefined) single = await createGateway({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true });
   } catch (e) {
     if (e instanceof StartupConfigError) {
       process.stderr.write(`config: ${e.message}\n`);
@@ -76,8 +82,14 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     }
     throw e;
   }
+  const gateway = {
+    current: () => replica?.current() ?? single,
+    abortVenueCalls: () => (replica?.current() ?? single)?.abortVenueCalls(),
+    close: () => (replica !== undefined ? replica.close() : single!.close()),
+    tradingStates: () => (replica !== undefined ? replica.tradingStates() : single!.tradingStates()),
+  };
 
-  const app = await buildApp({ config, logger, trading: gateway.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
+  const app = await buildApp({ config, logger, trading: replica?.trading ?? single!.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
@@ -111,6 +123,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     { host: addr.address, port: addr.port, tls: tls !== undefined, mtls: tls?.ca !== undefined, auth: config.apiKeys.length > 0 },
     "trading-gateway listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)",
   );
+  replica?.start();
 
   // Risk limits reload without a restart: SIGHUP, and a change of RISK_LIMITS_FILE (watched,
   // debounced). A bad file keeps the old limits (logged); a change is audited.
@@ -125,7 +138,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         return;
       }
       logger.info({ trigger: why, riskLimitsFile: limitsFile }, "reloading risk limits");
-      await gateway.reloadRiskLimits(loadRiskLimitsFile(limitsFile), limitsFile);
+      const g = gateway.current();
+      if (g === undefined) {
+        logger.warn({ trigger: why }, "risk limits reload asked on a standby: it applies the file's limits as read at start when it takes over (reload again then)");
+        return;
+      }
+      await g.reloadRiskLimits(loadRiskLimitsFile(limitsFile), limitsFile);
     });
   };
   process.on("SIGHUP", () => reloadLimits("SIGHUP"));
