@@ -72,20 +72,29 @@ export function createReplica(deps: ReplicaDeps): Replica {
   notServing();
 
   // Every method: the leader's handler, or UNAVAILABLE (a client retries on another replica).
+  // A unary answer is given only if this member still leads when it is ready: a leader that was
+  // paused past its lease (and is deposed, or about to learn it) acknowledges nothing, even a
+  // write that committed before the takeover (the new leader has it: the retry is a replay).
   const trading: Record<string, unknown> = {};
+  const deposedError = () => new ConnectError(`${NOT_LEADER}; the answer is withheld: retry (an order already recorded is answered replayed)`, Code.Unavailable);
   for (const m of TradingGateway.methods) {
     const name = m.localName;
-    const of = (): Record<string, (...a: unknown[]) => unknown> => {
+    const of = (): { g: Gateway; impl: Record<string, (...a: unknown[]) => unknown> } => {
       const g = gateway;
       if (g === undefined) throw new ConnectError(NOT_LEADER, Code.Unavailable);
-      return g.trading as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return { g, impl: g.trading as unknown as Record<string, (...a: unknown[]) => unknown> };
     };
     trading[name] =
       m.methodKind === "server_streaming"
         ? async function* (req: unknown, ctx: unknown) {
-            yield* of()[name]!(req, ctx) as AsyncIterable<unknown>;
+            yield* of().impl[name]!(req, ctx) as AsyncIterable<unknown>;
           }
-        : (req: unknown, ctx: unknown) => of()[name]!(req, ctx);
+        : async (req: unknown, ctx: unknown) => {
+            const { g, impl } = of();
+            const answer = await impl[name]!(req, ctx);
+            if (gateway !== g || !leadership.leaseValid()) throw deposedError();
+            return answer;
+          };
   }
 
   async function once(): Promise<void> {
