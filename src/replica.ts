@@ -50,6 +50,9 @@ export interface Replica {
   close(): Promise<void>;
 }
 
+/** Longest a takeover waits for its first venue poll before serving (the poll goes on). */
+const RECONCILE_WAIT_MS = 500;
+
 const NOT_LEADER = "this gateway is a standby of its high-availability group (not the leader): try another replica";
 
 export function createReplica(deps: ReplicaDeps): Replica {
@@ -139,9 +142,11 @@ export function createReplica(deps: ReplicaDeps): Replica {
     });
     const built = performance.now();
     // Orders whose venue outcome the old leader never learnt: asked of the venue by their venue
-    // client order id before serving (bounded; the poller keeps at it). Nothing is sent again.
+    // client order id (one poll; nothing is sent again). Serving waits for it at most
+    // RECONCILE_WAIT_MS: the poll asks one order at a time and records each answer, and a retry
+    // of such an order is a replay of it (PENDING_NEW until its answer is in) either way.
     let reconcileTimer: NodeJS.Timeout | undefined;
-    await Promise.race([g.reconcileNow().catch(() => {}), new Promise<void>((r) => (reconcileTimer = setTimeout(r, 2000)))]);
+    await Promise.race([g.reconcileNow().catch(() => {}), new Promise<void>((r) => (reconcileTimer = setTimeout(r, RECONCILE_WAIT_MS)))]);
     clearTimeout(reconcileTimer);
     gateway = g;
     if (leadership.term === term) {

@@ -134,7 +134,9 @@ async function killLeaderRepeatedly(t: import("node:test").TestContext, replicas
       takeovers.push(first!.at - killedAt);
       // A replacement joins as a standby (the group stays at `replicas`).
       const t0 = performance.now();
+      load.pause();
       await group.start();
+      load.resume();
       const next = group.alive().find((r) => r.port === first!.port);
       const took = next?.gw.logs().findLast((l) => l["msg"] === "ha: this gateway took leadership");
       const served = next?.gw.logs().findLast((l) => l["msg"] === "ha: leader: serving TradingGateway");

@@ -158,8 +158,11 @@ export function runLoad(group: HaGroup, clients: number, pauseMs = 100, prefix =
   const errors = new Map<string, number>();
   const unexpected: string[] = [];
   let stopped = false;
+  let paused: Promise<void> | undefined;
+  let resume = (): void => {};
   async function client(i: number): Promise<void> {
     for (let n = 0; !stopped && !group.closed; n++) {
+      if (paused !== undefined) await paused;
       const coid = `${prefix}-${i}-${n}`;
       for (let attempt = 0; ; attempt++) {
         const live = group.alive();
@@ -195,8 +198,17 @@ export function runLoad(group: HaGroup, clients: number, pauseMs = 100, prefix =
     acks,
     errors,
     unexpected,
+    /** New orders wait (orders in flight go on): a replica starting gets the cores. */
+    pause(): void {
+      paused ??= new Promise<void>((r) => (resume = r));
+    },
+    resume(): void {
+      paused = undefined;
+      resume();
+    },
     async stop(): Promise<void> {
       stopped = true;
+      this.resume();
       await done;
     },
   };
