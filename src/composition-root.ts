@@ -137,6 +137,8 @@ export interface Takeover {
   readonly fence: { readonly leaderTable: string; readonly term: bigint; readonly onDeposed?: (why: string) => void };
   /** False once the lease is not certainly ours: venue calls that change something are refused. */
   readonly leads: () => boolean;
+  /** `leads`, or one lease renewal now to decide (postgres-leadership.ts confirm). */
+  readonly confirm: () => Promise<boolean>;
 }
 
 export interface Gateway {
@@ -296,7 +298,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     await audit.close();
     throw new StartupConfigError((e as Error).message);
   }
-  if (deps.takeover !== undefined) venues = leaderGatedVenues(venues, deps.takeover.leads);
+  if (deps.takeover !== undefined) venues = leaderGatedVenues(venues, deps.takeover.leads, deps.takeover.confirm);
 
   const businessMetrics = createBusinessMetrics(deps.registry, [...venues.keys()]);
   // Cancels venue calls still running once the server has drained (close()).

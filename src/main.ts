@@ -118,12 +118,13 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       return 1;
     }
   }
+  // A member of an HA group says it is listening once it leads or follows the leader.
+  await replica?.start();
   const addr = app.server.address() as AddressInfo;
   logger.info(
     { host: addr.address, port: addr.port, tls: tls !== undefined, mtls: tls?.ca !== undefined, auth: config.apiKeys.length > 0 },
     "trading-gateway listening (gRPC, gRPC-Web, Connect; HTTP/2 and HTTP/1.1)",
   );
-  replica?.start();
 
   // Risk limits reload without a restart: SIGHUP, and a change of RISK_LIMITS_FILE (watched,
   // debounced). A bad file keeps the old limits (logged); a change is audited.

@@ -44,8 +44,8 @@ export interface Replica {
   /** The gateway while this member leads. */
   current(): Gateway | undefined;
   tradingStates(): readonly TradingStateSetting[];
-  /** Starts the standby/leader loop (returns at once). */
-  start(): void;
+  /** Starts the standby/leader loop; resolves once the member leads and serves, or follows a leader. */
+  start(): Promise<void>;
   /** Stops following or leading; a leader's gateway is closed (its events written). */
   close(): Promise<void>;
 }
@@ -63,8 +63,12 @@ export function createReplica(deps: ReplicaDeps): Replica {
   const me = `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
   const leadership = createLeadership({ connectionString: url, table, holder: me, leaseMs: settings.haLeaseMs, pollMs: settings.haPollMs, logger });
   const stop = new AbortController();
+  const stopped = new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
   let gateway: Gateway | undefined;
   let running: Promise<void> | undefined;
+  /** Resolved once this member first serves as leader or first follows one (start-up). */
+  let settled: () => void = () => {};
+  const ready = new Promise<void>((r) => (settled = r));
 
   function notServing(): void {
     health.set("", ServingStatus.NOT_SERVING);
@@ -95,7 +99,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
         : async (req: unknown, ctx: unknown) => {
             const { g, impl } = of();
             const answer = await impl[name]!(req, ctx);
-            if (gateway !== g || !leadership.leaseValid()) throw deposedError();
+            if (gateway !== g || !(leadership.leaseValid() || (await leadership.confirm())) || gateway !== g) throw deposedError();
             return answer;
           };
   }
@@ -115,7 +119,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
     const t0 = { at: 0 };
     try {
       await follower.start(stop.signal);
-      term = await leadership.campaign(stop.signal);
+      term = await leadership.campaign(stop.signal, () => settled());
       t0.at = performance.now();
       // Holding the term, nobody else commits: read what the old leader committed last.
       await follower.catchUp();
@@ -138,6 +142,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
         positions,
         fence: { leaderTable: leadership.leaderTable, term, onDeposed: (why) => deposedWhy(why) },
         leads: () => leadership.leaseValid(),
+        confirm: () => leadership.confirm(),
       },
     });
     const built = performance.now();
@@ -153,6 +158,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
       health.set("", ServingStatus.SERVING);
       health.set(TradingGateway.typeName, ServingStatus.SERVING);
     }
+    settled();
     logger.warn(
       { term: term.toString(), events: follower.events, takeoverMs: Math.round(performance.now() - t0.at), buildMs: Math.round(built - t0.at) },
       "ha: leader: serving TradingGateway",
@@ -190,6 +196,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
     tradingStates: () => gateway?.tradingStates() ?? [],
     start() {
       running ??= loop();
+      return Promise.race([ready, stopped]);
     },
     async close() {
       stop.abort();

@@ -46,11 +46,16 @@ export interface Leadership {
    * Resolves with the term once this process holds it (polls until then). Rejects only when
    * `signal` is aborted.
    */
-  campaign(signal: AbortSignal): Promise<bigint>;
+  campaign(signal: AbortSignal, onStandby?: (leader: string) => void): Promise<bigint>;
   /** The term held, or undefined. */
   readonly term: bigint | undefined;
   /** True while the lease is certainly still ours (see above): venue calls are allowed. */
   leaseValid(): boolean;
+  /**
+   * leaseValid(), or else a renewal now and leaseValid() after it: a leader whose renewals failed
+   * for a while (a database restart) checks before it answers, and a deposed one learns it here.
+   */
+  confirm(): Promise<boolean>;
   /** Resolves when this process learns it lost the term it holds (renewal found another term). */
   deposed(): Promise<string>;
   /** Gives the term up (the row is left to expire: the next campaign sees the session gone). */
@@ -195,6 +200,8 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
   }
 
   let renewing = false;
+  let confirming: Promise<void> | undefined;
+  const leaseValid = (): boolean => term !== undefined && nowMs() - renewedAt < leaseMs - Math.max(100, leaseMs / 5);
   function startRenewing(): void {
     renewTimer = setInterval(() => {
       if (renewing) return;
@@ -204,7 +211,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
     renewTimer.unref();
   }
 
-  async function campaign(signal: AbortSignal): Promise<bigint> {
+  async function campaign(signal: AbortSignal, onStandby?: (leader: string) => void): Promise<bigint> {
     let last = "";
     for (;;) {
       if (signal.aborted) throw signal.reason;
@@ -233,6 +240,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
         } else if (row.holder !== last) {
           last = row.holder;
           logger?.info({ table, leader: row.holder, term: row.term }, "ha: standby; following the leader");
+          onStandby?.(row.holder);
         }
       } catch (e) {
         logger?.warn({ err: e, table }, "ha: cannot look at the leader row; retrying");
@@ -255,7 +263,14 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
       return term;
     },
     // A fifth of the lease as margin: renewal round trips and timer lateness on a busy machine.
-    leaseValid: () => term !== undefined && nowMs() - renewedAt < leaseMs - Math.max(100, leaseMs / 5),
+    leaseValid,
+    async confirm() {
+      if (leaseValid()) return true;
+      if (term === undefined) return false;
+      confirming ??= renew().finally(() => (confirming = undefined));
+      await confirming;
+      return leaseValid();
+    },
     deposed: () => deposedP ?? new Promise<string>(() => {}),
     async resign() {
       const mine = term;
