@@ -116,6 +116,7 @@ async function killLeaderRepeatedly(t: import("node:test").TestContext, replicas
     const fills = followStream(group, "fills");
     const events = followStream(group, "events");
     const takeovers: number[] = [];
+    const starting: Promise<unknown>[] = [];
     for (let k = 0; k < kills; k++) {
       const leader = await group.leader();
       // Some orders on this leader first.
@@ -123,6 +124,7 @@ async function killLeaderRepeatedly(t: import("node:test").TestContext, replicas
       await waitFor(() => load.unexpected.length > 0 || (load.acks.filter((a) => a.port === leader.port).length > 0 && load.acks.length >= before + 40), { timeoutMs: 30_000, what: "orders on the leader" });
       assert.deepEqual(load.unexpected, []);
       const standbys = group.alive().filter((r) => r !== leader);
+      assert.ok(standbys.length > 0, "a standby to take over");
       // Standbys ready: following the table.
       await waitFor(() => standbys.every((s) => s.gw.output().includes("ha: standby; following the leader")), { timeoutMs: 30_000, what: "standbys following" });
       const killedAt = performance.now();
@@ -134,9 +136,15 @@ async function killLeaderRepeatedly(t: import("node:test").TestContext, replicas
       takeovers.push(first!.at - killedAt);
       // A replacement joins as a standby (the group stays at `replicas`).
       const t0 = performance.now();
-      load.pause();
-      await group.start();
-      load.resume();
+      if (replicas === 2) {
+        // The new leader is alone until a replacement follows it: the load waits, the start gets the cores.
+        load.pause();
+        await group.start();
+        load.resume();
+      } else {
+        // Another standby is there already: the replacement starts while the next leader works.
+        starting.push(group.start());
+      }
       const next = group.alive().find((r) => r.port === first!.port);
       const took = next?.gw.logs().findLast((l) => l["msg"] === "ha: this gateway took leadership");
       const served = next?.gw.logs().findLast((l) => l["msg"] === "ha: leader: serving TradingGateway");
@@ -145,6 +153,7 @@ async function killLeaderRepeatedly(t: import("node:test").TestContext, replicas
           `serving at +${Number(served?.["time"]) - killedWall} ms, build ${String(served?.["buildMs"])} ms); replacement started in ${(performance.now() - t0).toFixed(0)} ms; ${load.acks.length} acks`,
       );
     }
+    await Promise.all(starting);
     await delay(300);
     await load.stop();
     assert.deepEqual(load.unexpected, []);
@@ -199,14 +208,14 @@ test("HA: a leader stopped past its lease (SIGSTOP) and continued after a takeov
     const standby = await group.start();
     await waitFor(() => standby.gw.output().includes("ha: standby; following the leader"), { timeoutMs: 30_000, what: "standby following" });
     const load = runLoad(group, 8);
-    await waitFor(() => load.acks.length >= 40, { timeoutMs: 30_000, what: "orders" });
+    await waitFor(() => load.acks.length >= 20, { timeoutMs: 30_000, what: "orders" });
     const oldTerm = (await db.query<{ term: string }>(`SELECT term::text AS term FROM "${table}_leader"`)).rows[0]!.term;
     const stoppedAt = performance.now();
     old.gw.child.kill("SIGSTOP");
     const first = await waitFor(() => load.acks.find((a) => a.at > stoppedAt && a.port === standby.port && !a.replayed), { timeoutMs: 20_000, what: "the standby taking over" });
     const takeoverMs = first!.at - stoppedAt;
     // Let the new leader work a little, then wake the old one up in the middle of it.
-    await waitFor(() => load.acks.filter((a) => a.port === standby.port).length >= 40, { timeoutMs: 30_000, what: "orders on the new leader" });
+    await waitFor(() => load.acks.filter((a) => a.port === standby.port).length >= 10, { timeoutMs: 30_000, what: "orders on the new leader" });
     const continuedAt = performance.now();
     old.gw.child.kill("SIGCONT");
     await waitFor(() => old.gw.output().includes("stepping down to standby"), { timeoutMs: 20_000, what: "the old leader stepping down" });

@@ -563,7 +563,8 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   }
 
   try {
-    await ensureAuditTable(pool, table);
+    // A takeover (fence) writes to the table its follower made sure of: no DDL (and its locks) on that path.
+    if (fence === undefined) await ensureAuditTable(pool, table);
     const w = await openWriter();
     try {
       const r = await w.client.query<{ last: string }>(`SELECT coalesce(max(id), 0)::text AS last FROM ${t}`);
