@@ -82,6 +82,8 @@ export async function startHaGroup(url: string, table: string, env: Record<strin
     ...env,
   };
   let closed = false;
+  /** Every process started, listening or not yet. */
+  const spawned: import("node:child_process").ChildProcess[] = [];
   const group: HaGroup = {
     get closed() {
       return closed;
@@ -90,7 +92,7 @@ export async function startHaGroup(url: string, table: string, env: Record<strin
     venue,
     replicas,
     async start(extra = {}) {
-      const gw = await startChildGateway({ ...baseEnv, ...extra });
+      const gw = await startChildGateway({ ...baseEnv, ...extra }, (child) => spawned.push(child));
       const c = connectChildGateway(gw.port);
       const r: Replica = { gw, port: gw.port, trading: c.trading, health: c.health, close: c.close, dead: false };
       replicas.push(r);
@@ -122,6 +124,8 @@ export async function startHaGroup(url: string, table: string, env: Record<strin
           await stopChildGateway(r.gw, "SIGKILL");
         }
       }
+      // Replicas still starting (never listening: their group is gone).
+      for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
       await venue.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
