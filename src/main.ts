@@ -90,6 +90,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   };
 
   const app = await buildApp({ config, logger, trading: replica?.trading ?? single!.trading, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}) });
+  // A member of an HA group listens once it leads (and serves) or follows the leader: a client or
+  // a probe that connects early is refused rather than answered by a member still deciding.
+  await replica?.start();
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
@@ -118,8 +121,6 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       return 1;
     }
   }
-  // A member of an HA group says it is listening once it leads or follows the leader.
-  await replica?.start();
   const addr = app.server.address() as AddressInfo;
   logger.info(
     { host: addr.address, port: addr.port, tls: tls !== undefined, mtls: tls?.ca !== undefined, auth: config.apiKeys.length > 0 },
