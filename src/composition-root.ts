@@ -101,13 +101,14 @@ import { createDailyLossRecorder, createReduceOnlyFlags } from "./use-cases/dail
 import type { ReduceOnlyFlags } from "./use-cases/daily-loss.js";
 import { createPositionRiskMetrics } from "./adapters/metrics/metrics.js";
 import type { VenueAdapter } from "./use-cases/venue-adapter.js";
+import { leaderGatedVenues } from "./use-cases/leader-gated-venues.js";
 
 /**
  * Most terminal orders kept in memory (recovery and the order manager agree on it).
  * They are packed in record rings outside the JS heap (order-manager.ts): 384 + 160
  * bytes each, 54 MB taken at start, whatever the load.
  */
-const MAX_TERMINAL_ORDERS = 100_000;
+export const MAX_TERMINAL_ORDERS = 100_000;
 
 /** A setting whose value (a file it names) is wrong: main prints it and exits 2. */
 export class StartupConfigError extends Error {
@@ -133,6 +134,22 @@ export interface GatewayDeps {
   readonly prefaultRetention?: boolean;
   /** Venue user stream back-off, queue and timer settings (tests shorten them). */
   readonly userStreamSettings?: Partial<UserStreamSettings>;
+  /** A standby taking over (src/replica.ts): state already followed, the term that fences its writes. */
+  readonly takeover?: Takeover;
+}
+
+/** What a warm standby hands the gateway it becomes (docs/high-availability.md). */
+export interface Takeover {
+  /** The state as of the last committed event (the standby's followed recovery). */
+  readonly recovered: RecoveredState;
+  /** Positions from every fill followed. */
+  readonly positions: PositionBook;
+  /** The leader row and this term: every audit INSERT is refused once another term exists. */
+  readonly fence: { readonly leaderTable: string; readonly term: bigint; readonly onDeposed?: (why: string) => void };
+  /** False once the lease is not certainly ours: venue calls that change something are refused. */
+  readonly leads: () => boolean;
+  /** `leads`, or one lease renewal now to decide (postgres-leadership.ts confirm). */
+  readonly confirm: () => Promise<boolean>;
 }
 
 export interface Gateway {
@@ -158,6 +175,8 @@ export interface Gateway {
   tradingStates(): readonly TradingStateSetting[];
   /** Each streaming venue's user stream state (health details: /readyz `venueStreams`). */
   userStreams(): readonly UserStreamStatus[];
+  /** One venue poll now: every open order, PENDING_NEW included, queried by its venue client order id (a takeover). */
+  reconcileNow(): Promise<void>;
   /**
    * Applies risk limits read again from `source` (SIGHUP, file change; read by main through
    * src/config/risk-limits-file.ts). A read or validation error, or a bad value, keeps the old
@@ -223,6 +242,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         logger,
         observer: auditMetrics,
         availability: auditGuard,
+        ...(deps.takeover !== undefined ? { fence: deps.takeover.fence } : {}),
         onBackgroundError: (cause, lines) =>
           auditGuard.failed(`a background write of ${lines} audit event(s) failed (AUDIT_MODE=buffered); those events are lost`, cause),
         ...(deps.auditFileIo !== undefined ? { io: deps.auditFileIo } : {}),
@@ -247,10 +267,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError(`${auditWhere}: cannot open the order history: ${(e as Error).message}`);
   }
   // Positions are rebuilt from every fill in the log (not only those of retained orders).
-  const positions = createPositionBook();
+  const positions = deps.takeover?.positions ?? createPositionBook();
   let recovered: Awaited<ReturnType<typeof recoverState>>;
   try {
-    recovered = await recoverState(feedingHistory(audit.read(), history), {
+    recovered = deps.takeover?.recovered ?? await recoverState(feedingHistory(audit.read(), history), {
       nowMs: clock.nowMs(),
       idempotencyTtlMs: config.idempotencyTtlMs,
       idempotencyMaxEntries: config.idempotencyMaxEntries,
@@ -301,6 +321,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     await audit.close();
     throw new StartupConfigError((e as Error).message);
   }
+  if (deps.takeover !== undefined) venues = leaderGatedVenues(venues, deps.takeover.leads, deps.takeover.confirm);
 
   const tracer: Tracer | undefined =
     config.otelEndpoint !== undefined
@@ -426,6 +447,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     abortVenueCalls: () => venueAbort.abort(),
     tradingStates: () => pipeline.tradingStates.list(),
     userStreams: () => [...(userStreams?.streams.values() ?? [])].map((s) => s.status()),
+    reconcileNow: () => poller.pollOnce(),
     async reloadRiskLimits(read, source) {
       const refused = (why: string) => {
         riskMetrics.reloaded(false);

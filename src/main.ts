@@ -71,9 +71,15 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   // Aborted when shutdown starts: long-lived streams (StreamFills) end cleanly on it.
   const shutdown = new AbortController();
 
-  let gateway: Awaited<ReturnType<typeof createGateway>>;
+  // High availability (docs/high-availability.md): with PostgreSQL the gateway joins its table's
+  // group and serves TradingGateway only while it leads (src/replica.ts); the gateway is built then.
+  const replica =
+    config.ha === "auto" && config.auditBackend === "postgres" && config.auditMode !== "off"
+      ? (await import("./replica.js")).createReplica({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true })
+      : undefined;
+  let single: Awaited<ReturnType<typeof createGateway>> | undefined;
   try {
-    gateway = await createGateway({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true });
+    if (replica === undefined) single = await createGateway({ config: gatewayConfig.value, logger, health, registry: metrics.registry, shutdownSignal: shutdown.signal, prefaultRetention: true });
   } catch (e) {
     if (e instanceof StartupConfigError) {
       process.stderr.write(`config: ${e.message}\n`);
@@ -82,10 +88,24 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     }
     throw e;
   }
+  const gateway = {
+    current: () => replica?.current() ?? single,
+    abortVenueCalls: () => (replica?.current() ?? single)?.abortVenueCalls(),
+    close: () => (replica !== undefined ? replica.close() : single!.close()),
+    tradingStates: () => (replica !== undefined ? replica.tradingStates() : single!.tradingStates()),
+    // An HA member: the streams of the gateway it runs now (none while standing by).
+    userStreams: () => (replica !== undefined ? (replica.current()?.userStreams() ?? []) : single!.userStreams()),
+  };
 
   if (dashboard.value.warning !== undefined) logger.warn(dashboard.value.warning);
   const dashboardFiles = dashboard.value.files;
-  const app = await buildApp({ config, logger, trading: gateway.trading, tracer: gateway.tracer, health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}), ...(dashboardFiles !== undefined ? { dashboard: dashboardFiles } : {}) });
+  // Traces: a single gateway's tracer. An HA member builds a new gateway at each takeover, and the
+  // RPC span's tracer is fixed when the app is built: HA members run untraced for now (README).
+  const tracer = replica === undefined ? single!.tracer : undefined;
+  const app = await buildApp({ config, logger, trading: replica?.trading ?? single!.trading, ...(tracer !== undefined ? { tracer } : {}), health, metrics, onGraceEnd: () => gateway.abortVenueCalls(), ...(tls !== undefined ? { tls } : {}), ...(dashboardFiles !== undefined ? { dashboard: dashboardFiles } : {}) });
+  // A member of an HA group listens once it leads (and serves) or follows the leader: a client or
+  // a probe that connects early is refused rather than answered by a member still deciding.
+  await replica?.start();
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (e) {
@@ -141,7 +161,12 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         return;
       }
       logger.info({ trigger: why, riskLimitsFile: limitsFile }, "reloading risk limits");
-      await gateway.reloadRiskLimits(loadRiskLimitsFile(limitsFile), limitsFile);
+      const g = gateway.current();
+      if (g === undefined) {
+        logger.warn({ trigger: why }, "risk limits reload asked on a standby: it applies the file's limits as read at start when it takes over (reload again then)");
+        return;
+      }
+      await g.reloadRiskLimits(loadRiskLimitsFile(limitsFile), limitsFile);
     });
   };
   process.on("SIGHUP", () => reloadLimits("SIGHUP"));

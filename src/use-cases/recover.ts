@@ -72,6 +72,19 @@ interface MutableOrder {
  * dropped oldest first as we go, as the live gateway would have done.
  */
 export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>, options: RecoverOptions): Promise<RecoveredState> {
+  const r = createStateRecovery(options);
+  for await (const e of events) r.apply(e);
+  return r.finish(options.nowMs);
+}
+
+/** recoverState one event at a time: a warm standby applies each event as the leader commits it. */
+export interface StateRecovery {
+  apply(e: AuditEvent): void;
+  /** The state as of the events applied so far; records older than the TTL / retention at `nowMs` are left out. */
+  finish(nowMs: number): RecoveredState;
+}
+
+export function createStateRecovery(options: Omit<RecoverOptions, "nowMs">): StateRecovery {
   // Linked maps: bounding them evicts the oldest in O(1) (a plain Map's keys().next() is not, see linked-map.ts).
   const keys = createLinkedMap<string, IdempotencyRecord>();
   const orders = new Map<string, MutableOrder>();
@@ -81,7 +94,7 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
   let count = 0;
   const tradingStates = new Map<string, TradingStateSetting>();
 
-  for await (const e of events) {
+  function apply(e: AuditEvent): void {
     count++;
     if (e.tradingState !== undefined) {
       const t = e.tradingState;
@@ -138,10 +151,16 @@ export async function recoverState(events: AsyncIterable<AuditEvent> | Iterable<
     }
   }
 
-  const idempotency = new Map<string, IdempotencyRecord>();
-  for (const [key, rec] of keys.entries()) if (options.nowMs - rec.storedAtMs < options.idempotencyTtlMs) idempotency.set(key, rec);
-  for (const [orderId, at] of terminal.entries()) if (options.nowMs - at >= options.orderRetentionMs) orders.delete(orderId);
-  return { idempotency, orders, lastFillSequence: lastSeq, lastEventSequence: lastEventSeq, events: count, tradingStates: [...tradingStates.values()] };
+  function finish(nowMs: number): RecoveredState {
+    const idempotency = new Map<string, IdempotencyRecord>();
+    for (const [key, rec] of keys.entries()) if (nowMs - rec.storedAtMs < options.idempotencyTtlMs) idempotency.set(key, rec);
+    // A copy: a standby keeps applying events to `orders` after a finish.
+    const kept = new Map<string, RecoveredOrder>();
+    for (const [orderId, rec] of orders) kept.set(orderId, { ...rec, venueTradeIds: rec.venueTradeIds.slice() });
+    for (const [orderId, at] of terminal.entries()) if (nowMs - at >= options.orderRetentionMs) kept.delete(orderId);
+    return { idempotency, orders: kept, lastFillSequence: lastSeq, lastEventSequence: lastEventSeq, events: count, tradingStates: [...tradingStates.values()] };
+  }
+  return { apply, finish };
 }
 
 /** Loads a recovered state into a fresh order manager and idempotency store. */

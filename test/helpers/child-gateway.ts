@@ -20,12 +20,14 @@ export interface ChildGateway {
 }
 
 /** Starts `node --import tsx src/main.ts` with `env` on top of the test's, once it logs its port. */
-export async function startChildGateway(env: Record<string, string>): Promise<ChildGateway> {
+export async function startChildGateway(env: Record<string, string>, onSpawn?: (child: ChildProcess) => void): Promise<ChildGateway> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: root,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "off", LOG_FORMAT: "json", LOG_LEVEL: "info", RATE_LIMIT_RPS: "0", API_KEYS: "", PAPER_MARKET: "fixed", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // The caller can kill a child that never gets to listen (a test ending while it starts).
+  onSpawn?.(child);
   let out = "";
   child.stdout!.setEncoding("utf8");
   child.stderr!.setEncoding("utf8");

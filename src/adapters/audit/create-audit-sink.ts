@@ -61,6 +61,8 @@ export interface AuditSinkDeps {
    * the gateway passes its audit guard (health NOT_SERVING, then SERVING again).
    */
   readonly availability?: AuditAvailability;
+  /** PostgreSQL, high availability: the leader's term fences every INSERT (postgres-sink.ts `fence`); no table lock then. */
+  readonly fence?: { readonly leaderTable: string; readonly term: bigint; readonly onDeposed?: (why: string) => void };
   /** JSONL only: the file system seam (tests inject write/fsync failures); default node:fs. */
   readonly io?: AuditFileIo;
 }
@@ -93,6 +95,7 @@ export async function createAuditSink(settings: AuditSettings, deps: AuditSinkDe
       ...(settings.pgReconnectMinMs !== undefined ? { reconnectMinMs: settings.pgReconnectMinMs } : {}),
       ...(settings.pgReconnectMaxMs !== undefined ? { reconnectMaxMs: settings.pgReconnectMaxMs } : {}),
       ...(deps.availability !== undefined ? { availability: deps.availability } : {}),
+      ...(deps.fence !== undefined ? { fence: deps.fence, lock: false } : {}),
       ...batch,
       ...(logger !== undefined ? { logger } : {}),
       ...(observer !== undefined ? { observer } : {}),

@@ -75,6 +75,13 @@ export interface PostgresAuditSinkOptions {
   /** Reconnect back-off: the first wait and the longest, in ms (defaults 100 and 5000); each wait is jittered. */
   readonly reconnectMinMs?: number;
   readonly reconnectMaxMs?: number;
+  /**
+   * High availability (postgres-leadership.ts): every INSERT carries `term` and commits only while
+   * the leader row still holds it (a share lock on the row in the same statement). A refused
+   * INSERT means another gateway leads now: the sink fails for good (nothing it keeps is written)
+   * and calls `onDeposed`. Use with `lock: false`: leadership, not the table lock, keeps one writer.
+   */
+  readonly fence?: { readonly leaderTable: string; readonly term: bigint; readonly onDeposed?: (why: string) => void };
 }
 
 export interface PostgresAuditSink extends AuditSink {
@@ -162,6 +169,11 @@ class TableLockedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The leader row holds another term (high availability): this gateway was deposed and must write nothing more. */
+export class DeposedError extends Error {
+  override readonly name = "DeposedError";
 }
 
 /** Rows in the table this gateway did not write, found on reconnecting: its memory no longer matches the log. */
@@ -261,12 +273,22 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   };
   pool.on("error", onPoolError);
 
+  const fence = opts.fence;
   const insertSql =
-    `WITH ins AS (INSERT INTO ${t} (ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms) ` +
-    `SELECT ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], ` +
-    `$5::text[], $6::text[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::bigint[]) ` +
-    `WITH ORDINALITY AS u(ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms, n) ORDER BY n RETURNING id) ` +
-    `SELECT max(id)::text AS last FROM ins`;
+    fence === undefined
+      ? `WITH ins AS (INSERT INTO ${t} (ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms) ` +
+        `SELECT ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], ` +
+        `$5::text[], $6::text[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::bigint[]) ` +
+        `WITH ORDINALITY AS u(ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms, n) ORDER BY n RETURNING id) ` +
+        `SELECT max(id)::text AS last, true AS leads FROM ins`
+      : // The fence: FOR SHARE makes a takeover's UPDATE of the row wait for this statement, and makes
+        // this statement see a term changed meanwhile (re-checked on the row's newest version).
+        `WITH f AS (SELECT 1 FROM ${fence.leaderTable} WHERE id = 1 AND term = ${fence.term.toString()} FOR SHARE), ` +
+        `ins AS (INSERT INTO ${t} (ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms, term) ` +
+        `SELECT ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms, ${fence.term.toString()} FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], ` +
+        `$5::text[], $6::text[], $7::text[], $8::smallint[], $9::bigint[], $10::bigint[], $11::bigint[]) ` +
+        `WITH ORDINALITY AS u(ts, event, order_id, line, account, venue, symbol, status, created_ms, fill_seq, fill_ms, n) WHERE EXISTS (SELECT 1 FROM f) ORDER BY n RETURNING id) ` +
+        `SELECT max(id)::text AS last, EXISTS (SELECT 1 FROM f) AS leads FROM ins`;
 
   /** up: commits go to `writer`. down: reconnecting; appends are kept in `retained`. failed: for good. */
   let state: "up" | "down" | "failed" = "up";
@@ -281,6 +303,8 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   /** The commit in flight, settled (never rejects). */
   let inflight: Promise<void> = Promise.resolve();
   let closing = false;
+  /** Why the sink failed for good, when it was deposed. */
+  let failedWith: Error | undefined;
   const stopReconnecting = new AbortController();
   const st = { batches: 0, lines: 0, errors: 0, outages: 0, reconnects: 0 };
 
@@ -324,11 +348,35 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
           holder?.pid,
         );
       }
+      if (fence !== undefined) {
+        const f = await client.query<{ term: string }>(`SELECT term::text AS term FROM ${fence.leaderTable} WHERE id = 1`);
+        if (f.rows[0]?.term !== fence.term.toString()) throw new DeposedError(`audit table ${table}: term ${fence.term} is over (the leader row holds ${f.rows[0]?.term ?? "nothing"}): another gateway leads`);
+      }
     } catch (e) {
       release(w);
       throw e;
     }
     return w;
+  }
+
+  /** The fence refused a write: another gateway leads. Nothing kept is written, ever. */
+  function deposed(): DeposedError {
+    const e = new DeposedError(`audit table ${table}: term ${fence?.term ?? ""} is over: another gateway leads; this one writes nothing more`);
+    if (state !== "failed") {
+      state = "failed";
+      failedWith = e;
+      const w = writer;
+      writer = undefined;
+      if (w !== undefined) release(w);
+      logger?.error({ table, term: fence?.term.toString() }, `audit: ${e.message}`);
+      availability?.unavailable(e.message, e, true);
+      try {
+        fence?.onDeposed?.(e.message);
+      } catch {
+        /* failed either way */
+      }
+    }
+    return e;
   }
 
   function toOutage(b: Batch, cause: unknown): AuditOutageError {
@@ -431,9 +479,11 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
     if (retained.lines === 0) return;
     const b = takeRetained();
     try {
-      const r = await w.client.query<{ last: string | null }>(insertSql, insertParams(b));
+      const r = await w.client.query<{ last: string | null; leads: boolean }>(insertSql, insertParams(b));
+      if (r.rows[0]?.leads === false) throw deposed();
       lastId = r.rows[0]?.last ?? lastId;
     } catch (e) {
+      if (e instanceof DeposedError) throw e;
       // In doubt again: it goes back first, and the next attempt checks whether it landed.
       putBack(b);
       throw e;
@@ -487,6 +537,10 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
       try {
         await catchUp();
       } catch (e) {
+        if (e instanceof DeposedError) {
+          deposed();
+          return;
+        }
         if (e instanceof ForeignRowsError) {
           state = "failed";
           logger?.error({ err: e, table }, `audit: ${e.message}`);
@@ -509,7 +563,8 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   }
 
   try {
-    await ensureAuditTable(pool, table);
+    // A takeover (fence) writes to the table its follower made sure of: no DDL (and its locks) on that path.
+    if (fence === undefined) await ensureAuditTable(pool, table);
     const w = await openWriter();
     try {
       const r = await w.client.query<{ last: string }>(`SELECT coalesce(max(id), 0)::text AS last FROM ${t}`);
@@ -530,17 +585,17 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
   async function commitBatch(b: Batch): Promise<void> {
     const w = writer;
     if (state !== "up" || w === undefined) {
-      if (state === "failed") throw new Error(`audit table ${table} can no longer be written by this gateway: restart it`);
+      if (state === "failed") throw failedWith ?? new Error(`audit table ${table} can no longer be written by this gateway: restart it`);
       // Kept, in order, behind whatever is already waiting.
       retain(b);
       throw toOutage(b, "reconnecting");
     }
     // Events kept through the outage that the catch-up did not reach go first, in the same INSERT.
     const all = retained.lines > 0 ? takeRetained(b) : b;
-    let r: pg.QueryResult<{ last: string | null }>;
+    let r: pg.QueryResult<{ last: string | null; leads: boolean }>;
     try {
       // A single statement is its own transaction: it returns after COMMIT (synchronous_commit on = durable).
-      r = await w.client.query<{ last: string | null }>(insertSql, insertParams(all));
+      r = await w.client.query<{ last: string | null; leads: boolean }>(insertSql, insertParams(all));
     } catch (e) {
       if (!isConnectionLoss(e, w)) {
         // Refused by the database: definite, and the gateway's guard trips for good on it.
@@ -552,6 +607,7 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
       goDown(`the audit database connection was lost (${describe(e)}); the last batch's outcome is checked on reconnecting`, e);
       throw toOutage(b, e);
     }
+    if (r.rows[0]?.leads === false) throw deposed();
     lastId = r.rows[0]?.last ?? lastId;
     st.batches++;
     st.lines += all.lines;
