@@ -115,7 +115,7 @@ test("SIGTERM: health NOT_SERVING, open streams end with UNAVAILABLE, logs flush
   assert.equal((await probe("/healthz")).status, 200);
   const ready = await probe("/readyz");
   assert.equal(ready.status, 200);
-  assert.deepEqual(await ready.json(), { status: "SERVING", notServing: [], tradingStates: [] });
+  assert.deepEqual(await ready.json(), { status: "SERVING", notServing: [], tradingStates: [], venueStreams: {} });
   // The real pipeline is wired: an order on the built-in paper venue fills.
   const trading = createClient(TradingGateway, transport);
   const placed = await trading.placeOrder({ clientOrderId: "m1", account: "acct1", venue: "paper", symbol: "BTC-USD", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1" });
