@@ -29,6 +29,9 @@ function startRig(venue: BenchVenue, opts: { stream: boolean; pollIntervalMs: nu
   return startStreamingGateway(venue, { ...opts, collect: false });
 }
 
+/** Between placements: 90/s, under the default risk limit maxOrderRate (100/s). */
+const PLACE_GAP_MS = 1000 / 90;
+
 interface Row {
   readonly venue: string;
   readonly mode: "push" | "poll";
@@ -83,6 +86,8 @@ async function measure(venue: BenchVenue, mode: "push" | "poll", opts: { fills: 
       const size = Math.min(opts.batch, opts.fills - latencies.length);
       for (let i = 0; i < size; i++) {
         n++;
+        // Placement is not timed, but the account's order-rate risk limit (default 100/s, burst 200) refuses a faster fake (Alpaca's): keep under it.
+        const placeAt = performance.now();
         const r = await g.client.placeOrder({
           clientOrderId: `fl-${mode}-${n}`,
           account: "bench",
@@ -97,6 +102,8 @@ async function measure(venue: BenchVenue, mode: "push" | "poll", opts: { fills: 
         });
         const vo = [...g.fake.engine.orders.values()].at(-1)!;
         round.push({ orderId: r.order!.orderId, venueClientOrderId: vo.clientOrderId });
+        const spare = placeAt + PLACE_GAP_MS - performance.now();
+        if (spare > 0) await new Promise((r) => setTimeout(r, spare));
       }
       const before = seen;
       const gap = 1000 / opts.rate;
