@@ -6,15 +6,31 @@
  * gateway (createGateway, audit off) and the gRPC client, so one clock times both ends: from the
  * moment the fake venue emits the execution (its engine pushes the stream frame synchronously) to
  * the fill arriving on StreamFills. Rounds of `--batch` resting orders are placed, then each is
- * filled, paced at `--rate` per second; a round ends when every fill arrived.
+ * filled, paced at `--rate` per second; a round ends when every fill arrived. Harnesses:
+ * test/helpers/streaming-gateway.ts (Binance, Kraken) and test/helpers/alpaca-coinbase-gateway.ts
+ * (Alpaca, Coinbase, whose fake stream servers follow the engine there).
  *
- *   npm run bench -- --fill-latency [--fills 1000] [--batch 50] [--rate 200] [--poll-ms 1000] [--venues binance,kraken] [--modes push,poll]
+ *   npm run bench -- --fill-latency [--fills 1000] [--batch 50] [--rate 200] [--poll-ms 1000] [--venues binance,kraken,alpaca,coinbase] [--modes push,poll]
  */
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { OrderType, Side, TimeInForce } from "../gen/trading/v1/trading_gateway_pb.js";
-import { startStreamingGateway, type StreamVenueKind } from "../test/helpers/streaming-gateway.js";
+import { startAlpacaCoinbaseGateway } from "../test/helpers/alpaca-coinbase-gateway.js";
+import { startStreamingGateway, type StreamingGateway, type StreamVenueKind } from "../test/helpers/streaming-gateway.js";
 import { summarize } from "./stats.js";
+
+type BenchVenue = StreamVenueKind | "alpaca" | "coinbase";
+
+/** What a round needs of a harness; Binance/Kraken and Alpaca/Coinbase have their own (same shape here). */
+type Rig = Pick<StreamingGateway, "core" | "client" | "fake" | "close">;
+
+function startRig(venue: BenchVenue, opts: { stream: boolean; pollIntervalMs: number; streamPollIntervalMs: number; rateLimit: { capacity: number; refillPerSecond: number } }): Promise<Rig> {
+  if (venue === "alpaca" || venue === "coinbase") return startAlpacaCoinbaseGateway(venue, opts);
+  return startStreamingGateway(venue, { ...opts, collect: false });
+}
+
+/** Between placements: 90/s, under the default risk limit maxOrderRate (100/s). */
+const PLACE_GAP_MS = 1000 / 90;
 
 interface Row {
   readonly venue: string;
@@ -25,15 +41,14 @@ interface Row {
   readonly max: number;
 }
 
-async function measure(venue: StreamVenueKind, mode: "push" | "poll", opts: { fills: number; batch: number; rate: number; pollMs: number }): Promise<Row> {
-  const g = await startStreamingGateway(venue, {
+async function measure(venue: BenchVenue, mode: "push" | "poll", opts: { fills: number; batch: number; rate: number; pollMs: number }): Promise<Row> {
+  const g = await startRig(venue, {
     stream: mode === "push",
     pollIntervalMs: opts.pollMs,
     // While the stream is live, polling waits its long interval (the default, 30 s).
     streamPollIntervalMs: 30_000,
     // The fake venue has no budget to protect; Kraken's documented one would refuse the rounds.
     rateLimit: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
-    collect: false,
   });
   try {
     if (mode === "push") {
@@ -71,6 +86,8 @@ async function measure(venue: StreamVenueKind, mode: "push" | "poll", opts: { fi
       const size = Math.min(opts.batch, opts.fills - latencies.length);
       for (let i = 0; i < size; i++) {
         n++;
+        // Placement is not timed, but the account's order-rate risk limit (default 100/s, burst 200) refuses a faster fake (Alpaca's): keep under it.
+        const placeAt = performance.now();
         const r = await g.client.placeOrder({
           clientOrderId: `fl-${mode}-${n}`,
           account: "bench",
@@ -85,6 +102,8 @@ async function measure(venue: StreamVenueKind, mode: "push" | "poll", opts: { fi
         });
         const vo = [...g.fake.engine.orders.values()].at(-1)!;
         round.push({ orderId: r.order!.orderId, venueClientOrderId: vo.clientOrderId });
+        const spare = placeAt + PLACE_GAP_MS - performance.now();
+        if (spare > 0) await new Promise((r) => setTimeout(r, spare));
       }
       const before = seen;
       const gap = 1000 / opts.rate;
@@ -123,13 +142,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       batch: { type: "string", default: "50" },
       rate: { type: "string", default: "200" },
       "poll-ms": { type: "string", default: "1000" },
-      venues: { type: "string", default: "binance,kraken" },
+      venues: { type: "string", default: "binance,kraken,alpaca,coinbase" },
       modes: { type: "string", default: "push,poll" },
     },
   });
   const opts = { fills: Number(values.fills), batch: Number(values.batch), rate: Number(values.rate), pollMs: Number(values["poll-ms"]) };
   const rows: Row[] = [];
-  for (const venue of values.venues.split(",") as StreamVenueKind[]) {
+  for (const venue of values.venues.split(",") as BenchVenue[]) {
     for (const mode of values.modes.split(",") as Array<"push" | "poll">) {
       process.stderr.write(`fill latency: ${venue} ${mode} (${opts.fills} fills)...\n`);
       rows.push(await measure(venue, mode, opts));

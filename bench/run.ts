@@ -52,7 +52,7 @@ const help = `usage: npm run bench -- [options]
   --repeat N           run the whole sequence N times (rounds); closed-loop ratios to gRPC per round and their median [1]
   --label TEXT         free text saved with the results
   --fill-latency       instead: venue fill -> StreamFills latency, push vs polling (bench/fill-latency.ts:
-                       --fills N [1000] --batch N [50] --rate R/s [200] --poll-ms MS [1000] --venues --modes)
+                       --fills N [1000] --batch N [50] --rate R/s [200] --poll-ms MS [1000] --venues [binance,kraken,alpaca,coinbase] --modes [push,poll])
 `;
 
 // The fill-latency mode is its own benchmark (bench/fill-latency.ts): venue push vs polling.

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { FakeEngine, FakeOrder } from "./fake-venue-server.js";
+import type { FakeEngine, FakeOrder, FakeOrderEvent } from "./fake-venue-server.js";
 import { renderAlpacaOrder } from "./alpaca.js";
 import { startFakeStream, type FakeStream, type FakeStreamConn } from "./fake-stream-server.js";
 
@@ -21,7 +21,13 @@ export interface FakeAlpacaStream extends FakeStream {
   readonly auths: { ok: number; refused: number };
 }
 
-export async function startFakeAlpacaStream(engine: FakeEngine, keyId: string, secretKey: string, options: { binary?: boolean } = {}): Promise<FakeAlpacaStream> {
+export async function startFakeAlpacaStream(
+  engine: FakeEngine,
+  keyId: string,
+  secretKey: string,
+  // followEngine: every engine event is pushed as it happens (the fill-latency bench times that moment); tests push by hand.
+  options: { binary?: boolean; followEngine?: boolean } = {},
+): Promise<FakeAlpacaStream> {
   const binary = options.binary ?? true;
   const pushed: string[] = [];
   const auths = { ok: 0, refused: 0 };
@@ -68,7 +74,7 @@ export async function startFakeAlpacaStream(engine: FakeEngine, keyId: string, s
     for (const c of stream.conns()) if (c.state["listening"] === true) c.send(frame, binary);
   }
 
-  return Object.assign(stream, {
+  const api = Object.assign(stream, {
     pushed,
     auths,
     push(o: FakeOrder, event: string) {
@@ -84,4 +90,17 @@ export async function startFakeAlpacaStream(engine: FakeEngine, keyId: string, s
     },
     sendRaw: broadcast,
   });
+  if (options.followEngine === true) {
+    const follow = (e: FakeOrderEvent): void => {
+      const event = e.kind === "trade" ? (e.order.state === "filled" ? "fill" : "partial_fill") : e.kind;
+      api.push(e.order, event);
+    };
+    engine.listeners.add(follow);
+    const close = api.close.bind(api);
+    api.close = async () => {
+      engine.listeners.delete(follow);
+      await close();
+    };
+  }
+  return api;
 }

@@ -1,5 +1,5 @@
 import { verify, type KeyObject } from "node:crypto";
-import type { FakeEngine, FakeOrder } from "./fake-venue-server.js";
+import type { FakeEngine, FakeOrder, FakeOrderEvent } from "./fake-venue-server.js";
 import { averagePrice, openOrdersOf } from "./fake-venue-server.js";
 import { coinbaseFee } from "./coinbase.js";
 import { startFakeStream, type FakeStream, type FakeStreamConn } from "./fake-stream-server.js";
@@ -20,6 +20,8 @@ export interface FakeCoinbaseStreamOptions {
   readonly heartbeatMs?: number;
   /** Close a connection without heartbeats after this long silent; default 60000 (documented 60-90 s). */
   readonly idleCloseMs?: number;
+  /** Push every engine event (new, fill, cancel) as it happens, as the venue would; default false (tests push by hand). */
+  readonly followEngine?: boolean;
 }
 
 export interface FakeCoinbaseStream extends FakeStream {
@@ -183,5 +185,14 @@ export async function startFakeCoinbaseStream(engine: FakeEngine, keyName: strin
       for (const c of stream.conns()) c.state["seq"] = ((c.state["seq"] as number | undefined) ?? 0) + 1;
     },
   });
+  if (options.followEngine === true) {
+    const follow = (e: FakeOrderEvent): void => fake.push(e.order);
+    engine.listeners.add(follow);
+    const close = fake.close.bind(fake);
+    fake.close = async () => {
+      engine.listeners.delete(follow);
+      await close();
+    };
+  }
   return fake;
 }

@@ -57,6 +57,8 @@ export async function startFakeStream(dialect: FakeStreamDialect): Promise<FakeS
   let nextId = 1;
 
   http.on("upgrade", (req, socket, head) => {
+    // Once upgraded, the socket is ours alone: a client resetting it (after our 503, or at close) must not become an uncaught ECONNRESET.
+    socket.on("error", () => undefined);
     const path = (req.url ?? "/").split("?")[0];
     if (refusing || path !== dialect.path) {
       socket.end(`HTTP/1.1 ${refusing ? "503 Service Unavailable" : "404 Not Found"}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
