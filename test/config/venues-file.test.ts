@@ -140,7 +140,7 @@ test("an unknown field names the file, the venue, the field and the nearest vali
     ["    rateLimit: { capacity: 10, refilPerSecond: 1 }\n", "/etc/gw/venues.yaml: venues.binance-main.rateLimit.refilPerSecond: unknown field; did you mean refillPerSecond?"],
     ["    kind: Binance\n", "/etc/gw/venues.yaml: venues.binance-main.kind: must be one of paper, binance, kraken, alpaca, coinbase, rest-json; did you mean binance?"],
     // Nothing close: the valid fields are listed instead.
-    ["    colour: red\n", "/etc/gw/venues.yaml: venues.binance-main.colour: unknown field; the fields here are name, kind, baseUrl, credentials, symbols, timeoutMs, connections, rateLimit, recvWindowMs, rules, auth, errors, weights, paper, adoptExternalOrders, externalAccount, exclusiveKey, streamUrl, userStream, streamPollIntervalMs, overrides"],
+    ["    colour: red\n", "/etc/gw/venues.yaml: venues.binance-main.colour: unknown field; the fields here are name, kind, baseUrl, credentials, symbols, timeoutMs, connections, rateLimit, recvWindowMs, rules, auth, errors, weights, stream, paper, adoptExternalOrders, externalAccount, exclusiveKey, streamUrl, userStream, streamPollIntervalMs, overrides"],
   ];
   for (const [line, expected] of cases) {
     const text = line.startsWith("    kind:") ? venue.replace("    kind: binance\n", line) : venue + line;

@@ -81,7 +81,8 @@ function rpcLines(srv: StartedServer, target: Target) {
 /** The call ended as CANCELED, counted once, logged once at info; nothing logged as an error. */
 async function assertCanceled(srv: StartedServer, target: Target, hub: FillHub, what: string): Promise<void> {
   await waitFor(async () => (await handled(srv, target, "Canceled")) === 1 && rpcLines(srv, target).length === 1 && hub.subscriberCount() === 0, {
-    timeoutMs: 5000,
+    // Well before the grace period or any keep-alive would end it; generous for a loaded CI machine.
+    timeoutMs: 15_000,
     what: `${what}: the call to end as CANCELED (lines: ${JSON.stringify(srv.logs.lines.slice(1))})`,
   });
   const line = rpcLines(srv, target)[0]!;
