@@ -83,7 +83,10 @@ export class FastCallState {
       this.abort(resetError(stream.rstCode));
       return ac.signal;
     }
-    this.onClose = () => this.abort(resetError(stream.rstCode));
+    // A stream closed because its whole connection died (the client's process killed, its socket
+    // reset) carries node's INTERNAL_ERROR code, yet the client simply went away: CANCELED, as a
+    // client's own cancel, not our fault (test/server/vanished-clients.test.ts).
+    this.onClose = () => this.abort(stream.session === undefined || stream.session.destroyed ? connectionLostError() : resetError(stream.rstCode));
     stream.once("close", this.onClose);
     const shutdown = this.shutdownSignal;
     if (shutdown !== undefined) {
@@ -202,6 +205,10 @@ function deadlineError(): ConnectError {
  * the error an HTTP/2 RST_STREAM code aborts the call with. A stream that
  * closed without an error code aborts with the default AbortError.
  */
+function connectionLostError(): ConnectError {
+  return new ConnectError("the client's connection was lost", Code.Canceled);
+}
+
 function resetError(rstCode: number | undefined): unknown {
   const name = rstNames[rstCode ?? -1];
   if (name === undefined || rstCode === undefined) return callCompletedReason;
