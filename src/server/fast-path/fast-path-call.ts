@@ -86,7 +86,10 @@ export class FastCallState {
     // A stream closed because its whole connection died (the client's process killed, its socket
     // reset) carries node's INTERNAL_ERROR code, yet the client simply went away: CANCELED, as a
     // client's own cancel, not our fault (test/server/vanished-clients.test.ts).
-    this.onClose = () => this.abort(stream.session === undefined || stream.session.destroyed ? connectionLostError() : resetError(stream.rstCode));
+    this.onClose = () =>
+      this.abort(
+        stream.rstCode === h2.NGHTTP2_INTERNAL_ERROR && (stream.session === undefined || stream.session.destroyed) ? connectionLostError() : resetError(stream.rstCode),
+      );
     stream.once("close", this.onClose);
     const shutdown = this.shutdownSignal;
     if (shutdown !== undefined) {
