@@ -1,8 +1,8 @@
 import { constants as h2constants } from "node:http2";
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import type { BinaryReadOptions, BinaryWriteOptions, DescMessage, DescMethodServerStreaming, JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodServerStreaming } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
-import type { ConnectRouter, ConnectRouterOptions, ContextValues, Interceptor, StreamRequest, StreamResponse } from "@connectrpc/connect";
+import type { ConnectRouter, ConnectRouterOptions, ContextValues, StreamRequest, StreamResponse } from "@connectrpc/connect";
 import { compressionNegotiate, createMethodSerializationLookup, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
 import type { Compression, MethodSerializationLookup } from "@connectrpc/connect/protocol";
 import { contentTypeProto, contentTypeRegExp, headerAcceptEncoding, parseTimeout } from "@connectrpc/connect/protocol-grpc";
@@ -11,25 +11,10 @@ import { closeOnAbort, openerOf, subscriptionEndError, type SequencedStreamOpene
 import { setGrpcStatus } from "../grpc-status.js";
 import { FastCallState, deadlineFrom } from "./fast-path-call.js";
 import { createStreamMessageEncoder, Writer, type StreamMessageEncoder } from "./stream-message-encoder.js";
-import { createUrlCache, decodeSingle, envelopeLength, requestUrl, single } from "./unary-fast-path.js";
+import { createUrlCache, decodeSingle, envelopeLength, requestUrl, single, type UnaryFastPathOptions } from "./unary-fast-path.js";
 
-/** The options of the unary fast path (the same router-wide values given to connect) that streams need. */
-export interface StreamFastPathOptions {
-  readonly routes: (router: ConnectRouter) => void;
-  readonly interceptors?: Interceptor[];
-  readonly readMaxBytes?: number;
-  readonly writeMaxBytes?: number;
-  readonly compressMinBytes?: number;
-  readonly maxTimeoutMs?: number;
-  readonly acceptCompression?: Compression[];
-  readonly shutdownSignal?: AbortSignal;
-  readonly jsonOptions?: Partial<JsonReadOptions & JsonWriteOptions>;
-  readonly binaryOptions?: Partial<BinaryReadOptions & BinaryWriteOptions>;
-  /** Fresh context values per call (peer, how the stream ended). */
-  readonly contextValues?: (stream: ServerHttp2Stream) => ContextValues;
-  readonly bypass?: () => boolean;
-  readonly onWriteError?: (error: unknown) => void;
-}
+/** The unary fast path's options (the same router-wide values given to connect): both paths run from one set. */
+export type StreamFastPathOptions = UnaryFastPathOptions;
 
 /** What the stream fast path has done, for tests and diagnostics. */
 export interface StreamFastPathStats {
