@@ -35,6 +35,12 @@ export interface VenueDialect {
    */
   readonly cumulativeFillsOnly?: boolean;
   /**
+   * Keep-alive connections to the venue when the venue file sets none (default 4). A venue whose
+   * signed requests must ARRIVE in nonce order (Kraken) says 1: over several connections, requests
+   * signed and sent in order can overtake each other and the venue refuses the late one.
+   */
+  readonly defaultConnections?: number;
+  /**
    * Venues that list an order's executions (Binance myTrades): when an order
    * answer shows more filled than the gateway knows and lists no trades, the
    * executions are fetched, so fills keep the venue's trade ids and fees
@@ -203,7 +209,7 @@ export interface VenueAdapterDeps {
 }
 
 export function createRestVenueAdapter(dialect: VenueDialect, config: VenueRuntimeConfig, deps: VenueAdapterDeps): VenueAdapter {
-  const http = deps.httpClient ?? createHttpClient({ origin: config.baseUrl, connections: config.connections ?? 4 });
+  const http = deps.httpClient ?? createHttpClient({ origin: config.baseUrl, connections: config.connections ?? dialect.defaultConnections ?? 4 });
   const threshold = deps.unhealthyAfterFailures ?? 3;
   const backoffDefaults = dialect.defaultBackoffMs ?? { 429: 1_000, 418: 120_000 };
   let backoffUntil = 0;

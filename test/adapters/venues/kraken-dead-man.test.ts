@@ -76,3 +76,13 @@ test("cancel-on-disconnect arms the switch of a venue it covers, refreshes it, k
   cod.close();
   // Break tried: syncSwitches not called on a clean end -> "disarmed on a clean close" times out.
 });
+
+test("50 concurrent signed Kraken calls all reach the venue in nonce order (one connection by default): no EAPI:Invalid nonce", async (t) => {
+  const { dialect, adapter } = await setup(t, "");
+  const ctx = { signal: new AbortController().signal };
+  // Over several keep-alive connections, calls signed in order overtook each other and Kraken
+  // (here its fake, which requires every nonce above the last) refused the late ones.
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => adapter.deadManSwitch!(60 + i, ctx)));
+  assert.deepEqual(results.filter((r) => !r.ok), []);
+  assert.equal(dialect.deadManTimeouts.length, 50);
+});

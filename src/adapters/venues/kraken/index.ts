@@ -29,6 +29,9 @@ export function createKrakenDialect(config: KrakenAdapterConfig, nonce: (nowMs: 
     sign: (req, baseUrl, nowMs) => ok(signKrakenRequest(req, config.credentials, nonce(nowMs), baseUrl)),
     parse: (op, res, input) => fromKrakenResponse(op, res, input, rules),
     cumulativeFillsOnly: true,
+    // The nonce must increase in the order Kraken receives requests (EAPI:Invalid nonce otherwise,
+    // seen when a stream's GetWebSocketsToken overtook an AddOrder): one connection keeps that order.
+    defaultConnections: 1,
     balances: { weight: KRAKEN.weights.query, request: toKrakenBalancesRequest, parse: fromKrakenBalances },
     massCancel: {
       weight: KRAKEN.weights.cancel,
