@@ -92,6 +92,9 @@ import { err, ok, type Result } from "./domain/result.js";
 import type { Fill } from "./domain/order.js";
 import { createOrderValidator } from "./use-cases/validate.js";
 import { createPositionBook } from "./use-cases/position-book.js";
+import type { DecimalMath } from "./domain/decimal-math.js";
+import { decimalMathNamed } from "./domain/decimal-math-named.js";
+import { scaledDecimalMath } from "./domain/scaled-decimal-math.js";
 import type { PositionBook } from "./use-cases/position-book.js";
 import { createOpenOrderExposure } from "./use-cases/open-order-exposure.js";
 import type { OpenOrderExposure } from "./use-cases/open-order-exposure.js";
@@ -267,7 +270,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     throw new StartupConfigError(`${auditWhere}: cannot open the order history: ${(e as Error).message}`);
   }
   // Positions are rebuilt from every fill in the log (not only those of retained orders).
-  const positions = deps.takeover?.positions ?? createPositionBook();
+  const decimalMath = decimalMathNamed(config.decimalMath);
+  const positions = deps.takeover?.positions ?? createPositionBook({ math: decimalMath });
   let recovered: Awaited<ReturnType<typeof recoverState>>;
   try {
     recovered = deps.takeover?.recovered ?? await recoverState(feedingHistory(audit.read(), history), {
@@ -499,6 +503,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 }
 
 export interface OrderPipelineOptions {
+  /**
+   * The arithmetic of positions, exposure and limits (DECIMAL_MATH): that of `positions` when
+   * given (the two must agree), else this, else scaledDecimalMath.
+   */
+  readonly decimalMath?: DecimalMath;
   /** Configured venues by name (the paper venue included if wanted). */
   readonly venues: ReadonlyMap<string, VenueAdapter>;
   /**
@@ -638,7 +647,8 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const clock = options.clock ?? systemClock;
   const { venues, signal } = options;
   // Every producer appends through the order-event log when events are streamed: one numbering point.
-  const positions = options.positions ?? createPositionBook();
+  const positions = options.positions ?? createPositionBook({ math: options.decimalMath ?? scaledDecimalMath });
+  if (options.decimalMath !== undefined && options.decimalMath !== positions.math) throw new Error(`decimalMath ${options.decimalMath.name} differs from the given position book's ${positions.math.name}`);
   // POSITION_UPDATED follows each fill line on the stream (use-cases/position-events.ts).
   const numbered =
     options.orderEvents !== undefined
@@ -669,7 +679,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const auditGuard = options.auditGuard ?? createAuditGuard(options.onAuditFailure);
   // Open order quantities per (account, venue, symbol), for the position limits; bound late to the check.
   let positionRisk: PositionRisk | undefined;
-  const openOrders = createOpenOrderExposure((a, v, s) => positionRisk?.touched(a, v, s));
+  const openOrders = createOpenOrderExposure((a, v, s) => positionRisk?.touched(a, v, s), positions.math);
   // Fill ids come from their own source; the manager's `ids` names fills, createPending names orders.
   const balances = options.balances ?? createBalanceCache({ venues, clock, refreshMs: 0 });
   const orders = createOrderManager({
@@ -702,8 +712,8 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
   const checkTradingState = createTradingStateCheck({
     store: tradingStates,
     // REDUCE_ONLY asks the position book and the open quantity on the order's side.
-    positionOf: options.positionOf ?? ((account, venue, symbol) => positions.quantity(account, venue, symbol).toFixed()),
-    openQuantityOf: (account, venue, symbol, side) => openOrders.open(account, venue, symbol, side).toFixed(),
+    positionOf: options.positionOf ?? ((account, venue, symbol) => positions.math.format(positions.quantity(account, venue, symbol))),
+    openQuantityOf: (account, venue, symbol, side) => openOrders.math.format(openOrders.open(account, venue, symbol, side)),
   });
   const risk = createRiskEngine(options.riskLimits ?? {}, {
     referencePrice: (venue, symbol) => venues.get(venue)?.referencePrice?.(symbol) ?? lastFillPrice.get(`${venue}\n${symbol}`),
@@ -712,6 +722,7 @@ export function createOrderPipeline(options: OrderPipelineOptions): OrderPipelin
     tradingState: checkTradingState,
     ...(options.onRiskReject !== undefined ? { onReject: options.onRiskReject } : {}),
     ...(options.riskDefaults !== undefined ? { base: options.riskDefaults } : {}),
+    math: positions.math,
   });
   const referencePrice = (venue: string, symbol: string): string | undefined => venues.get(venue)?.referencePrice?.(symbol) ?? lastFillPrice.get(`${venue}\n${symbol}`);
   const reduceOnly = createReduceOnlyFlags();

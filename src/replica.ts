@@ -27,6 +27,7 @@ import { createGateway, MAX_TERMINAL_ORDERS, type Gateway } from "./composition-
 import { ServingStatus, type HealthRegistry } from "./server/health.js";
 import { createStateRecovery } from "./use-cases/recover.js";
 import { createPositionBook } from "./use-cases/position-book.js";
+import { decimalMathNamed } from "./domain/decimal-math-named.js";
 import type { TradingStateSetting } from "./domain/trading-state.js";
 
 export interface ReplicaDeps {
@@ -106,7 +107,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
 
   async function once(): Promise<void> {
     notServing();
-    const positions = createPositionBook();
+    const positions = createPositionBook({ math: decimalMathNamed(settings.decimalMath) });
     const recovery = createStateRecovery({
       idempotencyTtlMs: settings.idempotencyTtlMs,
       idempotencyMaxEntries: settings.idempotencyMaxEntries,

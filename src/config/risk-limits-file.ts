@@ -4,12 +4,15 @@ import { err, ok } from "../domain/result.js";
 import type { Result } from "../domain/result.js";
 import type { RiskLimitsConfig } from "../use-cases/risk.js";
 import { decimalField } from "../shared/decimal-field.js";
+import { MAX_DECIMAL_SCALE } from "../domain/decimal.js";
 import { strictFields } from "../shared/strict-fields.js";
 import { parseYamlExact } from "./parse-yaml-exact.js";
 
 // Limits may be written as YAML numbers too (maxNotional: 1e6); they become exact decimal strings.
-// "off" removes a limit that a broader level or the built-in defaults set.
-const decimal = decimalField();
+// "off" removes a limit that a broader level or the built-in defaults set. At most 18 fraction
+// digits, as for order quantities and prices: the risk arithmetic is exact on that domain
+// (src/domain/decimal-math.ts).
+const decimal = decimalField({ maxFractionDigits: MAX_DECIMAL_SCALE });
 const limit = v.pipe(
   v.unknown(),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {

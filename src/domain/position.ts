@@ -1,4 +1,6 @@
-import { Decimal, MAX_DECIMAL_SCALE, dec, formatDecimal } from "./decimal.js";
+import { MAX_DECIMAL_SCALE, dec } from "./decimal.js";
+import type { DecimalMath, Num } from "./decimal-math.js";
+import { scaledDecimalMath } from "./scaled-decimal-math.js";
 import { Side, type Fill } from "./order.js";
 
 /**
@@ -38,39 +40,41 @@ export interface Position {
 }
 
 /**
- * A position's figures as decimals, as the position book keeps them beside the Position: applying
- * the next fill then parses only the fill's own strings (each parse and format costs about a
- * microsecond; positions are updated on every fill).
+ * A position's figures as numbers of the book's DecimalMath, as the position book keeps them beside
+ * the Position: applying the next fill then parses only the fill's own strings (positions are
+ * updated on every fill).
  */
 export interface PositionFigures {
-  readonly quantity: Decimal;
-  readonly openCost: Decimal;
-  readonly openQuantity: Decimal;
+  readonly quantity: Num;
+  readonly openCost: Num;
+  readonly openQuantity: Num;
   /** The average entry price as shown (rounded); undefined when flat. */
-  readonly average: Decimal | undefined;
-  readonly realizedPnl: Decimal;
-  readonly fees: Decimal;
+  readonly average: Num | undefined;
+  readonly realizedPnl: Num;
+  readonly fees: Num;
 }
 
 /** The position a fill made, and the P&L that fill booked (signed, "0" if it only opened). */
 export interface PositionStep {
   readonly position: Position;
   readonly realized: string;
-  /** `position.quantity` as a decimal (the book keeps it, saving a parse). */
-  readonly quantity: Decimal;
-  /** Every figure of `position` as a decimal: pass it back with the next fill. */
+  /** The booked P&L as a number ("0" -> zero). */
+  readonly realizedNum: Num;
+  /** `position.quantity` as a number (the book keeps it, saving a parse). */
+  readonly quantity: Num;
+  /** Every figure of `position` as numbers: pass it back with the next fill. */
   readonly figures: PositionFigures;
 }
 
 /** `p`'s figures parsed from its strings. */
-export function figuresOf(p: Position): PositionFigures {
+export function figuresOf(p: Position, math: DecimalMath = scaledDecimalMath): PositionFigures {
   return {
-    quantity: dec(p.quantity),
-    openCost: dec(p.openCost),
-    openQuantity: dec(p.openQuantity),
-    average: p.averageEntryPrice === "" ? undefined : dec(p.averageEntryPrice),
-    realizedPnl: dec(p.realizedPnl),
-    fees: dec(p.fees),
+    quantity: math.parse(p.quantity),
+    openCost: math.parse(p.openCost),
+    openQuantity: math.parse(p.openQuantity),
+    average: p.averageEntryPrice === "" ? undefined : math.parse(p.averageEntryPrice),
+    realizedPnl: math.parse(p.realizedPnl),
+    fees: math.parse(p.fees),
   };
 }
 
@@ -102,30 +106,23 @@ export function flatPosition(account: string, venue: string, symbol: string): Po
   };
 }
 
-const ZERO = new Decimal(0);
-const FLAT: PositionFigures = { quantity: ZERO, openCost: ZERO, openQuantity: ZERO, average: undefined, realizedPnl: ZERO, fees: ZERO };
-
-function signed(side: Side, qty: Decimal): Decimal {
-  return side === Side.SELL ? qty.negated() : qty;
-}
-
-/** Plain notation of a decimal (formatDecimal without the parse). */
-function plain(d: Decimal): string {
-  return d.isZero() ? "0" : d.toFixed();
-}
-
 /**
  * Applies one fill (of this position's account, venue and symbol). Pure: `prev` is not touched.
  * `prev` undefined is a flat position. `prevFigures`, when given, must be `prev`'s figures (the
- * previous step's `figures`); otherwise they are parsed from `prev`.
+ * previous step's `figures`, of the same `math`); otherwise they are parsed from `prev`.
  */
-export function applyFillToPosition(prev: Position | undefined, fill: Fill, prevFigures?: PositionFigures): PositionStep {
+export function applyFillToPosition(prev: Position | undefined, fill: Fill, prevFigures?: PositionFigures, math: DecimalMath = scaledDecimalMath): PositionStep {
+  const m = math;
+  const zero = m.zero;
   const p = prev ?? flatPosition(fill.account, fill.venue, fill.symbol);
-  const n = prevFigures ?? (prev === undefined ? FLAT : figuresOf(prev));
+  const n: PositionFigures =
+    prevFigures ?? (prev === undefined ? { quantity: zero, openCost: zero, openQuantity: zero, average: undefined, realizedPnl: zero, fees: zero } : figuresOf(prev, m));
   const q0 = n.quantity;
-  const price = dec(fill.price);
-  const delta = signed(fill.side, dec(fill.quantity));
-  const q1 = q0.plus(delta);
+  const price = m.parse(fill.price);
+  const size = m.parse(fill.quantity);
+  const delta = fill.side === Side.SELL ? m.neg(size) : size;
+  const q1 = m.add(q0, delta);
+  const s0 = m.sign(q0);
 
   let openCost = p.openCost;
   let openQuantity = p.openQuantity;
@@ -133,65 +130,67 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
   let costD = n.openCost;
   let oqD = n.openQuantity;
   let averageD = n.average;
-  let realized: Decimal | undefined;
+  let realized: Num | undefined;
 
-  if (q0.isZero() || q0.isNegative() === delta.isNegative()) {
+  if (s0 === 0 || s0 === m.sign(delta)) {
     // Opens or adds: the average moves to the VWAP of every opening fill.
-    const first = q0.isZero();
-    costD = first ? price.times(delta.abs()) : n.openCost.plus(price.times(delta.abs()));
-    oqD = first ? delta.abs() : n.openQuantity.plus(delta.abs());
-    openCost = costD.toFixed();
-    openQuantity = oqD.toFixed();
+    const first = s0 === 0;
+    const cost = m.mul(price, size);
+    costD = first ? cost : m.add(n.openCost, cost);
+    oqD = first ? size : m.add(n.openQuantity, size);
+    openCost = m.format(costD);
+    openQuantity = m.format(oqD);
     // The first opening fill's price is the average: no division.
-    averageD = first ? price : costD.dividedBy(oqD).toDecimalPlaces(MAX_DECIMAL_SCALE, Decimal.ROUND_HALF_EVEN);
-    average = plain(averageD);
+    averageD = first ? price : m.div(costD, oqD, MAX_DECIMAL_SCALE);
+    average = m.format(averageD);
   } else {
     // Reduces, closes or flips: P&L on the closed part at the unchanged average (as shown).
-    const closed = Decimal.min(delta.abs(), q0.abs());
-    const perUnit = price.minus(averageD ?? dec(average));
-    realized = q0.isNegative() ? perUnit.times(closed).negated() : perUnit.times(closed);
-    if (q1.isZero()) {
+    const closed = m.min(size, m.abs(q0));
+    const perUnit = m.sub(price, averageD ?? m.parse(average));
+    realized = s0 < 0 ? m.neg(m.mul(perUnit, closed)) : m.mul(perUnit, closed);
+    const s1 = m.sign(q1);
+    if (s1 === 0) {
       openCost = "0";
       openQuantity = "0";
       average = "";
-      costD = ZERO;
-      oqD = ZERO;
+      costD = zero;
+      oqD = zero;
       averageD = undefined;
-    } else if (q1.isNegative() !== q0.isNegative()) {
+    } else if (s1 !== s0) {
       // Flipped through zero: the remainder opens at this fill's price.
-      const rest = q1.abs();
-      costD = price.times(rest);
+      const rest = m.abs(q1);
+      costD = m.mul(price, rest);
       oqD = rest;
-      openCost = costD.toFixed();
-      openQuantity = rest.toFixed();
+      openCost = m.format(costD);
+      openQuantity = m.format(rest);
       averageD = price;
-      average = plain(price);
+      average = m.format(price);
     }
   }
 
   let fees = p.fees;
   let feesD = n.fees;
   let otherFees = p.otherFees;
-  const fee = fill.fee === "" ? undefined : dec(fill.fee);
-  if (fee !== undefined && !fee.isZero()) {
+  const fee = fill.fee === "" ? undefined : m.parse(fill.fee);
+  if (fee !== undefined && !m.isZero(fee)) {
     const cur = fill.feeCurrency;
     if (cur === "" || cur === quoteCurrencyOf(fill.symbol)) {
-      feesD = n.fees.plus(fee);
-      fees = plain(feesD);
+      feesD = m.add(n.fees, fee);
+      fees = m.format(feesD);
     } else {
       const before = otherFees[cur];
-      otherFees = { ...otherFees, [cur]: formatDecimal(before === undefined ? fee : dec(before).plus(fee)) };
+      otherFees = { ...otherFees, [cur]: m.format(before === undefined ? fee : m.add(m.parse(before), fee)) };
     }
   }
 
-  const realizedD = realized === undefined ? n.realizedPnl : n.realizedPnl.plus(realized);
+  const realizedD = realized === undefined ? n.realizedPnl : m.add(n.realizedPnl, realized);
   const position: Position = {
     account: p.account,
     venue: p.venue,
     symbol: p.symbol,
-    quantity: plain(q1),
+    quantity: m.format(q1),
     averageEntryPrice: average,
-    realizedPnl: realized === undefined ? p.realizedPnl : plain(realizedD),
+    realizedPnl: realized === undefined ? p.realizedPnl : m.format(realizedD),
     fees,
     otherFees,
     updatedAtMs: fill.timeMs,
@@ -200,7 +199,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
     openQuantity,
   };
   const figures: PositionFigures = { quantity: q1, openCost: costD, openQuantity: oqD, average: averageD, realizedPnl: realizedD, fees: feesD };
-  return { position, realized: realized === undefined ? "0" : plain(realized), quantity: q1, figures };
+  return { position, realized: realized === undefined ? "0" : m.format(realized), realizedNum: realized ?? zero, quantity: q1, figures };
 }
 
 /**

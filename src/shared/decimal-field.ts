@@ -8,6 +8,8 @@ const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 export interface DecimalFieldOptions {
   /** Zero is refused too (a price); otherwise zero is allowed (a fee rate, a limit). */
   readonly positive?: boolean;
+  /** At most this many fraction digits (a risk limit: the risk arithmetic is exact to 18). */
+  readonly maxFractionDigits?: number;
 }
 
 /**
@@ -48,6 +50,10 @@ export function decimalField(options: DecimalFieldOptions = {}): v.GenericSchema
       }
       if (options.positive && d.isZero()) {
         addIssue({ message: `must be greater than zero, got ${JSON.stringify(value)}` });
+        return NEVER;
+      }
+      if (options.maxFractionDigits !== undefined && d.decimalPlaces() > options.maxFractionDigits) {
+        addIssue({ message: `must have at most ${options.maxFractionDigits} fraction digits, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}` });
         return NEVER;
       }
       // Strings are kept as written; numbers become their exact decimal ("-0" becomes "0").

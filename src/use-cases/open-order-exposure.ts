@@ -1,15 +1,16 @@
-import { Decimal, dec } from "../domain/decimal.js";
+import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import { scaledDecimalMath } from "../domain/scaled-decimal-math.js";
 import { OrderType, Side, type Order } from "../domain/order.js";
 import { isTerminal } from "../domain/order-state.js";
 
 /** What one (account, venue, symbol)'s open orders could still fill. */
 export interface OpenSides {
   /** Open quantity of buy orders. */
-  readonly buy: Decimal;
-  readonly sell: Decimal;
+  readonly buy: Num;
+  readonly sell: Num;
   /** The priced part of it (LIMIT, STOP_LIMIT at their limit price, STOP at its stop price) as notional. */
-  readonly buyNotional: Decimal;
-  readonly sellNotional: Decimal;
+  readonly buyNotional: Num;
+  readonly sellNotional: Num;
 }
 
 /**
@@ -21,30 +22,24 @@ export interface OpenSides {
 export interface OpenOrderExposure {
   orderChanged(prev: Order | undefined, next: Order): void;
   /** Open quantity on `side` (zero when none). */
-  open(account: string, venue: string, symbol: string, side: Side): Decimal;
+  open(account: string, venue: string, symbol: string, side: Side): Num;
   /** Both sides, or undefined when nothing is open. */
   sides(account: string, venue: string, symbol: string): OpenSides | undefined;
   /** Every (venue, symbol) of the account with open orders. */
   forEachOfAccount(account: string, f: (venue: string, symbol: string, sides: OpenSides) => void): void;
   /** (account, venue, symbol) keys with open orders. */
   readonly size: number;
+  /** The arithmetic its numbers are in. */
+  readonly math: DecimalMath;
 }
 
 interface Sides {
   venue: string;
   symbol: string;
-  buy: Decimal;
-  sell: Decimal;
-  buyNotional: Decimal;
-  sellNotional: Decimal;
-}
-
-const ZERO = new Decimal(0);
-
-function remaining(o: Order): Decimal | undefined {
-  if (isTerminal(o.status)) return undefined;
-  const r = dec(o.quantity).minus(dec(o.filledQuantity === "" ? "0" : o.filledQuantity));
-  return r.isPositive() && !r.isZero() ? r : undefined;
+  buy: Num;
+  sell: Num;
+  buyNotional: Num;
+  sellNotional: Num;
 }
 
 function priceOf(o: Order): string {
@@ -52,13 +47,21 @@ function priceOf(o: Order): string {
 }
 
 /** `onChange` is told of every (account, venue, symbol) whose open quantity moved. */
-export function createOpenOrderExposure(onChange?: (account: string, venue: string, symbol: string) => void): OpenOrderExposure {
+export function createOpenOrderExposure(onChange?: (account: string, venue: string, symbol: string) => void, math: DecimalMath = scaledDecimalMath): OpenOrderExposure {
+  const ZERO = math.zero;
+
+  function remaining(o: Order): Num | undefined {
+    if (isTerminal(o.status)) return undefined;
+    const r = o.filledQuantity === "" || o.filledQuantity === "0" ? math.parse(o.quantity) : math.sub(math.parse(o.quantity), math.parse(o.filledQuantity));
+    return math.sign(r) > 0 ? r : undefined;
+  }
+
   /** account -> "venue\u0000symbol" -> sides. */
   const byAccount = new Map<string, Map<string, Sides>>();
   let size = 0;
   const keyOf = (venue: string, symbol: string): string => `${venue}\u0000${symbol}`;
 
-  function addTo(o: Order, amount: Decimal): void {
+  function addTo(o: Order, amount: Num): void {
     let m = byAccount.get(o.account);
     if (m === undefined) {
       m = new Map();
@@ -72,15 +75,15 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
       size++;
     }
     const price = priceOf(o);
-    const notional = price === "" ? undefined : amount.times(dec(price));
+    const notional = price === "" ? undefined : math.mul(amount, math.parse(price));
     if (o.side === Side.SELL) {
-      s.sell = s.sell.plus(amount);
-      if (notional !== undefined) s.sellNotional = s.sellNotional.plus(notional);
+      s.sell = math.add(s.sell, amount);
+      if (notional !== undefined) s.sellNotional = math.add(s.sellNotional, notional);
     } else {
-      s.buy = s.buy.plus(amount);
-      if (notional !== undefined) s.buyNotional = s.buyNotional.plus(notional);
+      s.buy = math.add(s.buy, amount);
+      if (notional !== undefined) s.buyNotional = math.add(s.buyNotional, notional);
     }
-    if (s.buy.isZero() && s.sell.isZero()) {
+    if (math.isZero(s.buy) && math.isZero(s.sell)) {
       m.delete(key);
       size--;
       if (m.size === 0) byAccount.delete(o.account);
@@ -103,12 +106,12 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
       const before = prev === undefined ? undefined : remaining(prev);
       const after = remaining(next);
       if (before === undefined && after === undefined) return;
-      if (before !== undefined && after !== undefined && before.equals(after) && priceOf(prev!) === priceOf(next)) return;
-      if (before !== undefined) addTo(prev!, before.negated());
+      if (before !== undefined && after !== undefined && math.cmp(before, after) === 0 && priceOf(prev!) === priceOf(next)) return;
+      if (before !== undefined) addTo(prev!, math.neg(before));
       if (after !== undefined) addTo(next, after);
       onChange?.(next.account, next.venue, next.symbol);
     },
-    open(account: string, venue: string, symbol: string, side: Side): Decimal {
+    open(account: string, venue: string, symbol: string, side: Side): Num {
       const s = byAccount.get(account)?.get(keyOf(venue, symbol));
       if (s === undefined) return ZERO;
       return side === Side.SELL ? s.sell : s.buy;
@@ -123,5 +126,6 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
     get size(): number {
       return size;
     },
+    math,
   };
 }

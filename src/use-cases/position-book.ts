@@ -1,4 +1,5 @@
-import { Decimal, dec } from "../domain/decimal.js";
+import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import { scaledDecimalMath } from "../domain/scaled-decimal-math.js";
 import type { Fill } from "../domain/order.js";
 import { applyFillToPosition, type Position, type PositionFigures } from "../domain/position.js";
 
@@ -30,35 +31,42 @@ export interface PositionBook {
   applyFill(fill: Fill): Position | undefined;
   get(account: string, venue: string, symbol: string): Position | undefined;
   /** The signed quantity (zero when there is no position): for the risk check, no string parsing. */
-  quantity(account: string, venue: string, symbol: string): Decimal;
+  quantity(account: string, venue: string, symbol: string): Num;
   /** An account's positions (flat ones with booked P&L included), by venue then symbol. */
   list(account: string, filter?: PositionFilter): Position[];
   /** Every position of an account, in no particular order (the risk check's exposure sums). */
-  forEachOfAccount(account: string, f: (p: Position, quantity: Decimal) => void): void;
+  forEachOfAccount(account: string, f: (p: Position, quantity: Num) => void): void;
   /** The account's realized P&L booked by fills executed on the UTC day of `dayMs` (zero if none). */
-  dailyRealized(account: string, dayMs: number): Decimal;
+  dailyRealized(account: string, dayMs: number): Num;
   /** Accounts with positions. */
   accounts(): Iterable<string>;
   /** Subscribes to position changes; returns the unsubscribe function. Listeners must not throw. */
   onPositionChanged(listener: PositionListener): () => void;
   /** Positions held (all accounts). */
   readonly size: number;
+  /** The arithmetic its numbers are in (quantity, dailyRealized). */
+  readonly math: DecimalMath;
 }
 
 interface Entry {
   position: Position;
-  quantity: Decimal;
+  quantity: Num;
   /** The position's figures as decimals: the next fill does not re-parse them. */
   figures: PositionFigures;
 }
 
-const ZERO = new Decimal(0);
+export interface PositionBookOptions {
+  /** Default scaledDecimalMath (the DECIMAL_MATH setting). */
+  readonly math?: DecimalMath;
+}
 
-export function createPositionBook(): PositionBook {
+export function createPositionBook(options: PositionBookOptions = {}): PositionBook {
+  const math = options.math ?? scaledDecimalMath;
+  const ZERO = math.zero;
   /** account -> "venue\u0000symbol" -> entry. */
   const byAccount = new Map<string, Map<string, Entry>>();
   /** account -> realized P&L of one UTC day (the latest day seen). */
-  const daily = new Map<string, { day: number; pnl: Decimal }>();
+  const daily = new Map<string, { day: number; pnl: Num }>();
   const listeners = new Set<PositionListener>();
   let size = 0;
 
@@ -74,7 +82,7 @@ export function createPositionBook(): PositionBook {
       const key = keyOf(fill.venue, fill.symbol);
       const entry = positions.get(key);
       if (entry !== undefined && fill.sequence <= entry.position.lastFillSequence) return undefined;
-      const step = applyFillToPosition(entry?.position, fill, entry?.figures);
+      const step = applyFillToPosition(entry?.position, fill, entry?.figures, math);
       const position = step.position;
       if (entry === undefined) {
         positions.set(key, { position, quantity: step.quantity, figures: step.figures });
@@ -88,8 +96,8 @@ export function createPositionBook(): PositionBook {
         // Tallied by the day the fill executed: a late report of yesterday's fill does not count today.
         const day = utcDay(fill.timeMs);
         const d = daily.get(fill.account);
-        if (d === undefined || d.day < day) daily.set(fill.account, { day, pnl: dec(step.realized) });
-        else if (d.day === day) d.pnl = d.pnl.plus(dec(step.realized));
+        if (d === undefined || d.day < day) daily.set(fill.account, { day, pnl: step.realizedNum });
+        else if (d.day === day) d.pnl = math.add(d.pnl, step.realizedNum);
       }
       for (const l of listeners) l(position, fill, step.realized);
       return position;
@@ -97,7 +105,7 @@ export function createPositionBook(): PositionBook {
     get(account: string, venue: string, symbol: string): Position | undefined {
       return byAccount.get(account)?.get(keyOf(venue, symbol))?.position;
     },
-    quantity(account: string, venue: string, symbol: string): Decimal {
+    quantity(account: string, venue: string, symbol: string): Num {
       return byAccount.get(account)?.get(keyOf(venue, symbol))?.quantity ?? ZERO;
     },
     list(account: string, filter?: PositionFilter): Position[] {
@@ -113,11 +121,11 @@ export function createPositionBook(): PositionBook {
       // Code-unit order, not locale order: stable across machines.
       return out.sort((a, b) => (a.venue < b.venue ? -1 : a.venue > b.venue ? 1 : a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
     },
-    forEachOfAccount(account: string, f: (p: Position, quantity: Decimal) => void): void {
+    forEachOfAccount(account: string, f: (p: Position, quantity: Num) => void): void {
       const positions = byAccount.get(account);
       if (positions !== undefined) for (const e of positions.values()) f(e.position, e.quantity);
     },
-    dailyRealized(account: string, dayMs: number): Decimal {
+    dailyRealized(account: string, dayMs: number): Num {
       const d = daily.get(account);
       return d !== undefined && d.day === utcDay(dayMs) ? d.pnl : ZERO;
     },
@@ -131,5 +139,6 @@ export function createPositionBook(): PositionBook {
     get size(): number {
       return size;
     },
+    math,
   };
 }

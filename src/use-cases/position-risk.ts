@@ -1,4 +1,4 @@
-import { Decimal, dec } from "../domain/decimal.js";
+import type { DecimalMath, Num } from "../domain/decimal-math.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderType, Side, type OrderSpec } from "../domain/order.js";
 import type { Clock } from "../domain/ports.js";
@@ -55,57 +55,55 @@ export interface PositionRisk {
 }
 
 interface Compiled {
-  readonly maxPosition: Decimal | undefined;
-  readonly symbols: ReadonlyMap<string, Decimal | undefined>;
-  readonly maxGrossExposure: Decimal | undefined;
-  readonly dailyLossLimit: Decimal | undefined;
+  readonly maxPosition: Num | undefined;
+  readonly symbols: ReadonlyMap<string, Num | undefined>;
+  readonly maxGrossExposure: Num | undefined;
+  readonly dailyLossLimit: Num | undefined;
 }
 
 /** One (venue, symbol) of an account's exposure, as last valued. */
 interface Valued {
   /** Position + open buys, position - open sells: the extremes any mix of fills can reach. */
-  hi: Decimal;
-  lo: Decimal;
+  hi: Num;
+  lo: Num;
   /** max(|hi|, |lo|). */
-  worst: Decimal;
+  worst: Num;
   /** The price it was valued at (undefined: open orders at their own prices). */
-  price: Decimal | undefined;
-  value: Decimal;
+  price: Num | undefined;
+  value: Num;
 }
 
 interface AccountExposure {
-  total: Decimal;
+  total: Num;
   readonly values: Map<string, Valued>;
   /** Keys to re-value before the next check; "all" = rebuild. */
   dirty: Set<string> | "all";
 }
 
-const ZERO = new Decimal(0);
-
-function parseLimit(s: string | undefined, where: string): Decimal | undefined {
+function parseLimit(math: DecimalMath, s: string | undefined, where: string): Num | undefined {
   if (s === undefined) return undefined;
-  let d: Decimal | undefined;
+  let d: Num | undefined;
   try {
-    d = dec(s);
+    d = math.parse(s);
   } catch {
     d = undefined;
   }
-  if (d === undefined || !d.isFinite() || d.isNegative()) throw new Error(`risk limits: ${where} must be a non-negative decimal, got "${s}"`);
+  if (d === undefined || math.sign(d) < 0) throw new Error(`risk limits: ${where} must be a non-negative decimal, got "${s}"`);
   return d;
 }
 
-function compile(limits: RiskLimitsConfig): Map<string, Compiled> {
+function compile(math: DecimalMath, limits: RiskLimitsConfig): Map<string, Compiled> {
   const out = new Map<string, Compiled>();
   for (const [account, l] of Object.entries(limits)) {
-    const symbols = new Map<string, Decimal | undefined>();
+    const symbols = new Map<string, Num | undefined>();
     for (const [symbol, sl] of Object.entries(l.symbols ?? {})) {
-      if (sl.maxPosition !== undefined) symbols.set(symbol, parseLimit(sl.maxPosition, `${account}.symbols.${symbol}.maxPosition`));
+      if (sl.maxPosition !== undefined) symbols.set(symbol, parseLimit(math, sl.maxPosition, `${account}.symbols.${symbol}.maxPosition`));
     }
     const c: Compiled = {
-      maxPosition: parseLimit(l.maxPosition, `${account}.maxPosition`),
+      maxPosition: parseLimit(math, l.maxPosition, `${account}.maxPosition`),
       symbols,
-      maxGrossExposure: parseLimit(l.maxGrossExposure, `${account}.maxGrossExposure`),
-      dailyLossLimit: parseLimit(l.dailyLossLimit, `${account}.dailyLossLimit`),
+      maxGrossExposure: parseLimit(math, l.maxGrossExposure, `${account}.maxGrossExposure`),
+      dailyLossLimit: parseLimit(math, l.dailyLossLimit, `${account}.dailyLossLimit`),
     };
     // Every account with an entry is kept, limits or not: an account with its own entry does not also get "*" (as in risk.ts).
     out.set(account, c);
@@ -123,26 +121,30 @@ function isoDay(ms: number): string {
 
 export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
   const { book, openOrders, referencePrice, clock } = options;
-  let accounts = compile(options.limits);
+  // One arithmetic for the book, the open orders and the limits: their numbers are combined.
+  const m = book.math;
+  if (openOrders.math !== m) throw new Error(`position risk: the position book (${m.name}) and the open orders (${openOrders.math.name}) use different decimal arithmetic`);
+  const ZERO = m.zero;
+  let accounts = compile(m, options.limits);
   let wildcard = accounts.get("*");
   /** account -> the UTC day whose loss breach was reported. */
   const breachedDay = new Map<string, number>();
   const exposures = new Map<string, AccountExposure>();
   /** "venue\u0000symbol" -> last fill price there. */
-  const lastPrice = new Map<string, Decimal>();
+  const lastPrice = new Map<string, Num>();
   const keyOf = (venue: string, symbol: string): string => `${venue}\u0000${symbol}`;
 
   const limitsOf = (account: string): Compiled | undefined => accounts.get(account) ?? wildcard;
 
-  function reportLoss(account: string, venue: string | undefined, pnl: Decimal, limit: Decimal, timeMs: number, recovered: boolean, symbol?: string, seq?: bigint): void {
+  function reportLoss(account: string, venue: string | undefined, pnl: Num, limit: Num, timeMs: number, recovered: boolean, symbol?: string, seq?: bigint): void {
     const day = utcDay(timeMs);
     if (breachedDay.get(account) === day) return;
     breachedDay.set(account, day);
     options.onDailyLossBreached?.(account, venue, {
       account,
       day: isoDay(timeMs),
-      realizedPnl: pnl.toFixed(),
-      limit: limit.toFixed(),
+      realizedPnl: m.format(pnl),
+      limit: m.format(limit),
       ...(symbol !== undefined ? { symbol } : {}),
       ...(seq !== undefined ? { fillSequence: seq } : {}),
       timeMs,
@@ -157,7 +159,7 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
       const limit = limitsOf(account)?.dailyLossLimit;
       if (limit === undefined) continue;
       const pnl = book.dailyRealized(account, now);
-      if (pnl.lessThan(limit.negated())) reportLoss(account, undefined, pnl, limit, now, recovered);
+      if (m.cmp(pnl, m.neg(limit)) < 0) reportLoss(account, undefined, pnl, limit, now, recovered);
     }
   }
 
@@ -167,25 +169,25 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
   }
 
   const unsubscribe = book.onPositionChanged((p, fill, realized) => {
-    lastPrice.set(keyOf(fill.venue, fill.symbol), dec(fill.price));
+    lastPrice.set(keyOf(fill.venue, fill.symbol), m.parse(fill.price));
     touched(p.account, p.venue, p.symbol);
     if (realized === "0") return;
     const limit = limitsOf(p.account)?.dailyLossLimit;
     if (limit === undefined) return;
     const pnl = book.dailyRealized(p.account, fill.timeMs);
-    if (pnl.lessThan(limit.negated())) reportLoss(p.account, fill.venue, pnl, limit, fill.timeMs, false, fill.symbol, fill.sequence);
+    if (m.cmp(pnl, m.neg(limit)) < 0) reportLoss(p.account, fill.venue, pnl, limit, fill.timeMs, false, fill.symbol, fill.sequence);
   });
 
   /** Parsed reference prices, so an unchanged one costs no parsing (and keeps its identity). */
-  const refCache = new Map<string, { readonly s: string; readonly d: Decimal }>();
+  const refCache = new Map<string, { readonly s: string; readonly d: Num }>();
 
   /** A market price for (venue, symbol): reference, else last fill; undefined when neither. */
-  function marketPrice(venue: string, symbol: string, k: string): Decimal | undefined {
+  function marketPrice(venue: string, symbol: string, k: string): Num | undefined {
     const ref = referencePrice(venue, symbol);
     if (ref !== undefined && ref !== "") {
       const c = refCache.get(k);
       if (c !== undefined && c.s === ref) return c.d;
-      const d = dec(ref);
+      const d = m.parse(ref);
       refCache.set(k, { s: ref, d });
       return d;
     }
@@ -193,26 +195,26 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
   }
 
   /** Values one (venue, symbol) of the account from the book and the open orders. */
-  function valueOf(account: string, venue: string, symbol: string, k: string, price: Decimal | undefined): Valued {
+  function valueOf(account: string, venue: string, symbol: string, k: string, price: Num | undefined): Valued {
     const q = book.quantity(account, venue, symbol);
     const s = openOrders.sides(account, venue, symbol);
-    const hi = s === undefined ? q : q.plus(s.buy);
-    const lo = s === undefined ? q : q.minus(s.sell);
-    const worst = Decimal.max(hi.abs(), lo.abs());
+    const hi = s === undefined ? q : m.add(q, s.buy);
+    const lo = s === undefined ? q : m.sub(q, s.sell);
+    const worst = m.max(m.abs(hi), m.abs(lo));
     let p = price ?? marketPrice(venue, symbol, k);
-    if (p === undefined && !worst.isZero()) {
+    if (p === undefined && !m.isZero(worst)) {
       const avg = book.get(account, venue, symbol)?.averageEntryPrice;
-      if (avg !== undefined && avg !== "") p = dec(avg);
+      if (avg !== undefined && avg !== "") p = m.parse(avg);
     }
     // Never traded and no reference: open orders at their own prices.
-    const value = worst.isZero() ? ZERO : p !== undefined ? worst.times(p) : s !== undefined ? Decimal.max(s.buyNotional, s.sellNotional) : ZERO;
+    const value = m.isZero(worst) ? ZERO : p !== undefined ? m.mul(worst, p) : s !== undefined ? m.max(s.buyNotional, s.sellNotional) : ZERO;
     return { hi, lo, worst, price: p, value };
   }
 
   function put(e: AccountExposure, k: string, v: Valued): void {
     const old = e.values.get(k);
     e.values.set(k, v);
-    e.total = old === undefined ? e.total.plus(v.value) : e.total.minus(old.value).plus(v.value);
+    e.total = old === undefined ? m.add(e.total, v.value) : m.add(m.sub(e.total, old.value), v.value);
   }
 
   function exposureOf(account: string): AccountExposure {
@@ -245,7 +247,7 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
     const why = options.reduceOnly?.(spec.account, nowMs);
     if (why === undefined) return undefined;
     const pos = book.get(spec.account, spec.venue, spec.symbol);
-    const openSame = openOrders.open(spec.account, spec.venue, spec.symbol, spec.side).toFixed();
+    const openSame = m.format(openOrders.open(spec.account, spec.venue, spec.symbol, spec.side));
     if (reducesPosition(pos, spec.side, spec.quantity, openSame)) return undefined;
     return breach(
       "REDUCE_ONLY",
@@ -278,23 +280,24 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
     const maxPosition = lim.symbols.size > 0 && lim.symbols.has(spec.symbol) ? lim.symbols.get(spec.symbol) : lim.maxPosition;
     const maxGross = lim.maxGrossExposure;
     if (maxPosition === undefined && maxGross === undefined) return ok(spec);
-    const qty = dec(spec.quantity);
+    const qty = m.parse(spec.quantity);
     if (maxPosition !== undefined) {
       const q = book.quantity(spec.account, spec.venue, spec.symbol);
       const openSame = openOrders.open(spec.account, spec.venue, spec.symbol, spec.side);
       const buy = spec.side !== Side.SELL;
-      const before = buy ? q.plus(openSame) : q.minus(openSame);
-      const after = buy ? before.plus(qty) : before.minus(qty);
-      if (after.abs().greaterThan(maxPosition) && after.abs().greaterThan(before.abs())) {
+      const before = buy ? m.add(q, openSame) : m.sub(q, openSame);
+      const after = buy ? m.add(before, qty) : m.sub(before, qty);
+      const afterAbs = m.abs(after);
+      if (m.cmp(afterAbs, maxPosition) > 0 && m.cmp(afterAbs, m.abs(before)) > 0) {
         return breach(
           "MAX_POSITION_EXCEEDED",
-          `risk limit: position ${after.toFixed()} in ${spec.symbol} on ${spec.venue} if this order and the open ones on its side filled (now ${q.toFixed()}, ${openSame.toFixed()} open) exceeds the maximum ${maxPosition.toFixed()} for ${spec.account}`,
+          `risk limit: position ${m.format(after)} in ${spec.symbol} on ${spec.venue} if this order and the open ones on its side filled (now ${m.format(q)}, ${m.format(openSame)} open) exceeds the maximum ${m.format(maxPosition)} for ${spec.account}`,
           {
             limit: "maxPosition",
-            max_position: maxPosition.toFixed(),
-            projected_position: after.toFixed(),
-            position: q.toFixed(),
-            open_same_side: openSame.toFixed(),
+            max_position: m.format(maxPosition),
+            projected_position: m.format(after),
+            position: m.format(q),
+            open_same_side: m.format(openSame),
             order_quantity: spec.quantity,
             account: spec.account,
             venue: spec.venue,
@@ -311,14 +314,14 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
       let price = marketPrice(spec.venue, spec.symbol, k);
       if (price === undefined) {
         const own = spec.type === OrderType.STOP ? spec.stopPrice : spec.type === OrderType.MARKET ? "" : spec.price;
-        if (own !== "") price = dec(own);
+        if (own !== "") price = m.parse(own);
       }
       let v = e.values.get(k);
       if (v === undefined) {
         v = valueOf(spec.account, spec.venue, spec.symbol, k, price);
         put(e, k, v);
       } else if (price !== undefined && price !== v.price) {
-        v = { ...v, price, value: v.worst.times(price) };
+        v = { ...v, price, value: m.mul(v.worst, price) };
         put(e, k, v);
       }
       if (price === undefined) {
@@ -329,24 +332,24 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
           symbol: spec.symbol,
         });
       }
-      const worst = spec.side === Side.SELL ? Decimal.max(v.hi.abs(), v.lo.minus(qty).abs()) : Decimal.max(v.hi.plus(qty).abs(), v.lo.abs());
+      const worst = spec.side === Side.SELL ? m.max(m.abs(v.hi), m.abs(m.sub(v.lo, qty))) : m.max(m.abs(m.add(v.hi, qty)), m.abs(v.lo));
       // Only an order that makes the worst case of its (venue, symbol) worse can breach.
-      if (worst.greaterThan(v.worst)) {
-        const withOrder = worst.times(price);
-        const projected = e.total.minus(v.value).plus(withOrder);
-        if (projected.greaterThan(maxGross)) {
+      if (m.cmp(worst, v.worst) > 0) {
+        const withOrder = m.mul(worst, price);
+        const projected = m.add(m.sub(e.total, v.value), withOrder);
+        if (m.cmp(projected, maxGross) > 0) {
           return breach(
             "MAX_GROSS_EXPOSURE_EXCEEDED",
-            `risk limit: gross exposure ${projected.toFixed()} with this order (now ${e.total.toFixed()}) exceeds the maximum ${maxGross.toFixed()} for ${spec.account}`,
+            `risk limit: gross exposure ${m.format(projected)} with this order (now ${m.format(e.total)}) exceeds the maximum ${m.format(maxGross)} for ${spec.account}`,
             {
               limit: "maxGrossExposure",
-              max_gross_exposure: maxGross.toFixed(),
-              projected_gross_exposure: projected.toFixed(),
-              gross_exposure: e.total.toFixed(),
+              max_gross_exposure: m.format(maxGross),
+              projected_gross_exposure: m.format(projected),
+              gross_exposure: m.format(e.total),
               account: spec.account,
               venue: spec.venue,
               symbol: spec.symbol,
-              price: price.toFixed(),
+              price: m.format(price),
             },
           );
         }
@@ -361,7 +364,7 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
     check,
     touched,
     setLimits(limits: RiskLimitsConfig): void {
-      accounts = compile(limits);
+      accounts = compile(m, limits);
       wildcard = accounts.get("*");
       for (const e of exposures.values()) e.dirty = "all";
       scanDailyLoss(false);

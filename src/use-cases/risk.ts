@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
-import { Decimal, dec, mul } from "../domain/decimal.js";
+import { Decimal, dec } from "../domain/decimal.js";
+import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import { scaledDecimalMath } from "../domain/scaled-decimal-math.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderType, type OrderSpec } from "../domain/order.js";
 import { err, ok, type Result } from "../domain/result.js";
@@ -89,10 +91,15 @@ export const TRANSIENT_RISK_REASONS: ReadonlySet<string> = new Set(["TRADING_HAL
 
 export type RiskCheck = (spec: OrderSpec) => Result<OrderSpec, GatewayError>;
 
+/** A limit in the engine's arithmetic, with its text for messages. */
+interface Limit {
+  readonly n: Num;
+  readonly text: string;
+}
 interface CompiledLimits {
-  readonly maxQuantity: Decimal | undefined;
-  readonly maxNotional: Decimal | undefined;
-  readonly priceBandPercent: Decimal | undefined;
+  readonly maxQuantity: Limit | undefined;
+  readonly maxNotional: Limit | undefined;
+  readonly priceBandPercent: Limit | undefined;
 }
 interface CompiledAccount {
   readonly allowed: ReadonlySet<string> | undefined;
@@ -129,20 +136,22 @@ function pick<T extends object, K extends keyof T>(levels: readonly (T | undefin
   return undefined;
 }
 
-function compileSymbol(levels: readonly (SymbolLimits | undefined)[], where: string): CompiledLimits {
-  return {
-    maxQuantity: parseLimit(pick(levels, "maxQuantity"), `${where}.maxQuantity`),
-    maxNotional: parseLimit(pick(levels, "maxNotional"), `${where}.maxNotional`),
-    priceBandPercent: parseLimit(pick(levels, "priceBandPercent"), `${where}.priceBandPercent`),
+function compileSymbol(math: DecimalMath, levels: readonly (SymbolLimits | undefined)[], where: string): CompiledLimits {
+  const limit = (key: (typeof SYMBOL_KEYS)[number]): Limit | undefined => {
+    const d = parseLimit(pick(levels, key), `${where}.${key}`);
+    if (d === undefined) return undefined;
+    const text = d.toFixed();
+    return { n: math.parse(text), text };
   };
+  return { maxQuantity: limit("maxQuantity"), maxNotional: limit("maxNotional"), priceBandPercent: limit("priceBandPercent") };
 }
 
-function compileAccount(name: string, own: AccountLimits | undefined, star: AccountLimits | undefined, base: AccountLimits | undefined): CompiledAccount {
+function compileAccount(math: DecimalMath, name: string, own: AccountLimits | undefined, star: AccountLimits | undefined, base: AccountLimits | undefined): CompiledAccount {
   const levels = [own, star, base];
   const symbolNames = new Set([...Object.keys(own?.symbols ?? {}), ...Object.keys(star?.symbols ?? {})]);
   const symbols = new Map<string, CompiledLimits>();
   for (const sym of symbolNames) {
-    symbols.set(sym, compileSymbol([own?.symbols?.[sym], own, star?.symbols?.[sym], star, base], `${name}.symbols.${sym}`));
+    symbols.set(sym, compileSymbol(math, [own?.symbols?.[sym], own, star?.symbols?.[sym], star, base], `${name}.symbols.${sym}`));
   }
   const maxOpen = parseLimit(pick(levels, "maxOpenOrders"), `${name}.maxOpenOrders`, true);
   const rate = parseLimit(pick(levels, "maxOrderRate"), `${name}.maxOrderRate`);
@@ -150,7 +159,7 @@ function compileAccount(name: string, own: AccountLimits | undefined, star: Acco
   const allowed = pick(levels, "allowedSymbols");
   return {
     allowed: allowed === undefined ? undefined : new Set(allowed),
-    all: compileSymbol(levels, name),
+    all: compileSymbol(math, levels, name),
     symbols,
     maxOpenOrders: maxOpen?.toNumber(),
     rate:
@@ -164,15 +173,15 @@ function compileAccount(name: string, own: AccountLimits | undefined, star: Acco
  * Validates and compiles limits over `base` (the built-in defaults, or none). Throws an Error
  * naming the field on a bad value: a reload keeps the old limits then.
  */
-function compile(limits: RiskLimitsConfig, base: AccountLimits | undefined): Compiled {
+function compile(math: DecimalMath, limits: RiskLimitsConfig, base: AccountLimits | undefined): Compiled {
   const star = limits["*"];
   const accounts = new Map<string, CompiledAccount>();
   for (const [account, l] of Object.entries(limits)) {
     if (account === "*") continue;
-    accounts.set(account, compileAccount(account, l, star, base));
+    accounts.set(account, compileAccount(math, account, l, star, base));
   }
   const any = star !== undefined || (base !== undefined && Object.keys(base).length > 0);
-  return { accounts, fallback: any ? compileAccount("*", undefined, star, base) : undefined };
+  return { accounts, fallback: any ? compileAccount(math, "*", undefined, star, base) : undefined };
 }
 
 /** A canonical digest and one-line summary of limits, for the audit record of a change. */
@@ -202,6 +211,8 @@ export interface RiskEngineDeps {
   readonly onReject?: (reason: string) => void;
   /** The defaults under every account (BUILT_IN_RISK_LIMITS in the gateway); default none. */
   readonly base?: AccountLimits;
+  /** The arithmetic of the checks (the DECIMAL_MATH setting); default scaledDecimalMath. */
+  readonly math?: DecimalMath;
 }
 
 export interface RiskEngine {
@@ -229,8 +240,21 @@ const MAX_BUCKETS = 100_000;
  */
 export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps): RiskEngine {
   const base = deps.base;
+  const m = deps.math ?? scaledDecimalMath;
+  const HUNDRED = m.parse("100");
   let current = initial;
-  let compiled = compile(initial, base);
+  let compiled = compile(m, initial, base);
+  /** venue -> symbol -> the last reference price seen, parsed once while it does not change. */
+  const refs = new Map<string, Map<string, { s: string; n: Num }>>();
+  function num(venue: string, symbol: string, s: string): Num {
+    let bySymbol = refs.get(venue);
+    if (bySymbol === undefined) refs.set(venue, (bySymbol = new Map()));
+    const c = bySymbol.get(symbol);
+    if (c !== undefined && c.s === s) return c.n;
+    const n = m.parse(s);
+    bySymbol.set(symbol, { s, n });
+    return n;
+  }
   const buckets = new Map<string, { tokens: number; atMs: number }>();
   const onReject = deps.onReject;
 
@@ -251,8 +275,9 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
       return refuse(breach("SYMBOL_NOT_ALLOWED", `risk limit: symbol ${spec.symbol} is not allowed for account ${spec.account}`, { limit: "allowedSymbols", ...who }));
     }
     const lim = acc.symbols.get(spec.symbol) ?? acc.all;
-    if (lim.maxQuantity !== undefined && dec(spec.quantity).greaterThan(lim.maxQuantity)) {
-      const max = lim.maxQuantity.toFixed();
+    const qty = lim.maxQuantity !== undefined || lim.maxNotional !== undefined ? m.parse(spec.quantity) : m.zero;
+    if (lim.maxQuantity !== undefined && m.cmp(qty, lim.maxQuantity.n) > 0) {
+      const max = lim.maxQuantity.text;
       return refuse(
         breach("MAX_QUANTITY_EXCEEDED", `risk limit: quantity ${spec.quantity} exceeds the maximum ${max} for ${spec.account} ${spec.symbol}`, {
           limit: "maxQuantity",
@@ -276,10 +301,12 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
     if (lim.priceBandPercent !== undefined && limitPrice !== undefined && limitPrice !== "") {
       const r = ref();
       if (r !== undefined) {
-        const refD = dec(r);
-        const band = lim.priceBandPercent;
+        const refN = num(spec.venue, spec.symbol, r);
         // |price - ref| * 100 <= band * ref, exact in decimals.
-        if (dec(limitPrice).minus(refD).abs().times(100).greaterThan(band.times(refD))) {
+        if (m.cmp(m.mul(m.abs(m.sub(m.parse(limitPrice), refN)), HUNDRED), m.mul(lim.priceBandPercent.n, refN)) > 0) {
+          // The refusal's message only: decimal.js, whose precision holds the division by 100.
+          const band = dec(lim.priceBandPercent.text);
+          const refD = dec(r);
           const low = refD.times(new Decimal(100).minus(band)).dividedBy(100);
           const high = refD.times(new Decimal(100).plus(band)).dividedBy(100);
           return refuse(
@@ -294,6 +321,7 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
     }
     if (lim.maxNotional !== undefined) {
       let price: string | undefined;
+      const own = limitPrice !== undefined || spec.type === OrderType.STOP;
       if (limitPrice !== undefined) price = limitPrice;
       else if (spec.type === OrderType.STOP) price = spec.stopPrice;
       else price = ref();
@@ -301,19 +329,19 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
         return refuse(
           breach("NOTIONAL_UNKNOWN", `risk limit: no reference price for ${spec.symbol} on ${spec.venue} to check the maximum notional of a MARKET order`, {
             limit: "maxNotional",
-            max: lim.maxNotional.toFixed(),
+            max: lim.maxNotional.text,
             ...who,
           }),
         );
       }
-      const notional = mul(spec.quantity, price);
-      if (notional.greaterThan(lim.maxNotional)) {
-        const max = lim.maxNotional.toFixed();
+      const notional = m.mul(qty, own ? m.parse(price) : num(spec.venue, spec.symbol, price));
+      if (m.cmp(notional, lim.maxNotional.n) > 0) {
+        const max = lim.maxNotional.text;
         return refuse(
           breach(
             "MAX_NOTIONAL_EXCEEDED",
-            `risk limit: notional ${notional.toFixed()} exceeds the maximum ${max} for ${spec.account} ${spec.symbol} (${spec.quantity} x ${price})`,
-            { limit: "maxNotional", max, notional: notional.toFixed(), price, quantity: spec.quantity, ...who },
+            `risk limit: notional ${m.format(notional)} exceeds the maximum ${max} for ${spec.account} ${spec.symbol} (${spec.quantity} x ${price})`,
+            { limit: "maxNotional", max, notional: m.format(notional), price, quantity: spec.quantity, ...who },
           ),
         );
       }
@@ -360,7 +388,7 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
   return {
     check,
     replace(limits) {
-      compiled = compile(limits, base);
+      compiled = compile(m, limits, base);
       current = limits;
     },
     get limits() {

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { applyFillToPosition, quoteCurrencyOf, reducesPosition, type Position, type PositionFigures } from "../../src/domain/position.js";
 import { Side, type Fill } from "../../src/domain/order.js";
 import { rng } from "../helpers/random-order.js";
+import { decimalJsMath } from "../../src/domain/decimal-math.js";
 
 // ---- the reference model ---------------------------------------------------------------------
 
@@ -144,6 +145,9 @@ test("position arithmetic matches the lot-list reference over random fill sequen
     // The position book's way: each step's decimal figures handed to the next (no re-parse).
     let carried: Position | undefined;
     let figures: PositionFigures | undefined;
+    // The same fills in the reference arithmetic (DECIMAL_MATH=decimal.js): every string equal.
+    let viaJs: Position | undefined;
+    let figuresJs: PositionFigures | undefined;
     let realizedSteps = 0n;
     const n = 1 + Math.floor(r() * 40);
     for (let k = 1; k <= n; k++) {
@@ -173,12 +177,17 @@ test("position arithmetic matches the lot-list reference over random fill sequen
       const stepCarried = applyFillToPosition(carried, fill, figures);
       carried = stepCarried.position;
       figures = stepCarried.figures;
+      const stepJs = applyFillToPosition(viaJs, fill, figuresJs, decimalJsMath);
+      viaJs = stepJs.position;
+      figuresJs = stepJs.figures;
       realizedSteps += fx(step.realized);
       ref.apply(side, fx(quantity), fx(price), fee === "" ? 0n : fx(fee), feeCurrency, quote);
 
       const where = `seed ${seed} fill ${k}`;
       assert.deepEqual(carried, pos, `${where}: carried figures give the same position as parsed strings`);
       assert.equal(stepCarried.realized, step.realized, `${where}: carried figures book the same P&L`);
+      assert.deepEqual(viaJs, pos, `${where}: decimal.js gives the same position as the scaled arithmetic`);
+      assert.equal(stepJs.realized, step.realized, `${where}: decimal.js books the same P&L`);
       assert.equal(fx(pos.quantity), ref.qty, `${where}: quantity`);
       const avg = ref.average();
       if (avg === undefined) assert.equal(pos.averageEntryPrice, "", `${where}: flat has no average`);

@@ -14,6 +14,11 @@ import { OrderType, Side, TimeInForce, type PlaceOrderRequestSchema } from "../.
 import { createPositionRiskMetrics } from "../../src/adapters/metrics/metrics.js";
 import type { RiskLimitsConfig } from "../../src/use-cases/risk.js";
 import { createTestTradingCore, rpcError } from "../helpers/trading-core.js";
+import { decimalJsMath, type DecimalMath } from "../../src/domain/decimal-math.js";
+import { scaledDecimalMath } from "../../src/domain/scaled-decimal-math.js";
+
+/** Every test runs in both arithmetics (DECIMAL_MATH): the scaled one and decimal.js, its reference. */
+const MATHS = [scaledDecimalMath, decimalJsMath];
 
 let n = 0;
 interface Over {
@@ -31,9 +36,9 @@ function limit(side: Side, quantity: string, price: string, over: Over = {}) {
   return market(side, quantity, { type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, price, ...over });
 }
 
-function core(limits: RiskLimitsConfig = {}) {
+function core(limits: RiskLimitsConfig = {}, decimalMath: DecimalMath = scaledDecimalMath) {
   const registry = new Registry();
-  const c = createTestTradingCore({ riskLimits: limits, positionRiskMetrics: createPositionRiskMetrics(registry) });
+  const c = createTestTradingCore({ riskLimits: limits, positionRiskMetrics: createPositionRiskMetrics(registry), decimalMath });
   return { ...c, registry };
 }
 
@@ -45,8 +50,8 @@ async function refused(p: Promise<unknown>, reason: string): Promise<Record<stri
   return info!.metadata;
 }
 
-test("positions follow the fills: average entry, realized P&L on the reducing side, quote fees; GetPositions filters and guards the account", async () => {
-  const { client, paper, core: pipeline } = core();
+for (const math of MATHS) test(`positions follow the fills: average entry, realized P&L on the reducing side, quote fees; GetPositions filters and guards the account (DECIMAL_MATH=${math.name})`, async () => {
+  const { client, paper, core: pipeline } = core({}, math);
   await client.placeOrder(market(Side.BUY, "2"));
   paper.setReferencePrice("BTC-USD", "66000");
   await client.placeOrder(market(Side.SELL, "0.5"));
@@ -100,8 +105,8 @@ function fillLike(sequence: bigint) {
   };
 }
 
-test("maxPosition: the order plus open orders on its side, exactly at the limit passes, one tick over fails, reducing passes", async () => {
-  const { client } = core({ "acct-1": { maxPosition: "2", symbols: { "ETH-USD": { maxPosition: "10" } } } });
+for (const math of MATHS) test(`maxPosition: the order plus open orders on its side, exactly at the limit passes, one tick over fails, reducing passes (DECIMAL_MATH=${math.name})`, async () => {
+  const { client } = core({ "acct-1": { maxPosition: "2", symbols: { "ETH-USD": { maxPosition: "10" } } } }, math);
   await client.placeOrder(market(Side.BUY, "1"));
   await client.placeOrder(limit(Side.BUY, "0.5", "60000")); // rests: counts as if filled
   await client.placeOrder(limit(Side.BUY, "0.5", "60000")); // worst case exactly 2
@@ -127,16 +132,16 @@ test("maxPosition: the order plus open orders on its side, exactly at the limit 
   await client.placeOrder(market(Side.BUY, "100", { account: "acct-2" }));
 });
 
-test("maxPosition: a position above a lowered limit can still be reduced", async () => {
-  const { client, core: pipeline } = core({});
+for (const math of MATHS) test(`maxPosition: a position above a lowered limit can still be reduced (DECIMAL_MATH=${math.name})`, async () => {
+  const { client, core: pipeline } = core({}, math);
   await client.placeOrder(market(Side.BUY, "5"));
   pipeline.positionRisk.setLimits({ "*": { maxPosition: "2" } });
   await client.placeOrder(market(Side.SELL, "1"));
   await refused(client.placeOrder(market(Side.BUY, "0.00000001")), "MAX_POSITION_EXCEEDED");
 });
 
-test("maxGrossExposure: positions and open orders at the reference price, exactly at passes, one tick over fails", async () => {
-  const { client } = core({ "acct-1": { maxGrossExposure: "133500" } });
+for (const math of MATHS) test(`maxGrossExposure: positions and open orders at the reference price, exactly at passes, one tick over fails (DECIMAL_MATH=${math.name})`, async () => {
+  const { client } = core({ "acct-1": { maxGrossExposure: "133500" } }, math);
   await client.placeOrder(market(Side.BUY, "1")); // 65000
   const eth = await client.placeOrder(limit(Side.BUY, "1", "3000", { symbol: "ETH-USD" })); // rests: 1 x 3500 (reference)
   await client.placeOrder(market(Side.BUY, "1")); // 130000 + 3500 = exactly the limit
@@ -155,15 +160,15 @@ test("maxGrossExposure: positions and open orders at the reference price, exactl
   await client.placeOrder(market(Side.BUY, "0.05")); // 3250
 });
 
-test("dailyLossLimit: at -limit nothing happens; one tick below, the account turns reduce-only (audit event, metric); only reducing orders pass", async () => {
-  const { client, paper, audit, registry, core: pipeline } = core({ "acct-1": { dailyLossLimit: "1000" } });
+for (const math of MATHS) test(`dailyLossLimit: at -limit nothing happens; one tick below, the account turns reduce-only (audit event, metric); only reducing orders pass (DECIMAL_MATH=${math.name})`, async () => {
+  const { client, paper, audit, registry, core: pipeline } = core({ "acct-1": { dailyLossLimit: "1000" } }, math);
   await client.placeOrder(market(Side.BUY, "1"));
   paper.setReferencePrice("BTC-USD", "64000");
   await client.placeOrder(market(Side.SELL, "0.5")); // -500
   paper.setReferencePrice("BTC-USD", "63000");
   await client.placeOrder(market(Side.SELL, "0.25")); // -500: exactly -1000
   await client.placeOrder(market(Side.BUY, "0.1", { symbol: "ETH-USD" })); // not reduce-only yet
-  assert.equal(pipeline.positions.dailyRealized("acct-1", Date.UTC(2023, 10, 14, 23)).toFixed(), "-1000");
+  assert.equal(pipeline.positions.math.format(pipeline.positions.dailyRealized("acct-1", Date.UTC(2023, 10, 14, 23))), "-1000");
   paper.setReferencePrice("BTC-USD", "64999");
   await client.placeOrder(market(Side.SELL, "0.00000001")); // -0.00000001 more
   await Promise.resolve();

@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderType, Side, TimeInForce, type OrderSpec } from "../../src/domain/order.js";
 import { BUILT_IN_RISK_LIMITS, createRiskEngine, type RiskLimitsConfig } from "../../src/use-cases/risk.js";
+import { decimalJsMath } from "../../src/domain/decimal-math.js";
+import { scaledDecimalMath } from "../../src/domain/scaled-decimal-math.js";
 import { parseRiskLimits } from "../../src/config/risk-limits-file.js";
 import { createManualClock } from "./support.js";
 
@@ -44,13 +46,13 @@ test("the embedded defaults refuse a 100,000 BTC market order with a reason a pe
   }
 });
 
-test("each limit: exactly at the limit passes, one tick over fails", () => {
+for (const math of [scaledDecimalMath, decimalJsMath]) test(`each limit: exactly at the limit passes, one tick over fails (DECIMAL_MATH=${math.name})`, () => {
   const clock = createManualClock();
   let open = 0;
   const limits: RiskLimitsConfig = {
     "*": { maxQuantity: "2", maxNotional: "130000", priceBandPercent: "10", maxOpenOrders: "3", maxOrderRate: "1000", orderRateBurst: "1000" },
   };
-  const e = createRiskEngine(limits, { referencePrice: refs, openOrderCount: () => open, nowMs: clock.nowMs });
+  const e = createRiskEngine(limits, { referencePrice: refs, openOrderCount: () => open, nowMs: clock.nowMs, math });
   assert.equal(reasonOf(e.check(limit("60000", { quantity: "2" }))), undefined);
   assert.equal(reasonOf(e.check(limit("60000", { quantity: "2.00000001" }))), "MAX_QUANTITY_EXCEEDED");
   assert.equal(reasonOf(e.check(order({ quantity: "2" }))), undefined, "130000 notional, at the limit");
