@@ -121,6 +121,11 @@ test("the limits file: numbers or decimal strings or off, every new key, errors 
   assert.equal(frac.ok ? "" : frac.error, 'RISK_LIMITS_FILE limits.yaml: *.maxOpenOrders: must be a whole number or "off"');
   const perSymbol = parseRiskLimits("a: { symbols: { X: { maxOpenOrders: 1 } } }", "limits.yaml");
   assert.match(perSymbol.ok ? "" : perSymbol.error, /^RISK_LIMITS_FILE limits\.yaml: a\.symbols\.X/);
+  // The risk arithmetic is exact to 18 fraction digits: a limit with more is refused, not rounded.
+  const fine = parseRiskLimits("a: { maxPosition: '0.000000000000000001', symbols: { X: { maxQuantity: '1.5000000000000000000000' } } }", "limits.yaml");
+  assert.ok(fine.ok, fine.ok ? "" : fine.error);
+  const tooFine = parseRiskLimits("a: { symbols: { X: { maxPosition: '0.0000000000000000001' } } }", "limits.yaml");
+  assert.equal(tooFine.ok ? "" : tooFine.error, 'RISK_LIMITS_FILE limits.yaml: a.symbols.X.maxPosition: must have at most 18 fraction digits, got "0.0000000000000000001"');
 });
 
 test("bench/risk-limits.yaml lets the load generator's orders through (and keeps every check running)", async () => {
