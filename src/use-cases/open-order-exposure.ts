@@ -46,6 +46,9 @@ function priceOf(o: Order): string {
   return o.type === OrderType.STOP ? o.stopPrice : o.type === OrderType.MARKET ? "" : o.price;
 }
 
+/** Zeroed entries kept before a sweep (see createOpenOrderExposure). */
+const MAX_IDLE = 10_000;
+
 /** `onChange` is told of every (account, venue, symbol) whose open quantity moved. */
 export function createOpenOrderExposure(onChange?: (account: string, venue: string, symbol: string) => void, math: DecimalMath = scaledDecimalMath): OpenOrderExposure {
   const ZERO = math.zero;
@@ -56,24 +59,52 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
     return math.sign(r) > 0 ? r : undefined;
   }
 
-  /** account -> "venue\u0000symbol" -> sides. */
-  const byAccount = new Map<string, Map<string, Sides>>();
+  /**
+   * account -> venue -> symbol -> sides. Nested maps: no key string is built per lookup. A key whose
+   * open orders all ended keeps its (zeroed) entry, so an account trading one symbol does not
+   * create and delete map entries on every order (allocation on the order path); the zeroed ones
+   * are swept once there are more than MAX_IDLE of them, which bounds the memory of accounts that
+   * come and go.
+   */
+  const byAccount = new Map<string, Map<string, Map<string, Sides>>>();
   let size = 0;
-  const keyOf = (venue: string, symbol: string): string => `${venue}\u0000${symbol}`;
+  let idle = 0;
+
+  function entryOf(account: string, venue: string, symbol: string): Sides | undefined {
+    return byAccount.get(account)?.get(venue)?.get(symbol);
+  }
+  const isOpen = (s: Sides): boolean => !math.isZero(s.buy) || !math.isZero(s.sell);
+
+  function sweepIdle(): void {
+    for (const [account, venues] of byAccount) {
+      for (const [venue, symbols] of venues) {
+        for (const [symbol, s] of symbols) if (!isOpen(s)) symbols.delete(symbol);
+        if (symbols.size === 0) venues.delete(venue);
+      }
+      if (venues.size === 0) byAccount.delete(account);
+    }
+    idle = 0;
+  }
 
   function addTo(o: Order, amount: Num): void {
-    let m = byAccount.get(o.account);
-    if (m === undefined) {
-      m = new Map();
-      byAccount.set(o.account, m);
+    let venues = byAccount.get(o.account);
+    if (venues === undefined) {
+      venues = new Map();
+      byAccount.set(o.account, venues);
     }
-    const key = keyOf(o.venue, o.symbol);
-    let s = m.get(key);
+    let symbols = venues.get(o.venue);
+    if (symbols === undefined) {
+      symbols = new Map();
+      venues.set(o.venue, symbols);
+    }
+    let s = symbols.get(o.symbol);
     if (s === undefined) {
       s = { venue: o.venue, symbol: o.symbol, buy: ZERO, sell: ZERO, buyNotional: ZERO, sellNotional: ZERO };
-      m.set(key, s);
-      size++;
+      symbols.set(o.symbol, s);
+    } else if (!isOpen(s)) {
+      idle--;
     }
+    if (!isOpen(s)) size++;
     const price = priceOf(o);
     const notional = price === "" ? undefined : math.mul(amount, math.parse(price));
     if (o.side === Side.SELL) {
@@ -83,10 +114,12 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
       s.buy = math.add(s.buy, amount);
       if (notional !== undefined) s.buyNotional = math.add(s.buyNotional, notional);
     }
-    if (math.isZero(s.buy) && math.isZero(s.sell)) {
-      m.delete(key);
+    if (!isOpen(s)) {
       size--;
-      if (m.size === 0) byAccount.delete(o.account);
+      // Nothing open: the notionals are zero too (what was added is taken away at the same prices).
+      s.buyNotional = ZERO;
+      s.sellNotional = ZERO;
+      if (++idle > MAX_IDLE) sweepIdle();
     }
   }
 
@@ -112,16 +145,18 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
       onChange?.(next.account, next.venue, next.symbol);
     },
     open(account: string, venue: string, symbol: string, side: Side): Num {
-      const s = byAccount.get(account)?.get(keyOf(venue, symbol));
+      const s = entryOf(account, venue, symbol);
       if (s === undefined) return ZERO;
       return side === Side.SELL ? s.sell : s.buy;
     },
     sides(account: string, venue: string, symbol: string): OpenSides | undefined {
-      return byAccount.get(account)?.get(keyOf(venue, symbol));
+      const s = entryOf(account, venue, symbol);
+      return s !== undefined && isOpen(s) ? s : undefined;
     },
     forEachOfAccount(account: string, f: (venue: string, symbol: string, sides: OpenSides) => void): void {
-      const m = byAccount.get(account);
-      if (m !== undefined) for (const s of m.values()) f(s.venue, s.symbol, s);
+      const venues = byAccount.get(account);
+      if (venues === undefined) return;
+      for (const symbols of venues.values()) for (const s of symbols.values()) if (isOpen(s)) f(s.venue, s.symbol, s);
     },
     get size(): number {
       return size;

@@ -234,6 +234,9 @@ function notFound(orderId: string): GatewayError {
   return { kind: "not_found", message: `order ${orderId} not found` };
 }
 
+/** Accounts past which one with no open order loses its count entry (countOpen). */
+const MAX_ZERO_COUNTS = 10_000;
+
 /**
  * Owns every order the gateway is tracking, by order id and by (account,
  * client order id). All state changes go through `transition`.
@@ -279,8 +282,10 @@ export function createOrderManager(options: OrderManagerOptions): OrderManager {
   const openByAccount = new Map<string, number>();
   function countOpen(account: string, delta: number): void {
     const n = (openByAccount.get(account) ?? 0) + delta;
-    if (n <= 0) openByAccount.delete(account);
-    else openByAccount.set(account, n);
+    // An account at zero keeps its entry (no map delete and re-insert on every order of an account
+    // that has one order open at a time), unless there are many accounts: then memory comes first.
+    if (n <= 0 && openByAccount.size > MAX_ZERO_COUNTS) openByAccount.delete(account);
+    else openByAccount.set(account, n > 0 ? n : 0);
   }
   function openSet(venue: string): Set<string> {
     let set = open.get(venue);
