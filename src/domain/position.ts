@@ -1,5 +1,5 @@
 import { MAX_DECIMAL_SCALE, dec } from "./decimal.js";
-import type { DecimalMath, Num } from "./decimal-math.js";
+import type { DecimalMath, Num, Wide } from "./decimal-math.js";
 import { scaledDecimalMath } from "./scaled-decimal-math.js";
 import { Side, type Fill } from "./order.js";
 
@@ -46,11 +46,11 @@ export interface Position {
  */
 export interface PositionFigures {
   readonly quantity: Num;
-  readonly openCost: Num;
+  readonly openCost: Wide;
   readonly openQuantity: Num;
   /** The average entry price as shown (rounded); undefined when flat. */
   readonly average: Num | undefined;
-  readonly realizedPnl: Num;
+  readonly realizedPnl: Wide;
   readonly fees: Num;
 }
 
@@ -59,21 +59,35 @@ export interface PositionStep {
   readonly position: Position;
   readonly realized: string;
   /** The booked P&L as a number ("0" -> zero). */
-  readonly realizedNum: Num;
+  readonly realizedNum: Wide;
   /** `position.quantity` as a number (the book keeps it, saving a parse). */
   readonly quantity: Num;
   /** Every figure of `position` as numbers: pass it back with the next fill. */
   readonly figures: PositionFigures;
 }
 
+/**
+ * A Wide from its string (a cost or P&L has up to 36 fraction digits): as the product of its
+ * digits without the point and 10^-k, both Nums.
+ */
+function parseWide(math: DecimalMath, s: string): Wide {
+  const dot = s.indexOf(".");
+  if (dot < 0) return math.widen(math.parse(s));
+  const high = s.length - dot - 1 - MAX_DECIMAL_SCALE;
+  if (high <= 0) return math.widen(math.parse(s));
+  // The point moved `high` places right leaves 18 fraction digits; times 10^-high puts it back.
+  const shifted = `${s.slice(0, dot)}${s.slice(dot + 1, dot + 1 + high)}.${s.slice(dot + 1 + high)}`;
+  return math.mul(math.parse(shifted), math.parse(`0.${"0".repeat(high - 1)}1`));
+}
+
 /** `p`'s figures parsed from its strings. */
 export function figuresOf(p: Position, math: DecimalMath = scaledDecimalMath): PositionFigures {
   return {
     quantity: math.parse(p.quantity),
-    openCost: math.parse(p.openCost),
+    openCost: parseWide(math, p.openCost),
     openQuantity: math.parse(p.openQuantity),
     average: p.averageEntryPrice === "" ? undefined : math.parse(p.averageEntryPrice),
-    realizedPnl: math.parse(p.realizedPnl),
+    realizedPnl: parseWide(math, p.realizedPnl),
     fees: math.parse(p.fees),
   };
 }
@@ -116,7 +130,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
   const zero = m.zero;
   const p = prev ?? flatPosition(fill.account, fill.venue, fill.symbol);
   const n: PositionFigures =
-    prevFigures ?? (prev === undefined ? { quantity: zero, openCost: zero, openQuantity: zero, average: undefined, realizedPnl: zero, fees: zero } : figuresOf(prev, m));
+    prevFigures ?? (prev === undefined ? { quantity: zero, openCost: m.zeroWide, openQuantity: zero, average: undefined, realizedPnl: m.zeroWide, fees: zero } : figuresOf(prev, m));
   const q0 = n.quantity;
   const price = m.parse(fill.price);
   const size = m.parse(fill.quantity);
@@ -130,7 +144,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
   let costD = n.openCost;
   let oqD = n.openQuantity;
   let averageD = n.average;
-  let realized: Num | undefined;
+  let realized: Wide | undefined;
 
   if (s0 === 0 || s0 === m.sign(delta)) {
     // Opens or adds: the average moves to the VWAP of every opening fill.
@@ -138,7 +152,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
     const cost = m.mul(price, size);
     costD = first ? cost : m.add(n.openCost, cost);
     oqD = first ? size : m.add(n.openQuantity, size);
-    openCost = m.format(costD);
+    openCost = m.formatWide(costD);
     openQuantity = m.format(oqD);
     // The first opening fill's price is the average: no division.
     averageD = first ? price : m.div(costD, oqD, MAX_DECIMAL_SCALE);
@@ -153,7 +167,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
       openCost = "0";
       openQuantity = "0";
       average = "";
-      costD = zero;
+      costD = m.zeroWide;
       oqD = zero;
       averageD = undefined;
     } else if (s1 !== s0) {
@@ -161,7 +175,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
       const rest = m.abs(q1);
       costD = m.mul(price, rest);
       oqD = rest;
-      openCost = m.format(costD);
+      openCost = m.formatWide(costD);
       openQuantity = m.format(rest);
       averageD = price;
       average = m.format(price);
@@ -190,7 +204,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
     symbol: p.symbol,
     quantity: m.format(q1),
     averageEntryPrice: average,
-    realizedPnl: realized === undefined ? p.realizedPnl : m.format(realizedD),
+    realizedPnl: realized === undefined ? p.realizedPnl : m.formatWide(realizedD),
     fees,
     otherFees,
     updatedAtMs: fill.timeMs,
@@ -199,7 +213,7 @@ export function applyFillToPosition(prev: Position | undefined, fill: Fill, prev
     openQuantity,
   };
   const figures: PositionFigures = { quantity: q1, openCost: costD, openQuantity: oqD, average: averageD, realizedPnl: realizedD, fees: feesD };
-  return { position, realized: realized === undefined ? "0" : m.format(realized), realizedNum: realized ?? zero, quantity: q1, figures };
+  return { position, realized: realized === undefined ? "0" : m.formatWide(realized), realizedNum: realized ?? m.zeroWide, quantity: q1, figures };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import type { DecimalMath, Num, Wide } from "../domain/decimal-math.js";
 import { scaledDecimalMath } from "../domain/scaled-decimal-math.js";
 import { OrderType, Side, type Order } from "../domain/order.js";
 import { isTerminal } from "../domain/order-state.js";
@@ -9,8 +9,8 @@ export interface OpenSides {
   readonly buy: Num;
   readonly sell: Num;
   /** The priced part of it (LIMIT, STOP_LIMIT at their limit price, STOP at its stop price) as notional. */
-  readonly buyNotional: Num;
-  readonly sellNotional: Num;
+  readonly buyNotional: Wide;
+  readonly sellNotional: Wide;
 }
 
 /**
@@ -38,8 +38,8 @@ interface Sides {
   symbol: string;
   buy: Num;
   sell: Num;
-  buyNotional: Num;
-  sellNotional: Num;
+  buyNotional: Wide;
+  sellNotional: Wide;
 }
 
 function priceOf(o: Order): string {
@@ -99,7 +99,7 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
     }
     let s = symbols.get(o.symbol);
     if (s === undefined) {
-      s = { venue: o.venue, symbol: o.symbol, buy: ZERO, sell: ZERO, buyNotional: ZERO, sellNotional: ZERO };
+      s = { venue: o.venue, symbol: o.symbol, buy: ZERO, sell: ZERO, buyNotional: math.zeroWide, sellNotional: math.zeroWide };
       symbols.set(o.symbol, s);
     } else if (!isOpen(s)) {
       idle--;
@@ -117,8 +117,8 @@ export function createOpenOrderExposure(onChange?: (account: string, venue: stri
     if (!isOpen(s)) {
       size--;
       // Nothing open: the notionals are zero too (what was added is taken away at the same prices).
-      s.buyNotional = ZERO;
-      s.sellNotional = ZERO;
+      s.buyNotional = math.zeroWide;
+      s.sellNotional = math.zeroWide;
       if (++idle > MAX_IDLE) sweepIdle();
     }
   }

@@ -1,4 +1,4 @@
-import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import type { DecimalMath, Num, Wide } from "../domain/decimal-math.js";
 import { scaledDecimalMath } from "../domain/scaled-decimal-math.js";
 import type { Fill } from "../domain/order.js";
 import { applyFillToPosition, type Position, type PositionFigures } from "../domain/position.js";
@@ -37,7 +37,7 @@ export interface PositionBook {
   /** Every position of an account, in no particular order (the risk check's exposure sums). */
   forEachOfAccount(account: string, f: (p: Position, quantity: Num) => void): void;
   /** The account's realized P&L booked by fills executed on the UTC day of `dayMs` (zero if none). */
-  dailyRealized(account: string, dayMs: number): Num;
+  dailyRealized(account: string, dayMs: number): Wide;
   /** Accounts with positions. */
   accounts(): Iterable<string>;
   /** Subscribes to position changes; returns the unsubscribe function. Listeners must not throw. */
@@ -66,7 +66,7 @@ export function createPositionBook(options: PositionBookOptions = {}): PositionB
   /** account -> "venue\u0000symbol" -> entry. */
   const byAccount = new Map<string, Map<string, Entry>>();
   /** account -> realized P&L of one UTC day (the latest day seen). */
-  const daily = new Map<string, { day: number; pnl: Num }>();
+  const daily = new Map<string, { day: number; pnl: Wide }>();
   const listeners = new Set<PositionListener>();
   let size = 0;
 
@@ -125,9 +125,9 @@ export function createPositionBook(options: PositionBookOptions = {}): PositionB
       const positions = byAccount.get(account);
       if (positions !== undefined) for (const e of positions.values()) f(e.position, e.quantity);
     },
-    dailyRealized(account: string, dayMs: number): Num {
+    dailyRealized(account: string, dayMs: number): Wide {
       const d = daily.get(account);
-      return d !== undefined && d.day === utcDay(dayMs) ? d.pnl : ZERO;
+      return d !== undefined && d.day === utcDay(dayMs) ? d.pnl : math.zeroWide;
     },
     accounts(): Iterable<string> {
       return byAccount.keys();

@@ -1,4 +1,4 @@
-import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import type { DecimalMath, Num, Wide } from "../domain/decimal-math.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderType, Side, type OrderSpec } from "../domain/order.js";
 import type { Clock } from "../domain/ports.js";
@@ -57,8 +57,9 @@ export interface PositionRisk {
 interface Compiled {
   readonly maxPosition: Num | undefined;
   readonly symbols: ReadonlyMap<string, Num | undefined>;
-  readonly maxGrossExposure: Num | undefined;
-  readonly dailyLossLimit: Num | undefined;
+  /** Notionals and P&L: Wides. */
+  readonly maxGrossExposure: Wide | undefined;
+  readonly dailyLossLimit: Wide | undefined;
 }
 
 /** One (venue, symbol) of an account's exposure, as last valued. */
@@ -70,11 +71,11 @@ interface Valued {
   worst: Num;
   /** The price it was valued at (undefined: open orders at their own prices). */
   price: Num | undefined;
-  value: Num;
+  value: Wide;
 }
 
 interface AccountExposure {
-  total: Num;
+  total: Wide;
   readonly values: Map<string, Valued>;
   /** Keys to re-value before the next check; "all" = rebuild. */
   dirty: Set<string> | "all";
@@ -92,6 +93,8 @@ function parseLimit(math: DecimalMath, s: string | undefined, where: string): Nu
   return d;
 }
 
+const wide = (math: DecimalMath, n: Num | undefined): Wide | undefined => (n === undefined ? undefined : math.widen(n));
+
 function compile(math: DecimalMath, limits: RiskLimitsConfig): Map<string, Compiled> {
   const out = new Map<string, Compiled>();
   for (const [account, l] of Object.entries(limits)) {
@@ -102,8 +105,8 @@ function compile(math: DecimalMath, limits: RiskLimitsConfig): Map<string, Compi
     const c: Compiled = {
       maxPosition: parseLimit(math, l.maxPosition, `${account}.maxPosition`),
       symbols,
-      maxGrossExposure: parseLimit(math, l.maxGrossExposure, `${account}.maxGrossExposure`),
-      dailyLossLimit: parseLimit(math, l.dailyLossLimit, `${account}.dailyLossLimit`),
+      maxGrossExposure: wide(math, parseLimit(math, l.maxGrossExposure, `${account}.maxGrossExposure`)),
+      dailyLossLimit: wide(math, parseLimit(math, l.dailyLossLimit, `${account}.dailyLossLimit`)),
     };
     // Every account with an entry is kept, limits or not: an account with its own entry does not also get "*" (as in risk.ts).
     out.set(account, c);
@@ -124,7 +127,7 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
   // One arithmetic for the book, the open orders and the limits: their numbers are combined.
   const m = book.math;
   if (openOrders.math !== m) throw new Error(`position risk: the position book (${m.name}) and the open orders (${openOrders.math.name}) use different decimal arithmetic`);
-  const ZERO = m.zero;
+  const ZERO = m.zeroWide;
   let accounts = compile(m, options.limits);
   let wildcard = accounts.get("*");
   /** account -> the UTC day whose loss breach was reported. */
@@ -136,15 +139,15 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
 
   const limitsOf = (account: string): Compiled | undefined => accounts.get(account) ?? wildcard;
 
-  function reportLoss(account: string, venue: string | undefined, pnl: Num, limit: Num, timeMs: number, recovered: boolean, symbol?: string, seq?: bigint): void {
+  function reportLoss(account: string, venue: string | undefined, pnl: Wide, limit: Wide, timeMs: number, recovered: boolean, symbol?: string, seq?: bigint): void {
     const day = utcDay(timeMs);
     if (breachedDay.get(account) === day) return;
     breachedDay.set(account, day);
     options.onDailyLossBreached?.(account, venue, {
       account,
       day: isoDay(timeMs),
-      realizedPnl: m.format(pnl),
-      limit: m.format(limit),
+      realizedPnl: m.formatWide(pnl),
+      limit: m.formatWide(limit),
       ...(symbol !== undefined ? { symbol } : {}),
       ...(seq !== undefined ? { fillSequence: seq } : {}),
       timeMs,
@@ -207,7 +210,7 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
       if (avg !== undefined && avg !== "") p = m.parse(avg);
     }
     // Never traded and no reference: open orders at their own prices.
-    const value = m.isZero(worst) ? ZERO : p !== undefined ? m.mul(worst, p) : s !== undefined ? m.max(s.buyNotional, s.sellNotional) : ZERO;
+    const value: Wide = m.isZero(worst) ? ZERO : p !== undefined ? m.mul(worst, p) : s !== undefined ? m.max(s.buyNotional, s.sellNotional) : ZERO;
     return { hi, lo, worst, price: p, value };
   }
 
@@ -340,12 +343,12 @@ export function createPositionRisk(options: PositionRiskOptions): PositionRisk {
         if (m.cmp(projected, maxGross) > 0) {
           return breach(
             "MAX_GROSS_EXPOSURE_EXCEEDED",
-            `risk limit: gross exposure ${m.format(projected)} with this order (now ${m.format(e.total)}) exceeds the maximum ${m.format(maxGross)} for ${spec.account}`,
+            `risk limit: gross exposure ${m.formatWide(projected)} with this order (now ${m.formatWide(e.total)}) exceeds the maximum ${m.formatWide(maxGross)} for ${spec.account}`,
             {
               limit: "maxGrossExposure",
-              max_gross_exposure: m.format(maxGross),
-              projected_gross_exposure: m.format(projected),
-              gross_exposure: m.format(e.total),
+              max_gross_exposure: m.formatWide(maxGross),
+              projected_gross_exposure: m.formatWide(projected),
+              gross_exposure: m.formatWide(e.total),
               account: spec.account,
               venue: spec.venue,
               symbol: spec.symbol,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Decimal, dec } from "../domain/decimal.js";
-import type { DecimalMath, Num } from "../domain/decimal-math.js";
+import type { DecimalMath, Num, Wide } from "../domain/decimal-math.js";
 import { scaledDecimalMath } from "../domain/scaled-decimal-math.js";
 import type { GatewayError } from "../domain/errors.js";
 import { OrderType, type OrderSpec } from "../domain/order.js";
@@ -92,14 +92,15 @@ export const TRANSIENT_RISK_REASONS: ReadonlySet<string> = new Set(["TRADING_HAL
 export type RiskCheck = (spec: OrderSpec) => Result<OrderSpec, GatewayError>;
 
 /** A limit in the engine's arithmetic, with its text for messages. */
-interface Limit {
-  readonly n: Num;
+interface Limit<N> {
+  readonly n: N;
   readonly text: string;
 }
 interface CompiledLimits {
-  readonly maxQuantity: Limit | undefined;
-  readonly maxNotional: Limit | undefined;
-  readonly priceBandPercent: Limit | undefined;
+  readonly maxQuantity: Limit<Num> | undefined;
+  /** A notional: compared with quantity x price, a Wide. */
+  readonly maxNotional: Limit<Wide> | undefined;
+  readonly priceBandPercent: Limit<Num> | undefined;
 }
 interface CompiledAccount {
   readonly allowed: ReadonlySet<string> | undefined;
@@ -137,13 +138,18 @@ function pick<T extends object, K extends keyof T>(levels: readonly (T | undefin
 }
 
 function compileSymbol(math: DecimalMath, levels: readonly (SymbolLimits | undefined)[], where: string): CompiledLimits {
-  const limit = (key: (typeof SYMBOL_KEYS)[number]): Limit | undefined => {
+  const limit = (key: (typeof SYMBOL_KEYS)[number]): Limit<Num> | undefined => {
     const d = parseLimit(pick(levels, key), `${where}.${key}`);
     if (d === undefined) return undefined;
     const text = d.toFixed();
     return { n: math.parse(text), text };
   };
-  return { maxQuantity: limit("maxQuantity"), maxNotional: limit("maxNotional"), priceBandPercent: limit("priceBandPercent") };
+  const notional = limit("maxNotional");
+  return {
+    maxQuantity: limit("maxQuantity"),
+    maxNotional: notional === undefined ? undefined : { n: math.widen(notional.n), text: notional.text },
+    priceBandPercent: limit("priceBandPercent"),
+  };
 }
 
 function compileAccount(math: DecimalMath, name: string, own: AccountLimits | undefined, star: AccountLimits | undefined, base: AccountLimits | undefined): CompiledAccount {
@@ -340,8 +346,8 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
         return refuse(
           breach(
             "MAX_NOTIONAL_EXCEEDED",
-            `risk limit: notional ${m.format(notional)} exceeds the maximum ${max} for ${spec.account} ${spec.symbol} (${spec.quantity} x ${price})`,
-            { limit: "maxNotional", max, notional: m.format(notional), price, quantity: spec.quantity, ...who },
+            `risk limit: notional ${m.formatWide(notional)} exceeds the maximum ${max} for ${spec.account} ${spec.symbol} (${spec.quantity} x ${price})`,
+            { limit: "maxNotional", max, notional: m.formatWide(notional), price, quantity: spec.quantity, ...who },
           ),
         );
       }

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../src/domain/order.js";
-import { decimalJsMath } from "../../src/domain/decimal-math.js";
+import { decimalJsMath, type Wide } from "../../src/domain/decimal-math.js";
 import { scaledDecimalMath } from "../../src/domain/scaled-decimal-math.js";
 import { createOpenOrderExposure } from "../../src/use-cases/open-order-exposure.js";
 
@@ -40,6 +40,7 @@ for (const math of [scaledDecimalMath, decimalJsMath]) {
     const touched: string[] = [];
     const x = createOpenOrderExposure((a, v, s) => touched.push(`${a}/${v}/${s}`), math);
     const f = (n: ReturnType<typeof x.open>): string => math.format(n);
+    const fw = (n: Wide): string => math.formatWide(n);
     const a = order(1);
     const b = order(2, { side: Side.SELL, quantity: "2", price: "101" });
     x.orderChanged(undefined, a);
@@ -47,8 +48,8 @@ for (const math of [scaledDecimalMath, decimalJsMath]) {
     assert.equal(f(x.open("acct-1", "paper", "BTC-USD", Side.BUY)), "1.5");
     assert.equal(f(x.open("acct-1", "paper", "BTC-USD", Side.SELL)), "2");
     const sides = x.sides("acct-1", "paper", "BTC-USD")!;
-    assert.equal(f(sides.buyNotional), "150.375");
-    assert.equal(f(sides.sellNotional), "202");
+    assert.equal(fw(sides.buyNotional), "150.375");
+    assert.equal(fw(sides.sellNotional), "202");
     assert.equal(x.size, 1);
     // A partial fill moves the open quantity; NEW -> NEW with nothing filled moves nothing.
     const aNew = { ...a, status: OrderStatus.NEW };
@@ -56,7 +57,7 @@ for (const math of [scaledDecimalMath, decimalJsMath]) {
     const aPart = { ...aNew, status: OrderStatus.PARTIALLY_FILLED, filledQuantity: "0.5" };
     x.orderChanged(aNew, aPart);
     assert.equal(f(x.open("acct-1", "paper", "BTC-USD", Side.BUY)), "1");
-    assert.equal(f(x.sides("acct-1", "paper", "BTC-USD")!.buyNotional), "100.25");
+    assert.equal(fw(x.sides("acct-1", "paper", "BTC-USD")!.buyNotional), "100.25");
     // Both end: the key is no longer open, listed or counted, and its figures read zero.
     x.orderChanged(aPart, { ...aPart, status: OrderStatus.FILLED, filledQuantity: "1.5" });
     x.orderChanged(b, { ...b, status: OrderStatus.CANCELED });
@@ -70,8 +71,8 @@ for (const math of [scaledDecimalMath, decimalJsMath]) {
     const c = order(3, { quantity: "3", price: "99" });
     x.orderChanged(undefined, c);
     assert.equal(x.size, 1);
-    assert.equal(f(x.sides("acct-1", "paper", "BTC-USD")!.buyNotional), "297");
-    assert.equal(f(x.sides("acct-1", "paper", "BTC-USD")!.sellNotional), "0");
+    assert.equal(fw(x.sides("acct-1", "paper", "BTC-USD")!.buyNotional), "297");
+    assert.equal(fw(x.sides("acct-1", "paper", "BTC-USD")!.sellNotional), "0");
     const again: string[] = [];
     x.forEachOfAccount("acct-1", (v, s) => again.push(`${v}/${s}`));
     assert.deepEqual(again, ["paper/BTC-USD"]);

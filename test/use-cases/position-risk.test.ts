@@ -168,7 +168,7 @@ for (const math of MATHS) test(`dailyLossLimit: at -limit nothing happens; one t
   paper.setReferencePrice("BTC-USD", "63000");
   await client.placeOrder(market(Side.SELL, "0.25")); // -500: exactly -1000
   await client.placeOrder(market(Side.BUY, "0.1", { symbol: "ETH-USD" })); // not reduce-only yet
-  assert.equal(pipeline.positions.math.format(pipeline.positions.dailyRealized("acct-1", Date.UTC(2023, 10, 14, 23))), "-1000");
+  assert.equal(pipeline.positions.math.formatWide(pipeline.positions.dailyRealized("acct-1", Date.UTC(2023, 10, 14, 23))), "-1000");
   paper.setReferencePrice("BTC-USD", "64999");
   await client.placeOrder(market(Side.SELL, "0.00000001")); // -0.00000001 more
   await Promise.resolve();
