@@ -38,6 +38,8 @@ export class FastCallState {
   private resHeader: Headers | undefined;
   private resTrailer: Headers | undefined;
   private completed = false;
+  /** The response the implementation made, once it has (unary-fast-path.ts: told from an interceptor's own). */
+  ownResponse: object | undefined;
 
   constructor(
     readonly stream: ServerHttp2Stream,
