@@ -89,6 +89,8 @@ interface Batch {
  * cover the steady state. One that grew past this size in a burst is dropped, not kept.
  */
 const SPARE_BUFFERS = 2;
+/** Buffered mode: how often, at most, a batch checks that the file is still at its path. */
+const BUFFERED_CHECK_MS = 100;
 const SPARE_MAX_BYTES = 1024 * 1024;
 
 function fileIdentity(s: fs.BigIntStats): string {
@@ -123,7 +125,9 @@ function fsyncDirSync(dir: string): void {
  * batch: the sink never opens a new file by itself (a restart does, once an operator has put the
  * log back). Later batches are still written and fsync'd into the open file, which stays reachable
  * as /proc/<pid>/fd/<fd> while the process runs, so an operator can copy everything the gateway
- * knew back to `path` before restarting (README, "Operating it").
+ * knew back to `path` before restarting (README, "Operating it"). In buffered mode, where callers
+ * are answered before their batch is written, the check runs at most every 100 ms: later orders
+ * are refused within that time of the file going.
  *
  * Opening is synchronous (start-up only): the directory is created, a torn tail left by a crash
  * is truncated (see audit-reader.ts), and the file is opened for append. One process per file:
@@ -188,6 +192,14 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
 
   function fsyncFd(): Promise<void> {
     return new Promise((resolve, reject) => io.fsync(fd, (e) => (e === null ? resolve() : reject(e))));
+  }
+
+  let checkedAt = -Infinity;
+  function checkDue(): boolean {
+    const now = performance.now();
+    if (now - checkedAt < BUFFERED_CHECK_MS) return false;
+    checkedAt = now;
+    return true;
   }
 
   /**
@@ -266,7 +278,10 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
         await writeAll(b.out.buf, length);
         // Checked after the write, so a batch is acknowledged only if its lines went into the file
         // that `path` named at that moment; beside the fsync, so it adds no latency of its own.
-        const where = vanished === undefined ? whereIsFile() : undefined;
+        // Buffered mode acknowledges before any write, so a check protects no caller of its batch,
+        // only later ones: it runs at most every BUFFERED_CHECK_MS (a stat is a thread-pool round
+        // trip, which at low rates is a batch of one order each).
+        const where = vanished === undefined && (mode === "fsync" || checkDue()) ? whereIsFile() : undefined;
         if (mode === "fsync") {
           await fsyncFd();
           st.fsyncs++;

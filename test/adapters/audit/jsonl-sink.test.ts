@@ -232,6 +232,27 @@ test("buffered mode: a failed write is reported to onBackgroundError (cause and 
   assert.deepEqual(quiet, []);
 });
 
+test("buffered mode: a deleted audit file is noticed by a later batch (checked at most every 100 ms) and reported, and every batch after it too", async (t) => {
+  const file = tempFile(t);
+  const heard: unknown[] = [];
+  const sink = createJsonlAuditSink({ path: file, mode: "buffered", onBackgroundError: (cause) => heard.push(cause) });
+  t.after(() => sink.close());
+  assert.equal(sink.append([sampleEvent(0)]), null);
+  fs.unlinkSync(file);
+  // Batches keep coming (each answered at once); one of them, within the check interval, finds the file gone.
+  let n = 1;
+  const deadline = Date.now() + 5000;
+  while (heard.length === 0) {
+    if (Date.now() > deadline) assert.fail("the deleted file was never noticed");
+    sink.append([sampleEvent(n++)]);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal((heard[0] as Error).name, "AuditFileVanishedError");
+  const before = heard.length;
+  sink.append([sampleEvent(n++)]);
+  await until(() => heard.length > before, "the next batch to be refused too");
+});
+
 test("buffered mode: a throwing onBackgroundError does not stop later batches", async (t) => {
   const file = tempFile(t);
   const { io, s } = spyIo();
