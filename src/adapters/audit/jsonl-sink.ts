@@ -49,6 +49,8 @@ export interface JsonlAuditSinkOptions {
   readonly observer?: AuditObserver;
   /** Buffered mode: a failed background write nobody waits for (see group-commit.ts). */
   readonly onBackgroundError?: BackgroundErrorListener;
+  /** Buffered mode: most often a batch checks that the file is still at its path (default 100 ms; 0 = every batch). */
+  readonly bufferedCheckMs?: number;
 }
 
 /**
@@ -195,9 +197,10 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
   }
 
   let checkedAt = -Infinity;
+  const checkEveryMs = Math.max(0, opts.bufferedCheckMs ?? BUFFERED_CHECK_MS);
   function checkDue(): boolean {
     const now = performance.now();
-    if (now - checkedAt < BUFFERED_CHECK_MS) return false;
+    if (now - checkedAt < checkEveryMs) return false;
     checkedAt = now;
     return true;
   }
@@ -279,7 +282,7 @@ export function createJsonlAuditSink(opts: JsonlAuditSinkOptions): JsonlAuditSin
         // Checked after the write, so a batch is acknowledged only if its lines went into the file
         // that `path` named at that moment; beside the fsync, so it adds no latency of its own.
         // Buffered mode acknowledges before any write, so a check protects no caller of its batch,
-        // only later ones: it runs at most every BUFFERED_CHECK_MS (a stat is a thread-pool round
+        // only later ones: it runs at most every bufferedCheckMs (a stat is a thread-pool round
         // trip, which at low rates is a batch of one order each).
         const where = vanished === undefined && (mode === "fsync" || checkDue()) ? whereIsFile() : undefined;
         if (mode === "fsync") {

@@ -331,8 +331,9 @@ test("the audit file renamed and replaced while open (buffered too): refused, re
     const file = tempFile(t);
     const { logger, records } = captureLogger();
     const heard: unknown[] = [];
-    // One sample line is 669 bytes: the second line fits, the third would rotate.
-    const sink = createJsonlAuditSink({ path: file, mode, logger, rotateBytes: 1500, onBackgroundError: (cause) => heard.push(cause) });
+    // One sample line is 669 bytes: the second line fits, the third would rotate. Buffered mode
+    // checks every batch here (its default interval is tested above).
+    const sink = createJsonlAuditSink({ path: file, mode, logger, rotateBytes: 1500, bufferedCheckMs: 0, onBackgroundError: (cause) => heard.push(cause) });
     const p0 = sink.append([sampleEvent(0)]);
     if (p0 !== null) await p0;
     await until(() => sink.stats().batches === 1, "the first batch");
