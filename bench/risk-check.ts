@@ -8,7 +8,7 @@
  * incremental re-valuation is part of the figure. Prints ns per check and per fill.
  *
  *   node_modules/.bin/node --import tsx bench/risk-check.ts [--positions 10000] [--accounts 100]
- *     [--orders 200000] [--fill-every 10]
+ *     [--orders 200000] [--fill-every 10] [--math scaled|decimal.js]
  */
 import { parseArgs } from "node:util";
 import { Decimal } from "../src/domain/decimal.js";
@@ -16,7 +16,8 @@ import { OrderType, Side, TimeInForce, type Fill, type OrderSpec } from "../src/
 import { createOpenOrderExposure } from "../src/use-cases/open-order-exposure.js";
 import { createPositionBook } from "../src/use-cases/position-book.js";
 import { createPositionRisk, type PositionRisk } from "../src/use-cases/position-risk.js";
-import { createRiskCheck, type RiskLimitsConfig } from "../src/use-cases/risk.js";
+import { createRiskEngine, type RiskLimitsConfig } from "../src/use-cases/risk.js";
+import { decimalMathNamed } from "../src/domain/decimal-math-named.js";
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     accounts: { type: "string", default: "100" },
     orders: { type: "string", default: "200000" },
     "fill-every": { type: "string", default: "10" },
+    // DECIMAL_MATH: scaled (the default) or decimal.js (the reference), to compare the two.
+    math: { type: "string", default: "scaled" },
   },
 });
 const positions = Number(values.positions);
@@ -39,7 +42,8 @@ const now = Date.UTC(2026, 11, 6, 12);
 const clock = { nowMs: () => now };
 const reference = (_venue: string, symbol: string): string | undefined => (symbol.endsWith("7") ? undefined : "101.25");
 
-const book = createPositionBook();
+const math = decimalMathNamed(values.math === "decimal.js" ? "decimal.js" : "scaled");
+const book = createPositionBook({ math });
 let seq = 0n;
 function fill(account: string, symbol: string, side: Side, quantity: string, price: string): Fill {
   seq++;
@@ -50,9 +54,9 @@ const sym = (j: number): string => `S${j}-USD`;
 for (let i = 0; i < accounts; i++) for (let j = 0; j < perAccount && i * perAccount + j < positions; j++) book.applyFill(fill(acct(i), sym(j), j % 2 === 0 ? Side.BUY : Side.SELL, "3.5", "100.5"));
 
 let risk: PositionRisk | undefined;
-const open = createOpenOrderExposure((a, v, s) => risk?.touched(a, v, s));
+const open = createOpenOrderExposure((a, v, s) => risk?.touched(a, v, s), math);
 risk = createPositionRisk({ book, openOrders: open, limits, referencePrice: reference, clock, reduceOnly: () => undefined, onDailyLossBreached: () => {} });
-const orderRisk = createRiskCheck(limits, reference);
+const orderRisk = createRiskEngine(limits, { referencePrice: reference, math }).check;
 const positionCheck = risk.check;
 const check = (spec: OrderSpec) => {
   const r = orderRisk(spec);
@@ -120,6 +124,7 @@ console.log(
     nsPerCheck: Math.round(r.checkNs),
     nsPerFill: Math.round(r.fillNs),
     fills: r.fills,
+    math: math.name,
     nsPerDecimalParseMulAdd: Math.round((before + after) / 2),
   }),
 );
