@@ -37,7 +37,7 @@ export type OrderEventKind =
   | "position_updated"
   | "trading_state_changed";
 
-/** An order event before it has a number: what the mapping produces. */
+/** An order event without its number. */
 export interface OrderEventDraft {
   readonly kind: OrderEventKind;
   readonly timeMs: number;
@@ -59,16 +59,32 @@ export interface OrderEvent extends OrderEventDraft {
   readonly sequence: bigint;
 }
 
-type Mapper = (e: AuditEvent) => readonly OrderEventDraft[];
+/**
+ * `sequence` of an event the mapping has made and nothing has numbered yet. The mapping makes
+ * each event with its `sequence` field already there, and whoever numbers it (the append, a
+ * replay) sets it in place: one object per event rather than a draft and a numbered copy.
+ */
+export const UNNUMBERED = 0n;
 
-const NONE: readonly OrderEventDraft[] = [];
+/**
+ * What a mapper or deriver returns: fresh objects, each made with `sequence: UNNUMBERED`, that
+ * nothing else holds (they are numbered in place; see UNNUMBERED).
+ */
+type Mapper = (e: AuditEvent) => readonly OrderEvent[];
+
+const NONE: readonly OrderEvent[] = [];
+
+/** Numbers an event the mapping made (see UNNUMBERED). */
+function numberInPlace(ev: OrderEvent, sequence: bigint): void {
+  (ev as { sequence: bigint }).sequence = sequence;
+}
 
 /** One event about the line's order (none for a line without an order, e.g. a risk rejection). */
 function orderEvent(kind: OrderEventKind, reasonOf?: (e: AuditEvent, o: Order) => string): Mapper {
   return (e) => {
     const o = e.order;
     if (o === undefined) return NONE;
-    return [{ kind, timeMs: e.ts, account: o.account, venue: o.venue, symbol: o.symbol, order: o, reason: e.reason ?? reasonOf?.(e, o) ?? "" }];
+    return [{ kind, timeMs: e.ts, account: o.account, venue: o.venue, symbol: o.symbol, order: o, reason: e.reason ?? reasonOf?.(e, o) ?? "", sequence: UNNUMBERED }];
   };
 }
 
@@ -99,7 +115,7 @@ export const ORDER_EVENT_MAPPERS: Readonly<Record<AuditEventType, Mapper>> = {
   trading_state_set: (e) => {
     const t = e.tradingState;
     if (t === undefined) return NONE;
-    return [{ kind: "trading_state_changed", timeMs: e.ts, account: t.account, venue: t.venue, symbol: "", tradingState: t, reason: t.reason }];
+    return [{ kind: "trading_state_changed", timeMs: e.ts, account: t.account, venue: t.venue, symbol: "", tradingState: t, reason: t.reason, sequence: UNNUMBERED }];
   },
   // A limits reload is on record (audit) but is no order event.
   risk_limits_reloaded: () => NONE,
@@ -109,25 +125,32 @@ export const ORDER_EVENT_MAPPERS: Readonly<Record<AuditEventType, Mapper>> = {
     if (account === undefined) return NONE;
     const reason = e.error!.message;
     const tradingState: TradingStateSetting = { account, venue: "", state: "REDUCE_ONLY", reason, setBy: "gateway", setAtMs: e.ts };
-    return [{ kind: "trading_state_changed", timeMs: e.ts, account, venue: "", symbol: "", tradingState, reason }];
+    return [{ kind: "trading_state_changed", timeMs: e.ts, account, venue: "", symbol: "", tradingState, reason, sequence: UNNUMBERED }];
   },
   fill: (e) => {
     const f = e.fill;
     if (f === undefined) return NONE;
-    return [{ kind: "fill", timeMs: e.ts, account: f.account, venue: f.venue, symbol: f.symbol, fill: f, ...(e.order !== undefined ? { order: e.order } : {}), reason: e.reason ?? "" }];
+    const reason = e.reason ?? "";
+    // Two literals rather than a spread of an optional `order`: no throw-away object per fill.
+    return [
+      e.order !== undefined
+        ? { kind: "fill", timeMs: e.ts, account: f.account, venue: f.venue, symbol: f.symbol, fill: f, order: e.order, reason, sequence: UNNUMBERED }
+        : { kind: "fill", timeMs: e.ts, account: f.account, venue: f.venue, symbol: f.symbol, fill: f, reason, sequence: UNNUMBERED },
+    ];
   },
 };
 
 /**
  * Computes further events from the log (POSITION_UPDATED after a fill). Fed EVERY audit event in
  * log order, live and on replay, with the events the table made of it; returns the events to add
- * after them (same line, following numbers). It must be deterministic over the log: a fresh one
- * fed the log from the start must return what the live one returned, or replay numbers differ
- * (extra replayed events beyond the line's stored count are dropped, missing ones leave gaps).
+ * after them (same line, following numbers), made as the table's are (see Mapper). It must be
+ * deterministic over the log: a fresh one fed the log from the start must return what the live one
+ * returned, or replay numbers differ (extra replayed events beyond the line's stored count are
+ * dropped, missing ones leave gaps).
  */
-export type OrderEventDeriver = (e: AuditEvent, mapped: readonly OrderEventDraft[]) => readonly OrderEventDraft[];
+export type OrderEventDeriver = (e: AuditEvent, mapped: readonly OrderEventDraft[]) => readonly OrderEvent[];
 
-/** The one mapping: the table's events, then the deriver's. */
+/** The one mapping: the table's events, then the deriver's (not numbered yet: see UNNUMBERED). */
 export function orderEventsOf(e: AuditEvent, derive?: OrderEventDeriver): readonly OrderEventDraft[] {
   const mapped = ORDER_EVENT_MAPPERS[e.type](e);
   if (derive === undefined) return mapped;
@@ -135,14 +158,23 @@ export function orderEventsOf(e: AuditEvent, derive?: OrderEventDeriver): readon
   return more.length === 0 ? mapped : [...mapped, ...more];
 }
 
-/** The events of one recorded line, numbered from its stored base (none for a line written before numbering). */
+/**
+ * The events of one recorded line, numbered from its stored base (none for a line written before
+ * numbering). The same steps as the append's numbering (createOrderEventLog): the table's events,
+ * then the deriver's, numbered from the base in that order.
+ */
 export function numberedEventsOf(e: AuditEvent, derive?: OrderEventDeriver): OrderEvent[] {
-  const drafts = orderEventsOf(e, derive);
+  const mapped = ORDER_EVENT_MAPPERS[e.type](e);
+  const more = derive === undefined ? NONE : derive(e, mapped);
   const base = e.eventSequence;
-  if (base === undefined || drafts.length === 0) return [];
-  const n = Math.min(drafts.length, e.eventCount ?? 1);
+  if (base === undefined) return [];
+  const n = Math.min(mapped.length + more.length, e.eventCount ?? 1);
   const out: OrderEvent[] = [];
-  for (let i = 0; i < n; i++) out.push({ ...drafts[i]!, sequence: base + BigInt(i) });
+  for (let i = 0; i < n; i++) {
+    const ev = i < mapped.length ? mapped[i]! : more[i - mapped.length]!;
+    numberInPlace(ev, base + BigInt(i));
+    out.push(ev);
+  }
   return out;
 }
 
@@ -234,24 +266,46 @@ export function createOrderEventLog(opts: OrderEventLogOptions): AuditSink {
       return inner.mode;
     },
     append(events) {
-      let out: AuditEvent[] | undefined;
+      /** `events`, or a copy of it where a line had to be copied to be numbered (see below). */
+      let out: readonly AuditEvent[] = events;
       let numbered: OrderEvent[] | undefined;
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
-        const drafts = orderEventsOf(e, derive);
-        if (drafts.length === 0) continue;
+        // As orderEventsOf, without joining the two lists (numberedEventsOf replays these steps).
+        const mapped = ORDER_EVENT_MAPPERS[e.type](e);
+        const more = derive === undefined ? NONE : derive(e, mapped);
+        const k = mapped.length + more.length;
+        if (k === 0) continue;
         const base = hub.nextSequence();
-        for (let j = 1; j < drafts.length; j++) hub.nextSequence();
-        (out ??= events.slice())[i] = drafts.length === 1 ? { ...e, eventSequence: base } : { ...e, eventSequence: base, eventCount: drafts.length };
+        for (let j = 1; j < k; j++) hub.nextSequence();
+        if (e.eventSequence === undefined && e.eventCount === undefined && Object.isExtensible(e)) {
+          // Numbered on the producer's own object, not a copy: producers make a fresh event per
+          // append and keep none to append again (the sinks below read the numbers from it).
+          const w = e as { eventSequence?: bigint; eventCount?: number };
+          w.eventSequence = base;
+          if (k !== 1) w.eventCount = k;
+        } else {
+          // An event already numbered (appended again) or frozen: its holder keeps it as it is.
+          if (out === events) out = events.slice();
+          (out as AuditEvent[])[i] = k === 1 ? { ...e, eventSequence: base } : { ...e, eventSequence: base, eventCount: k };
+        }
         numbered ??= [];
-        for (let j = 0; j < drafts.length; j++) numbered.push({ ...drafts[j]!, sequence: base + BigInt(j) });
+        for (let j = 0; j < mapped.length; j++) {
+          numberInPlace(mapped[j]!, j === 0 ? base : base + BigInt(j));
+          numbered.push(mapped[j]!);
+        }
+        for (let j = 0; j < more.length; j++) {
+          const at = mapped.length + j;
+          numberInPlace(more[j]!, at === 0 ? base : base + BigInt(at));
+          numbered.push(more[j]!);
+        }
       }
       if (numbered === undefined) return inner.append(events);
       const batch = { events: numbered, state: "pending" as "pending" | "done" | "failed" };
       waiting.push(batch);
       let p: Promise<void> | null;
       try {
-        p = inner.append(out!);
+        p = inner.append(out);
       } catch (e) {
         batch.state = "failed";
         drain();

@@ -1,9 +1,9 @@
 import type { Fill } from "../domain/order.js";
 import type { Position } from "../domain/position.js";
-import type { OrderEventDeriver, OrderEventDraft } from "./order-events.js";
+import { UNNUMBERED, type OrderEvent, type OrderEventDeriver } from "./order-events.js";
 import { createPositionBook, type PositionBook } from "./position-book.js";
 
-const NONE: readonly OrderEventDraft[] = [];
+const NONE: readonly OrderEvent[] = [];
 
 /**
  * POSITION_UPDATED after each fill line: the position of the fill's (account, venue, symbol) once
@@ -15,7 +15,7 @@ export function positionEventsDeriver(positionAfter: (fill: Fill) => Position | 
     if (e.type !== "fill" || e.fill === undefined) return NONE;
     const p = positionAfter(e.fill);
     if (p === undefined) return NONE;
-    return [{ kind: "position_updated", timeMs: e.ts, account: p.account, venue: p.venue, symbol: p.symbol, position: p, reason: "" }];
+    return [{ kind: "position_updated", timeMs: e.ts, account: p.account, venue: p.venue, symbol: p.symbol, position: p, reason: "", sequence: UNNUMBERED }];
   };
 }
 

@@ -183,6 +183,25 @@ test("a derived event (POSITION_UPDATED after a fill) is numbered after its line
   assert.deepEqual(replay.map((e) => [e.sequence, e.kind, e.position?.quantity]), expected);
 });
 
+test("a line is numbered on the producer's object, but one already numbered (appended again) or frozen is copied: a stored line keeps its number", async () => {
+  const lines: AuditEvent[] = [];
+  const hub = createOrderEventHub({ retain: 100, subscriberBuffer: 100 });
+  const log = createOrderEventLog({ inner: { mode: "buffered", append: (b) => (lines.push(...b), null), close: async () => {} }, hub });
+  const order = sampleOrder();
+  const once: AuditEvent = { ts: 1, type: "order_accepted", requestId: "r", order };
+  log.append([once]);
+  assert.equal(lines[0], once, "no copy of a fresh event");
+  log.append([once]);
+  assert.deepEqual([lines[0]!.eventSequence, lines[1]!.eventSequence], [1n, 2n]);
+  assert.notEqual(lines[1], once);
+  const frozen: AuditEvent = Object.freeze({ ts: 2, type: "order_accepted", requestId: "r", order });
+  log.append([frozen]);
+  assert.equal(lines[2]!.eventSequence, 3n);
+  assert.equal(frozen.eventSequence, undefined);
+  const live = await collect(hub.subscribe({ allowedAccounts: "any" }), 3);
+  assert.deepEqual(live.map((e) => e.sequence), [1n, 2n, 3n]);
+});
+
 test("filters and permissions; events about no account reach every stream", async () => {
   const hub = createOrderEventHub({ retain: 100, subscriberBuffer: 100 });
   const base = { timeMs: 1, reason: "" } as const;

@@ -137,7 +137,12 @@ const FILL_BIGINT = FILL_FIELDS.map((f) => f.kind === "bigint");
 
 function packFill(f: Fill): string {
   const r = f as unknown as Record<string, unknown>;
-  return JSON.stringify(FILL_KEYS.map((k, i) => (FILL_BIGINT[i] ? String(r[k]) : r[k])));
+  const t: unknown[] = new Array(FILL_KEYS.length);
+  for (let i = 0; i < FILL_KEYS.length; i++) {
+    const v = r[FILL_KEYS[i]!];
+    t[i] = FILL_BIGINT[i] ? String(v) : v;
+  }
+  return JSON.stringify(t);
 }
 
 function unpackFill(s: string): Fill {
@@ -165,6 +170,15 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   /** Open orders only (bounded by what is open): a finished order is found by its key. */
   const open = new Map<string, OpenEntry>();
   const arena = createArena();
+  /**
+   * The order recorded last, its account and its row. An order's events come together (a filled
+   * market order: PENDING_NEW, then the fill line and the status line, both with the FILLED
+   * order, in one append), so its next event finds its row here, with no search of a finished
+   * order, and its fill takes the id bytes, venue and symbol the row already has.
+   */
+  let lastOrder: Order | undefined;
+  let lastAccount: Account | undefined;
+  let lastRow = 0;
   /** The last finished order written to the arena, and where. */
   let lastPut: Order | undefined;
   let lastPos = 0;
@@ -245,12 +259,33 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     }
   }
 
+  /** Is `o` an event of the order recorded last (same id, account and creation time: the same row)? */
+  function isLastOrder(o: Order): boolean {
+    const l = lastOrder;
+    return l !== undefined && o.orderId === l.orderId && o.account === l.account && o.createdAtMs === l.createdAtMs;
+  }
+
   function recordOrder(o: Order): void {
+    if (isLastOrder(o)) {
+      // The same object again (a fill line's order, then its status line's): the row says it all.
+      if (o === lastOrder) return;
+      const a = lastAccount!;
+      const wasOpen = a.orders.cols.pos[lastRow] === OPEN;
+      setRow(a, lastRow, o);
+      // As below: `open` holds exactly the orders whose row is open.
+      if (isTerminal(o.status)) {
+        if (wasOpen) open.delete(o.orderId);
+      } else if (wasOpen) open.get(o.orderId)!.order = o;
+      else open.set(o.orderId, { account: a, row: lastRow, order: o });
+      lastOrder = o;
+      return;
+    }
     const known = open.get(o.orderId);
     if (known !== undefined) {
       setRow(known.account, known.row, o);
       if (isTerminal(o.status)) open.delete(o.orderId);
       else known.order = o;
+      remember(o, known.account, known.row);
       return;
     }
     const a = accountOf(o.account);
@@ -265,6 +300,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
         if (row !== undefined) {
           setRow(a, row, o);
           if (!isTerminal(o.status)) open.set(o.orderId, { account: a, row, order: o });
+          remember(o, a, row);
           return;
         }
       }
@@ -282,10 +318,19 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     const at = newest ? a.sorted.n : lowerBound(a, o.createdAtMs, o.orderId, false);
     insertRow(a.sorted, at, row);
     if (at === a.sorted.n - 1) a.lastId = o.orderId;
+    remember(o, a, row);
+  }
+
+  function remember(o: Order, a: Account, row: number): void {
+    lastOrder = o;
+    lastAccount = a;
+    lastRow = row;
   }
 
   function recordFill(f: Fill): void {
-    const a = accountOf(f.account);
+    // A fill of the order just recorded (the usual case) shares its account and its id bytes.
+    const ofLast = lastOrder !== undefined && f.orderId === lastOrder.orderId && f.account === lastOrder.account;
+    const a = ofLast ? lastAccount! : accountOf(f.account);
     const seqs = a.fills.cols.seq;
     const list = a.fillsSorted;
     const seq = Number(f.sequence);
@@ -307,12 +352,21 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     const cols = a.fills.cols;
     cols.seq[row] = seq;
     cols.timeMs[row] = f.timeMs;
-    cols.venue[row] = nameId(f.venue);
-    cols.symbol[row] = nameId(f.symbol);
+    const orders = a.orders.cols;
+    const venue = ofLast ? orders.venue[lastRow]! : -1;
+    const symbol = ofLast ? orders.symbol[lastRow]! : -1;
+    cols.venue[row] = venue >= 0 && names[venue] === f.venue ? venue : nameId(f.venue);
+    cols.symbol[row] = symbol >= 0 && names[symbol] === f.symbol ? symbol : nameId(f.symbol);
     cols.pos[row] = arena.put(packFill(f));
     cols.len[row] = arena.lastLen;
-    cols.idPos[row] = arena.put(f.orderId);
-    cols.idLen[row] = arena.lastLen;
+    if (ofLast) {
+      // The same id: its bytes are already in the arena (an arena never moves or drops them).
+      cols.idPos[row] = orders.idPos[lastRow]!;
+      cols.idLen[row] = orders.idLen[lastRow]!;
+    } else {
+      cols.idPos[row] = arena.put(f.orderId);
+      cols.idLen[row] = arena.lastLen;
+    }
     insertRow(list, at, row);
   }
 

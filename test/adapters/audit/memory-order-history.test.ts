@@ -106,3 +106,79 @@ test("a finished order costs the heap nothing: 50,000 filled orders with their f
   assert.equal(got.value.length, 1_000);
   assert.equal(got.value[0]!.status, OrderStatus.FILLED);
 });
+
+test("an order's events in any grouping leave the index as its last event says (the row of the order recorded last is reused)", async () => {
+  // The index remembers the order recorded last and finds its row without a search; its fills
+  // share that row's id bytes, venue and symbol. Checked against a plain model: every order as its
+  // last event left it, in listing order, and every fill by its order id, venue and symbol.
+  const h = createMemoryOrderHistory();
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    // The high bits: an LCG's low bits repeat with a short period.
+    return Math.floor(seed / 65_536) % n;
+  };
+  const latest = new Map<string, Order>();
+  const fills: Fill[] = [];
+  let seq = 0;
+  const make = (i: number): Order => ({
+    clientOrderId: `c-${i}`, account: `acct-${i % 2}`, venue: i % 3 === 0 ? "paper" : "other", symbol: i % 4 === 0 ? "BTC-USD" : "ETH-USD",
+    side: Side.BUY, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC, quantity: "3", price: "100", stopPrice: "", idempotencyKey: `k-${i}`,
+    orderId: `o-${String(i).padStart(4, "0")}`, venueClientOrderId: `v-${i}`, venueOrderId: "", status: OrderStatus.PENDING_NEW, filledQuantity: "0",
+    averageFillPrice: "", rejectReason: "", createdAtMs: 1_000 + i, updatedAtMs: 1_000 + i,
+  });
+  const fillOf = (o: Order): Fill => {
+    seq++;
+    return {
+      sequence: BigInt(seq), fillId: `f-${seq}`, orderId: o.orderId, clientOrderId: o.clientOrderId, account: o.account, venue: o.venue,
+      symbol: o.symbol, side: o.side, quantity: "1", price: "100", fee: "0", feeCurrency: "USD", timeMs: 5_000 + seq, venueTradeId: `t-${seq}`,
+    };
+  };
+  const statuses = [OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELED];
+  const pending: { ts: number; type: "order_accepted" | "fill"; requestId: string; order: Order; fill?: Fill }[] = [];
+  const flush = (): void => {
+    if (pending.length > 0) h.record(pending.splice(0));
+  };
+  let made = 0;
+  for (let step = 0; step < 4_000; step++) {
+    // Mostly the order just recorded or a new one; sometimes an older one (a late event, or a
+    // correction that reopens a finished order).
+    const r = rand(10);
+    let o: Order;
+    if (made === 0 || r < 2) o = make(made++);
+    else if (r < 7) o = latest.get(`o-${String(made - 1).padStart(4, "0")}`)!;
+    else o = latest.get(`o-${String(rand(made)).padStart(4, "0")}`)!;
+    const prev = latest.get(o.orderId);
+    let next: Order = o;
+    if (prev !== undefined && rand(3) !== 0) next = { ...o, status: statuses[rand(statuses.length)]!, updatedAtMs: o.updatedAtMs + 1 };
+    latest.set(next.orderId, next);
+    if (rand(3) === 0) {
+      const f = fillOf(next);
+      fills.push(f);
+      pending.push({ ts: 1, type: "fill", requestId: "r", order: next, fill: f });
+    }
+    // The same object again, as a fill line's order is followed by its status line's.
+    pending.push({ ts: 1, type: "order_accepted", requestId: "r", order: next });
+    if (rand(4) === 0) flush();
+  }
+  flush();
+  const key = (a: Order, b: Order): number => (a.createdAtMs !== b.createdAtMs ? b.createdAtMs - a.createdAtMs : a.orderId < b.orderId ? 1 : -1);
+  const isOpen = (o: Order): boolean => o.status === OrderStatus.PENDING_NEW || o.status === OrderStatus.NEW || o.status === OrderStatus.PARTIALLY_FILLED;
+  for (const account of ["acct-0", "acct-1"]) {
+    const mine = [...latest.values()].filter((o) => o.account === account).sort(key);
+    const all = await h.listOrders({ account, venue: "", symbol: "", statuses: [], openOnly: false, limit: 10_000 });
+    assert.ok(all.ok);
+    assert.deepEqual(all.value, mine);
+    const open = await h.listOrders({ account, venue: "", symbol: "", statuses: [], openOnly: true, limit: 10_000 });
+    assert.ok(open.ok);
+    assert.deepEqual(open.value, mine.filter(isOpen));
+    const paper = await h.listFills({ account, orderId: "", venue: "paper", symbol: "BTC-USD", limit: 10_000 });
+    assert.ok(paper.ok);
+    assert.deepEqual(paper.value, fills.filter((f) => f.account === account && f.venue === "paper" && f.symbol === "BTC-USD").reverse());
+    for (const o of mine.slice(0, 200)) {
+      const got = await h.listFills({ account, orderId: o.orderId, venue: "", symbol: "", limit: 10_000 });
+      assert.ok(got.ok);
+      assert.deepEqual(got.value, fills.filter((f) => f.orderId === o.orderId).reverse(), o.orderId);
+    }
+  }
+});
