@@ -7,13 +7,14 @@ import { Decimal as DecimalJs } from "decimal.js";
  * changed by, any other user of decimal.js in the process.
  */
 export const Decimal = DecimalJs.clone({
-  // 60 significant digits: quantities and prices are bounded to 32 characters by validation,
-  // so a product of two of them is exact.
-  precision: 60,
+  // 80 significant digits: quantities and prices are bounded to 32 characters (31 digits) by
+  // validation, so a product of two of them (62 digits) is exact, and so are sums of a few such.
+  // (It was 60, which rounded such products: found by test/domain/decimal-math.test.ts.)
+  precision: 80,
   rounding: DecimalJs.ROUND_HALF_EVEN,
   // toString() never switches to exponent notation in the range we can meet.
-  toExpNeg: -60,
-  toExpPos: 60,
+  toExpNeg: -80,
+  toExpPos: 80,
 });
 export type Decimal = DecimalJs;
 
