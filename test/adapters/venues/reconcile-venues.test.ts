@@ -84,6 +84,9 @@ before(async () => {
   // Only the venues that list open orders; the poller slowed down so it never races a pass.
   text = text.slice(0, text.indexOf("  - name: acme\n")).replace("pollIntervalMs: 1000", "pollIntervalMs: 600000");
   text = text.replace("    recvWindowMs: 5000\n", "    recvWindowMs: 5000\n    externalAccount: manual-binance\n");
+  // Coinbase's documented budget (30/s) ran out under the passes of the tests before the last one,
+  // whose cancel then failed UNAVAILABLE about one run in five: budgets are not what this tests.
+  text = text.replace("      privateKey: { env: COINBASE_PRIVATE_KEY }\n", "      privateKey: { env: COINBASE_PRIVATE_KEY }\n    rateLimit: { capacity: 1000, refillPerSecond: 1000 }\n");
   text += "  - name: paper\n    kind: paper\n  - name: paper-closed\n    kind: paper\n    adoptExternalOrders: false\n";
   venuesFile = join(dir, "venues.yaml");
   writeFileSync(venuesFile, text);
