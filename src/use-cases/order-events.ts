@@ -285,9 +285,11 @@ export function createOrderEventLog(opts: OrderEventLogOptions): AuditSink {
           w.eventSequence = base;
           if (k !== 1) w.eventCount = k;
         } else {
-          // An event already numbered (appended again) or frozen: its holder keeps it as it is.
+          // An event already numbered (appended again, or a spread of one appended) or frozen: its
+          // holder keeps it as it is. The count is set even when 1: a copy must not keep another
+          // line's count.
           if (out === events) out = events.slice();
-          (out as AuditEvent[])[i] = k === 1 ? { ...e, eventSequence: base } : { ...e, eventSequence: base, eventCount: k };
+          (out as AuditEvent[])[i] = { ...e, eventSequence: base, eventCount: k };
         }
         numbered ??= [];
         for (let j = 0; j < mapped.length; j++) {

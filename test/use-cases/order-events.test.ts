@@ -186,7 +186,8 @@ test("a derived event (POSITION_UPDATED after a fill) is numbered after its line
 test("a line is numbered on the producer's object, but one already numbered (appended again) or frozen is copied: a stored line keeps its number", async () => {
   const lines: AuditEvent[] = [];
   const hub = createOrderEventHub({ retain: 100, subscriberBuffer: 100 });
-  const log = createOrderEventLog({ inner: { mode: "buffered", append: (b) => (lines.push(...b), null), close: async () => {} }, hub });
+  const book = createPositionBook();
+  const log = createOrderEventLog({ inner: { mode: "buffered", append: (b) => (lines.push(...b), null), close: async () => {} }, hub, derive: livePositionEvents(book) });
   const order = sampleOrder();
   const once: AuditEvent = { ts: 1, type: "order_accepted", requestId: "r", order };
   log.append([once]);
@@ -198,8 +199,14 @@ test("a line is numbered on the producer's object, but one already numbered (app
   log.append([frozen]);
   assert.equal(lines[2]!.eventSequence, 3n);
   assert.equal(frozen.eventSequence, undefined);
-  const live = await collect(hub.subscribe({ allowedAccounts: "any" }), 3);
-  assert.deepEqual(live.map((e) => e.sequence), [1n, 2n, 3n]);
+  // A spread of a line that reserved two numbers, appended as a line that reserves one: its count is 1.
+  book.applyFill(sampleFill(1n));
+  log.append([{ ts: 3, type: "fill", requestId: "r", order, fill: sampleFill(1n) }]);
+  assert.deepEqual([lines[3]!.eventSequence, lines[3]!.eventCount], [4n, 2]);
+  log.append([{ ...lines[3]!, type: "order_accepted", fill: undefined }]);
+  assert.deepEqual([lines[4]!.eventSequence, lines[4]!.eventCount ?? 1], [6n, 1]);
+  const live = await collect(hub.subscribe({ allowedAccounts: "any" }), 6);
+  assert.deepEqual(live.map((e) => e.sequence), [1n, 2n, 3n, 4n, 5n, 6n]);
 });
 
 test("filters and permissions; events about no account reach every stream", async () => {

@@ -179,6 +179,13 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   let lastOrder: Order | undefined;
   let lastAccount: Account | undefined;
   let lastRow = 0;
+  /**
+   * The order recorded last is open and not in `open` yet. A new order's entry waits there until
+   * another order is recorded or the append ends (`settleOpen`), so an order that opens and
+   * finishes in one append (a filled market order) never enters `open`. Nothing reads `open`
+   * meanwhile: a listing runs between appends.
+   */
+  let openPending = false;
   /** The last finished order written to the arena, and where. */
   let lastPut: Order | undefined;
   let lastPos = 0;
@@ -272,14 +279,16 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       const a = lastAccount!;
       const wasOpen = a.orders.cols.pos[lastRow] === OPEN;
       setRow(a, lastRow, o);
-      // As below: `open` holds exactly the orders whose row is open.
-      if (isTerminal(o.status)) {
-        if (wasOpen) open.delete(o.orderId);
-      } else if (wasOpen) open.get(o.orderId)!.order = o;
-      else open.set(o.orderId, { account: a, row: lastRow, order: o });
       lastOrder = o;
+      // As below: once settled, `open` holds exactly the orders whose row is open.
+      if (isTerminal(o.status)) {
+        if (openPending) openPending = false;
+        else if (wasOpen) open.delete(o.orderId);
+      } else if (!wasOpen) openPending = true;
+      else if (!openPending) open.get(o.orderId)!.order = o;
       return;
     }
+    settleOpen();
     const known = open.get(o.orderId);
     if (known !== undefined) {
       setRow(known.account, known.row, o);
@@ -313,12 +322,20 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     cols.idPos[row] = arena.put(o.orderId);
     cols.idLen[row] = arena.lastLen;
     setRow(a, row, o);
-    if (!isTerminal(o.status)) open.set(o.orderId, { account: a, row, order: o });
+    openPending = !isTerminal(o.status);
     // Nearly always the newest: appended. A clock step back or an order recorded late is inserted in place.
     const at = newest ? a.sorted.n : lowerBound(a, o.createdAtMs, o.orderId, false);
     insertRow(a.sorted, at, row);
     if (at === a.sorted.n - 1) a.lastId = o.orderId;
     remember(o, a, row);
+  }
+
+  /** Puts the order recorded last into `open` if it waits for that (see openPending). */
+  function settleOpen(): void {
+    if (openPending) {
+      open.set(lastOrder!.orderId, { account: lastAccount!, row: lastRow, order: lastOrder! });
+      openPending = false;
+    }
   }
 
   function remember(o: Order, a: Account, row: number): void {
@@ -373,9 +390,13 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   return {
     current: true,
     record(events: readonly AuditEvent[]): void {
-      for (const e of events) {
-        if (e.order !== undefined) recordOrder(e.order);
-        if (e.fill !== undefined) recordFill(e.fill);
+      try {
+        for (const e of events) {
+          if (e.order !== undefined) recordOrder(e.order);
+          if (e.fill !== undefined) recordFill(e.fill);
+        }
+      } finally {
+        settleOpen();
       }
     },
     async listOrders(q: OrderQuery) {
