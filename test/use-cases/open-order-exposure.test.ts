@@ -4,35 +4,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../../src/domain/order.js";
+import { OrderStatus, Side, type Order } from "../../src/domain/order.js";
+import { sampleOrder } from "../adapters/audit/fixtures.js";
 import { decimalJsMath, type Wide } from "../../src/domain/decimal-math.js";
 import { scaledDecimalMath } from "../../src/domain/scaled-decimal-math.js";
 import { createOpenOrderExposure } from "../../src/use-cases/open-order-exposure.js";
 
+/** An order of acct-1 on paper BTC-USD, just accepted: 1.5 at 100.25 to buy. */
 function order(n: number, over: Partial<Order> = {}): Order {
-  return {
-    clientOrderId: `c-${n}`,
-    account: "acct-1",
-    venue: "paper",
-    symbol: "BTC-USD",
-    side: Side.BUY,
-    type: OrderType.LIMIT,
-    timeInForce: TimeInForce.GTC,
-    quantity: "1.5",
-    price: "100.25",
-    stopPrice: "",
-    idempotencyKey: "",
-    orderId: `o-${n}`,
-    venueClientOrderId: `v-${n}`,
-    venueOrderId: "",
-    status: OrderStatus.PENDING_NEW,
-    filledQuantity: "0",
-    averageFillPrice: "",
-    rejectReason: "",
-    createdAtMs: 1_000,
-    updatedAtMs: 1_000,
-    ...over,
-  };
+  return sampleOrder({ orderId: `o-${n}`, clientOrderId: `c-${n}`, quantity: "1.5", price: "100.25", status: OrderStatus.PENDING_NEW, filledQuantity: "0", averageFillPrice: "", ...over });
 }
 
 for (const math of [scaledDecimalMath, decimalJsMath]) {
