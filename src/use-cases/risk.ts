@@ -201,6 +201,11 @@ export function describeRiskLimits(limits: RiskLimitsConfig, base: AccountLimits
   return { digest, summary: `defaults ${keys.join(" ") || "none"}; ${accounts.length} account entr${accounts.length === 1 ? "y" : "ies"}${accounts.length > 0 ? ` (${accounts.slice(0, 10).join(", ")}${accounts.length > 10 ? ", ..." : ""})` : ""}` };
 }
 
+/** A refusal's account and symbol metadata: made only when refusing, so a passing check allocates nothing of its own. */
+function whoOf(spec: OrderSpec): { account: string; symbol: string } {
+  return { account: spec.account, symbol: spec.symbol };
+}
+
 function breach(reason: string, message: string, metadata: Record<string, string>): Result<OrderSpec, GatewayError> {
   return err({ kind: "failed_precondition", reason, message, metadata });
 }
@@ -269,6 +274,12 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
     return r;
   }
 
+  /** The venue's reference price for the order's symbol, or undefined (asked at most once per check: band for priced orders, notional for the others). */
+  function referenceOf(spec: OrderSpec): string | undefined {
+    const r = deps.referencePrice(spec.venue, spec.symbol);
+    return r === "" ? undefined : r;
+  }
+
   function check(spec: OrderSpec): Result<OrderSpec, GatewayError> {
     if (deps.tradingState !== undefined) {
       const t = deps.tradingState(spec);
@@ -276,9 +287,8 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
     }
     const acc = compiled.accounts.get(spec.account) ?? compiled.fallback;
     if (acc === undefined) return ok(spec);
-    const who = { account: spec.account, symbol: spec.symbol };
     if (acc.allowed !== undefined && !acc.allowed.has(spec.symbol)) {
-      return refuse(breach("SYMBOL_NOT_ALLOWED", `risk limit: symbol ${spec.symbol} is not allowed for account ${spec.account}`, { limit: "allowedSymbols", ...who }));
+      return refuse(breach("SYMBOL_NOT_ALLOWED", `risk limit: symbol ${spec.symbol} is not allowed for account ${spec.account}`, { limit: "allowedSymbols", ...whoOf(spec) }));
     }
     const lim = acc.symbols.get(spec.symbol) ?? acc.all;
     const qty = lim.maxQuantity !== undefined || lim.maxNotional !== undefined ? m.parse(spec.quantity) : m.zero;
@@ -289,23 +299,13 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
           limit: "maxQuantity",
           max,
           quantity: spec.quantity,
-          ...who,
+          ...whoOf(spec),
         }),
       );
     }
-    let reference: string | undefined;
-    let referenceLooked = false;
-    const ref = (): string | undefined => {
-      if (!referenceLooked) {
-        reference = deps.referencePrice(spec.venue, spec.symbol);
-        if (reference === "") reference = undefined;
-        referenceLooked = true;
-      }
-      return reference;
-    };
     const limitPrice = spec.type === OrderType.LIMIT || spec.type === OrderType.STOP_LIMIT ? spec.price : undefined;
     if (lim.priceBandPercent !== undefined && limitPrice !== undefined && limitPrice !== "") {
-      const r = ref();
+      const r = referenceOf(spec);
       if (r !== undefined) {
         const refN = num(spec.venue, spec.symbol, r);
         // |price - ref| * 100 <= band * ref, exact in decimals.
@@ -319,7 +319,7 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
             breach(
               "PRICE_OUTSIDE_BAND",
               `risk limit: price ${limitPrice} is more than ${band.toFixed()}% from the reference price ${r} of ${spec.symbol} on ${spec.venue} (allowed ${low.toFixed()} to ${high.toFixed()})`,
-              { limit: "priceBandPercent", band_percent: band.toFixed(), price: limitPrice, reference_price: r, low: low.toFixed(), high: high.toFixed(), ...who },
+              { limit: "priceBandPercent", band_percent: band.toFixed(), price: limitPrice, reference_price: r, low: low.toFixed(), high: high.toFixed(), ...whoOf(spec) },
             ),
           );
         }
@@ -330,13 +330,13 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
       const own = limitPrice !== undefined || spec.type === OrderType.STOP;
       if (limitPrice !== undefined) price = limitPrice;
       else if (spec.type === OrderType.STOP) price = spec.stopPrice;
-      else price = ref();
+      else price = referenceOf(spec);
       if (price === undefined || price === "") {
         return refuse(
           breach("NOTIONAL_UNKNOWN", `risk limit: no reference price for ${spec.symbol} on ${spec.venue} to check the maximum notional of a MARKET order`, {
             limit: "maxNotional",
             max: lim.maxNotional.text,
-            ...who,
+            ...whoOf(spec),
           }),
         );
       }
@@ -347,7 +347,7 @@ export function createRiskEngine(initial: RiskLimitsConfig, deps: RiskEngineDeps
           breach(
             "MAX_NOTIONAL_EXCEEDED",
             `risk limit: notional ${m.formatWide(notional)} exceeds the maximum ${max} for ${spec.account} ${spec.symbol} (${spec.quantity} x ${price})`,
-            { limit: "maxNotional", max, notional: m.formatWide(notional), price, quantity: spec.quantity, ...who },
+            { limit: "maxNotional", max, notional: m.formatWide(notional), price, quantity: spec.quantity, ...whoOf(spec) },
           ),
         );
       }
