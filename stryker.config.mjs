@@ -15,6 +15,7 @@ export default {
     testFiles: [
       "test/domain/order-state.test.ts",
       "test/domain/decimal.test.ts",
+      "test/domain/decimal-math.test.ts",
       "test/use-cases/validate.test.ts",
       "test/use-cases/idempotency.test.ts",
       "test/use-cases/risk.test.ts",
@@ -30,6 +31,7 @@ export default {
     // domain
     "src/domain/order-state.ts",
     "src/domain/decimal.ts",
+    "src/domain/scaled-decimal-math.ts",
     // use-case decisions
     "src/use-cases/validate.ts",
     "src/use-cases/idempotency.ts",

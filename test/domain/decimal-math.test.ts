@@ -94,4 +94,5 @@ test("scaled parsing: what venues write is read as decimal.js reads it; what is 
 test("DECIMAL_MATH names its implementation", () => {
   assert.equal(decimalMathNamed("scaled"), scaledDecimalMath);
   assert.equal(decimalMathNamed("decimal.js"), decimalJsMath);
+  assert.deepEqual([scaledDecimalMath.name, decimalJsMath.name], ["scaled", "decimal.js"]);
 });
