@@ -137,14 +137,12 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   const interceptors = options.interceptors ?? [];
   const methods = new Map<string, MethodEntry>();
   for (const [path, m] of collectUnaryMethods(options.routes)) {
-    const entry: MethodEntry = {
-      ...m,
-      serialization: serializationFor(m.method, options, limits),
-      chain: (req) => innermost(entry, req),
-    };
-    let next = (req: UnaryRequest): Promise<UnaryResponse> => innermost(entry, req);
+    // The innermost step reads the entry, which holds the chain around it: set once composed.
+    let entry: MethodEntry | undefined;
+    let next = (req: UnaryRequest): Promise<UnaryResponse> => innermost(entry!, req);
     for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as unknown as typeof next;
-    methods.set(path, { ...entry, chain: next });
+    entry = { ...m, serialization: serializationFor(m.method, options, limits), chain: next };
+    methods.set(path, entry);
   }
   // The largest body that can hold at most two complete envelopes; beyond it
   // the answer (an error) is already decided, so we stop buffering.
