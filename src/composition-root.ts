@@ -153,6 +153,11 @@ export interface Takeover {
   readonly leads: () => boolean;
   /** `leads`, or one lease renewal now to decide (postgres-leadership.ts confirm). */
   readonly confirm: () => Promise<boolean>;
+  /**
+   * The audit guard tripped for good (events may be lost): a lone gateway waits for a restart; a
+   * member of a group steps down instead, so that a member rebuilt from the table leads (src/replica.ts).
+   */
+  readonly onAuditFailed?: (why: string) => void;
 }
 
 export interface Gateway {
@@ -217,7 +222,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       health.set("", ServingStatus.NOT_SERVING);
       health.set(TradingGateway.typeName, ServingStatus.NOT_SERVING);
       if (transient) logger.error({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING until the audit database is back (reconnecting)`);
-      else logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
+      else if (deps.takeover?.onAuditFailed !== undefined) {
+        logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, stepping down: a member rebuilt from the audit table takes over`);
+        deps.takeover.onAuditFailed(message);
+      } else logger.fatal({ err: cause, audit: auditWhere }, `${message}; health NOT_SERVING, restart the gateway once the audit log is writable`);
     },
     () => {
       health.set("", ServingStatus.SERVING);

@@ -10,7 +10,8 @@
  *            build the gateway from the followed state with every audit INSERT fenced by the term
  *            (composition-root.ts `takeover`), query every open order (PENDING_NEW included) at its
  *            venue by its venue client order id (never re-sent), then SERVING;
- *   leader:  until the fence or the lease renewal says another term exists: NOT_SERVING, calls
+ *   leader:  until the fence or the lease renewal says another term exists, or the audit guard
+ *            trips for good (what a lone gateway needs a restart for): NOT_SERVING, calls
  *            UNAVAILABLE, the gateway closed (what it kept unwritten is dropped: the new leader
  *            reconciles those orders), and back to standby with a fresh follower.
  */
@@ -144,6 +145,8 @@ export function createReplica(deps: ReplicaDeps): Replica {
         fence: { leaderTable: leadership.leaderTable, term, onDeposed: (why) => deposedWhy(why) },
         leads: () => leadership.leaseValid(),
         confirm: () => leadership.confirm(),
+        // What a restart does for a lone gateway: state rebuilt from what the table holds.
+        onAuditFailed: (why) => deposedWhy(`the audit log failed for good (${why})`),
       },
     });
     const built = performance.now();

@@ -36,6 +36,8 @@ export interface HaGroup {
   alive(): Replica[];
   /** Set by close(): load and stream loops end. */
   readonly closed: boolean;
+  /** The last lines each replica printed: what a failed wait shows, so a CI failure can be read. */
+  describe(lines?: number): string;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,15 @@ export async function startHaGroup(url: string, table: string, env: Record<strin
       return r;
     },
     alive: () => replicas.filter((r) => !r.dead && r.gw.alive),
+    describe(lines = 40) {
+      return replicas
+        .map((r) => {
+          const state = r.dead ? "killed" : r.gw.alive ? "alive" : "exited";
+          const tail = r.gw.output().trimEnd().split("\n").slice(-lines).join("\n");
+          return `--- replica on port ${r.port} (${state}), its last ${lines} lines:\n${tail}`;
+        })
+        .join("\n");
+    },
     async leader(timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
