@@ -51,6 +51,41 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
     }
     return mm;
   };
+  /** Metrics and the access line of one call; a function of the interceptor, not a closure per call. */
+  function finish(req: Parameters<Parameters<Interceptor>[0]>[0], mm: MethodMetrics | undefined, service: string, reqId: string, start: number, code: Code | undefined, error: unknown): void {
+    const durationMs = now() - start;
+    const codeName = grpcCodeName(code);
+    if (mm !== undefined) {
+      mm.handled.set(codeName, (mm.handled.get(codeName) ?? 0) + 1);
+      mm.observe(durationMs / 1000);
+    }
+    if (logger === undefined || accessLine === undefined) return;
+    const method = req.method.name;
+    const protocol = protocolOf(req.header);
+    const peer = req.contextValues.get(peerKey);
+    const ms = Math.round(durationMs * 1000) / 1000;
+    if (code === undefined) {
+      // Two literals rather than an optional field: the untraced line keeps its one shape.
+      if (traced) accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms, traceId: req.contextValues.get(traceIdKey) });
+      else accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms });
+      return;
+    }
+    // One object, reqId first: the same line a child logger bound to the request id would write.
+    const line: Record<string, unknown> = {
+      reqId,
+      service,
+      method,
+      protocol,
+      peer,
+      code: codeName,
+      durationMs: ms,
+      err: error instanceof Error ? error.message : String(error),
+    };
+    if (traced) line["traceId"] = req.contextValues.get(traceIdKey);
+    // Our faults are errors worth paging on; client-caused codes are routine.
+    if (SERVER_FAULTS.has(code)) logger.error(line, "rpc");
+    else logger.info(line, "rpc");
+  }
   return (next) => async (req) => {
     const start = now();
     const service = req.service.typeName;
@@ -60,40 +95,6 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
       reqId = req.contextValues.get(requestIdKey);
       req.contextValues.set(loggerKey, lazyChildLogger(logger, reqId));
     }
-    const finish = (code: Code | undefined, error: unknown): void => {
-      const durationMs = now() - start;
-      const codeName = grpcCodeName(code);
-      if (mm !== undefined) {
-        mm.handled.set(codeName, (mm.handled.get(codeName) ?? 0) + 1);
-        mm.observe(durationMs / 1000);
-      }
-      if (logger === undefined || accessLine === undefined) return;
-      const method = req.method.name;
-      const protocol = protocolOf(req.header);
-      const peer = req.contextValues.get(peerKey);
-      const ms = Math.round(durationMs * 1000) / 1000;
-      if (code === undefined) {
-        // Two literals rather than an optional field: the untraced line keeps its one shape.
-        if (traced) accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms, traceId: req.contextValues.get(traceIdKey) });
-        else accessLine({ reqId, service, method, protocol, peer, code: codeName, durationMs: ms });
-        return;
-      }
-      // One object, reqId first: the same line a child logger bound to the request id would write.
-      const line: Record<string, unknown> = {
-        reqId,
-        service,
-        method,
-        protocol,
-        peer,
-        code: codeName,
-        durationMs: ms,
-        err: error instanceof Error ? error.message : String(error),
-      };
-      if (traced) line["traceId"] = req.contextValues.get(traceIdKey);
-      // Our faults are errors worth paging on; client-caused codes are routine.
-      if (SERVER_FAULTS.has(code)) logger.error(line, "rpc");
-      else logger.info(line, "rpc");
-    };
     if (mm !== undefined) mm.started++;
     if (!req.stream && req.method.methodKind === "unary") {
       if (mm !== undefined) mm.received++;
@@ -101,17 +102,17 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
       try {
         res = await next(req);
       } catch (e) {
-        finish(ConnectError.from(e).code, e);
+        finish(req, mm, service, reqId, start, ConnectError.from(e).code, e);
         throw e;
       }
       if (mm !== undefined) mm.sent++;
-      finish(undefined, undefined);
+      finish(req, mm, service, reqId, start, undefined, undefined);
       return res;
     }
     return observeCall(next, req, {
       onReceive: mm !== undefined ? () => void mm.received++ : undefined,
       onSend: mm !== undefined ? () => void mm.sent++ : undefined,
-      onEnd: ({ code, error }) => finish(code, error),
+      onEnd: ({ code, error }) => finish(req, mm, service, reqId, start, code, error),
     });
   };
 }

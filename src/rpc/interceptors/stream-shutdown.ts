@@ -23,8 +23,17 @@ export interface StreamShutdownDeps {
  */
 export function createStreamShutdownInterceptor(deps: StreamShutdownDeps): Interceptor {
   const { signal } = deps;
-  return (next) => async (req) => {
-    if (!req.stream) return next(req);
+  // Unary calls go straight through: no async wrapper (a promise and its ticks on every order).
+  // A throw from `next` stays a rejection, as it was behind the async wrapper.
+  return (next) => (req) => {
+    if (req.stream) return streamed(next, req);
+    try {
+      return next(req);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  async function streamed(next: Parameters<Interceptor>[0], req: Parameters<Parameters<Interceptor>[0]>[0]) {
     const clientSignal = req.signal;
     const res = await next({ ...req, signal: AbortSignal.any([clientSignal, signal]) });
     if (!res.stream) return res;
@@ -34,5 +43,5 @@ export function createStreamShutdownInterceptor(deps: StreamShutdownDeps): Inter
       if (signal.aborted && !clientSignal.aborted) throw ConnectError.from(signal.reason);
     }
     return { ...res, message: endOnShutdown() } as StreamResponse;
-  };
+  }
 }
