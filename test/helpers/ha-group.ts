@@ -105,8 +105,9 @@ export async function startHaGroup(url: string, table: string, env: Record<strin
       return replicas
         .map((r) => {
           const state = r.dead ? "killed" : r.gw.alive ? "alive" : "exited";
-          const tail = r.gw.output().trimEnd().split("\n").slice(-lines).join("\n");
-          return `--- replica on port ${r.port} (${state}), its last ${lines} lines:\n${tail}`;
+          // Not the access lines (one per call): what the member did.
+          const tail = r.gw.output().trimEnd().split("\n").filter((l) => !l.includes('"msg":"rpc"')).slice(-lines).join("\n");
+          return `--- replica on port ${r.port} (${state}), its last ${lines} lines other than access lines:\n${tail}`;
         })
         .join("\n");
     },

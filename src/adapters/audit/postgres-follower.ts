@@ -89,6 +89,11 @@ export function createAuditFollower(opts: AuditFollowerOptions): AuditFollower {
 
   async function listen(): Promise<void> {
     const c = await pool.connect();
+    // Closed while connecting: a client kept checked out would hold pool.end(), and close() with it, forever.
+    if (closed) {
+      c.release(true);
+      return;
+    }
     c.on("error", (e) => {
       logger?.warn({ err: e, table }, "ha: the standby's LISTEN session failed; polling until it is back");
       if (listener === c) listener = undefined;
@@ -96,18 +101,24 @@ export function createAuditFollower(opts: AuditFollowerOptions): AuditFollower {
     });
     c.on("notification", () => void read().catch(() => {}));
     await c.query(`LISTEN "${notifyChannel(table)}"`);
+    if (closed) {
+      c.release(true);
+      return;
+    }
     listener = c;
   }
 
+  /** The poll in progress (close() waits for it: it may be connecting a LISTEN session). */
+  let ticking: Promise<void> = Promise.resolve();
   function schedule(): void {
     if (closed) return;
     timer = setTimeout(() => {
-      void (async () => {
+      ticking = (async () => {
         try {
           if (listener === undefined) await listen();
-          await read();
+          if (!closed) await read();
         } catch (e) {
-          logger?.warn({ err: e, table }, "ha: standby read failed; retrying");
+          if (!closed) logger?.warn({ err: e, table }, "ha: standby read failed; retrying");
         }
         schedule();
       })();
@@ -154,6 +165,8 @@ export function createAuditFollower(opts: AuditFollowerOptions): AuditFollower {
       closed = true;
       if (timer !== undefined) clearTimeout(timer);
       await reading.catch(() => {});
+      // A poll that was reconnecting the LISTEN session (a database restart) releases what it got.
+      await ticking;
       listener?.release(true);
       listener = undefined;
       await pool.end().catch(() => {});
