@@ -369,12 +369,14 @@ export async function createPostgresAuditSink(opts: PostgresAuditSinkOptions): P
       writer = undefined;
       if (w !== undefined) release(w);
       logger?.error({ table, term: fence?.term.toString() }, `audit: ${e.message}`);
-      availability?.unavailable(e.message, e, true);
+      // Told first: the member steps down because it was deposed (the guard, told next, would
+      // step it down too, naming an audit failure).
       try {
         fence?.onDeposed?.(e.message);
       } catch {
         /* failed either way */
       }
+      availability?.unavailable(e.message, e, true);
     }
     return e;
   }
