@@ -16,6 +16,7 @@
  *            reconciles those orders), and back to standby with a fresh follower.
  */
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { hostname } from "node:os";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
@@ -55,6 +56,12 @@ export interface Replica {
 /** Longest a takeover waits for its first venue poll before serving (the poll goes on). */
 const RECONCILE_WAIT_MS = 500;
 
+/**
+ * Longest a takeover may take from the term won to serving: a normal one takes well under a second
+ * (docs/high-availability.md); the floor leaves room for a loaded machine.
+ */
+const takeoverLimitMsFor = (leaseMs: number): number => Math.max(10_000, 4 * leaseMs);
+
 const NOT_LEADER = "this gateway is a standby of its high-availability group (not the leader): try another replica";
 
 export function createReplica(deps: ReplicaDeps): Replica {
@@ -64,6 +71,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
   const table = settings.auditPgTable;
   const me = `${hostname()}/${process.pid}/${randomBytes(3).toString("hex")}`;
   const leadership = createLeadership({ connectionString: url, table, holder: me, leaseMs: settings.haLeaseMs, pollMs: settings.haPollMs, logger });
+  const takeoverLimitMs = takeoverLimitMsFor(settings.haLeaseMs);
   const stop = new AbortController();
   const stopped = new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
   let gateway: Gateway | undefined;
@@ -118,45 +126,55 @@ export function createReplica(deps: ReplicaDeps): Replica {
     });
     const follower = createAuditFollower({ connectionString: url, table, onEvent: recovery.apply, onCorrupt: settings.auditOnCorrupt, logger });
     let term: bigint;
-    const t0 = { at: 0 };
     try {
       await follower.start(stop.signal);
       term = await leadership.campaign(stop.signal, () => settled());
-      t0.at = performance.now();
-      // Holding the term, nobody else commits: read what the old leader committed last.
-      await follower.catchUp();
-    } finally {
+    } catch (e) {
       await follower.close();
+      throw e;
     }
-    let deposedWhy: (why: string) => void = () => {};
-    const sinkDeposed = new Promise<string>((resolve) => (deposedWhy = resolve));
-    const g = await createGateway({
-      config: deps.config,
-      logger,
-      health,
-      registry: deps.registry,
-      shutdownSignal: deps.shutdownSignal,
-      // No prefault (about 1.3 s for the rings on a busy machine): a takeover serves first, the
-      // rings' pages are taken as they fill.
-      prefaultRetention: false,
-      takeover: {
-        recovered: recovery.finish(Date.now()),
-        positions,
-        fence: { leaderTable: leadership.leaderTable, term, onDeposed: (why) => deposedWhy(why) },
-        leads: () => leadership.leaseValid(),
-        confirm: () => leadership.confirm(),
-        // What a restart does for a lone gateway: state rebuilt from what the table holds.
-        onAuditFailed: (why) => deposedWhy(`the audit log failed for good (${why})`),
-      },
-    });
-    const built = performance.now();
-    // Orders whose venue outcome the old leader never learnt: asked of the venue by their venue
-    // client order id (one poll; nothing is sent again). Serving waits for it at most
-    // RECONCILE_WAIT_MS: the poll asks one order at a time and records each answer, and a retry
-    // of such an order is a replay of it (PENDING_NEW until its answer is in) either way.
-    let reconcileTimer: NodeJS.Timeout | undefined;
-    await Promise.race([g.reconcileNow().catch(() => {}), new Promise<void>((r) => (reconcileTimer = setTimeout(r, RECONCILE_WAIT_MS)))]);
-    clearTimeout(reconcileTimer);
+    const t0 = performance.now();
+    const takeOver = async () => {
+      try {
+        // Holding the term, nobody else commits: read what the old leader committed last.
+        await follower.catchUp();
+      } finally {
+        await follower.close();
+      }
+      let deposedWhy: (why: string) => void = () => {};
+      const sinkDeposed = new Promise<string>((resolve) => (deposedWhy = resolve));
+      const g = await createGateway({
+        config: deps.config,
+        logger,
+        health,
+        registry: deps.registry,
+        shutdownSignal: deps.shutdownSignal,
+        // No prefault (about 1.3 s for the rings on a busy machine): a takeover serves first, the
+        // rings' pages are taken as they fill.
+        prefaultRetention: false,
+        takeover: {
+          recovered: recovery.finish(Date.now()),
+          positions,
+          fence: { leaderTable: leadership.leaderTable, term, onDeposed: (why) => deposedWhy(why) },
+          leads: () => leadership.leaseValid(),
+          confirm: () => leadership.confirm(),
+          // What a restart does for a lone gateway: state rebuilt from what the table holds.
+          onAuditFailed: (why) => deposedWhy(`the audit log failed for good (${why})`),
+        },
+      });
+      const built = performance.now();
+      // Orders whose venue outcome the old leader never learnt: asked of the venue by their venue
+      // client order id (one poll; nothing is sent again). Serving waits for it at most
+      // RECONCILE_WAIT_MS: the poll asks one order at a time and records each answer, and a retry
+      // of such an order is a replay of it (PENDING_NEW until its answer is in) either way.
+      let reconcileTimer: NodeJS.Timeout | undefined;
+      await Promise.race([g.reconcileNow().catch(() => {}), new Promise<void>((r) => (reconcileTimer = setTimeout(r, RECONCILE_WAIT_MS)))]);
+      clearTimeout(reconcileTimer);
+      return { g, sinkDeposed, built };
+    };
+    const taken = await bounded(term, takeOver());
+    if (taken === undefined) return;
+    const { g, sinkDeposed, built } = taken;
     gateway = g;
     if (leadership.term === term) {
       health.set("", ServingStatus.SERVING);
@@ -164,7 +182,7 @@ export function createReplica(deps: ReplicaDeps): Replica {
     }
     settled();
     logger.warn(
-      { term: term.toString(), events: follower.events, takeoverMs: Math.round(performance.now() - t0.at), buildMs: Math.round(built - t0.at) },
+      { term: term.toString(), events: follower.events, takeoverMs: Math.round(performance.now() - t0), buildMs: Math.round(built - t0) },
       "ha: leader: serving TradingGateway",
     );
     const why = await Promise.race([leadership.deposed(), sinkDeposed, new Promise<string>((r) => stop.signal.addEventListener("abort", () => r("shutdown"), { once: true }))]);
@@ -176,6 +194,32 @@ export function createReplica(deps: ReplicaDeps): Replica {
     g.abortVenueCalls();
     await leadership.resign();
     await g.close().catch((e: unknown) => logger.warn({ err: e }, "ha: closing the deposed gateway failed"));
+  }
+
+  /**
+   * The takeover, bounded: a member that won a term renews its lease while it builds, so a step
+   * that never ends (a database call that hangs) would hold the whole group without a leader. Past
+   * the limit the lease is given up at once (another member takes over), the late work's gateway
+   * is closed whenever it ends, and this member waits a lease before it campaigns again.
+   */
+  async function bounded<T extends { readonly g: Gateway }>(term: bigint, work: Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((r) => (timer = setTimeout(r, takeoverLimitMs, undefined)));
+    let r: T | undefined;
+    try {
+      r = await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (r !== undefined) return r;
+    logger.error({ term: term.toString(), limitMs: takeoverLimitMs }, "ha: the takeover did not serve within its limit; giving the lease up so that another member leads");
+    await leadership.resign();
+    work.then(
+      (t) => void t.g.close().catch(() => {}),
+      () => {},
+    );
+    await sleep(settings.haLeaseMs, undefined, { signal: stop.signal }).catch(() => {});
+    return undefined;
   }
 
   async function loop(): Promise<void> {

@@ -13,7 +13,8 @@
  *   3. the database restarted under load: nothing acknowledged that is not committed, and the
  *      group serves again by itself;
  *   4. a leader whose audit guard trips for good (a batch the database refused) steps down, and
- *      the group serves again by itself once the table takes rows.
+ *      the group serves again by itself once the table takes rows;
+ *   5. a takeover that hangs gives its lease up within its limit, and leads once it can.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -283,6 +284,56 @@ test("HA: a leader whose audit guard trips for good (the database refused a batc
     await group.close();
     await dropTable(db, table);
     await db.query(`DROP FUNCTION IF EXISTS "${refuse}"()`).catch(() => {});
+    await db.end();
+  }
+});
+
+test("HA: a takeover that hangs (its catch-up blocked by a lock) gives the lease up within its limit, then leads once it can", { skip }, async (t) => {
+  const db = new pg.Client({ connectionString: sharedUrl });
+  await db.connect();
+  const locker = new pg.Client({ connectionString: sharedUrl });
+  await locker.connect();
+  const table = uniqueTable("hang");
+  const leaseMs = 1000;
+  const group = await startHaGroup(sharedUrl, table, { HA_LEASE_MS: String(leaseMs) });
+  let locked = false;
+  try {
+    const old = await group.start();
+    await group.leader();
+    const next = await group.start();
+    await waitFor(() => next.gw.output().includes("ha: standby; following the leader"), { timeoutMs: 30_000, what: "standby following" });
+    // Every read of the audit table waits behind this lock: the standby's catch-up can never end.
+    await locker.query("BEGIN");
+    await locker.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
+    locked = true;
+    old.gw.child.kill("SIGKILL");
+    old.dead = true;
+    old.close();
+    await waitFor(() => next.gw.output().includes("ha: this gateway took leadership"), { timeoutMs: 30_000, what: "the standby winning a term" });
+    const wonAt = performance.now();
+    await waitFor(() => next.gw.output().includes("ha: the takeover did not serve within its limit"), { timeoutMs: 30_000, what: "the takeover's limit" }).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${group.describe()}`);
+    });
+    const gaveUpMs = performance.now() - wonAt;
+    // The lease is free while the lock is still held: another member could lead now.
+    const row = await db.query<{ holder_pid: number | null }>(`SELECT holder_pid FROM "${table}_leader"`);
+    assert.equal(row.rows[0]!.holder_pid, null, "the member still holds the lease");
+    await locker.query("COMMIT");
+    locked = false;
+    const leader = await group.leader(60_000).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${group.describe()}`);
+    });
+    assert.equal(leader.port, next.port);
+    const r = await leader.trading.placeOrder(placeRequest(`hang-${randomBytes(3).toString("hex")}`), { timeoutMs: 10_000 });
+    assert.equal(r.replayed, false);
+    const msg = `takeover blocked by a lock (HA_LEASE_MS=${leaseMs}): lease given up ${gaveUpMs.toFixed(0)} ms after the term was won`;
+    t.diagnostic(msg);
+    console.log(msg);
+  } finally {
+    if (locked) await locker.query("ROLLBACK").catch(() => {});
+    await locker.end();
+    await group.close();
+    await dropTable(db, table);
     await db.end();
   }
 });

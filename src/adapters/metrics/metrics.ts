@@ -338,10 +338,19 @@ const STATUS_LABELS: readonly string[] = (() => {
   return out;
 })();
 
+/**
+ * Unregisters these metrics if present. A gateway's metrics are made by its composition root, and
+ * a member of a high-availability group builds a gateway each time it takes over: the one it
+ * replaces is closed, and its metrics give way (prom-client refuses a name registered twice).
+ */
+export function dropMetrics(registry: Registry, names: readonly string[]): void {
+  for (const name of names) if (registry.getSingleMetric(name) !== undefined) registry.removeSingleMetric(name);
+}
+
 export function createBusinessMetrics(registry: Registry, venues: readonly string[]): BusinessMetrics {
   // A gateway rebuilt on the same registry (a restart in one process) replaces the metrics: their
   // tallies belong to the instance that folds them.
-  for (const name of [
+  dropMetrics(registry, [
     "gateway_orders_total",
     "gateway_open_orders",
     "gateway_fills_total",
@@ -352,9 +361,7 @@ export function createBusinessMetrics(registry: Registry, venues: readonly strin
     "gateway_reconcile_corrections_total",
     "gateway_reconcile_passes_total",
     "gateway_reconcile_last_success_timestamp_seconds",
-  ]) {
-    if (registry.getSingleMetric(name) !== undefined) registry.removeSingleMetric(name);
-  }
+  ]);
   const byStatus: number[] = STATUS_LABELS.map(() => 0);
   const rejects = new Map<RejectReason, number>(REJECT_REASONS.map((r) => [r, 0]));
   const tallies = new Map<string, VenueTally>();

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
+import { dropMetrics } from "./metrics.js";
 
 /** Metrics the operator's alert rules (deploy/prometheus/alerts.yml) watch that no other part exports. */
 export interface OpsMetrics {
@@ -9,6 +10,7 @@ export interface OpsMetrics {
 }
 
 export function createOpsMetrics(registry: Registry): OpsMetrics {
+  dropMetrics(registry, ["gateway_venue_up", "gateway_stream_subscribers_dropped_total"]);
   const up = new Gauge({
     name: "gateway_venue_up",
     help: "1 while the gateway considers the venue serving, 0 after consecutive failures marked it down (the venue's grpc.health.v1 status).",

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
+import { dropMetrics } from "../metrics/metrics.js";
 
 /** Outcome label values: "ok" or a VenueError kind. */
 export type VenueOutcome = "ok" | "rejected" | "unknown_outcome" | "rate_limited" | "unavailable" | "not_found" | "auth" | "protocol";
@@ -11,11 +12,13 @@ export interface VenueMetrics {
 }
 
 /**
- * Created once per process and shared by every adapter (prom-client refuses
- * to register a metric name twice in one registry). The registry is passed in:
- * no global registry, so tests get their own.
+ * Created once per gateway and shared by every adapter (prom-client refuses
+ * to register a metric name twice in one registry: a gateway built again on the
+ * same registry, a high-availability takeover, replaces them). The registry is
+ * passed in: no global registry, so tests get their own.
  */
 export function createVenueMetrics(registry: Registry): VenueMetrics {
+  dropMetrics(registry, ["venue_request_duration_seconds", "venue_requests_total", "venue_reconciliations_total"]);
   const duration = new Histogram({
     name: "venue_request_duration_seconds",
     help: "Duration of venue REST calls",

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { dropMetrics } from "../../metrics/metrics.js";
 
 /** What a stream event came to (label `outcome` of venue_stream_events_total). */
 export type StreamEventOutcome = "applied" | "duplicate" | "stale" | "gap_query" | "unknown_order" | "overflow" | "error";
@@ -21,6 +22,7 @@ const REASONS = new Set(["auth", "auth_refused", "venue_error", "heartbeat_timeo
  * `lastEventAt`, so it grows while a stream is silent).
  */
 export function createUserStreamMetrics(registry: Registry, lastEventAt: () => ReadonlyMap<string, number>): UserStreamMetrics {
+  dropMetrics(registry, ["venue_stream_connected", "venue_stream_reconnects_total", "venue_stream_event_lag_seconds", "venue_stream_events_total", "venue_stream_last_event_age_seconds"]);
   const connected = new Gauge({ name: "venue_stream_connected", help: "1 while the venue's user stream is connected and caught up (else polling is the fallback)", labelNames: ["venue"] as const, registers: [registry] });
   const reconnects = new Counter({ name: "venue_stream_reconnects_total", help: "Venue user stream connections that ended, by reason", labelNames: ["venue", "reason"] as const, registers: [registry] });
   const lag = new Histogram({
