@@ -89,11 +89,6 @@ export function createAuditFollower(opts: AuditFollowerOptions): AuditFollower {
 
   async function listen(): Promise<void> {
     const c = await pool.connect();
-    // Closed while connecting: a client kept checked out would hold pool.end(), and close() with it, forever.
-    if (closed) {
-      c.release(true);
-      return;
-    }
     c.on("error", (e) => {
       logger?.warn({ err: e, table }, "ha: the standby's LISTEN session failed; polling until it is back");
       if (listener === c) listener = undefined;
@@ -101,6 +96,7 @@ export function createAuditFollower(opts: AuditFollowerOptions): AuditFollower {
     });
     c.on("notification", () => void read().catch(() => {}));
     await c.query(`LISTEN "${notifyChannel(table)}"`);
+    // Closed while connecting: a client kept checked out would hold pool.end(), and close() with it, forever.
     if (closed) {
       c.release(true);
       return;

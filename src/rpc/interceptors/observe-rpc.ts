@@ -8,6 +8,7 @@ import { createAccessLineWriter } from "./access-line.js";
 import { traceIdKey } from "./trace-rpc.js";
 import { lazyChildLogger } from "./lazy-logger.js";
 import { grpcCodeName, grpcType, observeCall, protocolOf } from "./observe-call.js";
+import type { AnyRequest } from "./check-interceptor.js";
 
 /** Codes that mean the gateway failed, not the caller. */
 const SERVER_FAULTS: ReadonlySet<Code> = new Set([Code.Internal, Code.Unknown, Code.DataLoss]);
@@ -23,7 +24,7 @@ export interface ObserveRpcDeps {
   readonly traced?: boolean;
 }
 
-type MethodRef = Parameters<Parameters<Interceptor>[0]>[0]["method"];
+type MethodRef = AnyRequest["method"];
 
 /**
  * Logging and metrics in one interceptor, because they observe the same
@@ -52,7 +53,7 @@ export function createObserveRpcInterceptor(deps: ObserveRpcDeps): Interceptor {
     return mm;
   };
   /** Metrics and the access line of one call; a function of the interceptor, not a closure per call. */
-  function finish(req: Parameters<Parameters<Interceptor>[0]>[0], mm: MethodMetrics | undefined, service: string, reqId: string, start: number, code: Code | undefined, error: unknown): void {
+  function finish(req: AnyRequest, mm: MethodMetrics | undefined, service: string, reqId: string, start: number, code: Code | undefined, error: unknown): void {
     const durationMs = now() - start;
     const codeName = grpcCodeName(code);
     if (mm !== undefined) {

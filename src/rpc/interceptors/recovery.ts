@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Interceptor, StreamResponse } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { loggerKey } from "./context-keys.js";
+import type { AnyRequest } from "./check-interceptor.js";
 
 export interface RecoveryDeps {
   /** Fallback logger when the call has no per-call logger. */
@@ -23,7 +24,7 @@ export const INTERNAL_MESSAGE = "internal error";
  */
 export function createRecoveryInterceptor(deps: RecoveryDeps): Interceptor {
   // One helper per interceptor, not a closure per call: the success path allocates nothing here.
-  const recover = (req: Parameters<Parameters<Interceptor>[0]>[0], e: unknown): never => {
+  const recover = (req: AnyRequest, e: unknown): never => {
     if (e instanceof ConnectError) throw e;
     const log = req.contextValues.get(loggerKey) ?? deps.logger;
     if (req.signal.aborted) {

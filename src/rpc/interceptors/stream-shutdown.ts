@@ -1,5 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { Interceptor, StreamResponse } from "@connectrpc/connect";
+import type { AnyRequest, Next } from "./check-interceptor.js";
 
 export interface StreamShutdownDeps {
   /**
@@ -33,7 +34,7 @@ export function createStreamShutdownInterceptor(deps: StreamShutdownDeps): Inter
       return Promise.reject(e);
     }
   };
-  async function streamed(next: Parameters<Interceptor>[0], req: Parameters<Parameters<Interceptor>[0]>[0]) {
+  async function streamed(next: Next, req: AnyRequest) {
     const clientSignal = req.signal;
     const res = await next({ ...req, signal: AbortSignal.any([clientSignal, signal]) });
     if (!res.stream) return res;
