@@ -184,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // hooks above would refuse (closing, under pressure) are left to Fastify, which answers them.
   // This line is the fast path's only tie to the gateway (test/server/fast-path/removable.test.ts):
   // without it every call goes through connect. Imported only when on, so FAST_PATH=off loads none of it.
-  if (config.fastPath) (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
+  if (config.fastPath) (await import("./fast-path/install-fast-path.js")).installFastPath(app, { ...connectOptions, batchCalls: config.callBatching, peerContextValues, logger, bypass: () => closing || deps.health.shuttingDown || app.isUnderPressure() });
   await app.register(fastifyConnectPlugin, connectOptions);
   if (deps.dashboard !== undefined) registerDashboardRoutes(app, deps.dashboard);
 

@@ -10,6 +10,8 @@ export interface ServerSettings {
   readonly apiKeys: readonly ApiKeyEntry[];
   readonly corsOrigins: string[];
   readonly fastPath: boolean;
+  /** CALL_BATCHING: the fast path starts the calls of one event-loop turn together. */
+  readonly callBatching: boolean;
   readonly connectionTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;

@@ -7,7 +7,7 @@ import { formatPeer } from "../format-peer.js";
 import { withStreamEnd } from "../stream-end.js";
 import { createStreamFastPath, type StreamFastPathStats } from "./stream-fast-path.js";
 import { createUnaryFastPath } from "./unary-fast-path.js";
-import type { UnaryFastPathOptions } from "./unary-fast-path.js";
+import type { UnaryFastPathOptions, UnaryFastPathStats } from "./unary-fast-path.js";
 
 /** installFastPath's options: connect's router-wide options, and what the fast path needs besides. */
 export interface FastPathOptions extends Omit<UnaryFastPathOptions, "contextValues" | "onWriteError"> {
@@ -25,6 +25,8 @@ export interface FastPathOptions extends Omit<UnaryFastPathOptions, "contextValu
 export interface FastPathStats {
   /** Streams the fast path has answered (every other stream went to Fastify). */
   readonly served: number;
+  /** Unary calls answered, and the batches they were started in (UnaryFastPathOptions.batchCalls). */
+  readonly unary: Readonly<UnaryFastPathStats>;
   /** The server-streaming part (stream-fast-path.ts): streams, messages and writes. */
   readonly streams: Readonly<StreamFastPathStats>;
 }
@@ -38,7 +40,7 @@ export interface FastPathStats {
  * without it serves every call through connect.
  */
 export function installFastPath(app: FastifyInstance<Http2Server>, options: FastPathOptions): void {
-  const { peerContextValues, logger, ...unaryOptions } = options;
+  const { peerContextValues, logger, batchCalls, ...unaryOptions } = options;
   // `session.socket` is a Proxy: the peer is read through it once per connection.
   const peers = new WeakMap<Http2Session, string>();
   const peerOf = (session: Http2Session | undefined): string => {
@@ -53,6 +55,7 @@ export function installFastPath(app: FastifyInstance<Http2Server>, options: Fast
   };
   const fast = createUnaryFastPath({
     ...unaryOptions,
+    ...(batchCalls !== undefined ? { batchCalls } : {}),
     contextValues: (stream) => peerContextValues(peerOf(stream.session)),
     // Rare (a write to a stream that just closed is skipped): worth a line, the call was reset.
     onWriteError: (err) => logger.warn({ err }, "fast path: a call could not be answered; its stream was reset"),
@@ -73,6 +76,7 @@ export function installFastPath(app: FastifyInstance<Http2Server>, options: Fast
     get served() {
       return served;
     },
+    unary: fast.stats,
     streams: streams.stats,
   };
   app.decorate("fastPath", stats);

@@ -84,10 +84,44 @@ export interface UnaryFastPathOptions {
   readonly bypass?: () => boolean;
   /** Told about failures to write a response (the client went away, mostly). */
   readonly onWriteError?: (error: unknown) => void;
+  /**
+   * Start together the calls whose requests end in one turn of the event loop, in arrival order,
+   * from the loop's check phase (setImmediate), instead of each one as its request ends (default
+   * true; CALL_BATCHING). Why: a call started alone runs the whole path (decode, interceptors,
+   * the order pipeline, the answer) before the next begins, so at load every step of it runs with
+   * caches and branch history the others have just evicted; started together, the calls advance
+   * step by step through the same code, each await letting the others catch up (the audit log's
+   * group commit already gathered their lines). A lone call waits only for the rest of the turn's
+   * I/O callbacks. Measured in docs/performance.md ("Calls started together").
+   */
+  readonly batchCalls?: boolean;
+}
+
+/** A call whose request has ended, waiting for its batch to start (UnaryFastPathOptions.batchCalls). */
+class QueuedCall {
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    readonly call: FastCallState,
+    readonly entry: MethodEntry,
+    readonly wire: Wire,
+    readonly url: string,
+    readonly body: Uint8Array,
+    readonly lengthHint: number,
+    readonly timeoutError: ConnectError | undefined,
+    readonly compression: Compression | null,
+  ) {}
 }
 
 /** `(stream, headers) => handled`: true when the fast path took the stream. */
-export type UnaryFastPath = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+export type UnaryFastPath = ((stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean) & {
+  /** Calls answered, and the batches they were started in (equal when batching is off). */
+  readonly stats: Readonly<UnaryFastPathStats>;
+};
+
+export interface UnaryFastPathStats {
+  calls: number;
+  batches: number;
+}
 
 /** What decoding a request needs of a method (unary or server-streaming). */
 export interface DecodeEntry {
@@ -148,8 +182,22 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
   // the answer (an error) is already decided, so we stop buffering.
   const maxBuffered = 2 * (limits.readMaxBytes + 5) + 1;
   const urlCache = createUrlCache();
+  const batchCalls = options.batchCalls ?? true;
+  const stats: UnaryFastPathStats = { calls: 0, batches: 0 };
+  // The calls whose requests ended in this turn of the event loop (batchCalls): started together.
+  let queued: QueuedCall[] = [];
+  const startQueued = (): void => {
+    const q = queued;
+    queued = [];
+    stats.batches++;
+    // run never rejects (it hands its own failures to onWriteError): no .catch promise per call.
+    for (let i = 0; i < q.length; i++) {
+      const c = q[i]!;
+      void run(c.stream, c.call, c.entry, c.wire, c.url, c.body, c.lengthHint, c.timeoutError, c.compression);
+    }
+  };
 
-  return function unaryFastPath(stream, headers) {
+  const unaryFastPath = function unaryFastPath(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean {
     if (headers[":method"] !== "POST") return false;
     const path = headers[":path"];
     if (path === undefined) return false;
@@ -167,6 +215,7 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
     serve(stream, headers, entry, wire, url);
     return true;
   };
+  return Object.assign(unaryFastPath, { stats });
 
   function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, entry: MethodEntry, wire: Wire, url: string): void {
     const connect = wire.protocol === "connect";
@@ -224,7 +273,12 @@ export function createUnaryFastPath(options: UnaryFastPathOptions): UnaryFastPat
       // an unread HTTP/2 stream would hold its flow-control window.
       stream.resume();
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      // run never rejects (it hands its own failures to onWriteError): no .catch promise per call.
+      stats.calls++;
+      if (batchCalls) {
+        if (queued.push(new QueuedCall(stream, call, entry, wire, url, body, lengthHint, timeout.error, compression.response)) === 1) setImmediate(startQueued);
+        return;
+      }
+      stats.batches++;
       void run(stream, call, entry, wire, url, body, lengthHint, timeout.error, compression.response);
     };
     if (connect && lengthHint > limits.readMaxBytes) {

@@ -1,0 +1,135 @@
+/**
+ * What the order path costs without a transport: the gateway built as main builds it (settings
+ * from the environment, the composition root, the audit log, recovery, the paper venue), and
+ * PlaceOrder called on its TradingGateway service in process, `--in-flight` calls at a time,
+ * the requests compare.sh's load generator sends (market orders, 16 accounts, a unique client
+ * order id each). No HTTP/2, no interceptors (auth, rate limit, access line, metrics of the
+ * RPC), no response encoding: subtract this from the server's CPU per call (compare.sh, or
+ * `bench/run.ts`) to see what the transport and the RPC edge cost.
+ *
+ * Prints CPU per call (process.cpuUsage, every thread), wall time per call, and what the
+ * garbage collector did (PerformanceObserver), for the measured window after a warm-up.
+ *
+ *   AUDIT_FILE=$(mktemp) AUDIT_MODE=buffered PAPER_MARKET=fixed RISK_LIMITS_FILE=bench/risk-limits.yaml \
+ *     node_modules/.bin/node --max-semi-space-size=8 --v8-pool-size=1 --import tsx bench/order-path.ts \
+ *     [--calls 60000] [--warmup 20000] [--in-flight 64] [--dist DIR]
+ *
+ * `--dist DIR` runs a compiled build (DIR/src/...) instead of the sources, to compare builds.
+ */
+import { PerformanceObserver } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { createHandlerContext } from "@connectrpc/connect";
+import { Registry } from "prom-client";
+import pino from "pino";
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: "string", default: "60000" },
+    warmup: { type: "string", default: "20000" },
+    "in-flight": { type: "string", default: "64" },
+    dist: { type: "string" },
+  },
+});
+const calls = Number(values.calls);
+const warmup = Number(values.warmup);
+const inFlight = Number(values["in-flight"]);
+
+
+// The sources, or a compiled build's copy of the same modules.
+const base = values.dist !== undefined ? pathToFileURL(resolve(values.dist, "src") + "/").href : new URL("../src/", import.meta.url).href;
+const genBase = values.dist !== undefined ? pathToFileURL(resolve(values.dist, "gen") + "/").href : new URL("../gen/", import.meta.url).href;
+const { loadConfig } = await import(base + "config/env.js");
+const { loadGatewayConfig } = await import(base + "config/gateway-config.js");
+const { VENUE_KINDS } = await import(base + "adapters/venues/registry.js");
+const { createGateway } = await import(base + "composition-root.js");
+const { createHealthRegistry, ServingStatus } = await import(base + "server/health.js");
+const pb = await import(genBase + "trading/v1/trading_gateway_pb.js");
+
+const loaded = loadConfig(process.env, {});
+if (!loaded.ok) throw new Error(loaded.error.map((i: { message: string }) => i.message).join("; "));
+const gatewayConfig = loadGatewayConfig(loaded.value, { env: process.env, venueKinds: VENUE_KINDS });
+if (!gatewayConfig.ok) throw new Error(gatewayConfig.error.join("; "));
+const logger = pino({ level: loaded.value.logLevel }, pino.destination({ dest: "/dev/null", sync: false }));
+const shutdown = new AbortController();
+const gateway = await createGateway({
+  config: gatewayConfig.value,
+  logger,
+  health: createHealthRegistry({ "": ServingStatus.SERVING }),
+  registry: new Registry(),
+  shutdownSignal: shutdown.signal,
+  prefaultRetention: true,
+});
+
+const method = pb.TradingGateway.method.placeOrder;
+const service = pb.TradingGateway;
+let next = 0;
+function request(worker: number): unknown {
+  next++;
+  return create(pb.PlaceOrderRequestSchema, {
+    clientOrderId: `bench-${process.pid}-${next}`,
+    account: `acct-${worker % 16}`,
+    venue: "paper",
+    symbol: "BTC-USD",
+    quantity: "1.5",
+    side: worker % 2 === 1 ? pb.Side.SELL : pb.Side.BUY,
+    type: pb.OrderType.MARKET,
+    timeInForce: pb.TimeInForce.IOC,
+  });
+}
+function context() {
+  return createHandlerContext({
+    service,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: "http://localhost/trading.v1.TradingGateway/PlaceOrder",
+    shutdownSignal: shutdown.signal,
+  });
+}
+
+async function run(total: number): Promise<void> {
+  let started = 0;
+  const worker = async (w: number): Promise<void> => {
+    while (started < total) {
+      started++;
+      const res = await gateway.trading.placeOrder!(request(w) as never, context());
+      if ((res as { order?: { status: number } }).order?.status !== pb.OrderStatus.FILLED) throw new Error(`unexpected answer: ${JSON.stringify(res)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, (_, w) => worker(w)));
+}
+
+await run(warmup);
+let gcMs = 0;
+let gcs = 0;
+const obs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcs++;
+  }
+});
+obs.observe({ type: "gc" });
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+await run(calls);
+const wall = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+await new Promise((r) => setTimeout(r, 20));
+obs.disconnect();
+const perCall = (us: number): string => (us / calls).toFixed(1);
+console.log(
+  JSON.stringify({
+    calls,
+    inFlight,
+    cpuUsPerCall: Number(perCall(cpu.user + cpu.system)),
+    userUsPerCall: Number(perCall(cpu.user)),
+    wallUsPerCall: Number(perCall(wall * 1000)),
+    gcUsPerCall: Number(perCall(gcMs * 1000)),
+    gcs,
+  }),
+);
+shutdown.abort();
+await gateway.close();
