@@ -1,7 +1,7 @@
 /**
  * What the order path costs without a transport: the gateway built as main builds it (settings
  * from the environment, the composition root, the audit log, recovery, the paper venue), and
- * PlaceOrder called on its TradingGateway service in process, `--in-flight` calls at a time,
+ * PlaceOrder called on its TradingGateway service in process, in rounds of `--in-flight` calls,
  * the requests compare.sh's load generator sends (market orders, 16 accounts, a unique client
  * order id each). No HTTP/2, no interceptors (auth, rate limit, access line, metrics of the
  * RPC), no response encoding: subtract this from the server's CPU per call (compare.sh, or
@@ -90,16 +90,22 @@ function context() {
   });
 }
 
+// Rounds of `inFlight` calls started together, as the server's fast path starts the calls of one
+// event-loop turn (CALL_BATCHING), then a turn of the loop: the audit log's writes and timers run
+// between rounds as they do between a server's turns (without it the paper venue's answers would
+// keep every call in microtasks, and the audit log would never write).
 async function run(total: number): Promise<void> {
-  let started = 0;
-  const worker = async (w: number): Promise<void> => {
-    while (started < total) {
-      started++;
-      const res = await gateway.trading.placeOrder!(request(w) as never, context());
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  for (let done = 0; done < total; ) {
+    const n = Math.min(inFlight, total - done);
+    const answers = new Array<Promise<unknown>>(n);
+    for (let w = 0; w < n; w++) answers[w] = gateway.trading.placeOrder!(request(w) as never, context());
+    for (const res of await Promise.all(answers)) {
       if ((res as { order?: { status: number } }).order?.status !== pb.OrderStatus.FILLED) throw new Error(`unexpected answer: ${JSON.stringify(res)}`);
     }
-  };
-  await Promise.all(Array.from({ length: inFlight }, (_, w) => worker(w)));
+    done += n;
+    await turn();
+  }
 }
 
 await run(warmup);
