@@ -86,7 +86,6 @@ function context() {
     protocolName: "grpc",
     requestMethod: "POST",
     url: "http://localhost/trading.v1.TradingGateway/PlaceOrder",
-    shutdownSignal: shutdown.signal,
   });
 }
 
