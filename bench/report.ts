@@ -33,41 +33,75 @@ const f2 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" 
 const cpuPerCall = (r: RunResult) =>
   r.server_cpu === undefined || r.rps <= 0 ? "-" : String(Math.round((r.server_cpu / r.rps) * 1e6));
 
+/** The protocol name of the grpc-js reference peer's runs (`npm run bench -- --peer`): it answers gRPC. */
+export const PEER = "grpc-js";
+
+const median = (v: readonly number[]) => [...v].sort((p, q) => p - q)[Math.floor((v.length - 1) / 2)]!;
+const list = (v: readonly number[]) => v.map((x) => x.toFixed(2)).join(", ");
+
+/**
+ * The gateway's runs against the peer's of the same round and rate, as ../shared/bench/compare.sh
+ * compares them: closed loop, rps ÷ the peer's (higher is better); open loop, p99 ÷ the peer's
+ * (lower is better). Undefined without a peer run to compare with.
+ */
+function peerRatio(results: readonly RunResult[], r: RunResult): number | undefined {
+  const p = results.find((x) => x.protocol === PEER && x.target_rate === r.target_rate && x.round === r.round);
+  if (p === undefined) return undefined;
+  if (r.target_rate === 0) return p.rps > 0 && r.rps > 0 ? r.rps / p.rps : undefined;
+  return p.p99_us > 0 && r.rps > 0 ? r.p99_us / p.p99_us : undefined;
+}
+
 /**
  * One row per run. "÷ gRPC" divides a closed-loop rps by the gRPC closed-loop
  * rps of the same sitting (the protocol targets are ratios, never absolutes).
  */
 export function renderTable(results: readonly RunResult[]): string {
   const rounds = [...new Set(results.map((r) => r.round))];
+  const hasPeer = results.some((r) => r.protocol === PEER);
   const grpcClosedOf = (round: number | undefined) =>
     results.find((r) => r.protocol === "grpc" && r.target_rate === 0 && r.round === round)?.rps;
   const rows = [
-    "| protocol | loop | offered/s | rps | ÷ gRPC | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU | CPU µs/call | RSS MB | RSS 10 s / last | loadgen CPU | send lag p99 ms | errors |",
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    `| protocol | loop | offered/s | rps | ÷ gRPC |${hasPeer ? " ÷ grpc-js |" : ""} p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | server CPU | CPU µs/call | RSS MB | RSS 10 s / last | loadgen CPU | send lag p99 ms | errors |`,
+    `|---|---|--:|--:|--:|${hasPeer ? "--:|" : ""}--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|`,
   ];
   for (const r of results) {
     const closed = r.target_rate === 0;
     const grpcClosed = grpcClosedOf(r.round);
-    const ratio = closed && grpcClosed !== undefined && grpcClosed > 0 ? (r.rps / grpcClosed).toFixed(2) : "";
+    const ratio = closed && grpcClosed !== undefined && grpcClosed > 0 && r.protocol !== PEER ? (r.rps / grpcClosed).toFixed(2) : "";
+    const toPeer = hasPeer ? ` ${peerRatio(results, r)?.toFixed(2) ?? ""} |` : "";
     const errs = Object.entries(r.errors ?? {}).map(([k, v]) => `${k}=${v}`).join(" ") || "0";
     const series = r.rss_series ?? [];
     const at10 = series.find(([s]) => s >= 10)?.[1];
     const last = series.at(-1);
     const rssTrend = at10 !== undefined && last !== undefined ? `${at10} / ${last[1]} (${last[0]} s)` : "-";
     rows.push(
-      `| ${r.round !== undefined && rounds.length > 1 ? `r${r.round} ` : ""}${r.protocol}${r.loadgen === "go" ? " (go loadgen)" : ""} | ${closed ? "closed" : "open"} | ${closed ? "max" : r.target_rate} | ` +
-        `${Math.round(r.rps).toLocaleString("en-US")} | ${ratio} | ${ms(r.p50_us)} | ${ms(r.p90_us)} | ${ms(r.p99_us)} | ` +
+      `| ${r.round !== undefined && rounds.length > 1 ? `r${r.round} ` : ""}${r.protocol === PEER ? "grpc-js (peer)" : r.protocol}${r.loadgen === "go" ? " (go loadgen)" : ""} | ${closed ? "closed" : "open"} | ${closed ? "max" : r.target_rate} | ` +
+        `${Math.round(r.rps).toLocaleString("en-US")} | ${ratio} |${toPeer} ${ms(r.p50_us)} | ${ms(r.p90_us)} | ${ms(r.p99_us)} | ` +
         `${ms(r.p999_us)} | ${ms(r.max_us)} | ${f2(r.server_cpu)} | ${cpuPerCall(r)} | ${r.server_rss_mb === undefined ? "-" : Math.round(r.server_rss_mb)} | ` +
         `${rssTrend} | ${f2(r.loadgen_cpu)} | ${ms(r.send_lag_p99_us)} | ${errs} |`,
     );
   }
   // Per-round ratios and their median, as ../shared/bench/compare.sh does: the
   // machine drifts between rounds, a ratio within a round much less.
-  let summary = "";
+  const lines: string[] = [];
+  // Against the peer: every protocol, every rate, per round and the median (one round: its ratio).
+  if (hasPeer) {
+    for (const proto of [...new Set(results.map((r) => r.protocol))].filter((x) => x !== PEER)) {
+      for (const rate of [...new Set(results.map((r) => r.target_rate))]) {
+        const ratios = rounds
+          .map((round) => results.find((r) => r.protocol === proto && r.target_rate === rate && r.round === round))
+          .map((r) => (r === undefined ? undefined : peerRatio(results, r)))
+          .filter((x): x is number => x !== undefined);
+        if (ratios.length === 0) continue;
+        lines.push(
+          `${proto} ÷ grpc-js per round, ${rate === 0 ? "closed loop, rps (higher is better)" : `open loop ${rate}/s, p99 (lower is better)`}: ${list(ratios)} (median ${median(ratios).toFixed(2)})`,
+        );
+      }
+    }
+  }
   if (rounds.length > 1) {
-    const lines: string[] = [];
     for (const proto of [...new Set(results.map((r) => r.protocol))]) {
-      if (proto === "grpc") continue;
+      if (proto === "grpc" || proto === PEER) continue;
       const ratios: number[] = [];
       const cpuRatios: number[] = [];
       for (const round of rounds) {
@@ -82,15 +116,13 @@ export function renderTable(results: readonly RunResult[]): string {
         }
       }
       if (ratios.length === 0) continue;
-      const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor((v.length - 1) / 2)]!;
-      const list = (v: number[]) => v.map((x) => x.toFixed(2)).join(", ");
       lines.push(
         `${proto} ÷ gRPC per round: rps ${list(ratios)} (median ${median(ratios).toFixed(2)})` +
           (cpuRatios.length > 0 ? `; by CPU per call ${list(cpuRatios)} (median ${median(cpuRatios).toFixed(2)})` : ""),
       );
     }
-    summary = `\n${lines.join("\n")}\n`;
   }
+  const summary = lines.length > 0 ? `\n${lines.join("\n")}\n` : "";
   const warn = results.some((r) => r.loadgen_cpu > 0.9)
     ? "\nwarning: a load generator used > 0.9 CPU: it may be the bottleneck of that run.\n"
     : "";

@@ -25,6 +25,8 @@ import type { RunResult } from "./report.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const goLoadgen = join(root, "..", "shared", "bench", ".build", "loadgen");
+const peerServer = join(root, "..", "shared", "bench", "peer-grpc-js", "server.js");
+const peerReady = () => existsSync(peerServer) && existsSync(join(dirname(peerServer), "node_modules", "@grpc", "grpc-js"));
 
 const help = `usage: npm run bench -- [options]
 
@@ -50,6 +52,10 @@ const help = `usage: npm run bench -- [options]
   --port P             server port                                     [50171]
   --venue V  --symbol S  --type market|limit                           [paper, BTC-USD, market]
   --repeat N           run the whole sequence N times (rounds); closed-loop ratios to gRPC per round and their median [1]
+  --peer auto|on|off   also run the grpc-js reference peer (../shared/bench/peer-grpc-js, on this Node, same
+                       audit mode, driven over gRPC) in every round and rate, and print each protocol's
+                       ratio to it per round: rps (closed loop), p99 (open loop), as compare.sh does
+                       [auto: on when the peer is set up (../shared/bench/setup.sh)]
   --label TEXT         free text saved with the results
   --fill-latency       instead: venue fill -> StreamFills latency, push vs polling (bench/fill-latency.ts:
                        --fills N [1000] --batch N [50] --rate R/s [200] --poll-ms MS [1000] --venues [binance,kraken,alpaca,coinbase] --modes [push,poll])
@@ -89,6 +95,7 @@ const { values: a } = parseArgs({
     type: { type: "string", default: "market" },
     label: { type: "string", default: "" },
     repeat: { type: "string", default: "1" },
+    peer: { type: "string", default: "auto" },
     help: { type: "boolean", default: false },
   },
 });
@@ -125,6 +132,10 @@ if (a.type !== "market" && a.type !== "limit") fail("--type must be market or li
 const grpcLoadgen = a["grpc-loadgen"] ?? (existsSync(goLoadgen) ? "go" : "node");
 if (grpcLoadgen === "go" && !existsSync(goLoadgen)) fail(`${goLoadgen} is missing: run ../shared/bench/setup.sh`);
 const hasTaskset = spawnSync("taskset", ["-c", a["server-cpu"], "true"]).status === 0;
+if (!["auto", "on", "off"].includes(a.peer)) fail("--peer must be auto, on or off");
+if (a.peer === "on" && !peerReady()) fail(`the grpc-js peer is not set up (${peerServer} and its node_modules): run ../shared/bench/setup.sh`);
+// The peer serves gRPC only: every protocol of the gateway is compared with the peer's gRPC figure.
+const withPeer = a.peer === "on" || (a.peer === "auto" && peerReady());
 
 if (a.build) {
   let b;
@@ -219,9 +230,15 @@ process.on("exit", () => {
 process.on("SIGINT", () => process.exit(130));
 process.on("SIGTERM", () => process.exit(143));
 
-async function startServer(logFile: string, auditFile: string): Promise<ChildProcess> {
+/** The grpc-js peer, on the Node that runs this benchmark (ours), with the gateway's audit mode. */
+function peerArgv(auditFile: string): { cmd: string; args: string[] } {
+  const mode = a.audit === "off" || a.audit === "none" ? "none" : a.audit;
+  return { cmd: process.execPath, args: [peerServer, "-addr", `127.0.0.1:${port}`, "-audit", mode, "-audit-file", auditFile] };
+}
+
+async function startServer(logFile: string, auditFile: string, peer = false): Promise<ChildProcess> {
   if (await portOpen(port)) fail(`something already listens on 127.0.0.1:${port} (choose another --port)`);
-  const { cmd, args } = serverArgv();
+  const { cmd, args } = peer ? peerArgv(auditFile) : serverArgv();
   const [c, cargs] = pinned(a["server-cpu"], cmd, args);
   const fd = openSync(logFile, "a");
   const child = spawn(c, cargs, {
@@ -277,6 +294,8 @@ async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 function runLoadgen(protocol: Protocol, rate: number, serverPid: number, probe: boolean): Promise<string> {
+  // The peer (PEER) is driven like the gateway's gRPC.
+  if (protocol === PEER) protocol = "grpc";
   let cmd: string;
   let args: string[];
   if (protocol === "grpc" && grpcLoadgen === "go") {
@@ -311,12 +330,15 @@ function runLoadgen(protocol: Protocol, rate: number, serverPid: number, probe: 
   });
 }
 
+/** The grpc-js peer's runs, among the protocols': it answers gRPC. */
+const PEER = "grpc-js" as Protocol;
+
 async function runOne(protocol: Protocol, rate: number): Promise<RunResult> {
   const name = `${protocol}-${rate > 0 ? `open${rate}` : "closed"}`;
   const logFile = `${base}.logs/${name}.log`;
   mkdirSync(dirname(logFile), { recursive: true });
   const auditFile = join(tmpdir(), `bench-audit-${stamp}-${name}.jsonl`);
-  const server = await startServer(logFile, auditFile);
+  const server = await startServer(logFile, auditFile, protocol === PEER);
   const rss: [number, number][] = [];
   try {
     await runLoadgen(protocol, 0, server.pid!, true).catch((e: Error) =>
@@ -331,7 +353,7 @@ async function runOne(protocol: Protocol, rate: number): Promise<RunResult> {
     const line = await runLoadgen(protocol, rate, server.pid!, false).finally(() => clearInterval(sampler));
     const r = JSON.parse(line) as RunResult;
     r.protocol = protocol;
-    r.loadgen = protocol === "grpc" && grpcLoadgen === "go" ? "go" : "node";
+    r.loadgen = (protocol === "grpc" || protocol === PEER) && grpcLoadgen === "go" ? "go" : "node";
     r.rss_series = rss;
     if (!alive(server)) process.stderr.write(`bench: warning: the server exited during ${name}; see ${logFile}\n`);
     return r;
@@ -346,15 +368,18 @@ const settings =
   `${chosen.join(", ")}; rates ${rates.map((r) => (r === 0 ? "closed" : `${r}/s`)).join(", ")}; ${durationMs / 1000} s after ` +
   `${warmupMs / 1000} s warmup; ${conns} conns, ${concurrency} in flight; audit ${a.audit}; FAST_PATH=${a["fast-path"]}; ` +
   `server: ${shown} (${compiled || a["server-cmd"] !== undefined ? "as built" : "tsx, not compiled"}) on CPU ${a["server-cpu"]}` +
-  `${hasTaskset ? "" : " (taskset missing: NOT pinned)"}; load generator on CPU ${a["loadgen-cpu"]} (gRPC: ${grpcLoadgen})`;
+  `${hasTaskset ? "" : " (taskset missing: NOT pinned)"}; load generator on CPU ${a["loadgen-cpu"]} (gRPC: ${grpcLoadgen})` +
+  (withPeer ? `; the grpc-js peer (${peerServer}) on ${process.execPath} (Node ${process.versions.node}), audit ${a.audit === "off" ? "none" : a.audit}` : "; no grpc-js peer");
 process.stderr.write(`bench: ${settings}\n`);
 
 const repeat = num("repeat", a.repeat, 1);
 const results: RunResult[] = [];
 for (let round = 1; round <= repeat; round++) {
   for (const rate of rates) {
-    // Alternate the order between rounds so no protocol always runs first (warmer, or cooler, machine).
-    for (const protocol of round % 2 === 1 ? chosen : [...chosen].reverse()) {
+    // Alternate the order between rounds so no protocol always runs first (warmer, or cooler, machine);
+    // the peer goes first in odd rounds, last in even ones, as compare.sh's does.
+    const sequence: Protocol[] = withPeer ? [PEER, ...chosen] : [...chosen];
+    for (const protocol of round % 2 === 1 ? sequence : [...sequence].reverse()) {
       process.stderr.write(`bench: ${repeat > 1 ? `round ${round}: ` : ""}${protocol} ${rate > 0 ? `open loop ${rate}/s` : "closed loop"} ...`);
       const r = await runOne(protocol, rate);
       r.round = round;
