@@ -25,7 +25,7 @@ export interface FastPathOptions extends Omit<UnaryFastPathOptions, "contextValu
 export interface FastPathStats {
   /** Streams the fast path has answered (every other stream went to Fastify). */
   readonly served: number;
-  /** Unary calls answered, and the batches they were started in (UnaryFastPathOptions.batchCalls). */
+  /** Unary calls started, and the batches they were started in (UnaryFastPathOptions.batchCalls). */
   readonly unary: Readonly<UnaryFastPathStats>;
   /** The server-streaming part (stream-fast-path.ts): streams, messages and writes. */
   readonly streams: Readonly<StreamFastPathStats>;

@@ -114,7 +114,7 @@ class QueuedCall {
 
 /** `(stream, headers) => handled`: true when the fast path took the stream. */
 export type UnaryFastPath = ((stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean) & {
-  /** Calls answered, and the batches they were started in (equal when batching is off). */
+  /** Calls started (requests read whole), and the batches they were started in (equal when batching is off). */
   readonly stats: Readonly<UnaryFastPathStats>;
 };
 
