@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { protocols } from "./protocols.js";
 import type { Protocol } from "./protocols.js";
 import type { LoadSpec } from "./loadgen.js";
-import { renderChart, renderTable } from "./report.js";
+import { PEER as PEER_NAME, renderChart, renderTable } from "./report.js";
 import type { RunResult } from "./report.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -230,10 +230,14 @@ process.on("exit", () => {
 process.on("SIGINT", () => process.exit(130));
 process.on("SIGTERM", () => process.exit(143));
 
+/** The grpc-js peer's runs, among the protocols': it answers gRPC. */
+const PEER = PEER_NAME as Protocol;
+/** The gateway's audit mode in the peer's words (none | buffered | fsync). */
+const peerAudit = a.audit === "off" || a.audit === "none" ? "none" : a.audit;
+
 /** The grpc-js peer, on the Node that runs this benchmark (ours), with the gateway's audit mode. */
 function peerArgv(auditFile: string): { cmd: string; args: string[] } {
-  const mode = a.audit === "off" || a.audit === "none" ? "none" : a.audit;
-  return { cmd: process.execPath, args: [peerServer, "-addr", `127.0.0.1:${port}`, "-audit", mode, "-audit-file", auditFile] };
+  return { cmd: process.execPath, args: [peerServer, "-addr", `127.0.0.1:${port}`, "-audit", peerAudit, "-audit-file", auditFile] };
 }
 
 async function startServer(logFile: string, auditFile: string, peer = false): Promise<ChildProcess> {
@@ -330,9 +334,6 @@ function runLoadgen(protocol: Protocol, rate: number, serverPid: number, probe: 
   });
 }
 
-/** The grpc-js peer's runs, among the protocols': it answers gRPC. */
-const PEER = "grpc-js" as Protocol;
-
 async function runOne(protocol: Protocol, rate: number): Promise<RunResult> {
   const name = `${protocol}-${rate > 0 ? `open${rate}` : "closed"}`;
   const logFile = `${base}.logs/${name}.log`;
@@ -369,7 +370,7 @@ const settings =
   `${warmupMs / 1000} s warmup; ${conns} conns, ${concurrency} in flight; audit ${a.audit}; FAST_PATH=${a["fast-path"]}; ` +
   `server: ${shown} (${compiled || a["server-cmd"] !== undefined ? "as built" : "tsx, not compiled"}) on CPU ${a["server-cpu"]}` +
   `${hasTaskset ? "" : " (taskset missing: NOT pinned)"}; load generator on CPU ${a["loadgen-cpu"]} (gRPC: ${grpcLoadgen})` +
-  (withPeer ? `; the grpc-js peer (${peerServer}) on ${process.execPath} (Node ${process.versions.node}), audit ${a.audit === "off" ? "none" : a.audit}` : "; no grpc-js peer");
+  (withPeer ? `; the grpc-js peer (${peerServer}) on ${process.execPath} (Node ${process.versions.node}), audit ${peerAudit}` : "; no grpc-js peer");
 process.stderr.write(`bench: ${settings}\n`);
 
 const repeat = num("repeat", a.repeat, 1);
