@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Where a PlaceOrder call's CPU goes between the gateway's threads, and what its garbage costs
+# (issue 25). Starts the built gateway (dist/) pinned to CPU 0 with --trace-gc-nvp, warms it up with
+# the load generator of ../shared/bench on CPU 1 (closed loop), then measures one window and prints,
+# per answered call:
+#   - CPU by thread (/proc/<pid>/task/*/stat: the main thread, V8's helper thread, which does the
+#     parallel part of scavenges and concurrent marking, and libuv's workers, which write the
+#     audit log and the access log);
+#   - scavenges: main-thread pause, bytes promoted to the old generation, bytes that survived;
+#   - full GCs in the window and their main-thread pause.
+# A CPU profile (--cpu-prof) cannot show the helper thread's share, and charges time the main thread
+# spends preempted on the pinned core to whatever it was running; this can.
+#
+#   bench/gc-split.sh [--seconds 5] [--warmup 4] [--port 61580] [--dist DIR] [--subscriber] [-- ENV=VALUE...]
+#
+# ENV=VALUE pairs after -- go to the gateway (e.g. CALL_BATCHING=off, ORDER_EVENT_RETAIN=0);
+# NODE_FLAGS adds node flags (e.g. NODE_FLAGS=--single-threaded-gc). --subscriber attaches one
+# StreamOrderEvents subscriber (bench/event-subscriber.ts) on CPU 1. Needs ../shared/bench/setup.sh,
+# `npm run build` and two CPUs. Like every figure on this machine, compare runs alternated in one
+# sitting, not across sittings.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+seconds=5 warmup=4 port=61580 dist="$here/dist" subscriber=0 envs=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift ;;
+    --warmup) warmup=$2; shift ;;
+    --port) port=$2; shift ;;
+    --dist) dist=$(cd "$2" && pwd); shift ;;
+    --subscriber) subscriber=1 ;;
+    --) shift; envs=("$@"); break ;;
+    *) echo "usage: bench/gc-split.sh [--seconds N] [--warmup N] [--port P] [--dist DIR] [--subscriber] [-- ENV=VALUE...]" >&2; exit 2 ;;
+  esac
+  shift
+done
+loadgen="$here/../shared/bench/.build/loadgen"
+[ -x "$loadgen" ] || { echo "gc-split: $loadgen missing: run ../shared/bench/setup.sh" >&2; exit 1; }
+node="$here/node_modules/.bin/node"
+work=$(mktemp -d)
+trap 'kill "$server" "${sub:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cd "$here"
+env PAPER_MARKET=fixed RISK_LIMITS_FILE=bench/risk-limits.yaml RATE_LIMIT_RPS=100000000 RATE_LIMIT_BURST=100000000 \
+  METRICS_PORT=0 PORT="$port" AUDIT_FILE="$work/audit.jsonl" AUDIT_MODE=buffered "${envs[@]}" \
+  taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 ${NODE_FLAGS:-} --trace-gc-nvp "$dist/src/main.js" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do "$loadgen" -probe -addr "127.0.0.1:$port" >/dev/null 2>&1 && break; sleep 0.1; done
+if [ "$subscriber" = 1 ]; then
+  PORT=$port taskset -c 1 "$node" --import tsx bench/event-subscriber.ts 2>"$work/sub.log" &
+  sub=$!
+fi
+taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration "${warmup}s" -warmup 0s >/dev/null
+
+threads() { for t in /proc/"$server"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done; }
+threads >"$work/before"
+gc0=$(grep -c "gc=" "$work/server.log" || true)
+taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration "${seconds}s" -warmup 0s -server-pid "$server" >"$work/load.json"
+threads >"$work/after"
+grep "gc=" "$work/server.log" | tail -n +"$((gc0 + 1))" >"$work/gc.txt" || true
+
+"$node" -e '
+const fs = require("node:fs");
+const [dir, ticks] = process.argv.slice(1);
+const load = JSON.parse(fs.readFileSync(`${dir}/load.json`, "utf8"));
+const calls = load.ok;
+const usPerTick = 1e6 / Number(ticks);
+const read = (f) => fs.readFileSync(`${dir}/${f}`, "utf8").trim().split("\n").map((l) => l.split(" "));
+const byThread = new Map();
+for (const [name, t] of read("before")) byThread.set(name, (byThread.get(name) ?? 0) - Number(t));
+for (const [name, t] of read("after")) byThread.set(name, (byThread.get(name) ?? 0) + Number(t));
+let s = 0, sPause = 0, promoted = 0, survived = 0, full = 0, fullPause = 0;
+for (const line of fs.readFileSync(`${dir}/gc.txt`, "utf8").split("\n")) {
+  const field = (k) => Number((line.match(new RegExp(` ${k}=([0-9.]+)`)) ?? [])[1] ?? 0);
+  const kind = (line.match(/gc=(\S+)/) ?? [])[1];
+  if (kind === undefined) continue;
+  if (kind === "s") { s++; sPause += field("pause"); promoted += field("promoted"); survived += field("new_space_survived"); }
+  else { full++; fullPause += field("pause"); }
+}
+const per = (x, digits = 1) => (x / calls).toFixed(digits);
+console.log(`calls ${calls} (${Math.round(load.rps)}/s), server CPU ${load.server_cpu}`);
+console.log("CPU per call by thread: " + [...byThread].filter(([, t]) => t > 0).map(([n, t]) => `${n} ${per(t * usPerTick)} us`).join(", "));
+console.log(`scavenges ${s}: main-thread pause ${per(sPause * 1000)} us, promoted ${per(promoted, 0)} B, survived ${per(survived, 0)} B per call`);
+console.log(`full GCs ${full}: main-thread pause ${per(fullPause * 1000)} us per call`);
+' "$work" "$(getconf CLK_TCK)"
