@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, ScalarType, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   OrderEventType,
   StreamFillsResponseSchema,
@@ -68,6 +69,18 @@ test("byte for byte what toBinary writes, for random events of every kind and ra
   const ms = [0, 1, 2].map(() => create(StreamOrderEventsResponseSchema, { event: { sequence: 5n, type: OrderEventType.FILL, account: "a" } }));
   for (const m of ms) assert.ok(events.appendEnvelope(w, m));
   assert.equal(w.buf.subarray(0, w.pos).toString("hex"), ms.map((m) => envelopeOf(toBinary(StreamOrderEventsResponseSchema, m))).join(""));
+});
+
+test("varints: byte for byte what the library writes, on both sides of 2^31 (the integer fast path's edge) up to 2^53", () => {
+  const values = [0, 1, 0x7f, 0x80, 0x3fff, 0x4000, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 49 + 12345, 2 ** 53 - 1];
+  const r = rng(20261207);
+  for (let i = 0; i < 2_000; i++) values.push(Math.floor(r() * 2 ** (1 + Math.floor(r() * 53))));
+  const w = new Writer();
+  for (const v of values) {
+    w.pos = 0;
+    w.varint53(v);
+    assert.equal(w.buf.subarray(0, w.pos).toString("hex"), Buffer.from(new BinaryWriter().uint64(v).finish()).toString("hex"), `varint ${v}`);
+  }
 });
 
 test("anything unusual is left to toBinary (false, nothing appended)", () => {
