@@ -216,13 +216,15 @@ function iso(st: EncodeState, b: LineBuffer, ms: number): void {
     st.isoSecond = sec;
     st.isoPrefix = full.slice(0, full.length - 4);
   }
-  const frac = msInt - sec * 1000;
+  // 0..999 as an int32 (`| 0`): the digits below are then integer operations, not the
+  // floating-point modulo V8 compiles for a number derived from a ~1.8e12 timestamp.
+  const frac = (msInt - sec * 1000) | 0;
   reserve(b, st.isoPrefix.length + 6);
   b.buf[b.len++] = 0x22;
   ascii(b, st.isoPrefix);
   const buf = b.buf;
-  buf[b.len++] = 0x30 + Math.floor(frac / 100);
-  buf[b.len++] = 0x30 + (Math.floor(frac / 10) % 10);
+  buf[b.len++] = 0x30 + ((frac / 100) | 0);
+  buf[b.len++] = 0x30 + (((frac / 10) | 0) % 10);
   buf[b.len++] = 0x30 + (frac % 10);
   buf[b.len++] = 0x5a; // Z
   buf[b.len++] = 0x22;
