@@ -1,6 +1,6 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import { hasUnknown, orderMatches, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestampField, Writer, type Msg } from "./order-response-encoder.js";
+import { hasUnknown, orderMatches, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestamp, Writer } from "./order-response-encoder.js";
 
 /**
  * The protobuf binary encoding of a streamed message (StreamOrderEventsResponse,
@@ -26,7 +26,12 @@ export interface StreamMessageEncoder {
 type FieldPlan = {
   readonly name: string;
   readonly tag: number;
-  readonly write: (w: Writer, tag: number, o: Msg, name: string) => boolean;
+  /**
+   * Writes the field's value (`o[name]`, read by the compiled message writer). `presence`: a
+   * message field, written only when it is an own property that is not undefined.
+   */
+  readonly write: (w: Writer, tag: number, v: unknown) => boolean;
+  readonly presence?: true;
 };
 
 /** A field's tag as Writer.tagBytes takes it (varint, low byte first); fields 1..2047. */
@@ -37,21 +42,14 @@ function tagOf(no: number, wireType: number): number {
 
 const MAX_SAFE = 0x1fffffffffffffn;
 
-function writeString(w: Writer, tag: number, o: Msg, name: string): boolean {
-  return w.string(tag, o[name]);
+function writeString(w: Writer, tag: number, v: unknown): boolean {
+  return w.string(tag, v);
 }
-function writeEnum(w: Writer, tag: number, o: Msg, name: string): boolean {
-  return w.enumValue(tag, o[name]);
-}
-function writeBoolField(w: Writer, tag: number, o: Msg, name: string): boolean {
-  return writeBool(w, tag, o[name]);
-}
-function writeStringsField(w: Writer, tag: number, o: Msg, name: string): boolean {
-  return writeStrings(w, tag, o[name]);
+function writeEnum(w: Writer, tag: number, v: unknown): boolean {
+  return w.enumValue(tag, v);
 }
 /** int32/uint32 with implicit presence; negative int32 (ten bytes on the wire) goes to toBinary. */
-function writeSmallInt(w: Writer, tag: number, o: Msg, name: string): boolean {
-  const v = o[name];
+function writeSmallInt(w: Writer, tag: number, v: unknown): boolean {
   if (v === 0) return true;
   if (typeof v !== "number" || v >>> 0 !== v) return false;
   w.ensure(2);
@@ -60,8 +58,7 @@ function writeSmallInt(w: Writer, tag: number, o: Msg, name: string): boolean {
   return true;
 }
 /** int64/uint64 as bigint with implicit presence; 0..2^53 only (sequences), the rest to toBinary. */
-function writeLong(w: Writer, tag: number, o: Msg, name: string): boolean {
-  const v = o[name];
+function writeLong(w: Writer, tag: number, v: unknown): boolean {
   if (v === 0n) return true;
   if (typeof v !== "bigint" || v < 0n || v > MAX_SAFE) return false;
   w.ensure(2);
@@ -85,7 +82,7 @@ function planFor(desc: DescMessage, seen: Map<string, MessagePlan | undefined>):
     if (p === undefined) return undefined;
     fields.push(p);
   }
-  const plan: MessagePlan = { typeName: desc.typeName, fields };
+  const plan: MessagePlan = { typeName: desc.typeName, fields, write: compileMessageWriter(desc.typeName, fields) };
   seen.set(desc.typeName, plan);
   return plan;
 }
@@ -93,29 +90,61 @@ function planFor(desc: DescMessage, seen: Map<string, MessagePlan | undefined>):
 interface MessagePlan {
   readonly typeName: string;
   readonly fields: readonly FieldPlan[];
+  /** The message (false: leave it to toBinary), compiled from `fields`. */
+  readonly write: (w: Writer, v: unknown) => boolean;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const own = (m: object, k: string): boolean => hasOwn.call(m, k);
+
+/**
+ * One message's fields as straight-line code, compiled once per message type from its plan (as
+ * writeOrder and src/rpc/proto-mapping.ts are): each field read as `m.name`, each writer called
+ * from a call site of its own. A loop over the plan (`f.write(w, f.tag, m, f.name)`, then
+ * `o[name]`) made every read a keyed load V8 cannot specialize and every writer call a
+ * megamorphic one; a StreamOrderEvents subscriber encodes every event (docs/performance.md).
+ * Names come from the descriptor and are checked to be plain identifiers.
+ */
+function compileMessageWriter(typeName: string, fields: readonly FieldPlan[]): (w: Writer, v: unknown) => boolean {
+  const ident = /^[A-Za-z_$][\w$]*$/;
+  const steps = fields.map((f, i) => {
+    if (!ident.test(f.name)) throw new Error(`stream encoder: field ${f.name} of ${typeName} is not a plain identifier`);
+    const x = `m.${f.name}`;
+    return f.presence === true
+      ? `if (${x} !== undefined && own(m, ${JSON.stringify(f.name)}) && !f${i}(w, ${f.tag}, ${x})) return false;`
+      : `if (!f${i}(w, ${f.tag}, ${x})) return false;`;
+  });
+  const body =
+    `return function write(w, v) { if (typeof v !== "object" || v === null) return false; const m = v; ` +
+    `if (m.$typeName !== ${JSON.stringify(typeName)} || hasUnknown(m)) return false; ${steps.join(" ")} return true; };`;
+  const writers = fields.map((f) => f.write);
+  return new Function("own", "hasUnknown", ...writers.map((_, i) => `f${i}`), body)(own, hasUnknown, ...writers) as (w: Writer, v: unknown) => boolean;
+}
+
+/** A set singular message field: tag, length, body. */
+function writeSubmessage(w: Writer, tag: number, v: unknown, body: (w: Writer, v: unknown) => boolean): boolean {
+  w.ensure(2);
+  w.tagBytes(tag);
+  const at = w.fork();
+  if (!body(w, v)) return false;
+  w.join(at);
+  return true;
 }
 
 function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): FieldPlan | undefined {
   const name = f.localName;
   if (f.fieldKind === "list") {
-    if (f.listKind === "scalar" && f.scalar === ScalarType.STRING) return { name, tag: tagOf(f.number, 2), write: writeStringsField };
+    if (f.listKind === "scalar" && f.scalar === ScalarType.STRING) return { name, tag: tagOf(f.number, 2), write: writeStrings };
     if (f.listKind === "message" && !f.delimitedEncoding) {
       const sub = planFor(f.message, seen);
       if (sub === undefined) return undefined;
-      const tag = tagOf(f.number, 2);
+      const body = sub.write;
       return {
         name,
-        tag,
-        write: (w, t, o, n) => {
-          const list = o[n];
+        tag: tagOf(f.number, 2),
+        write: (w, t, list) => {
           if (!Array.isArray(list)) return false;
-          for (let i = 0; i < list.length; i++) {
-            w.ensure(2);
-            w.tagBytes(t);
-            const at = w.fork();
-            if (!writeMessage(w, sub, list[i])) return false;
-            w.join(at);
-          }
+          for (let i = 0; i < list.length; i++) if (!writeSubmessage(w, t, list[i], body)) return false;
           return true;
         },
       };
@@ -125,14 +154,15 @@ function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): Fi
   if (f.fieldKind === "message") {
     if (f.oneof !== undefined || f.delimitedEncoding) return undefined;
     const tag = tagOf(f.number, 2);
-    if (f.message.typeName === "google.protobuf.Timestamp") return timestampMatches(f.message) ? { name, tag, write: writeTimestampField } : undefined;
+    if (f.message.typeName === "google.protobuf.Timestamp") return timestampMatches(f.message) ? { name, tag, write: writeTimestamp, presence: true } : undefined;
     if (f.message.typeName === "trading.v1.Order") {
       if (!orderMatches(f.message)) return undefined;
-      return { name, tag, write: (w, t, o, n) => writeSubmessage(w, t, o, n, writeOrder) };
+      return { name, tag, write: (w, t, v) => writeSubmessage(w, t, v, writeOrder), presence: true };
     }
     const sub = planFor(f.message, seen);
     if (sub === undefined) return undefined;
-    return { name, tag, write: (w, t, o, n) => writeSubmessage(w, t, o, n, (ww, v) => writeMessage(ww, sub, v)) };
+    const body = sub.write;
+    return { name, tag, write: (w, t, v) => writeSubmessage(w, t, v, body), presence: true };
   }
   if (!isImplicitScalarOrEnum(f)) return undefined;
   if (f.fieldKind === "enum") return f.enum.open ? { name, tag: tagOf(f.number, 0), write: writeEnum } : undefined;
@@ -141,7 +171,7 @@ function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): Fi
     case ScalarType.STRING:
       return { name, tag: tagOf(f.number, 2), write: writeString };
     case ScalarType.BOOL:
-      return { name, tag: tagOf(f.number, 0), write: writeBoolField };
+      return { name, tag: tagOf(f.number, 0), write: writeBool };
     case ScalarType.INT32:
     case ScalarType.UINT32:
       return { name, tag: tagOf(f.number, 0), write: writeSmallInt };
@@ -153,32 +183,6 @@ function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): Fi
   }
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
-/** A singular message field (explicit presence): written when set, even if empty. */
-function writeSubmessage(w: Writer, tag: number, o: Msg, name: string, body: (w: Writer, v: unknown) => boolean): boolean {
-  const v = o[name];
-  if (v === undefined || !hasOwn.call(o, name)) return true;
-  w.ensure(2);
-  w.tagBytes(tag);
-  const at = w.fork();
-  if (!body(w, v)) return false;
-  w.join(at);
-  return true;
-}
-
-function writeMessage(w: Writer, plan: MessagePlan, v: unknown): boolean {
-  if (typeof v !== "object" || v === null) return false;
-  const m = v as Msg;
-  if (m.$typeName !== plan.typeName || hasUnknown(m)) return false;
-  const fields = plan.fields;
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i]!;
-    if (!f.write(w, f.tag, m, f.name)) return false;
-  }
-  return true;
-}
-
 /** The encoder for `desc`, or undefined when it has a field of a kind this file does not write. */
 export function createStreamMessageEncoder(desc: DescMessage): StreamMessageEncoder | undefined {
   const plan = planFor(desc, new Map());
@@ -188,7 +192,7 @@ export function createStreamMessageEncoder(desc: DescMessage): StreamMessageEnco
       const start = w.pos;
       w.ensure(5);
       w.pos += 5;
-      if (!writeMessage(w, plan, message)) {
+      if (!plan.write(w, message)) {
         w.pos = start;
         return false;
       }
