@@ -15,6 +15,11 @@
  *     [--calls 60000] [--warmup 20000] [--in-flight 64] [--dist DIR]
  *
  * `--dist DIR` runs a compiled build (DIR/src/...) instead of the sources, to compare builds.
+ *
+ * `--events` then measures what a StreamOrderEvents subscriber costs per event (issue 20): it takes
+ * the events of 3,840 more orders from the order-event hub and times, per event, their mapping to
+ * the wire's OrderEvent (`toProtoOrderEvent`), their encoding by the gRPC stream fast path's encoder,
+ * and both, as a subscriber's stream does them.
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -31,6 +36,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "20000" },
     "in-flight": { type: "string", default: "64" },
     dist: { type: "string" },
+    events: { type: "boolean", default: false },
   },
 });
 const calls = Number(values.calls);
@@ -136,5 +142,43 @@ console.log(
     gcs,
   }),
 );
+if (values.events) await measureEvents();
 shutdown.abort();
 await gateway.close();
+
+/** `--events`: a subscriber's mapping and encoding per event (see the header). */
+async function measureEvents(): Promise<void> {
+  const { toProtoOrderEvent } = await import(base + "rpc/order-event-mapping.js");
+  const { createStreamMessageEncoder, Writer } = await import(base + "server/fast-path/stream-message-encoder.js");
+  // From now: the events of the orders below, without the history (which is on disk by now).
+  const sub = gateway.orderEvents.subscribe({ allowedAccounts: "any", afterSequence: gateway.orderEvents.lastPublished() });
+  const events: unknown[] = [];
+  for (let round = 0; round < 60; round++) {
+    await run(inFlight);
+    for (let e = sub.poll(); e !== undefined; e = sub.poll()) events.push(e);
+  }
+  sub.close();
+  const encoder = createStreamMessageEncoder(pb.StreamOrderEventsResponseSchema);
+  if (encoder === undefined) throw new Error("no stream encoder for StreamOrderEventsResponse");
+  const toMessage = (e: unknown): object => ({ $typeName: "trading.v1.StreamOrderEventsResponse", event: toProtoOrderEvent(e) });
+  const mapped = events.map(toMessage);
+  const w = new Writer();
+  const append = (m: object): void => {
+    if (w.pos > 1 << 20) w.pos = 0;
+    if (!encoder.appendEnvelope(w, m)) throw new Error("the stream encoder gave an event up");
+  };
+  const usPerEvent = (fn: () => void): number => {
+    for (let i = 0; i < 20; i++) fn();
+    const start = performance.now();
+    for (let i = 0; i < 200; i++) fn();
+    return Number((((performance.now() - start) * 1000) / 200 / events.length).toFixed(3));
+  };
+  console.log(
+    JSON.stringify({
+      events: events.length,
+      mapUsPerEvent: usPerEvent(() => { for (const e of events) toMessage(e); }),
+      encodeUsPerEvent: usPerEvent(() => { for (const m of mapped) append(m); }),
+      bothUsPerEvent: usPerEvent(() => { for (const e of events) append(toMessage(e)); }),
+    }),
+  );
+}
