@@ -38,7 +38,7 @@ const TYPE: Readonly<Record<OrderEventKind, OrderEventType>> = {
  * subscriber maps every event (docs/performance.md).
  */
 export function toProtoOrderEvent(e: OrderEvent): ProtoOrderEvent {
-  const event = {
+  return {
     $typeName: "trading.v1.OrderEvent",
     sequence: e.sequence,
     type: TYPE[e.kind],
@@ -49,6 +49,5 @@ export function toProtoOrderEvent(e: OrderEvent): ProtoOrderEvent {
     position: e.position !== undefined ? toProtoPosition(e.position) : undefined,
     tradingState: e.tradingState !== undefined ? toProtoTradingStateSetting(e.tradingState) : undefined,
     reason: e.reason,
-  };
-  return event as ProtoOrderEvent;
+  } as ProtoOrderEvent;
 }

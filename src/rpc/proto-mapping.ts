@@ -2,6 +2,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Fill as ProtoFill, Order as ProtoOrder } from "../../gen/trading/v1/trading_gateway_pb.js";
 import { FILL_FIELDS, ORDER_FIELDS, type FieldSpec } from "../domain/order-fields.js";
 import type { Fill, Order } from "../domain/order.js";
+import { compileFunction, plainName } from "../shared/compile-function.js";
 
 /**
  * Domain Order / Fill -> proto messages, derived from the field declaration
@@ -47,14 +48,12 @@ const FILL_COPY = plan(FILL_FIELDS as readonly FieldSpec<never>[]);
  * plain identifiers before they reach the generated code.
  */
 function compile(typeName: string, steps: readonly Copy[]): (from: object) => Record<string, unknown> {
-  const ident = /^[A-Za-z_$][\w$]*$/;
   const props = steps.map((s, i) => {
-    if (!ident.test(s.from) || !ident.test(s.to)) throw new Error(`proto mapping: field ${s.from} -> ${s.to} is not a plain identifier`);
-    const read = `(from.${s.from} ?? absent[${i}])`;
-    return `${s.to}: ${s.time ? `ms(${read})` : read}`;
+    const read = `(from.${plainName(s.from, "proto mapping")} ?? absent[${i}])`;
+    return `${plainName(s.to, "proto mapping")}: ${s.time ? `ms(${read})` : read}`;
   });
   const body = `return function copy(from) { return { $typeName: ${JSON.stringify(typeName)}, ${props.join(", ")} }; };`;
-  return new Function("ms", "absent", body)(msToTimestamp, steps.map((s) => s.absent)) as (from: object) => Record<string, unknown>;
+  return compileFunction({ ms: msToTimestamp, absent: steps.map((s) => s.absent) }, body);
 }
 
 const copyOrder = compile("trading.v1.Order", ORDER_COPY);

@@ -6,6 +6,7 @@ import type { Fill, Order } from "../../domain/order.js";
 import { isTerminal } from "../../domain/order-state.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
+import { compileFunction, plainName } from "../../shared/compile-function.js";
 import { RECONCILE_KINDS } from "../../use-cases/audit-sink.js";
 
 /**
@@ -283,23 +284,21 @@ type OrderPart = "full" | "change" | "same";
 type FieldsWriter = (st: EncodeState, b: LineBuffer, r: object, ts: number, order: object | undefined) => void;
 
 /**
- * The fields' `writeField` calls as straight-line code, compiled once from the declaration (as
- * src/rpc/proto-mapping.ts compiles the proto mapping): each value read as `r.key`. A loop over the
- * fields read each with a keyed load (`r[f.key]`) V8 cannot specialize across twenty names, three
- * lines per order. `refs`: fill fields that repeat the order's, written only where they differ
- * from `order`'s (and then even when "", so that absent always means "the order's").
+ * The fields' `writeField` calls as straight-line code, compiled once from the declaration
+ * (src/shared/compile-function.ts says why; three lines per order). `refs`: fill fields that repeat
+ * the order's, written only where they differ from `order`'s (and then even when "", so that
+ * absent always means "the order's").
  */
 function compileFieldWriter(fields: readonly Field[], refs: ReadonlySet<string> = new Set()): FieldsWriter {
-  const ident = /^[A-Za-z_$][\w$]*$/;
   const steps = fields.map((f, i) => {
-    if (!ident.test(f.key)) throw new Error(`audit encoder: field ${f.key} is not a plain identifier`);
-    if (!refs.has(f.key)) return `write(st, b, F[${i}], r.${f.key}, ts);`;
-    const value = f.kind === "enum" ? `write(st, b, BARE[${i}], r.${f.key}, ts);` : `json(b, r.${f.key});`;
-    return `if (order === undefined || order.${f.key} !== r.${f.key}) { ascii(b, F[${i}].prefix); ${value} }`;
+    const key = plainName(f.key, "audit encoder");
+    if (!refs.has(key)) return `write(st, b, F[${i}], r.${key}, ts);`;
+    const value = f.kind === "enum" ? `write(st, b, BARE[${i}], r.${key}, ts);` : `json(b, r.${key});`;
+    return `if (order === undefined || order.${key} !== r.${key}) { ascii(b, F[${i}].prefix); ${value} }`;
   });
   const bare = fields.map((f) => ({ ...f, prefix: "" }));
   const body = `return function writeFields(st, b, r, ts, order) { ${steps.join(" ")} };`;
-  return new Function("write", "ascii", "json", "F", "BARE", body)(writeField, ascii, jsonString, fields, bare) as FieldsWriter;
+  return compileFunction({ write: writeField, ascii, json: jsonString, F: fields, BARE: bare }, body);
 }
 
 const writeOrderRest = compileFieldWriter(ORDER_REST);

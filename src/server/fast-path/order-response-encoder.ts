@@ -2,6 +2,7 @@ import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { OrderSchema } from "../../../gen/trading/v1/trading_gateway_pb.js";
 import { ORDER_FIELDS } from "../../domain/order-fields.js";
+import { compileFunction, plainName } from "../../shared/compile-function.js";
 
 /**
  * The protobuf binary encoding of the three responses that carry one Order (PlaceOrder,
@@ -162,23 +163,19 @@ export function createOrderResponseEncoder(desc: DescMessage): OrderResponseEnco
 export type Msg = Record<string, unknown> & { readonly $typeName?: unknown; readonly $unknown?: unknown };
 
 const hasOwn = Object.prototype.hasOwnProperty;
-const own = (m: object, k: string): boolean => hasOwn.call(m, k);
+export const own = (m: object, k: string): boolean => hasOwn.call(m, k);
 export const hasUnknown = (m: Msg): boolean => m.$unknown !== undefined && (m.$unknown as unknown[]).length > 0;
 
 /**
  * Order, fields in number order as toBinary writes them; false = leave the message to toBinary.
- * Straight-line code compiled once from ORDER_PLAN (as src/rpc/proto-mapping.ts compiles the
- * mapping): a loop over the plan read each field with a keyed load (`o[f.name]`) that V8 cannot
- * specialize across twenty names, and every PlaceOrder answer and every StreamOrderEvents event
- * with an order runs this (docs/performance.md).
+ * Straight-line code compiled once from ORDER_PLAN (src/shared/compile-function.ts says why):
+ * every PlaceOrder answer and every StreamOrderEvents event with an order runs this.
  */
 export const writeOrder: (w: Writer, v: unknown) => boolean = compileWriteOrder();
 
 function compileWriteOrder(): (w: Writer, v: unknown) => boolean {
-  const ident = /^[A-Za-z_$][\w$]*$/;
   const steps = ORDER_PLAN.map((f) => {
-    if (!ident.test(f.name)) throw new Error(`order encoder: field ${f.name} is not a plain identifier`);
-    const x = `o.${f.name}`;
+    const x = `o.${plainName(f.name, "order encoder")}`;
     switch (f.kind) {
       case "string":
         return `if (!w.string(${f.tag}, ${x})) return false;`;
@@ -196,7 +193,7 @@ function compileWriteOrder(): (w: Writer, v: unknown) => boolean {
   const body =
     `return function writeOrder(w, v) { if (typeof v !== "object" || v === null) return false; const o = v; ` +
     `if (o.$typeName !== "trading.v1.Order" || hasUnknown(o)) return false; ${steps.join(" ")} return true; };`;
-  return new Function("strings", "bool", "timestamp", "own", "hasUnknown", body)(writeStrings, writeBool, writeTimestamp, own, hasUnknown) as (w: Writer, v: unknown) => boolean;
+  return compileFunction({ strings: writeStrings, bool: writeBool, timestamp: writeTimestamp, own, hasUnknown }, body);
 }
 
 /** A repeated string: every element, empty ones too (w.string leaves "" out, so those go to toBinary). */

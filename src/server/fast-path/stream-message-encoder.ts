@@ -1,6 +1,7 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import { hasUnknown, orderMatches, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestamp, Writer } from "./order-response-encoder.js";
+import { compileFunction, plainName } from "../../shared/compile-function.js";
+import { hasUnknown, orderMatches, own, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestamp, Writer } from "./order-response-encoder.js";
 
 /**
  * The protobuf binary encoding of a streamed message (StreamOrderEventsResponse,
@@ -71,10 +72,16 @@ function isImplicitScalarOrEnum(f: DescField): boolean {
   return f.oneof === undefined && f.presence === 2; /* IMPLICIT */
 }
 
-/** The plan for `desc`, or undefined when a field is of a kind this file does not write. */
-function planFor(desc: DescMessage, seen: Map<string, MessagePlan | undefined>): MessagePlan | undefined {
+/** Writes one message (false: leave it to toBinary). */
+type MessageWriter = (w: Writer, v: unknown) => boolean;
+
+/**
+ * The writer of `desc`, compiled from its fields' plans, or undefined when a field is of a kind
+ * this file does not write.
+ */
+function writerFor(desc: DescMessage, seen: Map<string, MessageWriter | undefined>): MessageWriter | undefined {
   if (seen.has(desc.typeName)) return seen.get(desc.typeName);
-  seen.set(desc.typeName, undefined); // recursion: a self-referencing message gets no plan
+  seen.set(desc.typeName, undefined); // recursion: a self-referencing message gets no writer
   const fields: FieldPlan[] = [];
   // toBinary writes fields in declaration order (desc.fields); so do we.
   for (const f of desc.fields) {
@@ -82,34 +89,19 @@ function planFor(desc: DescMessage, seen: Map<string, MessagePlan | undefined>):
     if (p === undefined) return undefined;
     fields.push(p);
   }
-  const plan: MessagePlan = { typeName: desc.typeName, fields, write: compileMessageWriter(desc.typeName, fields) };
-  seen.set(desc.typeName, plan);
-  return plan;
+  const write = compileMessageWriter(desc.typeName, fields);
+  seen.set(desc.typeName, write);
+  return write;
 }
-
-interface MessagePlan {
-  readonly typeName: string;
-  readonly fields: readonly FieldPlan[];
-  /** The message (false: leave it to toBinary), compiled from `fields`. */
-  readonly write: (w: Writer, v: unknown) => boolean;
-}
-
-const hasOwn = Object.prototype.hasOwnProperty;
-const own = (m: object, k: string): boolean => hasOwn.call(m, k);
 
 /**
- * One message's fields as straight-line code, compiled once per message type from its plan (as
- * writeOrder and src/rpc/proto-mapping.ts are): each field read as `m.name`, each writer called
- * from a call site of its own. A loop over the plan (`f.write(w, f.tag, m, f.name)`, then
- * `o[name]`) made every read a keyed load V8 cannot specialize and every writer call a
- * megamorphic one; a StreamOrderEvents subscriber encodes every event (docs/performance.md).
- * Names come from the descriptor and are checked to be plain identifiers.
+ * One message's fields as straight-line code, compiled once per message type
+ * (src/shared/compile-function.ts says why; a StreamOrderEvents subscriber encodes every event):
+ * each field read as `m.name`, each writer called from a call site of its own.
  */
-function compileMessageWriter(typeName: string, fields: readonly FieldPlan[]): (w: Writer, v: unknown) => boolean {
-  const ident = /^[A-Za-z_$][\w$]*$/;
+function compileMessageWriter(typeName: string, fields: readonly FieldPlan[]): MessageWriter {
   const steps = fields.map((f, i) => {
-    if (!ident.test(f.name)) throw new Error(`stream encoder: field ${f.name} of ${typeName} is not a plain identifier`);
-    const x = `m.${f.name}`;
+    const x = `m.${plainName(f.name, `stream encoder (${typeName})`)}`;
     return f.presence === true
       ? `if (${x} !== undefined && own(m, ${JSON.stringify(f.name)}) && !f${i}(w, ${f.tag}, ${x})) return false;`
       : `if (!f${i}(w, ${f.tag}, ${x})) return false;`;
@@ -117,12 +109,11 @@ function compileMessageWriter(typeName: string, fields: readonly FieldPlan[]): (
   const body =
     `return function write(w, v) { if (typeof v !== "object" || v === null) return false; const m = v; ` +
     `if (m.$typeName !== ${JSON.stringify(typeName)} || hasUnknown(m)) return false; ${steps.join(" ")} return true; };`;
-  const writers = fields.map((f) => f.write);
-  return new Function("own", "hasUnknown", ...writers.map((_, i) => `f${i}`), body)(own, hasUnknown, ...writers) as (w: Writer, v: unknown) => boolean;
+  return compileFunction({ own, hasUnknown, ...Object.fromEntries(fields.map((f, i) => [`f${i}`, f.write])) }, body);
 }
 
 /** A set singular message field: tag, length, body. */
-function writeSubmessage(w: Writer, tag: number, v: unknown, body: (w: Writer, v: unknown) => boolean): boolean {
+function writeSubmessage(w: Writer, tag: number, v: unknown, body: MessageWriter): boolean {
   w.ensure(2);
   w.tagBytes(tag);
   const at = w.fork();
@@ -131,14 +122,13 @@ function writeSubmessage(w: Writer, tag: number, v: unknown, body: (w: Writer, v
   return true;
 }
 
-function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): FieldPlan | undefined {
+function fieldPlan(f: DescField, seen: Map<string, MessageWriter | undefined>): FieldPlan | undefined {
   const name = f.localName;
   if (f.fieldKind === "list") {
     if (f.listKind === "scalar" && f.scalar === ScalarType.STRING) return { name, tag: tagOf(f.number, 2), write: writeStrings };
     if (f.listKind === "message" && !f.delimitedEncoding) {
-      const sub = planFor(f.message, seen);
-      if (sub === undefined) return undefined;
-      const body = sub.write;
+      const body = writerFor(f.message, seen);
+      if (body === undefined) return undefined;
       return {
         name,
         tag: tagOf(f.number, 2),
@@ -159,9 +149,8 @@ function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): Fi
       if (!orderMatches(f.message)) return undefined;
       return { name, tag, write: (w, t, v) => writeSubmessage(w, t, v, writeOrder), presence: true };
     }
-    const sub = planFor(f.message, seen);
-    if (sub === undefined) return undefined;
-    const body = sub.write;
+    const body = writerFor(f.message, seen);
+    if (body === undefined) return undefined;
     return { name, tag, write: (w, t, v) => writeSubmessage(w, t, v, body), presence: true };
   }
   if (!isImplicitScalarOrEnum(f)) return undefined;
@@ -185,14 +174,14 @@ function fieldPlan(f: DescField, seen: Map<string, MessagePlan | undefined>): Fi
 
 /** The encoder for `desc`, or undefined when it has a field of a kind this file does not write. */
 export function createStreamMessageEncoder(desc: DescMessage): StreamMessageEncoder | undefined {
-  const plan = planFor(desc, new Map());
-  if (plan === undefined) return undefined;
+  const write = writerFor(desc, new Map());
+  if (write === undefined) return undefined;
   return {
     appendEnvelope(w, message) {
       const start = w.pos;
       w.ensure(5);
       w.pos += 5;
-      if (!plan.write(w, message)) {
+      if (!write(w, message)) {
         w.pos = start;
         return false;
       }
