@@ -7,8 +7,11 @@ import { msToTimestamp, toProtoFill, toProtoOrder } from "./proto-mapping.js";
 import { toProtoTradingStateSetting } from "./trading-state-handlers.js";
 import { toProtoPosition } from "./get-positions.js";
 
-/** A Record, so a new OrderEventKind does not compile until it has its wire value here. */
-const TYPE: Readonly<Record<OrderEventKind, OrderEventType>> = {
+/**
+ * A Record, so a new OrderEventKind does not compile until it has its wire value here. Also read
+ * by the StreamOrderEvents fast path's direct encoder (src/server/fast-path/order-event-encoder.ts).
+ */
+export const ORDER_EVENT_TYPE: Readonly<Record<OrderEventKind, OrderEventType>> = {
   accepted: OrderEventType.ACCEPTED,
   new: OrderEventType.NEW,
   partially_filled: OrderEventType.PARTIALLY_FILLED,
@@ -41,7 +44,7 @@ export function toProtoOrderEvent(e: OrderEvent): ProtoOrderEvent {
   return {
     $typeName: "trading.v1.OrderEvent",
     sequence: e.sequence,
-    type: TYPE[e.kind],
+    type: ORDER_EVENT_TYPE[e.kind],
     time: msToTimestamp(e.timeMs),
     account: e.account,
     order: e.order !== undefined ? toProtoOrder(e.order) : undefined,

@@ -17,7 +17,8 @@ export function msToTimestamp(ms: number): Timestamp {
   return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(Math.floor(ms / 1000)), nanos: (((ms % 1000) + 1000) % 1000) * 1_000_000 };
 }
 
-interface Copy {
+/** How one proto field of Order or Fill is read from the domain object (exported for the fast path's direct encoder). */
+export interface Copy {
   readonly from: string;
   readonly to: string;
   readonly time: boolean;
@@ -36,8 +37,13 @@ function plan(fields: readonly FieldSpec<never>[]): readonly Copy[] {
   return out;
 }
 
-const ORDER_COPY = plan(ORDER_FIELDS as readonly FieldSpec<never>[]);
-const FILL_COPY = plan(FILL_FIELDS as readonly FieldSpec<never>[]);
+/**
+ * The proto fields of Order and Fill and where each comes from, in declaration order: what
+ * toProtoOrder / toProtoFill copy, and what the StreamOrderEvents fast path's direct encoder
+ * (src/server/fast-path/order-event-encoder.ts) writes without making the proto objects.
+ */
+export const ORDER_COPY = plan(ORDER_FIELDS as readonly FieldSpec<never>[]);
+export const FILL_COPY = plan(FILL_FIELDS as readonly FieldSpec<never>[]);
 
 /**
  * The copy as one straight-line function, compiled once at start-up from the declaration: an

@@ -74,7 +74,12 @@ export function createStreamOrderEventsHandler(deps: StreamOrderEventsHandlerDep
   return withOpener(streamOrderEvents, open);
 }
 
-const toMessage = (e: OrderEvent): StreamOrderEventsResponse => ({ $typeName: "trading.v1.StreamOrderEventsResponse", event: toProtoOrderEvent(e) });
+/**
+ * One event as the stream's message. The gRPC stream fast path recognises this function (by
+ * identity) and then encodes the domain event directly, to the same bytes
+ * (src/server/fast-path/order-event-encoder.ts).
+ */
+export const orderEventResponse = (e: OrderEvent): StreamOrderEventsResponse => ({ $typeName: "trading.v1.StreamOrderEventsResponse", event: toProtoOrderEvent(e) });
 
 /**
  * Checks the request (throws its ConnectError), subscribes, takes the cancel-on-disconnect lease
@@ -113,7 +118,7 @@ export function createOrderEventStreamOpener(deps: StreamOrderEventsHandlerDeps)
     let ended = false;
     return {
       sub,
-      toMessage,
+      toMessage: orderEventResponse,
       noun: "order event",
       shutdownSignal: deps.shutdownSignal,
       end: () => {

@@ -36,7 +36,7 @@ type FieldPlan = {
 };
 
 /** A field's tag as Writer.tagBytes takes it (varint, low byte first); fields 1..2047. */
-function tagOf(no: number, wireType: number): number {
+export function tagOf(no: number, wireType: number): number {
   const v = (no << 3) | wireType;
   return v < 0x80 ? v : (v & 0x7f) | 0x80 | ((v >>> 7) << 8);
 }
@@ -59,7 +59,7 @@ function writeSmallInt(w: Writer, tag: number, v: unknown): boolean {
   return true;
 }
 /** int64/uint64 as bigint with implicit presence; 0..2^53 only (sequences), the rest to toBinary. */
-function writeLong(w: Writer, tag: number, v: unknown): boolean {
+export function writeLong(w: Writer, tag: number, v: unknown): boolean {
   if (v === 0n) return true;
   if (typeof v !== "bigint" || v < 0n || v > MAX_SAFE) return false;
   w.ensure(2);
@@ -73,7 +73,7 @@ function isImplicitScalarOrEnum(f: DescField): boolean {
 }
 
 /** Writes one message (false: leave it to toBinary). */
-type MessageWriter = (w: Writer, v: unknown) => boolean;
+export type MessageWriter = (w: Writer, v: unknown) => boolean;
 
 /**
  * The writer of `desc`, compiled from its fields' plans, or undefined when a field is of a kind
@@ -113,7 +113,7 @@ function compileMessageWriter(typeName: string, fields: readonly FieldPlan[]): M
 }
 
 /** A set singular message field: tag, length, body. */
-function writeSubmessage(w: Writer, tag: number, v: unknown, body: MessageWriter): boolean {
+export function writeSubmessage<T>(w: Writer, tag: number, v: T, body: (w: Writer, v: T) => boolean): boolean {
   w.ensure(2);
   w.tagBytes(tag);
   const at = w.fork();
@@ -172,10 +172,19 @@ function fieldPlan(f: DescField, seen: Map<string, MessageWriter | undefined>): 
   }
 }
 
+/** The compiled writer of one message of `desc` (a proto object), or undefined as for the encoder below. */
+export function messageWriterFor(desc: DescMessage): MessageWriter | undefined {
+  return writerFor(desc, new Map());
+}
+
 /** The encoder for `desc`, or undefined when it has a field of a kind this file does not write. */
 export function createStreamMessageEncoder(desc: DescMessage): StreamMessageEncoder | undefined {
   const write = writerFor(desc, new Map());
-  if (write === undefined) return undefined;
+  return write === undefined ? undefined : envelopeEncoder(write);
+}
+
+/** Appends what `write` writes as one gRPC envelope; nothing when it gives up. */
+export function envelopeEncoder<T>(write: (w: Writer, m: T) => boolean): { appendEnvelope(w: Writer, message: T): boolean } {
   return {
     appendEnvelope(w, message) {
       const start = w.pos;

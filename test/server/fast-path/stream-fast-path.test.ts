@@ -11,9 +11,12 @@ import { test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { TradingGateway } from "../../../gen/trading/v1/trading_gateway_pb.js";
+import { equals } from "@bufbuild/protobuf";
+import { OrderEventSchema, TradingGateway } from "../../../gen/trading/v1/trading_gateway_pb.js";
+import { toProtoOrderEvent } from "../../../src/rpc/order-event-mapping.js";
 import type { FastPathStats } from "../../../src/server/fast-path/install-fast-path.js";
-import { createOrderEventHub, type OrderEventHub } from "../../../src/use-cases/order-events.js";
+import { createOrderEventHub, type OrderEvent, type OrderEventHub } from "../../../src/use-cases/order-events.js";
+import { sampleFill, sampleOrder } from "../../adapters/audit/fixtures.js";
 import { startServer } from "../../helpers/start-server.js";
 import { createTestTradingCore } from "../../helpers/trading-core.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -28,7 +31,7 @@ async function setup(t: { after: (fn: () => Promise<void> | void) => void }, sub
     hub.close();
     await srv.close();
   });
-  const stats = (srv.app as unknown as { fastPath?: FastPathStats }).fastPath?.streams ?? { streams: 0, messages: 0, writes: 0 };
+  const stats = (srv.app as unknown as { fastPath?: FastPathStats }).fastPath?.streams ?? { streams: 0, messages: 0, writes: 0, direct: 0 };
   return { hub, srv, stats };
 }
 
@@ -57,6 +60,34 @@ test("the events published in one turn leave in one write, all of them, in order
   assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => start + 1n + BigInt(i)));
   assert.equal(stats.messages - m0, 200);
   assert.ok(stats.writes - w0 <= 2, `200 events in ${stats.writes - w0} writes`);
+});
+
+test("events with an order, a fill and a position are written straight from the domain event, as the mapping makes them", { skip: !ON && "FAST_PATH=off" }, async (t) => {
+  const { hub, srv, stats } = await setup(t, 1000);
+  const sm = new Http2SessionManager(srv.baseUrl);
+  const client = createClient(TradingGateway, createGrpcTransport({ baseUrl: srv.baseUrl, sessionManager: sm }));
+  const ac = new AbortController();
+  const it = client.streamOrderEvents({ account: "acct-1" }, { signal: ac.signal })[Symbol.asyncIterator]();
+  const first = it.next();
+  await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, { what: "the subscriber is live" });
+  const d0 = stats.direct;
+  const order = sampleOrder({ account: "acct-1", replacedClientOrderIds: ["c-0"] });
+  const position = { account: "acct-1", venue: "paper", symbol: "BTC-USD", quantity: "-1.5", averageEntryPrice: "65000", realizedPnl: "1", fees: "0.1", otherFees: { BNB: "0.2" }, updatedAtMs: 1_796_000_000_123, lastFillSequence: 3n, openCost: "97500", openQuantity: "1.5" };
+  const base = { timeMs: 1_796_000_000_007, account: "acct-1", venue: "paper", symbol: "BTC-USD", reason: "" };
+  const published: OrderEvent[] = [
+    { ...base, kind: "accepted", order, sequence: hub.nextSequence() },
+    { ...base, kind: "fill", order, fill: sampleFill(3n, { account: "acct-1" }), sequence: hub.nextSequence() },
+    { ...base, kind: "position_updated", position, sequence: hub.nextSequence() },
+    // Outside what the direct encoder writes (a time before 1970): mapped and encoded as before.
+    { ...base, kind: "reconciled", timeMs: -5, reason: "old", sequence: hub.nextSequence() },
+  ];
+  for (const e of published) hub.publish(e);
+  const got = [(await first).value!.event!];
+  for (let i = 1; i < published.length; i++) got.push((await it.next()).value!.event!);
+  ac.abort();
+  sm.abort();
+  for (let i = 0; i < published.length; i++) assert.ok(equals(OrderEventSchema, got[i]!, toProtoOrderEvent(published[i]!)), `event ${published[i]!.kind}`);
+  assert.equal(stats.direct - d0, 3, "every event but the one before 1970 written directly");
 });
 
 test("a client that does not read: the server stops encoding for it, and it gets RESOURCE_EXHAUSTED with a resume hint", { skip: !ON && "FAST_PATH=off" }, async (t) => {
