@@ -41,22 +41,36 @@ function publish(hub: OrderEventHub, n: number, reason = "r"): void {
   }
 }
 
-test("the events published in one turn leave in one write, all of them, in order", { skip: !ON && "FAST_PATH=off" }, async (t) => {
-  const { hub, srv, stats } = await setup(t, 1000);
+/** A gRPC StreamOrderEvents client of acct-1's events, once the hub has it live; `close` ends it. */
+async function subscribe(srv: { baseUrl: string }, hub: OrderEventHub) {
   const sm = new Http2SessionManager(srv.baseUrl);
   const client = createClient(TradingGateway, createGrpcTransport({ baseUrl: srv.baseUrl, sessionManager: sm }));
   const ac = new AbortController();
   const it = client.streamOrderEvents({ account: "acct-1" }, { signal: ac.signal })[Symbol.asyncIterator]();
   const first = it.next();
   await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, { what: "the subscriber is live" });
+  /** The next `n` events, the first one included. */
+  const take = async (n: number) => {
+    const got = [(await first).value!.event!];
+    for (let i = 1; i < n; i++) got.push((await it.next()).value!.event!);
+    return got;
+  };
+  const close = (): void => {
+    ac.abort();
+    sm.abort();
+  };
+  return { take, close };
+}
+
+test("the events published in one turn leave in one write, all of them, in order", { skip: !ON && "FAST_PATH=off" }, async (t) => {
+  const { hub, srv, stats } = await setup(t, 1000);
+  const events = await subscribe(srv, hub);
   assert.equal(stats.streams, 1, "served by the stream fast path");
   const [m0, w0] = [stats.messages, stats.writes];
   const start = hub.lastPublished();
   publish(hub, 200);
-  const got = [(await first).value!.event!.sequence];
-  for (let i = 1; i < 200; i++) got.push((await it.next()).value!.event!.sequence);
-  ac.abort();
-  sm.abort();
+  const got = (await events.take(200)).map((e) => e.sequence);
+  events.close();
   assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => start + 1n + BigInt(i)));
   assert.equal(stats.messages - m0, 200);
   assert.ok(stats.writes - w0 <= 2, `200 events in ${stats.writes - w0} writes`);
@@ -64,12 +78,7 @@ test("the events published in one turn leave in one write, all of them, in order
 
 test("events with an order, a fill and a position are written straight from the domain event, as the mapping makes them", { skip: !ON && "FAST_PATH=off" }, async (t) => {
   const { hub, srv, stats } = await setup(t, 1000);
-  const sm = new Http2SessionManager(srv.baseUrl);
-  const client = createClient(TradingGateway, createGrpcTransport({ baseUrl: srv.baseUrl, sessionManager: sm }));
-  const ac = new AbortController();
-  const it = client.streamOrderEvents({ account: "acct-1" }, { signal: ac.signal })[Symbol.asyncIterator]();
-  const first = it.next();
-  await waitFor(() => hub.subscriberCount() === 1 && hub.stats().live === 1, { what: "the subscriber is live" });
+  const events = await subscribe(srv, hub);
   const d0 = stats.direct;
   const order = sampleOrder({ account: "acct-1", replacedClientOrderIds: ["c-0"] });
   const position = { account: "acct-1", venue: "paper", symbol: "BTC-USD", quantity: "-1.5", averageEntryPrice: "65000", realizedPnl: "1", fees: "0.1", otherFees: { BNB: "0.2" }, updatedAtMs: 1_796_000_000_123, lastFillSequence: 3n, openCost: "97500", openQuantity: "1.5" };
@@ -82,10 +91,8 @@ test("events with an order, a fill and a position are written straight from the 
     { ...base, kind: "reconciled", timeMs: -5, reason: "old", sequence: hub.nextSequence() },
   ];
   for (const e of published) hub.publish(e);
-  const got = [(await first).value!.event!];
-  for (let i = 1; i < published.length; i++) got.push((await it.next()).value!.event!);
-  ac.abort();
-  sm.abort();
+  const got = await events.take(published.length);
+  events.close();
   for (let i = 0; i < published.length; i++) assert.ok(equals(OrderEventSchema, got[i]!, toProtoOrderEvent(published[i]!)), `event ${published[i]!.kind}`);
   assert.equal(stats.direct - d0, 3, "every event but the one before 1970 written directly");
 });
