@@ -22,7 +22,8 @@ import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, t
  * (record-ring.ts): an open order is a reference to the order manager's own object (bounded by
  * the open orders), and everything else is numbers in typed-array columns and bytes in an arena of
  * Buffers, memory the GC neither traces nor copies: a finished order's tuple JSON (order-tuple.ts),
- * a fill's values, each order id. About 330 bytes outside the heap per filled order with its fill.
+ * a fill's values, each order id. About 500 bytes outside the heap per filled order with its fill,
+ * the columns' doubling included (docs/order-history.md).
  * A gateway keeping millions of orders should still use the PostgreSQL audit backend, whose
  * history lives in the database.
  */
