@@ -19,36 +19,10 @@
 # `npm run build` and two CPUs. Like every figure on this machine, compare runs alternated in one
 # sitting, not across sittings.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-seconds=5 warmup=4 port=61580 dist="$here/dist" subscriber=0 envs=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --seconds) seconds=$2; shift ;;
-    --warmup) warmup=$2; shift ;;
-    --port) port=$2; shift ;;
-    --dist) dist=$(cd "$2" && pwd); shift ;;
-    --subscriber) subscriber=1 ;;
-    --) shift; envs=("$@"); break ;;
-    *) echo "usage: bench/gc-split.sh [--seconds N] [--warmup N] [--port P] [--dist DIR] [--subscriber] [-- ENV=VALUE...]" >&2; exit 2 ;;
-  esac
-  shift
-done
-loadgen="$here/../shared/bench/.build/loadgen"
-[ -x "$loadgen" ] || { echo "gc-split: $loadgen missing: run ../shared/bench/setup.sh" >&2; exit 1; }
-node="$here/node_modules/.bin/node"
-work=$(mktemp -d)
-trap 'kill "$server" "${sub:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-cd "$here"
-env PAPER_MARKET=fixed RISK_LIMITS_FILE=bench/risk-limits.yaml RATE_LIMIT_RPS=100000000 RATE_LIMIT_BURST=100000000 \
-  METRICS_PORT=0 PORT="$port" AUDIT_FILE="$work/audit.jsonl" AUDIT_MODE=buffered "${envs[@]}" \
-  taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 ${NODE_FLAGS:-} --trace-gc-nvp "$dist/src/main.js" >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do "$loadgen" -probe -addr "127.0.0.1:$port" >/dev/null 2>&1 && break; sleep 0.1; done
-if [ "$subscriber" = 1 ]; then
-  PORT=$port taskset -c 1 "$node" --import tsx bench/event-subscriber.ts 2>"$work/sub.log" &
-  sub=$!
-fi
+usage="usage: bench/gc-split.sh [--seconds N] [--warmup N] [--port P] [--dist DIR] [--subscriber] [-- ENV=VALUE...]"
+seconds=5 warmup=4 port=61580
+source "$(dirname "$0")/gateway-under-load.sh" "$@"
+start_gateway --trace-gc-nvp
 taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration "${warmup}s" -warmup 0s >/dev/null
 
 threads() { for t in /proc/"$server"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done; }

@@ -15,37 +15,10 @@
 # ../shared/bench/setup.sh, `npm run build` and two CPUs. docs/performance.md ("60 s at saturation")
 # has what it showed and why.
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-seconds=60 port=61590 dist="$here/dist" subscriber=0 envs=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --seconds) seconds=$2; shift ;;
-    --port) port=$2; shift ;;
-    --dist) dist=$(cd "$2" && pwd); shift ;;
-    --subscriber) subscriber=1 ;;
-    --) shift; envs=("$@"); break ;;
-    *) echo "usage: bench/soak.sh [--seconds N] [--port P] [--dist DIR] [--subscriber] [-- ENV=VALUE...]" >&2; exit 2 ;;
-  esac
-  shift
-done
-loadgen="$here/../shared/bench/.build/loadgen"
-[ -x "$loadgen" ] || { echo "soak: $loadgen missing: run ../shared/bench/setup.sh" >&2; exit 1; }
-node="$here/node_modules/.bin/node"
-work=$(mktemp -d)
-trap 'kill "$server" "${sub:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-cd "$here"
-env PAPER_MARKET=fixed RISK_LIMITS_FILE=bench/risk-limits.yaml RATE_LIMIT_RPS=100000000 RATE_LIMIT_BURST=100000000 \
-  METRICS_PORT=0 PORT="$port" AUDIT_FILE="$work/audit.jsonl" AUDIT_MODE=buffered "${envs[@]}" \
-  taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 ${NODE_FLAGS:-} --trace-gc-nvp "$dist/src/main.js" >"$work/server.log" 2>&1 &
-server=$!
-ready=0
-for _ in $(seq 200); do "$loadgen" -probe -addr "127.0.0.1:$port" >/dev/null 2>&1 && { ready=1; break; }; kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
-[ "$ready" = 1 ] || { echo "soak: the gateway did not answer on port $port:" >&2; tail -5 "$work/server.log" >&2; exit 1; }
-if [ "$subscriber" = 1 ]; then
-  PORT=$port taskset -c 1 "$node" --import tsx bench/event-subscriber.ts 2>"$work/sub.log" &
-  sub=$!
-fi
+usage="usage: bench/soak.sh [--seconds N] [--port P] [--dist DIR] [--subscriber] [-- ENV=VALUE...]"
+seconds=60 port=61590
+source "$(dirname "$0")/gateway-under-load.sh" "$@"
+start_gateway --trace-gc-nvp
 gc0=$(grep -c "gc=" "$work/server.log" || true)
 taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration "${seconds}s" -warmup 0s >"$work/load.json" &
 load=$!
