@@ -1,6 +1,5 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import type { Fill, Order } from "../../domain/order.js";
 import { ORDER_EVENT_TYPE } from "../../rpc/order-event-mapping.js";
 import { FILL_COPY, ORDER_COPY, type Copy } from "../../rpc/proto-mapping.js";
 import { toProtoPosition } from "../../rpc/get-positions.js";
@@ -8,8 +7,8 @@ import { orderEventResponse } from "../../rpc/stream-order-events.js";
 import { toProtoTradingStateSetting } from "../../rpc/trading-state-handlers.js";
 import { compileFunction, plainName } from "../../shared/compile-function.js";
 import type { OrderEvent } from "../../use-cases/order-events.js";
-import { timestampMatches, writeBool, writeStrings, Writer } from "./order-response-encoder.js";
-import { envelopeEncoder, messageWriterFor, tagOf, writeLong, writeSubmessage, type MessageWriter } from "./stream-message-encoder.js";
+import { tagOf, writeTimestamp, Writer } from "./order-response-encoder.js";
+import { envelopeEncoder, fieldWriterFor, writeSubmessage } from "./stream-message-encoder.js";
 
 /**
  * StreamOrderEventsResponse written straight from the domain OrderEvent: the bytes of
@@ -21,8 +20,8 @@ import { envelopeEncoder, messageWriterFor, tagOf, writeLong, writeSubmessage, t
  * each time, was about half of that cost (docs/performance.md, issue 20). Order's and Fill's fields
  * are written from the same projection toProtoOrder / toProtoFill copy (`ORDER_COPY`, `FILL_COPY`,
  * derived from src/domain/order-fields.ts); the event's own fields as toProtoOrderEvent maps them;
- * a position or a trading state (one event in four, at most) through its proto mapping and the
- * compiled writer of stream-message-encoder.ts.
+ * a position or a trading state (one event in four, at most) through its proto mapping. Every
+ * field is written by stream-message-encoder.ts's writer for its kind, except the times.
  *
  * Used only for items mapped by `orderEventResponse` (the stream fast path checks that by
  * identity), only when the descriptors are exactly as written for (any field it does not know, of
@@ -64,106 +63,80 @@ function writeMsTimestamp(w: Writer, tag: number, ms: unknown): boolean {
   return true;
 }
 
-/** Whether `f` is a proto3 implicit-presence scalar or enum (what toBinary leaves out at its zero value). */
-const implicit = (f: DescField): boolean => f.oneof === undefined && f.presence === 2; /* IMPLICIT */
-
-/** Whether `f` is a singular, length-prefixed message field of type `typeName`. */
-function messageOf(f: DescField, typeName: string): DescMessage | undefined {
-  return f.fieldKind === "message" && f.oneof === undefined && !f.delimitedEncoding && f.message.typeName === typeName ? f.message : undefined;
+/** A field's writer, its tag, and where its value comes from in the domain object. */
+interface Step {
+  readonly write: (w: Writer, tag: number, v: never) => boolean;
+  readonly tag: number;
+  /** Generated code for the value, reading the domain object `o`. */
+  readonly read: string;
+  /** Written only when the value is not undefined (a payload message). */
+  readonly presence: boolean;
 }
 
 /**
- * How one projected field is written, as generated code reading `x` (the domain value, or the
- * projection's absent value). Undefined when the descriptor's field is not of the kind the
- * projection's value has: no direct encoder then.
+ * Straight-line code for the steps, compiled once (src/shared/compile-function.ts says why): each
+ * writer called from a call site of its own, in the descriptor's order, as toBinary writes them.
  */
-function stepFor(f: DescField, c: Copy, tag: (wireType: number) => number): string | undefined {
-  if (c.time) return f.fieldKind === "message" && messageOf(f, "google.protobuf.Timestamp") !== undefined && timestampMatches(f.message!) ? `if (!ts(w, ${tag(2)}, x)) return false;` : undefined;
-  if (f.fieldKind === "list") return f.listKind === "scalar" && f.scalar === ScalarType.STRING && Array.isArray(c.absent) ? `if (!strings(w, ${tag(2)}, x)) return false;` : undefined;
-  if (!implicit(f)) return undefined;
-  if (f.fieldKind === "enum") return f.enum.open && c.absent === 0 ? `if (!w.enumValue(${tag(0)}, x)) return false;` : undefined;
-  if (f.fieldKind !== "scalar") return undefined;
-  if (f.scalar === ScalarType.STRING && c.absent === "") return `if (!w.string(${tag(2)}, x)) return false;`;
-  if (f.scalar === ScalarType.BOOL && c.absent === false) return `if (!bool(w, ${tag(0)}, x)) return false;`;
-  if ((f.scalar === ScalarType.UINT64 || f.scalar === ScalarType.INT64) && !f.longAsString && c.absent === 0n) return `if (!long(w, ${tag(0)}, x)) return false;`;
-  return undefined;
+function compileSteps<T>(steps: readonly Step[], bindings: Readonly<Record<string, unknown>>): (w: Writer, o: T) => boolean {
+  const code = steps.map((s, i) =>
+    s.presence ? `x = ${s.read}; if (x !== undefined && !f${i}(w, ${s.tag}, x)) return false;` : `if (!f${i}(w, ${s.tag}, ${s.read})) return false;`,
+  );
+  const writers = Object.fromEntries(steps.map((s, i) => [`f${i}`, s.write]));
+  return compileFunction({ ...bindings, ...writers }, `return function write(w, o) { let x; ${code.join(" ")} return true; };`);
 }
 
 /**
- * A domain Order or Fill written as the proto message `desc`, compiled once from the projection
- * (src/shared/compile-function.ts says why): fields in the descriptor's order, as toBinary writes
- * them, each read as `o.key ?? absent` exactly as the mapping reads it. Undefined unless the
- * projection covers every field of the descriptor and nothing else.
+ * A field that holds epoch ms in the domain and a Timestamp in the contract: written as
+ * msToTimestamp would make it, if the descriptor's field is the Timestamp the encoders know.
+ */
+function msStep(f: DescField, read: string): Step | undefined {
+  const plan = fieldWriterFor(f);
+  return plan?.write === writeTimestamp ? { write: writeMsTimestamp, tag: plan.tag, read, presence: false } : undefined;
+}
+
+/**
+ * A domain Order or Fill written as the proto message `desc`, from the projection toProtoOrder /
+ * toProtoFill copy: each field read as `o.from ?? absent` exactly as the mapping reads it, written
+ * by stream-message-encoder.ts's writer for its kind. Undefined unless the projection covers every
+ * field of the descriptor, each of a kind written here.
  */
 function compileDomainWriter<T>(desc: DescMessage, projection: readonly Copy[]): ((w: Writer, v: T) => boolean) | undefined {
   if (desc.fields.length !== projection.length) return undefined;
   const absent: unknown[] = [];
-  const steps: string[] = [];
+  const steps: Step[] = [];
   for (const f of desc.fields) {
     const c = projection.find((p) => p.to === f.localName);
     if (c === undefined) return undefined;
-    const step = stepFor(f, c, (wireType) => tagOf(f.number, wireType));
-    if (step === undefined) return undefined;
-    steps.push(`x = o.${plainName(c.from, "order event encoder")} ?? absent[${absent.length}]; ${step}`);
+    const read = `(o.${plainName(c.from, "order event encoder")} ?? absent[${absent.length}])`;
     absent.push(c.absent);
+    const plan = c.time ? undefined : fieldWriterFor(f);
+    const step = c.time ? msStep(f, read) : plan !== undefined && plan.presence !== true ? { write: plan.write, tag: plan.tag, read, presence: false } : undefined;
+    if (step === undefined) return undefined;
+    steps.push(step);
   }
-  const body = `return function write(w, o) { let x; ${steps.join(" ")} return true; };`;
-  return compileFunction({ absent, ts: writeMsTimestamp, strings: writeStrings, bool: writeBool, long: writeLong }, body);
+  return compileSteps<T>(steps, { absent });
 }
 
 /**
- * The event's own fields: how toProtoOrderEvent fills each field of trading.v1.OrderEvent, as a
- * writer of the domain event. A field of the descriptor not listed here, or of another kind, means
+ * The event's own fields, as toProtoOrderEvent fills trading.v1.OrderEvent: what each is read from
+ * (generated code reading the domain event `o`) and the kind the contract must give it (a scalar
+ * type, an enum, a message). A field of the descriptor not listed here, or of another kind, means
  * no direct encoder.
  */
-function eventSteps(writers: {
-  order: (w: Writer, o: Order) => boolean;
-  fill: (w: Writer, f: Fill) => boolean;
-  position: MessageWriter;
-  tradingState: MessageWriter;
-}): Readonly<Record<string, (f: DescField) => ((w: Writer, e: OrderEvent) => boolean) | undefined>> {
-  return {
-    sequence: (f) => {
-      if (!implicit(f) || f.fieldKind !== "scalar" || (f.scalar !== ScalarType.UINT64 && f.scalar !== ScalarType.INT64) || f.longAsString) return undefined;
-      const tag = tagOf(f.number, 0);
-      return (w, e) => writeLong(w, tag, e.sequence);
-    },
-    type: (f) => {
-      if (!implicit(f) || f.fieldKind !== "enum" || !f.enum.open || f.enum.typeName !== "trading.v1.OrderEventType") return undefined;
-      const tag = tagOf(f.number, 0);
-      return (w, e) => w.enumValue(tag, ORDER_EVENT_TYPE[e.kind]);
-    },
-    time: (f) => {
-      const m = messageOf(f, "google.protobuf.Timestamp");
-      if (m === undefined || !timestampMatches(m)) return undefined;
-      const tag = tagOf(f.number, 2);
-      return (w, e) => writeMsTimestamp(w, tag, e.timeMs);
-    },
-    account: (f) => stringStep(f, (e) => e.account),
-    reason: (f) => stringStep(f, (e) => e.reason),
-    order: (f) => payloadStep(f, "trading.v1.Order", (e) => e.order, writers.order),
-    fill: (f) => payloadStep(f, "trading.v1.Fill", (e) => e.fill, writers.fill),
-    position: (f) => payloadStep(f, "trading.v1.Position", (e) => (e.position !== undefined ? toProtoPosition(e.position) : undefined), writers.position),
-    tradingState: (f) =>
-      payloadStep(f, "trading.v1.TradingStateSetting", (e) => (e.tradingState !== undefined ? toProtoTradingStateSetting(e.tradingState) : undefined), writers.tradingState),
-  };
-}
+const EVENT_FIELDS: Readonly<Record<string, readonly [read: string, kind: ScalarType | "enum" | "message"]>> = {
+  sequence: ["o.sequence", ScalarType.UINT64],
+  type: ["TYPE[o.kind]", "enum"],
+  time: ["o.timeMs", "message"],
+  account: ["o.account", ScalarType.STRING],
+  order: ["o.order", "message"],
+  fill: ["o.fill", "message"],
+  position: ["(o.position === undefined ? undefined : position(o.position))", "message"],
+  tradingState: ["(o.tradingState === undefined ? undefined : tradingState(o.tradingState))", "message"],
+  reason: ["o.reason", ScalarType.STRING],
+};
 
-function stringStep(f: DescField, read: (e: OrderEvent) => string): ((w: Writer, e: OrderEvent) => boolean) | undefined {
-  if (!implicit(f) || f.fieldKind !== "scalar" || f.scalar !== ScalarType.STRING) return undefined;
-  const tag = tagOf(f.number, 2);
-  return (w, e) => w.string(tag, read(e));
-}
-
-/** A payload message: written when the domain event has it (the mapping's `undefined` otherwise). */
-function payloadStep<T>(f: DescField, typeName: string, read: (e: OrderEvent) => T | undefined, write: (w: Writer, v: T) => boolean): ((w: Writer, e: OrderEvent) => boolean) | undefined {
-  if (messageOf(f, typeName) === undefined) return undefined;
-  const tag = tagOf(f.number, 2);
-  return (w, e) => {
-    const v = read(e);
-    return v === undefined || writeSubmessage(w, tag, v, write);
-  };
-}
+const kindIs = (f: DescField, kind: ScalarType | "enum" | "message"): boolean =>
+  kind === "enum" || kind === "message" ? f.fieldKind === kind : f.fieldKind === "scalar" && f.scalar === kind;
 
 /**
  * The direct encoder for StreamOrderEventsResponse (`desc`), or undefined when the descriptors
@@ -172,33 +145,31 @@ function payloadStep<T>(f: DescField, typeName: string, read: (e: OrderEvent) =>
 export function createOrderEventEncoder(desc: DescMessage): OrderEventEncoder | undefined {
   if (desc.typeName !== "trading.v1.StreamOrderEventsResponse" || desc.fields.length !== 1) return undefined;
   const eventField = desc.fields[0]!;
-  const eventDesc = eventField.localName === "event" ? messageOf(eventField, "trading.v1.OrderEvent") : undefined;
-  if (eventDesc === undefined) return undefined;
-  const byName = (name: string): DescMessage | undefined => {
-    const f = eventDesc.fields.find((x) => x.localName === name);
-    return f?.fieldKind === "message" ? f.message : undefined;
-  };
-  const [orderDesc, fillDesc, positionDesc, stateDesc] = [byName("order"), byName("fill"), byName("position"), byName("tradingState")];
-  if (orderDesc === undefined || fillDesc === undefined || positionDesc === undefined || stateDesc === undefined) return undefined;
-  const order = compileDomainWriter<Order>(orderDesc, ORDER_COPY);
-  const fill = compileDomainWriter<Fill>(fillDesc, FILL_COPY);
-  const position = messageWriterFor(positionDesc);
-  const tradingState = messageWriterFor(stateDesc);
-  if (order === undefined || fill === undefined || position === undefined || tradingState === undefined) return undefined;
-  const known = eventSteps({ order, fill, position, tradingState });
-  const steps: ((w: Writer, e: OrderEvent) => boolean)[] = [];
-  // In the descriptor's order, as toBinary writes them.
-  for (const f of eventDesc.fields) {
-    const step = Object.hasOwn(known, f.localName) ? known[f.localName]!(f) : undefined;
-    if (step === undefined) return undefined;
-    steps.push(step);
+  if (eventField.localName !== "event" || fieldWriterFor(eventField) === undefined || eventField.message?.typeName !== "trading.v1.OrderEvent") return undefined;
+  // The payloads made from domain objects: written by writers compiled from the projection.
+  const domain: Readonly<Record<string, readonly [string, readonly Copy[]]>> = { order: ["trading.v1.Order", ORDER_COPY], fill: ["trading.v1.Fill", FILL_COPY] };
+  const steps: Step[] = [];
+  for (const f of eventField.message.fields) {
+    const [read, kind] = Object.hasOwn(EVENT_FIELDS, f.localName) ? EVENT_FIELDS[f.localName]! : [];
+    const plan = fieldWriterFor(f);
+    if (read === undefined || kind === undefined || !kindIs(f, kind) || plan === undefined) return undefined;
+    if (f.localName === "time") {
+      const step = msStep(f, read);
+      if (step === undefined) return undefined;
+      steps.push(step);
+      continue;
+    }
+    const payload = Object.hasOwn(domain, f.localName) ? domain[f.localName]! : undefined;
+    if (payload === undefined) {
+      steps.push({ write: plan.write, tag: plan.tag, read, presence: plan.presence === true });
+      continue;
+    }
+    const body = f.message?.typeName === payload[0] ? compileDomainWriter<object>(f.message, payload[1]) : undefined;
+    if (body === undefined) return undefined;
+    steps.push({ write: (w: Writer, tag: number, v: object) => writeSubmessage(w, tag, v, body), tag: plan.tag, read, presence: true });
   }
+  const writeEvent = compileSteps<OrderEvent>(steps, { TYPE: ORDER_EVENT_TYPE, position: toProtoPosition, tradingState: toProtoTradingStateSetting });
   const eventTag = tagOf(eventField.number, 2);
-  // Each step called from a call site of its own (a loop over them would be one megamorphic call).
-  const writeEvent = compileFunction<(w: Writer, e: OrderEvent) => boolean>(
-    Object.fromEntries(steps.map((s, i) => [`s${i}`, s])),
-    `return function writeEvent(w, e) { ${steps.map((_, i) => `if (!s${i}(w, e)) return false;`).join(" ")} return true; };`,
-  );
   const envelope = envelopeEncoder((w: Writer, e: OrderEvent) => writeSubmessage(w, eventTag, e, writeEvent));
   return { toMessage: orderEventResponse, appendEnvelope: envelope.appendEnvelope };
 }

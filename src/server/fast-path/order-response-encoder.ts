@@ -46,7 +46,7 @@ const ORDER: readonly FieldShape[] = ORDER_FIELDS.flatMap((f): FieldShape[] => {
 }).sort((a, b) => a[1] - b[1]);
 
 /** A field's tag as tagBytes takes it (varint, low byte first); fields 1..2047. */
-function tagOf(no: number, wireType: number): number {
+export function tagOf(no: number, wireType: number): number {
   const v = (no << 3) | wireType;
   return v < 0x80 ? v : (v & 0x7f) | 0x80 | ((v >>> 7) << 8);
 }

@@ -1,7 +1,7 @@
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { compileFunction, plainName } from "../../shared/compile-function.js";
-import { hasUnknown, orderMatches, own, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestamp, Writer } from "./order-response-encoder.js";
+import { hasUnknown, orderMatches, own, tagOf, timestampMatches, writeBool, writeOrder, writeStrings, writeTimestamp, Writer } from "./order-response-encoder.js";
 
 /**
  * The protobuf binary encoding of a streamed message (StreamOrderEventsResponse,
@@ -24,7 +24,7 @@ export interface StreamMessageEncoder {
   appendEnvelope(w: Writer, message: object): boolean;
 }
 
-type FieldPlan = {
+export type FieldPlan = {
   readonly name: string;
   readonly tag: number;
   /**
@@ -34,12 +34,6 @@ type FieldPlan = {
   readonly write: (w: Writer, tag: number, v: unknown) => boolean;
   readonly presence?: true;
 };
-
-/** A field's tag as Writer.tagBytes takes it (varint, low byte first); fields 1..2047. */
-export function tagOf(no: number, wireType: number): number {
-  const v = (no << 3) | wireType;
-  return v < 0x80 ? v : (v & 0x7f) | 0x80 | ((v >>> 7) << 8);
-}
 
 const MAX_SAFE = 0x1fffffffffffffn;
 
@@ -59,7 +53,7 @@ function writeSmallInt(w: Writer, tag: number, v: unknown): boolean {
   return true;
 }
 /** int64/uint64 as bigint with implicit presence; 0..2^53 only (sequences), the rest to toBinary. */
-export function writeLong(w: Writer, tag: number, v: unknown): boolean {
+function writeLong(w: Writer, tag: number, v: unknown): boolean {
   if (v === 0n) return true;
   if (typeof v !== "bigint" || v < 0n || v > MAX_SAFE) return false;
   w.ensure(2);
@@ -73,7 +67,7 @@ function isImplicitScalarOrEnum(f: DescField): boolean {
 }
 
 /** Writes one message (false: leave it to toBinary). */
-export type MessageWriter = (w: Writer, v: unknown) => boolean;
+type MessageWriter = (w: Writer, v: unknown) => boolean;
 
 /**
  * The writer of `desc`, compiled from its fields' plans, or undefined when a field is of a kind
@@ -172,9 +166,12 @@ function fieldPlan(f: DescField, seen: Map<string, MessageWriter | undefined>): 
   }
 }
 
-/** The compiled writer of one message of `desc` (a proto object), or undefined as for the encoder below. */
-export function messageWriterFor(desc: DescMessage): MessageWriter | undefined {
-  return writerFor(desc, new Map());
+/**
+ * How a field of `f`'s kind is written (its tag, and a writer of its proto value), or undefined
+ * for a kind this file does not write. order-event-encoder.ts builds its domain writers on it.
+ */
+export function fieldWriterFor(f: DescField): FieldPlan | undefined {
+  return fieldPlan(f, new Map());
 }
 
 /** The encoder for `desc`, or undefined when it has a field of a kind this file does not write. */

@@ -172,6 +172,8 @@ test("a contract it was not written for gets no encoder", () => {
     ["an OrderEvent field it does not know", withEventFields([...eventDesc.fields, { ...field("reason"), number: 10, localName: "note" } as DescField])],
     ["an OrderEvent field of another kind", withEventFields(eventDesc.fields.map((f) => (f.localName === "account" ? ({ ...field("sequence"), number: f.number, localName: "account" } as DescField) : f)))],
     ["an Order field nobody declared", withEventFields(eventDesc.fields.map((f) => (f === orderField ? ({ ...f, message: { ...orderDesc, fields: [...orderDesc.fields, { ...orderDesc.fields[0]!, number: 99, localName: "extra" }] } } as DescField) : f)))],
+    ["an enum field that became a string", withEventFields(eventDesc.fields.map((f) => (f.localName === "type" ? ({ ...field("reason"), number: f.number, localName: "type" } as DescField) : f)))],
+    ["a Fill without a declared field", withEventFields(eventDesc.fields.map((f) => (f.localName === "fill" ? ({ ...f, message: { ...f.message!, fields: f.message!.fields.slice(1) } } as DescField) : f)))],
     ["an Order without a declared field", withEventFields(eventDesc.fields.map((f) => (f === orderField ? ({ ...f, message: { ...orderDesc, fields: orderDesc.fields.slice(1) } } as DescField) : f)))],
   ];
   for (const [what, desc] of changed) assert.equal(createOrderEventEncoder(desc), undefined, what);
