@@ -3,7 +3,7 @@
 # risk limits, no rate limit, buffered audit in a temp dir), with the load generator of
 # ../shared/bench and, with --subscriber, one StreamOrderEvents subscriber on CPU 1.
 #
-# The sourcing script sets `usage`, `seconds`, `port` (and `warmup` if it takes --warmup) first, then
+# The sourcing script sets `usage`, `seconds`, `port` (and `warmup`, `rate` if it takes --warmup, --rate) first, then
 # `source "$(dirname "$0")/gateway-under-load.sh" "$@"`. Afterwards: here, dist, envs, loadgen, node,
 # work (a temp dir, removed on exit), and start_gateway [NODE FLAG...], which starts the gateway
 # (its output in $work/server.log), waits for its answer, attaches the subscriber if asked, and
@@ -15,6 +15,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift ;;
     --warmup) [ -n "${warmup+set}" ] || { echo "$usage" >&2; exit 2; }; warmup=$2; shift ;;
     --port) port=$2; shift ;;
+    --rate) [ -n "${rate+set}" ] || { echo "$usage" >&2; exit 2; }; rate=$2; shift ;;
     --dist) dist=$(cd "$2" && pwd); shift ;;
     --subscriber) subscriber=1 ;;
     --) shift; envs=("$@"); break ;;

@@ -11,7 +11,10 @@
 # A CPU profile (--cpu-prof) cannot show the helper thread's share, and charges time the main thread
 # spends preempted on the pinned core to whatever it was running; this can.
 #
-#   bench/gc-split.sh [--seconds 5] [--warmup 4] [--port 61580] [--dist DIR] [--subscriber] [-- ENV=VALUE...]
+#   bench/gc-split.sh [--seconds 5] [--warmup 4] [--port 61580] [--rate R] [--dist DIR] [--subscriber] [-- ENV=VALUE...]
+#
+# --rate R runs warm-up and window in open loop at R calls/s instead of closed loop: issue 25's
+# "server CPU per call at 1,000/s".
 #
 # ENV=VALUE pairs after -- go to the gateway (e.g. CALL_BATCHING=off, ORDER_EVENT_RETAIN=0);
 # NODE_FLAGS adds node flags (e.g. NODE_FLAGS=--single-threaded-gc). --subscriber attaches one
@@ -19,16 +22,16 @@
 # `npm run build` and two CPUs. Like every figure on this machine, compare runs alternated in one
 # sitting, not across sittings.
 set -euo pipefail
-usage="usage: bench/gc-split.sh [--seconds N] [--warmup N] [--port P] [--dist DIR] [--subscriber] [-- ENV=VALUE...]"
-seconds=5 warmup=4 port=61580
+usage="usage: bench/gc-split.sh [--seconds N] [--warmup N] [--port P] [--rate R] [--dist DIR] [--subscriber] [-- ENV=VALUE...]"
+seconds=5 warmup=4 port=61580 rate=0
 source "$(dirname "$0")/gateway-under-load.sh" "$@"
 start_gateway --trace-gc-nvp
-taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration "${warmup}s" -warmup 0s >/dev/null
+taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -rate "$rate" -duration "${warmup}s" -warmup 0s >/dev/null
 
 threads() { for t in /proc/"$server"/task/*; do echo "$(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"; done; }
 threads >"$work/before"
 gc0=$(grep -c "gc=" "$work/server.log" || true)
-taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration "${seconds}s" -warmup 0s -server-pid "$server" >"$work/load.json"
+taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -rate "$rate" -duration "${seconds}s" -warmup 0s -server-pid "$server" >"$work/load.json"
 threads >"$work/after"
 grep "gc=" "$work/server.log" | tail -n +"$((gc0 + 1))" >"$work/gc.txt" || true
 

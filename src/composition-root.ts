@@ -5,6 +5,7 @@
  * service. It reads no file and no variable; everything arrives in the GatewayConfig.
  * The layers and their rules: docs/architecture.md.
  */
+import { dirname } from "node:path";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -272,7 +273,13 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     history =
       config.auditBackend === "postgres" && config.auditMode !== "off"
         ? await createPostgresOrderHistory({ connectionString: config.auditPgUrl ?? "", table: config.auditPgTable, logger })
-        : createMemoryOrderHistory({ orderTupleJson });
+        : createMemoryOrderHistory({
+            orderTupleJson,
+            // Finished orders go to a file beside the log, so the index's memory does not grow with
+            // every order ever placed (docs/order-history.md). With the audit log off, nothing is on disk.
+            ...(config.auditMode !== "off" ? { spillDir: dirname(config.auditFile) } : {}),
+            onSpillError: (e) => logger.warn({ err: e }, "order history: a write to its spill file failed; finished orders stay in memory from now on"),
+          });
   } catch (e) {
     await audit.close().catch(() => {});
     throw new StartupConfigError(`${auditWhere}: cannot open the order history: ${(e as Error).message}`);

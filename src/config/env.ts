@@ -258,7 +258,7 @@ export const settings = {
   // --- pipeline (wired by src/main.ts; used by the order pipeline, audit and fills) ---
   auditMode: setting("AUDIT_MODE", "fsync", "fsync|buffered|off (none = off)", "Audit log durability: fsync before answering, buffered writes, or no audit.", auditMode),
   auditBackend: setting("AUDIT_BACKEND", "jsonl", "jsonl|postgres", "Where the audit log is kept: `jsonl` (AUDIT_FILE, fsync'd group commits) or `postgres` (AUDIT_PG_URL, table AUDIT_PG_TABLE, one multi-row INSERT per batch). Start-up recovery reads from the same back-end.", oneOf(["jsonl", "postgres"])),
-  auditFile: setting("AUDIT_FILE", "./data/audit.jsonl", "a file path", "Audit log file (JSON lines), with AUDIT_BACKEND=jsonl. Locked by `<AUDIT_FILE>.lock` (holding the pid) while a gateway runs: a second gateway on the same file refuses to start; a lock whose process is gone is taken over with a warning.", v.pipe(v.string(), v.trim(), v.minLength(1))),
+  auditFile: setting("AUDIT_FILE", "./data/audit.jsonl", "a file path", "Audit log file (JSON lines), with AUDIT_BACKEND=jsonl. Locked by `<AUDIT_FILE>.lock` (holding the pid) while a gateway runs: a second gateway on the same file refuses to start; a lock whose process is gone is taken over with a warning. Its directory also holds, while the gateway runs, the ListOrders index's spill file of finished orders (unlinked at once, so never listed; about 400 bytes of disk per finished order in the log, docs/order-history.md).", v.pipe(v.string(), v.trim(), v.minLength(1))),
   auditPgUrl: {
     ...setting("AUDIT_PG_URL", undefined, "postgres://user[:password]@host[:port]/database", "PostgreSQL connection string; required with AUDIT_BACKEND=postgres. Its password is never logged.", pgUrl),
     redact: redactPgUrl,

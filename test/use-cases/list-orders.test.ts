@@ -5,6 +5,9 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { createMemoryOrderHistory } from "../../src/adapters/audit/memory-order-history.js";
 import { createPostgresOrderHistory } from "../../src/adapters/audit/postgres-order-history.js";
@@ -98,6 +101,28 @@ function memoryBackend(): Promise<Backend> {
   });
 }
 
+/**
+ * The memory index spilling to a file, with chunks of 1 KB (a few records each): after each
+ * append the full chunks are on disk only, so nearly every finished order and fill of a page is
+ * read back from the file.
+ */
+function spilledMemoryBackend(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
+  const history = createMemoryOrderHistory({ spillDir: dir, chunkBytes: 1024, onSpillError: (e) => assert.fail(e) });
+  return Promise.resolve({
+    history,
+    append: async (events) => {
+      history.record(events);
+      await history.spillSettled();
+    },
+    close: async () => {
+      assert.ok(history.spillStats().spilled > 10, JSON.stringify(history.spillStats()));
+      await history.close();
+      rmSync(dir, { recursive: true });
+    },
+  });
+}
+
 async function postgresBackend(): Promise<Backend> {
   const table = `list_orders_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const sink = await createPostgresAuditSink({ connectionString: testPgUrl, table, mode: "fsync" });
@@ -141,6 +166,7 @@ const N = 120;
 
 for (const [name, make] of [
   ["memory (JSONL)", memoryBackend],
+  ["memory (JSONL) spilled to a file", spilledMemoryBackend],
   ["postgres", postgresBackend],
 ] as const) {
   describe(`ListOrders / ListFills on the ${name} history`, async () => {

@@ -1,8 +1,12 @@
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { GatewayError } from "../../domain/errors.js";
 import type { Fill, Order } from "../../domain/order.js";
 import { FILL_FIELDS } from "../../domain/order-fields.js";
 import { isTerminal } from "../../domain/order-state.js";
 import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../../domain/order-tuple.js";
-import { ok } from "../../domain/result.js";
+import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent } from "../../use-cases/audit-sink.js";
 import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, type OrderQuery } from "../../use-cases/order-history.js";
 
@@ -20,50 +24,153 @@ import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, t
  * each), every scavenge copied and every full GC marked them, and PlaceOrder's CPU per call rose
  * with the count (docs/performance.md, issues 20 and 21). So, as the order manager's record rings
  * (record-ring.ts): an open order is a reference to the order manager's own object (bounded by
- * the open orders), and everything else is numbers in typed-array columns and bytes in an arena of
- * Buffers, memory the GC neither traces nor copies: a finished order's tuple JSON (order-tuple.ts),
- * a fill's values, each order id. About 500 bytes outside the heap per filled order with its fill,
- * the columns' doubling included (docs/order-history.md).
- * A gateway keeping millions of orders should still use the PostgreSQL audit backend, whose
- * history lives in the database.
+ * the open orders), and everything else is numbers in typed-array columns and bytes in arenas of
+ * Buffers, memory the GC neither traces nor copies: each order id, a finished order's tuple JSON
+ * (order-tuple.ts) and a fill's values.
+ *
+ * Why a spill file: outside the heap is still memory, about 500 bytes per filled order with its
+ * fill, and the gateway's RSS grew by megabytes a second at saturation (issue 25). With `spillDir`
+ * (the audit log's directory) the records go to a file once their chunk is full, and memory keeps
+ * per order its row of columns and its id: about 125 bytes, the columns' doubling included
+ * (docs/order-history.md). A page reads the records it needs back from the file (the OS's page
+ * cache usually has them). A gateway keeping many millions of orders should still use the
+ * PostgreSQL audit backend, whose history lives in the database.
  */
 
 const ARENA_CHUNK = 1 << 20;
+/** Written chunks' Buffers kept for reuse: one being filled while one is written covers a steady load. */
+const SPARE_CHUNKS = 2;
 
 /**
- * Append-only bytes outside the JavaScript heap (Buffers of 1 MB). A position is chunk *
- * ARENA_CHUNK + offset. A record re-written (a late fill on a finished order: rare) leaves its old
- * bytes behind.
+ * The file calls the arena makes when it spills (a seam for tests: a write that fails). Production
+ * uses node:fs's callback API, which runs them on libuv's thread pool.
  */
-function createArena() {
-  const chunks: Buffer[] = [];
-  let used = ARENA_CHUNK;
+export interface HistorySpillIo {
+  write(fd: number, buf: Buffer, offset: number, length: number, position: number, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void;
+  read(fd: number, buf: Buffer, offset: number, length: number, position: number, cb: (err: NodeJS.ErrnoException | null, read: number) => void): void;
+}
+
+const nodeSpillIo: HistorySpillIo = {
+  write: (fd, buf, offset, length, position, cb) => fs.write(fd, buf, offset, length, position, cb),
+  read: (fd, buf, offset, length, position, cb) => fs.read(fd, buf, offset, length, position, cb),
+};
+
+interface Spill {
+  readonly fd: number;
+  readonly io: HistorySpillIo;
+}
+
+/**
+ * Append-only bytes outside the JavaScript heap, in chunks (1 MB Buffers). A position is chunk *
+ * chunkBytes + offset. A record re-written (a late fill on a finished order: rare) leaves its old
+ * bytes behind.
+ *
+ * With `spill`, a full chunk is written to the spill file at its own position and, once written,
+ * its Buffer is taken for a later chunk: memory holds the chunk being filled and those still being
+ * written, whatever the count of records, and a record on disk is read back when a page asks for
+ * it. A write that fails keeps that chunk in memory for good and stops spilling (nothing is lost;
+ * `onSpillError` is told once).
+ */
+function createArena(chunkBytes: number, spill: Spill | undefined, onSpillError: (e: Error) => void) {
+  /** undefined: the chunk is in the spill file only. */
+  const chunks: (Buffer | undefined)[] = [];
+  /** Buffers of spilled chunks, ready to be filled again. */
+  const spare: Buffer[] = [];
+  let used = chunkBytes;
   let lastLen = 0;
+  let spilling = spill;
+  let writing = 0;
+  /** Waiting for `writing` to reach 0. */
+  let waiters: (() => void)[] = [];
+
+  function spillChunk(index: number, length: number): void {
+    const sp = spilling!;
+    const buf = chunks[index]!;
+    writing++;
+    let done = 0;
+    const finish = (err: Error | undefined): void => {
+      if (err === undefined) {
+        chunks[index] = undefined;
+        // Kept for the next chunks, but not a burst's worth of them.
+        if (spare.length < SPARE_CHUNKS) spare.push(buf);
+      } else if (spilling !== undefined) {
+        spilling = undefined;
+        onSpillError(err);
+      }
+      if (--writing === 0) {
+        const ws = waiters;
+        waiters = [];
+        for (const w of ws) w();
+      }
+    };
+    const step = (): void => {
+      sp.io.write(sp.fd, buf, done, length - done, index * chunkBytes + done, (err, written) => {
+        if (err !== null) return finish(err);
+        done += written;
+        if (done < length) {
+          if (written === 0) return finish(new Error("the spill file took no bytes"));
+          return step();
+        }
+        finish(undefined);
+      });
+    };
+    step();
+  }
+
+  function get(pos: number, len: number): string | undefined {
+    const c = Math.floor(pos / chunkBytes);
+    const at = pos - c * chunkBytes;
+    return chunks[c]?.toString("utf8", at, at + len);
+  }
+
   return {
     /** Stores `text`; returns its position (its byte length is then `lastLen`). */
     put(text: string): number {
       const len = Buffer.byteLength(text);
-      if (len > ARENA_CHUNK) throw new Error(`order record of ${len} bytes`);
-      if (used + len > ARENA_CHUNK) {
-        chunks.push(Buffer.allocUnsafeSlow(ARENA_CHUNK));
+      if (len > chunkBytes) throw new Error(`order record of ${len} bytes`);
+      if (used + len > chunkBytes) {
+        if (spilling !== undefined && chunks.length > 0) spillChunk(chunks.length - 1, used);
+        chunks.push(spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes));
         used = 0;
       }
       const at = used;
       chunks.at(-1)!.write(text, at, "utf8");
       used += len;
       lastLen = len;
-      return (chunks.length - 1) * ARENA_CHUNK + at;
+      return (chunks.length - 1) * chunkBytes + at;
     },
     get lastLen(): number {
       return lastLen;
     },
-    get(pos: number, len: number): string {
-      const c = Math.floor(pos / ARENA_CHUNK);
-      const at = pos - c * ARENA_CHUNK;
-      return chunks[c]!.toString("utf8", at, at + len);
+    /** The record at `pos`, or undefined when it is only in the spill file (see `read`). */
+    get,
+    /** The record at `pos`, from memory or from the spill file. */
+    read(pos: number, len: number): Promise<string> {
+      const inMemory = get(pos, len);
+      if (inMemory !== undefined) return Promise.resolve(inMemory);
+      const sp = spill!;
+      const buf = Buffer.allocUnsafe(len);
+      return new Promise((resolve, reject) => {
+        sp.io.read(sp.fd, buf, 0, len, pos, (err, n) => {
+          if (err !== null) reject(err);
+          else if (n !== len) reject(new Error(`order history spill file: ${n} of ${len} bytes at ${pos}`));
+          else resolve(buf.toString("utf8"));
+        });
+      });
+    },
+    /** Chunk Buffers held in memory (spares included), and chunks in the spill file only. */
+    stats(): { inMemory: number; spilled: number } {
+      const held = chunks.filter((c) => c !== undefined).length;
+      return { inMemory: held + spare.length, spilled: chunks.length - held };
+    },
+    /** Resolves once no chunk is being written. */
+    settled(): Promise<void> {
+      return writing === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
     },
   };
 }
+
+type Arena = ReturnType<typeof createArena>;
 
 type ColumnKind = "f64" | "u32";
 
@@ -146,6 +253,8 @@ function packFill(f: Fill): string {
   return JSON.stringify(t);
 }
 
+const unpackOrder = (s: string): Order => orderFromTuple(JSON.parse(s) as unknown[]);
+
 function unpackFill(s: string): Fill {
   const t = JSON.parse(s) as unknown[];
   const out: Record<string, unknown> = {};
@@ -156,6 +265,45 @@ function unpackFill(s: string): Fill {
 export interface MemoryOrderHistoryOptions {
   /** Share the order pipeline's packer: a finished order is then packed once for all (order-tuple.ts). */
   readonly orderTupleJson?: OrderTupleJson;
+  /**
+   * Spill finished orders and fills to a file in this directory (the audit log's): memory then
+   * keeps per order only its columns and its id, about a fifth of what it keeps without. The file
+   * is removed from the directory as soon as it is open, so it lives as long as the process and
+   * never outlives it (the index is built again from the audit log at start-up). Absent: all in memory.
+   */
+  readonly spillDir?: string;
+  /** Chunk size of the arenas (default 1 MB); tests make it small. */
+  readonly chunkBytes?: number;
+  readonly spillIo?: HistorySpillIo;
+  /** A spill write failed: spilling stops and everything stays in memory from then on. */
+  readonly onSpillError?: (e: Error) => void;
+}
+
+/** The memory index, with what its spilling does (tests, metrics). */
+export interface MemoryOrderHistory extends OrderHistory {
+  /** Record chunks held in memory, and those in the spill file only. */
+  spillStats(): { inMemory: number; spilled: number };
+  /** Resolves once every full chunk is written to the spill file (or failed to be). */
+  spillSettled(): Promise<void>;
+}
+
+const spillUnreadable = (e: unknown): GatewayError => ({
+  kind: "unavailable",
+  message: `order history unavailable: its spill file could not be read (${e instanceof Error ? e.message : String(e)})`,
+  retryAfterMs: 1000,
+});
+
+/** Opens a new spill file in `dir` and unlinks it at once: it lives as long as the descriptor. */
+function openSpillFile(dir: string): number {
+  const file = path.join(dir, `.order-history-${process.pid}-${randomBytes(6).toString("hex")}.spill`);
+  const fd = fs.openSync(file, "wx+", 0o600);
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
 }
 
 /** An open order: its row and the order manager's object. */
@@ -165,12 +313,17 @@ interface OpenEntry {
   order: Order;
 }
 
-export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): OrderHistory {
+export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): MemoryOrderHistory {
   const pack = opts.orderTupleJson ?? createOrderTupleJson();
   const accounts = new Map<string, Account>();
   /** Open orders only (bounded by what is open): a finished order is found by its key. */
   const open = new Map<string, OpenEntry>();
-  const arena = createArena();
+  const chunkBytes = opts.chunkBytes ?? ARENA_CHUNK;
+  const spillFd = opts.spillDir !== undefined ? openSpillFile(opts.spillDir) : undefined;
+  /** Finished orders' tuples and fills: spilled when there is a spill file. */
+  const records: Arena = createArena(chunkBytes, spillFd !== undefined ? { fd: spillFd, io: opts.spillIo ?? nodeSpillIo } : undefined, opts.onSpillError ?? (() => {}));
+  /** Order ids: always in memory (the listing's order and the lookups of late events compare them). */
+  const ids: Arena = createArena(chunkBytes, undefined, () => {});
   /**
    * The order recorded last, its account and its row. An order's events come together (a filled
    * market order: PENDING_NEW, then the fill line and the status line, both with the FILLED
@@ -219,7 +372,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     return a;
   }
 
-  const orderIdAt = (a: Account, row: number): string => arena.get(a.orders.cols.idPos[row]!, a.orders.cols.idLen[row]!);
+  const orderIdAt = (a: Account, row: number): string => ids.get(a.orders.cols.idPos[row]!, a.orders.cols.idLen[row]!)!;
 
   /** First index in `a.sorted` whose key is >= (ms, id) (`strict`: > (ms, id)). Reads ids from the arena: listing and rare paths only. */
   function lowerBound(a: Account, ms: number, id: string, strict: boolean): number {
@@ -248,8 +401,8 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   function putFinished(o: Order): void {
     // A fill and the status change it caused are two events of one append: one write.
     if (o !== lastPut) {
-      lastPos = arena.put(pack(o));
-      lastLen = arena.lastLen;
+      lastPos = records.put(pack(o));
+      lastLen = records.lastLen;
       lastPut = o;
     }
   }
@@ -320,8 +473,8 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     cols.c[row] = o.createdAtMs;
     cols.venue[row] = nameId(o.venue);
     cols.symbol[row] = nameId(o.symbol);
-    cols.idPos[row] = arena.put(o.orderId);
-    cols.idLen[row] = arena.lastLen;
+    cols.idPos[row] = ids.put(o.orderId);
+    cols.idLen[row] = ids.lastLen;
     setRow(a, row, o);
     openPending = !isTerminal(o.status);
     // Nearly always the newest: appended. A clock step back or an order recorded late is inserted in place.
@@ -375,17 +528,53 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     const symbol = ofLast ? orders.symbol[lastRow]! : -1;
     cols.venue[row] = venue >= 0 && names[venue] === f.venue ? venue : nameId(f.venue);
     cols.symbol[row] = symbol >= 0 && names[symbol] === f.symbol ? symbol : nameId(f.symbol);
-    cols.pos[row] = arena.put(packFill(f));
-    cols.len[row] = arena.lastLen;
+    cols.pos[row] = records.put(packFill(f));
+    cols.len[row] = records.lastLen;
     if (ofLast) {
-      // The same id: its bytes are already in the arena (an arena never moves or drops them).
+      // The same id: its bytes are already in the id arena (it never moves or drops them).
       cols.idPos[row] = orders.idPos[lastRow]!;
       cols.idLen[row] = orders.idLen[lastRow]!;
     } else {
-      cols.idPos[row] = arena.put(f.orderId);
-      cols.idLen[row] = arena.lastLen;
+      cols.idPos[row] = ids.put(f.orderId);
+      cols.idLen[row] = ids.lastLen;
     }
     insertRow(list, at, row);
+  }
+
+  /**
+   * A page being gathered: open orders and records in memory go in at once; a record in the spill
+   * file only is read (all of a page's reads at once) and put in its place before the page is done.
+   */
+  function createPage<T>(decode: (text: string) => T) {
+    const out: T[] = [];
+    const reads: Promise<void>[] = [];
+    return {
+      out,
+      push(item: T): void {
+        out.push(item);
+      },
+      pushRecord(pos: number, len: number): void {
+        const text = records.get(pos, len);
+        if (text !== undefined) {
+          out.push(decode(text));
+          return;
+        }
+        const at = out.length;
+        out.push(undefined as T); // a placeholder until its read ends
+        reads.push(records.read(pos, len).then((t) => {
+          out[at] = decode(t);
+        }));
+      },
+      async done(): Promise<Result<readonly T[], GatewayError>> {
+        if (reads.length === 0) return ok(out);
+        try {
+          await Promise.all(reads);
+        } catch (e) {
+          return err(spillUnreadable(e));
+        }
+        return ok(out);
+      },
+    };
   }
 
   return {
@@ -401,7 +590,8 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       }
     },
     async listOrders(q: OrderQuery) {
-      const out: Order[] = [];
+      const page = createPage(unpackOrder);
+      const out = page.out;
       const a = accounts.get(q.account);
       const statuses = admittedStatuses(q);
       if (a === undefined || statuses?.size === 0) return ok(out);
@@ -420,12 +610,14 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
         if (symbol >= 0 && cols.symbol[row] !== symbol) continue;
         if (statuses !== undefined && !statuses.has(cols.status[row]!)) continue;
         const pos = cols.pos[row]!;
-        out.push(pos === OPEN ? open.get(orderIdAt(a, row))!.order : orderFromTuple(JSON.parse(arena.get(pos, cols.len[row]!)) as unknown[]));
+        if (pos === OPEN) page.push(open.get(orderIdAt(a, row))!.order);
+        else page.pushRecord(pos, cols.len[row]!);
       }
-      return ok(out);
+      return page.done();
     },
     async listFills(q: FillQuery) {
-      const out: Fill[] = [];
+      const page = createPage(unpackFill);
+      const out = page.out;
       const a = accounts.get(q.account);
       if (a === undefined) return ok(out);
       const cols = a.fills.cols;
@@ -451,11 +643,17 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
         if (symbol >= 0 && cols.symbol[row] !== symbol) continue;
         if (q.timeAfterMs !== undefined && cols.timeMs[row]! < q.timeAfterMs) continue;
         if (q.timeBeforeMs !== undefined && cols.timeMs[row]! >= q.timeBeforeMs) continue;
-        if (q.orderId !== "" && arena.get(cols.idPos[row]!, cols.idLen[row]!) !== q.orderId) continue;
-        out.push(unpackFill(arena.get(cols.pos[row]!, cols.len[row]!)));
+        if (q.orderId !== "" && ids.get(cols.idPos[row]!, cols.idLen[row]!) !== q.orderId) continue;
+        page.pushRecord(cols.pos[row]!, cols.len[row]!);
       }
-      return ok(out);
+      return page.done();
     },
-    async close() {},
+    spillStats: () => records.stats(),
+    spillSettled: () => records.settled(),
+    async close() {
+      if (spillFd === undefined) return;
+      await records.settled();
+      fs.closeSync(spillFd);
+    },
   };
 }

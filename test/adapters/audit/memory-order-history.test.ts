@@ -5,10 +5,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createMemoryOrderHistory } from "../../../src/adapters/audit/memory-order-history.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Fill, type Order } from "../../../src/domain/order.js";
+import type { AuditEvent } from "../../../src/use-cases/audit-sink.js";
 
 test("finished orders and fills over several arena chunks come back exactly, newest first", async () => {
   const h = createMemoryOrderHistory();
@@ -186,5 +191,175 @@ test("an order's events in any grouping leave the index as its last event says (
       assert.ok(got.ok);
       assert.deepEqual(got.value, fills.filter((f) => f.orderId === o.orderId).reverse(), o.orderId);
     }
+  }
+});
+
+/** A filled market order and its fill, shaped like the benchmark's (about 500 bytes of records). */
+function filledOrder(i: number): { accepted: AuditEvent; filled: AuditEvent[]; done: Order; fill: Fill } {
+  const o: Order = {
+    clientOrderId: `client-${i}-${"x".repeat(i % 20)}`, account: `acct-${i % 3}`, venue: "paper", symbol: "BTC-USD", side: Side.BUY,
+    type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1.5", price: "", stopPrice: "", idempotencyKey: `acct-${i % 3}|c:client-${i}`,
+    orderId: `o-${String(i).padStart(7, "0")}`, venueClientOrderId: `acct-${i % 3}|c:client-${i}`, venueOrderId: "", status: OrderStatus.PENDING_NEW,
+    filledQuantity: "0", averageFillPrice: "", rejectReason: "", createdAtMs: 1_000 + i, updatedAtMs: 1_000 + i,
+  };
+  const done: Order = { ...o, status: OrderStatus.FILLED, venueOrderId: `paper-pv-${i}`, filledQuantity: "1.5", averageFillPrice: "65000.5" };
+  const fill: Fill = {
+    sequence: BigInt(i + 1), fillId: `f-${i}`, orderId: o.orderId, clientOrderId: o.clientOrderId, account: o.account, venue: "paper",
+    symbol: "BTC-USD", side: Side.BUY, quantity: "1.5", price: "65000.5", fee: "97.5", feeCurrency: "USD", timeMs: 2_000 + i, venueTradeId: `paper-t-${i}`,
+  };
+  return {
+    accepted: { ts: 1, type: "order_accepted", requestId: "r", order: o },
+    filled: [{ ts: 2, type: "fill", requestId: "r", order: done, fill }, { ts: 2, type: "order_filled", requestId: "r", order: done }],
+    done,
+    fill,
+  };
+}
+
+test("spilled to a file, finished orders and fills come back exactly and memory holds a few chunks; the file is not in the directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
+  try {
+    const h = createMemoryOrderHistory({ spillDir: dir, chunkBytes: 16_384, onSpillError: (e) => assert.fail(e) });
+    assert.deepEqual(readdirSync(dir), [], "the spill file is unlinked once open");
+    const done: Order[] = [];
+    const fills: Fill[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const f = filledOrder(i);
+      h.record([f.accepted, ...f.filled]);
+      if (f.done.account === "acct-1") {
+        done.push(f.done);
+        fills.push(f.fill);
+      }
+    }
+    await h.spillSettled();
+    const stats = h.spillStats();
+    // About 900 KB of records in 16 KB chunks: all but the one being filled are on disk, and
+    // memory keeps the Buffers of two chunks written last for the next ones.
+    assert.ok(stats.spilled >= 50, JSON.stringify(stats));
+    assert.ok(stats.inMemory <= 3, JSON.stringify(stats));
+    const got = await h.listOrders({ account: "acct-1", venue: "", symbol: "", statuses: [], openOnly: false, limit: 5_000 });
+    assert.ok(got.ok);
+    assert.deepEqual(got.value, done.reverse());
+    const gotFills = await h.listFills({ account: "acct-1", orderId: "", symbol: "", venue: "", limit: 5_000 });
+    assert.ok(gotFills.ok);
+    assert.deepEqual(gotFills.value, fills.reverse());
+    await h.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("spilled, a filled order with its fill adds its row and its id to memory: under 100 bytes, against over 250 without the spill file", async (t) => {
+  // Why it matters: with the JSONL log the index holds every order ever placed; at saturation it
+  // grew the gateway's RSS by megabytes a second (docs/performance.md, "60 s at saturation").
+  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const perOrder = async (spill: boolean): Promise<number> => {
+    const h = createMemoryOrderHistory(spill ? { spillDir: dir, onSpillError: (e) => assert.fail(e) } : {});
+    let i = 0;
+    const add = (n: number): void => {
+      for (const end = i + n; i < end; i++) {
+        const f = filledOrder(i);
+        h.record([f.accepted, ...f.filled]);
+      }
+    };
+    // A freed Buffer leaves the count once V8's sweeper has run, after the GC: give it time.
+    const settle = async (): Promise<number> => {
+      await h.spillSettled();
+      for (let k = 0; k < 3; k++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return process.memoryUsage().arrayBuffers;
+    };
+    // Three accounts of 23,334 orders each, their columns at 32,768 rows: the next 9,000 orders of
+    // each need no doubling, so what is counted is what an order adds, not a column's growth.
+    add(70_000);
+    const before = await settle();
+    add(27_000);
+    const bytes = ((await settle()) - before) / 27_000;
+    await h.close();
+    return bytes;
+  };
+  try {
+    const inMemory = await perOrder(false);
+    const spilled = await perOrder(true);
+    t.diagnostic(`bytes per filled order outside the heap: ${inMemory.toFixed(0)} in memory, ${spilled.toFixed(0)} spilled`);
+    assert.ok(spilled < 100, `spilled: ${spilled.toFixed(0)} bytes per order`);
+    assert.ok(inMemory > 250, `in memory: ${inMemory.toFixed(0)} bytes per order`);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("a spill write that fails keeps its chunk and every later one in memory, says so once, and loses nothing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
+  try {
+    let writes = 0;
+    const errors: Error[] = [];
+    const h = createMemoryOrderHistory({
+      spillDir: dir,
+      chunkBytes: 8_192,
+      onSpillError: (e) => errors.push(e),
+      spillIo: {
+        write: (fd, buf, offset, length, position, cb) => {
+          // The fifth write fails as a full disk does.
+          if (++writes === 5) setImmediate(() => cb(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }), 0));
+          else fs.write(fd, buf, offset, length, position, cb);
+        },
+        read: (fd, buf, offset, length, position, cb) => fs.read(fd, buf, offset, length, position, cb),
+      },
+    });
+    const done: Order[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      const f = filledOrder(i);
+      h.record([f.accepted, ...f.filled]);
+      done.push(f.done);
+      // Let the writes of full chunks end now and then, as the event loop does between calls.
+      if (i % 50 === 0) await h.spillSettled();
+    }
+    await h.spillSettled();
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /ENOSPC/);
+    assert.equal(writes, 5, "no write after the one that failed");
+    assert.equal(h.spillStats().spilled, 4);
+    for (const account of ["acct-0", "acct-1", "acct-2"]) {
+      const got = await h.listOrders({ account, venue: "", symbol: "", statuses: [], openOnly: false, limit: 5_000 });
+      assert.ok(got.ok);
+      assert.deepEqual(got.value, done.filter((o) => o.account === account).reverse());
+    }
+    await h.close();
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("a spill file that cannot be read answers UNAVAILABLE, naming the spill file, not a page with holes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
+  try {
+    const h = createMemoryOrderHistory({
+      spillDir: dir,
+      chunkBytes: 4_096,
+      spillIo: {
+        write: (fd, buf, offset, length, position, cb) => fs.write(fd, buf, offset, length, position, cb),
+        read: (_fd, _buf, _offset, _length, _position, cb) => setImmediate(() => cb(Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" }), 0)),
+      },
+    });
+    for (let i = 0; i < 100; i++) {
+      const f = filledOrder(i);
+      h.record([f.accepted, ...f.filled]);
+    }
+    await h.spillSettled();
+    const got = await h.listOrders({ account: "acct-0", venue: "", symbol: "", statuses: [], openOnly: false, limit: 100 });
+    assert.ok(!got.ok);
+    assert.equal(got.error.kind, "unavailable");
+    assert.match(got.error.message, /spill file could not be read \(EIO/);
+    // The newest orders, still in the chunk being filled, need no read.
+    const newest = await h.listOrders({ account: "acct-0", venue: "", symbol: "", statuses: [], openOnly: false, limit: 1 });
+    assert.ok(newest.ok);
+    assert.equal(newest.value[0]!.orderId, "o-0000099");
+    await h.close();
+  } finally {
+    rmSync(dir, { recursive: true });
   }
 });
