@@ -109,3 +109,70 @@ test("PostgreSQL: orders past ORDER_RETENTION_MS are listed after a restart (que
   });
   await scenario(t, { auditBackend: "postgres", auditPgUrl: testPgUrl, auditPgTable: table });
 });
+
+/** The spill files this process holds open (unlinked, so only /proc/self/fd shows them), by path. */
+function openSpillFiles(): { path: string; bytes: number }[] {
+  const out: { path: string; bytes: number }[] = [];
+  for (const fd of fs.readdirSync("/proc/self/fd")) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the readdir's own descriptor)
+    }
+    if (/\.order-history-.*\.spill \(deleted\)$/.test(target)) out.push({ path: target, bytes: fs.statSync(`/proc/self/fd/${fd}`).size });
+  }
+  return out;
+}
+
+test("JSONL: the ListOrders index spills finished orders to an unlinked file beside the log, and lists them all from it, before and after a restart", async (t) => {
+  const dir = fs.mkdtempSync(join(tmpdir(), "gw-list-spill-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // The benchmark's limits: 4,000 orders at once are more than the default order rate allows.
+  const riskLimitsFile = new URL("../bench/risk-limits.yaml", import.meta.url).pathname;
+  const settings = { auditFile: join(dir, "audit.jsonl"), auditMode: "buffered", riskLimitsFile } as const;
+  assert.deepEqual(openSpillFiles(), []);
+  const first = await boot(t, settings);
+  assert.equal(openSpillFiles().length, 1);
+  assert.ok(openSpillFiles()[0]!.path.startsWith(join(dir, ".order-history-")), "in the audit log's directory");
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes("spill")), [], "unlinked: not in the directory");
+  // About 370 bytes of records per filled order and its fill: 4,000 orders fill the first 1 MB
+  // chunk, which goes to the file and leaves memory.
+  const placed: string[] = [];
+  for (let n = 0; n < 4_000; n += 100) {
+    const batch = await Promise.all(Array.from({ length: 100 }, (_, i) => first.gw.trading.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: `sp-${n + i}` })));
+    for (const r of batch) placed.push(r.order!.orderId);
+  }
+  const deadline = Date.now() + 10_000;
+  while (openSpillFiles()[0]!.bytes === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(openSpillFiles()[0]!.bytes > 500_000, `the spill file holds a chunk: ${openSpillFiles()[0]!.bytes} bytes`);
+  const listAll = async (gw: typeof first.gw): Promise<string[]> => {
+    const ids: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await gw.trading.listOrders({ account: "acct-1", pageSize: 1000, pageToken });
+      ids.push(...page.orders.map((o) => o.orderId));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    return ids;
+  };
+  const before = await listAll(first.gw);
+  assert.equal(before.length, placed.length);
+  assert.deepEqual(new Set(before), new Set(placed));
+  await first.close();
+  assert.deepEqual(openSpillFiles(), [], "closed with the gateway");
+  // After a restart the index (and a new spill file) is built again from the audit log.
+  const second = await boot(t, settings);
+  assert.equal(openSpillFiles().length, 1);
+  assert.deepEqual(await listAll(second.gw), before);
+  await second.close();
+});
+
+test("AUDIT_MODE=off: the ListOrders index keeps everything in memory, no spill file", async (t) => {
+  const dir = fs.mkdtempSync(join(tmpdir(), "gw-list-nospill-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const gw = await boot(t, { auditFile: join(dir, "audit.jsonl"), auditMode: "off" });
+  await gw.gw.trading.placeOrder({ ...MARKET_ORDER_FIELDS, clientOrderId: "ns-1" });
+  assert.deepEqual(openSpillFiles(), []);
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
