@@ -1,22 +1,27 @@
 /**
  * ListOrders pages deep in the history of finished orders, from the JSONL gateway's index
  * (src/adapters/audit/memory-order-history.ts), all in memory and spilled to a file: 200,000
- * filled orders of 16 accounts, then 200 pages of 100 and of 1,000 orders at random depths (the
+ * filled orders of `--accounts` accounts (default 16: one account's records are then a few KB apart
+ * in the file), then 200 pages of 100 and of 1,000 orders at random depths (the
  * history port alone: no mapping, no encoding). Prints p50 and p99 per page. With the spill file a
  * page's finished orders are read back from it (the OS's page cache has them here).
  *
- *   node_modules/.bin/node --import tsx bench/list-finished-orders.ts
+ *   node_modules/.bin/node --import tsx bench/list-finished-orders.ts [--accounts 16]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
 import { createMemoryOrderHistory } from "../src/adapters/audit/memory-order-history.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Order } from "../src/domain/order.js";
+const { values } = parseArgs({ options: { accounts: { type: "string", default: "16" } } });
+const ACCOUNTS = Number(values.accounts);
+const ORDERS = 200_000;
 for (const spill of [false, true]) {
   const h = createMemoryOrderHistory(spill ? { spillDir: mkdtempSync(join(tmpdir(), "p-")) } : {});
-  for (let i = 0; i < 200_000; i++) {
-    const o: Order = { clientOrderId: `c-${i}`, account: `acct-${i % 16}`, venue: "paper", symbol: "BTC-USD", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1.5", price: "", stopPrice: "", idempotencyKey: `k-${i}`, orderId: `o-a8b697f3-${i}`, venueClientOrderId: `v-${i}`, venueOrderId: `pv-${i}`, status: OrderStatus.FILLED, filledQuantity: "1.5", averageFillPrice: "65000", rejectReason: "", createdAtMs: 1e12 + i, updatedAtMs: 1e12 + i };
+  for (let i = 0; i < ORDERS; i++) {
+    const o: Order = { clientOrderId: `c-${i}`, account: `acct-${i % ACCOUNTS}`, venue: "paper", symbol: "BTC-USD", side: Side.BUY, type: OrderType.MARKET, timeInForce: TimeInForce.IOC, quantity: "1.5", price: "", stopPrice: "", idempotencyKey: `k-${i}`, orderId: `o-a8b697f3-${i}`, venueClientOrderId: `v-${i}`, venueOrderId: `pv-${i}`, status: OrderStatus.FILLED, filledQuantity: "1.5", averageFillPrice: "65000", rejectReason: "", createdAtMs: 1e12 + i, updatedAtMs: 1e12 + i };
     h.record([{ ts: 1, type: "order_filled", requestId: "r", order: o }]);
     if (i % 5000 === 0) await h.spillSettled();
   }
@@ -25,7 +30,7 @@ for (const spill of [false, true]) {
     const times: number[] = [];
     for (let k = 0; k < 200; k++) {
       const t0 = performance.now();
-      const r = await h.listOrders({ account: `acct-${k % 16}`, venue: "", symbol: "", statuses: [], openOnly: false, limit, after: { createdAtMs: 1e12 + 20_000 + ((k * 7919) % 170_000), orderId: "" } });
+      const r = await h.listOrders({ account: `acct-${k % ACCOUNTS}`, venue: "", symbol: "", statuses: [], openOnly: false, limit, after: { createdAtMs: 1e12 + 1_000 * ACCOUNTS + 1_000 + ((k * 7919) % (ORDERS - 1_000 * ACCOUNTS - 1_000)), orderId: "" } });
       times.push(performance.now() - t0);
       if (!r.ok || r.value.length !== limit) throw new Error("short page");
     }

@@ -32,14 +32,17 @@ import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, t
  * fill, and the gateway's RSS grew by megabytes a second at saturation (issue 25). With `spillDir`
  * (the audit log's directory) the records go to a file once their chunk is full, and memory keeps
  * per order its row of columns and its id: about 125 bytes, the columns' doubling included
- * (docs/order-history.md). A page reads the records it needs back from the file (the OS's page
- * cache usually has them). A gateway keeping many millions of orders should still use the
+ * (docs/order-history.md). A page reads the records it needs back from the file, those near each
+ * other in one read (the OS's page cache usually has them). A gateway keeping many millions of orders should still use the
  * PostgreSQL audit backend, whose history lives in the database.
  */
 
 const ARENA_CHUNK = 1 << 20;
 /** Written chunks' Buffers kept for reuse: one being filled while one is written covers a steady load. */
 const SPARE_CHUNKS = 2;
+/** A page's records this close in the spill file are read together, in reads of at most READ_RANGE_MAX. */
+const READ_GAP_MAX = 8 * 1024;
+const READ_RANGE_MAX = 64 * 1024;
 
 /**
  * The file calls the arena makes when it spills (a seam for tests: a write that fails). Production
@@ -117,6 +120,17 @@ function createArena(chunkBytes: number, spill: Spill | undefined, onSpillError:
     step();
   }
 
+  function readRange(sp: Spill, pos: number, len: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(len);
+    return new Promise((resolve, reject) => {
+      sp.io.read(sp.fd, buf, 0, len, pos, (err, n) => {
+        if (err !== null) reject(err);
+        else if (n !== len) reject(new Error(`order history spill file: ${n} of ${len} bytes at ${pos}`));
+        else resolve(buf);
+      });
+    });
+  }
+
   function get(pos: number, len: number): string | undefined {
     const c = Math.floor(pos / chunkBytes);
     const at = pos - c * chunkBytes;
@@ -144,19 +158,33 @@ function createArena(chunkBytes: number, spill: Spill | undefined, onSpillError:
     },
     /** The record at `pos`, or undefined when it is only in the spill file (see `read`). */
     get,
-    /** The record at `pos`, from memory or from the spill file. */
-    read(pos: number, len: number): Promise<string> {
-      const inMemory = get(pos, len);
-      if (inMemory !== undefined) return Promise.resolve(inMemory);
+    /**
+     * The records at `at` (positions and lengths), from the spill file: records near each other
+     * are read in one go (a page of one account's orders is a few KB apart in the file, between
+     * other accounts'), so a page costs a few reads, not one per order.
+     */
+    async readMany(at: readonly { readonly pos: number; readonly len: number }[]): Promise<string[]> {
       const sp = spill!;
-      const buf = Buffer.allocUnsafe(len);
-      return new Promise((resolve, reject) => {
-        sp.io.read(sp.fd, buf, 0, len, pos, (err, n) => {
-          if (err !== null) reject(err);
-          else if (n !== len) reject(new Error(`order history spill file: ${n} of ${len} bytes at ${pos}`));
-          else resolve(buf.toString("utf8"));
-        });
-      });
+      const order = at.map((_, i) => i).sort((a, b) => at[a]!.pos - at[b]!.pos);
+      const out: string[] = new Array(at.length);
+      const reads: Promise<void>[] = [];
+      for (let i = 0; i < order.length; ) {
+        const start = at[order[i]!]!.pos;
+        let end = start + at[order[i]!]!.len;
+        let j = i + 1;
+        for (; j < order.length; j++) {
+          const r = at[order[j]!]!;
+          if (r.pos - end > READ_GAP_MAX || r.pos + r.len - start > READ_RANGE_MAX) break;
+          end = Math.max(end, r.pos + r.len);
+        }
+        const members = order.slice(i, j);
+        reads.push(readRange(sp, start, end - start).then((buf) => {
+          for (const m of members) out[m] = buf.toString("utf8", at[m]!.pos - start, at[m]!.pos - start + at[m]!.len);
+        }));
+        i = j;
+      }
+      await Promise.all(reads);
+      return out;
     },
     /** Chunk Buffers held in memory (spares included), and chunks in the spill file only. */
     stats(): { inMemory: number; spilled: number } {
@@ -542,12 +570,14 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   }
 
   /**
-   * A page being gathered: open orders and records in memory go in at once; a record in the spill
-   * file only is read (all of a page's reads at once) and put in its place before the page is done.
+   * A page being gathered: open orders and records in memory go in at once; records in the spill
+   * file only are read when the page is done (records.readMany) and put in their places.
    */
   function createPage<T>(decode: (text: string) => T) {
     const out: T[] = [];
-    const reads: Promise<void>[] = [];
+    /** Records in the spill file only: where they go in `out`, and where they are. */
+    const slots: number[] = [];
+    const onDisk: { pos: number; len: number }[] = [];
     return {
       out,
       push(item: T): void {
@@ -559,19 +589,19 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
           out.push(decode(text));
           return;
         }
-        const at = out.length;
-        out.push(undefined as T); // a placeholder until its read ends
-        reads.push(records.read(pos, len).then((t) => {
-          out[at] = decode(t);
-        }));
+        slots.push(out.length);
+        onDisk.push({ pos, len });
+        out.push(undefined as T); // a placeholder until it is read
       },
       async done(): Promise<Result<readonly T[], GatewayError>> {
-        if (reads.length === 0) return ok(out);
+        if (onDisk.length === 0) return ok(out);
+        let texts: string[];
         try {
-          await Promise.all(reads);
+          texts = await records.readMany(onDisk);
         } catch (e) {
           return err(spillUnreadable(e));
         }
+        for (let i = 0; i < slots.length; i++) out[slots[i]!] = decode(texts[i]!);
         return ok(out);
       },
     };

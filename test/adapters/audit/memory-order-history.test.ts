@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createMemoryOrderHistory } from "../../../src/adapters/audit/memory-order-history.js";
+import { createMemoryOrderHistory, type HistorySpillIo } from "../../../src/adapters/audit/memory-order-history.js";
 import { OrderStatus, OrderType, Side, TimeInForce, type Fill, type Order } from "../../../src/domain/order.js";
 import type { AuditEvent } from "../../../src/use-cases/audit-sink.js";
 
@@ -215,9 +215,27 @@ function filledOrder(i: number): { accepted: AuditEvent; filled: AuditEvent[]; d
   };
 }
 
-test("spilled to a file, finished orders and fills come back exactly and memory holds a few chunks; the file is not in the directory", async () => {
+/** Runs `body` with a fresh directory for the spill file, removed afterwards. */
+async function withSpillDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
   try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
+/** The spill file's calls as node:fs makes them, but for those given. */
+function spillIo(over: Partial<HistorySpillIo>): HistorySpillIo {
+  return {
+    write: (fd, buf, offset, length, position, cb) => fs.write(fd, buf, offset, length, position, cb),
+    read: (fd, buf, offset, length, position, cb) => fs.read(fd, buf, offset, length, position, cb),
+    ...over,
+  };
+}
+
+test("spilled to a file, finished orders and fills come back exactly and memory holds a few chunks; the file is not in the directory", async () => {
+  await withSpillDir(async (dir) => {
     const h = createMemoryOrderHistory({ spillDir: dir, chunkBytes: 16_384, onSpillError: (e) => assert.fail(e) });
     assert.deepEqual(readdirSync(dir), [], "the spill file is unlinked once open");
     const done: Order[] = [];
@@ -243,18 +261,15 @@ test("spilled to a file, finished orders and fills come back exactly and memory 
     assert.ok(gotFills.ok);
     assert.deepEqual(gotFills.value, fills.reverse());
     await h.close();
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
+  });
 });
 
 test("spilled, a filled order with its fill adds its row and its id to memory: under 100 bytes, against over 250 without the spill file", async (t) => {
   // Why it matters: with the JSONL log the index holds every order ever placed; at saturation it
   // grew the gateway's RSS by megabytes a second (docs/performance.md, "60 s at saturation").
-  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
-  const perOrder = async (spill: boolean): Promise<number> => {
+  const perOrder = async (dir: string, spill: boolean): Promise<number> => {
     const h = createMemoryOrderHistory(spill ? { spillDir: dir, onSpillError: (e) => assert.fail(e) } : {});
     let i = 0;
     const add = (n: number): void => {
@@ -281,34 +296,30 @@ test("spilled, a filled order with its fill adds its row and its id to memory: u
     await h.close();
     return bytes;
   };
-  try {
-    const inMemory = await perOrder(false);
-    const spilled = await perOrder(true);
+  await withSpillDir(async (dir) => {
+    const inMemory = await perOrder(dir, false);
+    const spilled = await perOrder(dir, true);
     t.diagnostic(`bytes per filled order outside the heap: ${inMemory.toFixed(0)} in memory, ${spilled.toFixed(0)} spilled`);
     assert.ok(spilled < 100, `spilled: ${spilled.toFixed(0)} bytes per order`);
     assert.ok(inMemory > 250, `in memory: ${inMemory.toFixed(0)} bytes per order`);
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
+  });
 });
 
 test("a spill write that fails keeps its chunk and every later one in memory, says so once, and loses nothing", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
-  try {
+  await withSpillDir(async (dir) => {
     let writes = 0;
     const errors: Error[] = [];
     const h = createMemoryOrderHistory({
       spillDir: dir,
       chunkBytes: 8_192,
       onSpillError: (e) => errors.push(e),
-      spillIo: {
+      spillIo: spillIo({
         write: (fd, buf, offset, length, position, cb) => {
           // The fifth write fails as a full disk does.
           if (++writes === 5) setImmediate(() => cb(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }), 0));
           else fs.write(fd, buf, offset, length, position, cb);
         },
-        read: (fd, buf, offset, length, position, cb) => fs.read(fd, buf, offset, length, position, cb),
-      },
+      }),
     });
     const done: Order[] = [];
     for (let i = 0; i < 1_000; i++) {
@@ -329,21 +340,17 @@ test("a spill write that fails keeps its chunk and every later one in memory, sa
       assert.deepEqual(got.value, done.filter((o) => o.account === account).reverse());
     }
     await h.close();
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
+  });
 });
 
 test("a spill file that cannot be read answers UNAVAILABLE, naming the spill file, not a page with holes", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
-  try {
+  await withSpillDir(async (dir) => {
     const h = createMemoryOrderHistory({
       spillDir: dir,
       chunkBytes: 4_096,
-      spillIo: {
-        write: (fd, buf, offset, length, position, cb) => fs.write(fd, buf, offset, length, position, cb),
+      spillIo: spillIo({
         read: (_fd, _buf, _offset, _length, _position, cb) => setImmediate(() => cb(Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" }), 0)),
-      },
+      }),
     });
     for (let i = 0; i < 100; i++) {
       const f = filledOrder(i);
@@ -359,7 +366,37 @@ test("a spill file that cannot be read answers UNAVAILABLE, naming the spill fil
     assert.ok(newest.ok);
     assert.equal(newest.value[0]!.orderId, "o-0000099");
     await h.close();
-  } finally {
-    rmSync(dir, { recursive: true });
-  }
+  });
+});
+
+test("spilled records near each other are read together: a page of 1,000 takes a few reads of at most 64 KB, not 1,000", async () => {
+  await withSpillDir(async (dir) => {
+    const reads: number[] = [];
+    const h = createMemoryOrderHistory({
+      spillDir: dir,
+      onSpillError: (e) => assert.fail(e),
+      spillIo: spillIo({
+        read: (fd, buf, offset, length, position, cb) => {
+          reads.push(length);
+          fs.read(fd, buf, offset, length, position, cb);
+        },
+      }),
+    });
+    const done: Order[] = [];
+    // Of three accounts, about 1,100 bytes apart in the file: one account's records are near each other.
+    for (let i = 0; i < 12_000; i++) {
+      const f = filledOrder(i);
+      h.record([f.accepted, ...f.filled]);
+      if (f.done.account === "acct-0") done.push(f.done);
+    }
+    await h.spillSettled();
+    assert.ok(h.spillStats().spilled >= 3, JSON.stringify(h.spillStats()));
+    const page = await h.listOrders({ account: "acct-0", venue: "", symbol: "", statuses: [], openOnly: false, limit: 1_000, after: { createdAtMs: done[1_500]!.createdAtMs, orderId: done[1_500]!.orderId } });
+    assert.ok(page.ok);
+    assert.deepEqual(page.value, done.slice(500, 1_500).reverse());
+    // 1,000 records over about 1.1 MB of the file.
+    assert.ok(reads.length >= 10 && reads.length <= 40, `${reads.length} reads`);
+    assert.ok(Math.max(...reads) <= 64 * 1024, `largest read ${Math.max(...reads)} bytes`);
+    await h.close();
+  });
 });
