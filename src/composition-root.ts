@@ -275,8 +275,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         ? await createPostgresOrderHistory({ connectionString: config.auditPgUrl ?? "", table: config.auditPgTable, logger })
         : createMemoryOrderHistory({
             orderTupleJson,
-            // Finished orders go to a file beside the log, so the index's memory does not grow with
-            // every order ever placed (docs/order-history.md). With the audit log off, nothing is on disk.
+            // Finished orders go to a file beside the log: memory keeps a row and an id per order, a
+            // quarter of the records' size (docs/order-history.md). With the audit log off, nothing is on disk.
             ...(config.auditMode !== "off" ? { spillDir: dirname(config.auditFile) } : {}),
             onSpillError: (e) => logger.warn({ err: e }, "order history: a write to its spill file failed; finished orders stay in memory from now on"),
           });

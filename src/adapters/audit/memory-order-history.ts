@@ -61,6 +61,8 @@ const nodeSpillIo: HistorySpillIo = {
 interface Spill {
   readonly fd: number;
   readonly io: HistorySpillIo;
+  /** Told of the first write that fails (spilling then stops). */
+  readonly onError: (e: Error) => void;
 }
 
 /**
@@ -72,15 +74,16 @@ interface Spill {
  * its Buffer is taken for a later chunk: memory holds the chunk being filled and those still being
  * written, whatever the count of records, and a record on disk is read back when a page asks for
  * it. A write that fails keeps that chunk in memory for good and stops spilling (nothing is lost;
- * `onSpillError` is told once).
+ * `spill.onError` is told once).
  */
-function createArena(chunkBytes: number, spill: Spill | undefined, onSpillError: (e: Error) => void) {
+function createArena(chunkBytes: number, spill?: Spill) {
   /** undefined: the chunk is in the spill file only. */
   const chunks: (Buffer | undefined)[] = [];
   /** Buffers of spilled chunks, ready to be filled again. */
   const spare: Buffer[] = [];
   let used = chunkBytes;
   let lastLen = 0;
+  /** Whether full chunks are still written out (`spill` stays, for reading what was written). */
   let spilling = spill;
   let writing = 0;
   /** Waiting for `writing` to reach 0. */
@@ -98,7 +101,7 @@ function createArena(chunkBytes: number, spill: Spill | undefined, onSpillError:
         if (spare.length < SPARE_CHUNKS) spare.push(buf);
       } else if (spilling !== undefined) {
         spilling = undefined;
-        onSpillError(err);
+        sp.onError(err);
       }
       if (--writing === 0) {
         const ws = waiters;
@@ -295,7 +298,7 @@ export interface MemoryOrderHistoryOptions {
   readonly orderTupleJson?: OrderTupleJson;
   /**
    * Spill finished orders and fills to a file in this directory (the audit log's): memory then
-   * keeps per order only its columns and its id, about a fifth of what it keeps without. The file
+   * keeps per order only its columns and its id, about a quarter of what it keeps without. The file
    * is removed from the directory as soon as it is open, so it lives as long as the process and
    * never outlives it (the index is built again from the audit log at start-up). Absent: all in memory.
    */
@@ -349,9 +352,9 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   const chunkBytes = opts.chunkBytes ?? ARENA_CHUNK;
   const spillFd = opts.spillDir !== undefined ? openSpillFile(opts.spillDir) : undefined;
   /** Finished orders' tuples and fills: spilled when there is a spill file. */
-  const records: Arena = createArena(chunkBytes, spillFd !== undefined ? { fd: spillFd, io: opts.spillIo ?? nodeSpillIo } : undefined, opts.onSpillError ?? (() => {}));
+  const records: Arena = createArena(chunkBytes, spillFd !== undefined ? { fd: spillFd, io: opts.spillIo ?? nodeSpillIo, onError: opts.onSpillError ?? (() => {}) } : undefined);
   /** Order ids: always in memory (the listing's order and the lookups of late events compare them). */
-  const ids: Arena = createArena(chunkBytes, undefined, () => {});
+  const ids: Arena = createArena(chunkBytes);
   /**
    * The order recorded last, its account and its row. An order's events come together (a filled
    * market order: PENDING_NEW, then the fill line and the status line, both with the FILLED
