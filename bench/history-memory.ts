@@ -61,6 +61,6 @@ for (let i = 0; i < N; i++) {
 }
 const m1 = await settle();
 const per = (k: keyof NodeJS.MemoryUsage): number => Math.round((m1[k] - m0[k]) / N);
-console.log(JSON.stringify({ orders: N, spill: values.spill, rssPerOrder: per("rss"), heapPerOrder: per("heapUsed"), outsideHeapPerOrder: per("arrayBuffers"), chunks: history.spillStats() }));
+console.log(JSON.stringify({ orders: N, spill: values.spill, rssPerOrder: per("rss"), heapPerOrder: per("heapUsed"), outsideHeapPerOrder: per("arrayBuffers"), heapTotalPerOrder: per("heapTotal"), externalPerOrder: per("external"), chunks: history.spillStats() }));
 await history.close();
 rmSync(dir, { recursive: true });

@@ -104,11 +104,13 @@ function memoryBackend(): Promise<Backend> {
 /**
  * The memory index spilling to a file, with chunks of 1 KB (a few records each): after each
  * append the full chunks are on disk only, so nearly every finished order and fill of a page is
- * read back from the file.
+ * read back from the file. Each account keeps 6 orders and 6 fills live and freezes the older ones
+ * 3 to a segment, and folds as soon as 2 frozen orders changed: every listing crosses many
+ * segments read from the file, orders that finish or change after they were frozen included.
  */
 function spilledMemoryBackend(): Promise<Backend> {
   const dir = mkdtempSync(join(tmpdir(), "history-spill-"));
-  const history = createMemoryOrderHistory({ spillDir: dir, chunkBytes: 1024, onSpillError: (e) => assert.fail(e) });
+  const history = createMemoryOrderHistory({ spillDir: dir, chunkBytes: 1024, liveRows: 6, segmentRows: 3, foldAt: 2, onSpillError: (e) => assert.fail(e) });
   return Promise.resolve({
     history,
     append: async (events) => {
@@ -117,6 +119,7 @@ function spilledMemoryBackend(): Promise<Backend> {
     },
     close: async () => {
       assert.ok(history.spillStats().spilled > 10, JSON.stringify(history.spillStats()));
+      assert.ok(history.indexStats().orderSegments > 5 && history.indexStats().fillSegments > 5, JSON.stringify(history.indexStats()));
       await history.close();
       rmSync(dir, { recursive: true });
     },

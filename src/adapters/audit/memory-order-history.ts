@@ -2,13 +2,14 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GatewayError } from "../../domain/errors.js";
-import type { Fill, Order } from "../../domain/order.js";
+import type { Fill, Order, OrderStatus } from "../../domain/order.js";
 import { FILL_FIELDS } from "../../domain/order-fields.js";
 import { isTerminal } from "../../domain/order-state.js";
 import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../../domain/order-tuple.js";
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent } from "../../use-cases/audit-sink.js";
 import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, type OrderQuery } from "../../use-cases/order-history.js";
+import { decodeFillRows, decodeOrderRows, encodeFillRows, encodeOrderRows, fillRowBytes, orderRowBytes, type FillRow, type OrderRow } from "./history-segments.js";
 
 /**
  * The order history of a gateway whose audit log is a JSONL file (or off): an index in memory,
@@ -51,11 +52,14 @@ const READ_RANGE_MAX = 64 * 1024;
 export interface HistorySpillIo {
   write(fd: number, buf: Buffer, offset: number, length: number, position: number, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void;
   read(fd: number, buf: Buffer, offset: number, length: number, position: number, cb: (err: NodeJS.ErrnoException | null, read: number) => void): void;
+  /** For the rare paths of `record` (a late event of an order in a frozen segment), which cannot wait. */
+  readSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
 }
 
 const nodeSpillIo: HistorySpillIo = {
   write: (fd, buf, offset, length, position, cb) => fs.write(fd, buf, offset, length, position, cb),
   read: (fd, buf, offset, length, position, cb) => fs.read(fd, buf, offset, length, position, cb),
+  readSync: (fd, buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
 };
 
 interface Spill {
@@ -134,6 +138,29 @@ function createArena(chunkBytes: number, spill?: Spill) {
     });
   }
 
+  /** Room for `len` bytes at the end (a new chunk when the last is full); returns their position. */
+  function reserve(len: number): number {
+    if (len > chunkBytes) throw new Error(`order record of ${len} bytes`);
+    if (used + len > chunkBytes) {
+      if (spilling !== undefined && chunks.length > 0) spillChunk(chunks.length - 1, used);
+      chunks.push(spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes));
+      used = 0;
+    }
+    const at = used;
+    used += len;
+    lastLen = len;
+    return (chunks.length - 1) * chunkBytes + at;
+  }
+
+  /** A copy of the bytes at `pos` while their chunk is in memory, else undefined. */
+  function copy(pos: number, len: number): Buffer | undefined {
+    const c = Math.floor(pos / chunkBytes);
+    const chunk = chunks[c];
+    if (chunk === undefined) return undefined;
+    const at = pos - c * chunkBytes;
+    return Buffer.from(chunk.subarray(at, at + len));
+  }
+
   function get(pos: number, len: number): string | undefined {
     const c = Math.floor(pos / chunkBytes);
     const at = pos - c * chunkBytes;
@@ -144,23 +171,35 @@ function createArena(chunkBytes: number, spill?: Spill) {
     /** Stores `text`; returns its position (its byte length is then `lastLen`). */
     put(text: string): number {
       const len = Buffer.byteLength(text);
-      if (len > chunkBytes) throw new Error(`order record of ${len} bytes`);
-      if (used + len > chunkBytes) {
-        if (spilling !== undefined && chunks.length > 0) spillChunk(chunks.length - 1, used);
-        chunks.push(spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes));
-        used = 0;
-      }
-      const at = used;
-      chunks.at(-1)!.write(text, at, "utf8");
-      used += len;
-      lastLen = len;
-      return (chunks.length - 1) * chunkBytes + at;
+      const at = reserve(len);
+      chunks.at(-1)!.write(text, at - (chunks.length - 1) * chunkBytes, "utf8");
+      return at;
+    },
+    /** Stores a copy of `bytes`; returns its position (its length is then `lastLen`). */
+    putBytes(bytes: Buffer): number {
+      const at = reserve(bytes.length);
+      bytes.copy(chunks.at(-1)!, at - (chunks.length - 1) * chunkBytes);
+      return at;
     },
     get lastLen(): number {
       return lastLen;
     },
-    /** The record at `pos`, or undefined when it is only in the spill file (see `read`). */
+    /** The record at `pos`, or undefined when it is only in the spill file (see `readMany`). */
     get,
+    /** The bytes at `pos`, from memory or the spill file. */
+    async read(pos: number, len: number): Promise<Buffer> {
+      return copy(pos, len) ?? readRange(spill!, pos, len);
+    },
+    /** The bytes at `pos`, from memory or, blocking, the spill file (rare paths of `record` only). */
+    readSync(pos: number, len: number): Buffer {
+      const inMemory = copy(pos, len);
+      if (inMemory !== undefined) return inMemory;
+      const sp = spill!;
+      const buf = Buffer.allocUnsafe(len);
+      const n = sp.io.readSync(sp.fd, buf, 0, len, pos);
+      if (n !== len) throw new Error(`order history spill file: ${n} of ${len} bytes at ${pos}`);
+      return buf;
+    },
     /**
      * The records at `at` (positions and lengths), from the spill file: records near each other
      * are read in one go (a page of one account's orders is a few KB apart in the file, between
@@ -206,8 +245,9 @@ type Arena = ReturnType<typeof createArena>;
 type ColumnKind = "f64" | "u32";
 
 /**
- * Growable columns of numbers in typed arrays, one row per order or fill. Rows never move once
- * written (a row number found once stays valid); the listing order is kept apart.
+ * Growable columns of numbers in typed arrays, one row per order or fill of an account's live
+ * part. A row keeps its number until the account's oldest rows are frozen (`keep` renumbers the
+ * rest); the listing order is kept apart.
  */
 function createColumns<K extends string>(kinds: Readonly<Record<K, ColumnKind>>) {
   const names = Object.keys(kinds) as K[];
@@ -232,13 +272,30 @@ function createColumns<K extends string>(kinds: Readonly<Record<K, ColumnKind>>)
       }
       return length++;
     },
+    /** Keeps the rows `rows[from..length)`, in that order, as rows 0, 1, ... (the others are gone). */
+    keep(rows: Uint32Array, from: number): void {
+      const n = length - from;
+      let inPlace = true;
+      for (let i = 0; i < n && inPlace; i++) inPlace = rows[from + i] === from + i;
+      for (const k of names) {
+        const col = cols[k];
+        if (inPlace) col.copyWithin(0, from, length);
+        else {
+          const old = col.slice(0, length);
+          for (let i = 0; i < n; i++) col[i] = old[rows[from + i]!]!;
+        }
+      }
+      length = n;
+    },
   };
 }
 
-const ORDER_KINDS = { c: "f64", status: "u32", pos: "f64", len: "u32", venue: "u32", symbol: "u32", idPos: "f64", idLen: "u32" } as const;
-const FILL_KINDS = { seq: "f64", timeMs: "f64", pos: "f64", len: "u32", venue: "u32", symbol: "u32", idPos: "f64", idLen: "u32" } as const;
+const ORDER_KINDS = { c: "f64", status: "u32", pos: "f64", len: "u32", venue: "u32", symbol: "u32" } as const;
+const FILL_KINDS = { seq: "f64", timeMs: "f64", pos: "f64", len: "u32", venue: "u32", symbol: "u32" } as const;
 /** `pos` of an order still open: its object is in `open` (the order manager's own). */
 const OPEN = -1;
+/** The row of an order in a frozen segment (`open`'s entries, `lastRow`). */
+const FROZEN = -2;
 
 type OrderColumns = ReturnType<typeof createColumns<keyof typeof ORDER_KINDS>>;
 type FillColumns = ReturnType<typeof createColumns<keyof typeof FILL_KINDS>>;
@@ -260,15 +317,62 @@ function insertRow(l: RowList, i: number, row: number): void {
   l.n++;
 }
 
+/** Frozen order rows (history-segments.ts), ascending by key, as one record of the arena. */
+interface OrderSegment {
+  readonly minC: number;
+  readonly minId: string;
+  readonly maxC: number;
+  readonly maxId: string;
+  readonly pos: number;
+  readonly len: number;
+}
+
+/** Frozen fill rows, ascending by sequence. */
+interface FillSegment {
+  readonly minSeq: number;
+  readonly maxSeq: number;
+  readonly pos: number;
+  readonly len: number;
+}
+
+/** What a frozen order became after it was frozen (it finished, or a late event came). */
+interface Override {
+  readonly c: number;
+  readonly status: number;
+  readonly pos: number;
+  readonly len: number;
+}
+
 interface Account {
+  /** The live part: the newest orders, in columns. Every key in it is above every frozen key. */
   readonly orders: OrderColumns;
-  /** Order rows ascending by (created_at, order_id): the listing order. */
+  /** The live orders' ids, by row (the Order's own strings, nothing copied). */
+  readonly orderIds: string[];
+  /** Live order rows ascending by (created_at, order_id): the listing order. */
   readonly sorted: RowList;
-  /** The order id of the last row in `sorted`: an append compares with it without reading the arena. */
+  /** The order id of the last row in `sorted`: an append compares with it. */
   lastId: string;
   readonly fills: FillColumns;
-  /** Fill rows ascending by sequence. */
+  readonly fillIds: string[];
+  /** Live fill rows ascending by sequence. */
   readonly fillsSorted: RowList;
+  /** The older orders, frozen: ascending, their key ranges apart. */
+  readonly orderSegments: OrderSegment[];
+  readonly fillSegments: FillSegment[];
+  /** Frozen orders changed since, by id, until `fold` writes them into their segments. */
+  readonly overrides: Map<string, Override>;
+  /**
+   * The keys of frozen orders that are open, ascending (and some that finished since: they are
+   * skipped, and swept when the list has doubled), so that listing the open orders never reads a
+   * segment: they are all in `open`, however long the history.
+   */
+  frozenOpen: { readonly c: number; readonly id: string }[];
+  /** `frozenOpen` is swept of finished orders when it reaches this length. */
+  frozenOpenSweepAt: number;
+  /** Changes on every change of the segments: a listing that awaited a read looks again. */
+  version: number;
+  /** Waiting for `maintain` (the live part is over its size, or overrides pile up). */
+  due: boolean;
 }
 
 const FILL_KEYS = FILL_FIELDS.map((f) => f.key);
@@ -293,20 +397,32 @@ function unpackFill(s: string): Fill {
   return out as unknown as Fill;
 }
 
+const isOpenStatus = (s: OrderStatus): boolean => !isTerminal(s);
+
+/** Is the key (c, id) below (bc, bid)? The listing order: compareOrderKey. */
+const below = (c: number, id: string, bc: number, bid: string): boolean => compareOrderKey(c, id, bc, bid) < 0;
+
 export interface MemoryOrderHistoryOptions {
   /** Share the order pipeline's packer: a finished order is then packed once for all (order-tuple.ts). */
   readonly orderTupleJson?: OrderTupleJson;
   /**
-   * Spill finished orders and fills to a file in this directory (the audit log's): memory then
-   * keeps per order only its columns and its id, about a quarter of what it keeps without. The file
-   * is removed from the directory as soon as it is open, so it lives as long as the process and
-   * never outlives it (the index is built again from the audit log at start-up). Absent: all in memory.
+   * Spill finished orders, fills and the frozen rows to a file in this directory (the audit log's):
+   * memory then keeps the live part of each account and a few numbers per frozen segment, whatever
+   * the count of orders. The file is removed from the directory as soon as it is open, so it lives
+   * as long as the process and never outlives it (the index is built again from the audit log at
+   * start-up). Absent: all in memory.
    */
   readonly spillDir?: string;
   /** Chunk size of the arenas (default 1 MB); tests make it small. */
   readonly chunkBytes?: number;
+  /** Rows of an account's orders (and of its fills) kept live; the oldest beyond are frozen (default 512). */
+  readonly liveRows?: number;
+  /** Rows frozen together in one segment (default 256; fewer when they would exceed half a chunk). */
+  readonly segmentRows?: number;
+  /** An account's overrides written into their segments once there are more (default 256). */
+  readonly foldAt?: number;
   readonly spillIo?: HistorySpillIo;
-  /** A spill write failed: spilling stops and everything stays in memory from then on. */
+  /** The spill file failed: a write (spilling stops and everything stays in memory from then on), or a read on a rare path of `record`. */
   readonly onSpillError?: (e: Error) => void;
 }
 
@@ -316,6 +432,8 @@ export interface MemoryOrderHistory extends OrderHistory {
   spillStats(): { inMemory: number; spilled: number };
   /** Resolves once every full chunk is written to the spill file (or failed to be). */
   spillSettled(): Promise<void>;
+  /** Rows live in memory, frozen segments and pending overrides, over every account. */
+  indexStats(): { liveOrders: number; liveFills: number; orderSegments: number; fillSegments: number; overrides: number };
 }
 
 const spillUnreadable = (e: unknown): GatewayError => ({
@@ -337,11 +455,35 @@ function openSpillFile(dir: string): number {
   return fd;
 }
 
-/** An open order: its row and the order manager's object. */
+/** An open order: its row (FROZEN: in a segment) and the order manager's object. */
 interface OpenEntry {
   readonly account: Account;
-  readonly row: number;
+  row: number;
   order: Order;
+}
+
+/** The last segment whose first key is at or below `(c, id)` (-1: none). */
+function orderSegmentAt(segs: readonly OrderSegment[], c: number, id: string): number {
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareOrderKey(segs[mid]!.minC, segs[mid]!.minId, c, id) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** The last segment whose first sequence is at or below `seq` (-1: none). */
+function fillSegmentAt(segs: readonly FillSegment[], seq: number): number {
+  let lo = 0;
+  let hi = segs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (segs[mid]!.minSeq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
 
 export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): MemoryOrderHistory {
@@ -350,16 +492,22 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   /** Open orders only (bounded by what is open): a finished order is found by its key. */
   const open = new Map<string, OpenEntry>();
   const chunkBytes = opts.chunkBytes ?? ARENA_CHUNK;
+  const liveRows = opts.liveRows ?? 512;
+  const segmentRows = Math.min(opts.segmentRows ?? 256, liveRows);
+  const foldAt = opts.foldAt ?? 256;
+  /** A segment stays under half a chunk, so that it always fits in one (the arena's records do not span chunks). */
+  const segmentBytes = chunkBytes >>> 1;
   const spillFd = opts.spillDir !== undefined ? openSpillFile(opts.spillDir) : undefined;
-  /** Finished orders' tuples and fills: spilled when there is a spill file. */
-  const records: Arena = createArena(chunkBytes, spillFd !== undefined ? { fd: spillFd, io: opts.spillIo ?? nodeSpillIo, onError: opts.onSpillError ?? (() => {}) } : undefined);
-  /** Order ids: always in memory (the listing's order and the lookups of late events compare them). */
-  const ids: Arena = createArena(chunkBytes);
+  const onSpillError = opts.onSpillError ?? (() => {});
+  /** Finished orders' tuples, fills and frozen segments: spilled when there is a spill file. */
+  const records: Arena = createArena(chunkBytes, spillFd !== undefined ? { fd: spillFd, io: opts.spillIo ?? nodeSpillIo, onError: onSpillError } : undefined);
+  /** Accounts whose `due` is set, for `maintain` at the end of `record`. */
+  const dueAccounts: Account[] = [];
   /**
    * The order recorded last, its account and its row. An order's events come together (a filled
    * market order: PENDING_NEW, then the fill line and the status line, both with the FILLED
    * order, in one append), so its next event finds its row here, with no search of a finished
-   * order, and its fill takes the id bytes, venue and symbol the row already has.
+   * order, and its fill takes the venue and symbol the row already has.
    */
   let lastOrder: Order | undefined;
   let lastAccount: Account | undefined;
@@ -393,19 +541,62 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     if (a === undefined) {
       a = {
         orders: createColumns(ORDER_KINDS),
+        orderIds: [],
         sorted: { rows: new Uint32Array(0), n: 0 },
         lastId: "",
         fills: createColumns(FILL_KINDS),
+        fillIds: [],
         fillsSorted: { rows: new Uint32Array(0), n: 0 },
+        orderSegments: [],
+        fillSegments: [],
+        overrides: new Map(),
+        frozenOpen: [],
+        frozenOpenSweepAt: 64,
+        version: 0,
+        due: false,
       };
       accounts.set(name, a);
     }
     return a;
   }
 
-  const orderIdAt = (a: Account, row: number): string => ids.get(a.orders.cols.idPos[row]!, a.orders.cols.idLen[row]!)!;
+  /** Is `id` open with its row in a segment of `a`? */
+  const isFrozenOpen = (a: Account, id: string): boolean => {
+    const e = open.get(id);
+    return e !== undefined && e.row === FROZEN && e.account === a;
+  };
 
-  /** First index in `a.sorted` whose key is >= (ms, id) (`strict`: > (ms, id)). Reads ids from the arena: listing and rare paths only. */
+  /** Notes a frozen order that is open (again), in key order; sweeps the finished ones when the list has doubled. */
+  function addFrozenOpen(a: Account, c: number, id: string): void {
+    const list = a.frozenOpen;
+    let at = list.length;
+    const last = list.at(-1);
+    if (last !== undefined && !below(last.c, last.id, c, id)) {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (below(list[mid]!.c, list[mid]!.id, c, id)) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < list.length && list[lo]!.c === c && list[lo]!.id === id) return;
+      at = lo;
+    }
+    list.splice(at, 0, { c, id });
+    if (list.length >= a.frozenOpenSweepAt) {
+      a.frozenOpen = list.filter((e) => isFrozenOpen(a, e.id));
+      a.frozenOpenSweepAt = Math.max(64, 2 * a.frozenOpen.length);
+    }
+  }
+
+  function markDue(a: Account): void {
+    if (!a.due) {
+      a.due = true;
+      dueAccounts.push(a);
+    }
+  }
+
+  /** First index in `a.sorted` whose key is >= (ms, id) (`strict`: > (ms, id)). */
   function lowerBound(a: Account, ms: number, id: string, strict: boolean): number {
     const c = a.orders.cols.c;
     let lo = 0;
@@ -413,19 +604,19 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const row = a.sorted.rows[mid]!;
-      const cmp = c[row]! !== ms ? compareOrderKey(c[row]!, "", ms, "") : compareOrderKey(ms, orderIdAt(a, row), ms, id);
+      const cmp = compareOrderKey(c[row]!, a.orderIds[row]!, ms, id);
       if (cmp < 0 || (strict && cmp === 0)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  /** The row of a finished order (rare: a late event after it finished), or undefined. */
+  /** The live row of a finished order (rare: a late event after it finished), or undefined. */
   function findRow(a: Account, o: Order): number | undefined {
     const i = lowerBound(a, o.createdAtMs, o.orderId, false);
     if (i >= a.sorted.n) return undefined;
     const row = a.sorted.rows[i]!;
-    return a.orders.cols.c[row] === o.createdAtMs && orderIdAt(a, row) === o.orderId ? row : undefined;
+    return a.orders.cols.c[row] === o.createdAtMs && a.orderIds[row] === o.orderId ? row : undefined;
   }
 
   /** Where `o`'s finished record is in the arena (the same order twice in a row is written once). */
@@ -439,6 +630,15 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   }
 
   function setRow(a: Account, row: number, o: Order): void {
+    if (row === FROZEN) {
+      // Its segment says what it was when frozen; what it is now waits in `overrides` (or `open`).
+      if (isTerminal(o.status)) {
+        putFinished(o);
+        a.overrides.set(o.orderId, { c: o.createdAtMs, status: o.status, pos: lastPos, len: lastLen });
+        if (a.overrides.size > foldAt) markDue(a);
+      } else a.overrides.delete(o.orderId);
+      return;
+    }
     const cols = a.orders.cols;
     cols.status[row] = o.status;
     if (isTerminal(o.status)) {
@@ -457,12 +657,84 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     return l !== undefined && o.orderId === l.orderId && o.account === l.account && o.createdAtMs === l.createdAtMs;
   }
 
+  /** The rows of a segment, read from memory or (blocking) the spill file; undefined if it cannot be read (told once per call). */
+  function readSegmentSync<R>(pos: number, len: number, decode: (b: Buffer) => R[]): R[] | undefined {
+    try {
+      return decode(records.readSync(pos, len));
+    } catch (e) {
+      onSpillError(e instanceof Error ? e : new Error(String(e)));
+      return undefined;
+    }
+  }
+
+  /** Writes `rows` as segments of at most `segmentRows` rows and `segmentBytes` bytes. */
+  function writeOrderSegments(rows: readonly OrderRow[]): OrderSegment[] {
+    const out: OrderSegment[] = [];
+    for (let i = 0; i < rows.length; ) {
+      let j = i;
+      let bytes = 0;
+      while (j < rows.length && j - i < segmentRows && (j === i || bytes + orderRowBytes(rows[j]!.id) <= segmentBytes)) bytes += orderRowBytes(rows[j++]!.id);
+      const part = rows.slice(i, j);
+      const pos = records.putBytes(encodeOrderRows(part));
+      out.push({ minC: part[0]!.c, minId: part[0]!.id, maxC: part.at(-1)!.c, maxId: part.at(-1)!.id, pos, len: records.lastLen });
+      i = j;
+    }
+    return out;
+  }
+
+  function writeFillSegments(rows: readonly FillRow[]): FillSegment[] {
+    const out: FillSegment[] = [];
+    for (let i = 0; i < rows.length; ) {
+      let j = i;
+      let bytes = 0;
+      while (j < rows.length && j - i < segmentRows && (j === i || bytes + fillRowBytes(rows[j]!.id) <= segmentBytes)) bytes += fillRowBytes(rows[j++]!.id);
+      const part = rows.slice(i, j);
+      const pos = records.putBytes(encodeFillRows(part));
+      out.push({ minSeq: part[0]!.seq, maxSeq: part.at(-1)!.seq, pos, len: records.lastLen });
+      i = j;
+    }
+    return out;
+  }
+
+  /**
+   * An event of an order older than every live one (a late event of a frozen order, or an order
+   * recorded out of time order): its segment is read (rare: blocking), and the order's state goes
+   * to `overrides`/`open`, or, not there, the order into the segment.
+   */
+  function recordFrozenOrder(a: Account, o: Order): void {
+    const segs = a.orderSegments;
+    const at = Math.max(0, orderSegmentAt(segs, o.createdAtMs, o.orderId));
+    const seg = segs[at]!;
+    const rows = readSegmentSync(seg.pos, seg.len, decodeOrderRows);
+    // Unreadable: kept as an override, so that a listing shows its state if it is there.
+    const found = rows === undefined || rows.some((r) => r.c === o.createdAtMs && r.id === o.orderId);
+    if (found) setRow(a, FROZEN, o);
+    else {
+      let pos = OPEN;
+      let len = 0;
+      if (isTerminal(o.status)) {
+        putFinished(o);
+        pos = lastPos;
+        len = lastLen;
+      }
+      const i = rows.findIndex((r) => !below(r.c, r.id, o.createdAtMs, o.orderId));
+      rows.splice(i < 0 ? rows.length : i, 0, { c: o.createdAtMs, status: o.status, venue: nameId(o.venue), symbol: nameId(o.symbol), pos, len, id: o.orderId });
+      segs.splice(at, 1, ...writeOrderSegments(rows));
+      a.version++;
+    }
+    if (!isTerminal(o.status)) {
+      open.set(o.orderId, { account: a, row: FROZEN, order: o });
+      addFrozenOpen(a, o.createdAtMs, o.orderId);
+    }
+    remember(o, a, FROZEN);
+  }
+
   function recordOrder(o: Order): void {
     if (isLastOrder(o)) {
       // The same object again (a fill line's order, then its status line's): the row says it all.
       if (o === lastOrder) return;
       const a = lastAccount!;
-      const wasOpen = a.orders.cols.pos[lastRow] === OPEN;
+      const wasOpen = lastRow === FROZEN ? openPending || open.has(o.orderId) : a.orders.cols.pos[lastRow] === OPEN;
       setRow(a, lastRow, o);
       lastOrder = o;
       // As below: once settled, `open` holds exactly the orders whose row is open.
@@ -488,15 +760,19 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       const last = a.sorted.rows[a.sorted.n - 1]!;
       const lastC = a.orders.cols.c[last]!;
       newest = lastC < o.createdAtMs || (lastC === o.createdAtMs && a.lastId < o.orderId);
-      if (!newest) {
-        // A late event of an order already finished (or one recorded out of time order).
-        const row = findRow(a, o);
-        if (row !== undefined) {
-          setRow(a, row, o);
-          if (!isTerminal(o.status)) open.set(o.orderId, { account: a, row, order: o });
-          remember(o, a, row);
-          return;
-        }
+    }
+    if (!newest || a.sorted.n === 0) {
+      const seg = a.orderSegments.at(-1);
+      if (seg !== undefined && !below(seg.maxC, seg.maxId, o.createdAtMs, o.orderId)) return recordFrozenOrder(a, o);
+    }
+    if (!newest) {
+      // A late event of an order already finished (or one recorded out of time order).
+      const row = findRow(a, o);
+      if (row !== undefined) {
+        setRow(a, row, o);
+        if (!isTerminal(o.status)) open.set(o.orderId, { account: a, row, order: o });
+        remember(o, a, row);
+        return;
       }
     }
     const row = a.orders.add();
@@ -504,14 +780,14 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     cols.c[row] = o.createdAtMs;
     cols.venue[row] = nameId(o.venue);
     cols.symbol[row] = nameId(o.symbol);
-    cols.idPos[row] = ids.put(o.orderId);
-    cols.idLen[row] = ids.lastLen;
+    a.orderIds[row] = o.orderId;
     setRow(a, row, o);
     openPending = !isTerminal(o.status);
     // Nearly always the newest: appended. A clock step back or an order recorded late is inserted in place.
     const at = newest ? a.sorted.n : lowerBound(a, o.createdAtMs, o.orderId, false);
     insertRow(a.sorted, at, row);
     if (at === a.sorted.n - 1) a.lastId = o.orderId;
+    if (a.sorted.n > liveRows) markDue(a);
     remember(o, a, row);
   }
 
@@ -519,6 +795,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   function settleOpen(): void {
     if (openPending) {
       open.set(lastOrder!.orderId, { account: lastAccount!, row: lastRow, order: lastOrder! });
+      if (lastRow === FROZEN) addFrozenOpen(lastAccount!, lastOrder!.createdAtMs, lastOrder!.orderId);
       openPending = false;
     }
   }
@@ -529,13 +806,29 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     lastRow = row;
   }
 
+  /** A fill older than every live one (rare: recorded out of sequence order): into its segment, unless it is there. */
+  function recordFrozenFill(a: Account, f: Fill, seq: number): void {
+    const segs = a.fillSegments;
+    const at = Math.max(0, fillSegmentAt(segs, seq));
+    const seg = segs[at]!;
+    const rows = readSegmentSync(seg.pos, seg.len, decodeFillRows);
+    if (rows === undefined || rows.some((r) => r.seq === seq)) return;
+    const pos = records.put(packFill(f));
+    const i = rows.findIndex((r) => r.seq > seq);
+    rows.splice(i < 0 ? rows.length : i, 0, { seq, timeMs: f.timeMs, venue: nameId(f.venue), symbol: nameId(f.symbol), pos, len: records.lastLen, id: f.orderId });
+    segs.splice(at, 1, ...writeFillSegments(rows));
+    a.version++;
+  }
+
   function recordFill(f: Fill): void {
-    // A fill of the order just recorded (the usual case) shares its account and its id bytes.
+    // A fill of the order just recorded (the usual case) shares its account, venue and symbol.
     const ofLast = lastOrder !== undefined && f.orderId === lastOrder.orderId && f.account === lastOrder.account;
     const a = ofLast ? lastAccount! : accountOf(f.account);
     const seqs = a.fills.cols.seq;
     const list = a.fillsSorted;
     const seq = Number(f.sequence);
+    const seg = a.fillSegments.at(-1);
+    if (seg !== undefined && seq <= seg.maxSeq) return recordFrozenFill(a, f, seq);
     let at = list.n;
     if (list.n > 0 && seqs[list.rows[list.n - 1]!]! >= seq) {
       // Sequences are appended in order; a repeat (the same fill twice) is ignored, and anything
@@ -554,22 +847,115 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     const cols = a.fills.cols;
     cols.seq[row] = seq;
     cols.timeMs[row] = f.timeMs;
+    const live = ofLast && lastRow !== FROZEN;
     const orders = a.orders.cols;
-    const venue = ofLast ? orders.venue[lastRow]! : -1;
-    const symbol = ofLast ? orders.symbol[lastRow]! : -1;
+    const venue = live ? orders.venue[lastRow]! : -1;
+    const symbol = live ? orders.symbol[lastRow]! : -1;
     cols.venue[row] = venue >= 0 && names[venue] === f.venue ? venue : nameId(f.venue);
     cols.symbol[row] = symbol >= 0 && names[symbol] === f.symbol ? symbol : nameId(f.symbol);
     cols.pos[row] = records.put(packFill(f));
     cols.len[row] = records.lastLen;
-    if (ofLast) {
-      // The same id: its bytes are already in the id arena (it never moves or drops them).
-      cols.idPos[row] = orders.idPos[lastRow]!;
-      cols.idLen[row] = orders.idLen[lastRow]!;
-    } else {
-      cols.idPos[row] = ids.put(f.orderId);
-      cols.idLen[row] = ids.lastLen;
-    }
+    a.fillIds[row] = f.orderId;
     insertRow(list, at, row);
+    if (list.n > liveRows) markDue(a);
+  }
+
+  /** Freezes the account's oldest live orders into one segment, and renumbers the rest. */
+  function freezeOrders(a: Account): void {
+    const cols = a.orders.cols;
+    const sorted = a.sorted;
+    const rows: OrderRow[] = [];
+    let bytes = 0;
+    for (let i = 0; i < segmentRows; i++) {
+      const row = sorted.rows[i]!;
+      const id = a.orderIds[row]!;
+      if (i > 0 && bytes + orderRowBytes(id) > segmentBytes) break;
+      bytes += orderRowBytes(id);
+      rows.push({ c: cols.c[row]!, status: cols.status[row]!, venue: cols.venue[row]!, symbol: cols.symbol[row]!, pos: cols.pos[row]!, len: cols.len[row]!, id });
+      // An order still open stays in `open`, now pointing at its segment.
+      if (cols.pos[row] === OPEN) {
+        open.get(id)!.row = FROZEN;
+        addFrozenOpen(a, cols.c[row]!, id);
+      }
+    }
+    a.orderSegments.push(...writeOrderSegments(rows));
+    const k = rows.length;
+    const ids = a.orderIds;
+    const kept: string[] = [];
+    for (let i = k; i < sorted.n; i++) kept.push(ids[sorted.rows[i]!]!);
+    a.orders.keep(sorted.rows, k);
+    ids.length = 0;
+    ids.push(...kept);
+    sorted.n -= k;
+    for (let i = 0; i < sorted.n; i++) {
+      sorted.rows[i] = i;
+      if (cols.pos[i] === OPEN) open.get(ids[i]!)!.row = i;
+    }
+    a.version++;
+  }
+
+  function freezeFills(a: Account): void {
+    const cols = a.fills.cols;
+    const list = a.fillsSorted;
+    const rows: FillRow[] = [];
+    let bytes = 0;
+    for (let i = 0; i < segmentRows; i++) {
+      const row = list.rows[i]!;
+      const id = a.fillIds[row]!;
+      if (i > 0 && bytes + fillRowBytes(id) > segmentBytes) break;
+      bytes += fillRowBytes(id);
+      rows.push({ seq: cols.seq[row]!, timeMs: cols.timeMs[row]!, venue: cols.venue[row]!, symbol: cols.symbol[row]!, pos: cols.pos[row]!, len: cols.len[row]!, id });
+    }
+    a.fillSegments.push(...writeFillSegments(rows));
+    const k = rows.length;
+    const ids = a.fillIds;
+    const kept: string[] = [];
+    for (let i = k; i < list.n; i++) kept.push(ids[list.rows[i]!]!);
+    a.fills.keep(list.rows, k);
+    ids.length = 0;
+    ids.push(...kept);
+    list.n -= k;
+    for (let i = 0; i < list.n; i++) list.rows[i] = i;
+    a.version++;
+  }
+
+  /** Writes the account's overrides into their segments (rewritten), so that they do not pile up in memory. */
+  function fold(a: Account): void {
+    const segs = a.orderSegments;
+    const touched = new Set<number>();
+    for (const [id, ov] of a.overrides) touched.add(Math.max(0, orderSegmentAt(segs, ov.c, id)));
+    // From the last segment down: a rewritten segment is one segment again (the same rows), but
+    // the indexes below stay right whatever it becomes.
+    for (const at of [...touched].sort((x, y) => y - x)) {
+      const seg = segs[at]!;
+      const rows = readSegmentSync(seg.pos, seg.len, decodeOrderRows);
+      if (rows === undefined) continue; // kept as overrides: still right, only not folded
+      for (const r of rows) {
+        const ov = a.overrides.get(r.id);
+        if (ov !== undefined && ov.c === r.c) {
+          r.status = ov.status;
+          r.pos = ov.pos;
+          r.len = ov.len;
+          a.overrides.delete(r.id);
+        }
+      }
+      segs.splice(at, 1, ...writeOrderSegments(rows));
+    }
+    a.version++;
+  }
+
+  /** After an append: freezes what is over the live size, folds overrides that piled up. */
+  function maintain(): void {
+    for (const a of dueAccounts) {
+      a.due = false;
+      while (a.sorted.n > liveRows) freezeOrders(a);
+      while (a.fillsSorted.n > liveRows) freezeFills(a);
+      if (a.overrides.size > foldAt) fold(a);
+    }
+    dueAccounts.length = 0;
+    // Rows were renumbered: the order recorded last is looked up again next time.
+    lastOrder = undefined;
+    lastAccount = undefined;
   }
 
   /**
@@ -610,6 +996,16 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     };
   }
 
+  /**
+   * The rows of segment `segs[at]` as of now: read (awaiting the spill file if need be) until the
+   * account's segments did not change meanwhile. Undefined: they changed; look the segment up again.
+   */
+  async function segmentRowsOf<S extends { readonly pos: number; readonly len: number }, R>(a: Account, seg: S, decode: (b: Buffer) => R[]): Promise<R[] | undefined> {
+    const v = a.version;
+    const bytes = await records.read(seg.pos, seg.len);
+    return a.version === v ? decode(bytes) : undefined;
+  }
+
   return {
     current: true,
     record(events: readonly AuditEvent[]): void {
@@ -621,6 +1017,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       } finally {
         settleOpen();
       }
+      if (dueAccounts.length > 0) maintain();
     },
     async listOrders(q: OrderQuery) {
       const page = createPage(unpackOrder);
@@ -632,19 +1029,78 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       const venue = q.venue === "" ? -1 : (nameIds.get(q.venue) ?? -2);
       const symbol = q.symbol === "" ? -1 : (nameIds.get(q.symbol) ?? -2);
       if (venue === -2 || symbol === -2) return ok(out);
-      // Walk down from just below the cursor (or created_before), newest first.
-      let i = a.sorted.n;
-      if (q.after !== undefined) i = Math.min(i, lowerBound(a, q.after.createdAtMs, q.after.orderId, false));
-      if (q.createdBeforeMs !== undefined) i = Math.min(i, lowerBound(a, q.createdBeforeMs, "", false));
+      // The bound: keys below it are listed (the cursor, created_before).
+      let bc = Infinity;
+      let bid = "";
+      if (q.after !== undefined && below(q.after.createdAtMs, q.after.orderId, bc, bid)) [bc, bid] = [q.after.createdAtMs, q.after.orderId];
+      if (q.createdBeforeMs !== undefined && below(q.createdBeforeMs, "", bc, bid)) [bc, bid] = [q.createdBeforeMs, ""];
+      // The live part, newest first from just below the bound.
+      let i = bc === Infinity ? a.sorted.n : lowerBound(a, bc, bid, false);
       for (i--; i >= 0 && out.length < q.limit; i--) {
         const row = a.sorted.rows[i]!;
-        if (q.createdAfterMs !== undefined && cols.c[row]! < q.createdAfterMs) break;
+        if (q.createdAfterMs !== undefined && cols.c[row]! < q.createdAfterMs) return page.done();
         if (venue >= 0 && cols.venue[row] !== venue) continue;
         if (symbol >= 0 && cols.symbol[row] !== symbol) continue;
         if (statuses !== undefined && !statuses.has(cols.status[row]!)) continue;
         const pos = cols.pos[row]!;
-        if (pos === OPEN) page.push(open.get(orderIdAt(a, row))!.order);
+        if (pos === OPEN) page.push(open.get(a.orderIds[row]!)!.order);
         else page.pushRecord(pos, cols.len[row]!);
+      }
+      // Then the frozen segments, below every live row, newest first. A segment read from the
+      // spill file is looked up again if the account's segments changed meanwhile.
+      if (statuses !== undefined && [...statuses].every(isOpenStatus)) {
+        // Open orders only: the frozen ones are all in `open`, no segment is read.
+        const list = a.frozenOpen;
+        for (let j = list.length - 1; j >= 0 && out.length < q.limit; j--) {
+          const { c, id } = list[j]!;
+          if (!below(c, id, bc, bid)) continue;
+          if (q.createdAfterMs !== undefined && c < q.createdAfterMs) break;
+          const e = open.get(id);
+          if (e === undefined || e.row !== FROZEN || e.account !== a) continue;
+          const o = e.order;
+          if ((venue < 0 || nameIds.get(o.venue) === venue) && (symbol < 0 || nameIds.get(o.symbol) === symbol) && statuses.has(o.status)) page.push(o);
+        }
+        return page.done();
+      }
+      /** The newest segment with a key below the bound (-1: none). */
+      const segmentBelow = (): number => {
+        const segs = a.orderSegments;
+        const at = orderSegmentAt(segs, bc, bid);
+        // A segment's first key at the bound itself has nothing below it: the one before.
+        return at >= 0 && !below(segs[at]!.minC, segs[at]!.minId, bc, bid) ? at - 1 : at;
+      };
+      for (let idx = segmentBelow(); idx >= 0 && out.length < q.limit; ) {
+        const seg = a.orderSegments[idx]!;
+        let rows: OrderRow[] | undefined;
+        try {
+          rows = await segmentRowsOf(a, seg, decodeOrderRows);
+        } catch (e) {
+          return err(spillUnreadable(e));
+        }
+        if (rows === undefined) {
+          idx = segmentBelow();
+          continue;
+        }
+        for (let j = rows.length - 1; j >= 0 && out.length < q.limit; j--) {
+          const r = rows[j]!;
+          if (!below(r.c, r.id, bc, bid)) continue;
+          if (q.createdAfterMs !== undefined && r.c < q.createdAfterMs) return page.done();
+          [bc, bid] = [r.c, r.id];
+          if (venue >= 0 && r.venue !== venue) continue;
+          if (symbol >= 0 && r.symbol !== symbol) continue;
+          // What it is now: open (the order manager's object), changed since it was frozen, or as frozen.
+          const live = open.get(r.id);
+          if (live !== undefined && live.account === a) {
+            if (statuses === undefined || statuses.has(live.order.status)) page.push(live.order);
+            continue;
+          }
+          const now = a.overrides.get(r.id);
+          const status = now !== undefined && now.c === r.c ? now.status : r.status;
+          if (statuses !== undefined && !statuses.has(status)) continue;
+          if (now !== undefined && now.c === r.c) page.pushRecord(now.pos, now.len);
+          else if (r.pos !== OPEN) page.pushRecord(r.pos, r.len);
+        }
+        idx--;
       }
       return page.done();
     },
@@ -658,31 +1114,69 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       const venue = q.venue === "" ? -1 : (nameIds.get(q.venue) ?? -2);
       const symbol = q.symbol === "" ? -1 : (nameIds.get(q.symbol) ?? -2);
       if (venue === -2 || symbol === -2) return ok(out);
+      const matches = (v: number, s: number, timeMs: number, id: string): boolean =>
+        (venue < 0 || v === venue) &&
+        (symbol < 0 || s === symbol) &&
+        (q.timeAfterMs === undefined || timeMs >= q.timeAfterMs) &&
+        (q.timeBeforeMs === undefined || timeMs < q.timeBeforeMs) &&
+        (q.orderId === "" || id === q.orderId);
+      // Sequences below `bound` are listed.
+      let bound = q.beforeSequence !== undefined ? Number(q.beforeSequence) : Infinity;
       let i = list.n;
-      if (q.beforeSequence !== undefined) {
-        const before = Number(q.beforeSequence);
+      if (bound !== Infinity) {
         let lo = 0;
         let hi = list.n;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (cols.seq[list.rows[mid]!]! < before) lo = mid + 1;
+          if (cols.seq[list.rows[mid]!]! < bound) lo = mid + 1;
           else hi = mid;
         }
         i = lo;
       }
       for (i--; i >= 0 && out.length < q.limit; i--) {
         const row = list.rows[i]!;
-        if (venue >= 0 && cols.venue[row] !== venue) continue;
-        if (symbol >= 0 && cols.symbol[row] !== symbol) continue;
-        if (q.timeAfterMs !== undefined && cols.timeMs[row]! < q.timeAfterMs) continue;
-        if (q.timeBeforeMs !== undefined && cols.timeMs[row]! >= q.timeBeforeMs) continue;
-        if (q.orderId !== "" && ids.get(cols.idPos[row]!, cols.idLen[row]!) !== q.orderId) continue;
-        page.pushRecord(cols.pos[row]!, cols.len[row]!);
+        if (matches(cols.venue[row]!, cols.symbol[row]!, cols.timeMs[row]!, a.fillIds[row]!)) page.pushRecord(cols.pos[row]!, cols.len[row]!);
+      }
+      const segmentBelow = (): number => {
+        const segs = a.fillSegments;
+        const at = fillSegmentAt(segs, bound);
+        return at >= 0 && segs[at]!.minSeq >= bound ? at - 1 : at;
+      };
+      for (let idx = segmentBelow(); idx >= 0 && out.length < q.limit; ) {
+        const seg = a.fillSegments[idx]!;
+        let rows: FillRow[] | undefined;
+        try {
+          rows = await segmentRowsOf(a, seg, decodeFillRows);
+        } catch (e) {
+          return err(spillUnreadable(e));
+        }
+        if (rows === undefined) {
+          idx = segmentBelow();
+          continue;
+        }
+        for (let j = rows.length - 1; j >= 0 && out.length < q.limit; j--) {
+          const r = rows[j]!;
+          if (r.seq >= bound) continue;
+          bound = r.seq;
+          if (matches(r.venue, r.symbol, r.timeMs, r.id)) page.pushRecord(r.pos, r.len);
+        }
+        idx--;
       }
       return page.done();
     },
     spillStats: () => records.stats(),
     spillSettled: () => records.settled(),
+    indexStats() {
+      const s = { liveOrders: 0, liveFills: 0, orderSegments: 0, fillSegments: 0, overrides: 0 };
+      for (const a of accounts.values()) {
+        s.liveOrders += a.sorted.n;
+        s.liveFills += a.fillsSorted.n;
+        s.orderSegments += a.orderSegments.length;
+        s.fillSegments += a.fillSegments.length;
+        s.overrides += a.overrides.size;
+      }
+      return s;
+    },
     async close() {
       if (spillFd === undefined) return;
       await records.settled();
