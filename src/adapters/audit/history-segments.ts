@@ -47,28 +47,34 @@ function idOf(b: Buffer, at: number): [string, number] {
   return [b.toString("utf8", at + 2, at + 2 + n), at + 2 + n];
 }
 
+function encodeRows<R extends { readonly id: string }>(rows: readonly R[], rowBytes: (id: string) => number, write: (b: Buffer, at: number, r: R) => number): Buffer {
+  let size = 0;
+  for (const r of rows) size += rowBytes(r.id);
+  const b = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const r of rows) at = write(b, at, r);
+  return b;
+}
+
 function writeId(b: Buffer, at: number, id: string): number {
   const n = b.write(id, at + 2, "utf8");
   b.writeUInt16LE(n, at);
   return at + 2 + n;
 }
 
-export function encodeOrderRows(rows: readonly OrderRow[]): Buffer {
-  let size = 0;
-  for (const r of rows) size += orderRowBytes(r.id);
-  const b = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const r of rows) {
-    b.writeDoubleLE(r.c, at);
-    b.writeUInt8(r.status, at + 8);
-    b.writeUInt32LE(r.venue, at + 9);
-    b.writeUInt32LE(r.symbol, at + 13);
-    b.writeDoubleLE(r.pos, at + 17);
-    b.writeUInt32LE(r.len, at + 25);
-    at = writeId(b, at + 29, r.id);
-  }
-  return b;
+/** Writes one order row at `at`; returns where the next one goes. */
+export function writeOrderRow(b: Buffer, at: number, c: number, status: number, venue: number, symbol: number, pos: number, len: number, id: string): number {
+  b.writeDoubleLE(c, at);
+  b.writeUInt8(status, at + 8);
+  b.writeUInt32LE(venue, at + 9);
+  b.writeUInt32LE(symbol, at + 13);
+  b.writeDoubleLE(pos, at + 17);
+  b.writeUInt32LE(len, at + 25);
+  return writeId(b, at + 29, id);
 }
+
+export const encodeOrderRows = (rows: readonly OrderRow[]): Buffer =>
+  encodeRows(rows, orderRowBytes, (b, at, r) => writeOrderRow(b, at, r.c, r.status, r.venue, r.symbol, r.pos, r.len, r.id));
 
 export function decodeOrderRows(b: Buffer): OrderRow[] {
   const rows: OrderRow[] = [];
@@ -80,22 +86,19 @@ export function decodeOrderRows(b: Buffer): OrderRow[] {
   return rows;
 }
 
-export function encodeFillRows(rows: readonly FillRow[]): Buffer {
-  let size = 0;
-  for (const r of rows) size += fillRowBytes(r.id);
-  const b = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const r of rows) {
-    b.writeDoubleLE(r.seq, at);
-    b.writeDoubleLE(r.timeMs, at + 8);
-    b.writeUInt32LE(r.venue, at + 16);
-    b.writeUInt32LE(r.symbol, at + 20);
-    b.writeDoubleLE(r.pos, at + 24);
-    b.writeUInt32LE(r.len, at + 32);
-    at = writeId(b, at + 36, r.id);
-  }
-  return b;
+/** Writes one fill row at `at`; returns where the next one goes. */
+export function writeFillRow(b: Buffer, at: number, seq: number, timeMs: number, venue: number, symbol: number, pos: number, len: number, id: string): number {
+  b.writeDoubleLE(seq, at);
+  b.writeDoubleLE(timeMs, at + 8);
+  b.writeUInt32LE(venue, at + 16);
+  b.writeUInt32LE(symbol, at + 20);
+  b.writeDoubleLE(pos, at + 24);
+  b.writeUInt32LE(len, at + 32);
+  return writeId(b, at + 36, id);
 }
+
+export const encodeFillRows = (rows: readonly FillRow[]): Buffer =>
+  encodeRows(rows, fillRowBytes, (b, at, r) => writeFillRow(b, at, r.seq, r.timeMs, r.venue, r.symbol, r.pos, r.len, r.id));
 
 export function decodeFillRows(b: Buffer): FillRow[] {
   const rows: FillRow[] = [];

@@ -9,33 +9,36 @@ import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../..
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent } from "../../use-cases/audit-sink.js";
 import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, type OrderQuery } from "../../use-cases/order-history.js";
-import { decodeFillRows, decodeOrderRows, encodeFillRows, encodeOrderRows, fillRowBytes, orderRowBytes, type FillRow, type OrderRow } from "./history-segments.js";
+import { decodeFillRows, decodeOrderRows, encodeFillRows, encodeOrderRows, fillRowBytes, orderRowBytes, writeFillRow, writeOrderRow, type FillRow, type OrderRow } from "./history-segments.js";
 
 /**
- * The order history of a gateway whose audit log is a JSONL file (or off): an index in memory,
- * built at start-up from the log (composition-root.ts feeds it the events recovery reads) and fed
- * every event as it is appended, so it is as current as the order manager.
+ * The order history of a gateway whose audit log is a JSONL file (or off): an index built at
+ * start-up from the log (composition-root.ts feeds it the events recovery reads) and fed every
+ * event as it is appended, so it is as current as the order manager.
  *
- * Per account, orders sorted by (created_at, order_id) and fills in sequence order: a page is a
- * binary search for the cursor and a walk of `limit` matching entries (10,000 open orders, page of
- * 100: bench/list-orders.ts).
+ * Per account, orders sorted by (created_at, order_id) and fills in sequence order, in two parts:
+ * - the live part, the newest `liveRows` of each: numbers in typed-array columns (and the Order's
+ *   own id strings), a page is a binary search for the cursor and a walk;
+ * - the frozen part, everything older, in segments of about 256 rows (history-segments.ts) kept as
+ *   records of the arena: memory keeps a segment's first and last key and where it is. A page
+ *   reads the segments it walks.
+ * A frozen order that changes afterwards (a resting order that finishes, a late event) is noted in
+ * `overrides` until a fold rewrites its segment; one that is open stays in `open` (and its key in
+ * `frozenOpen`, so that listing open orders reads no segment).
  *
  * Why nothing per order on the heap: this index keeps every order the gateway ever saw, growing by
  * thousands a second under load. Kept as objects (an entry, its id, a Map slot: about 290 bytes
  * each), every scavenge copied and every full GC marked them, and PlaceOrder's CPU per call rose
- * with the count (docs/performance.md, issues 20 and 21). So, as the order manager's record rings
- * (record-ring.ts): an open order is a reference to the order manager's own object (bounded by
- * the open orders), and everything else is numbers in typed-array columns and bytes in arenas of
- * Buffers, memory the GC neither traces nor copies: each order id, a finished order's tuple JSON
- * (order-tuple.ts) and a fill's values.
+ * with the count (docs/performance.md, issues 20 and 21). So an open order is a reference to the
+ * order manager's own object (bounded by the open orders), the live rows are bounded per account,
+ * and everything else is bytes in arenas of Buffers, memory the GC neither traces nor copies.
  *
- * Why a spill file: outside the heap is still memory, about 500 bytes per filled order with its
- * fill, and the gateway's RSS grew by megabytes a second at saturation (issue 25). With `spillDir`
- * (the audit log's directory) the records go to a file once their chunk is full, and memory keeps
- * per order its row of columns and its id: about 125 bytes, the columns' doubling included
- * (docs/order-history.md). A page reads the records it needs back from the file, those near each
- * other in one read (the OS's page cache usually has them). A gateway keeping many millions of orders should still use the
- * PostgreSQL audit backend, whose history lives in the database.
+ * Why a spill file: outside the heap is still memory, and the gateway's RSS grew by megabytes a
+ * second at saturation (issue 25). With `spillDir` (the audit log's directory) the arena's chunks
+ * (finished orders' tuple JSON, fills, segments) go to a file once full, and memory holds the live
+ * rows, a segment's keys and a few chunks, whatever the count of orders: the RSS stays flat
+ * (docs/order-history.md). A page reads what it needs back from the file, records near each other
+ * in one read (the OS's page cache usually has them).
  */
 
 const ARENA_CHUNK = 1 << 20;
@@ -173,6 +176,12 @@ function createArena(chunkBytes: number, spill?: Spill) {
       const len = Buffer.byteLength(text);
       const at = reserve(len);
       chunks.at(-1)!.write(text, at - (chunks.length - 1) * chunkBytes, "utf8");
+      return at;
+    },
+    /** Stores `len` bytes that `write` puts at `offset` of `buf`; returns their position (their length is then `lastLen`). */
+    putWith(len: number, write: (buf: Buffer, offset: number) => void): number {
+      const at = reserve(len);
+      write(chunks.at(-1)!, at - (chunks.length - 1) * chunkBytes);
       return at;
     },
     /** Stores a copy of `bytes`; returns its position (its length is then `lastLen`). */
@@ -667,34 +676,30 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     }
   }
 
-  /** Writes `rows` as segments of at most `segmentRows` rows and `segmentBytes` bytes. */
-  function writeOrderSegments(rows: readonly OrderRow[]): OrderSegment[] {
-    const out: OrderSegment[] = [];
+  /** Writes `rows` as segments of at most `segmentRows` rows and `segmentBytes` bytes; `describe` makes each one's entry. */
+  function writeSegments<R extends { readonly id: string }, S>(
+    rows: readonly R[],
+    rowBytes: (id: string) => number,
+    encode: (rows: readonly R[]) => Buffer,
+    describe: (first: R, last: R, pos: number, len: number) => S,
+  ): S[] {
+    const out: S[] = [];
     for (let i = 0; i < rows.length; ) {
       let j = i;
       let bytes = 0;
-      while (j < rows.length && j - i < segmentRows && (j === i || bytes + orderRowBytes(rows[j]!.id) <= segmentBytes)) bytes += orderRowBytes(rows[j++]!.id);
+      while (j < rows.length && j - i < segmentRows && (j === i || bytes + rowBytes(rows[j]!.id) <= segmentBytes)) bytes += rowBytes(rows[j++]!.id);
       const part = rows.slice(i, j);
-      const pos = records.putBytes(encodeOrderRows(part));
-      out.push({ minC: part[0]!.c, minId: part[0]!.id, maxC: part.at(-1)!.c, maxId: part.at(-1)!.id, pos, len: records.lastLen });
+      const pos = records.putBytes(encode(part));
+      out.push(describe(part[0]!, part.at(-1)!, pos, records.lastLen));
       i = j;
     }
     return out;
   }
 
-  function writeFillSegments(rows: readonly FillRow[]): FillSegment[] {
-    const out: FillSegment[] = [];
-    for (let i = 0; i < rows.length; ) {
-      let j = i;
-      let bytes = 0;
-      while (j < rows.length && j - i < segmentRows && (j === i || bytes + fillRowBytes(rows[j]!.id) <= segmentBytes)) bytes += fillRowBytes(rows[j++]!.id);
-      const part = rows.slice(i, j);
-      const pos = records.putBytes(encodeFillRows(part));
-      out.push({ minSeq: part[0]!.seq, maxSeq: part.at(-1)!.seq, pos, len: records.lastLen });
-      i = j;
-    }
-    return out;
-  }
+  const writeOrderSegments = (rows: readonly OrderRow[]): OrderSegment[] =>
+    writeSegments(rows, orderRowBytes, encodeOrderRows, (first, last, pos, len) => ({ minC: first.c, minId: first.id, maxC: last.c, maxId: last.id, pos, len }));
+  const writeFillSegments = (rows: readonly FillRow[]): FillSegment[] =>
+    writeSegments(rows, fillRowBytes, encodeFillRows, (first, last, pos, len) => ({ minSeq: first.seq, maxSeq: last.seq, pos, len }));
 
   /**
    * An event of an order older than every live one (a late event of a frozen order, or an order
@@ -860,62 +865,80 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     if (list.n > liveRows) markDue(a);
   }
 
-  /** Freezes the account's oldest live orders into one segment, and renumbers the rest. */
+  /** How many of the oldest rows (`sorted[0..]`, ids by row) make one segment: up to segmentRows and segmentBytes. */
+  function rowsToFreeze(sorted: RowList, ids: readonly string[], rowBytes: (id: string) => number): { k: number; bytes: number } {
+    let k = 0;
+    let bytes = 0;
+    for (; k < segmentRows; k++) {
+      const b = rowBytes(ids[sorted.rows[k]!]!);
+      if (k > 0 && bytes + b > segmentBytes) break;
+      bytes += b;
+    }
+    return { k, bytes };
+  }
+
+  /** Drops the first `k` rows of `sorted` from the columns and `ids`: the rest become rows 0, 1, ... */
+  function keepNewest(sorted: RowList, columns: { keep(rows: Uint32Array, from: number): void }, ids: string[], k: number): void {
+    const n = sorted.n;
+    let inPlace = true;
+    for (let i = k; i < n && inPlace; i++) inPlace = sorted.rows[i] === i;
+    if (inPlace) ids.copyWithin(0, k, n);
+    else {
+      const old = ids.slice(0, n);
+      for (let i = k; i < n; i++) ids[i - k] = old[sorted.rows[i]!]!;
+    }
+    ids.length = n - k;
+    columns.keep(sorted.rows, k);
+    sorted.n = n - k;
+    for (let i = 0; i < sorted.n; i++) sorted.rows[i] = i;
+  }
+
+  /**
+   * Freezes the account's oldest live orders into one segment, and renumbers the rest. Written
+   * straight from the columns into the arena: this runs once per segmentRows orders of an account.
+   */
   function freezeOrders(a: Account): void {
     const cols = a.orders.cols;
     const sorted = a.sorted;
-    const rows: OrderRow[] = [];
-    let bytes = 0;
-    for (let i = 0; i < segmentRows; i++) {
-      const row = sorted.rows[i]!;
-      const id = a.orderIds[row]!;
-      if (i > 0 && bytes + orderRowBytes(id) > segmentBytes) break;
-      bytes += orderRowBytes(id);
-      rows.push({ c: cols.c[row]!, status: cols.status[row]!, venue: cols.venue[row]!, symbol: cols.symbol[row]!, pos: cols.pos[row]!, len: cols.len[row]!, id });
-      // An order still open stays in `open`, now pointing at its segment.
-      if (cols.pos[row] === OPEN) {
-        open.get(id)!.row = FROZEN;
-        addFrozenOpen(a, cols.c[row]!, id);
-      }
-    }
-    a.orderSegments.push(...writeOrderSegments(rows));
-    const k = rows.length;
     const ids = a.orderIds;
-    const kept: string[] = [];
-    for (let i = k; i < sorted.n; i++) kept.push(ids[sorted.rows[i]!]!);
-    a.orders.keep(sorted.rows, k);
-    ids.length = 0;
-    ids.push(...kept);
-    sorted.n -= k;
-    for (let i = 0; i < sorted.n; i++) {
-      sorted.rows[i] = i;
-      if (cols.pos[i] === OPEN) open.get(ids[i]!)!.row = i;
-    }
+    const { k, bytes } = rowsToFreeze(sorted, ids, orderRowBytes);
+    const first = sorted.rows[0]!;
+    const last = sorted.rows[k - 1]!;
+    const seg = { minC: cols.c[first]!, minId: ids[first]!, maxC: cols.c[last]!, maxId: ids[last]!, pos: 0, len: bytes };
+    seg.pos = records.putWith(bytes, (buf, offset) => {
+      let at = offset;
+      for (let i = 0; i < k; i++) {
+        const row = sorted.rows[i]!;
+        const id = ids[row]!;
+        at = writeOrderRow(buf, at, cols.c[row]!, cols.status[row]!, cols.venue[row]!, cols.symbol[row]!, cols.pos[row]!, cols.len[row]!, id);
+        // An order still open stays in `open`, now pointing at its segment.
+        if (cols.pos[row] === OPEN) {
+          open.get(id)!.row = FROZEN;
+          addFrozenOpen(a, cols.c[row]!, id);
+        }
+      }
+    });
+    a.orderSegments.push(seg);
+    keepNewest(sorted, a.orders, ids, k);
+    for (let i = 0; i < sorted.n; i++) if (cols.pos[i] === OPEN) open.get(ids[i]!)!.row = i;
     a.version++;
   }
 
   function freezeFills(a: Account): void {
     const cols = a.fills.cols;
     const list = a.fillsSorted;
-    const rows: FillRow[] = [];
-    let bytes = 0;
-    for (let i = 0; i < segmentRows; i++) {
-      const row = list.rows[i]!;
-      const id = a.fillIds[row]!;
-      if (i > 0 && bytes + fillRowBytes(id) > segmentBytes) break;
-      bytes += fillRowBytes(id);
-      rows.push({ seq: cols.seq[row]!, timeMs: cols.timeMs[row]!, venue: cols.venue[row]!, symbol: cols.symbol[row]!, pos: cols.pos[row]!, len: cols.len[row]!, id });
-    }
-    a.fillSegments.push(...writeFillSegments(rows));
-    const k = rows.length;
     const ids = a.fillIds;
-    const kept: string[] = [];
-    for (let i = k; i < list.n; i++) kept.push(ids[list.rows[i]!]!);
-    a.fills.keep(list.rows, k);
-    ids.length = 0;
-    ids.push(...kept);
-    list.n -= k;
-    for (let i = 0; i < list.n; i++) list.rows[i] = i;
+    const { k, bytes } = rowsToFreeze(list, ids, fillRowBytes);
+    const seg = { minSeq: cols.seq[list.rows[0]!]!, maxSeq: cols.seq[list.rows[k - 1]!]!, pos: 0, len: bytes };
+    seg.pos = records.putWith(bytes, (buf, offset) => {
+      let at = offset;
+      for (let i = 0; i < k; i++) {
+        const row = list.rows[i]!;
+        at = writeFillRow(buf, at, cols.seq[row]!, cols.timeMs[row]!, cols.venue[row]!, cols.symbol[row]!, cols.pos[row]!, cols.len[row]!, ids[row]!);
+      }
+    });
+    a.fillSegments.push(seg);
+    keepNewest(list, a.fills, ids, k);
     a.version++;
   }
 
@@ -997,13 +1020,35 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   }
 
   /**
-   * The rows of segment `segs[at]` as of now: read (awaiting the spill file if need be) until the
-   * account's segments did not change meanwhile. Undefined: they changed; look the segment up again.
+   * Walks the account's segments down from `start()`, giving `visit` each one's rows as of now,
+   * until it returns false. A segment read from the spill file is looked up again (`start()`) if
+   * the account's segments changed meanwhile (a freeze, a fold, a split), so that nothing is
+   * skipped or given twice. Returns the error when the file could not be read.
    */
-  async function segmentRowsOf<S extends { readonly pos: number; readonly len: number }, R>(a: Account, seg: S, decode: (b: Buffer) => R[]): Promise<R[] | undefined> {
-    const v = a.version;
-    const bytes = await records.read(seg.pos, seg.len);
-    return a.version === v ? decode(bytes) : undefined;
+  async function walkSegmentsDown<S extends { readonly pos: number; readonly len: number }, R>(
+    a: Account,
+    segments: () => readonly S[],
+    start: () => number,
+    decode: (b: Buffer) => R[],
+    visit: (rows: R[]) => boolean,
+  ): Promise<GatewayError | undefined> {
+    for (let idx = start(); idx >= 0; ) {
+      const seg = segments()[idx]!;
+      const v = a.version;
+      let bytes: Buffer;
+      try {
+        bytes = await records.read(seg.pos, seg.len);
+      } catch (e) {
+        return spillUnreadable(e);
+      }
+      if (a.version !== v) {
+        idx = start();
+        continue;
+      }
+      if (!visit(decode(bytes))) return undefined;
+      idx--;
+    }
+    return undefined;
   }
 
   return {
@@ -1069,22 +1114,12 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
         // A segment's first key at the bound itself has nothing below it: the one before.
         return at >= 0 && !below(segs[at]!.minC, segs[at]!.minId, bc, bid) ? at - 1 : at;
       };
-      for (let idx = segmentBelow(); idx >= 0 && out.length < q.limit; ) {
-        const seg = a.orderSegments[idx]!;
-        let rows: OrderRow[] | undefined;
-        try {
-          rows = await segmentRowsOf(a, seg, decodeOrderRows);
-        } catch (e) {
-          return err(spillUnreadable(e));
-        }
-        if (rows === undefined) {
-          idx = segmentBelow();
-          continue;
-        }
-        for (let j = rows.length - 1; j >= 0 && out.length < q.limit; j--) {
+      const failed = await walkSegmentsDown(a, () => a.orderSegments, segmentBelow, decodeOrderRows, (rows) => {
+        for (let j = rows.length - 1; j >= 0; j--) {
+          if (out.length >= q.limit) return false;
           const r = rows[j]!;
           if (!below(r.c, r.id, bc, bid)) continue;
-          if (q.createdAfterMs !== undefined && r.c < q.createdAfterMs) return page.done();
+          if (q.createdAfterMs !== undefined && r.c < q.createdAfterMs) return false;
           [bc, bid] = [r.c, r.id];
           if (venue >= 0 && r.venue !== venue) continue;
           if (symbol >= 0 && r.symbol !== symbol) continue;
@@ -1100,8 +1135,9 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
           if (now !== undefined && now.c === r.c) page.pushRecord(now.pos, now.len);
           else if (r.pos !== OPEN) page.pushRecord(r.pos, r.len);
         }
-        idx--;
-      }
+        return out.length < q.limit;
+      });
+      if (failed !== undefined) return err(failed);
       return page.done();
     },
     async listFills(q: FillQuery) {
@@ -1142,26 +1178,16 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
         const at = fillSegmentAt(segs, bound);
         return at >= 0 && segs[at]!.minSeq >= bound ? at - 1 : at;
       };
-      for (let idx = segmentBelow(); idx >= 0 && out.length < q.limit; ) {
-        const seg = a.fillSegments[idx]!;
-        let rows: FillRow[] | undefined;
-        try {
-          rows = await segmentRowsOf(a, seg, decodeFillRows);
-        } catch (e) {
-          return err(spillUnreadable(e));
-        }
-        if (rows === undefined) {
-          idx = segmentBelow();
-          continue;
-        }
+      const failed = await walkSegmentsDown(a, () => a.fillSegments, segmentBelow, decodeFillRows, (rows) => {
         for (let j = rows.length - 1; j >= 0 && out.length < q.limit; j--) {
           const r = rows[j]!;
           if (r.seq >= bound) continue;
           bound = r.seq;
           if (matches(r.venue, r.symbol, r.timeMs, r.id)) page.pushRecord(r.pos, r.len);
         }
-        idx--;
-      }
+        return out.length < q.limit;
+      });
+      if (failed !== undefined) return err(failed);
       return page.done();
     },
     spillStats: () => records.stats(),
