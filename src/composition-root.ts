@@ -275,10 +275,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         ? await createPostgresOrderHistory({ connectionString: config.auditPgUrl ?? "", table: config.auditPgTable, logger })
         : createMemoryOrderHistory({
             orderTupleJson,
-            // Finished orders go to a file beside the log: memory keeps a row and an id per order, a
-            // quarter of the records' size (docs/order-history.md). With the audit log off, nothing is on disk.
+            // Finished orders and older index rows go to a file beside the log: memory keeps a bounded
+            // part, whatever the count of orders (docs/order-history.md). With the audit log off, nothing is on disk.
             ...(config.auditMode !== "off" ? { spillDir: dirname(config.auditFile) } : {}),
-            onSpillError: (e) => logger.warn({ err: e }, "order history: a write to its spill file failed; finished orders stay in memory from now on"),
+            onSpillError: (e) => logger.warn({ err: e }, "order history: its spill file failed (a write: what follows stays in memory; a read of a late event: kept as an override)"),
           });
   } catch (e) {
     await audit.close().catch(() => {});

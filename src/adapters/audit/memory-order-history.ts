@@ -671,7 +671,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     try {
       return decode(records.readSync(pos, len));
     } catch (e) {
-      onSpillError(e instanceof Error ? e : new Error(String(e)));
+      onSpillError(new Error(`order history spill file: reading a segment for a late event: ${e instanceof Error ? e.message : String(e)}`));
       return undefined;
     }
   }
