@@ -109,3 +109,19 @@ export function decodeFillRows(b: Buffer): FillRow[] {
   }
   return rows;
 }
+
+/** Does the segment hold the order (c, id)? Reads each row's time, and its id only where the time matches: no row is decoded. */
+export function hasOrderRow(b: Buffer, c: number, id: string): boolean {
+  for (let at = 0; at < b.length; ) {
+    const n = b.readUInt16LE(at + 29);
+    if (b.readDoubleLE(at) === c && b.toString("utf8", at + ORDER_HEAD, at + ORDER_HEAD + n) === id) return true;
+    at += ORDER_HEAD + n;
+  }
+  return false;
+}
+
+/** Does the segment hold a fill of this sequence? */
+export function hasFillRow(b: Buffer, seq: number): boolean {
+  for (let at = 0; at < b.length; at += FILL_HEAD + b.readUInt16LE(at + 36)) if (b.readDoubleLE(at) === seq) return true;
+  return false;
+}

@@ -9,7 +9,7 @@ import { createOrderTupleJson, orderFromTuple, type OrderTupleJson } from "../..
 import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent } from "../../use-cases/audit-sink.js";
 import { admittedStatuses, compareOrderKey, type FillQuery, type OrderHistory, type OrderQuery } from "../../use-cases/order-history.js";
-import { decodeFillRows, decodeOrderRows, encodeFillRows, encodeOrderRows, fillRowBytes, orderRowBytes, writeFillRow, writeOrderRow, type FillRow, type OrderRow } from "./history-segments.js";
+import { decodeFillRows, decodeOrderRows, encodeFillRows, encodeOrderRows, fillRowBytes, hasFillRow, hasOrderRow, orderRowBytes, writeFillRow, writeOrderRow, type FillRow, type OrderRow } from "./history-segments.js";
 
 /**
  * The order history of a gateway whose audit log is a JSONL file (or off): an index built at
@@ -95,6 +95,8 @@ function createArena(chunkBytes: number, spill?: Spill) {
   let writing = 0;
   /** Waiting for `writing` to reach 0. */
   let waiters: (() => void)[] = [];
+  /** viewSync's reads from the spill file land here. */
+  let scratch = Buffer.alloc(0);
 
   function spillChunk(index: number, length: number): void {
     const sp = spilling!;
@@ -199,15 +201,21 @@ function createArena(chunkBytes: number, spill?: Spill) {
     async read(pos: number, len: number): Promise<Buffer> {
       return copy(pos, len) ?? readRange(spill!, pos, len);
     },
-    /** The bytes at `pos`, from memory or, blocking, the spill file (rare paths of `record` only). */
-    readSync(pos: number, len: number): Buffer {
-      const inMemory = copy(pos, len);
-      if (inMemory !== undefined) return inMemory;
+    /**
+     * The bytes at `pos`, from memory or, blocking, the spill file (rare paths of `record` only). In
+     * memory it is a view of the chunk, not a copy: to be read at once, before anything is stored.
+     */
+    viewSync(pos: number, len: number): Buffer {
+      const c = Math.floor(pos / chunkBytes);
+      const chunk = chunks[c];
+      if (chunk !== undefined) return chunk.subarray(pos - c * chunkBytes, pos - c * chunkBytes + len);
+      // One scratch Buffer for these reads: a fresh one each time is memory outside the heap that
+      // V8 counts, and a run of late events then brings on full GCs.
       const sp = spill!;
-      const buf = Buffer.allocUnsafe(len);
-      const n = sp.io.readSync(sp.fd, buf, 0, len, pos);
+      if (scratch.length < len) scratch = Buffer.allocUnsafeSlow(Math.max(len, 64 * 1024));
+      const n = sp.io.readSync(sp.fd, scratch, 0, len, pos);
       if (n !== len) throw new Error(`order history spill file: ${n} of ${len} bytes at ${pos}`);
-      return buf;
+      return scratch.subarray(0, len);
     },
     /**
      * The records at `at` (positions and lengths), from the spill file: records near each other
@@ -666,10 +674,13 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     return l !== undefined && o.orderId === l.orderId && o.account === l.account && o.createdAtMs === l.createdAtMs;
   }
 
-  /** The rows of a segment, read from memory or (blocking) the spill file; undefined if it cannot be read (told once per call). */
-  function readSegmentSync<R>(pos: number, len: number, decode: (b: Buffer) => R[]): R[] | undefined {
+  /**
+   * A segment's bytes, from memory (a view: read them before storing anything) or, blocking, the
+   * spill file; undefined if it cannot be read (told to onSpillError).
+   */
+  function segmentBytesSync(seg: { readonly pos: number; readonly len: number }): Buffer | undefined {
     try {
-      return decode(records.readSync(pos, len));
+      return records.viewSync(seg.pos, seg.len);
     } catch (e) {
       onSpillError(new Error(`order history spill file: reading a segment for a late event: ${e instanceof Error ? e.message : String(e)}`));
       return undefined;
@@ -709,12 +720,11 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   function recordFrozenOrder(a: Account, o: Order): void {
     const segs = a.orderSegments;
     const at = Math.max(0, orderSegmentAt(segs, o.createdAtMs, o.orderId));
-    const seg = segs[at]!;
-    const rows = readSegmentSync(seg.pos, seg.len, decodeOrderRows);
+    const bytes = segmentBytesSync(segs[at]!);
     // Unreadable: kept as an override, so that a listing shows its state if it is there.
-    const found = rows === undefined || rows.some((r) => r.c === o.createdAtMs && r.id === o.orderId);
-    if (found) setRow(a, FROZEN, o);
+    if (bytes === undefined || hasOrderRow(bytes, o.createdAtMs, o.orderId)) setRow(a, FROZEN, o);
     else {
+      const rows = decodeOrderRows(bytes);
       let pos = OPEN;
       let len = 0;
       if (isTerminal(o.status)) {
@@ -815,9 +825,9 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   function recordFrozenFill(a: Account, f: Fill, seq: number): void {
     const segs = a.fillSegments;
     const at = Math.max(0, fillSegmentAt(segs, seq));
-    const seg = segs[at]!;
-    const rows = readSegmentSync(seg.pos, seg.len, decodeFillRows);
-    if (rows === undefined || rows.some((r) => r.seq === seq)) return;
+    const bytes = segmentBytesSync(segs[at]!);
+    if (bytes === undefined || hasFillRow(bytes, seq)) return;
+    const rows = decodeFillRows(bytes);
     const pos = records.put(packFill(f));
     const i = rows.findIndex((r) => r.seq > seq);
     rows.splice(i < 0 ? rows.length : i, 0, { seq, timeMs: f.timeMs, venue: nameId(f.venue), symbol: nameId(f.symbol), pos, len: records.lastLen, id: f.orderId });
@@ -950,9 +960,9 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
     // From the last segment down: a rewritten segment is one segment again (the same rows), but
     // the indexes below stay right whatever it becomes.
     for (const at of [...touched].sort((x, y) => y - x)) {
-      const seg = segs[at]!;
-      const rows = readSegmentSync(seg.pos, seg.len, decodeOrderRows);
-      if (rows === undefined) continue; // kept as overrides: still right, only not folded
+      const bytes = segmentBytesSync(segs[at]!);
+      if (bytes === undefined) continue; // kept as overrides: still right, only not folded
+      const rows = decodeOrderRows(bytes);
       for (const r of rows) {
         const ov = a.overrides.get(r.id);
         if (ov !== undefined && ov.c === r.c) {
