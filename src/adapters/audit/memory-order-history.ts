@@ -157,19 +157,22 @@ function createArena(chunkBytes: number, spill?: Spill) {
     return (chunks.length - 1) * chunkBytes + at;
   }
 
-  /** A copy of the bytes at `pos` while their chunk is in memory, else undefined. */
-  function copy(pos: number, len: number): Buffer | undefined {
+  /** Stores `len` bytes that `write` puts at `offset` of `buf`; returns their position (their length is then `lastLen`). */
+  function putWith(len: number, write: (buf: Buffer, offset: number) => void): number {
+    const at = reserve(len);
+    write(chunks.at(-1)!, at - (chunks.length - 1) * chunkBytes);
+    return at;
+  }
+
+  /** A view of the bytes at `pos` while their chunk is in memory (read it before the chunk can be reused), else undefined. */
+  function view(pos: number, len: number): Buffer | undefined {
     const c = Math.floor(pos / chunkBytes);
-    const chunk = chunks[c];
-    if (chunk === undefined) return undefined;
     const at = pos - c * chunkBytes;
-    return Buffer.from(chunk.subarray(at, at + len));
+    return chunks[c]?.subarray(at, at + len);
   }
 
   function get(pos: number, len: number): string | undefined {
-    const c = Math.floor(pos / chunkBytes);
-    const at = pos - c * chunkBytes;
-    return chunks[c]?.toString("utf8", at, at + len);
+    return view(pos, len)?.toString("utf8");
   }
 
   return {
@@ -180,18 +183,9 @@ function createArena(chunkBytes: number, spill?: Spill) {
       chunks.at(-1)!.write(text, at - (chunks.length - 1) * chunkBytes, "utf8");
       return at;
     },
-    /** Stores `len` bytes that `write` puts at `offset` of `buf`; returns their position (their length is then `lastLen`). */
-    putWith(len: number, write: (buf: Buffer, offset: number) => void): number {
-      const at = reserve(len);
-      write(chunks.at(-1)!, at - (chunks.length - 1) * chunkBytes);
-      return at;
-    },
+    putWith,
     /** Stores a copy of `bytes`; returns its position (its length is then `lastLen`). */
-    putBytes(bytes: Buffer): number {
-      const at = reserve(bytes.length);
-      bytes.copy(chunks.at(-1)!, at - (chunks.length - 1) * chunkBytes);
-      return at;
-    },
+    putBytes: (bytes: Buffer): number => putWith(bytes.length, (buf, offset) => bytes.copy(buf, offset)),
     get lastLen(): number {
       return lastLen;
     },
@@ -199,16 +193,16 @@ function createArena(chunkBytes: number, spill?: Spill) {
     get,
     /** The bytes at `pos`, from memory or the spill file. */
     async read(pos: number, len: number): Promise<Buffer> {
-      return copy(pos, len) ?? readRange(spill!, pos, len);
+      const inMemory = view(pos, len);
+      return inMemory !== undefined ? Buffer.from(inMemory) : readRange(spill!, pos, len);
     },
     /**
      * The bytes at `pos`, from memory or, blocking, the spill file (rare paths of `record` only). In
      * memory it is a view of the chunk, not a copy: to be read at once, before anything is stored.
      */
     viewSync(pos: number, len: number): Buffer {
-      const c = Math.floor(pos / chunkBytes);
-      const chunk = chunks[c];
-      if (chunk !== undefined) return chunk.subarray(pos - c * chunkBytes, pos - c * chunkBytes + len);
+      const inMemory = view(pos, len);
+      if (inMemory !== undefined) return inMemory;
       // One scratch Buffer for these reads: a fresh one each time is memory outside the heap that
       // V8 counts, and a run of late events then brings on full GCs.
       const sp = spill!;
@@ -274,9 +268,6 @@ function createColumns<K extends string>(kinds: Readonly<Record<K, ColumnKind>>)
   let length = 0;
   return {
     cols,
-    get length(): number {
-      return length;
-    },
     /** A new row at the end; returns its number. */
     add(): number {
       if (length === cols[names[0]!].length) {
@@ -289,11 +280,12 @@ function createColumns<K extends string>(kinds: Readonly<Record<K, ColumnKind>>)
       }
       return length++;
     },
-    /** Keeps the rows `rows[from..length)`, in that order, as rows 0, 1, ... (the others are gone). */
-    keep(rows: Uint32Array, from: number): void {
+    /**
+     * Keeps the rows `rows[from..length)`, in that order, as rows 0, 1, ... (the others are gone).
+     * `inPlace`: those rows are already from, from + 1, ... (the usual case: a copy within each column).
+     */
+    keep(rows: Uint32Array, from: number, inPlace: boolean): void {
       const n = length - from;
-      let inPlace = true;
-      for (let i = 0; i < n && inPlace; i++) inPlace = rows[from + i] === from + i;
       for (const k of names) {
         const col = cols[k];
         if (inPlace) col.copyWithin(0, from, length);
@@ -888,7 +880,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
   }
 
   /** Drops the first `k` rows of `sorted` from the columns and `ids`: the rest become rows 0, 1, ... */
-  function keepNewest(sorted: RowList, columns: { keep(rows: Uint32Array, from: number): void }, ids: string[], k: number): void {
+  function keepNewest(sorted: RowList, columns: { keep(rows: Uint32Array, from: number, inPlace: boolean): void }, ids: string[], k: number): void {
     const n = sorted.n;
     let inPlace = true;
     for (let i = k; i < n && inPlace; i++) inPlace = sorted.rows[i] === i;
@@ -898,7 +890,7 @@ export function createMemoryOrderHistory(opts: MemoryOrderHistoryOptions = {}): 
       for (let i = k; i < n; i++) ids[i - k] = old[sorted.rows[i]!]!;
     }
     ids.length = n - k;
-    columns.keep(sorted.rows, k);
+    columns.keep(sorted.rows, k, inPlace);
     sorted.n = n - k;
     for (let i = 0; i < sorted.n; i++) sorted.rows[i] = i;
   }
