@@ -21,7 +21,7 @@
  * the wire's OrderEvent (`toProtoOrderEvent`), their encoding by the gRPC stream fast path's encoder,
  * and both, as a subscriber's stream did them before the direct encoder; then `directUsPerEvent`:
  * the direct encoder's (order-event-encoder.ts) writing of the domain events, what a subscriber's
- * stream does now when the build has it.
+ * stream does now when the build has it, and `directUsByKind`: the same per event of each kind.
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -182,11 +182,24 @@ async function measureEvents(): Promise<void> {
     for (let i = 0; i < 200; i++) fn();
     return Number((((performance.now() - start) * 1000) / 200 / events.length).toFixed(3));
   };
-  if (direct !== undefined) directUsPerEvent = usPerEvent(() => { for (const e of events) appendDirect(e); });
+  let directUsByKind: Record<string, number> | undefined;
+  if (direct !== undefined) {
+    directUsPerEvent = usPerEvent(() => { for (const e of events) appendDirect(e); });
+    // Per kind (each kind's events alone, per event of that kind): where a subscriber's cost is.
+    directUsByKind = {};
+    const all = events.splice(0);
+    for (const kind of new Set(all.map((e) => (e as { kind: string }).kind))) {
+      events.push(...all.filter((e) => (e as { kind: string }).kind === kind));
+      directUsByKind[`${kind}×${events.length}`] = usPerEvent(() => { for (const e of events) appendDirect(e); });
+      events.length = 0;
+    }
+    events.push(...all);
+  }
   console.log(
     JSON.stringify({
       events: events.length,
       directUsPerEvent,
+      directUsByKind,
       mapUsPerEvent: usPerEvent(() => { for (const e of events) toMessage(e); }),
       encodeUsPerEvent: usPerEvent(() => { for (const m of mapped) append(m); }),
       bothUsPerEvent: usPerEvent(() => { for (const e of events) append(toMessage(e)); }),

@@ -43,7 +43,9 @@ start() {
     METRICS_PORT=0 PORT="$port" AUDIT_FILE="$work/audit.jsonl" AUDIT_MODE=buffered \
     taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 "$1/src/main.js" >"$work/server.log" 2>&1 &
   server=$!
-  until timeout 5 "$loadgen" -probe -addr "127.0.0.1:$port" >/dev/null 2>&1; do
+  # A short deadline per probe: the probe waits for a server that is not listening yet, so a long one
+  # would round the start-up time up to its multiple.
+  until timeout 0.5 "$loadgen" -probe -addr "127.0.0.1:$port" >/dev/null 2>&1; do
     kill -0 "$server" 2>/dev/null || { echo "startup.sh: the gateway exited:" >&2; tail -5 "$work/server.log" >&2; exit 1; }
     sleep 0.1
   done

@@ -8,6 +8,7 @@ import { err, ok, type Result } from "../../domain/result.js";
 import type { AuditEvent, AuditEventType } from "../../use-cases/audit-sink.js";
 import { compileFunction, plainName } from "../../shared/compile-function.js";
 import { RECONCILE_KINDS } from "../../use-cases/audit-sink.js";
+import { createFastReaders, isPlainRecord, type FastField, type FastReader } from "./audit-fast-reader.js";
 
 /**
  * AuditEvent <-> one JSON line. Two formats; this module writes v2 and reads both, also mixed in
@@ -55,7 +56,9 @@ import { RECONCILE_KINDS } from "../../use-cases/audit-sink.js";
  * Field lists come from the one declaration (src/domain/order-fields.ts); nothing here names an
  * Order or Fill field. Encoding is on the hot path (one line per order event), so it writes bytes
  * by hand with JSON.stringify only for strings that need escaping; decoding runs at start-up and
- * for StreamFills catch-up, and validates everything (valibot).
+ * for StreamFills catch-up, and validates everything: the lines of orders and fills through the fast
+ * readers of audit-fast-reader.ts, which check what the valibot schemas below check, and anything
+ * they do not plainly accept through valibot, which accepts or words the error.
  */
 
 export const AUDIT_FORMAT_VERSION = 2;
@@ -619,12 +622,16 @@ function valueSchema(f: Field) {
  */
 function objectOf(fields: readonly Field[], lean: boolean, alsoOptional: ReadonlySet<string> = new Set()) {
   const entries: Record<string, v.GenericSchema> = {};
-  for (const f of fields) {
+  for (const f of fastFieldsOf(fields, lean, alsoOptional)) {
     const s = valueSchema(f) as v.GenericSchema;
-    const mayBeAbsent = f.optional || alsoOptional.has(f.key) || (lean && (f.kind === "string" || f.kind === "decimal" || f.kind === "ms"));
-    entries[f.audit] = mayBeAbsent ? v.optional(s) : s;
+    entries[f.audit] = f.mayBeAbsent ? v.optional(s) : s;
   }
   return v.object(entries);
+}
+
+/** The fields of objectOf(fields, lean, alsoOptional) as the fast reader takes them: the same rule of absence. */
+function fastFieldsOf(fields: readonly Field[], lean: boolean, alsoOptional: ReadonlySet<string> = new Set()): (Field & FastField)[] {
+  return fields.map((f) => ({ ...f, mayBeAbsent: f.optional || alsoOptional.has(f.key) || (lean && (f.kind === "string" || f.kind === "decimal" || f.kind === "ms")) }));
 }
 
 const errorSchema = v.variant("kind", [
@@ -683,6 +690,49 @@ const orderV1 = objectOf(ORDER, false);
 const orderV2Full = objectOf(ORDER, true);
 const orderV2Change = objectOf(ORDER_MUTABLE, true);
 
+type Head = v.InferOutput<typeof headSchema>;
+const EVENT_TYPE_NAMES = new Set<string>(EVENT_TYPES);
+const HEAD_STRINGS = ["reason", "request_id", "idempotency_key", "fingerprint", "order_id"] as const;
+
+/**
+ * headSchema's fast reader (audit-fast-reader.ts): the lines of orders and fills. A line with an
+ * error, a trading state, limits or a reconciliation (rare, and nested) goes to valibot whole.
+ */
+function fastHeadReader(ms: (x: unknown) => number | undefined, sequence: (x: unknown) => bigint | undefined): (x: unknown) => Head | undefined {
+  return (x) => {
+    if (!isPlainRecord(x)) return undefined;
+    if (x.error !== undefined || x.trading_state !== undefined || x.risk_limits !== undefined || x.reconciliation !== undefined) return undefined;
+    const version = x.v;
+    if (version !== undefined && version !== 2) return undefined;
+    const ts = ms(x.ts);
+    if (ts === undefined) return undefined;
+    const event = x.event;
+    if (typeof event !== "string" || !EVENT_TYPE_NAMES.has(event)) return undefined;
+    let es: bigint | undefined;
+    if (x.es !== undefined && (es = sequence(x.es)) === undefined) return undefined;
+    const en = x.en;
+    if (en !== undefined && !(typeof en === "number" && Number.isInteger(en) && en >= 1 && en <= 1_000_000)) return undefined;
+    for (const k of HEAD_STRINGS) if (x[k] !== undefined && typeof x[k] !== "string") return undefined;
+    if (x.same_idempotency !== undefined && x.same_idempotency !== true) return undefined;
+    if (x.fill !== undefined && !isPlainRecord(x.fill)) return undefined;
+    return {
+      v: version,
+      ts,
+      event: event as AuditEventType,
+      es,
+      en,
+      reason: x.reason as string | undefined,
+      request_id: x.request_id as string | undefined,
+      same_idempotency: x.same_idempotency as true | undefined,
+      idempotency_key: x.idempotency_key as string | undefined,
+      fingerprint: x.fingerprint as string | undefined,
+      order_id: x.order_id as string | undefined,
+      // The fill schemas read only their own keys: the object itself stands for valibot's copy.
+      fill: x.fill as Rec | undefined,
+    };
+  };
+}
+
 function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues
     .slice(0, 3)
@@ -695,19 +745,32 @@ function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {
 
 
 /**
- * Domain values from validated `x` (keyed by audit name); absent lean fields take their v2 meaning
- * (a fill's order fields: its line's `order`'s).
+ * Domain values from validated `x` (keyed by audit name) into `into`; absent lean fields take their
+ * v2 meaning: "" for a string, the line's `ts` for a time, a fill's order fields its line's
+ * `order`'s; an absent optional field stays absent. Compiled once per field list to straight-line
+ * code (compile-function.ts says why): start-up runs it for every line of the log.
  */
-function fromRecord(fields: readonly Field[], x: Rec, ts: number, into: Rec, order?: Rec): void {
-  for (const f of fields) {
-    const value = x[f.audit];
-    if (value !== undefined) into[f.key] = value;
-    else if (order !== undefined && FILL_REF.has(f.key)) into[f.key] = order[f.key];
-    else if (f.optional) delete into[f.key];
-    else if (f.kind === "ms") into[f.key] = ts;
-    else into[f.key] = "";
-  }
+type FromRecord = (x: Rec, ts: number, into: Rec, order?: Rec) => void;
+
+function compileFromRecord(fields: readonly Field[]): FromRecord {
+  const code = fields.map((f) => {
+    const key = plainName(f.key, "audit decoder");
+    const absent = FILL_REF.has(f.key)
+      ? `if (order !== undefined) into.${key} = order.${key}; else ${absentValue(f, key)}`
+      : absentValue(f, key);
+    return `v = x[${JSON.stringify(f.audit)}]; if (v !== undefined) into.${key} = v; else ${absent}`;
+  });
+  return compileFunction({}, `return function fromRecord(x, ts, into, order) { let v; ${code.join("\n")} };`);
 }
+
+function absentValue(f: Field, key: string): string {
+  if (f.optional) return `delete into.${key};`;
+  return f.kind === "ms" ? `into.${key} = ts;` : `into.${key} = "";`;
+}
+
+const orderFromRecord = compileFromRecord(ORDER);
+const mutableFromRecord = compileFromRecord(ORDER_MUTABLE);
+const fillFromRecord = compileFromRecord(FILL);
 
 /**
  * A reader's decoder: v1 and v2 lines, in log order. It keeps the last order of every open order
@@ -719,9 +782,49 @@ export interface AuditDecoder {
   line(line: string): Result<AuditEvent, string>;
   /** Validates an already-parsed record. */
   record(record: unknown): Result<AuditEvent, string>;
+  /** Schema reads so far, by path (a record is one to three: its head, its order part, its fill). */
+  stats(): Readonly<AuditDecoderStats>;
 }
 
-export function createAuditDecoder(): AuditDecoder {
+export interface AuditDecoderOptions {
+  /**
+   * `fast` (default): plainly valid records are read by audit-fast-reader.ts, anything else by
+   * valibot; `valibot`: every record by valibot, the reference the fast readers are tested against.
+   */
+  readonly validation?: "fast" | "valibot";
+}
+
+/** A schema's parse: the fast reader's output when it has one, else valibot's safeParse. */
+type Parse = (x: unknown) => { success: true; output: Rec } | { success: false; issues: readonly v.BaseIssue<unknown>[] };
+
+/** How a decoder's schema reads went: by a fast reader, or by valibot (tests, benchmarks). */
+export interface AuditDecoderStats {
+  fast: number;
+  valibot: number;
+}
+
+function parserOf(schema: v.GenericSchema, fast: FastReader | undefined, stats: AuditDecoderStats): Parse {
+  return (x) => {
+    const out = fast?.(x);
+    if (out !== undefined) {
+      stats.fast++;
+      return { success: true, output: out };
+    }
+    stats.valibot++;
+    return v.safeParse(schema, x) as ReturnType<Parse>;
+  };
+}
+
+export function createAuditDecoder(options: AuditDecoderOptions = {}): AuditDecoder {
+  const fast = options.validation === "valibot" ? undefined : createFastReaders();
+  const stats: AuditDecoderStats = { fast: 0, valibot: 0 };
+  const parser = (schema: v.GenericSchema, fields: readonly (Field & FastField)[]): Parse => parserOf(schema, fast?.object(fields), stats);
+  const parseOrderV1 = parser(orderV1, fastFieldsOf(ORDER, false));
+  const parseOrderV2Full = parser(orderV2Full, fastFieldsOf(ORDER, true));
+  const parseOrderV2Change = parser(orderV2Change, fastFieldsOf(ORDER_MUTABLE, true));
+  const parseFillV1 = parser(fillV1, fastFieldsOf(FILL, false));
+  const parseFillV2 = parser(fillV2, fastFieldsOf(FILL, true, FILL_REF));
+  const fastHead = fast === undefined ? undefined : fastHeadReader(fast.ms, fast.sequence);
   const open = new Map<string, Order>();
   /** The line before's order, request id, and the last idempotency pair seen (v2 lines refer to them). */
   let prev: Order | undefined;
@@ -731,23 +834,23 @@ export function createAuditDecoder(): AuditDecoder {
   function orderOf(h: { v?: 2 | undefined; order_id?: string | undefined; ts: number }, record: Rec): Result<Order | undefined, string> {
     if (h.order_id === undefined) return ok(undefined);
     if (h.v === undefined) {
-      const o = v.safeParse(orderV1, record);
+      const o = parseOrderV1(record);
       if (!o.success) return err(issuesText(o.issues));
       const out: Rec = {};
-      fromRecord(ORDER, o.output as Rec, h.ts, out);
+      orderFromRecord(o.output, h.ts, out);
       return ok(out as unknown as Order);
     }
     if (record[FULL_MARKER.audit] !== undefined) {
-      const o = v.safeParse(orderV2Full, record);
+      const o = parseOrderV2Full(record);
       if (!o.success) return err(issuesText(o.issues));
       const out: Rec = {};
-      fromRecord(ORDER, o.output as Rec, h.ts, out);
+      orderFromRecord(o.output, h.ts, out);
       return ok(out as unknown as Order);
     }
     if (record[CHANGE_MARKER.audit] !== undefined) {
       const base = open.get(h.order_id);
       if (base === undefined) return err(`order ${h.order_id}: a change with no earlier full record of the order`);
-      const o = v.safeParse(orderV2Change, record);
+      const o = parseOrderV2Change(record);
       if (!o.success) return err(issuesText(o.issues));
       const out: Rec = {};
       const b = base as unknown as Rec;
@@ -756,7 +859,7 @@ export function createAuditDecoder(): AuditDecoder {
         const x = b[f.key];
         if (x !== undefined) out[f.key] = x;
       }
-      fromRecord(ORDER_MUTABLE, o.output as Rec, h.ts, out);
+      mutableFromRecord(o.output, h.ts, out);
       return ok(out as unknown as Order);
     }
     if (prev === undefined || prev.orderId !== h.order_id) return err(`order ${h.order_id}: no order fields, and the line before is not about this order`);
@@ -765,7 +868,7 @@ export function createAuditDecoder(): AuditDecoder {
 
   function fillOf(h: { v?: 2 | undefined; ts: number; fill?: Rec | undefined }, order: Order | undefined): Result<Fill | undefined, string> {
     if (h.fill === undefined) return ok(undefined);
-    const f = v.safeParse(h.v === undefined ? fillV1 : fillV2, h.fill);
+    const f = h.v === undefined ? parseFillV1(h.fill) : parseFillV2(h.fill);
     if (!f.success) return err(issuesText(f.issues).replace(/^/, "fill."));
     const x = f.output as Rec;
     const out: Rec = {};
@@ -775,14 +878,19 @@ export function createAuditDecoder(): AuditDecoder {
         if (x[field.audit] === undefined && order === undefined) return err(`fill.${field.audit}: missing, and the line has no order to take it from`);
       }
     }
-    fromRecord(FILL, x, h.ts, out, order as unknown as Rec | undefined);
+    fillFromRecord(x, h.ts, out, order as unknown as Rec | undefined);
     return ok(out as unknown as Fill);
   }
 
   function record(record: unknown): Result<AuditEvent, string> {
-    const head = v.safeParse(headSchema, record);
-    if (!head.success) return err(issuesText(head.issues));
-    const h = head.output;
+    let h = fastHead?.(record);
+    if (h !== undefined) stats.fast++;
+    else {
+      stats.valibot++;
+      const head = v.safeParse(headSchema, record);
+      if (!head.success) return err(issuesText(head.issues));
+      h = head.output;
+    }
     if ((h.idempotency_key === undefined) !== (h.fingerprint === undefined)) {
       return err("idempotency_key and fingerprint must appear together");
     }
@@ -816,37 +924,28 @@ export function createAuditDecoder(): AuditDecoder {
       if (isTerminal(order.status)) open.delete(order.orderId);
       else open.set(order.orderId, order);
     }
-    const event: AuditEvent = {
-      ts: h.ts,
-      type: h.event,
-      requestId,
-      ...(idempotency !== undefined ? { idempotency } : {}),
-      ...(order !== undefined ? { order } : {}),
-      ...(fill !== undefined ? { fill } : {}),
-      ...(error !== undefined ? { error } : {}),
-      ...(h.reason !== undefined ? { reason: h.reason } : {}),
-      ...(h.es !== undefined ? { eventSequence: h.es } : {}),
-      ...(h.en !== undefined ? { eventCount: h.en } : {}),
-      ...(h.trading_state !== undefined
-        ? {
-            tradingState: {
-              account: h.trading_state.account,
-              venue: h.trading_state.venue,
-              state: h.trading_state.state,
-              reason: h.trading_state.reason,
-              setBy: h.trading_state.set_by,
-              setAtMs: h.trading_state.set_at,
-            },
-          }
-        : {}),
-      ...(h.risk_limits !== undefined ? { riskLimits: h.risk_limits } : {}),
-      ...(h.reconciliation !== undefined ? { reconciliation: { kind: h.reconciliation.kind, detail: h.reconciliation.detail } } : {}),
-    };
+    // Built by assignment, only what the line has (an absent part is no key): conditional spreads
+    // copied the object once per part, for every line of a start-up's replay.
+    const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { ts: h.ts, type: h.event, requestId };
+    if (idempotency !== undefined) event.idempotency = idempotency;
+    if (order !== undefined) event.order = order;
+    if (fill !== undefined) event.fill = fill;
+    if (error !== undefined) event.error = error;
+    if (h.reason !== undefined) event.reason = h.reason;
+    if (h.es !== undefined) event.eventSequence = h.es;
+    if (h.en !== undefined) event.eventCount = h.en;
+    if (h.trading_state !== undefined) {
+      const t = h.trading_state;
+      event.tradingState = { account: t.account, venue: t.venue, state: t.state, reason: t.reason, setBy: t.set_by, setAtMs: t.set_at };
+    }
+    if (h.risk_limits !== undefined) event.riskLimits = h.risk_limits;
+    if (h.reconciliation !== undefined) event.reconciliation = { kind: h.reconciliation.kind, detail: h.reconciliation.detail };
     return ok(event);
   }
 
   return {
     record,
+    stats: () => ({ ...stats }),
     line(line: string): Result<AuditEvent, string> {
       let parsed: unknown;
       try {
