@@ -54,4 +54,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
 # --v8-pool-size=1: one GC helper thread, not four competing with the event
 # loop for the gateway's core. See README, "Performance", for the
 # measurements (and why not --single-threaded-gc).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--v8-pool-size=1", "dist/src/main.js"]
+# --use-largepages=silent: Node's own code on 2 MB pages where the host allows
+# transparent huge pages (madvise or always; else ignored): fewer iTLB misses
+# for a call that runs alone, about 6 % less CPU per call at 1,000-2,000/s.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--v8-pool-size=1", "--use-largepages=silent", "dist/src/main.js"]

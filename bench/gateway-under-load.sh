@@ -34,7 +34,7 @@ cd "$here"
 start_gateway() {
   env PAPER_MARKET=fixed RISK_LIMITS_FILE=bench/risk-limits.yaml RATE_LIMIT_RPS=100000000 RATE_LIMIT_BURST=100000000 \
     METRICS_PORT=0 PORT="$port" AUDIT_FILE="$work/audit.jsonl" AUDIT_MODE=buffered "${envs[@]}" \
-    taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 ${NODE_FLAGS:-} "$@" "$dist/src/main.js" >"$work/server.log" 2>&1 &
+    taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 --use-largepages=silent ${NODE_FLAGS:-} "$@" "$dist/src/main.js" >"$work/server.log" 2>&1 &
   server=$!
   local ready=0
   for _ in $(seq 200); do

@@ -41,7 +41,7 @@ start() {
   t0=$(date +%s%N)
   env PAPER_MARKET=fixed RISK_LIMITS_FILE=bench/risk-limits.yaml RATE_LIMIT_RPS=100000000 RATE_LIMIT_BURST=100000000 \
     METRICS_PORT=0 PORT="$port" AUDIT_FILE="$work/audit.jsonl" AUDIT_MODE=buffered \
-    taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 "$1/src/main.js" >"$work/server.log" 2>&1 &
+    taskset -c 0 "$node" --max-semi-space-size=8 --v8-pool-size=1 --use-largepages=silent "$1/src/main.js" >"$work/server.log" 2>&1 &
   server=$!
   # A short deadline per probe: the probe waits for a server that is not listening yet, so a long one
   # would round the start-up time up to its multiple.

@@ -14,5 +14,6 @@ test("the Dockerfile ENTRYPOINT passes the same Node flags as npm start", () => 
   assert.deepEqual(argv.filter((t) => t.startsWith("--")), startFlags);
   assert.ok(startFlags.includes("--max-semi-space-size=8"), "npm start lost --max-semi-space-size=8");
   assert.ok(startFlags.includes("--v8-pool-size=1"), "npm start lost --v8-pool-size=1");
+  assert.ok(startFlags.includes("--use-largepages=silent"), "npm start lost --use-largepages=silent");
   assert.equal(argv.at(-1), "dist/src/main.js");
 });
