@@ -620,18 +620,21 @@ function valueSchema(f: Field) {
  * A valibot object over `fields`. `lean`: v2's rules (a string or a timestamp may be absent);
  * otherwise v1's (every non-optional field present).
  */
-function objectOf(fields: readonly Field[], lean: boolean, alsoOptional: ReadonlySet<string> = new Set()) {
+function objectOf(fields: readonly Field[], lean: boolean, alsoOptional: ReadonlySet<string> = new Set()): RecordPart {
+  // One rule of absence for the schema and the fast reader (audit-fast-reader.ts) alike.
+  const fast = fields.map((f) => ({ ...f, mayBeAbsent: f.optional || alsoOptional.has(f.key) || (lean && (f.kind === "string" || f.kind === "decimal" || f.kind === "ms")) }));
   const entries: Record<string, v.GenericSchema> = {};
-  for (const f of fastFieldsOf(fields, lean, alsoOptional)) {
+  for (const f of fast) {
     const s = valueSchema(f) as v.GenericSchema;
     entries[f.audit] = f.mayBeAbsent ? v.optional(s) : s;
   }
-  return v.object(entries);
+  return { schema: v.object(entries), fields: fast };
 }
 
-/** The fields of objectOf(fields, lean, alsoOptional) as the fast reader takes them: the same rule of absence. */
-function fastFieldsOf(fields: readonly Field[], lean: boolean, alsoOptional: ReadonlySet<string> = new Set()): (Field & FastField)[] {
-  return fields.map((f) => ({ ...f, mayBeAbsent: f.optional || alsoOptional.has(f.key) || (lean && (f.kind === "string" || f.kind === "decimal" || f.kind === "ms")) }));
+/** An order part's or a fill's schema, and its fields as the fast reader takes them. */
+interface RecordPart {
+  readonly schema: v.GenericSchema;
+  readonly fields: readonly FastField[];
 }
 
 const errorSchema = v.variant("kind", [
@@ -803,7 +806,7 @@ export interface AuditDecoderStats {
   valibot: number;
 }
 
-function parserOf(schema: v.GenericSchema, fast: FastReader | undefined, stats: AuditDecoderStats): Parse {
+function parserOf({ schema }: RecordPart, fast: FastReader | undefined, stats: AuditDecoderStats): Parse {
   return (x) => {
     const out = fast?.(x);
     if (out !== undefined) {
@@ -818,12 +821,12 @@ function parserOf(schema: v.GenericSchema, fast: FastReader | undefined, stats: 
 export function createAuditDecoder(options: AuditDecoderOptions = {}): AuditDecoder {
   const fast = options.validation === "valibot" ? undefined : createFastReaders();
   const stats: AuditDecoderStats = { fast: 0, valibot: 0 };
-  const parser = (schema: v.GenericSchema, fields: readonly (Field & FastField)[]): Parse => parserOf(schema, fast?.object(fields), stats);
-  const parseOrderV1 = parser(orderV1, fastFieldsOf(ORDER, false));
-  const parseOrderV2Full = parser(orderV2Full, fastFieldsOf(ORDER, true));
-  const parseOrderV2Change = parser(orderV2Change, fastFieldsOf(ORDER_MUTABLE, true));
-  const parseFillV1 = parser(fillV1, fastFieldsOf(FILL, false));
-  const parseFillV2 = parser(fillV2, fastFieldsOf(FILL, true, FILL_REF));
+  const parser = (part: RecordPart): Parse => parserOf(part, fast?.object(part.fields), stats);
+  const parseOrderV1 = parser(orderV1);
+  const parseOrderV2Full = parser(orderV2Full);
+  const parseOrderV2Change = parser(orderV2Change);
+  const parseFillV1 = parser(fillV1);
+  const parseFillV2 = parser(fillV2);
   const fastHead = fast === undefined ? undefined : fastHeadReader(fast.ms, fast.sequence);
   const open = new Map<string, Order>();
   /** The line before's order, request id, and the last idempotency pair seen (v2 lines refer to them). */

@@ -76,15 +76,19 @@ export function writeOrderRow(b: Buffer, at: number, c: number, status: number, 
 export const encodeOrderRows = (rows: readonly OrderRow[]): Buffer =>
   encodeRows(rows, orderRowBytes, (b, at, r) => writeOrderRow(b, at, r.c, r.status, r.venue, r.symbol, r.pos, r.len, r.id));
 
-export function decodeOrderRows(b: Buffer): OrderRow[] {
-  const rows: OrderRow[] = [];
+/** Every row of a segment, each read by `read` from its start `at` and its id (which begins at `at + idAt`). */
+function decodeRows<R>(b: Buffer, idAt: number, read: (b: Buffer, at: number, id: string) => R): R[] {
+  const rows: R[] = [];
   for (let at = 0; at < b.length; ) {
-    const [id, next] = idOf(b, at + 29);
-    rows.push({ c: b.readDoubleLE(at), status: b.readUInt8(at + 8), venue: b.readUInt32LE(at + 9), symbol: b.readUInt32LE(at + 13), pos: b.readDoubleLE(at + 17), len: b.readUInt32LE(at + 25), id });
+    const [id, next] = idOf(b, at + idAt);
+    rows.push(read(b, at, id));
     at = next;
   }
   return rows;
 }
+
+export const decodeOrderRows = (b: Buffer): OrderRow[] =>
+  decodeRows(b, 29, (b, at, id) => ({ c: b.readDoubleLE(at), status: b.readUInt8(at + 8), venue: b.readUInt32LE(at + 9), symbol: b.readUInt32LE(at + 13), pos: b.readDoubleLE(at + 17), len: b.readUInt32LE(at + 25), id }));
 
 /** Writes one fill row at `at`; returns where the next one goes. */
 export function writeFillRow(b: Buffer, at: number, seq: number, timeMs: number, venue: number, symbol: number, pos: number, len: number, id: string): number {
@@ -100,15 +104,8 @@ export function writeFillRow(b: Buffer, at: number, seq: number, timeMs: number,
 export const encodeFillRows = (rows: readonly FillRow[]): Buffer =>
   encodeRows(rows, fillRowBytes, (b, at, r) => writeFillRow(b, at, r.seq, r.timeMs, r.venue, r.symbol, r.pos, r.len, r.id));
 
-export function decodeFillRows(b: Buffer): FillRow[] {
-  const rows: FillRow[] = [];
-  for (let at = 0; at < b.length; ) {
-    const [id, next] = idOf(b, at + 36);
-    rows.push({ seq: b.readDoubleLE(at), timeMs: b.readDoubleLE(at + 8), venue: b.readUInt32LE(at + 16), symbol: b.readUInt32LE(at + 20), pos: b.readDoubleLE(at + 24), len: b.readUInt32LE(at + 32), id });
-    at = next;
-  }
-  return rows;
-}
+export const decodeFillRows = (b: Buffer): FillRow[] =>
+  decodeRows(b, 36, (b, at, id) => ({ seq: b.readDoubleLE(at), timeMs: b.readDoubleLE(at + 8), venue: b.readUInt32LE(at + 16), symbol: b.readUInt32LE(at + 20), pos: b.readDoubleLE(at + 24), len: b.readUInt32LE(at + 32), id }));
 
 /** Does the segment hold the order (c, id)? Reads each row's time, and its id only where the time matches: no row is decoded. */
 export function hasOrderRow(b: Buffer, c: number, id: string): boolean {
