@@ -12,11 +12,16 @@ import { principalKey } from "./interceptors/context-keys.js";
 import { msToTimestamp } from "./proto-mapping.js";
 import { toConnectError } from "./to-connect-error.js";
 
+/** A position's fees in other currencies as proto Amounts, by currency name (code-unit order). */
+export function toProtoAmounts(fees: Readonly<Record<string, string>>): Amount[] {
+  return Object.keys(fees)
+    .sort()
+    .map((currency) => ({ $typeName: "trading.v1.Amount", currency, amount: fees[currency]! }));
+}
+
 /** Domain position -> proto Position (decimal strings as they are; other fees by currency name). */
 export function toProtoPosition(p: Position): ProtoPosition {
-  const otherFees: Amount[] = Object.keys(p.otherFees)
-    .sort()
-    .map((currency) => ({ $typeName: "trading.v1.Amount", currency, amount: p.otherFees[currency]! }));
+  const otherFees = toProtoAmounts(p.otherFees);
   return {
     $typeName: "trading.v1.Position",
     account: p.account,

@@ -2,7 +2,7 @@ import { ScalarType } from "@bufbuild/protobuf";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { ORDER_EVENT_TYPE } from "../../rpc/order-event-mapping.js";
 import { FILL_COPY, ORDER_COPY, type Copy } from "../../rpc/proto-mapping.js";
-import { toProtoPosition } from "../../rpc/get-positions.js";
+import { toProtoAmounts, toProtoPosition } from "../../rpc/get-positions.js";
 import { orderEventResponse } from "../../rpc/stream-order-events.js";
 import { toProtoTradingStateSetting } from "../../rpc/trading-state-handlers.js";
 import { compileFunction, plainName } from "../../shared/compile-function.js";
@@ -20,8 +20,9 @@ import { envelopeEncoder, fieldWriterFor, writeSubmessage } from "./stream-messa
  * each time, was about half of that cost (docs/performance.md, issue 20). Order's and Fill's fields
  * are written from the same projection toProtoOrder / toProtoFill copy (`ORDER_COPY`, `FILL_COPY`,
  * derived from src/domain/order-fields.ts); the event's own fields as toProtoOrderEvent maps them;
- * a position or a trading state (one event in four, at most) through its proto mapping. Every
- * field is written by stream-message-encoder.ts's writer for its kind, except the times.
+ * a position's as toProtoPosition maps them (POSITION_FIELDS); a trading state (rare) through its
+ * proto mapping. Every field is written by stream-message-encoder.ts's writer for its kind, except
+ * the times.
  *
  * Used only for items mapped by `orderEventResponse` (the stream fast path checks that by
  * identity), only when the descriptors are exactly as written for (any field it does not know, of
@@ -135,8 +136,54 @@ const EVENT_FIELDS: Readonly<Record<string, readonly [read: string, kind: Scalar
   reason: ["o.reason", ScalarType.STRING],
 };
 
-const kindIs = (f: DescField, kind: ScalarType | "enum" | "message"): boolean =>
-  kind === "enum" || kind === "message" ? f.fieldKind === kind : f.fieldKind === "scalar" && f.scalar === kind;
+const kindIs = (f: DescField, kind: ScalarType | "enum" | "message" | "list"): boolean =>
+  kind === "enum" || kind === "message" || kind === "list" ? f.fieldKind === kind : f.fieldKind === "scalar" && f.scalar === kind;
+
+/**
+ * trading.v1.Position's fields as toProtoPosition fills them from the domain Position `o`: what each
+ * is read from and the kind the contract must give it. One position event follows each fill, so a
+ * subscriber writes one per PlaceOrder; written from the domain, it skips the proto Position, its
+ * Timestamp's BigInt and the generic message writer's checks.
+ */
+const POSITION_FIELDS: Readonly<Record<string, readonly [read: string, kind: ScalarType | "message" | "list"]>> = {
+  account: ["o.account", ScalarType.STRING],
+  venue: ["o.venue", ScalarType.STRING],
+  symbol: ["o.symbol", ScalarType.STRING],
+  quantity: ["o.quantity", ScalarType.STRING],
+  averageEntryPrice: ["o.averageEntryPrice", ScalarType.STRING],
+  realizedPnl: ["o.realizedPnl", ScalarType.STRING],
+  fees: ["o.fees", ScalarType.STRING],
+  // Most positions have none: the shared empty list, no sort and no Amount objects.
+  otherFees: ["(isEmpty(o.otherFees) ? NO_AMOUNTS : amounts(o.otherFees))", "list"],
+  updatedAt: ["o.updatedAtMs", "message"],
+  lastFillSequence: ["o.lastFillSequence", ScalarType.UINT64],
+};
+
+const NO_AMOUNTS: readonly never[] = Object.freeze([]);
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/**
+ * The domain Position written as trading.v1.Position (`desc`), or undefined when the descriptor has
+ * a field POSITION_FIELDS does not know, or of another kind: then positions go through toProtoPosition.
+ */
+function compilePositionWriter(desc: DescMessage): ((w: Writer, v: object) => boolean) | undefined {
+  // A field missing from the descriptor is simply not written, as toBinary would not write it.
+  if (desc.typeName !== "trading.v1.Position") return undefined;
+  const steps: Step[] = [];
+  for (const f of desc.fields) {
+    const [read, kind] = Object.hasOwn(POSITION_FIELDS, f.localName) ? POSITION_FIELDS[f.localName]! : [];
+    const plan = fieldWriterFor(f);
+    if (read === undefined || kind === undefined || !kindIs(f, kind) || plan === undefined) return undefined;
+    const step = kind === "message" ? msStep(f, read) : { write: plan.write, tag: plan.tag, read, presence: false };
+    if (step === undefined) return undefined;
+    steps.push(step);
+  }
+  return compileSteps<object>(steps, { isEmpty, NO_AMOUNTS, amounts: toProtoAmounts });
+}
 
 /**
  * The direct encoder for StreamOrderEventsResponse (`desc`), or undefined when the descriptors
@@ -157,6 +204,11 @@ export function createOrderEventEncoder(desc: DescMessage): OrderEventEncoder | 
       const step = msStep(f, read);
       if (step === undefined) return undefined;
       steps.push(step);
+      continue;
+    }
+    const position = f.localName === "position" && f.message !== undefined ? compilePositionWriter(f.message) : undefined;
+    if (position !== undefined) {
+      steps.push({ write: (w: Writer, tag: number, v: object) => writeSubmessage(w, tag, v, position), tag: plan.tag, read: "o.position", presence: true });
       continue;
     }
     const payload = Object.hasOwn(domain, f.localName) ? domain[f.localName]! : undefined;

@@ -178,3 +178,27 @@ test("a contract it was not written for gets no encoder", () => {
   ];
   for (const [what, desc] of changed) assert.equal(createOrderEventEncoder(desc), undefined, what);
 });
+
+test("a Position with a field the direct writer does not know is left to the mapping", () => {
+  // The direct writer would leave the new field out; with it refused, the mapped Position (which
+  // lacks the field too) makes the generic writer give up, and the stream then uses toBinary.
+  const eventField = StreamOrderEventsResponseSchema.fields[0]!;
+  const eventDesc = eventField.message!;
+  const positionField = eventDesc.fields.find((f) => f.localName === "position")!;
+  const positionDesc = positionField.message!;
+  const extra = { ...positionDesc.fields.find((f) => f.localName === "fees")!, number: 99, localName: "extra" } as DescField;
+  const withExtra = { ...positionField, message: { ...positionDesc, fields: [...positionDesc.fields, extra] } } as DescField;
+  const desc = { ...StreamOrderEventsResponseSchema, fields: [{ ...eventField, message: { ...eventDesc, fields: eventDesc.fields.map((f) => (f === positionField ? withExtra : f)) } }] } as unknown as DescMessage;
+  const enc = createOrderEventEncoder(desc);
+  assert.ok(enc !== undefined, "orders and fills are still written directly");
+  const r = rng(11);
+  const w = new Writer();
+  for (let i = 0; i < 100; i++) {
+    const e = randomEvent(r, i);
+    w.pos = 0;
+    const { position: _, ...rest } = e;
+    assert.equal(enc.appendEnvelope(w, { ...rest, position: randomPosition(r) }), false, `event #${i} with a position`);
+    assert.equal(w.pos, 0);
+    assert.ok(enc.appendEnvelope(w, rest), `event #${i} without one`);
+  }
+});
