@@ -8,7 +8,7 @@ import { toProtoTradingStateSetting } from "../../rpc/trading-state-handlers.js"
 import { compileFunction, plainName } from "../../shared/compile-function.js";
 import type { OrderEvent } from "../../use-cases/order-events.js";
 import { tagOf, writeTimestamp, Writer } from "./order-response-encoder.js";
-import { envelopeEncoder, fieldWriterFor, writeSubmessage } from "./stream-message-encoder.js";
+import { envelopeEncoder, fieldWriterFor, writeSubmessage, type FieldPlan } from "./stream-message-encoder.js";
 
 /**
  * StreamOrderEventsResponse written straight from the domain OrderEvent: the bytes of
@@ -124,7 +124,7 @@ function compileDomainWriter<T>(desc: DescMessage, projection: readonly Copy[]):
  * type, an enum, a message). A field of the descriptor not listed here, or of another kind, means
  * no direct encoder.
  */
-const EVENT_FIELDS: Readonly<Record<string, readonly [read: string, kind: ScalarType | "enum" | "message"]>> = {
+const EVENT_FIELDS: FieldTable = {
   sequence: ["o.sequence", ScalarType.UINT64],
   type: ["TYPE[o.kind]", "enum"],
   time: ["o.timeMs", "message"],
@@ -136,8 +136,25 @@ const EVENT_FIELDS: Readonly<Record<string, readonly [read: string, kind: Scalar
   reason: ["o.reason", ScalarType.STRING],
 };
 
-const kindIs = (f: DescField, kind: ScalarType | "enum" | "message" | "list"): boolean =>
-  kind === "enum" || kind === "message" || kind === "list" ? f.fieldKind === kind : f.fieldKind === "scalar" && f.scalar === kind;
+/** What a field is read from in the domain object `o` (generated code), and the kind the contract must give it. */
+type FieldTable = Readonly<Record<string, readonly [read: string, kind: ScalarType | "enum" | "message" | "list"]>>;
+
+/**
+ * `f`'s entry in `table` and the writer for its kind, or undefined when the table does not know
+ * the field, the contract gives it another kind, or no writer writes that kind.
+ */
+function planFor(f: DescField, table: FieldTable): { readonly read: string; readonly plan: FieldPlan } | undefined {
+  if (!Object.hasOwn(table, f.localName)) return undefined;
+  const [read, kind] = table[f.localName]!;
+  const kindOk = kind === "enum" || kind === "message" || kind === "list" ? f.fieldKind === kind : f.fieldKind === "scalar" && f.scalar === kind;
+  const plan = kindOk ? fieldWriterFor(f) : undefined;
+  return plan === undefined ? undefined : { read, plan };
+}
+
+/** A set message field written by `body` from the domain value `read` gives. */
+function submessageStep(body: (w: Writer, v: object) => boolean, tag: number, read: string): Step {
+  return { write: (w: Writer, t: number, v: object) => writeSubmessage(w, t, v, body), tag, read, presence: true };
+}
 
 /**
  * trading.v1.Position's fields as toProtoPosition fills them from the domain Position `o`: what each
@@ -145,7 +162,7 @@ const kindIs = (f: DescField, kind: ScalarType | "enum" | "message" | "list"): b
  * subscriber writes one per PlaceOrder; written from the domain, it skips the proto Position, its
  * Timestamp's BigInt and the generic message writer's checks.
  */
-const POSITION_FIELDS: Readonly<Record<string, readonly [read: string, kind: ScalarType | "message" | "list"]>> = {
+const POSITION_FIELDS: FieldTable = {
   account: ["o.account", ScalarType.STRING],
   venue: ["o.venue", ScalarType.STRING],
   symbol: ["o.symbol", ScalarType.STRING],
@@ -175,10 +192,10 @@ function compilePositionWriter(desc: DescMessage): ((w: Writer, v: object) => bo
   if (desc.typeName !== "trading.v1.Position") return undefined;
   const steps: Step[] = [];
   for (const f of desc.fields) {
-    const [read, kind] = Object.hasOwn(POSITION_FIELDS, f.localName) ? POSITION_FIELDS[f.localName]! : [];
-    const plan = fieldWriterFor(f);
-    if (read === undefined || kind === undefined || !kindIs(f, kind) || plan === undefined) return undefined;
-    const step = kind === "message" ? msStep(f, read) : { write: plan.write, tag: plan.tag, read, presence: false };
+    const p = planFor(f, POSITION_FIELDS);
+    if (p === undefined) return undefined;
+    // Its one message field is a time (updated_at).
+    const step = f.fieldKind === "message" ? msStep(f, p.read) : { write: p.plan.write, tag: p.plan.tag, read: p.read, presence: false };
     if (step === undefined) return undefined;
     steps.push(step);
   }
@@ -197,9 +214,9 @@ export function createOrderEventEncoder(desc: DescMessage): OrderEventEncoder | 
   const domain: Readonly<Record<string, readonly [string, readonly Copy[]]>> = { order: ["trading.v1.Order", ORDER_COPY], fill: ["trading.v1.Fill", FILL_COPY] };
   const steps: Step[] = [];
   for (const f of eventField.message.fields) {
-    const [read, kind] = Object.hasOwn(EVENT_FIELDS, f.localName) ? EVENT_FIELDS[f.localName]! : [];
-    const plan = fieldWriterFor(f);
-    if (read === undefined || kind === undefined || !kindIs(f, kind) || plan === undefined) return undefined;
+    const p = planFor(f, EVENT_FIELDS);
+    if (p === undefined) return undefined;
+    const { read, plan } = p;
     if (f.localName === "time") {
       const step = msStep(f, read);
       if (step === undefined) return undefined;
@@ -208,7 +225,7 @@ export function createOrderEventEncoder(desc: DescMessage): OrderEventEncoder | 
     }
     const position = f.localName === "position" && f.message !== undefined ? compilePositionWriter(f.message) : undefined;
     if (position !== undefined) {
-      steps.push({ write: (w: Writer, tag: number, v: object) => writeSubmessage(w, tag, v, position), tag: plan.tag, read: "o.position", presence: true });
+      steps.push(submessageStep(position, plan.tag, "o.position"));
       continue;
     }
     const payload = Object.hasOwn(domain, f.localName) ? domain[f.localName]! : undefined;
@@ -218,7 +235,7 @@ export function createOrderEventEncoder(desc: DescMessage): OrderEventEncoder | 
     }
     const body = f.message?.typeName === payload[0] ? compileDomainWriter<object>(f.message, payload[1]) : undefined;
     if (body === undefined) return undefined;
-    steps.push({ write: (w: Writer, tag: number, v: object) => writeSubmessage(w, tag, v, body), tag: plan.tag, read, presence: true });
+    steps.push(submessageStep(body, plan.tag, read));
   }
   const writeEvent = compileSteps<OrderEvent>(steps, { TYPE: ORDER_EVENT_TYPE, position: toProtoPosition, tradingState: toProtoTradingStateSetting });
   const eventTag = tagOf(eventField.number, 2);
