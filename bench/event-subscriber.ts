@@ -10,6 +10,8 @@
  * counts gRPC messages by their 5-byte prefixes and decodes only the last one it read, for its
  * sequence, when the stream ends.
  *
+ * FROM=live starts at the gateway's last event instead of replaying what it still has.
+ *
  *   compare.sh -- 'bench/with-event-subscriber.sh <gateway command>'
  */
 import * as http2 from "node:http2";
@@ -22,6 +24,9 @@ const stop = new AbortController();
 let read = 0;
 let after = 0n;
 let cutOff = 0;
+let streaming = false;
+/** The grpc-message of the last stream that ended with one. */
+let message = "";
 process.on("SIGTERM", () => stop.abort());
 process.on("SIGINT", () => stop.abort());
 process.on("exit", () => process.stderr.write(`event-subscriber: ${read} events read, cut off ${cutOff} times\n`));
@@ -35,9 +40,20 @@ function once(session: http2.ClientHttp2Session): Promise<string> {
     frame.set(body, 5);
     const req = session.request({ ":method": "POST", ":path": "/trading.v1.TradingGateway/StreamOrderEvents", "content-type": "application/grpc", te: "trailers" });
     let status = "";
-    req.on("trailers", (t) => (status = String(t["grpc-status"] ?? "")));
+    req.on("trailers", (t) => {
+      status = String(t["grpc-status"] ?? "");
+      message = String(t["grpc-message"] ?? "");
+    });
     req.on("response", (h) => {
-      if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]);
+      if (h["grpc-status"] !== undefined) {
+        status = String(h["grpc-status"]);
+        message = String(h["grpc-message"] ?? "");
+      }
+      else if (!streaming) {
+        // bench/subscriber-cost.sh waits for this line before it measures.
+        streaming = true;
+        process.stderr.write("event-subscriber: streaming\n");
+      }
     });
     // Only the bytes still owed to the current message, and the last whole message, are kept.
     let need = 0;
@@ -81,6 +97,25 @@ function once(session: http2.ClientHttp2Session): Promise<string> {
     req.end(frame);
     stop.signal.addEventListener("abort", () => req.close(http2.constants.NGHTTP2_CANCEL), { once: true });
   });
+}
+
+if (process.env["FROM"] === "live") {
+  // Only events published from now on (bench/subscriber-cost.sh: the live cost, not a catch-up
+  // from the audit log): the gateway refuses an after_sequence past its last one and names that one.
+  after = 2n ** 63n - 1n;
+  for (;;) {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const status = await once(session);
+    session.close();
+    const last = /last order event sequence (\d+)/.exec(decodeURIComponent(message));
+    if (status === "9" && last !== null) {
+      after = BigInt(last[1]!);
+      break;
+    }
+    if (stop.signal.aborted) process.exit(1);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 while (!stop.signal.aborted) {

@@ -47,6 +47,15 @@ export interface Subscription<T> extends AsyncIterable<T> {
    * share one position, so mixing them neither skips nor repeats.
    */
   poll(): T | undefined;
+  /**
+   * Set by a writer that takes everything queued within the same event-loop turn (the gRPC
+   * stream fast path: the first item wakes it, the rest it polls at setImmediate): while set,
+   * live items queue past `subscriberBuffer` instead of ending the stream, so a burst published
+   * within one turn (many clients' orders read in one poll phase) is not taken for a slow
+   * consumer. The writer clears it whenever it may wait for a client that does not read; the
+   * bound then holds.
+   */
+  gathering: boolean;
 }
 
 export interface SequenceHubOptions<T extends Sequenced, F> {
@@ -133,6 +142,7 @@ export function createSequenceHub<T extends Sequenced, F>(opts: SequenceHubOptio
   class Sub implements Subscription<T> {
     error: GatewayError | undefined = undefined;
     cursor: bigint;
+    gathering = false;
     state: "catchup" | "live" | "ended" = "catchup";
     // Live queue: an array with a moving head, compacted now and then (shift() is O(n)).
     q: T[] = [];
@@ -176,7 +186,7 @@ export function createSequenceHub<T extends Sequenced, F>(opts: SequenceHubOptio
         w({ done: false, value: f });
         return;
       }
-      if (this.queued() >= bufferMax) {
+      if (this.queued() >= bufferMax && !this.gathering) {
         this.error = {
           kind: "resource_exhausted",
           message: `${noun} stream fell behind by more than ${bufferMax} ${noun}s; resume with after_sequence set to the last sequence received`,

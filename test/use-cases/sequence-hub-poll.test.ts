@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createFillHub } from "../../src/use-cases/fill-hub.js";
+import type { GatewayError } from "../../src/domain/errors.js";
 import type { Fill } from "../../src/domain/order.js";
 import { sampleFill } from "../adapters/audit/fixtures.js";
 
@@ -34,4 +35,23 @@ test("poll respects the filter and leaves a needed archive read to next()", asyn
   const sub = hub.subscribe({ account: "", venue: "", symbol: "", allowedAccounts: "any", afterSequence: 1n });
   assert.equal(sub.poll(), undefined, "items 2-3 are only in the archive: poll does not skip them");
   sub.close();
+});
+
+test("while gathering is set, live items queue past the buffer; once cleared, the next one over it ends the stream with a resume hint", async () => {
+  const hub = createFillHub({ retain: 100, subscriberBuffer: 3 });
+  const sub = hub.subscribe({ account: "", venue: "", symbol: "", allowedAccounts: "any" });
+  assert.equal(sub.poll(), undefined, "live");
+  sub.gathering = true;
+  for (let i = 1; i <= 8; i++) hub.publish(fill(i));
+  assert.equal(sub.error, undefined, "a burst while gathering is not a slow consumer");
+  sub.gathering = false;
+  hub.publish(fill(9));
+  // Read again after publish (TypeScript keeps the narrowing of the assert above).
+  const ended = sub.error as GatewayError | undefined;
+  assert.equal(ended?.kind, "resource_exhausted", "the bound holds again once cleared");
+  assert.equal(ended?.kind === "resource_exhausted" ? ended.metadata?.["resume_after_sequence"] : undefined, "8");
+  const got: number[] = [];
+  for (let f = sub.poll(); f !== undefined; f = sub.poll()) got.push(Number(f.sequence));
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8], "what was queued is still delivered before the error");
+  assert.equal(hub.subscriberCount(), 0);
 });

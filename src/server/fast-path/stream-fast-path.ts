@@ -46,7 +46,6 @@ interface StreamEntry {
 
 /** A batch stops gathering at this size (then it is written and the next one starts): bounds the pending buffer. */
 const MAX_BATCH_BYTES = 256 * 1024;
-const IMMEDIATE = Symbol("immediate");
 
 /**
  * The gRPC server-streaming fast path for the sequenced streams (StreamOrderEvents, StreamFills):
@@ -232,8 +231,8 @@ export function createStreamFastPath(options: StreamFastPathOptions): StreamFast
 
   /**
    * The stream's writes: each the envelopes of every item available at one moment. The first
-   * item is awaited; then, until the event loop's check phase (setImmediate), every item the hub
-   * has or gets is added. A next() left pending when the batch is written is the next batch's first.
+   * item is awaited; then, at the event loop's check phase (setImmediate), every item the hub has
+   * queued since is added (up to MAX_BATCH_BYTES; the rest starts the next batch).
    */
   async function* batches(entry: StreamEntry, input: unknown, ctx: { signal: AbortSignal; values: ContextValues }): AsyncGenerator<Uint8Array> {
     const opened = entry.open(input, ctx);
@@ -265,29 +264,28 @@ export function createStreamFastPath(options: StreamFastPathOptions): StreamFast
       }
     };
     try {
-      let pending: Promise<IteratorResult<unknown>> | undefined;
-      let done = false;
-      while (!done) {
-        const first = await (pending ?? it.next());
-        pending = undefined;
+      // Between writes this writer takes everything queued within the same event-loop turn (the
+      // first item wakes it in a microtask, the rest it takes at setImmediate), so a burst of one
+      // turn is not a slow consumer: `gathering` lets the hub queue it past its bound. Cleared
+      // while a batch is out, which is when run() may wait for 'drain' (a client that does not read).
+      sub.gathering = true;
+      for (;;) {
+        const first = await it.next();
         if (first.done === true) break;
         w.pos = 0;
         append(first.value);
         drainQueue();
-        const immediate = new Promise<typeof IMMEDIATE>((resolve) => setImmediate(resolve, IMMEDIATE));
-        while (w.pos < MAX_BATCH_BYTES) {
-          pending = it.next();
-          const r = await Promise.race([pending, immediate]);
-          if (r === IMMEDIATE) break;
-          pending = undefined;
-          if (r.done === true) {
-            done = true;
-            break;
-          }
-          append(r.value);
+        // Whatever is published until the check phase is queued by the hub (no waiter is set) and
+        // taken by poll() in one pass: no promise or microtask per item, only one per batch (a
+        // promise per item, raced against setImmediate, was most of what a subscriber cost under
+        // callgrind: docs/performance.md, eighth sitting).
+        if (w.pos < MAX_BATCH_BYTES) {
+          await new Promise((resolve) => setImmediate(resolve));
           drainQueue();
         }
+        sub.gathering = false;
         yield copyOut(w);
+        sub.gathering = true;
       }
     } finally {
       removeListeners();

@@ -76,6 +76,25 @@ test("the events published in one turn leave in one write, all of them, in order
   assert.ok(stats.writes - w0 <= 2, `200 events in ${stats.writes - w0} writes`);
 });
 
+test("a burst published within one turn, larger than the subscriber buffer, is delivered whole: the stream is not cut off", { skip: !ON && "FAST_PATH=off" }, async (t) => {
+  // Many clients' orders read in one poll phase publish in one turn; the writer takes them all at
+  // that turn's check phase, so the buffer (here 20) bounds a consumer that does not read, not one turn.
+  const { hub, srv, stats } = await setup(t, 20);
+  const events = await subscribe(srv, hub);
+  const [m0, w0] = [stats.messages, stats.writes];
+  const start = hub.lastPublished();
+  // Two bursts: the first wakes the idle writer, the second comes while its batch gathers. Were the
+  // stream cut off, take() would fail with RESOURCE_EXHAUSTED after the first 20.
+  publish(hub, 150);
+  await Promise.resolve();
+  publish(hub, 150);
+  const got = (await events.take(300)).map((e) => e.sequence);
+  events.close();
+  assert.deepEqual(got, Array.from({ length: 300 }, (_, i) => start + 1n + BigInt(i)));
+  assert.equal(stats.messages - m0, 300);
+  assert.ok(stats.writes - w0 <= 2, `300 events in ${stats.writes - w0} writes`);
+});
+
 test("events with an order, a fill and a position are written straight from the domain event, as the mapping makes them", { skip: !ON && "FAST_PATH=off" }, async (t) => {
   const { hub, srv, stats } = await setup(t, 1000);
   const events = await subscribe(srv, hub);
