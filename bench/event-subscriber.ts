@@ -99,15 +99,21 @@ function once(session: http2.ClientHttp2Session): Promise<string> {
   });
 }
 
+/** `once` on a connection of its own, closed after it. */
+async function onceOnNewSession(): Promise<string> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on("error", () => {});
+  const status = await once(session);
+  session.close();
+  return status;
+}
+
 if (process.env["FROM"] === "live") {
   // Only events published from now on (bench/subscriber-cost.sh: the live cost, not a catch-up
   // from the audit log): the gateway refuses an after_sequence past its last one and names that one.
   after = 2n ** 63n - 1n;
   for (;;) {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on("error", () => {});
-    const status = await once(session);
-    session.close();
+    const status = await onceOnNewSession();
     const last = /last order event sequence (\d+)/.exec(decodeURIComponent(message));
     if (status === "9" && last !== null) {
       after = BigInt(last[1]!);
@@ -119,10 +125,7 @@ if (process.env["FROM"] === "live") {
 }
 
 while (!stop.signal.aborted) {
-  const session = http2.connect(`http://127.0.0.1:${port}`);
-  session.on("error", () => {});
-  const status = await once(session);
-  session.close();
+  const status = await onceOnNewSession();
   if (stop.signal.aborted) break;
   if (status === "8") cutOff++;
   // Not up yet, or cut off: try again shortly, from the last sequence read.

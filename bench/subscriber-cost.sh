@@ -40,17 +40,19 @@ window() {
   after=$(cpu_ticks)
   echo "$((after - before)) $("$node" -p 'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).ok' "$work/load.json")"
 }
+# How many subscribers have started streaming so far (each prints one "streaming" line).
+streams() { grep -c "streaming" "$work/sub.log" 2>/dev/null || true; }
 attach() {
   FROM=live PORT=$port taskset -c 1 "$node" --import tsx bench/event-subscriber.ts 2>>"$work/sub.log" &
   sub=$!
   local n
-  n=$(grep -c "streaming" "$work/sub.log" || true)
+  n=$(streams)
   for _ in $(seq 300); do
-    [ "$(grep -c "streaming" "$work/sub.log" || true)" -gt "$n" ] && break
+    [ "$(streams)" -gt "$n" ] && break
     kill -0 "$sub" 2>/dev/null || { echo "subscriber-cost.sh: the subscriber exited:" >&2; cat "$work/sub.log" >&2; exit 1; }
     sleep 0.05
   done
-  [ "$(grep -c "streaming" "$work/sub.log" || true)" -gt "$n" ] || { echo "subscriber-cost.sh: the subscriber did not start streaming" >&2; exit 1; }
+  [ "$(streams)" -gt "$n" ] || { echo "subscriber-cost.sh: the subscriber did not start streaming" >&2; exit 1; }
   # Its catch-up of the ring happens in this settling window, which is not measured.
   taskset -c 1 "$loadgen" -addr "127.0.0.1:$port" -duration 1s -warmup 0s >/dev/null
 }

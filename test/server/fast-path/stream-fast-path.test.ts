@@ -62,6 +62,18 @@ async function subscribe(srv: { baseUrl: string }, hub: OrderEventHub) {
   return { take, close };
 }
 
+/**
+ * The next `n` events are the `n` after `start`, in order, written as `n` messages in at most two
+ * writes since the stats were `[messages, writes]`; then the client closes.
+ */
+async function expectNextInOrder(events: Awaited<ReturnType<typeof subscribe>>, stats: FastPathStats["streams"], start: bigint, n: number, [m0, w0]: readonly [number, number]): Promise<void> {
+  const got = (await events.take(n)).map((e) => e.sequence);
+  events.close();
+  assert.deepEqual(got, Array.from({ length: n }, (_, i) => start + 1n + BigInt(i)));
+  assert.equal(stats.messages - m0, n);
+  assert.ok(stats.writes - w0 <= 2, `${n} events in ${stats.writes - w0} writes`);
+}
+
 test("the events published in one turn leave in one write, all of them, in order", { skip: !ON && "FAST_PATH=off" }, async (t) => {
   const { hub, srv, stats } = await setup(t, 1000);
   const events = await subscribe(srv, hub);
@@ -69,11 +81,7 @@ test("the events published in one turn leave in one write, all of them, in order
   const [m0, w0] = [stats.messages, stats.writes];
   const start = hub.lastPublished();
   publish(hub, 200);
-  const got = (await events.take(200)).map((e) => e.sequence);
-  events.close();
-  assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => start + 1n + BigInt(i)));
-  assert.equal(stats.messages - m0, 200);
-  assert.ok(stats.writes - w0 <= 2, `200 events in ${stats.writes - w0} writes`);
+  await expectNextInOrder(events, stats, start, 200, [m0, w0]);
 });
 
 test("a burst published within one turn, larger than the subscriber buffer, is delivered whole: the stream is not cut off", { skip: !ON && "FAST_PATH=off" }, async (t) => {
@@ -88,11 +96,7 @@ test("a burst published within one turn, larger than the subscriber buffer, is d
   publish(hub, 150);
   await Promise.resolve();
   publish(hub, 150);
-  const got = (await events.take(300)).map((e) => e.sequence);
-  events.close();
-  assert.deepEqual(got, Array.from({ length: 300 }, (_, i) => start + 1n + BigInt(i)));
-  assert.equal(stats.messages - m0, 300);
-  assert.ok(stats.writes - w0 <= 2, `300 events in ${stats.writes - w0} writes`);
+  await expectNextInOrder(events, stats, start, 300, [m0, w0]);
 });
 
 test("events with an order, a fill and a position are written straight from the domain event, as the mapping makes them", { skip: !ON && "FAST_PATH=off" }, async (t) => {
